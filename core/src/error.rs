@@ -1,0 +1,102 @@
+//! The core's error type. Messages name ids and reasons, never answer text or notes, so an
+//! error can be logged without leaking what a covert visit found.
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A string is not a valid id of the named kind.
+    #[error("invalid {what}: {id:?}")]
+    InvalidId {
+        /// What kind of id.
+        what: &'static str,
+        /// The offending text (cut to 80 characters).
+        id: String,
+    },
+    /// A template fails validation.
+    #[error("template {id} is invalid: {reason}")]
+    InvalidTemplate {
+        /// Template id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No record with that id in the store.
+    #[error("no {kind} with id {id}")]
+    NotFound {
+        /// The kind looked for.
+        kind: &'static str,
+        /// The id.
+        id: String,
+    },
+    /// A document is of another kind than expected, or its header changed.
+    #[error("record {id} is a {found}, expected a {expected}")]
+    WrongKind {
+        /// Record id.
+        id: String,
+        /// The kind the caller asked for.
+        expected: String,
+        /// The kind the document says.
+        found: String,
+    },
+    /// Bytes that are not an Automerge document or change, or a document without a valid header.
+    #[error("malformed document data: {0}")]
+    Malformed(String),
+    /// Changes whose dependencies this replica does not have.
+    #[error("record {id}: {missing} change(s) depend on history this replica lacks")]
+    MissingDependencies {
+        /// Record id.
+        id: String,
+        /// How many dependencies are missing.
+        missing: usize,
+    },
+    /// The answer names an item that is not in the visit's template.
+    #[error("item {item} is not in template {template}")]
+    UnknownItem {
+        /// Item id.
+        item: String,
+        /// Template record id.
+        template: String,
+    },
+    /// The answer's value does not fit the item's answer kind.
+    #[error("answer to item {item} does not fit: {reason}")]
+    InvalidAnswer {
+        /// Item id.
+        item: String,
+        /// Why.
+        reason: String,
+    },
+    /// A media hash is referenced that the visit does not hold.
+    #[error("media {hash} is not attached to visit {visit}")]
+    UnknownMedia {
+        /// The hash.
+        hash: String,
+        /// Visit id.
+        visit: String,
+    },
+    /// The database was written by a newer version of siteproof.
+    #[error("database schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew {
+        /// Version found.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// SQLite failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// File I/O failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Automerge refused an operation.
+    #[error("document error: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// A document's content does not match the model.
+    #[error("document content does not match the model: {0}")]
+    Hydrate(#[from] autosurgeon::HydrateError),
+    /// Writing the model into a document failed.
+    #[error("could not write document: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

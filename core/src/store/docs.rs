@@ -1,0 +1,167 @@
+//! Documents on disk and in memory. On disk a document is its chunks in `doc_chunks`; in memory
+//! a bounded cache keeps recently used documents loaded, so a capture costs one small chunk
+//! write instead of a reload. The store has one writer, so the cache cannot go stale; after any
+//! failed write the entry is evicted and the next use reloads what is on disk.
+
+use std::collections::HashMap;
+
+use automerge::{ActorId, AutoCommit};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::document::RecordHeader;
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+
+/// After this many incremental chunks a document is compacted into one snapshot.
+const COMPACT_AFTER: u32 = 64;
+/// How many documents stay loaded.
+const CACHE_CAPACITY: usize = 64;
+
+/// A loaded document and what we know of its chunks.
+pub(crate) struct LoadedDoc {
+    pub doc: AutoCommit,
+    pub header: RecordHeader,
+    /// Heads as of the last chunk written: the next chunk holds what came after them.
+    saved_heads: Vec<automerge::ChangeHash>,
+    next_seq: i64,
+    incremental: u32,
+    last_used: u64,
+}
+
+impl LoadedDoc {
+    /// A document that has no chunks on disk yet.
+    pub fn new(doc: AutoCommit, header: RecordHeader) -> Self {
+        Self { doc, header, saved_heads: Vec::new(), next_seq: 0, incremental: 0, last_used: 0 }
+    }
+}
+
+/// The bounded cache of loaded documents.
+#[derive(Default)]
+pub(crate) struct DocCache {
+    entries: HashMap<RecordId, LoadedDoc>,
+    clock: u64,
+}
+
+impl DocCache {
+    /// The document `id`, loaded from disk if needed.
+    pub fn get_or_load(
+        &mut self,
+        conn: &Connection,
+        id: &RecordId,
+        actor: &ActorId,
+    ) -> Result<&mut LoadedDoc> {
+        self.clock += 1;
+        if !self.entries.contains_key(id) {
+            let loaded = load(conn, id, actor)?
+                .ok_or_else(|| Error::NotFound { kind: "record", id: id.to_string() })?;
+            self.insert(id.clone(), loaded);
+        }
+        let entry = self.entries.get_mut(id).expect("present: inserted above");
+        entry.last_used = self.clock;
+        Ok(entry)
+    }
+
+    /// Puts a document in the cache, evicting the least recently used beyond capacity.
+    pub fn insert(&mut self, id: RecordId, mut doc: LoadedDoc) {
+        self.clock += 1;
+        doc.last_used = self.clock;
+        if self.entries.len() >= CACHE_CAPACITY
+            && let Some(oldest) =
+                self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| k.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        self.entries.insert(id, doc);
+    }
+
+    /// Forgets a document, so that the next use reloads it from disk.
+    pub fn evict(&mut self, id: &RecordId) {
+        self.entries.remove(id);
+    }
+}
+
+/// Loads a document from its chunks, or `None` if the store has no such record.
+fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<LoadedDoc>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, snapshot, data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([id.as_str()])?;
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    let (mut next_seq, mut incremental, mut any) = (0, 0, false);
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let snapshot: bool = row.get(1)?;
+        let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+        doc.load_incremental(data).map_err(|e| Error::Malformed(format!("stored chunk: {e}")))?;
+        next_seq = seq + 1;
+        incremental = if snapshot { 0 } else { incremental + 1 };
+        any = true;
+    }
+    if !any {
+        return Ok(None);
+    }
+    let header = RecordHeader::read(&doc)?;
+    let saved_heads = doc.get_heads();
+    Ok(Some(LoadedDoc { doc, header, saved_heads, next_seq, incremental, last_used: 0 }))
+}
+
+/// Whether the store holds a record.
+pub(crate) fn exists(conn: &Connection, id: &RecordId) -> Result<bool> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM records WHERE id = ?1")?
+        .query_row([id.as_str()], |_| Ok(()))
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Writes what changed in `entry.doc` since its last save as one chunk, compacting into a
+/// snapshot when enough chunks have piled up (a new document starts as a snapshot). The old
+/// chunks go in the same transaction as the snapshot is written, so a crash leaves either the
+/// chunks or the snapshot, never neither.
+pub(crate) fn persist_chunk(tx: &Transaction<'_>, id: &RecordId, entry: &mut LoadedDoc) -> Result<()> {
+    let heads = entry.doc.get_heads();
+    if heads == entry.saved_heads {
+        return Ok(());
+    }
+    if entry.next_seq == 0 || entry.incremental + 1 >= COMPACT_AFTER {
+        let snapshot = entry.doc.save();
+        tx.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)")?
+            .execute(params![id.as_str(), entry.next_seq, snapshot])?;
+        tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2")?
+            .execute(params![id.as_str(), entry.next_seq])?;
+        entry.incremental = 0;
+    } else {
+        let chunk = entry.doc.save_after(&entry.saved_heads);
+        tx.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 0, ?3)")?
+            .execute(params![id.as_str(), entry.next_seq, chunk])?;
+        entry.incremental += 1;
+    }
+    entry.next_seq += 1;
+    entry.saved_heads = heads;
+    Ok(())
+}
+
+/// Inserts or touches the record row.
+pub(crate) fn upsert_record(tx: &Transaction<'_>, header: &RecordHeader, now: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO records (id, kind, region, grp, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        header.id.as_str(),
+        header.kind.code(),
+        header.scope.region,
+        header.scope.group,
+        now
+    ])?;
+    Ok(())
+}
+
+/// How many chunks a document has on disk (for tests and diagnostics).
+pub(crate) fn chunk_count(conn: &Connection, id: &RecordId) -> Result<(u32, u32)> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(snapshot), 0) FROM doc_chunks WHERE doc_id = ?1",
+        [id.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}

@@ -1,0 +1,144 @@
+//! Index tables: what lists and counts read, so that listing never loads documents. They are
+//! rewritten from the document in the same transaction as every change to it.
+
+use automerge::{AutoCommit, ROOT};
+use rusqlite::{Connection, Transaction, params};
+
+use crate::document::{RecordHeader, RecordKind};
+use crate::error::{Error, Result};
+use crate::model::{Sector, Template, VisitMode, VisitSummary};
+use crate::visit_doc;
+
+/// Rewrites the index rows of one record from its document.
+pub(crate) fn reindex(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {
+    match header.kind {
+        RecordKind::Visit => reindex_visit(tx, header, doc),
+        RecordKind::Template => reindex_template(tx, header, doc),
+        _ => Ok(()),
+    }
+}
+
+fn reindex_visit(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {
+    let site_name: String = autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "name".into()])?
+        .ok_or_else(|| Error::Malformed("visit has no site name".into()))?;
+    let sector: Sector = autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "sector".into()])?
+        .ok_or_else(|| Error::Malformed("visit has no sector".into()))?;
+    let mode: VisitMode = autosurgeon::hydrate_prop(doc, ROOT, "mode")?;
+    let started_at: i64 = autosurgeon::hydrate_prop(doc, ROOT, "started_at")?;
+    let ended_at: Option<i64> = autosurgeon::hydrate_prop(doc, ROOT, "ended_at")?;
+    let c = visit_doc::counts(doc)?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO visit_index (id, site_name, sector, mode, started_at, ended_at,
+             answered, major_findings, general_findings, conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        header.id.as_str(),
+        site_name,
+        sector.code(),
+        mode.code(),
+        started_at,
+        ended_at,
+        c.answered,
+        c.major_findings,
+        c.general_findings,
+        c.conflicts
+    ])?;
+    Ok(())
+}
+
+fn reindex_template(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {
+    let t: Template = autosurgeon::hydrate_prop(doc, ROOT, "template")?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO template_index (id, template_id, version, sector, title_zh, title_en, items)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        header.id.as_str(),
+        t.id.as_str(),
+        t.version,
+        t.sector.code(),
+        t.title.zh,
+        t.title.en,
+        t.items.len() as i64
+    ])?;
+    Ok(())
+}
+
+/// Every visit, newest first.
+pub(crate) fn list_visits(conn: &Connection) -> Result<Vec<VisitSummary>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, site_name, sector, mode, started_at, ended_at, answered, major_findings,
+                general_findings, conflicts
+         FROM visit_index ORDER BY started_at DESC, id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let sector: String = r.get(2)?;
+        let mode: String = r.get(3)?;
+        out.push(VisitSummary {
+            id: r.get::<_, String>(0)?.parse()?,
+            site_name: r.get(1)?,
+            sector: Sector::from_code(&sector)
+                .ok_or_else(|| Error::Malformed(format!("unknown sector {sector:?} in index")))?,
+            mode: if mode == "covert" { VisitMode::Covert } else { VisitMode::Announced },
+            started_at: r.get(4)?,
+            ended_at: r.get(5)?,
+            answered: r.get(6)?,
+            major_findings: r.get(7)?,
+            general_findings: r.get(8)?,
+            conflicts: r.get(9)?,
+        });
+    }
+    Ok(out)
+}
+
+/// One line of the template list.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TemplateSummary {
+    /// Template id.
+    pub id: crate::ids::TemplateId,
+    /// Version.
+    pub version: u32,
+    /// Sector.
+    pub sector: Sector,
+    /// Title (zh).
+    pub title_zh: String,
+    /// Title (en).
+    pub title_en: String,
+    /// Number of items.
+    pub items: u32,
+}
+
+/// Every template version held, by id and version.
+pub(crate) fn list_templates(conn: &Connection) -> Result<Vec<TemplateSummary>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT template_id, version, sector, title_zh, title_en, items FROM template_index
+         ORDER BY template_id, version",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, u32>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, version, sector, title_zh, title_en, items) = row?;
+        out.push(TemplateSummary {
+            id: id.parse()?,
+            version,
+            sector: Sector::from_code(&sector)
+                .ok_or_else(|| Error::Malformed(format!("unknown sector {sector:?} in index")))?,
+            title_zh,
+            title_en,
+            items,
+        });
+    }
+    Ok(out)
+}

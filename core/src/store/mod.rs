@@ -1,0 +1,210 @@
+//! The store on the phone: one SQLite file (WAL, one writer) holding every record as
+//! Automerge chunks, the index tables, the outbox and the device's identity.
+//!
+//! Every call that returns `Ok` has committed with `synchronous=FULL`: the capture survives a
+//! crash or a pulled battery from that moment on.
+
+mod docs;
+mod index;
+mod merge;
+mod outbox;
+pub(crate) mod schema;
+mod templates;
+mod visits;
+pub use visits::AnswerInput;
+
+use std::path::Path;
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::document::{RecordHeader, RecordKind};
+use crate::error::{Error, Result};
+use crate::ids::{DeviceId, RecordId};
+use crate::model::{Scope, now};
+use docs::{DocCache, LoadedDoc};
+
+pub use index::TemplateSummary;
+pub use merge::{MergeOrigin, MergeOutcome};
+pub use outbox::PendingChanges;
+
+/// Who is capturing on this device: set at enrollment and when an inspector signs in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// The inspector's display name, recorded with every answer and finding.
+    pub inspector: String,
+    /// The region and group this device captures for.
+    pub scope: Scope,
+}
+
+/// The phone's store. Open one per database file; it is the only writer.
+pub struct Store {
+    conn: Connection,
+    device: DeviceId,
+    actor: ActorId,
+    docs: DocCache,
+    templates: std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>,
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        schema::prepare(&mut conn)?;
+        let device = match get_meta(&conn, "device_id")? {
+            Some(id) => id.parse()?,
+            None => {
+                let id = DeviceId::random();
+                set_meta(&conn, "device_id", id.as_str())?;
+                id
+            }
+        };
+        let actor = match get_meta(&conn, "actor_id")? {
+            Some(hex) => ActorId::from(
+                hex::decode(hex).map_err(|_| Error::Malformed("stored actor id".into()))?,
+            ),
+            None => {
+                let actor = ActorId::random();
+                set_meta(&conn, "actor_id", &actor.to_hex_string())?;
+                actor
+            }
+        };
+        Ok(Self { conn, device, actor, docs: DocCache::default(), templates: Default::default() })
+    }
+
+    /// This device's id, persisted with the store.
+    pub fn device_id(&self) -> &DeviceId {
+        &self.device
+    }
+
+    /// The Automerge actor id this device writes with, persisted with the store.
+    pub fn actor_id(&self) -> &ActorId {
+        &self.actor
+    }
+
+    /// The current profile.
+    pub fn profile(&self) -> Result<Profile> {
+        Ok(Profile {
+            inspector: get_meta(&self.conn, "inspector")?.unwrap_or_default(),
+            scope: Scope {
+                region: get_meta(&self.conn, "scope_region")?.unwrap_or_default(),
+                group: get_meta(&self.conn, "scope_group")?.unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Sets the profile used for new captures.
+    pub fn set_profile(&mut self, profile: &Profile) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        set_meta(&tx, "inspector", &profile.inspector)?;
+        set_meta(&tx, "scope_region", &profile.scope.region)?;
+        set_meta(&tx, "scope_group", &profile.scope.group)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The saved bytes of a record, as another replica would load them.
+    pub fn export_document(&mut self, id: &RecordId) -> Result<Vec<u8>> {
+        let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
+        Ok(entry.doc.save())
+    }
+
+    /// The kind of a record the store holds, or `None`.
+    pub fn record_kind(&self, id: &RecordId) -> Result<Option<RecordKind>> {
+        let kind: Option<String> = self
+            .conn
+            .prepare_cached("SELECT kind FROM records WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))
+            .optional()?;
+        kind.map(|k| k.parse()).transpose()
+    }
+
+    /// How many chunks record `id` has on disk, and how many of them are snapshots.
+    pub fn chunk_stats(&self, id: &RecordId) -> Result<(u32, u32)> {
+        docs::chunk_count(&self.conn, id)
+    }
+
+    /// Creates a record: its header, then `init` fills it; all in one transaction.
+    fn create_record(
+        &mut self,
+        header: RecordHeader,
+        init: impl FnOnce(&mut AutoCommit) -> Result<()>,
+    ) -> Result<()> {
+        if docs::exists(&self.conn, &header.id)? {
+            return Err(Error::Malformed(format!("record {} already exists", header.id)));
+        }
+        let mut doc = header.create(self.actor.clone())?;
+        init(&mut doc)?;
+        doc.commit();
+        let hashes: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let id = header.id.clone();
+        let mut entry = LoadedDoc::new(doc, header);
+        let tx = self.conn.transaction()?;
+        write_change(&tx, &id, &mut entry, &hashes)?;
+        tx.commit()?;
+        self.docs.insert(id, entry);
+        Ok(())
+    }
+
+    /// Runs `edit` on record `id` (which must be of `kind`) and makes the result durable: one
+    /// chunk, the new change in the outbox and the index rows, in one transaction. On any
+    /// error the store is as it was.
+    fn edit_record<T>(
+        &mut self,
+        id: &RecordId,
+        kind: RecordKind,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<T>,
+    ) -> Result<T> {
+        let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
+        entry.header.expect_kind(kind)?;
+        let out = match edit(&mut entry.doc) {
+            Ok(out) => out,
+            Err(e) => {
+                entry.doc.rollback();
+                return Err(e);
+            }
+        };
+        let Some(hash) = entry.doc.commit() else {
+            return Ok(out);
+        };
+        let written = self.conn.transaction().map_err(Error::from).and_then(|tx| {
+            write_change(&tx, id, entry, &[hash])?;
+            Ok(tx.commit()?)
+        });
+        if let Err(e) = written {
+            self.docs.evict(id);
+            return Err(e);
+        }
+        Ok(out)
+    }
+}
+
+/// Writes a record's new chunk, its row, its index rows and outbox entries. Only kinds that
+/// devices write go to the outbox: a template or case arrived from the back office and
+/// pushing it back would be refused.
+fn write_change(
+    tx: &Transaction<'_>,
+    id: &RecordId,
+    entry: &mut LoadedDoc,
+    outbox_hashes: &[ChangeHash],
+) -> Result<()> {
+    docs::upsert_record(tx, &entry.header, now())?;
+    docs::persist_chunk(tx, id, entry)?;
+    if entry.header.kind.written_by_devices() {
+        outbox::add(tx, id, outbox_hashes)?;
+    }
+    index::reindex(tx, &entry.header, &entry.doc)
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}

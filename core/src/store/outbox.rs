@@ -1,0 +1,106 @@
+//! The outbox: hashes of changes the server has not acknowledged. The change bytes are read
+//! from the document when a sync needs them, so a capture writes its bytes once.
+
+use automerge::ChangeHash;
+use rusqlite::{Transaction, params};
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+
+/// The unacknowledged changes of one record.
+#[derive(Clone, Debug)]
+pub struct PendingChanges {
+    /// The record.
+    pub id: RecordId,
+    /// Raw Automerge changes, in causal order.
+    pub changes: Vec<Vec<u8>>,
+    /// Their hashes, in the same order.
+    pub hashes: Vec<ChangeHash>,
+}
+
+pub(crate) fn add(tx: &Transaction<'_>, id: &RecordId, hashes: &[ChangeHash]) -> Result<()> {
+    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO outbox (doc_id, hash) VALUES (?1, ?2)")?;
+    for h in hashes {
+        stmt.execute(params![id.as_str(), h.as_ref()])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// How many changes wait for the server.
+    pub fn outbox_len(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// The unacknowledged changes, record by record, at most `max_records` records.
+    pub fn pending_changes(&mut self, max_records: usize) -> Result<Vec<PendingChanges>> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached("SELECT DISTINCT doc_id FROM outbox LIMIT ?1")?;
+            stmt.query_map([max_records as i64], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let id: RecordId = id.parse()?;
+            let wanted: Vec<ChangeHash> = {
+                let mut stmt = self.conn.prepare_cached("SELECT hash FROM outbox WHERE doc_id = ?1")?;
+                let rows = stmt.query_map([id.as_str()], |r| r.get::<_, Vec<u8>>(0))?;
+                let mut hashes = Vec::new();
+                for raw in rows {
+                    let raw = raw?;
+                    hashes.push(
+                        ChangeHash::try_from(raw.as_slice())
+                            .map_err(|_| Error::Malformed("stored change hash".into()))?,
+                    );
+                }
+                hashes
+            };
+            let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
+            // Causal order: walk the document's changes and keep the wanted ones.
+            let wanted_set: std::collections::HashSet<_> = wanted.iter().copied().collect();
+            let mut pending = PendingChanges { id: id.clone(), changes: Vec::new(), hashes: Vec::new() };
+            for mut change in entry.doc.get_changes(&[]) {
+                if wanted_set.contains(&change.hash()) {
+                    pending.hashes.push(change.hash());
+                    pending.changes.push(change.bytes().into_owned());
+                }
+            }
+            out.push(pending);
+        }
+        Ok(out)
+    }
+
+    /// Drops acknowledged changes from the outbox.
+    pub fn acknowledge(&mut self, acked: &[(RecordId, ChangeHash)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
+            for (id, h) in acked {
+                stmt.execute(params![id.as_str(), h.as_ref()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Puts every change of every record back in the outbox: after the server lost history
+    /// (restored from a backup), re-sending all is harmless and repairs it.
+    pub fn requeue_everything(&mut self) -> Result<u64> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM records")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        let mut queued = 0;
+        for id in ids {
+            let id: RecordId = id.parse()?;
+            let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
+            let hashes: Vec<ChangeHash> = entry.doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+            let tx = self.conn.transaction()?;
+            add(&tx, &id, &hashes)?;
+            tx.commit()?;
+            queued += hashes.len() as u64;
+        }
+        Ok(queued)
+    }
+}
