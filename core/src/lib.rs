@@ -59,6 +59,7 @@ mod error;
 mod ids;
 pub mod model;
 mod store;
+pub mod sync;
 mod visit_doc;
 
 pub use document::{RecordHeader, RecordKind};
