@@ -1,0 +1,81 @@
+//! Shared fixtures for the cross-crate scenarios in `tests/tests/` and the `capture-loop`
+//! helper that the crash test kills.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use siteproof_core::{
+    GeoPoint, NewVisit, Profile, Scope, Site, Store, Template, TemplateRef, VisitMode,
+};
+
+/// A checklist template with `n` pass/fail items named `i0`, `i1`, ...
+pub fn template(n: usize) -> Template {
+    let items: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("i{i}"),
+                "text": {"zh": format!("检查项 {i}"), "en": format!("Check item {i}")},
+                "criterion": {"document": "测试判定标准", "clause": format!("第{i}条")},
+                "severity": if i % 5 == 0 { "major" } else { "general" },
+                "answer": {"kind": "pass_fail"},
+                "evidence_required": i % 5 == 0
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "id": "scenario", "version": 1, "sector": "hazardous_chemicals",
+        "title": {"zh": "场景模板", "en": "Scenario template"},
+        "source": {"document": "测试判定标准", "reference": "test"},
+        "items": items
+    }))
+    .expect("scenario template is valid")
+}
+
+/// A new covert visit to `site` with template `t`.
+pub fn new_visit(t: &Template, site: &str) -> NewVisit {
+    NewVisit {
+        site: Site {
+            name: site.into(),
+            credit_code: None,
+            address: "河北省石家庄市".into(),
+            sector: t.sector,
+        },
+        mode: VisitMode::Covert,
+        team: vec!["检查员".into()],
+        template: TemplateRef {
+            id: t.id.clone(),
+            version: t.version,
+        },
+        assignment: None,
+        location: Some(GeoPoint {
+            lat: 38.0,
+            lon: 114.5,
+            accuracy_m: None,
+        }),
+    }
+}
+
+/// The profile every scenario device uses unless it says otherwise.
+pub fn profile(inspector: &str) -> Profile {
+    Profile {
+        inspector: inspector.into(),
+        scope: Scope::group("hebei", "g1"),
+    }
+}
+
+/// Opens a store and sets its profile.
+pub fn open_store(path: &std::path::Path, inspector: &str) -> Store {
+    let mut store = Store::open(path).expect("open store");
+    store.set_profile(&profile(inspector)).expect("set profile");
+    store
+}
+
+/// The seed for a randomised test: `SITEPROOF_SEED` if set, else random. Printed, so a
+/// failure can be replayed.
+pub fn seeded_rng(test: &str) -> (u64, StdRng) {
+    let seed = std::env::var("SITEPROOF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    println!("{test}: seed {seed} (replay with SITEPROOF_SEED={seed})");
+    (seed, StdRng::seed_from_u64(seed))
+}
