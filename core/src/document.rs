@@ -90,7 +90,9 @@ impl RecordHeader {
     pub fn read(doc: &AutoCommit) -> Result<Self> {
         for key in ["kind", "id", "scope", "schema"] {
             if doc.get_all(ROOT, key)?.len() != 1 {
-                return Err(Error::Malformed(format!("document header field {key} is missing or conflicted")));
+                return Err(Error::Malformed(format!(
+                    "document header field {key} is missing or conflicted"
+                )));
             }
         }
         let kind: String = autosurgeon::hydrate_prop(doc, ROOT, "kind")
@@ -99,7 +101,11 @@ impl RecordHeader {
             .map_err(|_| Error::Malformed("document has no valid id".into()))?;
         let scope: Scope = autosurgeon::hydrate_prop(doc, ROOT, "scope")
             .map_err(|_| Error::Malformed("document has no scope".into()))?;
-        Ok(Self { kind: kind.parse()?, id, scope })
+        Ok(Self {
+            kind: kind.parse()?,
+            id,
+            scope,
+        })
     }
 
     /// Starts a new document with this header, written by `actor`.
@@ -139,7 +145,9 @@ pub fn decode(bytes: &[u8], actor: ActorId) -> Result<AutoCommit> {
         other => Error::Malformed(other.to_string()),
     })?;
     if !doc.get_missing_deps(&[]).is_empty() {
-        return Err(Error::Malformed("changes depend on history that is not included".into()));
+        return Err(Error::Malformed(
+            "changes depend on history that is not included".into(),
+        ));
     }
     doc.set_actor(actor);
     Ok(doc)
@@ -186,7 +194,13 @@ mod tests {
         let bytes = doc.save();
         let loaded = decode(&bytes, ActorId::random()).expect("decode");
         assert_eq!(RecordHeader::read(&loaded).expect("header"), header);
-        assert!(matches!(decode(b"not automerge", ActorId::random()), Err(Error::Malformed(_))));
-        assert!(matches!(decode(&[], ActorId::random()), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decode(b"not automerge", ActorId::random()),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(&[], ActorId::random()),
+            Err(Error::Malformed(_))
+        ));
     }
 }

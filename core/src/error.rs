@@ -81,6 +81,18 @@ pub enum Error {
         /// Newest version this build knows.
         supported: u32,
     },
+    /// An image (photo or video poster) could not be decoded or its thumbnail written.
+    #[error("cannot make a thumbnail: {0}")]
+    Thumbnail(String),
+    /// No media with that hash is in the store, or its original was evicted.
+    #[error("media {0} is not in the media store")]
+    MediaMissing(String),
+    /// The media server refused or failed an upload step.
+    #[error("upload failed: {0}")]
+    Upload(String),
+    /// The caller cancelled a long-running operation.
+    #[error("cancelled")]
+    Cancelled,
     /// SQLite failed.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),

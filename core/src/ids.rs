@@ -70,7 +70,8 @@ macro_rules! string_id {
 fn is_valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':'))
         && !s.starts_with('.')
 }
 
@@ -127,7 +128,9 @@ impl DeviceId {
 }
 
 /// The SHA-256 of a media file, as 64 lowercase hex digits: the file's name and identity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct MediaHash(String);
 
@@ -152,10 +155,16 @@ impl fmt::Display for MediaHash {
 impl FromStr for MediaHash {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(Self(s.to_owned()))
         } else {
-            Err(Error::InvalidId { what: "media hash", id: s.chars().take(80).collect() })
+            Err(Error::InvalidId {
+                what: "media hash",
+                id: s.chars().take(80).collect(),
+            })
         }
     }
 }
@@ -182,8 +191,9 @@ impl autosurgeon::Reconcile for MediaHash {
 
 impl autosurgeon::Hydrate for MediaHash {
     fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
-        s.parse()
-            .map_err(|_| autosurgeon::HydrateError::unexpected("media hash", s.chars().take(80).collect()))
+        s.parse().map_err(|_| {
+            autosurgeon::HydrateError::unexpected("media hash", s.chars().take(80).collect())
+        })
     }
 }
 
@@ -193,7 +203,15 @@ mod tests {
 
     #[test]
     fn ids_reject_paths_and_markup() {
-        for bad in ["", "../etc", "a/b", "<script>", "a b", ".hidden", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "../etc",
+            "a/b",
+            "<script>",
+            "a b",
+            ".hidden",
+            &"x".repeat(129),
+        ] {
             assert!(bad.parse::<RecordId>().is_err(), "{bad:?} accepted");
         }
         assert!("template:hazchem@3".parse::<RecordId>().is_ok());

@@ -82,7 +82,10 @@ pub(crate) fn conflicts(doc: &AutoCommit) -> Result<Vec<AnswerConflict>> {
         for (_, obj) in values.iter().rev() {
             all.push(Answer::hydrate_map(doc, obj)?);
         }
-        out.push(AnswerConflict { item: key.parse()?, answers: all });
+        out.push(AnswerConflict {
+            item: key.parse()?,
+            answers: all,
+        });
     }
     Ok(out)
 }

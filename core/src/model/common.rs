@@ -25,7 +25,9 @@ pub struct LocalizedText {
 }
 
 /// Who may read a record: a region, and within it one group or (empty group) the whole region.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate,
+)]
 pub struct Scope {
     /// Region code, e.g. `hebei.shijiazhuang`. Empty means every region (templates).
     pub region: String,
@@ -36,7 +38,10 @@ pub struct Scope {
 impl Scope {
     /// The scope of one group in one region.
     pub fn group(region: impl Into<String>, group: impl Into<String>) -> Self {
-        Self { region: region.into(), group: group.into() }
+        Self {
+            region: region.into(),
+            group: group.into(),
+        }
     }
 
     /// Readable by everyone (templates).
@@ -69,7 +74,20 @@ pub enum Severity {
 }
 
 /// The sectors of the source policy's §13; each has its own checklist templates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Sector {
     /// 危险化学品.

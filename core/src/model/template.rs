@@ -108,7 +108,12 @@ impl Template {
     /// Checks what serde cannot: a version from 1, at least one item, unique item ids,
     /// texts and criteria filled in, choices non-empty.
     pub fn validate(&self) -> Result<(), Error> {
-        let bad = |reason: String| Err(Error::InvalidTemplate { id: self.id.to_string(), reason });
+        let bad = |reason: String| {
+            Err(Error::InvalidTemplate {
+                id: self.id.to_string(),
+                reason,
+            })
+        };
         if self.version == 0 {
             return bad("version must be at least 1".into());
         }
@@ -123,8 +128,12 @@ impl Template {
             if item.text.zh.trim().is_empty() || item.text.en.trim().is_empty() {
                 return bad(format!("item {} lacks zh or en text", item.id));
             }
-            if item.criterion.document.trim().is_empty() || item.criterion.clause.trim().is_empty() {
-                return bad(format!("item {} lacks its criterion document or clause", item.id));
+            if item.criterion.document.trim().is_empty() || item.criterion.clause.trim().is_empty()
+            {
+                return bad(format!(
+                    "item {} lacks its criterion document or clause",
+                    item.id
+                ));
             }
             if let AnswerKind::Choice { choices } = &item.answer
                 && choices.is_empty()

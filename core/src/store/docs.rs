@@ -31,7 +31,14 @@ pub(crate) struct LoadedDoc {
 impl LoadedDoc {
     /// A document that has no chunks on disk yet.
     pub fn new(doc: AutoCommit, header: RecordHeader) -> Self {
-        Self { doc, header, saved_heads: Vec::new(), next_seq: 0, incremental: 0, last_used: 0 }
+        Self {
+            doc,
+            header,
+            saved_heads: Vec::new(),
+            next_seq: 0,
+            incremental: 0,
+            last_used: 0,
+        }
     }
 }
 
@@ -52,8 +59,10 @@ impl DocCache {
     ) -> Result<&mut LoadedDoc> {
         self.clock += 1;
         if !self.entries.contains_key(id) {
-            let loaded = load(conn, id, actor)?
-                .ok_or_else(|| Error::NotFound { kind: "record", id: id.to_string() })?;
+            let loaded = load(conn, id, actor)?.ok_or_else(|| Error::NotFound {
+                kind: "record",
+                id: id.to_string(),
+            })?;
             self.insert(id.clone(), loaded);
         }
         let entry = self.entries.get_mut(id).expect("present: inserted above");
@@ -66,8 +75,11 @@ impl DocCache {
         self.clock += 1;
         doc.last_used = self.clock;
         if self.entries.len() >= CACHE_CAPACITY
-            && let Some(oldest) =
-                self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| k.clone())
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
         {
             self.entries.remove(&oldest);
         }
@@ -92,7 +104,8 @@ fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<Load
         let seq: i64 = row.get(0)?;
         let snapshot: bool = row.get(1)?;
         let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-        doc.load_incremental(data).map_err(|e| Error::Malformed(format!("stored chunk: {e}")))?;
+        doc.load_incremental(data)
+            .map_err(|e| Error::Malformed(format!("stored chunk: {e}")))?;
         next_seq = seq + 1;
         incremental = if snapshot { 0 } else { incremental + 1 };
         any = true;
@@ -102,7 +115,14 @@ fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<Load
     }
     let header = RecordHeader::read(&doc)?;
     let saved_heads = doc.get_heads();
-    Ok(Some(LoadedDoc { doc, header, saved_heads, next_seq, incremental, last_used: 0 }))
+    Ok(Some(LoadedDoc {
+        doc,
+        header,
+        saved_heads,
+        next_seq,
+        incremental,
+        last_used: 0,
+    }))
 }
 
 /// Whether the store holds a record.
@@ -118,22 +138,30 @@ pub(crate) fn exists(conn: &Connection, id: &RecordId) -> Result<bool> {
 /// snapshot when enough chunks have piled up (a new document starts as a snapshot). The old
 /// chunks go in the same transaction as the snapshot is written, so a crash leaves either the
 /// chunks or the snapshot, never neither.
-pub(crate) fn persist_chunk(tx: &Transaction<'_>, id: &RecordId, entry: &mut LoadedDoc) -> Result<()> {
+pub(crate) fn persist_chunk(
+    tx: &Transaction<'_>,
+    id: &RecordId,
+    entry: &mut LoadedDoc,
+) -> Result<()> {
     let heads = entry.doc.get_heads();
     if heads == entry.saved_heads {
         return Ok(());
     }
     if entry.next_seq == 0 || entry.incremental + 1 >= COMPACT_AFTER {
         let snapshot = entry.doc.save();
-        tx.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)")?
-            .execute(params![id.as_str(), entry.next_seq, snapshot])?;
+        tx.prepare_cached(
+            "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)",
+        )?
+        .execute(params![id.as_str(), entry.next_seq, snapshot])?;
         tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2")?
             .execute(params![id.as_str(), entry.next_seq])?;
         entry.incremental = 0;
     } else {
         let chunk = entry.doc.save_after(&entry.saved_heads);
-        tx.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 0, ?3)")?
-            .execute(params![id.as_str(), entry.next_seq, chunk])?;
+        tx.prepare_cached(
+            "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 0, ?3)",
+        )?
+        .execute(params![id.as_str(), entry.next_seq, chunk])?;
         entry.incremental += 1;
     }
     entry.next_seq += 1;

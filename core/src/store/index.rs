@@ -82,7 +82,11 @@ pub(crate) fn list_visits(conn: &Connection) -> Result<Vec<VisitSummary>> {
             site_name: r.get(1)?,
             sector: Sector::from_code(&sector)
                 .ok_or_else(|| Error::Malformed(format!("unknown sector {sector:?} in index")))?,
-            mode: if mode == "covert" { VisitMode::Covert } else { VisitMode::Announced },
+            mode: if mode == "covert" {
+                VisitMode::Covert
+            } else {
+                VisitMode::Announced
+            },
             started_at: r.get(4)?,
             ended_at: r.get(5)?,
             answered: r.get(6)?,

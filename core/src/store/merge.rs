@@ -60,23 +60,39 @@ impl Store {
         if let Some(id) = expected
             && id != &header.id
         {
-            return Err(Error::Malformed(format!("data is for record {}, not {id}", header.id)));
+            return Err(Error::Malformed(format!(
+                "data is for record {}, not {id}",
+                header.id
+            )));
         }
         if docs::exists(&self.conn, &header.id)? {
             return self.merge_into(&header.id.clone(), bytes, origin);
         }
         let all: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
-        let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer { &all } else { &[] };
+        let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
+            &all
+        } else {
+            &[]
+        };
         let id = header.id.clone();
         let mut entry = LoadedDoc::new(doc, header);
         let tx = self.conn.transaction()?;
         write_change(&tx, &id, &mut entry, outbox)?;
         tx.commit()?;
         self.docs.insert(id.clone(), entry);
-        Ok(MergeOutcome { id, new_changes: all.len(), created: true })
+        Ok(MergeOutcome {
+            id,
+            new_changes: all.len(),
+            created: true,
+        })
     }
 
-    fn merge_into(&mut self, id: &RecordId, bytes: &[u8], origin: MergeOrigin) -> Result<MergeOutcome> {
+    fn merge_into(
+        &mut self,
+        id: &RecordId,
+        bytes: &[u8],
+        origin: MergeOrigin,
+    ) -> Result<MergeOutcome> {
         let result = self.try_merge_into(id, bytes, origin);
         if result.is_err() {
             // The in-memory document may hold part of the bad data: reload from disk next time.
@@ -85,14 +101,25 @@ impl Store {
         result
     }
 
-    fn try_merge_into(&mut self, id: &RecordId, bytes: &[u8], origin: MergeOrigin) -> Result<MergeOutcome> {
+    fn try_merge_into(
+        &mut self,
+        id: &RecordId,
+        bytes: &[u8],
+        origin: MergeOrigin,
+    ) -> Result<MergeOutcome> {
         document::check_well_formed(bytes)?;
         let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
         let before = entry.doc.get_heads();
-        entry.doc.load_incremental(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
+        entry
+            .doc
+            .load_incremental(bytes)
+            .map_err(|e| Error::Malformed(e.to_string()))?;
         let missing = entry.doc.get_missing_deps(&[]);
         if !missing.is_empty() {
-            return Err(Error::MissingDependencies { id: id.to_string(), missing: missing.len() });
+            return Err(Error::MissingDependencies {
+                id: id.to_string(),
+                missing: missing.len(),
+            });
         }
         let header = RecordHeader::read(&entry.doc)?;
         if header != entry.header {
@@ -102,14 +129,31 @@ impl Store {
                 found: format!("{} {} in {:?}", header.kind, header.id, header.scope),
             });
         }
-        let new: Vec<ChangeHash> = entry.doc.get_changes(&before).iter().map(|c| c.hash()).collect();
+        let new: Vec<ChangeHash> = entry
+            .doc
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
         if new.is_empty() {
-            return Ok(MergeOutcome { id: id.clone(), new_changes: 0, created: false });
+            return Ok(MergeOutcome {
+                id: id.clone(),
+                new_changes: 0,
+                created: false,
+            });
         }
-        let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer { &new } else { &[] };
+        let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
+            &new
+        } else {
+            &[]
+        };
         let tx = self.conn.transaction()?;
         write_change(&tx, id, entry, outbox)?;
         tx.commit()?;
-        Ok(MergeOutcome { id: id.clone(), new_changes: new.len(), created: false })
+        Ok(MergeOutcome {
+            id: id.clone(),
+            new_changes: new.len(),
+            created: false,
+        })
     }
 }

@@ -20,7 +20,8 @@ pub struct PendingChanges {
 }
 
 pub(crate) fn add(tx: &Transaction<'_>, id: &RecordId, hashes: &[ChangeHash]) -> Result<()> {
-    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO outbox (doc_id, hash) VALUES (?1, ?2)")?;
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO outbox (doc_id, hash) VALUES (?1, ?2)")?;
     for h in hashes {
         stmt.execute(params![id.as_str(), h.as_ref()])?;
     }
@@ -30,21 +31,28 @@ pub(crate) fn add(tx: &Transaction<'_>, id: &RecordId, hashes: &[ChangeHash]) ->
 impl Store {
     /// How many changes wait for the server.
     pub fn outbox_len(&self) -> Result<u64> {
-        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 
     /// The unacknowledged changes, record by record, at most `max_records` records.
     pub fn pending_changes(&mut self, max_records: usize) -> Result<Vec<PendingChanges>> {
         let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare_cached("SELECT DISTINCT doc_id FROM outbox LIMIT ?1")?;
-            stmt.query_map([max_records as i64], |r| r.get(0))?.collect::<Result<_, _>>()?
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT DISTINCT doc_id FROM outbox LIMIT ?1")?;
+            stmt.query_map([max_records as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
         };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let id: RecordId = id.parse()?;
             let wanted: Vec<ChangeHash> = {
-                let mut stmt = self.conn.prepare_cached("SELECT hash FROM outbox WHERE doc_id = ?1")?;
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT hash FROM outbox WHERE doc_id = ?1")?;
                 let rows = stmt.query_map([id.as_str()], |r| r.get::<_, Vec<u8>>(0))?;
                 let mut hashes = Vec::new();
                 for raw in rows {
@@ -59,7 +67,11 @@ impl Store {
             let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
             // Causal order: walk the document's changes and keep the wanted ones.
             let wanted_set: std::collections::HashSet<_> = wanted.iter().copied().collect();
-            let mut pending = PendingChanges { id: id.clone(), changes: Vec::new(), hashes: Vec::new() };
+            let mut pending = PendingChanges {
+                id: id.clone(),
+                changes: Vec::new(),
+                hashes: Vec::new(),
+            };
             for mut change in entry.doc.get_changes(&[]) {
                 if wanted_set.contains(&change.hash()) {
                     pending.hashes.push(change.hash());
@@ -75,7 +87,8 @@ impl Store {
     pub fn acknowledge(&mut self, acked: &[(RecordId, ChangeHash)]) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
             for (id, h) in acked {
                 stmt.execute(params![id.as_str(), h.as_ref()])?;
             }
@@ -89,13 +102,19 @@ impl Store {
     pub fn requeue_everything(&mut self) -> Result<u64> {
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare("SELECT id FROM records")?;
-            stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
         };
         let mut queued = 0;
         for id in ids {
             let id: RecordId = id.parse()?;
             let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
-            let hashes: Vec<ChangeHash> = entry.doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+            let hashes: Vec<ChangeHash> = entry
+                .doc
+                .get_changes(&[])
+                .iter()
+                .map(|c| c.hash())
+                .collect();
             let tx = self.conn.transaction()?;
             add(&tx, &id, &hashes)?;
             tx.commit()?;

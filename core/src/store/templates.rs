@@ -17,9 +17,15 @@ impl Store {
     pub fn put_template(&mut self, template: &Template) -> Result<RecordId> {
         template.validate()?;
         let id = template.record_id();
-        let header = RecordHeader { kind: RecordKind::Template, id: id.clone(), scope: Scope::global() };
+        let header = RecordHeader {
+            kind: RecordKind::Template,
+            id: id.clone(),
+            scope: Scope::global(),
+        };
         self.create_record(header, |doc| {
-            Ok(autosurgeon::reconcile_prop(doc, ROOT, "template", template)?)
+            Ok(autosurgeon::reconcile_prop(
+                doc, ROOT, "template", template,
+            )?)
         })?;
         Ok(id)
     }
@@ -30,12 +36,19 @@ impl Store {
         if let Some(t) = self.templates.get(&record) {
             return Ok(Arc::clone(t));
         }
-        let entry = self.docs.get_or_load(&self.conn, &record, &self.actor).map_err(|e| match e {
-            Error::NotFound { .. } => Error::NotFound { kind: "template", id: record.to_string() },
-            other => other,
-        })?;
+        let entry = self
+            .docs
+            .get_or_load(&self.conn, &record, &self.actor)
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::NotFound {
+                    kind: "template",
+                    id: record.to_string(),
+                },
+                other => other,
+            })?;
         entry.header.expect_kind(RecordKind::Template)?;
-        let template: Arc<Template> = Arc::new(autosurgeon::hydrate_prop(&entry.doc, ROOT, "template")?);
+        let template: Arc<Template> =
+            Arc::new(autosurgeon::hydrate_prop(&entry.doc, ROOT, "template")?);
         self.templates.insert(record, Arc::clone(&template));
         Ok(template)
     }

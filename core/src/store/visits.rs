@@ -44,13 +44,22 @@ impl Store {
             findings: BTreeMap::new(),
             media: BTreeMap::new(),
         };
-        let header = RecordHeader { kind: RecordKind::Visit, id: id.clone(), scope: profile.scope };
+        let header = RecordHeader {
+            kind: RecordKind::Visit,
+            id: id.clone(),
+            scope: profile.scope,
+        };
         self.create_record(header, |doc| Ok(autosurgeon::reconcile(doc, &visit)?))?;
         Ok(id)
     }
 
     /// Answers (or re-answers) one checklist item.
-    pub fn answer_item(&mut self, visit: &RecordId, item: &ItemId, input: AnswerInput) -> Result<()> {
+    pub fn answer_item(
+        &mut self,
+        visit: &RecordId,
+        item: &ItemId,
+        input: AnswerInput,
+    ) -> Result<()> {
         let template_item = self.template_item(visit, item)?;
         check_value(&template_item, &input.value)?;
         let profile = self.profile()?;
@@ -96,12 +105,16 @@ impl Store {
 
     /// Attaches a media reference (the file itself lives in the media store).
     pub fn attach_media(&mut self, visit: &RecordId, media: &MediaRef) -> Result<()> {
-        self.edit_record(visit, RecordKind::Visit, |doc| visit_doc::put_media(doc, media))
+        self.edit_record(visit, RecordKind::Visit, |doc| {
+            visit_doc::put_media(doc, media)
+        })
     }
 
     /// Marks the visit finished now.
     pub fn finish_visit(&mut self, visit: &RecordId) -> Result<()> {
-        self.edit_record(visit, RecordKind::Visit, |doc| visit_doc::put_ended(doc, now()))
+        self.edit_record(visit, RecordKind::Visit, |doc| {
+            visit_doc::put_ended(doc, now())
+        })
     }
 
     /// Every visit, newest first, from the index (no document is loaded).
@@ -129,17 +142,23 @@ impl Store {
         entry.header.expect_kind(RecordKind::Visit)?;
         let tref = visit_doc::template_ref(&entry.doc)?;
         let template = self.template(&tref.id, tref.version)?;
-        template.item(item).cloned().ok_or_else(|| Error::UnknownItem {
-            item: item.to_string(),
-            template: template.record_id().to_string(),
-        })
+        template
+            .item(item)
+            .cloned()
+            .ok_or_else(|| Error::UnknownItem {
+                item: item.to_string(),
+                template: template.record_id().to_string(),
+            })
     }
 }
 
 fn require_media(doc: &automerge::AutoCommit, visit: &RecordId, media: &[MediaHash]) -> Result<()> {
     for hash in media {
         if !visit_doc::has_media(doc, hash)? {
-            return Err(Error::UnknownMedia { hash: hash.to_string(), visit: visit.to_string() });
+            return Err(Error::UnknownMedia {
+                hash: hash.to_string(),
+                visit: visit.to_string(),
+            });
         }
     }
     Ok(())
@@ -160,7 +179,11 @@ fn check_value(item: &TemplateItem, value: &AnswerValue) -> Result<()> {
     } else {
         Err(Error::InvalidAnswer {
             item: item.id.to_string(),
-            reason: format!("{:?} answer given to a {} item", value_kind(value), kind_name(&item.answer)),
+            reason: format!(
+                "{:?} answer given to a {} item",
+                value_kind(value),
+                kind_name(&item.answer)
+            ),
         })
     }
 }

@@ -105,15 +105,26 @@ mod tests {
     #[test]
     fn requests_round_trip_and_garbage_is_malformed() {
         let req = SyncRequest {
-            cursor: Some(Cursor { epoch: "e1".into(), seq: 7, check: ByteBuf::from(vec![1; 32]) }),
-            push: vec![PushRecord { id: RecordId::random(), changes: vec![ByteBuf::from(vec![9; 10_000])] }],
+            cursor: Some(Cursor {
+                epoch: "e1".into(),
+                seq: 7,
+                check: ByteBuf::from(vec![1; 32]),
+            }),
+            push: vec![PushRecord {
+                id: RecordId::random(),
+                changes: vec![ByteBuf::from(vec![9; 10_000])],
+            }],
             need_full: vec![],
             max_bytes: 1 << 20,
         };
         let bytes = encode(&req);
         assert_eq!(decode::<SyncRequest>(&bytes).expect("decode"), req);
         // Byte strings travel raw: the envelope adds a fixed few hundred bytes, not a third.
-        assert!(bytes.len() < 10_000 + 300, "byte strings are inflated: {}", bytes.len());
+        assert!(
+            bytes.len() < 10_000 + 300,
+            "byte strings are inflated: {}",
+            bytes.len()
+        );
         assert!(decode::<SyncRequest>(&bytes[..bytes.len() - 3]).is_err());
         assert!(decode::<SyncRequest>(b"{\"json\": true}").is_err());
     }
@@ -125,7 +136,10 @@ mod tests {
             id: String,
             changes: Vec<ByteBuf>,
         }
-        let raw = encode(&RawPush { id: "../../etc/passwd".into(), changes: vec![] });
+        let raw = encode(&RawPush {
+            id: "../../etc/passwd".into(),
+            changes: vec![],
+        });
         assert!(decode::<PushRecord>(&raw).is_err());
     }
 }

@@ -35,7 +35,10 @@ pub fn template_with_items(n: usize) -> Template {
     t.id = "big".parse().expect("id");
     let item = t.items[0].clone();
     t.items = (0..n)
-        .map(|i| TemplateItem { id: format!("i{i}").parse().expect("id"), ..item.clone() })
+        .map(|i| TemplateItem {
+            id: format!("i{i}").parse().expect("id"),
+            ..item.clone()
+        })
         .collect();
     t
 }
@@ -50,14 +53,24 @@ pub fn new_visit(t: &Template, site: &str) -> NewVisit {
         },
         mode: VisitMode::Covert,
         team: vec!["张三".into(), "李四".into()],
-        template: TemplateRef { id: t.id.clone(), version: t.version },
+        template: TemplateRef {
+            id: t.id.clone(),
+            version: t.version,
+        },
         assignment: None,
-        location: Some(GeoPoint { lat: 38.04, lon: 114.51, accuracy_m: Some(5.0) }),
+        location: Some(GeoPoint {
+            lat: 38.04,
+            lon: 114.51,
+            accuracy_m: Some(5.0),
+        }),
     }
 }
 
 pub fn profile(name: &str) -> Profile {
-    Profile { inspector: name.into(), scope: Scope::group("hebei", "g1") }
+    Profile {
+        inspector: name.into(),
+        scope: Scope::group("hebei", "g1"),
+    }
 }
 
 /// A store in `dir` with the fixture template and profile.
@@ -71,11 +84,19 @@ pub fn store_at(path: &std::path::Path, inspector: &str) -> Store {
 }
 
 pub fn pass() -> AnswerInput {
-    AnswerInput { value: AnswerValue::Pass, note: None, media: vec![] }
+    AnswerInput {
+        value: AnswerValue::Pass,
+        note: None,
+        media: vec![],
+    }
 }
 
 pub fn fail(note: &str) -> AnswerInput {
-    AnswerInput { value: AnswerValue::Fail, note: Some(note.into()), media: vec![] }
+    AnswerInput {
+        value: AnswerValue::Fail,
+        note: Some(note.into()),
+        media: vec![],
+    }
 }
 
 pub fn item(id: &str) -> ItemId {
