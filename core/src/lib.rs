@@ -53,10 +53,13 @@
 //! - [`model`]: what each record holds (template, visit, findings, media references).
 //! - [`document`]: one Automerge document per record, with a header (kind, id, scope).
 //! - [`Store`]: the SQLite store: chunks, compaction, index tables, outbox, merge.
+//! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
+//!   `http-client`) the tus uploader.
 
 pub mod document;
 mod error;
 mod ids;
+pub mod media;
 pub mod model;
 mod store;
 pub mod sync;
@@ -68,6 +71,7 @@ pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
 pub use model::*;
 pub use store::{MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, TemplateSummary};
 pub use store::AnswerInput;
+pub use store::{Eviction, MediaCapture, MediaInfo};
 
 /// Re-exported so callers can name change hashes and actors without a direct dependency.
 pub use automerge::{ActorId, ChangeHash};

@@ -6,6 +6,7 @@
 
 mod docs;
 mod index;
+mod media;
 mod merge;
 mod outbox;
 pub(crate) mod schema;
@@ -25,6 +26,7 @@ use crate::model::{Scope, now};
 use docs::{DocCache, LoadedDoc};
 
 pub use index::TemplateSummary;
+pub use media::{Eviction, MediaCapture, MediaInfo};
 pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
 

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("sql/001_initial.sql"),
     include_str!("sql/002_templates_conflicts.sql"),
+    include_str!("sql/003_media.sql"),
 ];
 
 /// The schema version this build writes.
@@ -91,7 +92,16 @@ mod tests {
 
         let names = |s: Vec<(String, String)>| s.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
         assert_eq!(names(schema_of(&old)), names(schema_of(&fresh)));
-        for table in ["meta", "records", "doc_chunks", "outbox", "visit_index", "template_index"] {
+        for table in [
+            "meta",
+            "records",
+            "doc_chunks",
+            "outbox",
+            "visit_index",
+            "template_index",
+            "media",
+            "upload_queue",
+        ] {
             assert_eq!(table_columns(&old, table), table_columns(&fresh, table), "{table}");
         }
         let version: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("v");

@@ -1,0 +1,55 @@
+//! Thumbnails: decode a JPEG or PNG, turn it upright per its EXIF orientation, shrink it to
+//! fit [`THUMBNAIL_MAX_PX`] and save it as a JPEG.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use crate::error::{Error, Result};
+
+/// The longer side of a thumbnail, in pixels.
+pub const THUMBNAIL_MAX_PX: u32 = 320;
+
+/// Decoding never allocates more than this: a 12-megapixel photo needs about 36 MiB, and a
+/// crafted file claiming a gigapixel is refused instead of exhausting the phone.
+const MAX_DECODE_BYTES: u64 = 256 << 20;
+
+const JPEG_QUALITY: u8 = 80;
+
+/// Writes the thumbnail of the image at `source` to `dest` and syncs it.
+pub(crate) fn write_thumbnail(source: &Path, dest: &Path) -> Result<()> {
+    let mut reader = ImageReader::open(source)?.with_guessed_format()?;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(image_error)?;
+    // A photo without EXIF, or with unreadable EXIF, is shown as stored.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(image_error)?;
+    // Shrink before rotating: rotating 320 px is cheaper than rotating 12 megapixels.
+    img = img.thumbnail(THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX);
+    img.apply_orientation(orientation);
+    let rgb = img.into_rgb8();
+    let file = File::create(dest)?;
+    let mut out = BufWriter::new(file);
+    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        .encode_image(&rgb)
+        .map_err(image_error)?;
+    out.flush()?;
+    out.into_inner()
+        .map_err(|e| Error::Io(e.into_error()))?
+        .sync_all()?;
+    Ok(())
+}
+
+fn image_error(e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::IoError(io) => Error::Io(io),
+        other => Error::Thumbnail(other.to_string()),
+    }
+}
