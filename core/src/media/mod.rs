@@ -23,6 +23,8 @@
 //! queue live in the SQLite store: see [`crate::Store::import_media`].
 
 mod thumbnail;
+#[cfg(feature = "http-client")]
+mod tus_client;
 mod upload;
 
 use std::fs::{self, File};
@@ -35,6 +37,8 @@ use crate::error::Result;
 use crate::ids::MediaHash;
 
 pub use thumbnail::THUMBNAIL_MAX_PX;
+#[cfg(feature = "http-client")]
+pub use tus_client::{UploadRun, Uploader, UploaderConfig};
 pub use upload::{Network, UploadItem, UploadPolicy, UploadProgress, UploadState};
 
 /// The streaming buffer: large enough that hashing and writing run at disk speed, small
@@ -121,11 +125,19 @@ impl MediaStore {
         let target = self.original_file(&hash);
         if target.exists() {
             fs::remove_file(&staging)?;
-            return Ok(Imported { hash, size, new: false });
+            return Ok(Imported {
+                hash,
+                size,
+                new: false,
+            });
         }
         fs::rename(&staging, &target)?;
         sync_dir(&self.root.join(ORIGINALS))?;
-        Ok(Imported { hash, size, new: true })
+        Ok(Imported {
+            hash,
+            size,
+            new: true,
+        })
     }
 
     /// Hashes a file without importing it.
@@ -199,7 +211,9 @@ impl MediaStore {
     }
 
     fn staging_path(&self) -> PathBuf {
-        self.root.join(STAGING).join(uuid::Uuid::new_v4().to_string())
+        self.root
+            .join(STAGING)
+            .join(uuid::Uuid::new_v4().to_string())
     }
 }
 

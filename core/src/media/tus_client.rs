@@ -1,0 +1,321 @@
+//! The uploader: drains the upload queue to a tus 1.0.0 server, one chunk at a time.
+//!
+//! Each chunk goes up as a `PATCH` with `Upload-Checksum: sha256 <base64>`, and the offset the
+//! server acknowledges is written to the queue before the next chunk is read. After a crash,
+//! a lost connection or a restarted server, the next run asks the server (`HEAD`) where the
+//! upload stands and goes on from there: at most the one chunk in flight is sent again.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{HeaderMap, LOCATION};
+use sha2::{Digest, Sha256};
+
+use super::{MediaStore, Network, UploadItem, UploadProgress};
+use crate::Store;
+use crate::error::{Error, Result};
+use crate::ids::MediaHash;
+
+const TUS_VERSION: &str = "1.0.0";
+/// Consecutive checksum failures of one chunk before the run gives up on that item.
+const MAX_CHUNK_RETRIES: u32 = 5;
+
+/// Where and how to upload.
+#[derive(Clone, Debug)]
+pub struct UploaderConfig {
+    /// The tus creation endpoint, e.g. `https://host/v1/uploads`.
+    pub endpoint: String,
+    /// The device's bearer token (the one sync uses).
+    pub token: String,
+    /// Bytes per `PATCH`; the most a cut connection can cost.
+    pub chunk_size: usize,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+}
+
+impl UploaderConfig {
+    /// Defaults: 8 MiB chunks, 20 s to connect, no overall request timeout (a chunk may take
+    /// minutes on a poor link).
+    pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            token: token.into(),
+            chunk_size: 8 << 20,
+            connect_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What one run of the queue did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UploadRun {
+    /// Files the server now holds, verified.
+    pub completed: Vec<MediaHash>,
+    /// Files left for a later run (network error, server busy, not yet allowed), with why.
+    pub deferred: Vec<(MediaHash, String)>,
+    /// Files the server refused for good (e.g. their bytes do not match their hash).
+    pub failed: Vec<(MediaHash, String)>,
+    /// Files skipped because the network policy does not allow them now.
+    pub waiting_for_unmetered: usize,
+    /// Offset each upload resumed from (the server's word), for diagnostics.
+    pub resumed_from: Vec<(MediaHash, u64)>,
+    /// Payload bytes sent in `PATCH` bodies, re-sent chunks included.
+    pub bytes_sent: u64,
+    /// Chunks sent again because the server found their checksum wrong.
+    pub chunks_resent: u32,
+}
+
+/// A tus 1.0.0 client over the store's upload queue.
+pub struct Uploader {
+    config: UploaderConfig,
+    http: Client,
+}
+
+/// How one item's upload ended.
+enum Outcome {
+    Done,
+    Deferred(String),
+    Failed(String),
+}
+
+impl Uploader {
+    /// Builds the HTTP client.
+    pub fn new(config: UploaderConfig) -> Result<Self> {
+        let http = Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(None)
+            .build()
+            .map_err(net)?;
+        Ok(Self { config, http })
+    }
+
+    /// Uploads every pending item that `network` allows, oldest first, reporting progress
+    /// after each acknowledged chunk. Stops at the next chunk boundary once `cancel` is set
+    /// (returning [`Error::Cancelled`]); the queue keeps what was acknowledged.
+    pub fn run(
+        &self,
+        store: &mut Store,
+        media: &MediaStore,
+        network: Network,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(&UploadProgress),
+    ) -> Result<UploadRun> {
+        let mut run = UploadRun::default();
+        for item in store.pending_uploads()? {
+            if !item.policy.allows(network) {
+                run.waiting_for_unmetered += 1;
+                continue;
+            }
+            let hash = item.hash.clone();
+            match self.upload(store, media, item, cancel, progress, &mut run)? {
+                Outcome::Done => {
+                    store.mark_media_verified(&hash)?;
+                    run.completed.push(hash);
+                }
+                Outcome::Deferred(why) => {
+                    store.record_upload_error(&hash, &why, false)?;
+                    run.deferred.push((hash, why));
+                }
+                Outcome::Failed(why) => {
+                    store.record_upload_error(&hash, &why, true)?;
+                    run.failed.push((hash, why));
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    fn upload(
+        &self,
+        store: &mut Store,
+        media: &MediaStore,
+        item: UploadItem,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(&UploadProgress),
+        run: &mut UploadRun,
+    ) -> Result<Outcome> {
+        let Some(path) = media.original_path(&item.hash) else {
+            return Ok(Outcome::Failed(
+                "original is no longer on this device".into(),
+            ));
+        };
+        let mut file = File::open(path)?;
+        let mut url = item.upload_url.clone();
+        let mut offset;
+        let mut retries = 0;
+        let mut buf = Vec::new();
+        loop {
+            // Find where the server stands: create the upload, or ask it.
+            let Some(u) = url.clone() else {
+                match self.create(&item)? {
+                    Ok((created, at)) => {
+                        store.set_upload_url(&item.hash, Some(&created))?;
+                        url = Some(created);
+                        offset = at;
+                        run.resumed_from.push((item.hash.clone(), at));
+                    }
+                    Err(outcome) => return Ok(outcome),
+                }
+                if offset >= item.size {
+                    return Ok(Outcome::Done);
+                }
+                continue;
+            };
+            match self.offset_of(&u)? {
+                Ok(Some(at)) => offset = at,
+                Ok(None) => {
+                    // Expired or terminated on the server: start over.
+                    store.set_upload_url(&item.hash, None)?;
+                    url = None;
+                    continue;
+                }
+                Err(outcome) => return Ok(outcome),
+            }
+            run.resumed_from.push((item.hash.clone(), offset));
+            store.set_upload_offset(&item.hash, offset)?;
+            // Send chunks until done or something needs a fresh look at the server.
+            loop {
+                if offset >= item.size {
+                    return Ok(Outcome::Done);
+                }
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Error::Cancelled);
+                }
+                let len = (item.size - offset).min(self.config.chunk_size as u64) as usize;
+                buf.resize(len, 0);
+                file.seek(SeekFrom::Start(offset))?;
+                file.read_exact(&mut buf)?;
+                let checksum = B64.encode(Sha256::digest(&buf));
+                let body = std::mem::take(&mut buf);
+                run.bytes_sent += len as u64;
+                let sent = self
+                    .request(reqwest::Method::PATCH, &u)
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .header("Upload-Offset", offset.to_string())
+                    .header("Upload-Checksum", format!("sha256 {checksum}"))
+                    .body(body)
+                    .send();
+                let resp = match sent {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Outcome::Deferred(format!("network: {e}"))),
+                };
+                match resp.status() {
+                    StatusCode::NO_CONTENT | StatusCode::OK => {
+                        offset = header_u64(resp.headers(), "Upload-Offset").ok_or_else(|| {
+                            Error::Upload("PATCH answer lacks Upload-Offset".into())
+                        })?;
+                        retries = 0;
+                        store.set_upload_offset(&item.hash, offset)?;
+                        progress(&UploadProgress {
+                            hash: item.hash.clone(),
+                            done: offset,
+                            total: item.size,
+                        });
+                    }
+                    // 460: the chunk arrived damaged and was discarded; send it again.
+                    s if s.as_u16() == 460 && retries < MAX_CHUNK_RETRIES => {
+                        retries += 1;
+                        run.chunks_resent += 1;
+                    }
+                    // 409: our offset is stale (a resend raced an ack); ask again.
+                    StatusCode::CONFLICT => break,
+                    StatusCode::NOT_FOUND | StatusCode::GONE => {
+                        store.set_upload_url(&item.hash, None)?;
+                        url = None;
+                        break;
+                    }
+                    _ => return Ok(classify(resp)),
+                }
+            }
+        }
+    }
+
+    /// POST: creates the upload. `Ok((url, offset))`; the offset is the size at once when the
+    /// server already holds these bytes.
+    fn create(&self, item: &UploadItem) -> Result<Result<(String, u64), Outcome>> {
+        let metadata = [
+            ("record", item.record.as_str()),
+            ("sha256", item.hash.as_str()),
+            ("filetype", item.mime.as_str()),
+            ("filename", item.hash.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k} {}", B64.encode(v)))
+        .collect::<Vec<_>>()
+        .join(",");
+        let sent = self
+            .request(reqwest::Method::POST, &self.config.endpoint)
+            .header("Upload-Length", item.size.to_string())
+            .header("Upload-Metadata", metadata)
+            .send();
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Outcome::Deferred(format!("network: {e}")))),
+        };
+        if resp.status() != StatusCode::CREATED {
+            return Ok(Err(classify(resp)));
+        }
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::Upload("creation answer lacks Location".into()))?;
+        let url = resp
+            .url()
+            .join(location)
+            .map_err(|e| Error::Upload(format!("bad Location: {e}")))?;
+        let offset = header_u64(resp.headers(), "Upload-Offset").unwrap_or(0);
+        Ok(Ok((url.to_string(), offset)))
+    }
+
+    /// HEAD: the server's offset, or `None` when the upload is gone.
+    fn offset_of(&self, url: &str) -> Result<Result<Option<u64>, Outcome>> {
+        let resp = match self.request(reqwest::Method::HEAD, url).send() {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Outcome::Deferred(format!("network: {e}")))),
+        };
+        match resp.status() {
+            StatusCode::OK | StatusCode::NO_CONTENT => {
+                let offset = header_u64(resp.headers(), "Upload-Offset")
+                    .ok_or_else(|| Error::Upload("HEAD answer lacks Upload-Offset".into()))?;
+                Ok(Ok(Some(offset)))
+            }
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Ok(None)),
+            _ => Ok(Err(classify(resp))),
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
+        self.http
+            .request(method, url)
+            .bearer_auth(&self.config.token)
+            .header("Tus-Resumable", TUS_VERSION)
+    }
+}
+
+/// Decides whether a refusal is worth retrying later. The server's verdicts on the content
+/// (a hash that does not match, a file too large, a malformed request) are final; anything
+/// about timing or access (not synced yet, server busy) is retried by a later run.
+fn classify(resp: Response) -> Outcome {
+    let status = resp.status();
+    let body = resp.text().unwrap_or_default();
+    let why = format!("{status}: {}", body.chars().take(200).collect::<String>());
+    match status.as_u16() {
+        400 | 413 | 415 | 422 | 460 => Outcome::Failed(why),
+        _ => Outcome::Deferred(why),
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.parse().ok()
+}
+
+fn net(e: reqwest::Error) -> Error {
+    Error::Upload(format!("HTTP client: {e}"))
+}
