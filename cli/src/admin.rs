@@ -1,0 +1,153 @@
+//! `siteproof admin`: groups, enrollment codes, devices and templates, written straight into
+//! the data directory's database (safe next to a running server: SQLite WAL, busy timeout).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use siteproof_core::{DeviceId, Template};
+use siteproof_server::{AdminService, GroupId, RegionCode, SqliteStorage};
+
+use crate::CliError;
+
+/// Options of `siteproof admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Data directory of the server (holds siteproof.db).
+    #[arg(long, env = "SITEPROOF_DATA", default_value = "siteproof-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Groups of inspectors.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Issue a one-time code that enrolls one device into a group; prints the code.
+    EnrollCode {
+        /// The group id (from `group create` or `group list`).
+        #[arg(long)]
+        group: String,
+        /// Hours until the code expires.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u64,
+    },
+    /// Enrolled devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Checklist templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum GroupCommand {
+    /// Create a group in a region (the region is created if new); prints the group id.
+    Create {
+        /// Region code, e.g. hebei.shijiazhuang.
+        #[arg(long)]
+        region: String,
+        /// Display name of the group.
+        #[arg(long)]
+        name: String,
+        /// Group id to use instead of a random one.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List groups: id, region, name.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List devices: id, region, group, status, name.
+    List,
+    /// Revoke a device: its token stops working at once.
+    Revoke {
+        /// The device id (from `device list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplateCommand {
+    /// Publish template versions (JSON files, e.g. content/templates/*.json) to every region.
+    Publish {
+        /// Template JSON files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Runs one admin command.
+pub async fn run(args: AdminArgs) -> Result<(), CliError> {
+    if !args.data.join("siteproof.db").exists() {
+        std::fs::create_dir_all(&args.data).map_err(|source| CliError::Io {
+            context: format!("cannot create {}", args.data.display()),
+            source,
+        })?;
+    }
+    let storage = SqliteStorage::open(args.data.join("siteproof.db"))?;
+    let admin = AdminService::new(Arc::new(storage));
+    match args.command {
+        AdminCommand::Group(GroupCommand::Create { region, name, id }) => {
+            let region: RegionCode = region.parse().map_err(usage)?;
+            let id = id
+                .map(|id| id.parse::<GroupId>())
+                .transpose()
+                .map_err(usage)?;
+            let group = admin.create_group(region, &name, id).await?;
+            println!("{}", group.id);
+        }
+        AdminCommand::Group(GroupCommand::List) => {
+            for g in admin.list_groups().await? {
+                println!("{}\t{}\t{}", g.id, g.region, g.name);
+            }
+        }
+        AdminCommand::EnrollCode { group, ttl_hours } => {
+            let group: GroupId = group.parse().map_err(usage)?;
+            let ttl = Duration::from_secs(ttl_hours.saturating_mul(3600));
+            let issued = admin.issue_enrollment_code(&group, ttl).await?;
+            println!("{}", issued.code);
+        }
+        AdminCommand::Device(DeviceCommand::List) => {
+            for d in admin.list_devices().await? {
+                let status = if d.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{status}\t{}",
+                    d.id, d.scope.region, d.scope.group, d.name
+                );
+            }
+        }
+        AdminCommand::Device(DeviceCommand::Revoke { id }) => {
+            let id: DeviceId = id.parse().map_err(usage)?;
+            admin.revoke_device(&id).await?;
+            println!("revoked {id}");
+        }
+        AdminCommand::Template(TemplateCommand::Publish { files }) => {
+            for file in files {
+                let text = std::fs::read_to_string(&file).map_err(|source| CliError::Io {
+                    context: format!("cannot read {}", file.display()),
+                    source,
+                })?;
+                let template: Template = serde_json::from_str(&text).map_err(|e| {
+                    CliError::Usage(format!("{}: not a template: {e}", file.display()))
+                })?;
+                let id = admin.publish_template(&template).await?;
+                println!("{id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn usage(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
+}

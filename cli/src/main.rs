@@ -1,0 +1,72 @@
+//! # siteproof
+//!
+//! The `siteproof` command: run the sync server (`siteproof serve`) and administer it
+//! (`siteproof admin ...`). Each group of subcommands lives in its own module; a new group is
+//! a variant of [`Command`] and a module with a `run` function.
+
+mod admin;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Offline-first covert inspection system: sync server and administration.
+#[derive(Debug, Parser)]
+#[command(name = "siteproof", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the sync server (SQLite and media files under --data).
+    Serve(serve::ServeArgs),
+    /// Administer groups, enrollment codes, devices and templates (works next to a running
+    /// server on the same --data directory).
+    Admin(admin::AdminArgs),
+}
+
+/// A command's failure, printed as one line to stderr.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Server(#[from] siteproof_server::Error),
+    #[error(transparent)]
+    Storage(#[from] siteproof_server::StorageError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Admin(args) => admin::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("siteproof: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SITEPROOF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,49 @@
+//! `siteproof serve`: the embedded server (SQLite file + media directory under `--data`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use siteproof_server::{AppState, ServerConfig, serve, shutdown_signal};
+
+use crate::CliError;
+
+/// Options of `siteproof serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory: holds siteproof.db and blobs/ (created if missing).
+    #[arg(long, env = "SITEPROOF_DATA", default_value = "siteproof-data")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "SITEPROOF_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Largest sync request body accepted, in MiB.
+    #[arg(long, default_value_t = 32)]
+    sync_body_limit_mib: usize,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let config = ServerConfig {
+        sync_body_limit: args.sync_body_limit_mib.saturating_mul(1 << 20),
+        ..ServerConfig::default()
+    };
+    let state = AppState::open_embedded(&args.data, config)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| CliError::Io {
+            context: format!("cannot listen on {}", args.listen),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| CliError::Io {
+        context: "cannot read the listening address".into(),
+        source,
+    })?;
+    tracing::info!(addr = %local, data = %args.data.display(), "siteproof server listening");
+    serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|source| CliError::Io {
+            context: "server failed".into(),
+            source,
+        })
+}

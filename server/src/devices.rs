@@ -1,0 +1,100 @@
+//! Enrollment and authentication of devices: a one-time code becomes a device with a bearer
+//! token (shown once, stored as SHA-256); the token then names the device on every request.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use siteproof_core::{DeviceId, model::now};
+
+use crate::error::{Error, Result};
+use crate::principal::Principal;
+use crate::secret;
+use crate::storage::{NewDevice, SyncStorage};
+
+/// The body of `POST /v1/enroll`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time code from `siteproof admin enroll-code`.
+    pub code: String,
+    /// A name for the device, shown in `siteproof admin device list`.
+    pub device_name: String,
+}
+
+/// The answer to a successful enrollment. The token is never shown again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The device's id.
+    pub device_id: DeviceId,
+    /// Its bearer token (64 hex digits).
+    pub token: String,
+    /// The region it captures for: the `region` of its records' scope.
+    pub region: String,
+    /// The group it captures for: the `group` of its records' scope.
+    pub group: String,
+    /// The server's epoch.
+    pub epoch: String,
+}
+
+/// The longest device name accepted, in characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Enrolls and authenticates devices.
+pub struct DeviceRegistry {
+    storage: Arc<dyn SyncStorage>,
+}
+
+impl DeviceRegistry {
+    /// A registry over `storage`.
+    pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
+        Self { storage }
+    }
+
+    /// Redeems a one-time code. Unknown, used and expired codes are all refused alike.
+    pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
+        let name = req.device_name.trim();
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            return Err(Error::InvalidInput(format!(
+                "device_name must be 1 to {MAX_NAME_CHARS} printable characters"
+            )));
+        }
+        let token = secret::new_token();
+        let device = NewDevice {
+            id: DeviceId::random(),
+            name: name.to_string(),
+            token_hash: secret::token_hash(&token),
+            enrolled_at: now(),
+        };
+        let code_hash = secret::enrollment_code_hash(&req.code);
+        let enrolled = self
+            .storage
+            .redeem_enrollment_code(&code_hash, device.enrolled_at, &device)
+            .await?
+            .ok_or(Error::EnrollmentRefused)?;
+        tracing::info!(device = %enrolled.id, group = %enrolled.scope.group, "device enrolled");
+        Ok(EnrollResponse {
+            device_id: enrolled.id,
+            token,
+            region: enrolled.scope.region,
+            group: enrolled.scope.group,
+            epoch: self.storage.epoch().await?,
+        })
+    }
+
+    /// The principal holding `token`; unknown and revoked tokens are refused alike.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        match self
+            .storage
+            .device_by_token(&secret::token_hash(token))
+            .await?
+        {
+            Some(device) if device.revoked_at.is_none() => Ok(Principal::Device(device)),
+            _ => Err(Error::Unauthorized(
+                "the token is unknown or its device was revoked",
+            )),
+        }
+    }
+}

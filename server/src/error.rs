@@ -1,0 +1,191 @@
+//! The server's two error types: [`Error`], what the services report, and [`AppError`], what a
+//! client sees. The choice of status, code and message is made once, in
+//! `impl IntoResponse for AppError`: 4xx bodies say what was wrong, 5xx bodies are opaque and
+//! the detail goes to the log. Messages name ids and reasons, never record content.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::storage::StorageError;
+
+/// What went wrong in a service call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is not what the protocol allows (garbage CBOR, bad Automerge data, ...).
+    #[error("{0}")]
+    Malformed(String),
+    /// A field of a request is invalid.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Pushed changes depend on history the server does not have.
+    #[error(
+        "record {id}: {missing} change(s) depend on history the server does not have; push them too"
+    )]
+    MissingDependencies {
+        /// The record.
+        id: String,
+        /// How many dependencies are missing.
+        missing: usize,
+    },
+    /// Pushed changes alter a record's kind, id or scope.
+    #[error("record {id}: changes alter the record's kind, id or scope, which never change")]
+    HeaderChanged {
+        /// The record.
+        id: String,
+    },
+    /// The device wrote outside its region and group.
+    #[error("record {id} is outside this device's region and group")]
+    ForbiddenScope {
+        /// The record.
+        id: String,
+    },
+    /// The device wrote a kind only the back office writes.
+    #[error("record {id} is a {kind}; devices may not write that kind")]
+    ForbiddenKind {
+        /// The record.
+        id: String,
+        /// Its kind.
+        kind: String,
+    },
+    /// `need_full` names a record the device cannot see (or that does not exist).
+    #[error("record {id} is unknown (or not visible to this device)")]
+    UnknownRecord {
+        /// The record.
+        id: String,
+    },
+    /// The enrollment code is unknown, used or expired.
+    #[error("the enrollment code is unknown, already used or expired")]
+    EnrollmentRefused,
+    /// No valid, unrevoked bearer token.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// No such group.
+    #[error("group {0} does not exist")]
+    UnknownGroup(String),
+    /// No such device.
+    #[error("device {0} does not exist")]
+    UnknownDevice(String),
+    /// The write conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(StorageError),
+    /// A bug or an unexpected failure.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(msg) => Error::Conflict(msg),
+            other => Error::Storage(other),
+        }
+    }
+}
+
+/// Shorthand for service results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error as an HTTP response.
+#[derive(Debug)]
+pub enum AppError {
+    /// A service error.
+    Service(Error),
+    /// The body is larger than the limit.
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body has the wrong content type.
+    UnsupportedMediaType(&'static str),
+}
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        AppError::Service(e)
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        AppError::Service(e.into())
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    error: &'static str,
+    message: String,
+}
+
+impl AppError {
+    /// The status and the snake_case code clients branch on.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            AppError::PayloadTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::UnsupportedMediaType(_) => {
+                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::Service(e) => match e {
+                Error::Malformed(_) => (S::BAD_REQUEST, "malformed"),
+                Error::InvalidInput(_) => (S::BAD_REQUEST, "invalid_input"),
+                Error::MissingDependencies { .. } => {
+                    (S::UNPROCESSABLE_ENTITY, "missing_dependencies")
+                }
+                Error::HeaderChanged { .. } => (S::UNPROCESSABLE_ENTITY, "header_changed"),
+                Error::ForbiddenScope { .. } => (S::FORBIDDEN, "forbidden_scope"),
+                Error::ForbiddenKind { .. } => (S::FORBIDDEN, "forbidden_kind"),
+                Error::UnknownRecord { .. } => (S::NOT_FOUND, "unknown_record"),
+                Error::EnrollmentRefused => (S::FORBIDDEN, "enrollment_refused"),
+                Error::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
+                Error::UnknownGroup(_) => (S::NOT_FOUND, "unknown_group"),
+                Error::UnknownDevice(_) => (S::NOT_FOUND, "unknown_device"),
+                Error::Conflict(_) => (S::CONFLICT, "conflict"),
+                Error::Storage(_) | Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+            },
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+            "the server failed to handle the request; it has been logged".to_string()
+        } else {
+            tracing::debug!(code, error = ?self, "request refused");
+            match &self {
+                AppError::PayloadTooLarge { limit } => {
+                    format!("the request body is larger than the limit of {limit} bytes")
+                }
+                AppError::UnsupportedMediaType(expected) => {
+                    format!("the request body must have Content-Type: {expected}")
+                }
+                AppError::Service(e) => e.to_string(),
+            }
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: code,
+                message,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED
+            && let Ok(v) = "Bearer".parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, v);
+        }
+        response
+    }
+}

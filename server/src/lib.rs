@@ -1,0 +1,181 @@
+//! # siteproof-server
+//!
+//! The sync server of siteproof: devices enroll with a one-time code, then push the changes
+//! they captured and pull what changed in their group's scope, in one round trip
+//! (`POST /v1/sync`, CBOR). The contract is `docs/sync-protocol.md`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use siteproof_server::{AppState, ServerConfig, SqliteStorage, serve, shutdown_signal};
+//!
+//! let storage = SqliteStorage::open("/var/lib/siteproof/siteproof.db")?;
+//! let state = AppState::new(std::sync::Arc::new(storage), ServerConfig::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! serve(listener, state, shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layout
+//!
+//! - [`app`]: the axum `Router`; handlers only translate HTTP to the services below.
+//! - [`SyncService`]: push validation and pull paging, HTTP-free.
+//! - [`DeviceRegistry`]: enrollment codes into devices with bearer tokens; [`Principal`].
+//! - [`AdminService`]: groups, enrollment codes, devices, template publishing.
+//! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend and
+//!   [`storage_suite`] as the test suite every backend runs.
+
+pub mod admin;
+mod devices;
+mod error;
+mod http;
+pub mod ids;
+mod principal;
+mod secret;
+pub mod storage;
+pub mod storage_suite;
+mod sync;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use admin::{AdminService, IssuedCode};
+pub use devices::{DeviceRegistry, EnrollRequest, EnrollResponse};
+pub use error::{AppError, Error, Result};
+pub use ids::{GroupId, RegionCode};
+pub use principal::Principal;
+pub use storage::{SqliteStorage, StorageError, SyncStorage};
+pub use sync::{SyncLimits, SyncService, visible_to};
+
+/// Settings of a server process.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The largest `POST /v1/sync` body accepted, in bytes (larger: 413).
+    pub sync_body_limit: usize,
+    /// Limits of the sync service.
+    pub sync: SyncLimits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            sync_body_limit: 32 << 20,
+            sync: SyncLimits::default(),
+        }
+    }
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Push and pull.
+    pub sync: Arc<SyncService>,
+    /// Enrollment and authentication.
+    pub devices: Arc<DeviceRegistry>,
+    /// Administration.
+    pub admin: Arc<AdminService>,
+    /// The storage itself (for tests and tools).
+    pub storage: Arc<dyn SyncStorage>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// The services over one storage.
+    pub fn new(storage: Arc<dyn SyncStorage>, config: ServerConfig) -> Self {
+        Self {
+            sync: Arc::new(SyncService::new(Arc::clone(&storage), config.sync.clone())),
+            devices: Arc::new(DeviceRegistry::new(Arc::clone(&storage))),
+            admin: Arc::new(AdminService::new(Arc::clone(&storage))),
+            storage,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The embedded setup under `data_dir`: `siteproof.db` (SQLite) and `blobs/` for media.
+    pub fn open_embedded(data_dir: &Path, config: ServerConfig) -> Result<Self> {
+        for dir in [data_dir.to_path_buf(), data_dir.join("blobs")] {
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Error::Internal(format!(
+                    "cannot create data directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let storage = SqliteStorage::open(data_dir.join("siteproof.db"))?;
+        Ok(Self::new(Arc::new(storage), config))
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.sync_body_limit;
+    http::router(&state)
+        .layer(axum::middleware::map_response(move |r: Response| {
+            json_413(r, limit)
+        }))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The body-limit layer answers 413 on its own, before any handler; say it in JSON like
+/// every other error.
+async fn json_413(response: Response, limit: usize) -> Response {
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        AppError::PayloadTooLarge { limit }.into_response()
+    } else {
+        response
+    }
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish. Tests pass a listener bound to port 0.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,267 @@
+//! Where the server keeps its state: groups, enrollment codes, devices, and every record as an
+//! append-only log of Automerge changes plus a per-record snapshot.
+//!
+//! [`SyncStorage`] is the seam between the sync logic and a database. The SQLite
+//! implementation ([`SqliteStorage`]) is the embedded default; a PostgreSQL implementation
+//! plugs in behind the same trait and must pass the same suite ([`crate::storage_suite`]).
+//!
+//! Rules every implementation keeps:
+//!
+//! - `seq` is global, strictly increasing, never reused, and a reader never sees a change with
+//!   a lower `seq` appear after one with a higher `seq` was visible (pull cursors rely on it;
+//!   PostgreSQL must serialise the allocation, e.g. with a transaction-scoped advisory lock).
+//! - A change is stored at most once per record (`UNIQUE (doc_id, hash)`); storing it again is
+//!   a no-op, not an error.
+//! - Rows are never rewritten by read-modify-write outside one transaction, so several server
+//!   processes may accept changes for one record at once.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
+
+use crate::ids::{GroupId, RegionCode};
+
+pub use sqlite::SqliteStorage;
+
+/// A change hash: 32 bytes of SHA-256, as Automerge computes it.
+pub type Hash = [u8; 32];
+
+/// Failures of a storage backend.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A write conflicts with what is stored (a duplicate id, or a record created concurrently
+    /// with another header).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Something that should exist does not.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend failed; the detail is for the log, never for a client.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Backend(e.to_string())
+    }
+}
+
+/// Shorthand for storage results.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A group of inspectors within a region; devices enroll into one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// The group's id (the `group` of record scopes).
+    pub id: GroupId,
+    /// The region it belongs to (the `region` of record scopes).
+    pub region: RegionCode,
+    /// Display name.
+    pub name: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// A one-time enrollment code as stored: only its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrollmentCodeRecord {
+    /// SHA-256 of the code's canonical form.
+    pub code_hash: Hash,
+    /// The group a device enrolled with it joins.
+    pub group: GroupId,
+    /// When it was issued, ms since the Unix epoch.
+    pub created_at: i64,
+    /// After this instant (ms) it is refused.
+    pub expires_at: i64,
+}
+
+/// A device about to be enrolled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDevice {
+    /// Its new id.
+    pub id: DeviceId,
+    /// A name the inspector or the office gave it.
+    pub name: String,
+    /// SHA-256 of its bearer token.
+    pub token_hash: Hash,
+    /// Enrollment time, ms since the Unix epoch.
+    pub enrolled_at: i64,
+}
+
+/// An enrolled device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Its id.
+    pub id: DeviceId,
+    /// Its name.
+    pub name: String,
+    /// The region and group it captures for.
+    pub scope: Scope,
+    /// Enrollment time, ms since the Unix epoch.
+    pub enrolled_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// What the server knows of a record without loading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocMeta {
+    /// Kind, id and scope (immutable after creation).
+    pub header: RecordHeader,
+    /// The `seq` of the record's first stored change.
+    pub created_seq: u64,
+    /// The device that pushed the record's first change (`None`: the back office).
+    pub created_by: Option<DeviceId>,
+}
+
+/// One stored change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChange {
+    /// Its position in the global log.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: Hash,
+    /// Raw Automerge change bytes.
+    pub data: Vec<u8>,
+}
+
+/// A record as the server would send it whole: its snapshot and the changes stored after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FullDocument {
+    /// Kind, id, scope.
+    pub header: RecordHeader,
+    /// A saved document covering every change with `seq <= snapshot_seq` (maybe more).
+    pub snapshot: Option<Vec<u8>>,
+    /// See `snapshot`; 0 without one.
+    pub snapshot_seq: u64,
+    /// Changes with `seq > snapshot_seq`, in `seq` order.
+    pub trailing: Vec<StoredChange>,
+}
+
+impl FullDocument {
+    /// The bytes to send: the snapshot followed by the trailing changes (Automerge loads a
+    /// concatenation of chunks as one document).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.byte_len());
+        if let Some(s) = &self.snapshot {
+            out.extend_from_slice(s);
+        }
+        for c in &self.trailing {
+            out.extend_from_slice(&c.data);
+        }
+        out
+    }
+
+    /// The length of [`FullDocument::to_bytes`].
+    pub fn byte_len(&self) -> usize {
+        self.snapshot.as_ref().map_or(0, Vec::len)
+            + self.trailing.iter().map(|c| c.data.len()).sum::<usize>()
+    }
+
+    /// The highest `seq` the bytes are known to cover.
+    pub fn max_seq(&self) -> u64 {
+        self.trailing.last().map_or(self.snapshot_seq, |c| c.seq)
+    }
+}
+
+/// One record's part of a push, validated by the sync service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordWrite {
+    /// The record's header: for a new record the one to create, else the stored one.
+    pub header: RecordHeader,
+    /// Changes in causal order (dependencies first); ones already stored are skipped.
+    pub changes: Vec<(Hash, Vec<u8>)>,
+}
+
+/// A whole push, stored in one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushWrite {
+    /// Who pushed (`None`: the back office).
+    pub pushed_by: Option<DeviceId>,
+    /// The records.
+    pub records: Vec<RecordWrite>,
+}
+
+/// What a pull scans: changes visible in a device's scope after a position in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanQuery {
+    /// The reading device's scope: rows of that group, of the whole region (`group == ""`)
+    /// and global rows (`region == ""`).
+    pub scope: Scope,
+    /// Only changes with `seq > after`.
+    pub after: u64,
+    /// The reading device, whose own changes and records count as known to it; `None` when
+    /// the reader is to be treated as knowing nothing (no valid cursor).
+    pub reader: Option<DeviceId>,
+}
+
+/// One change row of a scan, with what the pull planner needs to decide about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanRow {
+    /// Position in the log.
+    pub seq: u64,
+    /// Change hash (becomes the cursor's check when the page ends here).
+    pub hash: Hash,
+    /// The record.
+    pub doc_id: RecordId,
+    /// Its kind.
+    pub kind: RecordKind,
+    /// Whether the reading device pushed this change.
+    pub pushed_by_reader: bool,
+    /// Whether the record is new to the reader: created after `after` by someone else.
+    pub new_to_reader: bool,
+    /// The change bytes, present exactly when the row is neither new to the reader nor
+    /// pushed by it (the only rows a pull may send as changes).
+    pub data: Option<Vec<u8>>,
+}
+
+/// The storage behind the sync server. Async so that a PostgreSQL backend can use
+/// `tokio-postgres` directly; the SQLite backend runs its work on blocking threads.
+#[async_trait]
+pub trait SyncStorage: Send + Sync + 'static {
+    /// The installation's epoch: random, made when the database was created.
+    async fn epoch(&self) -> StorageResult<String>;
+
+    /// Creates a group (and its region if new). A duplicate id is a `Conflict`.
+    async fn create_group(&self, group: &GroupRecord) -> StorageResult<()>;
+    /// One group.
+    async fn group(&self, id: &GroupId) -> StorageResult<Option<GroupRecord>>;
+    /// Every group, by region then id.
+    async fn list_groups(&self) -> StorageResult<Vec<GroupRecord>>;
+
+    /// Stores a new enrollment code (by hash).
+    async fn add_enrollment_code(&self, code: &EnrollmentCodeRecord) -> StorageResult<()>;
+    /// Atomically consumes an unused, unexpired code and enrolls `device` into its group.
+    /// `None` when the code is unknown, used or expired; nothing is written then.
+    async fn redeem_enrollment_code(
+        &self,
+        code_hash: &Hash,
+        now: i64,
+        device: &NewDevice,
+    ) -> StorageResult<Option<DeviceRecord>>;
+
+    /// The device holding a token (revoked ones too: the caller decides).
+    async fn device_by_token(&self, token_hash: &Hash) -> StorageResult<Option<DeviceRecord>>;
+    /// Every device, by enrollment time.
+    async fn list_devices(&self) -> StorageResult<Vec<DeviceRecord>>;
+    /// Revokes a device; `false` if there is no such device. Revoking twice keeps the first time.
+    async fn revoke_device(&self, id: &DeviceId, now: i64) -> StorageResult<bool>;
+
+    /// What is known of these records (unknown ids are simply absent).
+    async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>>;
+    /// A record's snapshot and trailing changes, or `None`.
+    async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>>;
+    /// A record's changes with `seq > after`, in `seq` order.
+    async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>>;
+    /// Stores a push in one transaction: new records are created, already-stored changes are
+    /// skipped. If a record exists with another header, nothing is stored (`Conflict`).
+    async fn store_push(&self, push: &PushWrite) -> StorageResult<()>;
+    /// Replaces a record's snapshot if `seq` is newer than the stored one's.
+    async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()>;
+    /// The hash of the change at `seq`, if there is one.
+    async fn change_hash_at(&self, seq: u64) -> StorageResult<Option<Hash>>;
+    /// The first `limit` changes matching `query`, in `seq` order.
+    async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>>;
+}

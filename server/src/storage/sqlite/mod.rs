@@ -1,0 +1,177 @@
+//! The embedded backend: one SQLite file in WAL mode, one writer connection on its own thread
+//! (with group commit) and a small pool of read-only connections used on blocking threads.
+
+mod queries;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use super::{StorageError, StorageResult};
+use writer::Writer;
+
+/// The migrations, in order; migration `i` upgrades the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// How many read connections run at once.
+const READERS: usize = 4;
+
+/// SQLite storage (see the module docs). Cheap to clone: clones share the connections.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+    read_permits: Semaphore,
+    epoch: String,
+}
+
+impl SqliteStorage {
+    /// Opens (creating or upgrading) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> StorageResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        prepare_writer(&mut conn)?;
+        let epoch: String = conn.query_row(
+            "SELECT value FROM server_meta WHERE key = 'epoch'",
+            [],
+            |r| r.get(0),
+        )?;
+        let readers = (0..READERS)
+            .map(|_| open_reader(&path))
+            .collect::<StorageResult<_>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Writer::start(conn)?,
+                readers: Mutex::new(readers),
+                read_permits: Semaphore::new(READERS),
+                path,
+                epoch,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `work` on a read connection on a blocking thread.
+    async fn read<T, F>(&self, work: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|_| StorageError::Backend("reader pool closed".into()))?;
+        let pooled = self.lock_readers()?.pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            // A reader is lost only if a read panicked; replace it.
+            None => open_reader(&self.inner.path)?,
+        };
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let out = work(&conn);
+            (conn, out)
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("read task failed: {e}")))?;
+        self.lock_readers()?.push(conn);
+        out
+    }
+
+    /// Runs `work` in a write transaction.
+    async fn write<T, F>(&self, work: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        self.inner.writer.write(work).await
+    }
+
+    fn lock_readers(&self) -> StorageResult<std::sync::MutexGuard<'_, Vec<Connection>>> {
+        self.inner
+            .readers
+            .lock()
+            .map_err(|_| StorageError::Backend("reader pool poisoned".into()))
+    }
+}
+
+fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
+    // WAL with synchronous=FULL: an acknowledged change is on disk even if power fails, which
+    // matters because the phone deletes it from its outbox on the acknowledgement.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let tx = conn.transaction()?;
+    let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::Backend(format!(
+            "database schema version {found} is newer than this build supports ({SCHEMA_VERSION})"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tracing::info!(to = i + 1, "migrating server schema");
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> StorageResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reopening_keeps_the_epoch_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server.db");
+        let epoch = SqliteStorage::open(&path)
+            .expect("open")
+            .inner
+            .epoch
+            .clone();
+        assert_eq!(epoch.len(), 32);
+        assert_eq!(
+            SqliteStorage::open(&path).expect("reopen").inner.epoch,
+            epoch
+        );
+        let other = SqliteStorage::open(dir.path().join("other.db")).expect("open other");
+        assert_ne!(other.inner.epoch, epoch, "each database gets its own epoch");
+
+        let conn = Connection::open(&path).expect("raw");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
+        drop(conn);
+        assert!(SqliteStorage::open(&path).is_err());
+    }
+}

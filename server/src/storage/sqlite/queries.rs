@@ -1,0 +1,446 @@
+//! [`SyncStorage`] for SQLite: the SQL of every operation.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
+
+use super::SqliteStorage;
+use crate::ids::GroupId;
+use crate::storage::{
+    DeviceRecord, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash, NewDevice,
+    PushWrite, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange, SyncStorage,
+};
+
+#[async_trait]
+impl SyncStorage for SqliteStorage {
+    async fn epoch(&self) -> StorageResult<String> {
+        Ok(self.inner.epoch.clone())
+    }
+
+    async fn create_group(&self, group: &GroupRecord) -> StorageResult<()> {
+        let group = group.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO regions (code, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![group.region.as_str(), group.created_at])?;
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO groups (id, region, name, created_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    group.id.as_str(),
+                    group.region.as_str(),
+                    group.name,
+                    group.created_at
+                ])?;
+            if inserted == 0 {
+                return Err(StorageError::Conflict(format!(
+                    "group {} already exists",
+                    group.id
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn group(&self, id: &GroupId) -> StorageResult<Option<GroupRecord>> {
+        let id = id.clone();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id, region, name, created_at FROM groups WHERE id = ?1")?
+                .query_row([id.as_str()], group_row)
+                .optional()?
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_groups(&self) -> StorageResult<Vec<GroupRecord>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, region, name, created_at FROM groups ORDER BY region, id",
+            )?;
+            let rows = stmt.query_map([], group_row)?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    async fn add_enrollment_code(&self, code: &EnrollmentCodeRecord) -> StorageResult<()> {
+        let code = code.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO enrollment_codes (code_hash, group_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                &code.code_hash[..],
+                code.group.as_str(),
+                code.created_at,
+                code.expires_at
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_enrollment_code(
+        &self,
+        code_hash: &Hash,
+        now: i64,
+        device: &NewDevice,
+    ) -> StorageResult<Option<DeviceRecord>> {
+        let (code_hash, device) = (*code_hash, device.clone());
+        self.write(move |conn| {
+            let group: Option<(String, String)> = conn
+                .prepare_cached(
+                    "UPDATE enrollment_codes SET used_at = ?2, used_by = ?3
+                     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                     RETURNING group_id, (SELECT region FROM groups WHERE id = group_id)",
+                )?
+                .query_row(params![&code_hash[..], now, device.id.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let Some((group, region)) = group else {
+                return Ok(None);
+            };
+            conn.prepare_cached(
+                "INSERT INTO devices (id, name, token_hash, region, group_id, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                device.id.as_str(),
+                device.name,
+                &device.token_hash[..],
+                region,
+                group,
+                device.enrolled_at
+            ])?;
+            Ok(Some(DeviceRecord {
+                id: device.id,
+                name: device.name,
+                scope: Scope::group(region, group),
+                enrolled_at: device.enrolled_at,
+                revoked_at: None,
+            }))
+        })
+        .await
+    }
+
+    async fn device_by_token(&self, token_hash: &Hash) -> StorageResult<Option<DeviceRecord>> {
+        let token_hash = *token_hash;
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("{DEVICE_COLUMNS} WHERE token_hash = ?1"))?
+                .query_row([&token_hash[..]], device_row)
+                .optional()?
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_devices(&self) -> StorageResult<Vec<DeviceRecord>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("{DEVICE_COLUMNS} ORDER BY enrolled_at, id"))?;
+            let rows = stmt.query_map([], device_row)?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, id: &DeviceId, now: i64) -> StorageResult<bool> {
+        let id = id.clone();
+        self.write(move |conn| {
+            let n = conn
+                .prepare_cached(
+                    "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                )?
+                .execute(params![id.as_str(), now])?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = ?1",
+            )?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(meta) = stmt.query_row([id.as_str()], doc_meta_row).optional()? {
+                    out.push(meta?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>> {
+        let id = id.clone();
+        self.read(move |conn| full_document(conn, &id)).await
+    }
+
+    async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>> {
+        let id = id.clone();
+        self.read(move |conn| changes_after(conn, &id, after)).await
+    }
+
+    async fn store_push(&self, push: &PushWrite) -> StorageResult<()> {
+        let push = push.clone();
+        self.write(move |conn| store_push(conn, &push)).await
+    }
+
+    async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()> {
+        let (id, data) = (id.clone(), data.to_vec());
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO snapshots (doc_id, seq, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
+                 WHERE excluded.seq > snapshots.seq",
+            )?
+            .execute(params![id.as_str(), to_sql_seq(seq)?, data])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_hash_at(&self, seq: u64) -> StorageResult<Option<Hash>> {
+        self.read(move |conn| {
+            let raw: Option<Vec<u8>> = conn
+                .prepare_cached("SELECT hash FROM changes WHERE seq = ?1")?
+                .query_row([to_sql_seq(seq)?], |r| r.get(0))
+                .optional()?;
+            raw.map(|h| to_hash(&h)).transpose()
+        })
+        .await
+    }
+
+    async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>> {
+        let query = query.clone();
+        self.read(move |conn| scan(conn, &query, limit)).await
+    }
+}
+
+const DEVICE_COLUMNS: &str =
+    "SELECT id, name, region, group_id, enrolled_at, revoked_at FROM devices";
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<StorageResult<DeviceRecord>> {
+    let id: String = r.get(0)?;
+    let (name, region, group): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+    let (enrolled_at, revoked_at) = (r.get(4)?, r.get(5)?);
+    Ok(parse_id::<DeviceId>(&id).map(|id| DeviceRecord {
+        id,
+        name,
+        scope: Scope::group(region, group),
+        enrolled_at,
+        revoked_at,
+    }))
+}
+
+fn group_row(r: &Row<'_>) -> rusqlite::Result<StorageResult<GroupRecord>> {
+    let (id, region): (String, String) = (r.get(0)?, r.get(1)?);
+    let (name, created_at) = (r.get(2)?, r.get(3)?);
+    Ok((|| {
+        Ok(GroupRecord {
+            id: parse_id(&id)?,
+            region: parse_id(&region)?,
+            name,
+            created_at,
+        })
+    })())
+}
+
+fn doc_meta_row(r: &Row<'_>) -> rusqlite::Result<StorageResult<DocMeta>> {
+    let (id, kind, region, grp): (String, String, String, String) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    let created_seq: i64 = r.get(4)?;
+    let created_by: Option<String> = r.get(5)?;
+    Ok((|| {
+        Ok(DocMeta {
+            header: RecordHeader {
+                kind: parse_id(&kind)?,
+                id: parse_id(&id)?,
+                scope: Scope::group(region, grp),
+            },
+            created_seq: from_sql_seq(created_seq),
+            created_by: created_by.as_deref().map(parse_id).transpose()?,
+        })
+    })())
+}
+
+fn full_document(conn: &Connection, id: &RecordId) -> StorageResult<Option<FullDocument>> {
+    let meta = conn
+        .prepare_cached(
+            "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = ?1",
+        )?
+        .query_row([id.as_str()], doc_meta_row)
+        .optional()?
+        .transpose()?;
+    let Some(meta) = meta else { return Ok(None) };
+    let snapshot: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, data FROM snapshots WHERE doc_id = ?1")?
+        .query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (snapshot_seq, snapshot) = match snapshot {
+        Some((seq, data)) => (from_sql_seq(seq), Some(data)),
+        None => (0, None),
+    };
+    let trailing = changes_after(conn, id, snapshot_seq)?;
+    Ok(Some(FullDocument {
+        header: meta.header,
+        snapshot,
+        snapshot_seq,
+        trailing,
+    }))
+}
+
+fn changes_after(conn: &Connection, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, hash, data FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![id.as_str(), to_sql_seq(after)?], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, hash, data) = row?;
+        out.push(StoredChange {
+            seq: from_sql_seq(seq),
+            hash: to_hash(&hash)?,
+            data,
+        });
+    }
+    Ok(out)
+}
+
+fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<()> {
+    let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
+    let mut existing =
+        conn.prepare_cached("SELECT kind, region, grp FROM documents WHERE id = ?1")?;
+    let mut create = conn.prepare_cached(
+        "INSERT INTO documents (id, kind, region, grp, created_seq, created_by)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+    )?;
+    let mut set_created = conn.prepare_cached(
+        "UPDATE documents SET created_seq = (SELECT MIN(seq) FROM changes WHERE doc_id = ?1)
+         WHERE id = ?1",
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (doc_id, hash) DO NOTHING",
+    )?;
+    for record in &push.records {
+        let h = &record.header;
+        let stored: Option<(String, String, String)> = existing
+            .query_row([h.id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let is_new = stored.is_none();
+        match stored {
+            Some((kind, region, grp)) => {
+                if kind != h.kind.code() || region != h.scope.region || grp != h.scope.group {
+                    return Err(StorageError::Conflict(format!(
+                        "record {} exists with another kind or scope",
+                        h.id
+                    )));
+                }
+            }
+            None => {
+                create.execute(params![
+                    h.id.as_str(),
+                    h.kind.code(),
+                    h.scope.region,
+                    h.scope.group,
+                    pushed_by
+                ])?;
+            }
+        }
+        for (hash, data) in &record.changes {
+            insert.execute(params![
+                h.id.as_str(),
+                &hash[..],
+                h.scope.region,
+                h.scope.group,
+                pushed_by,
+                data
+            ])?;
+        }
+        if is_new {
+            set_created.execute([h.id.as_str()])?;
+        }
+    }
+    Ok(())
+}
+
+/// The three index ranges of a scope (the group's, the region's, the global one), merged in
+/// `seq` order by SQLite's compound-select merge, then joined to the record rows.
+const SCAN_SQL: &str = "
+    WITH hits(seq) AS (
+        SELECT seq FROM changes WHERE region = ?1 AND grp = ?2 AND seq > ?3
+        UNION SELECT seq FROM changes WHERE region = ?1 AND grp = '' AND seq > ?3
+        UNION SELECT seq FROM changes WHERE region = '' AND grp = '' AND seq > ?3
+        ORDER BY seq LIMIT ?4),
+    rows AS (
+        SELECT c.seq, c.hash, c.doc_id, d.kind, c.data,
+               (?5 IS NOT NULL AND c.pushed_by IS ?5) AS own,
+               (d.created_seq > ?3 AND (?5 IS NULL OR d.created_by IS NOT ?5)) AS new_doc
+        FROM hits JOIN changes c ON c.seq = hits.seq JOIN documents d ON d.id = c.doc_id)
+    SELECT seq, hash, doc_id, kind, own, new_doc,
+           CASE WHEN own OR new_doc THEN NULL ELSE data END
+    FROM rows ORDER BY seq";
+
+fn scan(conn: &Connection, q: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>> {
+    let mut stmt = conn.prepare_cached(SCAN_SQL)?;
+    let mut rows = stmt.query(params![
+        q.scope.region,
+        q.scope.group,
+        to_sql_seq(q.after)?,
+        limit,
+        q.reader.as_ref().map(DeviceId::as_str)
+    ])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let doc_id: String = r.get(2)?;
+        let kind: String = r.get(3)?;
+        out.push(ScanRow {
+            seq: from_sql_seq(r.get(0)?),
+            hash: to_hash(&r.get::<_, Vec<u8>>(1)?)?,
+            doc_id: parse_id(&doc_id)?,
+            kind: parse_id::<RecordKind>(&kind)?,
+            pushed_by_reader: r.get(4)?,
+            new_to_reader: r.get(5)?,
+            data: r.get(6)?,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_id<T: std::str::FromStr>(s: &str) -> StorageResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse()
+        .map_err(|e: T::Err| StorageError::Backend(format!("stored value: {e}")))
+}
+
+fn to_hash(raw: &[u8]) -> StorageResult<Hash> {
+    raw.try_into()
+        .map_err(|_| StorageError::Backend("stored change hash is not 32 bytes".into()))
+}
+
+fn to_sql_seq(seq: u64) -> StorageResult<i64> {
+    i64::try_from(seq).map_err(|_| StorageError::Backend(format!("seq {seq} out of range")))
+}
+
+fn from_sql_seq(seq: i64) -> u64 {
+    u64::try_from(seq).unwrap_or(0)
+}

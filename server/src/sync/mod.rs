@@ -1,0 +1,350 @@
+//! The sync service: one `POST /v1/sync` round trip, push then pull, for an authenticated
+//! device. HTTP-free, so it is tested on its own; `docs/sync-protocol.md` is its contract.
+
+mod doc_cache;
+mod pull;
+mod push;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_bytes::ByteBuf;
+use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
+use siteproof_core::{RecordId, Scope};
+
+use crate::error::{Error, Result};
+use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
+use doc_cache::{CachedDoc, DocCache, load_current};
+use pull::{Page, Step};
+
+/// Tunables of the sync service.
+#[derive(Clone, Debug)]
+pub struct SyncLimits {
+    /// The most record data one response carries, whatever the device asks.
+    pub max_page_bytes: usize,
+    /// The most records `need_full` may name.
+    pub max_need_full: usize,
+    /// How many records stay loaded for validating pushes.
+    pub cached_docs: usize,
+    /// Log rows read per storage round trip while building a page.
+    pub scan_batch: u32,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        Self {
+            max_page_bytes: 8 << 20,
+            max_need_full: 1000,
+            cached_docs: 512,
+            scan_batch: 2048,
+        }
+    }
+}
+
+/// Full documents fetched at once while building a page.
+const FETCH_AHEAD: usize = 16;
+
+/// Push and pull for devices.
+pub struct SyncService {
+    storage: Arc<dyn SyncStorage>,
+    cache: DocCache,
+    limits: SyncLimits,
+}
+
+impl SyncService {
+    /// A service over `storage`.
+    pub fn new(storage: Arc<dyn SyncStorage>, limits: SyncLimits) -> Self {
+        Self {
+            cache: DocCache::new(limits.cached_docs),
+            storage,
+            limits,
+        }
+    }
+
+    /// One round trip: stores the push (all of it or, on any error, none of it), then returns
+    /// one page of what changed in the device's scope since its cursor.
+    pub async fn sync(&self, device: &DeviceRecord, req: SyncRequest) -> Result<SyncResponse> {
+        let acked = self.push(device, req.push).await?;
+        let epoch = self.storage.epoch().await?;
+        let (after, reset) = self.resolve_cursor(&epoch, req.cursor.as_ref()).await?;
+        let need_full = self.check_need_full(device, &req.need_full).await?;
+        let budget = usize::try_from(req.max_bytes)
+            .unwrap_or(usize::MAX)
+            .clamp(1, self.limits.max_page_bytes);
+        let mut page = Page::new(budget);
+        for id in need_full {
+            if let Some(full) = self.fetch_full(&id).await? {
+                page.add_whole(&full);
+            }
+        }
+        // A device without a valid cursor is treated as knowing nothing, its own changes included.
+        let knows_nothing = after == 0;
+        let query = ScanQuery {
+            scope: device.scope.clone(),
+            after,
+            reader: (!knows_nothing).then(|| device.id.clone()),
+        };
+        let more = self.fill(&mut page, query).await?;
+        let cursor = match (page.last, req.cursor) {
+            (Some((seq, hash)), _) => Cursor {
+                epoch,
+                seq,
+                check: ByteBuf::from(hash.to_vec()),
+            },
+            (None, Some(c)) if !reset => c,
+            (None, _) => Cursor {
+                epoch,
+                seq: 0,
+                check: ByteBuf::new(),
+            },
+        };
+        Ok(SyncResponse {
+            acked,
+            records: page.into_records(),
+            cursor,
+            more,
+            reset,
+        })
+    }
+
+    async fn push(
+        &self,
+        device: &DeviceRecord,
+        push: Vec<siteproof_core::sync::wire::PushRecord>,
+    ) -> Result<Vec<Ack>> {
+        if push.is_empty() {
+            return Ok(Vec::new());
+        }
+        let parsed = push::parse(push)?;
+        let ids: Vec<RecordId> = parsed.iter().map(|r| r.id.clone()).collect();
+        let metas: HashMap<RecordId, _> = self
+            .storage
+            .documents(&ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.header.id.clone(), m))
+            .collect();
+        let mut guards: HashMap<RecordId, _> =
+            self.cache.lock_all(&ids).await?.into_iter().collect();
+        let mut writes = Vec::with_capacity(parsed.len());
+        let mut outcome = Ok(());
+        for record in &parsed {
+            let Some(entry) = guards.get_mut(&record.id) else {
+                outcome = Err(Error::Internal(
+                    "a pushed record's cache slot is not locked".into(),
+                ));
+                break;
+            };
+            let step = match metas.get(&record.id) {
+                Some(meta) => match push::authorize(device, &meta.header) {
+                    Err(e) => Err(e),
+                    Ok(()) => self.validate_existing(device, meta, entry, record).await,
+                },
+                None => push::create_new(device, record).map(|(doc, write)| {
+                    **entry = Some(doc);
+                    write
+                }),
+            };
+            match step {
+                Ok(write) => writes.push(write),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        let write = PushWrite {
+            pushed_by: Some(device.id.clone()),
+            records: writes,
+        };
+        if let Err(e) = outcome {
+            forget(&mut guards);
+            return Err(e);
+        }
+        if let Err(e) = self.storage.store_push(&write).await {
+            forget(&mut guards);
+            return Err(e.into());
+        }
+        for (id, entry) in &mut guards {
+            if let Some(cached) = entry.as_mut()
+                && cached.wants_snapshot()
+                && let Err(e) = self.refresh_snapshot(id, cached).await
+            {
+                // The push is stored; a missing snapshot only makes later pulls larger.
+                tracing::warn!(record = %id, error = %e, "refreshing a snapshot failed");
+                **entry = None;
+            }
+        }
+        Ok(write
+            .records
+            .iter()
+            .map(|r| Ack {
+                id: r.header.id.clone(),
+                hashes: r
+                    .changes
+                    .iter()
+                    .map(|(h, _)| ByteBuf::from(h.to_vec()))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn validate_existing(
+        &self,
+        device: &DeviceRecord,
+        meta: &crate::storage::DocMeta,
+        entry: &mut Option<CachedDoc>,
+        record: &push::ParsedRecord,
+    ) -> Result<crate::storage::RecordWrite> {
+        if !load_current(self.storage.as_ref(), &record.id, entry).await? {
+            return Err(Error::Internal(format!("record {} vanished", record.id)));
+        }
+        let cached = entry
+            .as_mut()
+            .ok_or_else(|| Error::Internal("loaded entry is empty".into()))?;
+        push::apply_to_existing(device, meta, cached, record)
+    }
+
+    /// Catches the entry up with storage and stores a fresh snapshot of it.
+    async fn refresh_snapshot(&self, id: &RecordId, cached: &mut CachedDoc) -> Result<()> {
+        let changes = self.storage.changes_after(id, cached.seq).await?;
+        cached.catch_up(changes)?;
+        let bytes = cached.doc.save();
+        self.storage.put_snapshot(id, cached.seq, &bytes).await?;
+        cached.snapshot_len = bytes.len();
+        cached.tail_len = 0;
+        Ok(())
+    }
+
+    /// The position to pull from, and whether the cursor had to be dropped.
+    async fn resolve_cursor(&self, epoch: &str, cursor: Option<&Cursor>) -> Result<(u64, bool)> {
+        let Some(c) = cursor else {
+            return Ok((0, false));
+        };
+        if c.epoch != epoch {
+            return Ok((0, true));
+        }
+        if c.seq == 0 {
+            return Ok((0, !c.check.is_empty()));
+        }
+        match self.storage.change_hash_at(c.seq).await? {
+            Some(hash) if hash[..] == c.check[..] => Ok((c.seq, false)),
+            _ => Ok((0, true)),
+        }
+    }
+
+    async fn check_need_full(
+        &self,
+        device: &DeviceRecord,
+        ids: &[RecordId],
+    ) -> Result<Vec<RecordId>> {
+        if ids.len() > self.limits.max_need_full {
+            return Err(Error::Malformed(format!(
+                "need_full names {} records; at most {} per request",
+                ids.len(),
+                self.limits.max_need_full
+            )));
+        }
+        let metas = self.storage.documents(ids).await?;
+        let visible: HashMap<&RecordId, bool> = metas
+            .iter()
+            .map(|m| (&m.header.id, visible_to(&device.scope, &m.header.scope)))
+            .collect();
+        let mut out: Vec<RecordId> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !visible.get(id).copied().unwrap_or(false) {
+                return Err(Error::UnknownRecord { id: id.to_string() });
+            }
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// A record's full document, refreshing its snapshot first when the changes after it
+    /// would make the download noticeably larger than a fresh save.
+    async fn fetch_full(&self, id: &RecordId) -> Result<Option<FullDocument>> {
+        let Some(full) = self.storage.full_document(id).await? else {
+            return Ok(None);
+        };
+        let tail: usize = full.trailing.iter().map(|c| c.data.len()).sum();
+        let snapshot_len = full.snapshot.as_ref().map_or(0, Vec::len);
+        if tail * 10 <= snapshot_len {
+            return Ok(Some(full));
+        }
+        let mut entry = self.cache.lock(id).await?;
+        if entry.is_none() {
+            *entry = Some(CachedDoc::load(&full)?);
+        } else {
+            load_current(self.storage.as_ref(), id, &mut entry).await?;
+        }
+        let Some(cached) = entry.as_mut() else {
+            return Ok(Some(full));
+        };
+        self.refresh_snapshot(id, cached).await?;
+        Ok(self.storage.full_document(id).await?)
+    }
+
+    /// Fills the page from the log; `true` if more is waiting.
+    async fn fill(&self, page: &mut Page, mut query: ScanQuery) -> Result<bool> {
+        let mut fetched: HashMap<RecordId, FullDocument> = HashMap::new();
+        loop {
+            let rows = self.storage.scan(&query, self.limits.scan_batch).await?;
+            let exhausted = rows.len() < self.limits.scan_batch as usize;
+            let mut i = 0;
+            while i < rows.len() {
+                match page.offer(&rows[i], &fetched) {
+                    Step::Covered => i += 1,
+                    Step::Full => return Ok(true),
+                    Step::NeedsFull => {
+                        // Fetch this record and the next few new ones of the batch together.
+                        let wanted: Vec<RecordId> = rows[i..]
+                            .iter()
+                            .filter(|r| r.new_to_reader && !page.has_whole(&r.doc_id))
+                            .map(|r| r.doc_id.clone())
+                            .fold(Vec::new(), |mut acc, id| {
+                                if acc.len() < FETCH_AHEAD && !acc.contains(&id) {
+                                    acc.push(id);
+                                }
+                                acc
+                            });
+                        fetched.clear();
+                        for id in wanted {
+                            if let Some(full) = self.fetch_full(&id).await? {
+                                fetched.insert(id, full);
+                            }
+                        }
+                        if let Some(row) = rows.get(i)
+                            && !fetched.contains_key(&row.doc_id)
+                        {
+                            return Err(Error::Internal(format!(
+                                "record {} has no document",
+                                row.doc_id
+                            )));
+                        }
+                    }
+                }
+            }
+            match rows.last() {
+                Some(last) if !exhausted => query.after = last.seq,
+                _ => return Ok(false),
+            }
+        }
+    }
+}
+
+/// Whether a device of scope `reader` may read a record of scope `record`: its group's, its
+/// region's (group `""`) and global ones (region `""`).
+pub fn visible_to(reader: &Scope, record: &Scope) -> bool {
+    record.region.is_empty()
+        || (record.region == reader.region
+            && (record.group.is_empty() || record.group == reader.group))
+}
+
+/// Drops every entry a failed push touched: they may hold changes that were never stored.
+fn forget(guards: &mut HashMap<RecordId, tokio::sync::OwnedMutexGuard<Option<CachedDoc>>>) {
+    for entry in guards.values_mut() {
+        **entry = None;
+    }
+}

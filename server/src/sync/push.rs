@@ -1,0 +1,200 @@
+//! Validating a push: every change parses, applies to the record with all its dependencies,
+//! leaves the header alone, and stays within what the device may write. Nothing is stored
+//! until every record of the push passed.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{AutoCommit, Change, ChangeHash};
+use serde_bytes::ByteBuf;
+use siteproof_core::sync::wire::PushRecord;
+use siteproof_core::{RecordHeader, RecordId};
+
+use super::doc_cache::CachedDoc;
+use crate::error::{Error, Result};
+use crate::storage::{DeviceRecord, DocMeta, Hash, RecordWrite};
+
+/// One record's pushed changes, parsed.
+pub(crate) struct ParsedRecord {
+    /// The record.
+    pub id: RecordId,
+    /// Its changes, deduplicated, in causal order.
+    pub changes: Vec<Change>,
+    /// The bytes of each change as pushed (maybe compressed), same order.
+    pub bytes: Vec<Vec<u8>>,
+}
+
+/// Parses a push: groups records pushed twice, parses every change, sorts each record's
+/// changes so dependencies come first.
+pub(crate) fn parse(push: Vec<PushRecord>) -> Result<Vec<ParsedRecord>> {
+    let mut order: Vec<RecordId> = Vec::new();
+    let mut by_id: HashMap<RecordId, Vec<ByteBuf>> = HashMap::new();
+    for record in push {
+        match by_id.get_mut(&record.id) {
+            Some(changes) => changes.extend(record.changes),
+            None => {
+                order.push(record.id.clone());
+                by_id.insert(record.id, record.changes);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for id in order {
+        let raw = by_id.remove(&id).unwrap_or_default();
+        if raw.is_empty() {
+            return Err(Error::Malformed(format!(
+                "record {id}: push holds no changes"
+            )));
+        }
+        let mut changes = Vec::with_capacity(raw.len());
+        let mut seen = HashSet::new();
+        for (i, bytes) in raw.into_iter().enumerate() {
+            let change = Change::try_from(bytes.as_slice()).map_err(|e| {
+                Error::Malformed(format!(
+                    "record {id}: change {i} is not a whole Automerge change ({e})"
+                ))
+            })?;
+            if seen.insert(change.hash()) {
+                changes.push((change, bytes.into_vec()));
+            }
+        }
+        let (changes, bytes) = causal_order(&id, changes)?.into_iter().unzip();
+        out.push(ParsedRecord { id, changes, bytes });
+    }
+    Ok(out)
+}
+
+/// Orders changes so each comes after those of its dependencies that are in the same push
+/// (the log's `seq` must respect causality: pulls page by it).
+fn causal_order(id: &RecordId, changes: Vec<(Change, Vec<u8>)>) -> Result<Vec<(Change, Vec<u8>)>> {
+    let hashes: HashSet<ChangeHash> = changes.iter().map(|(c, _)| c.hash()).collect();
+    let mut placed: HashSet<ChangeHash> = HashSet::with_capacity(changes.len());
+    let mut pending = changes;
+    let mut out = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let before = out.len();
+        let mut rest = Vec::new();
+        for item in pending {
+            let ready = item
+                .0
+                .deps()
+                .iter()
+                .all(|d| !hashes.contains(d) || placed.contains(d));
+            if ready {
+                placed.insert(item.0.hash());
+                out.push(item);
+            } else {
+                rest.push(item);
+            }
+        }
+        if out.len() == before {
+            return Err(Error::Malformed(format!(
+                "record {id}: changes depend on each other in a cycle"
+            )));
+        }
+        pending = rest;
+    }
+    Ok(out)
+}
+
+/// Checks that the device may write a record with this header.
+pub(crate) fn authorize(device: &DeviceRecord, header: &RecordHeader) -> Result<()> {
+    if !header.kind.written_by_devices() {
+        return Err(Error::ForbiddenKind {
+            id: header.id.to_string(),
+            kind: header.kind.to_string(),
+        });
+    }
+    if header.scope != device.scope {
+        return Err(Error::ForbiddenScope {
+            id: header.id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Applies a pushed record's changes to its stored document (already loaded in `entry`).
+/// On error the entry holds unverified data: the caller must drop it.
+pub(crate) fn apply_to_existing(
+    device: &DeviceRecord,
+    meta: &DocMeta,
+    entry: &mut CachedDoc,
+    record: &ParsedRecord,
+) -> Result<RecordWrite> {
+    authorize(device, &meta.header)?;
+    apply(&mut entry.doc, record)?;
+    let header = RecordHeader::read(&entry.doc).map_err(|_| Error::HeaderChanged {
+        id: record.id.to_string(),
+    })?;
+    if header != meta.header {
+        return Err(Error::HeaderChanged {
+            id: record.id.to_string(),
+        });
+    }
+    entry.tail_len += record.bytes.iter().map(Vec::len).sum::<usize>();
+    Ok(write_of(header, record))
+}
+
+/// Builds a new record from its pushed changes, which must form a whole document.
+pub(crate) fn create_new(
+    device: &DeviceRecord,
+    record: &ParsedRecord,
+) -> Result<(CachedDoc, RecordWrite)> {
+    let mut doc = AutoCommit::new();
+    apply(&mut doc, record)?;
+    let header = RecordHeader::read(&doc).map_err(|e| {
+        Error::Malformed(format!(
+            "record {}: the server does not have it, and its changes do not form a record ({e})",
+            record.id
+        ))
+    })?;
+    if header.id != record.id {
+        return Err(Error::Malformed(format!(
+            "changes pushed as record {} are for record {}",
+            record.id, header.id
+        )));
+    }
+    authorize(device, &header)?;
+    let tail_len = record.bytes.iter().map(Vec::len).sum();
+    let write = write_of(header, record);
+    Ok((
+        CachedDoc {
+            doc,
+            seq: 0,
+            snapshot_len: 0,
+            tail_len,
+        },
+        write,
+    ))
+}
+
+fn apply(doc: &mut AutoCommit, record: &ParsedRecord) -> Result<()> {
+    doc.apply_changes(record.changes.iter().cloned())
+        .map_err(|e| {
+            Error::Malformed(format!("record {}: changes do not apply ({e})", record.id))
+        })?;
+    let missing = doc.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        return Err(Error::MissingDependencies {
+            id: record.id.to_string(),
+            missing: missing.len(),
+        });
+    }
+    Ok(())
+}
+
+fn write_of(header: RecordHeader, record: &ParsedRecord) -> RecordWrite {
+    RecordWrite {
+        header,
+        changes: record
+            .changes
+            .iter()
+            .zip(&record.bytes)
+            .map(|(c, bytes)| (hash_bytes(c.hash()), bytes.clone()))
+            .collect(),
+    }
+}
+
+/// The 32 bytes of a change hash.
+pub(crate) fn hash_bytes(h: ChangeHash) -> Hash {
+    h.0
+}
