@@ -22,6 +22,7 @@
 //! The rows that say what each file is (kind, MIME type, verified, evicted) and the upload
 //! queue live in the SQLite store: see [`crate::Store::import_media`].
 
+mod references;
 mod thumbnail;
 #[cfg(feature = "http-client")]
 mod tus_client;
@@ -36,7 +37,8 @@ use sha2::{Digest, Sha256};
 use crate::error::Result;
 use crate::ids::MediaHash;
 
-pub use thumbnail::THUMBNAIL_MAX_PX;
+pub use references::references_media;
+pub use thumbnail::{THUMBNAIL_MAX_PX, thumbnail_jpeg};
 #[cfg(feature = "http-client")]
 pub use tus_client::{UploadRun, Uploader, UploaderConfig};
 pub use upload::{Network, UploadItem, UploadPolicy, UploadProgress, UploadState};

@@ -2,7 +2,7 @@
 //! fit [`THUMBNAIL_MAX_PX`] and save it as a JPEG.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufWriter, Cursor, Seek, Write};
 use std::path::Path;
 
 use image::codecs::jpeg::JpegEncoder;
@@ -21,7 +21,27 @@ const JPEG_QUALITY: u8 = 80;
 
 /// Writes the thumbnail of the image at `source` to `dest` and syncs it.
 pub(crate) fn write_thumbnail(source: &Path, dest: &Path) -> Result<()> {
-    let mut reader = ImageReader::open(source)?.with_guessed_format()?;
+    let reader = ImageReader::open(source)?;
+    let file = File::create(dest)?;
+    let mut out = BufWriter::new(file);
+    encode_thumbnail(reader, &mut out)?;
+    out.flush()?;
+    out.into_inner()
+        .map_err(|e| Error::Io(e.into_error()))?
+        .sync_all()?;
+    Ok(())
+}
+
+/// The JPEG thumbnail of an image (JPEG or PNG) held in memory: for the server, which makes
+/// thumbnails of photos it received.
+pub fn thumbnail_jpeg(image: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_thumbnail(ImageReader::new(Cursor::new(image)), &mut out)?;
+    Ok(out)
+}
+
+fn encode_thumbnail(reader: ImageReader<impl BufRead + Seek>, out: &mut impl Write) -> Result<()> {
+    let mut reader = reader.with_guessed_format()?;
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
@@ -35,15 +55,9 @@ pub(crate) fn write_thumbnail(source: &Path, dest: &Path) -> Result<()> {
     img = img.thumbnail(THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX);
     img.apply_orientation(orientation);
     let rgb = img.into_rgb8();
-    let file = File::create(dest)?;
-    let mut out = BufWriter::new(file);
-    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+    JpegEncoder::new_with_quality(out, JPEG_QUALITY)
         .encode_image(&rgb)
         .map_err(image_error)?;
-    out.flush()?;
-    out.into_inner()
-        .map_err(|e| Error::Io(e.into_error()))?
-        .sync_all()?;
     Ok(())
 }
 
