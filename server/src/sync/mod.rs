@@ -78,7 +78,7 @@ impl SyncService {
             }
         }
         // A device without a valid cursor is treated as knowing nothing, its own changes included.
-        let knows_nothing = after == 0;
+        let knows_nothing = req.cursor.is_none() || reset;
         let query = ScanQuery {
             scope: device.scope.clone(),
             after,

@@ -1,0 +1,300 @@
+//! The embedded blob store: a folder.
+//!
+//! ```text
+//! <root>/blobs/<sha256>            finished blobs, written once
+//! <root>/meta/<sha256>.json        their metadata
+//! <root>/thumbnails/<sha256>.jpg
+//! <root>/staging/<id>.part         staged upload bytes
+//! <root>/staging/<id>.json         staged upload description
+//! ```
+//!
+//! Every name is built from a `MediaHash` (64 hex digits) or an upload id the tus service
+//! generated and validated, so no request can name a path outside the root.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use siteproof_core::MediaHash;
+use tokio::io::AsyncSeekExt;
+use tokio::sync::mpsc;
+use tokio_util::io::ReaderStream;
+
+use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+
+const READ_BUFFER: usize = 256 * 1024;
+/// Frames queued between the request task and the writing thread: bounded, so a fast client
+/// cannot fill memory when the disk is slower.
+const WRITE_QUEUE: usize = 32;
+
+/// A [`BlobStore`] in a local folder.
+#[derive(Clone, Debug)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Opens (creating) the store at `root`.
+    pub fn open(root: impl AsRef<Path>) -> io::Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        for sub in ["blobs", "meta", "thumbnails", "staging"] {
+            fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(Self { root })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of a finished blob (for tests and tools).
+    pub fn blob_path(&self, hash: &MediaHash) -> PathBuf {
+        self.root.join("blobs").join(hash.as_str())
+    }
+
+    fn meta_path(&self, hash: &MediaHash) -> PathBuf {
+        self.root.join("meta").join(format!("{hash}.json"))
+    }
+
+    fn thumb_path(&self, hash: &MediaHash) -> PathBuf {
+        self.root.join("thumbnails").join(format!("{hash}.jpg"))
+    }
+
+    fn part_path(&self, id: &str) -> PathBuf {
+        self.root.join("staging").join(format!("{id}.part"))
+    }
+
+    fn info_path(&self, id: &str) -> PathBuf {
+        self.root.join("staging").join(format!("{id}.json"))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> BlobResult<T> + Send + 'static,
+) -> BlobResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BlobError::Io(io::Error::other(format!("blob task failed: {e}"))))?
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename: readers see the old
+/// content or the new, never half.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4()));
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> BlobResult<Option<T>> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| BlobError::Corrupt(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> BlobResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| BlobError::Corrupt(e.to_string()))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+async fn open_range(path: PathBuf, range: Range<u64>) -> BlobResult<ByteStream> {
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    file.seek(SeekFrom::Start(range.start)).await?;
+    let limited = tokio::io::AsyncReadExt::take(file, range.end.saturating_sub(range.start));
+    Ok(Box::pin(ReaderStream::with_capacity(limited, READ_BUFFER)))
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn blob_meta(&self, hash: &MediaHash) -> BlobResult<Option<BlobMeta>> {
+        let (meta, blob) = (self.meta_path(hash), self.blob_path(hash));
+        blocking(move || {
+            if !blob.is_file() {
+                return Ok(None);
+            }
+            read_json(&meta)
+        })
+        .await
+    }
+
+    async fn put_blob_meta(&self, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
+        let (path, bytes) = (self.meta_path(hash), json(meta)?);
+        blocking(move || Ok(write_atomic(&path, &bytes)?)).await
+    }
+
+    async fn read_blob(&self, hash: &MediaHash, range: Range<u64>) -> BlobResult<ByteStream> {
+        open_range(self.blob_path(hash), range).await
+    }
+
+    async fn thumbnail(&self, hash: &MediaHash) -> BlobResult<Option<Bytes>> {
+        match tokio::fs::read(self.thumb_path(hash)).await {
+            Ok(bytes) => Ok(Some(bytes.into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn put_thumbnail(&self, hash: &MediaHash, jpeg: Bytes) -> BlobResult<()> {
+        let path = self.thumb_path(hash);
+        blocking(move || Ok(write_atomic(&path, &jpeg)?)).await
+    }
+
+    async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
+        let (part, info, bytes) = (self.part_path(&upload.id), self.info_path(&upload.id), json(upload)?);
+        let completed = upload.completed;
+        blocking(move || {
+            if !completed {
+                OpenOptions::new().write(true).create_new(true).open(&part)?;
+            }
+            Ok(write_atomic(&info, &bytes)?)
+        })
+        .await
+    }
+
+    async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
+        let (info, bytes) = (self.info_path(&upload.id), json(upload)?);
+        blocking(move || Ok(write_atomic(&info, &bytes)?)).await
+    }
+
+    async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>> {
+        let (part, info) = (self.part_path(id), self.info_path(id));
+        blocking(move || {
+            let Some(upload) = read_json::<StagedUpload>(&info)? else { return Ok(None) };
+            let len = match fs::metadata(&part) {
+                Ok(m) => m.len(),
+                // A completed upload's bytes moved to the blob.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && upload.completed => upload.length,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            Ok(Some((upload, len)))
+        })
+        .await
+    }
+
+    async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>> {
+        let dir = self.root.join("staging");
+        blocking(move || {
+            let mut out = Vec::new();
+            for entry in fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "json")
+                    && let Some(upload) = read_json::<StagedUpload>(&path)?
+                {
+                    out.push(upload);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
+        let part = self.part_path(id);
+        let mut file = match OpenOptions::new().write(true).open(&part) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        // The writing runs on its own thread so the request task only receives and hashes:
+        // the two overlap instead of taking turns.
+        let task = tokio::task::spawn_blocking(move || -> BlobResult<u64> {
+            file.seek(SeekFrom::Start(offset))?;
+            let mut len = offset;
+            while let Some(data) = rx.blocking_recv() {
+                file.write_all(&data)?;
+                len += data.len() as u64;
+            }
+            file.set_len(len)?;
+            Ok(len)
+        });
+        Ok(Box::new(FsStagedWriter { tx: Some(tx), task }))
+    }
+
+    async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
+        let part = self.part_path(id);
+        blocking(move || Ok(OpenOptions::new().write(true).open(&part)?.set_len(len)?)).await
+    }
+
+    async fn read_staged(&self, id: &str) -> BlobResult<ByteStream> {
+        open_range(self.part_path(id), 0..u64::MAX).await
+    }
+
+    async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
+        let (part, blob, meta_path) = (self.part_path(id), self.blob_path(hash), self.meta_path(hash));
+        let (meta_bytes, root) = (json(meta)?, self.root.clone());
+        blocking(move || {
+            if blob.is_file() {
+                fs::remove_file(&part)?;
+            } else {
+                // The bytes reach the disk before the name that says they are complete.
+                File::open(&part)?.sync_all()?;
+                fs::rename(&part, &blob)?;
+                sync_dir(&root.join("blobs"))?;
+            }
+            write_atomic(&meta_path, &meta_bytes)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_staged(&self, id: &str) -> BlobResult<()> {
+        let (part, info) = (self.part_path(id), self.info_path(id));
+        blocking(move || {
+            for path in [part, info] {
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+struct FsStagedWriter {
+    tx: Option<mpsc::Sender<Bytes>>,
+    task: tokio::task::JoinHandle<BlobResult<u64>>,
+}
+
+#[async_trait]
+impl StagedWriter for FsStagedWriter {
+    async fn write(&mut self, data: Bytes) -> BlobResult<()> {
+        let Some(tx) = &self.tx else { return Err(BlobError::Io(io::Error::other("writer closed"))) };
+        if tx.send(data).await.is_err() {
+            // The thread stopped: its error is the real one.
+            self.tx = None;
+            return match (&mut self.task).await {
+                Ok(Err(e)) => Err(e),
+                _ => Err(BlobError::Io(io::Error::other("blob writer stopped"))),
+            };
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
+        self.tx = None;
+        (&mut self.task)
+            .await
+            .map_err(|e| BlobError::Io(io::Error::other(format!("blob writer failed: {e}"))))?
+    }
+}

@@ -1,0 +1,119 @@
+//! Where evidence files live: a [`BlobStore`] holds finished blobs (named by SHA-256, with a
+//! little metadata), their thumbnails, and staged uploads still arriving.
+//!
+//! The trait is shaped so an object store fits it as well as a folder: blobs are written
+//! once and read by range; a staged upload is appended to through a [`StagedWriter`] (a file
+//! append here, multipart parts on S3) and committed under its hash only after the tus
+//! service verified the hash. [`FsBlobStore`] is the embedded backend.
+
+mod fs;
+
+use std::ops::Range;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use siteproof_core::{MediaHash, RecordId};
+
+pub use fs::FsBlobStore;
+
+/// A stream of bytes read from a blob.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// What went wrong in a blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// No such blob or staged upload.
+    #[error("not found")]
+    NotFound,
+    /// The backend failed.
+    #[error("blob store I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// Stored metadata could not be read.
+    #[error("blob store metadata: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for blob store results.
+pub type BlobResult<T> = Result<T, BlobError>;
+
+/// A tus upload in progress, as stored beside its bytes so it survives a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedUpload {
+    /// The upload's id (random; the last segment of its URL).
+    pub id: String,
+    /// Total length the client declared.
+    pub length: u64,
+    /// The SHA-256 the client claims the whole file has.
+    pub sha256: MediaHash,
+    /// The record that references the file.
+    pub record: RecordId,
+    /// The device uploading it.
+    pub device: String,
+    /// MIME type from the metadata (`filetype`), if sent.
+    pub mime: String,
+    /// When it was created (ms since the epoch).
+    pub created_at: i64,
+    /// When it expires unless more bytes arrive (ms since the epoch).
+    pub expires_at: i64,
+    /// True once the blob is stored and verified (also when it already was at creation).
+    pub completed: bool,
+}
+
+/// What the server keeps about a stored blob besides its bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobMeta {
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type the first uploader declared.
+    pub mime: String,
+    /// Records known to reference the blob (those that uploads named).
+    pub records: Vec<RecordId>,
+}
+
+/// Appends the bytes of one tus `PATCH` to a staged upload.
+#[async_trait]
+pub trait StagedWriter: Send {
+    /// Appends `data`.
+    async fn write(&mut self, data: Bytes) -> BlobResult<()>;
+    /// Ends the append and returns the staged length. Dropping a writer without finishing
+    /// leaves an undefined tail that the caller truncates.
+    async fn finish(self: Box<Self>) -> BlobResult<u64>;
+}
+
+/// The blob store behind the media endpoints.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// A stored blob's metadata, or `None` if there is no such blob.
+    async fn blob_meta(&self, hash: &MediaHash) -> BlobResult<Option<BlobMeta>>;
+    /// Replaces a stored blob's metadata.
+    async fn put_blob_meta(&self, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()>;
+    /// Bytes `range` of a stored blob.
+    async fn read_blob(&self, hash: &MediaHash, range: Range<u64>) -> BlobResult<ByteStream>;
+    /// A stored thumbnail (JPEG).
+    async fn thumbnail(&self, hash: &MediaHash) -> BlobResult<Option<Bytes>>;
+    /// Stores a thumbnail (JPEG).
+    async fn put_thumbnail(&self, hash: &MediaHash, jpeg: Bytes) -> BlobResult<()>;
+
+    /// Records a new staged upload with no bytes yet.
+    async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()>;
+    /// Rewrites a staged upload's description (expiry, completion).
+    async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()>;
+    /// A staged upload and how many bytes it holds.
+    async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>>;
+    /// Every staged upload (for the expiry sweep).
+    async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>>;
+    /// A writer appending at `offset`, which must be the staged length.
+    async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>>;
+    /// Cuts a staged upload back to `len` bytes (a chunk that failed its checksum).
+    async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()>;
+    /// Every staged byte, for verifying a file whose hash state was lost in a restart.
+    async fn read_staged(&self, id: &str) -> BlobResult<ByteStream>;
+    /// Durably stores the staged bytes as blob `hash` with `meta`, and drops the staged
+    /// bytes. If the blob exists already the staged copy is simply dropped: one blob.
+    async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()>;
+    /// Drops a staged upload's bytes and description.
+    async fn delete_staged(&self, id: &str) -> BlobResult<()>;
+}

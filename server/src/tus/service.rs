@@ -1,0 +1,391 @@
+//! The tus upload service, HTTP-free: create, locate, append with checksums, verify the whole
+//! file against its claimed SHA-256, commit to the blob store, terminate, expire.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use siteproof_core::media::references_media;
+use siteproof_core::model::now;
+use siteproof_core::{MediaHash, RecordId};
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::error::TusError;
+use crate::blob::{BlobMeta, BlobStore, StagedUpload};
+use crate::storage::{DeviceRecord, SyncStorage};
+use crate::sync::visible_to;
+
+/// Settings of the media endpoints.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// The largest `Upload-Length` accepted.
+    pub max_upload_bytes: u64,
+    /// How long an incomplete upload lives after its last byte.
+    pub expiry: Duration,
+    /// How long a `PATCH` waits for another `PATCH` on the same upload to end.
+    pub lock_wait: Duration,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 64 << 30,
+            expiry: Duration::from_secs(24 * 3600),
+            lock_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a tus `Upload-Metadata` header must name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadClaim {
+    /// The record that references the file.
+    pub record: RecordId,
+    /// The SHA-256 the file is claimed to have.
+    pub sha256: MediaHash,
+    /// MIME type (`filetype`), if sent.
+    pub mime: Option<String>,
+}
+
+/// The whole-file hash state of one upload while this process has seen every byte of it.
+#[derive(Default)]
+struct Slot {
+    hasher: Option<Sha256>,
+}
+
+/// The state of an upload as the tus headers report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadStatus {
+    /// The upload's id.
+    pub id: String,
+    /// Bytes received.
+    pub offset: u64,
+    /// Declared length.
+    pub length: u64,
+    /// When it expires (ms), unless complete.
+    pub expires_at: Option<i64>,
+}
+
+/// Accepts uploads into a [`BlobStore`] and serves what is stored.
+pub struct MediaService {
+    pub(super) blobs: Arc<dyn BlobStore>,
+    storage: Arc<dyn SyncStorage>,
+    pub(super) config: MediaConfig,
+    slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
+    commit_lock: AsyncMutex<()>,
+    last_sweep: Mutex<Option<Instant>>,
+}
+
+impl MediaService {
+    /// A service over `blobs`, checking records in `storage`.
+    pub fn new(blobs: Arc<dyn BlobStore>, storage: Arc<dyn SyncStorage>, config: MediaConfig) -> Self {
+        Self {
+            blobs,
+            storage,
+            config,
+            slots: Mutex::default(),
+            commit_lock: AsyncMutex::new(()),
+            last_sweep: Mutex::new(None),
+        }
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    /// Whether `scope` may read record `record` and the record references `hash`.
+    pub async fn record_references(
+        &self,
+        scope: &siteproof_core::Scope,
+        record: &RecordId,
+        hash: &MediaHash,
+    ) -> Result<bool, TusError> {
+        let Some(full) = self.storage.full_document(record).await? else { return Ok(false) };
+        if !visible_to(scope, &full.header.scope) {
+            return Ok(false);
+        }
+        let bytes = full.to_bytes();
+        let doc = tokio::task::spawn_blocking(move || automerge::Automerge::load(&bytes))
+            .await
+            .map_err(|e| TusError::Internal(format!("load task: {e}")))?
+            .map_err(|e| TusError::Internal(format!("stored record does not load: {e}")))?;
+        Ok(references_media(&doc, hash))
+    }
+
+    /// Creates an upload (tus creation). Completes at once when the blob is already stored.
+    pub async fn create(
+        &self,
+        device: &DeviceRecord,
+        length: u64,
+        claim: UploadClaim,
+    ) -> Result<UploadStatus, TusError> {
+        self.sweep_if_due().await;
+        if length > self.config.max_upload_bytes {
+            return Err(TusError::TooLarge { limit: self.config.max_upload_bytes });
+        }
+        if !self.record_references(&device.scope, &claim.record, &claim.sha256).await? {
+            return Err(TusError::NotReferenced);
+        }
+        let existing = self.blobs.blob_meta(&claim.sha256).await?;
+        if let Some(meta) = &existing
+            && meta.size != length
+        {
+            return Err(TusError::HashMismatch);
+        }
+        let at = now();
+        let upload = StagedUpload {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            length,
+            sha256: claim.sha256.clone(),
+            record: claim.record.clone(),
+            device: device.id.to_string(),
+            mime: claim.mime.unwrap_or_else(|| "application/octet-stream".into()),
+            created_at: at,
+            expires_at: at + self.config.expiry.as_millis() as i64,
+            completed: existing.is_some(),
+        };
+        self.blobs.create_staged(&upload).await?;
+        if existing.is_some() {
+            // Two devices, one file: the second upload names its record and is done.
+            let _guard = self.commit_lock.lock().await;
+            if let Some(mut meta) = self.blobs.blob_meta(&claim.sha256).await? {
+                add_record(&mut meta, &claim.record);
+                self.blobs.put_blob_meta(&claim.sha256, &meta).await?;
+            }
+            return Ok(UploadStatus { id: upload.id, offset: length, length, expires_at: None });
+        }
+        Ok(UploadStatus { id: upload.id, offset: 0, length, expires_at: Some(upload.expires_at) })
+    }
+
+    /// Where an upload stands (tus `HEAD`).
+    pub async fn status(&self, device: &DeviceRecord, id: &str) -> Result<UploadStatus, TusError> {
+        let (upload, offset) = self.load(device, id).await?;
+        Ok(status_of(&upload, offset))
+    }
+
+    /// Appends one `PATCH` body at `offset`, checking `checksum` (the SHA-256 of the body)
+    /// when given. Completes the upload when the last byte arrives: the whole file's hash
+    /// must match the claim, or the upload is dropped and nothing is stored.
+    pub async fn append<S, E>(
+        &self,
+        device: &DeviceRecord,
+        id: &str,
+        offset: u64,
+        checksum: Option<[u8; 32]>,
+        body: S,
+    ) -> Result<UploadStatus, TusError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let slot = self.slot(id);
+        let mut slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+            .await
+            .map_err(|_| TusError::Locked)?;
+        let (mut upload, current) = self.load(device, id).await?;
+        if upload.completed {
+            return Err(TusError::OffsetMismatch { expected: current });
+        }
+        if offset != current {
+            return Err(TusError::OffsetMismatch { expected: current });
+        }
+        if current == 0 {
+            slot.hasher = Some(Sha256::new());
+        }
+        let before = slot.hasher.clone();
+        let received = self.receive(&upload, offset, checksum, body, &mut slot).await;
+        let end = match received {
+            Ok(end) => end,
+            Err(e) => {
+                slot.hasher = before;
+                // Nothing of a failed chunk stays: the client sends it again whole.
+                self.blobs.truncate_staged(id, offset).await?;
+                return Err(e);
+            }
+        };
+        if end < upload.length {
+            upload.expires_at = now() + self.config.expiry.as_millis() as i64;
+            self.blobs.update_staged(&upload).await?;
+            return Ok(status_of(&upload, end));
+        }
+        let hasher = slot.hasher.take();
+        self.complete(&mut upload, hasher).await?;
+        self.forget(id);
+        Ok(UploadStatus { id: upload.id, offset: end, length: upload.length, expires_at: None })
+    }
+
+    /// Streams `body` to the staged upload, hashing it for the chunk checksum and the
+    /// whole-file hash; returns the new offset.
+    async fn receive<S, E>(
+        &self,
+        upload: &StagedUpload,
+        offset: u64,
+        checksum: Option<[u8; 32]>,
+        mut body: S,
+        slot: &mut Slot,
+    ) -> Result<u64, TusError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let remaining = upload.length - offset;
+        let mut whole = slot.hasher.take();
+        let mut chunk = checksum.map(|_| Sha256::new());
+        let mut writer = self.blobs.append_staged(&upload.id, offset).await?;
+        let mut len = 0u64;
+        let mut failure = None;
+        while let Some(frame) = body.next().await {
+            let data = match frame {
+                Ok(d) => d,
+                Err(e) => {
+                    failure = Some(TusError::BodyInterrupted(e.to_string()));
+                    break;
+                }
+            };
+            len += data.len() as u64;
+            if len > remaining {
+                failure = Some(TusError::BeyondLength { length: upload.length });
+                break;
+            }
+            if let Some(h) = chunk.as_mut() {
+                h.update(&data);
+            }
+            if let Some(h) = whole.as_mut() {
+                h.update(&data);
+            }
+            if let Err(e) = writer.write(data).await {
+                failure = Some(e.into());
+                break;
+            }
+        }
+        let end = writer.finish().await?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let (Some(expected), Some(h)) = (checksum, chunk)
+            && <[u8; 32]>::from(h.finalize()) != expected
+        {
+            return Err(TusError::ChecksumMismatch);
+        }
+        slot.hasher = whole;
+        Ok(end)
+    }
+
+    /// Verifies the whole file and stores it under its hash.
+    async fn complete(&self, upload: &mut StagedUpload, hasher: Option<Sha256>) -> Result<(), TusError> {
+        let digest: [u8; 32] = match hasher {
+            Some(h) => h.finalize().into(),
+            // This process did not see every byte (it restarted): read them back.
+            None => {
+                let mut stream = self.blobs.read_staged(&upload.id).await?;
+                let mut h = Sha256::new();
+                while let Some(data) = stream.next().await {
+                    h.update(&data?);
+                }
+                h.finalize().into()
+            }
+        };
+        if MediaHash::from_digest(digest) != upload.sha256 {
+            self.blobs.delete_staged(&upload.id).await?;
+            tracing::warn!(upload = %upload.id, record = %upload.record, "uploaded bytes do not match the claimed hash");
+            return Err(TusError::HashMismatch);
+        }
+        let _guard = self.commit_lock.lock().await;
+        let mut meta = self.blobs.blob_meta(&upload.sha256).await?.unwrap_or_else(|| BlobMeta {
+            size: upload.length,
+            mime: upload.mime.clone(),
+            records: Vec::new(),
+        });
+        add_record(&mut meta, &upload.record);
+        self.blobs.commit_staged(&upload.id, &upload.sha256, &meta).await?;
+        upload.completed = true;
+        self.blobs.update_staged(upload).await?;
+        Ok(())
+    }
+
+    /// Terminates an upload (tus termination): its bytes are dropped.
+    pub async fn terminate(&self, device: &DeviceRecord, id: &str) -> Result<(), TusError> {
+        let slot = self.slot(id);
+        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+            .await
+            .map_err(|_| TusError::Locked)?;
+        self.load(device, id).await?;
+        self.blobs.delete_staged(id).await?;
+        self.forget(id);
+        Ok(())
+    }
+
+    /// Deletes every upload whose expiry has passed; returns how many.
+    pub async fn sweep_expired(&self) -> Result<usize, TusError> {
+        let at = now();
+        let mut swept = 0;
+        for upload in self.blobs.list_staged().await? {
+            if upload.expires_at < at {
+                self.blobs.delete_staged(&upload.id).await?;
+                self.forget(&upload.id);
+                swept += 1;
+            }
+        }
+        if swept > 0 {
+            tracing::info!(swept, "expired uploads removed");
+        }
+        Ok(swept)
+    }
+
+    /// Sweeps at most once a minute, on the back of a creation.
+    async fn sweep_if_due(&self) {
+        let due = {
+            let Ok(mut last) = self.last_sweep.lock() else { return };
+            let due = last.is_none_or(|t| t.elapsed() > Duration::from_secs(60));
+            if due {
+                *last = Some(Instant::now());
+            }
+            due
+        };
+        if due && let Err(e) = self.sweep_expired().await {
+            tracing::warn!(error = %e, "sweeping expired uploads failed");
+        }
+    }
+
+    /// The upload `id` of `device`, refusing others' and expired ones.
+    async fn load(&self, device: &DeviceRecord, id: &str) -> Result<(StagedUpload, u64), TusError> {
+        let (upload, offset) = self.blobs.staged(id).await?.ok_or(TusError::UnknownUpload)?;
+        if upload.device != device.id.as_str() {
+            return Err(TusError::UnknownUpload);
+        }
+        if !upload.completed && upload.expires_at < now() {
+            self.blobs.delete_staged(id).await?;
+            self.forget(id);
+            return Err(TusError::Expired);
+        }
+        Ok((upload, offset))
+    }
+
+    fn slot(&self, id: &str) -> Arc<AsyncMutex<Slot>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(slots.entry(id.to_owned()).or_default())
+    }
+
+    fn forget(&self, id: &str) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+fn status_of(upload: &StagedUpload, offset: u64) -> UploadStatus {
+    UploadStatus {
+        id: upload.id.clone(),
+        offset,
+        length: upload.length,
+        expires_at: (!upload.completed).then_some(upload.expires_at),
+    }
+}
+
+fn add_record(meta: &mut BlobMeta, record: &RecordId) {
+    if !meta.records.contains(record) {
+        meta.records.push(record.clone());
+    }
+}
