@@ -117,10 +117,11 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
     http::router(&state)
+        .layer(RequestBodyLimitLayer::new(limit))
+        // Outside the limit layer, so it sees (and rewrites) that layer's own 413s.
         .layer(axum::middleware::map_response(move |r: Response| {
             json_413(r, limit)
         }))
-        .layer(RequestBodyLimitLayer::new(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
