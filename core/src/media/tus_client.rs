@@ -266,12 +266,12 @@ impl Uploader {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| Error::Upload("creation answer lacks Location".into()))?;
-        let url = resp
-            .url()
-            .join(location)
-            .map_err(|e| Error::Upload(format!("bad Location: {e}")))?;
+        // Kept as the server gave it: a relative Location still works after the server
+        // moved to another address (resolved against the endpoint at each use).
+        let location = location.to_owned();
+        self.resolve(&location)?;
         let offset = header_u64(resp.headers(), "Upload-Offset").unwrap_or(0);
-        Ok(Ok((url.to_string(), offset)))
+        Ok(Ok((location, offset)))
     }
 
     /// HEAD: the server's offset, or `None` when the upload is gone.
@@ -291,7 +291,18 @@ impl Uploader {
         }
     }
 
+    /// An upload's stored location as a URL: relative ones against the endpoint.
+    fn resolve(&self, location: &str) -> Result<reqwest::Url> {
+        reqwest::Url::parse(&self.config.endpoint)
+            .and_then(|base| base.join(location))
+            .map_err(|e| Error::Upload(format!("bad upload URL: {e}")))
+    }
+
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
+        let url = self
+            .resolve(url)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| url.to_owned());
         self.http
             .request(method, url)
             .bearer_auth(&self.config.token)

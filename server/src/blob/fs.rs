@@ -156,11 +156,18 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        let (part, info, bytes) = (self.part_path(&upload.id), self.info_path(&upload.id), json(upload)?);
+        let (part, info, bytes) = (
+            self.part_path(&upload.id),
+            self.info_path(&upload.id),
+            json(upload)?,
+        );
         let completed = upload.completed;
         blocking(move || {
             if !completed {
-                OpenOptions::new().write(true).create_new(true).open(&part)?;
+                OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&part)?;
             }
             Ok(write_atomic(&info, &bytes)?)
         })
@@ -175,7 +182,9 @@ impl BlobStore for FsBlobStore {
     async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>> {
         let (part, info) = (self.part_path(id), self.info_path(id));
         blocking(move || {
-            let Some(upload) = read_json::<StagedUpload>(&info)? else { return Ok(None) };
+            let Some(upload) = read_json::<StagedUpload>(&info)? else {
+                return Ok(None);
+            };
             let len = match fs::metadata(&part) {
                 Ok(m) => m.len(),
                 // A completed upload's bytes moved to the blob.
@@ -238,7 +247,11 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
-        let (part, blob, meta_path) = (self.part_path(id), self.blob_path(hash), self.meta_path(hash));
+        let (part, blob, meta_path) = (
+            self.part_path(id),
+            self.blob_path(hash),
+            self.meta_path(hash),
+        );
         let (meta_bytes, root) = (json(meta)?, self.root.clone());
         blocking(move || {
             if blob.is_file() {
@@ -279,7 +292,9 @@ struct FsStagedWriter {
 #[async_trait]
 impl StagedWriter for FsStagedWriter {
     async fn write(&mut self, data: Bytes) -> BlobResult<()> {
-        let Some(tx) = &self.tx else { return Err(BlobError::Io(io::Error::other("writer closed"))) };
+        let Some(tx) = &self.tx else {
+            return Err(BlobError::Io(io::Error::other("writer closed")));
+        };
         if tx.send(data).await.is_err() {
             // The thread stopped: its error is the real one.
             self.tx = None;

@@ -113,15 +113,18 @@ impl TusError {
                 (S::PAYLOAD_TOO_LARGE, "upload_too_large")
             }
             TusError::UnsupportedChecksum => (S::BAD_REQUEST, "checksum_algorithm_unsupported"),
-            TusError::ChecksumMismatch => {
-                (S::from_u16(460).unwrap_or(S::BAD_REQUEST), "checksum_mismatch")
-            }
+            TusError::ChecksumMismatch => (
+                S::from_u16(460).unwrap_or(S::BAD_REQUEST),
+                "checksum_mismatch",
+            ),
             TusError::HashMismatch => (S::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             TusError::NotReferenced => (S::FORBIDDEN, "not_referenced"),
             TusError::WrongContentType => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             TusError::BodyInterrupted(_) => (S::BAD_REQUEST, "body_interrupted"),
             TusError::MediaNotFound => (S::NOT_FOUND, "media_not_found"),
-            TusError::RangeNotSatisfiable { .. } => (S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
+            TusError::RangeNotSatisfiable { .. } => {
+                (S::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
+            }
             TusError::Blob(_) | TusError::Storage(_) | TusError::Internal(_) => {
                 (S::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -142,7 +145,10 @@ impl IntoResponse for TusError {
         let body = serde_json::json!({ "error": code, "message": message });
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert("tus-resumable", HeaderValue::from_static(super::TUS_VERSION));
+        headers.insert(
+            "tus-resumable",
+            HeaderValue::from_static(super::TUS_VERSION),
+        );
         match self {
             TusError::UnsupportedVersion => {
                 headers.insert("tus-version", HeaderValue::from_static(super::TUS_VERSION));

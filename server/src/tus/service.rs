@@ -81,7 +81,11 @@ pub struct MediaService {
 
 impl MediaService {
     /// A service over `blobs`, checking records in `storage`.
-    pub fn new(blobs: Arc<dyn BlobStore>, storage: Arc<dyn SyncStorage>, config: MediaConfig) -> Self {
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        storage: Arc<dyn SyncStorage>,
+        config: MediaConfig,
+    ) -> Self {
         Self {
             blobs,
             storage,
@@ -104,7 +108,9 @@ impl MediaService {
         record: &RecordId,
         hash: &MediaHash,
     ) -> Result<bool, TusError> {
-        let Some(full) = self.storage.full_document(record).await? else { return Ok(false) };
+        let Some(full) = self.storage.full_document(record).await? else {
+            return Ok(false);
+        };
         if !visible_to(scope, &full.header.scope) {
             return Ok(false);
         }
@@ -125,9 +131,14 @@ impl MediaService {
     ) -> Result<UploadStatus, TusError> {
         self.sweep_if_due().await;
         if length > self.config.max_upload_bytes {
-            return Err(TusError::TooLarge { limit: self.config.max_upload_bytes });
+            return Err(TusError::TooLarge {
+                limit: self.config.max_upload_bytes,
+            });
         }
-        if !self.record_references(&device.scope, &claim.record, &claim.sha256).await? {
+        if !self
+            .record_references(&device.scope, &claim.record, &claim.sha256)
+            .await?
+        {
             return Err(TusError::NotReferenced);
         }
         let existing = self.blobs.blob_meta(&claim.sha256).await?;
@@ -143,7 +154,9 @@ impl MediaService {
             sha256: claim.sha256.clone(),
             record: claim.record.clone(),
             device: device.id.to_string(),
-            mime: claim.mime.unwrap_or_else(|| "application/octet-stream".into()),
+            mime: claim
+                .mime
+                .unwrap_or_else(|| "application/octet-stream".into()),
             created_at: at,
             expires_at: at + self.config.expiry.as_millis() as i64,
             completed: existing.is_some(),
@@ -156,9 +169,19 @@ impl MediaService {
                 add_record(&mut meta, &claim.record);
                 self.blobs.put_blob_meta(&claim.sha256, &meta).await?;
             }
-            return Ok(UploadStatus { id: upload.id, offset: length, length, expires_at: None });
+            return Ok(UploadStatus {
+                id: upload.id,
+                offset: length,
+                length,
+                expires_at: None,
+            });
         }
-        Ok(UploadStatus { id: upload.id, offset: 0, length, expires_at: Some(upload.expires_at) })
+        Ok(UploadStatus {
+            id: upload.id,
+            offset: 0,
+            length,
+            expires_at: Some(upload.expires_at),
+        })
     }
 
     /// Where an upload stands (tus `HEAD`).
@@ -197,7 +220,9 @@ impl MediaService {
             slot.hasher = Some(Sha256::new());
         }
         let before = slot.hasher.clone();
-        let received = self.receive(&upload, offset, checksum, body, &mut slot).await;
+        let received = self
+            .receive(&upload, offset, checksum, body, &mut slot)
+            .await;
         let end = match received {
             Ok(end) => end,
             Err(e) => {
@@ -215,7 +240,12 @@ impl MediaService {
         let hasher = slot.hasher.take();
         self.complete(&mut upload, hasher).await?;
         self.forget(id);
-        Ok(UploadStatus { id: upload.id, offset: end, length: upload.length, expires_at: None })
+        Ok(UploadStatus {
+            id: upload.id,
+            offset: end,
+            length: upload.length,
+            expires_at: None,
+        })
     }
 
     /// Streams `body` to the staged upload, hashing it for the chunk checksum and the
@@ -248,7 +278,9 @@ impl MediaService {
             };
             len += data.len() as u64;
             if len > remaining {
-                failure = Some(TusError::BeyondLength { length: upload.length });
+                failure = Some(TusError::BeyondLength {
+                    length: upload.length,
+                });
                 break;
             }
             if let Some(h) = chunk.as_mut() {
@@ -276,7 +308,11 @@ impl MediaService {
     }
 
     /// Verifies the whole file and stores it under its hash.
-    async fn complete(&self, upload: &mut StagedUpload, hasher: Option<Sha256>) -> Result<(), TusError> {
+    async fn complete(
+        &self,
+        upload: &mut StagedUpload,
+        hasher: Option<Sha256>,
+    ) -> Result<(), TusError> {
         let digest: [u8; 32] = match hasher {
             Some(h) => h.finalize().into(),
             // This process did not see every byte (it restarted): read them back.
@@ -284,7 +320,7 @@ impl MediaService {
                 let mut stream = self.blobs.read_staged(&upload.id).await?;
                 let mut h = Sha256::new();
                 while let Some(data) = stream.next().await {
-                    h.update(&data?);
+                    h.update(&data.map_err(crate::blob::BlobError::from)?);
                 }
                 h.finalize().into()
             }
@@ -295,13 +331,19 @@ impl MediaService {
             return Err(TusError::HashMismatch);
         }
         let _guard = self.commit_lock.lock().await;
-        let mut meta = self.blobs.blob_meta(&upload.sha256).await?.unwrap_or_else(|| BlobMeta {
-            size: upload.length,
-            mime: upload.mime.clone(),
-            records: Vec::new(),
-        });
+        let mut meta = self
+            .blobs
+            .blob_meta(&upload.sha256)
+            .await?
+            .unwrap_or_else(|| BlobMeta {
+                size: upload.length,
+                mime: upload.mime.clone(),
+                records: Vec::new(),
+            });
         add_record(&mut meta, &upload.record);
-        self.blobs.commit_staged(&upload.id, &upload.sha256, &meta).await?;
+        self.blobs
+            .commit_staged(&upload.id, &upload.sha256, &meta)
+            .await?;
         upload.completed = true;
         self.blobs.update_staged(upload).await?;
         Ok(())
@@ -339,7 +381,9 @@ impl MediaService {
     /// Sweeps at most once a minute, on the back of a creation.
     async fn sweep_if_due(&self) {
         let due = {
-            let Ok(mut last) = self.last_sweep.lock() else { return };
+            let Ok(mut last) = self.last_sweep.lock() else {
+                return;
+            };
             let due = last.is_none_or(|t| t.elapsed() > Duration::from_secs(60));
             if due {
                 *last = Some(Instant::now());
@@ -353,7 +397,11 @@ impl MediaService {
 
     /// The upload `id` of `device`, refusing others' and expired ones.
     async fn load(&self, device: &DeviceRecord, id: &str) -> Result<(StagedUpload, u64), TusError> {
-        let (upload, offset) = self.blobs.staged(id).await?.ok_or(TusError::UnknownUpload)?;
+        let (upload, offset) = self
+            .blobs
+            .staged(id)
+            .await?
+            .ok_or(TusError::UnknownUpload)?;
         if upload.device != device.id.as_str() {
             return Err(TusError::UnknownUpload);
         }
@@ -371,7 +419,10 @@ impl MediaService {
     }
 
     fn forget(&self, id: &str) {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 }
 

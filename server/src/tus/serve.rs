@@ -1,0 +1,226 @@
+//! Serving evidence: `GET /v1/media/<hash>` with single ranges (a browser seeks in a video),
+//! the stored Content-Type and `ETag` = the hash; `GET /v1/media/<hash>/thumbnail`. Only to
+//! a caller who may read a record that references the file.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use siteproof_core::{MediaHash, RecordId};
+
+use super::{TusError, service};
+use crate::AppState;
+use crate::blob::BlobMeta;
+use crate::principal::Principal;
+
+/// Photos larger than this get no server-made thumbnail (they are not photos).
+const MAX_THUMBNAIL_SOURCE: u64 = 64 << 20;
+
+/// `?record=<id>`: the record the caller reads the file through, when it is not one that
+/// uploaded it.
+#[derive(Debug, Deserialize)]
+pub(super) struct Through {
+    record: Option<String>,
+}
+
+fn media_hash(raw: &str) -> Result<MediaHash, TusError> {
+    raw.parse().map_err(|_| TusError::InvalidId {
+        what: "the media hash",
+    })
+}
+
+/// The blob's metadata, if the caller may read a record referencing it. Not allowed and not
+/// stored look the same: 404.
+async fn authorized(
+    state: &AppState,
+    principal: &Principal,
+    hash: &MediaHash,
+    through: Through,
+) -> Result<BlobMeta, TusError> {
+    let media = service(state)?;
+    let scope = &principal
+        .device()
+        .map_err(|_| TusError::MediaNotFound)?
+        .scope;
+    let meta = media
+        .blobs()
+        .blob_meta(hash)
+        .await?
+        .ok_or(TusError::MediaNotFound)?;
+    let mut candidates: Vec<RecordId> = Vec::new();
+    if let Some(raw) = through.record {
+        candidates.push(raw.parse().map_err(|_| TusError::InvalidId {
+            what: "the record id",
+        })?);
+    }
+    candidates.extend(meta.records.iter().cloned());
+    for record in &candidates {
+        if media.record_references(scope, record, hash).await? {
+            return Ok(meta);
+        }
+    }
+    Err(TusError::MediaNotFound)
+}
+
+pub(super) async fn media(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(hash): Path<String>,
+    Query(through): Query<Through>,
+    headers: HeaderMap,
+) -> Result<Response, TusError> {
+    let hash = media_hash(&hash)?;
+    let meta = authorized(&state, &principal, &hash, through).await?;
+    let etag = format!("\"{hash}\"");
+    let mut out = HeaderMap::new();
+    out.insert(header::ETAG, header_value(&etag)?);
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    out.insert(header::CONTENT_TYPE, header_value(&meta.mime)?);
+    let matches_etag = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches_etag {
+        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+    }
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(raw) => parse_range(raw, meta.size)?,
+        None => None,
+    };
+    let blobs = service(&state)?.blobs();
+    let (status, start, end) = match range {
+        Some((start, end)) => {
+            out.insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes {start}-{}/{}", end - 1, meta.size))?,
+            );
+            (StatusCode::PARTIAL_CONTENT, start, end)
+        }
+        None => (StatusCode::OK, 0, meta.size),
+    };
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+    let stream = blobs.read_blob(&hash, start..end).await?;
+    Ok((status, out, Body::from_stream(stream)).into_response())
+}
+
+pub(super) async fn thumbnail(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(hash): Path<String>,
+    Query(through): Query<Through>,
+) -> Result<Response, TusError> {
+    let hash = media_hash(&hash)?;
+    let meta = authorized(&state, &principal, &hash, through).await?;
+    let blobs = service(&state)?.blobs();
+    let jpeg = match blobs.thumbnail(&hash).await? {
+        Some(jpeg) => jpeg,
+        None if meta.mime.starts_with("image/") && meta.size <= MAX_THUMBNAIL_SOURCE => {
+            let mut stream = blobs.read_blob(&hash, 0..meta.size).await?;
+            let mut image = Vec::with_capacity(meta.size as usize);
+            while let Some(data) = stream.next().await {
+                image.extend_from_slice(&data.map_err(crate::blob::BlobError::from)?);
+            }
+            let made =
+                tokio::task::spawn_blocking(move || siteproof_core::media::thumbnail_jpeg(&image))
+                    .await
+                    .map_err(|e| TusError::Internal(format!("thumbnail task: {e}")))?;
+            let jpeg = Bytes::from(made.map_err(|_| TusError::MediaNotFound)?);
+            blobs.put_thumbnail(&hash, jpeg.clone()).await?;
+            jpeg
+        }
+        // Video posters are made on the phone; the server has none to offer yet.
+        None => return Err(TusError::MediaNotFound),
+    };
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+        (
+            header::ETAG,
+            header_value(&format!("\"{hash}-thumbnail\""))?,
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=31536000, immutable"),
+        ),
+    ];
+    Ok((StatusCode::OK, headers, jpeg).into_response())
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, TusError> {
+    HeaderValue::from_str(s).map_err(|e| TusError::Internal(format!("header value: {e}")))
+}
+
+/// One `bytes=` range as `[start, end)`. `None` for forms we ignore (several ranges, other
+/// units, garbage): the whole file is then served, as RFC 9110 allows.
+fn parse_range(raw: &str, size: u64) -> Result<Option<(u64, u64)>, TusError> {
+    let Some(spec) = raw.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = if first.is_empty() {
+        let Ok(suffix) = last.parse::<u64>() else {
+            return Ok(None);
+        };
+        if suffix == 0 {
+            return Err(TusError::RangeNotSatisfiable { size });
+        }
+        (size.saturating_sub(suffix), size)
+    } else {
+        let Ok(start) = first.parse::<u64>() else {
+            return Ok(None);
+        };
+        let end = if last.is_empty() {
+            size
+        } else {
+            match last.parse::<u64>() {
+                Ok(l) if l >= start => (l + 1).min(size),
+                _ => return Ok(None),
+            }
+        };
+        (start, end)
+    };
+    if range.0 >= size || range.0 >= range.1 {
+        return Err(TusError::RangeNotSatisfiable { size });
+    }
+    Ok(Some(range))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_open_closed_and_suffix_forms() {
+        assert_eq!(parse_range("bytes=0-99", 1000).expect("ok"), Some((0, 100)));
+        assert_eq!(
+            parse_range("bytes=900-", 1000).expect("ok"),
+            Some((900, 1000))
+        );
+        assert_eq!(
+            parse_range("bytes=-100", 1000).expect("ok"),
+            Some((900, 1000))
+        );
+        assert_eq!(
+            parse_range("bytes=990-5000", 1000).expect("ok"),
+            Some((990, 1000))
+        );
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000).expect("ok"), None);
+        assert_eq!(parse_range("items=0-1", 1000).expect("ok"), None);
+        assert!(matches!(
+            parse_range("bytes=1000-", 1000),
+            Err(TusError::RangeNotSatisfiable { size: 1000 })
+        ));
+    }
+}
