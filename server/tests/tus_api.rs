@@ -1,0 +1,750 @@
+//! The tus upload and media endpoints through `app()`: the protocol, verification, dedup,
+//! scope, expiry, serving, and clear 4xx for every malformed request.
+
+mod common;
+mod media_fixture;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::TestServer;
+use media_fixture::*;
+use siteproof_server::blob::FsBlobStore;
+use siteproof_server::tus::MediaConfig;
+
+fn blob_root(server: &TestServer) -> std::path::PathBuf {
+    server.dir.path().join("blobs")
+}
+
+#[tokio::test]
+async fn options_advertises_tus_1_0_0_with_its_extensions_and_sha256() {
+    let server = TestServer::new().await;
+    let answer = send(
+        &server,
+        Request::options("/v1/uploads")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    assert_eq!(answer.header("tus-version"), Some("1.0.0"));
+    assert_eq!(answer.header("tus-resumable"), Some("1.0.0"));
+    let extensions: Vec<&str> = answer
+        .header("tus-extension")
+        .expect("extensions")
+        .split(',')
+        .collect();
+    for ext in [
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "checksum",
+        "expiration",
+    ] {
+        assert!(extensions.contains(&ext), "{ext} missing");
+    }
+    assert_eq!(answer.header("tus-checksum-algorithm"), Some("sha256"));
+}
+
+#[tokio::test]
+async fn a_chunked_upload_is_verified_stored_and_served_with_ranges_and_etag() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(300_000, 1);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+
+    let created = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        data.len() as u64,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert!(created.header("upload-expires").is_some());
+    let location = created.header("location").expect("location").to_string();
+    let first = patch(&server, &token, &location, 0, &data[..100_000]).await;
+    assert_eq!(
+        (first.status, first.header("upload-offset")),
+        (StatusCode::NO_CONTENT, Some("100000"))
+    );
+    let head = send(
+        &server,
+        tus("HEAD", &location, &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(head.header("upload-offset"), Some("100000"));
+    assert_eq!(head.header("upload-length"), Some("300000"));
+    assert_eq!(head.header("cache-control"), Some("no-store"));
+    let last = patch(&server, &token, &location, 100_000, &data[100_000..]).await;
+    assert_eq!(
+        (last.status, last.header("upload-offset")),
+        (StatusCode::NO_CONTENT, Some("300000"))
+    );
+
+    let stored = std::fs::read(
+        blob_root(&server)
+            .join("blobs")
+            .join(media_ref.hash.as_str()),
+    )
+    .expect("blob");
+    assert_eq!(stored, data);
+    let uri = format!("/v1/media/{}", media_ref.hash);
+    let whole = send(
+        &server,
+        tus("GET", &uri, &token).body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(whole.header("content-type"), Some("video/mp4"));
+    assert_eq!(
+        whole.header("etag"),
+        Some(format!("\"{}\"", media_ref.hash).as_str())
+    );
+    assert_eq!(&whole.body[..], &data[..]);
+    let ranged = tus("GET", &uri, &token)
+        .header("range", "bytes=1000-1999")
+        .body(Body::empty())
+        .expect("req");
+    let part = send(&server, ranged).await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.header("content-range"), Some("bytes 1000-1999/300000"));
+    assert_eq!(&part.body[..], &data[1000..2000]);
+    let etag = format!("\"{}\"", media_ref.hash);
+    let cached = tus("GET", &uri, &token)
+        .header("if-none-match", &etag)
+        .body(Body::empty())
+        .expect("req");
+    assert_eq!(send(&server, cached).await.status, StatusCode::NOT_MODIFIED);
+    let beyond = tus("GET", &uri, &token)
+        .header("range", "bytes=400000-")
+        .body(Body::empty())
+        .expect("req");
+    let beyond = send(&server, beyond).await;
+    assert_eq!(
+        (beyond.status, beyond.header("content-range")),
+        (StatusCode::RANGE_NOT_SATISFIABLE, Some("bytes */300000"))
+    );
+}
+
+#[tokio::test]
+async fn creation_with_upload_completes_a_small_file_in_one_request() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(5000, 2);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let req = tus("POST", "/v1/uploads", &phone.phone.token)
+        .header("upload-length", "5000")
+        .header(
+            "upload-metadata",
+            metadata(visit.as_str(), media_ref.hash.as_str()),
+        )
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-checksum", checksum(&data))
+        .body(Body::from(data.clone()))
+        .expect("req");
+    let answer = send(&server, req).await;
+    assert_eq!(
+        (answer.status, answer.header("upload-offset")),
+        (StatusCode::CREATED, Some("5000"))
+    );
+    assert!(
+        blob_root(&server)
+            .join("blobs")
+            .join(media_ref.hash.as_str())
+            .is_file()
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_claimed_hash_is_rejected_and_nothing_is_stored() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(10_000, 3);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+    let created = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        10_000,
+    )
+    .await;
+    let location = created.header("location").expect("location").to_string();
+
+    // Other bytes than the ones the record's hash names, each chunk consistent with its checksum.
+    let forged = pseudo_random(10_000, 99);
+    let answer = patch(&server, &token, &location, 0, &forged).await;
+
+    assert_eq!(
+        (answer.status, answer.error_code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch")
+    );
+    assert_eq!(
+        files_under(&blob_root(&server)),
+        Vec::<String>::new(),
+        "nothing stored, nothing staged"
+    );
+    let media = send(
+        &server,
+        tus("GET", &format!("/v1/media/{}", media_ref.hash), &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(media.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_chunk_that_fails_its_checksum_is_discarded_with_460_and_can_be_resent() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(20_000, 4);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+    let location = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        20_000,
+    )
+    .await;
+    let location = location.header("location").expect("location").to_string();
+
+    let mut damaged = data.clone();
+    damaged[1234] ^= 0x40;
+    let req = tus("PATCH", &location, &token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .header("upload-checksum", checksum(&data))
+        .body(Body::from(damaged))
+        .expect("req");
+    let refused = send(&server, req).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.error_code().as_str()),
+        (460, "checksum_mismatch")
+    );
+    let head = send(
+        &server,
+        tus("HEAD", &location, &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(head.header("upload-offset"), Some("0"));
+
+    let resent = patch(&server, &token, &location, 0, &data).await;
+    assert_eq!(resent.status, StatusCode::NO_CONTENT);
+    let stored = std::fs::read(
+        blob_root(&server)
+            .join("blobs")
+            .join(media_ref.hash.as_str()),
+    )
+    .expect("blob");
+    assert_eq!(stored, data);
+}
+
+#[tokio::test]
+async fn the_same_file_from_two_devices_is_stored_once() {
+    let server = TestServer::new().await;
+    let mut a = MediaPhone::enroll(&server, "g1").await;
+    let mut b = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(50_000, 5);
+    let (visit_a, media_ref) = a.visit_with_evidence(&server, &data).await;
+    let (visit_b, _) = b.visit_with_evidence(&server, &data).await;
+
+    // Both start before either finishes.
+    let loc_a = create(
+        &server,
+        &a.phone.token,
+        visit_a.as_str(),
+        media_ref.hash.as_str(),
+        50_000,
+    )
+    .await;
+    let loc_b = create(
+        &server,
+        &b.phone.token,
+        visit_b.as_str(),
+        media_ref.hash.as_str(),
+        50_000,
+    )
+    .await;
+    let (loc_a, loc_b) = (
+        loc_a.header("location").expect("a").to_string(),
+        loc_b.header("location").expect("b").to_string(),
+    );
+    assert_eq!(
+        patch(&server, &a.phone.token, &loc_a, 0, &data)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        patch(&server, &b.phone.token, &loc_b, 0, &data)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    // A third upload of the same file completes at creation.
+    let again = create(
+        &server,
+        &a.phone.token,
+        visit_a.as_str(),
+        media_ref.hash.as_str(),
+        50_000,
+    )
+    .await;
+    assert_eq!(
+        (again.status, again.header("upload-offset")),
+        (StatusCode::CREATED, Some("50000"))
+    );
+
+    let blobs = files_under(&blob_root(&server).join("blobs"));
+    assert_eq!(blobs, vec![media_ref.hash.to_string()]);
+    let parts: Vec<String> = files_under(&blob_root(&server).join("staging"))
+        .into_iter()
+        .filter(|f| f.ends_with(".part"))
+        .collect();
+    assert!(parts.is_empty(), "staged bytes left: {parts:?}");
+    let meta = server
+        .state
+        .media
+        .as_ref()
+        .expect("media")
+        .blobs()
+        .blob_meta(&media_ref.hash)
+        .await
+        .expect("meta")
+        .expect("stored");
+    assert_eq!(
+        meta.records.len(),
+        2,
+        "both visits recorded as referencing it"
+    );
+}
+
+#[tokio::test]
+async fn a_device_may_upload_only_media_its_records_reference() {
+    let server = TestServer::new().await;
+    let mut inside = MediaPhone::enroll(&server, "g1").await;
+    let outsider = MediaPhone::enroll(&server, "g2").await;
+    let data = pseudo_random(1000, 6);
+    let (visit, media_ref) = inside.visit_with_evidence(&server, &data).await;
+    let other_hash = "ab".repeat(32);
+
+    let foreign = create(
+        &server,
+        &outsider.phone.token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        1000,
+    )
+    .await;
+    assert_eq!(
+        (foreign.status, foreign.error_code().as_str()),
+        (StatusCode::FORBIDDEN, "not_referenced")
+    );
+    let unreferenced = create(
+        &server,
+        &inside.phone.token,
+        visit.as_str(),
+        &other_hash,
+        1000,
+    )
+    .await;
+    assert_eq!(unreferenced.status, StatusCode::FORBIDDEN);
+    let unknown_record = create(
+        &server,
+        &inside.phone.token,
+        "no-such-visit",
+        media_ref.hash.as_str(),
+        1000,
+    )
+    .await;
+    assert_eq!(unknown_record.status, StatusCode::FORBIDDEN);
+    let anonymous = Request::post("/v1/uploads")
+        .header("tus-resumable", "1.0.0")
+        .body(Body::empty())
+        .expect("req");
+    assert_eq!(
+        send(&server, anonymous).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(files_under(&blob_root(&server).join("staging")).is_empty());
+}
+
+#[tokio::test]
+async fn media_is_served_only_to_devices_that_may_read_a_referencing_record() {
+    let server = TestServer::new().await;
+    let mut owner = MediaPhone::enroll(&server, "g1").await;
+    let outsider = MediaPhone::enroll(&server, "g2").await;
+    let data = pseudo_random(2000, 7);
+    let (visit, media_ref) = owner.visit_with_evidence(&server, &data).await;
+    let location = create(
+        &server,
+        &owner.phone.token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        2000,
+    )
+    .await;
+    patch(
+        &server,
+        &owner.phone.token,
+        location.header("location").expect("loc"),
+        0,
+        &data,
+    )
+    .await;
+
+    let uri = format!("/v1/media/{}?record={visit}", media_ref.hash);
+    let denied = send(
+        &server,
+        tus("GET", &uri, &outsider.phone.token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(
+        (denied.status, denied.error_code().as_str()),
+        (StatusCode::NOT_FOUND, "media_not_found")
+    );
+    let thumb = send(
+        &server,
+        tus(
+            "GET",
+            &format!("/v1/media/{}/thumbnail", media_ref.hash),
+            &outsider.phone.token,
+        )
+        .body(Body::empty())
+        .expect("req"),
+    )
+    .await;
+    assert_eq!(thumb.status, StatusCode::NOT_FOUND);
+    let allowed = send(
+        &server,
+        tus("GET", &uri, &owner.phone.token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_photo_gets_a_server_made_thumbnail() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let photo = phone.dir.path().join("photo.png");
+    image::RgbImage::from_pixel(1000, 500, image::Rgb([10, 200, 10]))
+        .save(&photo)
+        .expect("png");
+    let data = std::fs::read(&photo).expect("read");
+    let (visit, media_ref) = phone.visit_with_file(&server, &photo, "image/png").await;
+    let token = phone.phone.token.clone();
+    let req = tus("POST", "/v1/uploads", &token)
+        .header("upload-length", data.len().to_string())
+        .header(
+            "upload-metadata",
+            format!(
+                "{},filetype aW1hZ2UvcG5n",
+                metadata(visit.as_str(), media_ref.hash.as_str())
+                    .split(",filetype")
+                    .next()
+                    .expect("prefix")
+            ),
+        )
+        .header("content-type", "application/offset+octet-stream")
+        .body(Body::from(data))
+        .expect("req");
+    assert_eq!(send(&server, req).await.status, StatusCode::CREATED);
+
+    let thumb = send(
+        &server,
+        tus(
+            "GET",
+            &format!("/v1/media/{}/thumbnail", media_ref.hash),
+            &token,
+        )
+        .body(Body::empty())
+        .expect("req"),
+    )
+    .await;
+    assert_eq!(
+        (thumb.status, thumb.header("content-type")),
+        (StatusCode::OK, Some("image/jpeg"))
+    );
+    let img = image::load_from_memory(&thumb.body).expect("jpeg");
+    assert_eq!((img.width(), img.height()), (320, 160));
+}
+
+#[tokio::test]
+async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
+    let mut server = TestServer::new().await;
+    let blobs = Arc::new(FsBlobStore::open(blob_root(&server)).expect("blobs"));
+    let config = MediaConfig {
+        expiry: Duration::from_millis(50),
+        ..MediaConfig::default()
+    };
+    server.state = server.state.clone().with_media(blobs, config);
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(4000, 8);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+    let first = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        4000,
+    )
+    .await;
+    let first = first.header("location").expect("loc").to_string();
+    patch(&server, &token, &first, 0, &data[..1000]).await;
+    let second = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        4000,
+    )
+    .await;
+    assert!(!files_under(&blob_root(&server).join("staging")).is_empty());
+    tokio::time::sleep(Duration::from_millis(120)).await;
+
+    let gone = send(
+        &server,
+        tus("HEAD", &first, &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::GONE);
+    let swept = server
+        .state
+        .media
+        .as_ref()
+        .expect("media")
+        .sweep_expired()
+        .await
+        .expect("sweep");
+    assert_eq!(swept, 1, "the second upload, never touched again");
+    assert!(files_under(&blob_root(&server).join("staging")).is_empty());
+    let late = patch(
+        &server,
+        &token,
+        second.header("location").expect("loc"),
+        0,
+        &data,
+    )
+    .await;
+    assert_eq!(late.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_4xx_and_write_nothing_outside_the_blob_store() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(1000, 9);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+    let before = files_under(server.dir.path());
+    let (record, hash) = (visit.as_str(), media_ref.hash.as_str());
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut req =
+            Request::post("/v1/uploads").header("authorization", format!("Bearer {token}"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.body(Body::empty()).expect("req")
+    };
+    let v = || ("tus-resumable", "1.0.0".to_string());
+    let len = |n: &str| ("upload-length", n.to_string());
+    let meta = || ("upload-metadata", metadata(record, hash));
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (
+            post(vec![len("1000"), meta()]),
+            StatusCode::BAD_REQUEST,
+            "missing_header",
+        ),
+        (
+            post(vec![("tus-resumable", "0.2.2".into()), len("1000"), meta()]),
+            StatusCode::PRECONDITION_FAILED,
+            "unsupported_version",
+        ),
+        (
+            post(vec![v(), meta()]),
+            StatusCode::BAD_REQUEST,
+            "missing_header",
+        ),
+        (
+            post(vec![v(), len("-5"), meta()]),
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+        ),
+        (
+            post(vec![v(), len("1000")]),
+            StatusCode::BAD_REQUEST,
+            "missing_header",
+        ),
+        (
+            post(vec![
+                v(),
+                len("1000"),
+                ("upload-metadata", "record !!!".into()),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+        ),
+        (
+            post(vec![
+                v(),
+                len("1000"),
+                ("upload-metadata", metadata("../../etc", hash)),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+        ),
+        (
+            post(vec![
+                v(),
+                len("1000"),
+                ("upload-metadata", metadata(record, "../../../etc/passwd")),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+        ),
+        (
+            post(vec![v(), len(&(1u64 << 40).to_string()), meta()]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload_too_large",
+        ),
+        (
+            tus("HEAD", "/v1/uploads/..%2F..%2Fsiteproof.db", &token)
+                .body(Body::empty())
+                .expect("req"),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            tus("PATCH", "/v1/uploads/..%2Fmeta%2Fx", &token)
+                .header("content-type", "application/offset+octet-stream")
+                .header("upload-offset", "0")
+                .body(Body::from("x"))
+                .expect("req"),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            tus("GET", "/v1/media/..%2F..%2Fsiteproof.db", &token)
+                .body(Body::empty())
+                .expect("req"),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            tus("DELETE", &format!("/v1/uploads/{}", "0".repeat(32)), &token)
+                .body(Body::empty())
+                .expect("req"),
+            StatusCode::NOT_FOUND,
+            "unknown_upload",
+        ),
+    ];
+    for (i, (req, status, code)) in cases.into_iter().enumerate() {
+        let answer = send(&server, req).await;
+        assert_eq!(
+            answer.status,
+            status,
+            "case {i}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        if !code.is_empty() {
+            assert_eq!(answer.error_code(), code, "case {i}");
+        }
+    }
+
+    let location = create(&server, &token, record, hash, 1000)
+        .await
+        .header("location")
+        .expect("loc")
+        .to_string();
+    let bad_offset = patch(&server, &token, &location, 10, &data[10..]).await;
+    assert_eq!(
+        (bad_offset.status, bad_offset.header("upload-offset")),
+        (StatusCode::CONFLICT, Some("0"))
+    );
+    let no_offset = tus("PATCH", &location, &token)
+        .header("content-type", "application/offset+octet-stream")
+        .body(Body::from("x"))
+        .expect("req");
+    assert_eq!(
+        send(&server, no_offset).await.error_code(),
+        "missing_header"
+    );
+    let wrong_type = tus("PATCH", &location, &token)
+        .header("upload-offset", "0")
+        .body(Body::from("x"))
+        .expect("req");
+    assert_eq!(
+        send(&server, wrong_type).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let md5 = tus("PATCH", &location, &token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .header("upload-checksum", "md5 AAAA")
+        .body(Body::from("x"))
+        .expect("req");
+    assert_eq!(
+        send(&server, md5).await.error_code(),
+        "checksum_algorithm_unsupported"
+    );
+    let too_long = [data.clone(), data.clone()].concat();
+    let oversize = patch(&server, &token, &location, 0, &too_long).await;
+    assert_eq!(
+        (oversize.status, oversize.error_code().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "upload_too_large")
+    );
+    let head = send(
+        &server,
+        tus("HEAD", &location, &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(
+        head.header("upload-offset"),
+        Some("0"),
+        "nothing of the refused bodies kept"
+    );
+    let terminated = send(
+        &server,
+        tus("DELETE", &location, &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(terminated.status, StatusCode::NO_CONTENT);
+
+    let after: Vec<String> = files_under(server.dir.path())
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    assert!(
+        after.iter().all(|f| f.starts_with("blobs/")),
+        "written outside the blob store: {after:?}"
+    );
+    assert!(
+        files_under(&blob_root(&server).join("staging")).is_empty(),
+        "termination left files"
+    );
+}
