@@ -16,6 +16,8 @@ use tower::ServiceExt;
 
 use crate::common::{Phone, TestServer};
 
+pub mod processes;
+
 /// Deterministic pseudo-random bytes (xorshift64*), fast enough for hundreds of MB.
 pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 8);

@@ -1,0 +1,28 @@
+//! A media server for tests and benchmarks: serves `app()` over an embedded data folder.
+//!
+//! `tus_server <data-dir> [addr]` prints `listening http://<addr>` once it accepts
+//! connections, then serves until SIGTERM or Ctrl-C.
+
+use std::io::Write;
+
+use siteproof_server::{AppState, ServerConfig, serve, shutdown_signal};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().ok_or("usage: tus_server <data-dir> [addr]")?;
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let state = AppState::open_embedded(std::path::Path::new(&dir), ServerConfig::default())?;
+        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening http://{}", listener.local_addr()?)?;
+        out.flush()?;
+        drop(out);
+        serve(listener, state, shutdown_signal()).await?;
+        Ok(())
+    })
+}

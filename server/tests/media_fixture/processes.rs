@@ -1,0 +1,293 @@
+//! Real processes and sockets for the resume tests: the `tus_server` and `tus_upload`
+//! examples as children (so they can be SIGKILLed), a phone store on disk, and a TCP proxy
+//! that counts (and can damage) the bytes a client sends.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_bytes::ByteBuf;
+use siteproof_core::media::MediaStore;
+use siteproof_core::sync::wire::{PushRecord, SyncRequest};
+use siteproof_core::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::{TestServer, new_visit, template};
+
+/// A built example of this crate (cargo test builds them beside the test binaries).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join("examples").join(name);
+    if !path.is_file() {
+        build_examples();
+    }
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// `cargo test --test x` builds no examples: build them (once per test binary).
+fn build_examples() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "siteproof-server",
+                "--example",
+                "tus_server",
+                "--example",
+                "tus_upload",
+            ])
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the examples failed");
+    });
+}
+
+/// The `tus_server` example serving `data_dir`.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(example("tus_server"))
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tus_server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening http://")
+            .expect("listening line")
+            .parse()
+            .expect("addr");
+        Self { child, addr }
+    }
+
+    /// SIGKILL: no shutdown, no flush, like a crash.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill server");
+        self.child.wait().expect("reap server");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A phone whose store and media live in a folder a child process can open.
+pub struct DiskPhone {
+    pub store: Store,
+    pub media: MediaStore,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl DiskPhone {
+    pub async fn enroll(server: &TestServer, group: &str) -> Self {
+        let enrolled = server.enroll(group).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(dir.path().join("phone.db")).expect("store");
+        store
+            .set_profile(&Profile {
+                inspector: "李四".into(),
+                scope: Scope::group(enrolled.region, enrolled.group),
+            })
+            .expect("profile");
+        store.put_template(&template()).expect("template");
+        let media = MediaStore::open(dir.path().join("media")).expect("media");
+        Self {
+            store,
+            media,
+            token: enrolled.token,
+            dir,
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("phone.db")
+    }
+
+    /// Captures a visit with `file` as video evidence and pushes it to the server.
+    pub async fn capture_and_sync(
+        &mut self,
+        server: &TestServer,
+        file: &Path,
+    ) -> (RecordId, MediaRef) {
+        let visit = self
+            .store
+            .create_visit(new_visit(&template(), "某隧道工地"))
+            .expect("visit");
+        let capture = MediaCapture {
+            kind: MediaKind::Video,
+            mime: "video/mp4".into(),
+            captured_at: None,
+            location: None,
+            poster: None,
+        };
+        let media_ref = self
+            .store
+            .add_evidence(&visit, &self.media, file, capture)
+            .expect("evidence");
+        let push = self
+            .store
+            .pending_changes(1000)
+            .expect("pending")
+            .into_iter()
+            .map(|p| PushRecord {
+                id: p.id,
+                changes: p.changes.into_iter().map(ByteBuf::from).collect(),
+            })
+            .collect();
+        let req = SyncRequest {
+            cursor: None,
+            push,
+            need_full: vec![],
+            max_bytes: 1 << 20,
+        };
+        let resp = server.sync(&self.token, &req).await;
+        assert!(!resp.acked.is_empty(), "the visit reached the server");
+        (visit, media_ref)
+    }
+
+    /// Starts the `tus_upload` example on this phone's queue.
+    pub fn upload_child(&self, endpoint: &str, chunk: usize) -> Child {
+        Command::new(example("tus_upload"))
+            .arg(self.db_path())
+            .arg(self.dir.path().join("media"))
+            .arg(endpoint)
+            .arg(&self.token)
+            .arg(chunk.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tus_upload")
+    }
+}
+
+/// What the closing line of a `tus_upload` run said.
+#[derive(Debug, Default)]
+pub struct ChildRun {
+    pub exit: Option<i32>,
+    pub last_progress: u64,
+    pub done_line: String,
+}
+
+impl ChildRun {
+    pub fn field(&self, name: &str) -> u64 {
+        self.done_line
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {:?}", self.done_line))
+    }
+}
+
+/// Reads the child's lines; calls `on_progress(done)` after each, stopping early when it
+/// returns true (the child is then still running). Returns what was seen.
+pub fn follow(child: &mut Child, mut on_progress: impl FnMut(u64) -> bool) -> ChildRun {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut run = ChildRun::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(rest) = line.strip_prefix("progress ") {
+            run.last_progress = rest
+                .split(' ')
+                .next()
+                .and_then(|d| d.parse().ok())
+                .expect("done");
+            if on_progress(run.last_progress) {
+                return run;
+            }
+        } else if line.starts_with("done ") {
+            run.done_line = line;
+        }
+    }
+    run.exit = child.wait().expect("wait").code();
+    run
+}
+
+/// A TCP proxy in front of the server: counts the bytes clients send and can flip one of
+/// them (the `flip_at`-th byte of all client traffic), to damage a chunk in transit.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub upstream: Arc<Mutex<SocketAddr>>,
+    pub sent: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr, flip_at: Option<u64>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let upstream = Arc::new(Mutex::new(upstream));
+        let sent = Arc::new(AtomicU64::new(0));
+        let (up, counter) = (Arc::clone(&upstream), Arc::clone(&sent));
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let target = *up.lock().expect("upstream");
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let to_server = async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = match cr.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            let start = counter.fetch_add(n as u64, Ordering::SeqCst);
+                            if let Some(at) = flip_at
+                                && (start..start + n as u64).contains(&at)
+                            {
+                                buf[(at - start) as usize] ^= 0x01;
+                            }
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = sw.shutdown().await;
+                    };
+                    let to_client = async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                        let _ = cw.shutdown().await;
+                    };
+                    tokio::join!(to_server, to_client);
+                });
+            }
+        });
+        Self {
+            addr,
+            upstream,
+            sent,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}/v1/uploads", self.addr)
+    }
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> String {
+    let (hash, _) = MediaStore::hash_file(path).expect("hash");
+    hash.to_string()
+}

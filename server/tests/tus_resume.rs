@@ -1,0 +1,167 @@
+//! Resumable uploads over real sockets and processes: a 300 MB upload survives a SIGKILLed
+//! client and a SIGKILLed server, re-sending at most one chunk; a byte flipped in transit
+//! costs one re-sent chunk and nothing else.
+
+mod common;
+mod media_fixture;
+
+use std::sync::atomic::Ordering;
+
+use common::TestServer;
+use media_fixture::processes::*;
+use media_fixture::write_pseudo_random_file;
+use siteproof_core::media::UploadState;
+
+const CHUNK: usize = 8 << 20;
+const BIG: u64 = 300_000_000;
+/// Request lines and headers of every request of one upload, generously.
+const HEADER_SLACK: u64 = 256 * 1024;
+
+/// A server data folder with groups, and a phone whose visit (referencing a `len`-byte video)
+/// is already on the server. The in-process server is closed before the child takes over.
+async fn setup(len: u64, seed: u64) -> (tempfile::TempDir, DiskPhone, String) {
+    let server = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let file = phone.dir.path().join("footage.mp4");
+    let hash = write_pseudo_random_file(&file, len, seed);
+    let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
+    assert_eq!(media_ref.hash.as_str(), hash);
+    std::fs::remove_file(&file).expect("the media store holds its own copy");
+    let TestServer { state, dir } = server;
+    drop(state);
+    (dir, phone, hash)
+}
+
+fn blob(data: &tempfile::TempDir, hash: &str) -> std::path::PathBuf {
+    data.path().join("blobs").join("blobs").join(hash)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_300_mb_upload_whose_client_is_killed_midway_resumes_and_resends_at_most_one_chunk() {
+    let (data, phone, hash) = setup(BIG, 11).await;
+    let server = ServerProcess::start(data.path());
+    let proxy = Proxy::start(server.addr, None).await;
+    let endpoint = proxy.endpoint();
+
+    let (phone, first) = tokio::task::spawn_blocking(move || {
+        let mut child = phone.upload_child(&endpoint, CHUNK);
+        let run = follow(&mut child, |done| done >= 120_000_000);
+        child.kill().expect("SIGKILL the client");
+        child.wait().expect("reap");
+        (phone, run)
+    })
+    .await
+    .expect("first run");
+    assert!(first.last_progress >= 120_000_000 && first.last_progress < BIG);
+
+    let endpoint = proxy.endpoint();
+    let (phone, second) = tokio::task::spawn_blocking(move || {
+        let mut child = phone.upload_child(&endpoint, CHUNK);
+        let run = follow(&mut child, |_| false);
+        (phone, run)
+    })
+    .await
+    .expect("second run");
+
+    assert_eq!(second.exit, Some(0), "{}", second.done_line);
+    assert_eq!(second.field("completed"), 1);
+    let resumed = second.field("resumed_from");
+    assert!(
+        resumed >= first.last_progress,
+        "resumed at {resumed}, acknowledged {}",
+        first.last_progress
+    );
+    assert_eq!(second.field("bytes_sent"), BIG - resumed);
+    let sent = proxy.sent.load(Ordering::SeqCst);
+    assert!(
+        sent <= BIG + CHUNK as u64 + HEADER_SLACK,
+        "sent {sent} for {BIG}: more than one chunk again"
+    );
+    assert_eq!(sha256_file(&blob(&data, &hash)), hash);
+    let item = phone
+        .store
+        .upload_item(&hash.parse().expect("hash"))
+        .expect("q")
+        .expect("row");
+    assert_eq!(item.state, UploadState::Done);
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_300_mb_upload_survives_the_server_being_killed_and_restarted_midway() {
+    let (data, phone, hash) = setup(BIG, 12).await;
+    let server = ServerProcess::start(data.path());
+    let proxy = Proxy::start(server.addr, None).await;
+    let endpoint = proxy.endpoint();
+
+    let mut server = Some(server);
+    let (phone, first, server) = tokio::task::spawn_blocking(move || {
+        let mut child = phone.upload_child(&endpoint, CHUNK);
+        let run = follow(&mut child, |done| {
+            if done >= 120_000_000
+                && let Some(s) = server.take()
+            {
+                s.kill();
+            }
+            false
+        });
+        (phone, run, server)
+    })
+    .await
+    .expect("first run");
+    assert!(server.is_none(), "the server was killed midway");
+    assert_eq!(
+        first.exit,
+        Some(2),
+        "the run stops and defers: {}",
+        first.done_line
+    );
+    assert!(first.last_progress < BIG);
+
+    let restarted = ServerProcess::start(data.path());
+    *proxy.upstream.lock().expect("upstream") = restarted.addr;
+    let endpoint = proxy.endpoint();
+    let second = tokio::task::spawn_blocking(move || {
+        let mut child = phone.upload_child(&endpoint, CHUNK);
+        follow(&mut child, |_| false)
+    })
+    .await
+    .expect("second run");
+
+    assert_eq!(second.exit, Some(0), "{}", second.done_line);
+    assert!(second.field("resumed_from") >= first.last_progress);
+    let sent = proxy.sent.load(Ordering::SeqCst);
+    assert!(
+        sent <= BIG + CHUNK as u64 + HEADER_SLACK,
+        "sent {sent} for {BIG}: more than one chunk again"
+    );
+    assert_eq!(sha256_file(&blob(&data, &hash)), hash);
+    restarted.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_flipped_in_transit_fails_the_chunk_checksum_and_only_that_chunk_is_resent() {
+    const LEN: u64 = 40_000_000;
+    let (data, phone, hash) = setup(LEN, 13).await;
+    let server = ServerProcess::start(data.path());
+    // 20 MB into the client's traffic: inside the third chunk's body.
+    let proxy = Proxy::start(server.addr, Some(20_000_000)).await;
+    let endpoint = proxy.endpoint();
+
+    let run = tokio::task::spawn_blocking(move || {
+        let mut child = phone.upload_child(&endpoint, CHUNK);
+        follow(&mut child, |_| false)
+    })
+    .await
+    .expect("run");
+
+    assert_eq!(run.exit, Some(0), "{}", run.done_line);
+    assert_eq!(run.field("resent"), 1);
+    assert_eq!(run.field("bytes_sent"), LEN + CHUNK as u64);
+    assert_eq!(
+        sha256_file(&blob(&data, &hash)),
+        hash,
+        "the stored file is intact"
+    );
+    server.kill();
+}
