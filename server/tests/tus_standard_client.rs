@@ -1,0 +1,59 @@
+//! A standard tus client from PyPI (tuspy) uploads to the server: the protocol is tus 1.0.0,
+//! not a private dialect. Needs `python3` with `pip install tuspy`.
+
+mod common;
+mod media_fixture;
+
+use std::process::Command;
+
+use common::TestServer;
+use media_fixture::processes::*;
+use media_fixture::write_pseudo_random_file;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tuspy_uploads_a_file_in_checksummed_chunks_and_the_server_verifies_it() {
+    let probe = Command::new("python3")
+        .args(["-c", "import tusclient"])
+        .status();
+    assert!(
+        probe.is_ok_and(|s| s.success()),
+        "this test needs python3 with tuspy: pip install tuspy"
+    );
+    let server = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let file = phone.dir.path().join("clip.mp4");
+    let hash = write_pseudo_random_file(&file, 10_000_000, 21);
+    let (visit, _) = phone.capture_and_sync(&server, &file).await;
+    let TestServer { state, dir } = server;
+    drop(state);
+    let process = ServerProcess::start(dir.path());
+    let endpoint = format!("http://{}/v1/uploads", process.addr);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tuspy_upload.py");
+    let (token, claimed) = (phone.token.clone(), hash.clone());
+
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args([
+                script,
+                &endpoint,
+                &token,
+                visit.as_str(),
+                &claimed,
+                file.to_str().expect("utf-8 path"),
+            ])
+            .output()
+            .expect("run python3")
+    })
+    .await
+    .expect("tuspy");
+
+    assert!(
+        output.status.success(),
+        "tuspy failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("uploaded"));
+    let blob = dir.path().join("blobs").join("blobs").join(&hash);
+    assert_eq!(sha256_file(&blob), hash);
+    process.kill();
+}
