@@ -127,10 +127,12 @@ pub(super) async fn thumbnail(
             while let Some(data) = stream.next().await {
                 image.extend_from_slice(&data.map_err(crate::blob::BlobError::from)?);
             }
-            let made =
-                tokio::task::spawn_blocking(move || siteproof_core::media::thumbnail_jpeg(&image))
-                    .await
-                    .map_err(|e| TusError::Internal(format!("thumbnail task: {e}")))?;
+            // An image that does not decode has no thumbnail; the original still serves.
+            let made = tokio::task::spawn_blocking(move || {
+                siteproof_core::media::thumbnail_jpeg(&image).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| TusError::Internal(format!("thumbnail task: {e}")))?;
             let jpeg = Bytes::from(made.map_err(|_| TusError::MediaNotFound)?);
             blobs.put_thumbnail(&hash, jpeg.clone()).await?;
             jpeg
