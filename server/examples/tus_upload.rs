@@ -2,7 +2,8 @@
 //!
 //! `tus_upload <phone.db> <media-dir> <endpoint> <token> [chunk-bytes]` prints
 //! `progress <done> <total>` after each acknowledged chunk and a closing
-//! `done completed=.. deferred=.. failed=.. resumed_from=.. bytes_sent=.. resent=..` line.
+//! `done completed=.. deferred=.. failed=.. resumed_from=.. bytes_sent=.. resent=.. peak_rss_kib=..`
+//! line (peak RSS from `/proc/self/status`, 0 where there is none).
 //! Exits 0 when every item completed, 2 when some were deferred, 3 when some failed.
 
 use std::io::Write;
@@ -42,13 +43,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("{hash}: {why}");
     }
     println!(
-        "done completed={} deferred={} failed={} resumed_from={} bytes_sent={} resent={}",
+        "done completed={} deferred={} failed={} resumed_from={} bytes_sent={} resent={} peak_rss_kib={}",
         run.completed.len(),
         run.deferred.len(),
         run.failed.len(),
         run.resumed_from.first().map_or(0, |(_, o)| *o),
         run.bytes_sent,
-        run.chunks_resent
+        run.chunks_resent,
+        peak_rss_kib()
     );
     let code = if !run.failed.is_empty() {
         3
@@ -58,4 +60,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         0
     };
     std::process::exit(code)
+}
+
+/// This process's peak resident set size (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -8,6 +8,7 @@
 //!
 //! The handlers only translate HTTP; [`MediaService`] holds the logic.
 
+mod append;
 mod error;
 mod serve;
 mod service;

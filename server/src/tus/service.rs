@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use siteproof_core::media::references_media;
 use siteproof_core::model::now;
 use siteproof_core::{MediaHash, RecordId};
@@ -52,8 +50,8 @@ pub struct UploadClaim {
 
 /// The whole-file hash state of one upload while this process has seen every byte of it.
 #[derive(Default)]
-struct Slot {
-    hasher: Option<Sha256>,
+pub(super) struct Slot {
+    pub(super) hasher: Option<Sha256>,
 }
 
 /// The state of an upload as the tus headers report it.
@@ -72,11 +70,11 @@ pub struct UploadStatus {
 /// Accepts uploads into a [`BlobStore`] and serves what is stored.
 pub struct MediaService {
     pub(super) blobs: Arc<dyn BlobStore>,
-    storage: Arc<dyn SyncStorage>,
+    pub(super) storage: Arc<dyn SyncStorage>,
     pub(super) config: MediaConfig,
-    slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
-    commit_lock: AsyncMutex<()>,
-    last_sweep: Mutex<Option<Instant>>,
+    pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
+    pub(super) commit_lock: AsyncMutex<()>,
+    pub(super) last_sweep: Mutex<Option<Instant>>,
 }
 
 impl MediaService {
@@ -190,165 +188,6 @@ impl MediaService {
         Ok(status_of(&upload, offset))
     }
 
-    /// Appends one `PATCH` body at `offset`, checking `checksum` (the SHA-256 of the body)
-    /// when given. Completes the upload when the last byte arrives: the whole file's hash
-    /// must match the claim, or the upload is dropped and nothing is stored.
-    pub async fn append<S, E>(
-        &self,
-        device: &DeviceRecord,
-        id: &str,
-        offset: u64,
-        checksum: Option<[u8; 32]>,
-        body: S,
-    ) -> Result<UploadStatus, TusError>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
-        E: std::fmt::Display,
-    {
-        let slot = self.slot(id);
-        let mut slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
-            .await
-            .map_err(|_| TusError::Locked)?;
-        let (mut upload, current) = self.load(device, id).await?;
-        if upload.completed {
-            return Err(TusError::OffsetMismatch { expected: current });
-        }
-        if offset != current {
-            return Err(TusError::OffsetMismatch { expected: current });
-        }
-        if current == 0 {
-            slot.hasher = Some(Sha256::new());
-        }
-        let before = slot.hasher.clone();
-        let received = self
-            .receive(&upload, offset, checksum, body, &mut slot)
-            .await;
-        let end = match received {
-            Ok(end) => end,
-            Err(e) => {
-                slot.hasher = before;
-                // Nothing of a failed chunk stays: the client sends it again whole.
-                self.blobs.truncate_staged(id, offset).await?;
-                return Err(e);
-            }
-        };
-        if end < upload.length {
-            upload.expires_at = now() + self.config.expiry.as_millis() as i64;
-            self.blobs.update_staged(&upload).await?;
-            return Ok(status_of(&upload, end));
-        }
-        let hasher = slot.hasher.take();
-        self.complete(&mut upload, hasher).await?;
-        self.forget(id);
-        Ok(UploadStatus {
-            id: upload.id,
-            offset: end,
-            length: upload.length,
-            expires_at: None,
-        })
-    }
-
-    /// Streams `body` to the staged upload, hashing it for the chunk checksum and the
-    /// whole-file hash; returns the new offset.
-    async fn receive<S, E>(
-        &self,
-        upload: &StagedUpload,
-        offset: u64,
-        checksum: Option<[u8; 32]>,
-        mut body: S,
-        slot: &mut Slot,
-    ) -> Result<u64, TusError>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
-        E: std::fmt::Display,
-    {
-        let remaining = upload.length - offset;
-        let mut whole = slot.hasher.take();
-        let mut chunk = checksum.map(|_| Sha256::new());
-        let mut writer = self.blobs.append_staged(&upload.id, offset).await?;
-        let mut len = 0u64;
-        let mut failure = None;
-        while let Some(frame) = body.next().await {
-            let data = match frame {
-                Ok(d) => d,
-                Err(e) => {
-                    failure = Some(TusError::BodyInterrupted(e.to_string()));
-                    break;
-                }
-            };
-            len += data.len() as u64;
-            if len > remaining {
-                failure = Some(TusError::BeyondLength {
-                    length: upload.length,
-                });
-                break;
-            }
-            if let Some(h) = chunk.as_mut() {
-                h.update(&data);
-            }
-            if let Some(h) = whole.as_mut() {
-                h.update(&data);
-            }
-            if let Err(e) = writer.write(data).await {
-                failure = Some(e.into());
-                break;
-            }
-        }
-        let end = writer.finish().await?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        if let (Some(expected), Some(h)) = (checksum, chunk)
-            && <[u8; 32]>::from(h.finalize()) != expected
-        {
-            return Err(TusError::ChecksumMismatch);
-        }
-        slot.hasher = whole;
-        Ok(end)
-    }
-
-    /// Verifies the whole file and stores it under its hash.
-    async fn complete(
-        &self,
-        upload: &mut StagedUpload,
-        hasher: Option<Sha256>,
-    ) -> Result<(), TusError> {
-        let digest: [u8; 32] = match hasher {
-            Some(h) => h.finalize().into(),
-            // This process did not see every byte (it restarted): read them back.
-            None => {
-                let mut stream = self.blobs.read_staged(&upload.id).await?;
-                let mut h = Sha256::new();
-                while let Some(data) = stream.next().await {
-                    h.update(&data.map_err(crate::blob::BlobError::from)?);
-                }
-                h.finalize().into()
-            }
-        };
-        if MediaHash::from_digest(digest) != upload.sha256 {
-            self.blobs.delete_staged(&upload.id).await?;
-            tracing::warn!(upload = %upload.id, record = %upload.record, "uploaded bytes do not match the claimed hash");
-            return Err(TusError::HashMismatch);
-        }
-        let _guard = self.commit_lock.lock().await;
-        let mut meta = self
-            .blobs
-            .blob_meta(&upload.sha256)
-            .await?
-            .unwrap_or_else(|| BlobMeta {
-                size: upload.length,
-                mime: upload.mime.clone(),
-                records: Vec::new(),
-            });
-        add_record(&mut meta, &upload.record);
-        self.blobs
-            .commit_staged(&upload.id, &upload.sha256, &meta)
-            .await?;
-        upload.completed = true;
-        self.blobs.update_staged(upload).await?;
-        Ok(())
-    }
-
     /// Terminates an upload (tus termination): its bytes are dropped.
     pub async fn terminate(&self, device: &DeviceRecord, id: &str) -> Result<(), TusError> {
         let slot = self.slot(id);
@@ -396,7 +235,11 @@ impl MediaService {
     }
 
     /// The upload `id` of `device`, refusing others' and expired ones.
-    async fn load(&self, device: &DeviceRecord, id: &str) -> Result<(StagedUpload, u64), TusError> {
+    pub(super) async fn load(
+        &self,
+        device: &DeviceRecord,
+        id: &str,
+    ) -> Result<(StagedUpload, u64), TusError> {
         let (upload, offset) = self
             .blobs
             .staged(id)
@@ -413,12 +256,12 @@ impl MediaService {
         Ok((upload, offset))
     }
 
-    fn slot(&self, id: &str) -> Arc<AsyncMutex<Slot>> {
+    pub(super) fn slot(&self, id: &str) -> Arc<AsyncMutex<Slot>> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(slots.entry(id.to_owned()).or_default())
     }
 
-    fn forget(&self, id: &str) {
+    pub(super) fn forget(&self, id: &str) {
         self.slots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -426,7 +269,7 @@ impl MediaService {
     }
 }
 
-fn status_of(upload: &StagedUpload, offset: u64) -> UploadStatus {
+pub(super) fn status_of(upload: &StagedUpload, offset: u64) -> UploadStatus {
     UploadStatus {
         id: upload.id.clone(),
         offset,
@@ -435,7 +278,7 @@ fn status_of(upload: &StagedUpload, offset: u64) -> UploadStatus {
     }
 }
 
-fn add_record(meta: &mut BlobMeta, record: &RecordId) {
+pub(super) fn add_record(meta: &mut BlobMeta, record: &RecordId) {
     if !meta.records.contains(record) {
         meta.records.push(record.clone());
     }

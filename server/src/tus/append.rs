@@ -1,0 +1,175 @@
+//! Appending to an upload: one `PATCH` body streamed to the blob store while it is hashed
+//! for its chunk checksum and for the whole file; the last byte triggers verification and
+//! the commit under the file's hash.
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use siteproof_core::MediaHash;
+use siteproof_core::model::now;
+
+use super::error::TusError;
+use super::service::{MediaService, Slot, UploadStatus, add_record, status_of};
+use crate::blob::{BlobMeta, StagedUpload};
+use crate::storage::DeviceRecord;
+
+impl MediaService {
+    /// Appends one `PATCH` body at `offset`, checking `checksum` (the SHA-256 of the body)
+    /// when given. Completes the upload when the last byte arrives: the whole file's hash
+    /// must match the claim, or the upload is dropped and nothing is stored.
+    pub async fn append<S, E>(
+        &self,
+        device: &DeviceRecord,
+        id: &str,
+        offset: u64,
+        checksum: Option<[u8; 32]>,
+        body: S,
+    ) -> Result<UploadStatus, TusError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let slot = self.slot(id);
+        let mut slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+            .await
+            .map_err(|_| TusError::Locked)?;
+        let (mut upload, current) = self.load(device, id).await?;
+        if upload.completed {
+            return Err(TusError::OffsetMismatch { expected: current });
+        }
+        if offset != current {
+            return Err(TusError::OffsetMismatch { expected: current });
+        }
+        if current == 0 {
+            slot.hasher = Some(Sha256::new());
+        }
+        let before = slot.hasher.clone();
+        let received = self
+            .receive(&upload, offset, checksum, body, &mut slot)
+            .await;
+        let end = match received {
+            Ok(end) => end,
+            Err(e) => {
+                slot.hasher = before;
+                // Nothing of a failed chunk stays: the client sends it again whole.
+                self.blobs.truncate_staged(id, offset).await?;
+                return Err(e);
+            }
+        };
+        if end < upload.length {
+            upload.expires_at = now() + self.config.expiry.as_millis() as i64;
+            self.blobs.update_staged(&upload).await?;
+            return Ok(status_of(&upload, end));
+        }
+        let hasher = slot.hasher.take();
+        self.complete(&mut upload, hasher).await?;
+        self.forget(id);
+        Ok(UploadStatus {
+            id: upload.id,
+            offset: end,
+            length: upload.length,
+            expires_at: None,
+        })
+    }
+
+    /// Streams `body` to the staged upload, hashing it for the chunk checksum and the
+    /// whole-file hash; returns the new offset.
+    async fn receive<S, E>(
+        &self,
+        upload: &StagedUpload,
+        offset: u64,
+        checksum: Option<[u8; 32]>,
+        mut body: S,
+        slot: &mut Slot,
+    ) -> Result<u64, TusError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let remaining = upload.length - offset;
+        let mut whole = slot.hasher.take();
+        let mut chunk = checksum.map(|_| Sha256::new());
+        let mut writer = self.blobs.append_staged(&upload.id, offset).await?;
+        let mut len = 0u64;
+        let mut failure = None;
+        while let Some(frame) = body.next().await {
+            let data = match frame {
+                Ok(d) => d,
+                Err(e) => {
+                    failure = Some(TusError::BodyInterrupted(e.to_string()));
+                    break;
+                }
+            };
+            len += data.len() as u64;
+            if len > remaining {
+                failure = Some(TusError::BeyondLength {
+                    length: upload.length,
+                });
+                break;
+            }
+            if let Some(h) = chunk.as_mut() {
+                h.update(&data);
+            }
+            if let Some(h) = whole.as_mut() {
+                h.update(&data);
+            }
+            if let Err(e) = writer.write(data).await {
+                failure = Some(e.into());
+                break;
+            }
+        }
+        let end = writer.finish().await?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let (Some(expected), Some(h)) = (checksum, chunk)
+            && <[u8; 32]>::from(h.finalize()) != expected
+        {
+            return Err(TusError::ChecksumMismatch);
+        }
+        slot.hasher = whole;
+        Ok(end)
+    }
+
+    /// Verifies the whole file and stores it under its hash.
+    async fn complete(
+        &self,
+        upload: &mut StagedUpload,
+        hasher: Option<Sha256>,
+    ) -> Result<(), TusError> {
+        let digest: [u8; 32] = match hasher {
+            Some(h) => h.finalize().into(),
+            // This process did not see every byte (it restarted): read them back.
+            None => {
+                let mut stream = self.blobs.read_staged(&upload.id).await?;
+                let mut h = Sha256::new();
+                while let Some(data) = stream.next().await {
+                    h.update(&data.map_err(crate::blob::BlobError::from)?);
+                }
+                h.finalize().into()
+            }
+        };
+        if MediaHash::from_digest(digest) != upload.sha256 {
+            self.blobs.delete_staged(&upload.id).await?;
+            tracing::warn!(upload = %upload.id, record = %upload.record, "uploaded bytes do not match the claimed hash");
+            return Err(TusError::HashMismatch);
+        }
+        let _guard = self.commit_lock.lock().await;
+        let mut meta = self
+            .blobs
+            .blob_meta(&upload.sha256)
+            .await?
+            .unwrap_or_else(|| BlobMeta {
+                size: upload.length,
+                mime: upload.mime.clone(),
+                records: Vec::new(),
+            });
+        add_record(&mut meta, &upload.record);
+        self.blobs
+            .commit_staged(&upload.id, &upload.sha256, &meta)
+            .await?;
+        upload.completed = true;
+        self.blobs.update_staged(upload).await?;
+        Ok(())
+    }
+}
