@@ -93,6 +93,22 @@ pub enum Error {
     /// The caller cancelled a long-running operation.
     #[error("cancelled")]
     Cancelled,
+    /// The server could not be reached, or the connection broke.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The server refused a request; `code` is its machine-readable error code.
+    #[error("server refused the request ({status} {code}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code, e.g. `unauthorized`.
+        code: String,
+        /// The server's explanation.
+        message: String,
+    },
+    /// JSON (profile, cursor, template file) could not be read.
+    #[error("JSON error: {0}")]
+    Json(#[from] serde_json::Error),
     /// SQLite failed.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),

@@ -70,7 +70,7 @@ pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
 pub use model::*;
 pub use store::{MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, TemplateSummary};
-pub use store::AnswerInput;
+pub use store::{AnswerInput, RoundOutcome};
 pub use store::{Eviction, MediaCapture, MediaInfo};
 
 /// Re-exported so callers can name change hashes and actors without a direct dependency.

@@ -57,9 +57,10 @@ pub struct TemplateRef {
     pub version: u32,
 }
 
-/// The value of one answer.
+/// The value of one answer. Serde's form (`"pass"`, `{"number": 1.5}`) is the form the
+/// document holds, so a visit can be read from a one-pass snapshot of its document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AnswerValue {
     /// The item is met.
     #[autosurgeon(rename = "pass")]
@@ -82,7 +83,11 @@ pub enum AnswerValue {
 }
 
 /// One answer to a checklist item, with who gave it and when.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+///
+/// In the document an answer is one scalar (its JSON), not a map of fields: an answer is
+/// replaced whole, never edited field by field, and one operation per capture instead of seven
+/// keeps captures cheap as a visit's history grows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     /// The value.
     pub value: AnswerValue,
@@ -96,6 +101,20 @@ pub struct Answer {
     pub device: DeviceId,
     /// When.
     pub at: Timestamp,
+}
+
+impl Reconcile for Answer {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.str(serde_json::to_string(self).expect("an answer always serialises"))
+    }
+}
+
+impl Hydrate for Answer {
+    fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
+        serde_json::from_str(s)
+            .map_err(|e| autosurgeon::HydrateError::unexpected("an answer as JSON", e.to_string()))
+    }
 }
 
 /// A hazard found during the visit.

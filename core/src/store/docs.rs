@@ -5,15 +5,19 @@
 
 use std::collections::HashMap;
 
-use automerge::{ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit, LoadOptions, OnPartialLoad};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::document::RecordHeader;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 
-/// After this many incremental chunks a document is compacted into one snapshot.
-const COMPACT_AFTER: u32 = 64;
+/// A document is compacted into one snapshot when its incremental chunks outweigh its last
+/// snapshot (at least this many bytes), so the cost of saving the whole document is spread
+/// over as many bytes of captures: amortised, compaction costs a constant factor.
+const COMPACT_MIN_BYTES: usize = 64 << 10;
+/// ...or when this many chunks have piled up, to bound the work of loading.
+const COMPACT_MAX_CHUNKS: u32 = 1024;
 /// How many documents stay loaded.
 const CACHE_CAPACITY: usize = 64;
 
@@ -25,6 +29,8 @@ pub(crate) struct LoadedDoc {
     saved_heads: Vec<automerge::ChangeHash>,
     next_seq: i64,
     incremental: u32,
+    incremental_bytes: usize,
+    snapshot_bytes: usize,
     last_used: u64,
 }
 
@@ -37,6 +43,8 @@ impl LoadedDoc {
             saved_heads: Vec::new(),
             next_seq: 0,
             incremental: 0,
+            incremental_bytes: 0,
+            snapshot_bytes: 0,
             last_used: 0,
         }
     }
@@ -98,21 +106,30 @@ fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<Load
         "SELECT seq, snapshot, data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq",
     )?;
     let mut rows = stmt.query([id.as_str()])?;
-    let mut doc = AutoCommit::new().with_actor(actor.clone());
-    let (mut next_seq, mut incremental, mut any) = (0, 0, false);
+    // One buffer, one load: applying the chunks one by one costs a pass over the document each.
+    let mut bytes = Vec::new();
+    let (mut next_seq, mut incremental) = (0, 0);
+    let (mut incremental_bytes, mut snapshot_bytes) = (0, 0);
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
         let snapshot: bool = row.get(1)?;
         let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-        doc.load_incremental(data)
-            .map_err(|e| Error::Malformed(format!("stored chunk: {e}")))?;
+        bytes.extend_from_slice(data);
         next_seq = seq + 1;
-        incremental = if snapshot { 0 } else { incremental + 1 };
-        any = true;
+        if snapshot {
+            (incremental, incremental_bytes, snapshot_bytes) = (0, 0, data.len());
+        } else {
+            incremental += 1;
+            incremental_bytes += data.len();
+        }
     }
-    if !any {
+    if bytes.is_empty() {
         return Ok(None);
     }
+    let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+    let mut doc = AutoCommit::load_with_options(&bytes, options)
+        .map_err(|e| Error::Malformed(format!("stored document {id}: {e}")))?;
+    doc.set_actor(actor.clone());
     let header = RecordHeader::read(&doc)?;
     let saved_heads = doc.get_heads();
     Ok(Some(LoadedDoc {
@@ -121,6 +138,8 @@ fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<Load
         saved_heads,
         next_seq,
         incremental,
+        incremental_bytes,
+        snapshot_bytes,
         last_used: 0,
     }))
 }
@@ -147,22 +166,33 @@ pub(crate) fn persist_chunk(
     if heads == entry.saved_heads {
         return Ok(());
     }
-    if entry.next_seq == 0 || entry.incremental + 1 >= COMPACT_AFTER {
-        let snapshot = entry.doc.save();
-        tx.prepare_cached(
-            "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)",
-        )?
-        .execute(params![id.as_str(), entry.next_seq, snapshot])?;
-        tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2")?
-            .execute(params![id.as_str(), entry.next_seq])?;
-        entry.incremental = 0;
-    } else {
-        let chunk = entry.doc.save_after(&entry.saved_heads);
-        tx.prepare_cached(
-            "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 0, ?3)",
-        )?
-        .execute(params![id.as_str(), entry.next_seq, chunk])?;
-        entry.incremental += 1;
+    let chunk = (entry.next_seq > 0).then(|| entry.doc.save_after(&entry.saved_heads));
+    let pending = entry.incremental_bytes + chunk.as_ref().map_or(0, Vec::len);
+    let compact = entry.incremental + 1 >= COMPACT_MAX_CHUNKS
+        || pending > entry.snapshot_bytes.max(COMPACT_MIN_BYTES);
+    match chunk {
+        Some(chunk) if !compact => {
+            tx.prepare_cached(
+                "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 0, ?3)",
+            )?
+            .execute(params![id.as_str(), entry.next_seq, chunk])?;
+            entry.incremental += 1;
+            entry.incremental_bytes += chunk.len();
+        }
+        _ => {
+            let snapshot = entry.doc.save();
+            tx.prepare_cached(
+                "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)",
+            )?
+            .execute(params![id.as_str(), entry.next_seq, snapshot])?;
+            tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2")?
+                .execute(params![id.as_str(), entry.next_seq])?;
+            (
+                entry.incremental,
+                entry.incremental_bytes,
+                entry.snapshot_bytes,
+            ) = (0, 0, snapshot.len());
+        }
     }
     entry.next_seq += 1;
     entry.saved_heads = heads;

@@ -27,10 +27,15 @@ fn reindex_visit(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) 
     let started_at: i64 = autosurgeon::hydrate_prop(doc, ROOT, "started_at")?;
     let ended_at: Option<i64> = autosurgeon::hydrate_prop(doc, ROOT, "ended_at")?;
     let c = visit_doc::counts(doc)?;
+    // An upsert updates the row in place; started_at (the only indexed column) never changes.
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO visit_index (id, site_name, sector, mode, started_at, ended_at,
+        "INSERT INTO visit_index (id, site_name, sector, mode, started_at, ended_at,
              answered, major_findings, general_findings, conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET site_name = excluded.site_name,
+             sector = excluded.sector, mode = excluded.mode, ended_at = excluded.ended_at,
+             answered = excluded.answered, major_findings = excluded.major_findings,
+             general_findings = excluded.general_findings, conflicts = excluded.conflicts",
     )?
     .execute(params![
         header.id.as_str(),

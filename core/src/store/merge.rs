@@ -1,8 +1,9 @@
 //! Merging what another replica sent: a whole saved document, or changes to one we hold.
 
-use automerge::ChangeHash;
+use automerge::{ActorId, ChangeHash};
+use rusqlite::Transaction;
 
-use super::docs::{self, LoadedDoc};
+use super::docs::{self, DocCache, LoadedDoc};
 use super::{Store, write_change};
 use crate::document::{self, RecordHeader};
 use crate::error::{Error, Result};
@@ -39,87 +40,68 @@ impl Store {
         bytes: &[u8],
         origin: MergeOrigin,
     ) -> Result<MergeOutcome> {
-        let known = match expected {
-            Some(id) => docs::exists(&self.conn, id)?.then(|| id.clone()),
-            None => None,
-        };
-        match known {
-            Some(id) => self.merge_into(&id, bytes, origin),
-            None => self.merge_new(expected, bytes, origin),
-        }
-    }
-
-    fn merge_new(
-        &mut self,
-        expected: Option<&RecordId>,
-        bytes: &[u8],
-        origin: MergeOrigin,
-    ) -> Result<MergeOutcome> {
-        let mut doc = document::decode(bytes, self.actor.clone())?;
-        let header = RecordHeader::read(&doc)?;
-        if let Some(id) = expected
-            && id != &header.id
-        {
-            return Err(Error::Malformed(format!(
-                "data is for record {}, not {id}",
-                header.id
-            )));
-        }
-        if docs::exists(&self.conn, &header.id)? {
-            return self.merge_into(&header.id.clone(), bytes, origin);
-        }
-        let all: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
-        let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
-            &all
-        } else {
-            &[]
-        };
-        let id = header.id.clone();
-        let mut entry = LoadedDoc::new(doc, header);
         let tx = self.conn.transaction()?;
-        write_change(&tx, &id, &mut entry, outbox)?;
-        tx.commit()?;
-        self.docs.insert(id.clone(), entry);
-        Ok(MergeOutcome {
-            id,
-            new_changes: all.len(),
-            created: true,
-        })
-    }
-
-    fn merge_into(
-        &mut self,
-        id: &RecordId,
-        bytes: &[u8],
-        origin: MergeOrigin,
-    ) -> Result<MergeOutcome> {
-        let result = self.try_merge_into(id, bytes, origin);
-        if result.is_err() {
-            // The in-memory document may hold part of the bad data: reload from disk next time.
-            self.docs.evict(id);
+        let outcome = merge_in(&tx, &mut self.docs, &self.actor, expected, bytes, origin);
+        let committed = outcome.and_then(|o| Ok(tx.commit().map(|()| o)?));
+        if committed.is_err() {
+            // Documents in memory may hold what was rolled back: reload from disk.
+            self.clear_cache();
         }
-        result
+        committed
     }
+}
 
-    fn try_merge_into(
-        &mut self,
-        id: &RecordId,
-        bytes: &[u8],
-        origin: MergeOrigin,
-    ) -> Result<MergeOutcome> {
-        document::check_well_formed(bytes)?;
-        let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
-        let before = entry.doc.get_heads();
-        entry
-            .doc
-            .load_incremental(bytes)
-            .map_err(|e| Error::Malformed(e.to_string()))?;
+/// Merges within the caller's transaction. On error the caller must roll back and clear the
+/// cache (an in-memory document may hold part of the bad data).
+pub(crate) fn merge_in(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    actor: &ActorId,
+    expected: Option<&RecordId>,
+    bytes: &[u8],
+    origin: MergeOrigin,
+) -> Result<MergeOutcome> {
+    if let Some(id) = expected
+        && docs::exists(tx, id)?
+    {
+        return merge_into(tx, docs, actor, id, bytes, origin);
+    }
+    let doc = document::decode(bytes, actor.clone())?;
+    let header = RecordHeader::read(&doc)?;
+    if let Some(id) = expected
+        && id != &header.id
+    {
+        return Err(Error::Malformed(format!("data is for record {}, not {id}", header.id)));
+    }
+    if docs::exists(tx, &header.id)? {
+        return merge_into(tx, docs, actor, &header.id.clone(), bytes, origin);
+    }
+    let mut doc = doc;
+    let all: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+    let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer { &all } else { &[] };
+    let id = header.id.clone();
+    let mut entry = LoadedDoc::new(doc, header);
+    write_change(tx, &id, &mut entry, outbox)?;
+    docs.insert(id.clone(), entry);
+    Ok(MergeOutcome { id, new_changes: all.len(), created: true })
+}
+
+fn merge_into(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    actor: &ActorId,
+    id: &RecordId,
+    bytes: &[u8],
+    origin: MergeOrigin,
+) -> Result<MergeOutcome> {
+    document::check_well_formed(bytes)?;
+    let entry = docs.get_or_load(tx, id, actor)?;
+    let before = entry.doc.get_heads();
+    let result = (|| {
+        entry.doc.load_incremental(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
         let missing = entry.doc.get_missing_deps(&[]);
         if !missing.is_empty() {
-            return Err(Error::MissingDependencies {
-                id: id.to_string(),
-                missing: missing.len(),
-            });
+            return Err(Error::MissingDependencies { id: id.to_string(), missing: missing.len() });
         }
         let header = RecordHeader::read(&entry.doc)?;
         if header != entry.header {
@@ -129,31 +111,15 @@ impl Store {
                 found: format!("{} {} in {:?}", header.kind, header.id, header.scope),
             });
         }
-        let new: Vec<ChangeHash> = entry
-            .doc
-            .get_changes(&before)
-            .iter()
-            .map(|c| c.hash())
-            .collect();
-        if new.is_empty() {
-            return Ok(MergeOutcome {
-                id: id.clone(),
-                new_changes: 0,
-                created: false,
-            });
+        let new: Vec<ChangeHash> = entry.doc.get_changes(&before).iter().map(|c| c.hash()).collect();
+        if !new.is_empty() {
+            let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer { &new } else { &[] };
+            write_change(tx, id, entry, outbox)?;
         }
-        let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
-            &new
-        } else {
-            &[]
-        };
-        let tx = self.conn.transaction()?;
-        write_change(&tx, id, entry, outbox)?;
-        tx.commit()?;
-        Ok(MergeOutcome {
-            id: id.clone(),
-            new_changes: new.len(),
-            created: false,
-        })
+        Ok(MergeOutcome { id: id.clone(), new_changes: new.len(), created: false })
+    })();
+    if result.is_err() {
+        docs.evict(id);
     }
+    result
 }

@@ -10,6 +10,7 @@ mod media;
 mod merge;
 mod outbox;
 pub(crate) mod schema;
+mod sync_state;
 mod templates;
 mod visits;
 pub use visits::AnswerInput;
@@ -29,6 +30,7 @@ pub use index::TemplateSummary;
 pub use media::{Eviction, MediaCapture, MediaInfo};
 pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
+pub use sync_state::RoundOutcome;
 
 /// Who is capturing on this device: set at enrollment and when an inspector signs in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct Store {
     device: DeviceId,
     actor: ActorId,
     docs: DocCache,
+    /// Read once at open, written through by `set_profile`: every capture needs it.
+    profile: Profile,
     templates: std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>,
 }
 
@@ -71,7 +75,21 @@ impl Store {
                 actor
             }
         };
-        Ok(Self { conn, device, actor, docs: DocCache::default(), templates: Default::default() })
+        let profile = Profile {
+            inspector: get_meta(&conn, "inspector")?.unwrap_or_default(),
+            scope: Scope {
+                region: get_meta(&conn, "scope_region")?.unwrap_or_default(),
+                group: get_meta(&conn, "scope_group")?.unwrap_or_default(),
+            },
+        };
+        Ok(Self {
+            conn,
+            device,
+            actor,
+            docs: DocCache::default(),
+            profile,
+            templates: Default::default(),
+        })
     }
 
     /// This device's id, persisted with the store.
@@ -86,13 +104,7 @@ impl Store {
 
     /// The current profile.
     pub fn profile(&self) -> Result<Profile> {
-        Ok(Profile {
-            inspector: get_meta(&self.conn, "inspector")?.unwrap_or_default(),
-            scope: Scope {
-                region: get_meta(&self.conn, "scope_region")?.unwrap_or_default(),
-                group: get_meta(&self.conn, "scope_group")?.unwrap_or_default(),
-            },
-        })
+        Ok(self.profile.clone())
     }
 
     /// Sets the profile used for new captures.
@@ -102,6 +114,7 @@ impl Store {
         set_meta(&tx, "scope_region", &profile.scope.region)?;
         set_meta(&tx, "scope_group", &profile.scope.group)?;
         tx.commit()?;
+        self.profile = profile.clone();
         Ok(())
     }
 
@@ -121,6 +134,12 @@ impl Store {
         kind.map(|k| k.parse()).transpose()
     }
 
+    /// Drops every loaded document from memory; the next read loads from disk. For the app to
+    /// call under memory pressure or when it goes to the background.
+    pub fn clear_cache(&mut self) {
+        self.docs = DocCache::default();
+    }
+
     /// How many chunks record `id` has on disk, and how many of them are snapshots.
     pub fn chunk_stats(&self, id: &RecordId) -> Result<(u32, u32)> {
         docs::chunk_count(&self.conn, id)
@@ -133,7 +152,10 @@ impl Store {
         init: impl FnOnce(&mut AutoCommit) -> Result<()>,
     ) -> Result<()> {
         if docs::exists(&self.conn, &header.id)? {
-            return Err(Error::Malformed(format!("record {} already exists", header.id)));
+            return Err(Error::Malformed(format!(
+                "record {} already exists",
+                header.id
+            )));
         }
         let mut doc = header.create(self.actor.clone())?;
         init(&mut doc)?;

@@ -1,10 +1,12 @@
 //! The outbox: hashes of changes the server has not acknowledged. The change bytes are read
 //! from the document when a sync needs them, so a capture writes its bytes once.
 
-use automerge::ChangeHash;
+use automerge::{ActorId, ChangeHash};
 use rusqlite::{Transaction, params};
 
 use super::Store;
+use super::docs::DocCache;
+use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 
@@ -96,30 +98,27 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
 
-    /// Puts every change of every record back in the outbox: after the server lost history
-    /// (restored from a backup), re-sending all is harmless and repairs it.
-    pub fn requeue_everything(&mut self) -> Result<u64> {
-        let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare("SELECT id FROM records")?;
-            stmt.query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
-        let mut queued = 0;
-        for id in ids {
-            let id: RecordId = id.parse()?;
-            let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
-            let hashes: Vec<ChangeHash> = entry
-                .doc
-                .get_changes(&[])
-                .iter()
-                .map(|c| c.hash())
-                .collect();
-            let tx = self.conn.transaction()?;
-            add(&tx, &id, &hashes)?;
-            tx.commit()?;
-            queued += hashes.len() as u64;
-        }
-        Ok(queued)
+/// Puts every change of every record devices write back in the outbox: after the server lost
+/// history (restored from a backup), re-sending all is harmless and repairs it.
+pub(crate) fn requeue_all(tx: &Transaction<'_>, docs: &mut DocCache, actor: &ActorId) -> Result<u64> {
+    let ids: Vec<String> = {
+        let kinds: Vec<&str> =
+            RecordKind::ALL.iter().filter(|k| k.written_by_devices()).map(|k| k.code()).collect();
+        let mut stmt = tx.prepare(&format!(
+            "SELECT id FROM records WHERE kind IN ({})",
+            kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",")
+        ))?;
+        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    };
+    let mut queued = 0;
+    for id in ids {
+        let id: RecordId = id.parse()?;
+        let entry = docs.get_or_load(tx, &id, actor)?;
+        let hashes: Vec<ChangeHash> = entry.doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        add(tx, &id, &hashes)?;
+        queued += hashes.len() as u64;
     }
+    Ok(queued)
 }

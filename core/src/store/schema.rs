@@ -26,7 +26,10 @@ pub fn prepare(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
     let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
-        return Err(Error::SchemaTooNew { found, supported: VERSION });
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: VERSION,
+        });
     }
     upgrade_from(&tx, found)?;
     tx.commit()?;
@@ -69,9 +72,14 @@ mod tests {
     }
 
     fn table_columns(conn: &Connection, table: &str) -> Vec<String> {
-        let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})")).expect("prepare");
-        let mut cols: Vec<String> =
-            stmt.query_map([], |r| r.get(1)).expect("q").collect::<Result<_, _>>().expect("rows");
+        let mut stmt = conn
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .expect("prepare");
+        let mut cols: Vec<String> = stmt
+            .query_map([], |r| r.get(1))
+            .expect("q")
+            .collect::<Result<_, _>>()
+            .expect("rows");
         cols.sort();
         cols
     }
@@ -102,14 +110,22 @@ mod tests {
             "media",
             "upload_queue",
         ] {
-            assert_eq!(table_columns(&old, table), table_columns(&fresh, table), "{table}");
+            assert_eq!(
+                table_columns(&old, table),
+                table_columns(&fresh, table),
+                "{table}"
+            );
         }
-        let version: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("v");
+        let version: u32 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("v");
         assert_eq!(version, VERSION);
         let (answered, conflicts): (u32, u32) = old
-            .query_row("SELECT answered, conflicts FROM visit_index WHERE id='v1'", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT answered, conflicts FROM visit_index WHERE id='v1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .expect("row kept");
         assert_eq!((answered, conflicts), (3, 0));
     }
@@ -117,7 +133,11 @@ mod tests {
     #[test]
     fn a_database_from_a_newer_build_is_refused() {
         let mut conn = Connection::open_in_memory().expect("open");
-        conn.pragma_update(None, "user_version", VERSION + 1).expect("set");
-        assert!(matches!(prepare(&mut conn), Err(Error::SchemaTooNew { .. })));
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .expect("set");
+        assert!(matches!(
+            prepare(&mut conn),
+            Err(Error::SchemaTooNew { .. })
+        ));
     }
 }

@@ -1,0 +1,162 @@
+//! Store benchmarks, each measured side by side with its baseline in the same run:
+//! - durable capture of one answer vs a raw rusqlite insert of the same bytes with the same
+//!   durability settings (WAL, synchronous=FULL), target ≤ 3x;
+//! - listing 5,000 visits, target < 50 ms;
+//! - loading a visit with 200 answers (cold, from disk; and warm), target < 10 ms.
+//!
+//! Run: `cargo bench -p siteproof-core --bench store`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use siteproof_core::{
+    AnswerInput, AnswerValue, ItemId, NewVisit, Profile, Scope, Site, Store, Template,
+    TemplateRef, VisitMode,
+};
+
+fn template(items: usize) -> Template {
+    let items: Vec<serde_json::Value> = (0..items)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("i{i}"),
+                "text": {"zh": "检查项", "en": "Item"},
+                "criterion": {"document": "判定标准", "clause": "第一条"},
+                "severity": "general", "answer": {"kind": "pass_fail"}, "evidence_required": false
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "id": "bench", "version": 1, "sector": "gas",
+        "title": {"zh": "基准", "en": "Bench"},
+        "source": {"document": "判定标准", "reference": "bench"}, "items": items
+    }))
+    .expect("template")
+}
+
+fn new_visit(t: &Template, n: usize) -> NewVisit {
+    NewVisit {
+        site: Site {
+            name: format!("企业 {n}"),
+            credit_code: None,
+            address: "石家庄".into(),
+            sector: t.sector,
+        },
+        mode: VisitMode::Covert,
+        team: vec!["张三".into()],
+        template: TemplateRef { id: t.id.clone(), version: 1 },
+        assignment: None,
+        location: None,
+    }
+}
+
+fn store(dir: &std::path::Path, t: &Template) -> Store {
+    let mut store = Store::open(dir.join("bench.db")).expect("open");
+    store
+        .set_profile(&Profile { inspector: "张三".into(), scope: Scope::group("hebei", "g1") })
+        .expect("profile");
+    store.put_template(t).expect("template");
+    store
+}
+
+fn answer(n: usize) -> AnswerInput {
+    AnswerInput {
+        value: if n.is_multiple_of(2) { AnswerValue::Pass } else { AnswerValue::Fail },
+        note: Some(format!("第{n}次检查记录")),
+        media: vec![],
+    }
+}
+
+fn capture(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = template(60);
+    let mut s = store(dir.path(), &t);
+    let visit = s.create_visit(new_visit(&t, 0)).expect("visit");
+    let items: Vec<ItemId> = t.items.iter().map(|i| i.id.clone()).collect();
+
+    // The bytes one capture adds: its change as Automerge encodes it.
+    s.answer_item(&visit, &items[0], answer(0)).expect("answer");
+    let pending = s.pending_changes(10).expect("pending");
+    let change_len = pending[0].changes.last().expect("change").len();
+    let payload = vec![7u8; change_len];
+
+    let raw = rusqlite::Connection::open(dir.path().join("raw.db")).expect("raw");
+    raw.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    raw.pragma_update(None, "synchronous", "FULL").expect("full");
+    raw.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)").expect("t");
+
+    interleaved_ratio(&mut s, &visit, &items, &raw, &payload);
+
+    let mut g = c.benchmark_group("durable capture");
+    let mut n = 1;
+    g.bench_function("store.answer_item", |b| {
+        b.iter(|| {
+            n += 1;
+            s.answer_item(&visit, &items[n % items.len()], answer(n)).expect("answer");
+        })
+    });
+    g.bench_function(format!("raw rusqlite insert of {change_len} bytes"), |b| {
+        b.iter(|| {
+            raw.execute("INSERT INTO t (data) VALUES (?1)", [&payload]).expect("insert");
+        })
+    });
+    g.finish();
+}
+
+/// The machine is shared and its disk latency drifts over seconds, so the ratio is also
+/// measured with the two alternating, one capture then one raw insert, and printed.
+fn interleaved_ratio(
+    s: &mut Store,
+    visit: &siteproof_core::RecordId,
+    items: &[ItemId],
+    raw: &rusqlite::Connection,
+    payload: &[u8],
+) {
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for n in 0..2_000 {
+        let t = std::time::Instant::now();
+        s.answer_item(visit, &items[n % items.len()], answer(n)).expect("answer");
+        ours.push(t.elapsed());
+        let t = std::time::Instant::now();
+        raw.execute("INSERT INTO t (data) VALUES (?1)", [payload]).expect("insert");
+        theirs.push(t.elapsed());
+    }
+    ours.sort();
+    theirs.sort();
+    let (a, b) = (ours[ours.len() / 2], theirs[theirs.len() / 2]);
+    println!(
+        "durable capture, interleaved x2000: median {a:?} vs raw insert {b:?}: ratio {:.2}",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+fn list_and_load(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = template(200);
+    let mut s = store(dir.path(), &t);
+    let mut first = None;
+    for n in 0..5_000 {
+        let v = s.create_visit(new_visit(&t, n)).expect("visit");
+        first.get_or_insert(v);
+    }
+    let big = first.expect("a visit");
+    for (n, item) in t.items.iter().enumerate() {
+        s.answer_item(&big, &item.id, answer(n)).expect("answer");
+    }
+    c.bench_function("list 5,000 visits", |b| {
+        b.iter(|| assert_eq!(s.list_visits().expect("list").len(), 5_000))
+    });
+    c.bench_function("load a visit with 200 answers (cold, from disk)", |b| {
+        b.iter(|| {
+            s.clear_cache();
+            assert_eq!(s.visit(&big).expect("visit").answers.len(), 200);
+        })
+    });
+    c.bench_function("load a visit with 200 answers (warm)", |b| {
+        b.iter(|| assert_eq!(s.visit(&big).expect("visit").answers.len(), 200))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
+    targets = capture, list_and_load
+}
+criterion_main!(benches);

@@ -1,0 +1,164 @@
+//! The device side of a sync round, without I/O: build the request from the outbox and the
+//! cursor, then apply the response in one transaction. The HTTP client (feature
+//! `http-client`) only moves the bytes.
+
+use automerge::ChangeHash;
+use serde_bytes::ByteBuf;
+
+use super::merge::{MergeOrigin, merge_in};
+use super::{Store, get_meta, outbox, set_meta};
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::sync::wire::{Cursor, PushRecord, SyncRequest, SyncResponse};
+
+/// How many records one request pushes at most; more wait for the next round.
+const MAX_PUSH_RECORDS: usize = 500;
+/// Page size asked of the server.
+const PAGE_BYTES: u64 = 8 << 20;
+
+/// What one response did to the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoundOutcome {
+    /// Changes the server acknowledged (now out of the outbox).
+    pub pushed: u64,
+    /// Records received.
+    pub pulled: u64,
+    /// Records that changed here because of what was received.
+    pub updated: u64,
+    /// Whether the caller should run another round (more pages, outbox not drained, or
+    /// records to fetch whole).
+    pub again: bool,
+}
+
+impl Store {
+    /// The request for the next sync round.
+    pub fn prepare_sync(&mut self) -> Result<SyncRequest> {
+        let push = self
+            .pending_changes(MAX_PUSH_RECORDS)?
+            .into_iter()
+            .map(|p| PushRecord { id: p.id, changes: p.changes.into_iter().map(ByteBuf::from).collect() })
+            .collect();
+        Ok(SyncRequest {
+            cursor: self.sync_cursor()?,
+            push,
+            need_full: self.need_full()?,
+            max_bytes: PAGE_BYTES,
+        })
+    }
+
+    /// Applies the server's answer to `request`: merges what was pulled, clears acknowledged
+    /// changes from the outbox and stores the new cursor, all in one transaction. If anything
+    /// fails, nothing of the response is kept and the next round starts from the same place.
+    pub fn apply_sync_response(&mut self, request: &SyncRequest, response: SyncResponse) -> Result<RoundOutcome> {
+        let result = self.apply_in_transaction(request, response);
+        if result.is_err() {
+            self.clear_cache();
+        }
+        result
+    }
+
+    fn apply_in_transaction(&mut self, request: &SyncRequest, response: SyncResponse) -> Result<RoundOutcome> {
+        let tx = self.conn.transaction()?;
+        let mut out = RoundOutcome::default();
+        let mut need_full: Vec<RecordId> = Vec::new();
+        for record in &response.records {
+            out.pulled += 1;
+            match merge_in(&tx, &mut self.docs, &self.actor, Some(&record.id), &record.data, MergeOrigin::Server) {
+                Ok(merged) => out.updated += u64::from(merged.new_changes > 0),
+                // Our copy lacks history the changes build on: ask for the whole document.
+                Err(Error::MissingDependencies { .. }) => {
+                    self.docs.evict(&record.id);
+                    need_full.push(record.id.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
+            for ack in &response.acked {
+                for hash in &ack.hashes {
+                    let hash = ChangeHash::try_from(hash.as_slice())
+                        .map_err(|_| Error::Malformed("acknowledged hash is not 32 bytes".into()))?;
+                    out.pushed += stmt.execute(rusqlite::params![ack.id.as_str(), hash.as_ref()])? as u64;
+                }
+            }
+        }
+        if response.reset {
+            // The server lost history (or is another server): offer it everything we hold.
+            tracing::warn!("server did not recognise our sync cursor; re-queueing every record");
+            outbox::requeue_all(&tx, &mut self.docs, &self.actor)?;
+        }
+        set_meta(&tx, "sync_cursor", &serde_json::to_string(&CursorJson::from(&response.cursor))?)?;
+        let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
+        set_meta(&tx, "sync_need_full", &still_needed.join(","))?;
+        let pushed_all = request.push.len() < MAX_PUSH_RECORDS;
+        let outbox_left: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        tx.commit()?;
+        out.again = response.more || !need_full.is_empty() || response.reset || (!pushed_all && outbox_left > 0);
+        Ok(out)
+    }
+
+    /// The cursor the next sync sends, if this device has synced before.
+    pub fn sync_cursor(&self) -> Result<Option<Cursor>> {
+        match get_meta(&self.conn, "sync_cursor")? {
+            Some(json) => Ok(Some(serde_json::from_str::<CursorJson>(&json)?.try_into()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets the sync cursor, so the next sync pulls everything in scope again.
+    pub fn reset_sync_cursor(&mut self) -> Result<()> {
+        self.conn.execute("DELETE FROM meta WHERE key = 'sync_cursor'", [])?;
+        Ok(())
+    }
+
+    /// Keeps the server's address and this device's token (given at enrollment).
+    pub fn set_server(&mut self, url: &str, token: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        set_meta(&tx, "server_url", url)?;
+        set_meta(&tx, "server_token", token)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The server this store syncs with, if enrolled.
+    pub fn server_url(&self) -> Result<Option<String>> {
+        get_meta(&self.conn, "server_url")
+    }
+
+    /// The device token, if enrolled. A secret: never log it.
+    pub fn server_token(&self) -> Result<Option<String>> {
+        get_meta(&self.conn, "server_token")
+    }
+
+    fn need_full(&self) -> Result<Vec<RecordId>> {
+        get_meta(&self.conn, "sync_need_full")?
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+}
+
+/// The cursor as stored in the meta table.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CursorJson {
+    epoch: String,
+    seq: u64,
+    check: String,
+}
+
+impl From<&Cursor> for CursorJson {
+    fn from(c: &Cursor) -> Self {
+        Self { epoch: c.epoch.clone(), seq: c.seq, check: hex::encode(&c.check) }
+    }
+}
+
+impl TryFrom<CursorJson> for Cursor {
+    type Error = Error;
+    fn try_from(c: CursorJson) -> Result<Self> {
+        let check = hex::decode(&c.check).map_err(|_| Error::Malformed("stored sync cursor".into()))?;
+        Ok(Cursor { epoch: c.epoch, seq: c.seq, check: ByteBuf::from(check) })
+    }
+}

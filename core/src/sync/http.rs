@@ -1,0 +1,157 @@
+//! The blocking HTTP sync client (feature `http-client`): enrollment, then `sync()` rounds of
+//! push + pull until nothing is left. Each round is applied in one transaction, so a sync cut
+//! off at any point leaves the store consistent and the next call completes it.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{self, SyncRequest, SyncResponse};
+use crate::error::{Error, Result};
+use crate::store::{Profile, Store};
+use crate::model::Scope;
+
+/// A guard against a server that always says `more`.
+const MAX_ROUNDS: usize = 10_000;
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    /// Changes pushed and acknowledged.
+    pub pushed: u64,
+    /// Records received.
+    pub pulled: u64,
+    /// Local records that changed because of what was received.
+    pub records_updated: u64,
+    /// Request bytes sent.
+    pub bytes_up: u64,
+    /// Response bytes received.
+    pub bytes_down: u64,
+    /// HTTP round trips.
+    pub round_trips: u64,
+}
+
+/// What the server returns on enrollment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// The device's id on the server.
+    pub device_id: String,
+    /// The bearer token; shown once, kept in the store.
+    pub token: String,
+    /// The device's region.
+    pub region: String,
+    /// The device's group.
+    pub group: String,
+    /// The server's epoch.
+    pub epoch: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+/// Talks to one sync server.
+pub struct SyncClient {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl SyncClient {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: &str) -> Result<Self> {
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| Error::Network(e.to_string()))?;
+        Ok(Self { http, base: base_url.trim_end_matches('/').to_owned() })
+    }
+
+    /// Enrolls the store's device with a one-time code, and keeps the server, token and
+    /// scope in the store. The inspector name is kept as it is.
+    pub fn enroll(&self, store: &mut Store, code: &str, device_name: &str) -> Result<Enrollment> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/enroll", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::json!({ "code": code, "device_name": device_name }).to_string())
+            .send()
+            .map_err(network)?;
+        let enrollment: Enrollment = serde_json::from_slice(&checked(resp)?)?;
+        let inspector = store.profile()?.inspector;
+        store.set_profile(&Profile {
+            inspector,
+            scope: Scope::group(enrollment.region.clone(), enrollment.group.clone()),
+        })?;
+        store.set_server(&self.base, &enrollment.token)?;
+        Ok(enrollment)
+    }
+
+    /// Pushes the outbox and pulls what changed, in as many rounds as needed (one in the
+    /// common case). Safe to call at any time.
+    pub fn sync(&self, store: &mut Store) -> Result<SyncSummary> {
+        let token = store
+            .server_token()?
+            .ok_or_else(|| Error::NotFound { kind: "server enrollment", id: "this device".into() })?;
+        let mut summary = SyncSummary::default();
+        for _ in 0..MAX_ROUNDS {
+            let request = store.prepare_sync()?;
+            let response = self.round(&token, &request, &mut summary)?;
+            let round = store.apply_sync_response(&request, response)?;
+            summary.pushed += round.pushed;
+            summary.pulled += round.pulled;
+            summary.records_updated += round.updated;
+            if !round.again {
+                return Ok(summary);
+            }
+        }
+        Err(Error::Network(format!("sync did not settle after {MAX_ROUNDS} rounds")))
+    }
+
+    fn round(&self, token: &str, request: &SyncRequest, summary: &mut SyncSummary) -> Result<SyncResponse> {
+        let body = wire::encode(request);
+        summary.bytes_up += body.len() as u64;
+        summary.round_trips += 1;
+        let resp = self
+            .http
+            .post(format!("{}/v1/sync", self.base))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE)
+            .body(body)
+            .send()
+            .map_err(network)?;
+        let bytes = checked(resp)?;
+        summary.bytes_down += bytes.len() as u64;
+        wire::decode(&bytes)
+    }
+}
+
+impl Store {
+    /// Syncs with the server this store enrolled with.
+    pub fn sync(&mut self) -> Result<SyncSummary> {
+        let base = self
+            .server_url()?
+            .ok_or_else(|| Error::NotFound { kind: "server enrollment", id: "this device".into() })?;
+        SyncClient::new(&base)?.sync(self)
+    }
+}
+
+fn network(e: reqwest::Error) -> Error {
+    Error::Network(e.to_string())
+}
+
+/// The body of a 2xx response, or the server's error.
+fn checked(resp: reqwest::blocking::Response) -> Result<Vec<u8>> {
+    let status = resp.status();
+    let bytes = resp.bytes().map_err(network)?.to_vec();
+    if status.is_success() {
+        return Ok(bytes);
+    }
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => (body.error, body.message),
+        Err(_) => ("unknown".into(), String::from_utf8_lossy(&bytes).chars().take(200).collect()),
+    };
+    Err(Error::Server { status: status.as_u16(), code, message })
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test siteproof has, installing what they need first. This is the README's test
+# command and what CI runs (.ci/run). Safe to run again: installs are skipped when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
+cargo test --workspace --locked
+
+step "Format and lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
