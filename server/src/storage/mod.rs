@@ -173,6 +173,21 @@ pub struct RecordWrite {
     pub header: RecordHeader,
     /// Changes in causal order (dependencies first); ones already stored are skipped.
     pub changes: Vec<(Hash, Vec<u8>)>,
+    /// The writer's copy of the record holds every stored change with `seq <= known_through`
+    /// (0 for a new record), plus `changes`.
+    pub known_through: u64,
+    /// A saved document of that copy, stored as the record's snapshot if, inside the
+    /// transaction, no change other than `changes` turns out to be stored after
+    /// `known_through` (then the copy holds everything up to the new last `seq`).
+    pub snapshot: Option<Vec<u8>>,
+}
+
+/// What storing one record of a push found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordStored {
+    /// When no change other than the pushed ones was stored after `known_through`: the
+    /// record's last `seq` now, which the writer's copy covers. `None` otherwise.
+    pub covered_through: Option<u64>,
 }
 
 /// A whole push, stored in one transaction.
@@ -256,8 +271,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// A record's changes with `seq > after`, in `seq` order.
     async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>>;
     /// Stores a push in one transaction: new records are created, already-stored changes are
-    /// skipped. If a record exists with another header, nothing is stored (`Conflict`).
-    async fn store_push(&self, push: &PushWrite) -> StorageResult<()>;
+    /// skipped, snapshots are written as [`RecordWrite::snapshot`] says. If a record exists with
+    /// another header, nothing is stored (`Conflict`). One result per record, in order.
+    async fn store_push(&self, push: &PushWrite) -> StorageResult<Vec<RecordStored>>;
     /// Replaces a record's snapshot if `seq` is newer than the stored one's.
     async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()>;
     /// The hash of the change at `seq`, if there is one.

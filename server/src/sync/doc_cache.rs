@@ -66,10 +66,11 @@ impl CachedDoc {
         Ok(())
     }
 
-    /// Whether the snapshot is worth refreshing: none yet, or the changes after it add more
-    /// than a tenth to what a device pulling the record whole would download.
+    /// Whether a push should refresh the snapshot: none yet, or the changes after it add more
+    /// than a quarter to what a device pulling the record whole would download. (A pull
+    /// refreshes lazily from a tenth on, so pushes need not save on every small edit.)
     pub fn wants_snapshot(&self) -> bool {
-        self.snapshot_len == 0 || self.tail_len * 10 > self.snapshot_len
+        self.snapshot_len == 0 || self.tail_len * 4 > self.snapshot_len
     }
 }
 

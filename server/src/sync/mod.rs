@@ -146,7 +146,16 @@ impl SyncService {
                 }),
             };
             match step {
-                Ok(write) => writes.push(write),
+                Ok(mut write) => {
+                    // The copy as it will be once stored: becomes the snapshot when due.
+                    if let Some(cached) = entry.as_mut() {
+                        write.known_through = cached.seq;
+                        if cached.wants_snapshot() {
+                            write.snapshot = Some(cached.doc.save());
+                        }
+                    }
+                    writes.push(write);
+                }
                 Err(e) => {
                     outcome = Err(e);
                     break;
@@ -161,18 +170,23 @@ impl SyncService {
             forget(&mut guards);
             return Err(e);
         }
-        if let Err(e) = self.storage.store_push(&write).await {
-            forget(&mut guards);
-            return Err(e.into());
-        }
-        for (id, entry) in &mut guards {
-            if let Some(cached) = entry.as_mut()
-                && cached.wants_snapshot()
-                && let Err(e) = self.refresh_snapshot(id, cached).await
-            {
-                // The push is stored; a missing snapshot only makes later pulls larger.
-                tracing::warn!(record = %id, error = %e, "refreshing a snapshot failed");
-                **entry = None;
+        let stored = match self.storage.store_push(&write).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                forget(&mut guards);
+                return Err(e.into());
+            }
+        };
+        for (record, result) in write.records.iter().zip(&stored) {
+            let Some(cached) = guards.get_mut(&record.header.id).and_then(|e| e.as_mut()) else {
+                continue;
+            };
+            if let Some(seq) = result.covered_through {
+                cached.seq = seq;
+                if let Some(snapshot) = &record.snapshot {
+                    cached.snapshot_len = snapshot.len();
+                    cached.tail_len = 0;
+                }
             }
         }
         Ok(write

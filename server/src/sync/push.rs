@@ -191,6 +191,8 @@ fn write_of(header: RecordHeader, record: &ParsedRecord) -> RecordWrite {
             .zip(&record.bytes)
             .map(|(c, bytes)| (hash_bytes(c.hash()), bytes.clone()))
             .collect(),
+        known_through: 0,
+        snapshot: None,
     }
 }
 

@@ -8,7 +8,7 @@ use super::SqliteStorage;
 use crate::ids::GroupId;
 use crate::storage::{
     DeviceRecord, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash, NewDevice,
-    PushWrite, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange, SyncStorage,
+    PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange, SyncStorage,
 };
 
 #[async_trait]
@@ -191,7 +191,7 @@ impl SyncStorage for SqliteStorage {
         self.read(move |conn| changes_after(conn, &id, after)).await
     }
 
-    async fn store_push(&self, push: &PushWrite) -> StorageResult<()> {
+    async fn store_push(&self, push: &PushWrite) -> StorageResult<Vec<RecordStored>> {
         let push = push.clone();
         self.write(move |conn| store_push(conn, &push)).await
     }
@@ -199,11 +199,7 @@ impl SyncStorage for SqliteStorage {
     async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()> {
         let (id, data) = (id.clone(), data.to_vec());
         self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO snapshots (doc_id, seq, data) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
-                 WHERE excluded.seq > snapshots.seq",
-            )?
+            conn.prepare_cached(SNAPSHOT_SQL)?
             .execute(params![id.as_str(), to_sql_seq(seq)?, data])?;
             Ok(())
         })
@@ -226,6 +222,11 @@ impl SyncStorage for SqliteStorage {
         self.read(move |conn| scan(conn, &query, limit)).await
     }
 }
+
+/// Stores a snapshot unless a newer one is there.
+const SNAPSHOT_SQL: &str = "INSERT INTO snapshots (doc_id, seq, data) VALUES (?1, ?2, ?3)
+     ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
+     WHERE excluded.seq > snapshots.seq";
 
 const DEVICE_COLUMNS: &str =
     "SELECT id, name, region, group_id, enrolled_at, revoked_at FROM devices";
@@ -323,7 +324,7 @@ fn changes_after(conn: &Connection, id: &RecordId, after: u64) -> StorageResult<
     Ok(out)
 }
 
-fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<()> {
+fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<Vec<RecordStored>> {
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
     let mut existing =
         conn.prepare_cached("SELECT kind, region, grp FROM documents WHERE id = ?1")?;
@@ -331,6 +332,12 @@ fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<()> {
         "INSERT INTO documents (id, kind, region, grp, created_seq, created_by)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
     )?;
+    let mut hashes_after = conn.prepare_cached(
+        "SELECT hash FROM changes WHERE doc_id = ?1 AND seq > ?2",
+    )?;
+    let mut last_seq = conn.prepare_cached("SELECT MAX(seq) FROM changes WHERE doc_id = ?1")?;
+    let mut put_snapshot = conn.prepare_cached(SNAPSHOT_SQL)?;
+    let mut out = Vec::with_capacity(push.records.len());
     let mut set_created = conn.prepare_cached(
         "UPDATE documents SET created_seq = (SELECT MIN(seq) FROM changes WHERE doc_id = ?1)
          WHERE id = ?1",
@@ -345,6 +352,20 @@ fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<()> {
             .query_row([h.id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let is_new = stored.is_none();
+        // Changes stored after what the writer knows, that are not among the pushed ones,
+        // mean its copy is not the whole record: then it must not become the snapshot.
+        let pushed: std::collections::HashSet<&[u8]> =
+            record.changes.iter().map(|(h, _)| &h[..]).collect();
+        let mut foreign = false;
+        if !is_new {
+            let mut rows = hashes_after.query(params![h.id.as_str(), to_sql_seq(record.known_through)?])?;
+            while let Some(row) = rows.next()? {
+                if !pushed.contains(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?) {
+                    foreign = true;
+                    break;
+                }
+            }
+        }
         match stored {
             Some((kind, region, grp)) => {
                 if kind != h.kind.code() || region != h.scope.region || grp != h.scope.group {
@@ -377,8 +398,17 @@ fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<()> {
         if is_new {
             set_created.execute([h.id.as_str()])?;
         }
+        let last: Option<i64> = last_seq.query_row([h.id.as_str()], |r| r.get(0))?;
+        let covered_through = match (foreign, last) {
+            (false, Some(last)) => Some(from_sql_seq(last)),
+            _ => None,
+        };
+        if let (Some(seq), Some(snapshot)) = (covered_through, &record.snapshot) {
+            put_snapshot.execute(params![h.id.as_str(), to_sql_seq(seq)?, snapshot])?;
+        }
+        out.push(RecordStored { covered_through });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The three index ranges of a scope (the group's, the region's, the global one), merged in
