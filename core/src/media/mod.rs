@@ -144,12 +144,16 @@ impl MediaStore {
 
     /// Hashes a file without importing it.
     pub fn hash_file(path: impl AsRef<Path>) -> Result<(MediaHash, u64)> {
-        let mut file = File::open(path)?;
+        Self::hash_reader(File::open(path)?)
+    }
+
+    /// Hashes everything `reader` yields, through the same 1 MiB buffer as an import.
+    pub fn hash_reader(mut reader: impl Read) -> Result<(MediaHash, u64)> {
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; BUFFER_SIZE];
         let mut size = 0u64;
         loop {
-            match file.read(&mut buf) {
+            match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
                     hasher.update(&buf[..n]);
