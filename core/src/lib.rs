@@ -69,9 +69,11 @@ pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
 pub use model::*;
-pub use store::{MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, TemplateSummary};
 pub use store::{AnswerInput, RoundOutcome};
 pub use store::{Eviction, MediaCapture, MediaInfo};
+pub use store::{MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, TemplateSummary};
+#[cfg(feature = "http-client")]
+pub use sync::{Enrollment, SyncClient, SyncSummary};
 
 /// Re-exported so callers can name change hashes and actors without a direct dependency.
 pub use automerge::{ActorId, ChangeHash};

@@ -1,6 +1,9 @@
 //! Shared fixtures for the cross-crate scenarios in `tests/tests/` and the `capture-loop`
 //! helper that the crash test kills.
 
+pub mod proxy;
+pub mod server;
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use siteproof_core::{

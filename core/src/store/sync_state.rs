@@ -36,7 +36,10 @@ impl Store {
         let push = self
             .pending_changes(MAX_PUSH_RECORDS)?
             .into_iter()
-            .map(|p| PushRecord { id: p.id, changes: p.changes.into_iter().map(ByteBuf::from).collect() })
+            .map(|p| PushRecord {
+                id: p.id,
+                changes: p.changes.into_iter().map(ByteBuf::from).collect(),
+            })
             .collect();
         Ok(SyncRequest {
             cursor: self.sync_cursor()?,
@@ -49,7 +52,11 @@ impl Store {
     /// Applies the server's answer to `request`: merges what was pulled, clears acknowledged
     /// changes from the outbox and stores the new cursor, all in one transaction. If anything
     /// fails, nothing of the response is kept and the next round starts from the same place.
-    pub fn apply_sync_response(&mut self, request: &SyncRequest, response: SyncResponse) -> Result<RoundOutcome> {
+    pub fn apply_sync_response(
+        &mut self,
+        request: &SyncRequest,
+        response: SyncResponse,
+    ) -> Result<RoundOutcome> {
         let result = self.apply_in_transaction(request, response);
         if result.is_err() {
             self.clear_cache();
@@ -57,13 +64,24 @@ impl Store {
         result
     }
 
-    fn apply_in_transaction(&mut self, request: &SyncRequest, response: SyncResponse) -> Result<RoundOutcome> {
+    fn apply_in_transaction(
+        &mut self,
+        request: &SyncRequest,
+        response: SyncResponse,
+    ) -> Result<RoundOutcome> {
         let tx = self.conn.transaction()?;
         let mut out = RoundOutcome::default();
         let mut need_full: Vec<RecordId> = Vec::new();
         for record in &response.records {
             out.pulled += 1;
-            match merge_in(&tx, &mut self.docs, &self.actor, Some(&record.id), &record.data, MergeOrigin::Server) {
+            match merge_in(
+                &tx,
+                &mut self.docs,
+                &self.actor,
+                Some(&record.id),
+                &record.data,
+                MergeOrigin::Server,
+            ) {
                 Ok(merged) => out.updated += u64::from(merged.new_changes > 0),
                 // Our copy lacks history the changes build on: ask for the whole document.
                 Err(Error::MissingDependencies { .. }) => {
@@ -74,12 +92,15 @@ impl Store {
             }
         }
         {
-            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
             for ack in &response.acked {
                 for hash in &ack.hashes {
-                    let hash = ChangeHash::try_from(hash.as_slice())
-                        .map_err(|_| Error::Malformed("acknowledged hash is not 32 bytes".into()))?;
-                    out.pushed += stmt.execute(rusqlite::params![ack.id.as_str(), hash.as_ref()])? as u64;
+                    let hash = ChangeHash::try_from(hash.as_slice()).map_err(|_| {
+                        Error::Malformed("acknowledged hash is not 32 bytes".into())
+                    })?;
+                    out.pushed +=
+                        stmt.execute(rusqlite::params![ack.id.as_str(), hash.as_ref()])? as u64;
                 }
             }
         }
@@ -88,13 +109,20 @@ impl Store {
             tracing::warn!("server did not recognise our sync cursor; re-queueing every record");
             outbox::requeue_all(&tx, &mut self.docs, &self.actor)?;
         }
-        set_meta(&tx, "sync_cursor", &serde_json::to_string(&CursorJson::from(&response.cursor))?)?;
+        set_meta(
+            &tx,
+            "sync_cursor",
+            &serde_json::to_string(&CursorJson::from(&response.cursor))?,
+        )?;
         let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
         set_meta(&tx, "sync_need_full", &still_needed.join(","))?;
         let pushed_all = request.push.len() < MAX_PUSH_RECORDS;
         let outbox_left: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         tx.commit()?;
-        out.again = response.more || !need_full.is_empty() || response.reset || (!pushed_all && outbox_left > 0);
+        out.again = response.more
+            || !need_full.is_empty()
+            || response.reset
+            || (!pushed_all && outbox_left > 0);
         Ok(out)
     }
 
@@ -106,9 +134,20 @@ impl Store {
         }
     }
 
+    /// Puts every change of every record this device may push back in the outbox: the repair
+    /// when the server lacks history our changes build on (it was restored from a backup).
+    /// Re-sending is harmless: the server stores changes by hash.
+    pub fn requeue_everything(&mut self) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let queued = outbox::requeue_all(&tx, &mut self.docs, &self.actor)?;
+        tx.commit()?;
+        Ok(queued)
+    }
+
     /// Forgets the sync cursor, so the next sync pulls everything in scope again.
     pub fn reset_sync_cursor(&mut self) -> Result<()> {
-        self.conn.execute("DELETE FROM meta WHERE key = 'sync_cursor'", [])?;
+        self.conn
+            .execute("DELETE FROM meta WHERE key = 'sync_cursor'", [])?;
         Ok(())
     }
 
@@ -151,14 +190,23 @@ struct CursorJson {
 
 impl From<&Cursor> for CursorJson {
     fn from(c: &Cursor) -> Self {
-        Self { epoch: c.epoch.clone(), seq: c.seq, check: hex::encode(&c.check) }
+        Self {
+            epoch: c.epoch.clone(),
+            seq: c.seq,
+            check: hex::encode(&c.check),
+        }
     }
 }
 
 impl TryFrom<CursorJson> for Cursor {
     type Error = Error;
     fn try_from(c: CursorJson) -> Result<Self> {
-        let check = hex::decode(&c.check).map_err(|_| Error::Malformed("stored sync cursor".into()))?;
-        Ok(Cursor { epoch: c.epoch, seq: c.seq, check: ByteBuf::from(check) })
+        let check =
+            hex::decode(&c.check).map_err(|_| Error::Malformed("stored sync cursor".into()))?;
+        Ok(Cursor {
+            epoch: c.epoch,
+            seq: c.seq,
+            check: ByteBuf::from(check),
+        })
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::wire::{self, SyncRequest, SyncResponse};
 use crate::error::{Error, Result};
-use crate::store::{Profile, Store};
 use crate::model::Scope;
+use crate::store::{Profile, Store};
 
 /// A guard against a server that always says `more`.
 const MAX_ROUNDS: usize = 10_000;
@@ -66,7 +66,10 @@ impl SyncClient {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| Error::Network(e.to_string()))?;
-        Ok(Self { http, base: base_url.trim_end_matches('/').to_owned() })
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// Enrolls the store's device with a one-time code, and keeps the server, token and
@@ -92,13 +95,26 @@ impl SyncClient {
     /// Pushes the outbox and pulls what changed, in as many rounds as needed (one in the
     /// common case). Safe to call at any time.
     pub fn sync(&self, store: &mut Store) -> Result<SyncSummary> {
-        let token = store
-            .server_token()?
-            .ok_or_else(|| Error::NotFound { kind: "server enrollment", id: "this device".into() })?;
+        let token = store.server_token()?.ok_or_else(|| Error::NotFound {
+            kind: "server enrollment",
+            id: "this device".into(),
+        })?;
         let mut summary = SyncSummary::default();
+        let mut repaired = false;
         for _ in 0..MAX_ROUNDS {
             let request = store.prepare_sync()?;
-            let response = self.round(&token, &request, &mut summary)?;
+            let response = match self.round(&token, &request, &mut summary) {
+                Ok(response) => response,
+                // The server lacks history our changes build on: it lost data (restored from a
+                // backup). Offer it everything we hold, once, and go on.
+                Err(Error::Server { code, .. }) if code == "missing_dependencies" && !repaired => {
+                    tracing::warn!("server lacks history of our changes; re-sending everything");
+                    store.requeue_everything()?;
+                    repaired = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let round = store.apply_sync_response(&request, response)?;
             summary.pushed += round.pushed;
             summary.pulled += round.pulled;
@@ -107,10 +123,17 @@ impl SyncClient {
                 return Ok(summary);
             }
         }
-        Err(Error::Network(format!("sync did not settle after {MAX_ROUNDS} rounds")))
+        Err(Error::Network(format!(
+            "sync did not settle after {MAX_ROUNDS} rounds"
+        )))
     }
 
-    fn round(&self, token: &str, request: &SyncRequest, summary: &mut SyncSummary) -> Result<SyncResponse> {
+    fn round(
+        &self,
+        token: &str,
+        request: &SyncRequest,
+        summary: &mut SyncSummary,
+    ) -> Result<SyncResponse> {
         let body = wire::encode(request);
         summary.bytes_up += body.len() as u64;
         summary.round_trips += 1;
@@ -131,9 +154,10 @@ impl SyncClient {
 impl Store {
     /// Syncs with the server this store enrolled with.
     pub fn sync(&mut self) -> Result<SyncSummary> {
-        let base = self
-            .server_url()?
-            .ok_or_else(|| Error::NotFound { kind: "server enrollment", id: "this device".into() })?;
+        let base = self.server_url()?.ok_or_else(|| Error::NotFound {
+            kind: "server enrollment",
+            id: "this device".into(),
+        })?;
         SyncClient::new(&base)?.sync(self)
     }
 }
@@ -151,7 +175,14 @@ fn checked(resp: reqwest::blocking::Response) -> Result<Vec<u8>> {
     }
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(body) => (body.error, body.message),
-        Err(_) => ("unknown".into(), String::from_utf8_lossy(&bytes).chars().take(200).collect()),
+        Err(_) => (
+            "unknown".into(),
+            String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        ),
     };
-    Err(Error::Server { status: status.as_u16(), code, message })
+    Err(Error::Server {
+        status: status.as_u16(),
+        code,
+        message,
+    })
 }
