@@ -142,7 +142,12 @@ impl AdminService {
             .collect();
         let write = PushWrite {
             pushed_by: None,
-            records: vec![RecordWrite { header, changes, known_through: 0, snapshot: Some(doc.save()) }],
+            records: vec![RecordWrite {
+                header,
+                changes,
+                known_through: 0,
+                snapshot: Some(doc.save()),
+            }],
         };
         self.storage.store_push(&write).await?;
         let seq = self

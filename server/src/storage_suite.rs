@@ -97,11 +97,22 @@ fn record(kind: RecordKind, scope: Scope, n: usize) -> RecordWrite {
         .into_iter()
         .map(|mut c| (c.hash().0, c.bytes().into_owned()))
         .collect();
-    RecordWrite { header, changes, known_through: 0, snapshot: None }
+    RecordWrite {
+        header,
+        changes,
+        known_through: 0,
+        snapshot: None,
+    }
 }
 
 async fn seqs_of(storage: &dyn SyncStorage, id: &RecordId) -> Vec<u64> {
-    storage.changes_after(id, 0).await.expect("changes").iter().map(|c| c.seq).collect()
+    storage
+        .changes_after(id, 0)
+        .await
+        .expect("changes")
+        .iter()
+        .map(|c| c.seq)
+        .collect()
 }
 
 async fn push(storage: &dyn SyncStorage, by: Option<&DeviceId>, records: Vec<RecordWrite>) {
@@ -394,8 +405,8 @@ pub async fn a_push_stores_its_snapshot_only_if_its_copy_has_every_stored_change
     storage: &dyn SyncStorage,
 ) {
     let r = record(RecordKind::Visit, Scope::group("hebei", "g1"), 4);
-    let part = |range: std::ops::Range<usize>, known_through: u64, snapshot: Option<&[u8]>| {
-        PushWrite {
+    let part =
+        |range: std::ops::Range<usize>, known_through: u64, snapshot: Option<&[u8]>| PushWrite {
             pushed_by: None,
             records: vec![RecordWrite {
                 changes: r.changes[range].to_vec(),
@@ -403,25 +414,50 @@ pub async fn a_push_stores_its_snapshot_only_if_its_copy_has_every_stored_change
                 snapshot: snapshot.map(<[u8]>::to_vec),
                 ..r.clone()
             }],
-        }
-    };
-    let stored = storage.store_push(&part(0..2, 0, Some(b"two"))).await.expect("push");
+        };
+    let stored = storage
+        .store_push(&part(0..2, 0, Some(b"two")))
+        .await
+        .expect("push");
     let s2 = seqs_of(storage, &r.header.id).await;
     assert_eq!(stored[0].covered_through, Some(s2[1]));
     // Another writer that knows nothing of the record's history adds the third change.
-    let stored = storage.store_push(&part(2..3, 0, None)).await.expect("push");
+    let stored = storage
+        .store_push(&part(2..3, 0, None))
+        .await
+        .expect("push");
     assert_eq!(stored[0].covered_through, None);
     // A writer whose copy lacks the third change may not make the snapshot.
-    let stored = storage.store_push(&part(3..4, s2[1], Some(b"stale"))).await.expect("push");
+    let stored = storage
+        .store_push(&part(3..4, s2[1], Some(b"stale")))
+        .await
+        .expect("push");
     assert_eq!(stored[0].covered_through, None);
-    let full = storage.full_document(&r.header.id).await.expect("full").expect("exists");
-    assert_eq!((full.snapshot.as_deref(), full.snapshot_seq), (Some(&b"two"[..]), s2[1]));
+    let full = storage
+        .full_document(&r.header.id)
+        .await
+        .expect("full")
+        .expect("exists");
+    assert_eq!(
+        (full.snapshot.as_deref(), full.snapshot_seq),
+        (Some(&b"two"[..]), s2[1])
+    );
     // One that has it may, even re-pushing a change already stored.
     let all = seqs_of(storage, &r.header.id).await;
-    let stored = storage.store_push(&part(3..4, all[2], Some(b"four"))).await.expect("push");
+    let stored = storage
+        .store_push(&part(3..4, all[2], Some(b"four")))
+        .await
+        .expect("push");
     assert_eq!(stored[0].covered_through, Some(all[3]));
-    let full = storage.full_document(&r.header.id).await.expect("full").expect("exists");
-    assert_eq!((full.snapshot.as_deref(), full.snapshot_seq), (Some(&b"four"[..]), all[3]));
+    let full = storage
+        .full_document(&r.header.id)
+        .await
+        .expect("full")
+        .expect("exists");
+    assert_eq!(
+        (full.snapshot.as_deref(), full.snapshot_seq),
+        (Some(&b"four"[..]), all[3])
+    );
     assert!(full.trailing.is_empty());
 }
 
@@ -474,20 +510,29 @@ pub async fn a_scan_marks_the_readers_own_changes_and_new_records(storage: &dyn 
     push(
         storage,
         Some(&other),
-        vec![RecordWrite { changes: first.to_vec(), ..old.clone() }],
+        vec![RecordWrite {
+            changes: first.to_vec(),
+            ..old.clone()
+        }],
     )
     .await;
     let after = storage.changes_after(&old.header.id, 0).await.expect("c")[0].seq;
     push(
         storage,
         Some(&me),
-        vec![RecordWrite { changes: rest[..1].to_vec(), ..old.clone() }],
+        vec![RecordWrite {
+            changes: rest[..1].to_vec(),
+            ..old.clone()
+        }],
     )
     .await;
     push(
         storage,
         Some(&other),
-        vec![RecordWrite { changes: rest[1..].to_vec(), ..old.clone() }],
+        vec![RecordWrite {
+            changes: rest[1..].to_vec(),
+            ..old.clone()
+        }],
     )
     .await;
     let mine_new = record(RecordKind::Visit, scope.clone(), 1);

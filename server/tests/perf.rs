@@ -14,16 +14,26 @@ use siteproof_core::*;
 /// A visit-shaped document: header, then `answers` changes of one answer each.
 fn visit_doc(scope: &Scope, answers: usize) -> (RecordId, AutoCommit) {
     let id = RecordId::random();
-    let header = RecordHeader { kind: RecordKind::Visit, id: id.clone(), scope: scope.clone() };
+    let header = RecordHeader {
+        kind: RecordKind::Visit,
+        id: id.clone(),
+        scope: scope.clone(),
+    };
     let mut doc = header.create(ActorId::random()).expect("create");
-    let map = doc.put_object(ROOT, "answers", ObjType::Map).expect("answers");
+    let map = doc
+        .put_object(ROOT, "answers", ObjType::Map)
+        .expect("answers");
     doc.commit();
     for i in 0..answers {
-        let a = doc.put_object(&map, format!("item-{i:03}"), ObjType::Map).expect("answer");
+        let a = doc
+            .put_object(&map, format!("item-{i:03}"), ObjType::Map)
+            .expect("answer");
         doc.put(&a, "value", "fail").expect("v");
-        doc.put(&a, "note", "二号出口堵塞，货物占用疏散通道").expect("n");
+        doc.put(&a, "note", "二号出口堵塞，货物占用疏散通道")
+            .expect("n");
         doc.put(&a, "by", "张三").expect("b");
-        doc.put(&a, "at", 1_700_000_000_000_i64 + i as i64).expect("t");
+        doc.put(&a, "at", 1_700_000_000_000_i64 + i as i64)
+            .expect("t");
         doc.commit();
     }
     (id, doc)
@@ -32,7 +42,11 @@ fn visit_doc(scope: &Scope, answers: usize) -> (RecordId, AutoCommit) {
 fn push_of(id: &RecordId, doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> PushRecord {
     PushRecord {
         id: id.clone(),
-        changes: doc.get_changes(heads).into_iter().map(|mut c| ByteBuf::from(c.bytes().into_owned())).collect(),
+        changes: doc
+            .get_changes(heads)
+            .into_iter()
+            .map(|mut c| ByteBuf::from(c.bytes().into_owned()))
+            .collect(),
     }
 }
 
@@ -53,7 +67,12 @@ async fn a_thousand_visits_pull_at_saved_size_and_one_edit_is_small_and_fast() {
             push.push(push_of(&id, &mut doc, &[]));
             docs.push((id, doc));
         }
-        let req = SyncRequest { cursor: None, push, need_full: vec![], max_bytes: 1 };
+        let req = SyncRequest {
+            cursor: None,
+            push,
+            need_full: vec![],
+            max_bytes: 1,
+        };
         server.sync(&writer.token, &req).await;
         let _ = chunk;
     }
@@ -63,7 +82,12 @@ async fn a_thousand_visits_pull_at_saved_size_and_one_edit_is_small_and_fast() {
     let t = Instant::now();
     let (mut cursor, mut wire_bytes, mut records, mut rounds) = (None, 0usize, 0usize, 0);
     loop {
-        let req = SyncRequest { cursor: cursor.clone(), push: vec![], need_full: vec![], max_bytes: 8 << 20 };
+        let req = SyncRequest {
+            cursor: cursor.clone(),
+            push: vec![],
+            need_full: vec![],
+            max_bytes: 8 << 20,
+        };
         let body = wire::encode(&req);
         let (status, _, resp) = server.sync_raw(Some(&reader.token), body.clone()).await;
         assert_eq!(status, 200);
@@ -90,19 +114,36 @@ async fn a_thousand_visits_pull_at_saved_size_and_one_edit_is_small_and_fast() {
         Some((_, obj)) => obj,
         None => panic!("no answers"),
     };
-    let a = doc.put_object(&answers, "item-007", ObjType::Map).expect("answer");
+    let a = doc
+        .put_object(&answers, "item-007", ObjType::Map)
+        .expect("answer");
     doc.put(&a, "value", "pass").expect("v");
     doc.commit();
-    let req = SyncRequest { cursor: None, push: vec![push_of(id, doc, &heads)], need_full: vec![], max_bytes: 1 };
-    let (status, _, _) = server.sync_raw(Some(&writer.token), wire::encode(&req)).await;
+    let req = SyncRequest {
+        cursor: None,
+        push: vec![push_of(id, doc, &heads)],
+        need_full: vec![],
+        max_bytes: 1,
+    };
+    let (status, _, _) = server
+        .sync_raw(Some(&writer.token), wire::encode(&req))
+        .await;
     assert_eq!(status, 200);
-    let req = SyncRequest { cursor, push: vec![], need_full: vec![], max_bytes: 8 << 20 };
+    let req = SyncRequest {
+        cursor,
+        push: vec![],
+        need_full: vec![],
+        max_bytes: 8 << 20,
+    };
     let body = wire::encode(&req);
     let t = Instant::now();
     let (status, _, resp) = server.sync_raw(Some(&reader.token), body.clone()).await;
     let elapsed = t.elapsed();
     assert_eq!(status, 200);
-    println!("one edit: {} wire bytes, {elapsed:?}", body.len() + resp.len());
+    println!(
+        "one edit: {} wire bytes, {elapsed:?}",
+        body.len() + resp.len()
+    );
     assert!(body.len() + resp.len() < 2048);
 }
 
@@ -133,14 +174,21 @@ async fn a_hundred_devices_pushing_at_once() {
                     break;
                 }
                 for i in 0..5 {
-                    let a = doc.put_object(&answers, format!("item-{round}-{i}"), ObjType::Map).expect("a");
+                    let a = doc
+                        .put_object(&answers, format!("item-{round}-{i}"), ObjType::Map)
+                        .expect("a");
                     doc.put(&a, "value", "pass").expect("v");
                     doc.commit();
                 }
                 let push = push_of(&id, &mut doc, &heads);
                 changes += push.changes.len();
                 heads = doc.get_heads();
-                let req = SyncRequest { cursor: cursor.clone(), push: vec![push], need_full: vec![], max_bytes: 1 << 20 };
+                let req = SyncRequest {
+                    cursor: cursor.clone(),
+                    push: vec![push],
+                    need_full: vec![],
+                    max_bytes: 1 << 20,
+                };
                 let http = axum::http::Request::post("/v1/sync")
                     .header("authorization", format!("Bearer {}", enrolled.token))
                     .header("content-type", wire::CONTENT_TYPE)
@@ -149,8 +197,11 @@ async fn a_hundred_devices_pushing_at_once() {
                 let t = Instant::now();
                 let resp = app.clone().oneshot(http).await.expect("resp");
                 assert_eq!(resp.status(), 200);
-                let body = http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes();
-                latencies.push(t.elapsed());
+                let body = http_body_util::BodyExt::collect(resp.into_body())
+                    .await
+                    .expect("body")
+                    .to_bytes();
+                latencies.push((round, t.elapsed()));
                 let resp: wire::SyncResponse = wire::decode(&body).expect("decode");
                 cursor = Some(resp.cursor);
             }
@@ -159,13 +210,27 @@ async fn a_hundred_devices_pushing_at_once() {
     }
     let mut total = 0;
     let mut lat = Vec::new();
+    let mut steady = Vec::new();
     for t in tasks {
         let (c, l) = t.await.expect("task");
         total += c;
-        lat.extend(l);
+        steady.extend(l.iter().filter(|(r, _)| *r >= 3).map(|(_, d)| *d));
+        lat.extend(l.into_iter().map(|(_, d)| d));
     }
+    steady.sort();
+    println!(
+        "after 3 rounds: p50 {:?} p99 {:?}",
+        steady[steady.len() / 2],
+        steady[steady.len() * 99 / 100]
+    );
     let secs = start.elapsed().as_secs_f64();
     lat.sort();
     let p99 = lat[lat.len() * 99 / 100];
-    println!("{total} changes in {secs:.2}s = {:.0}/s over {} requests; p50 {:?} p99 {:?}", total as f64 / secs, lat.len(), lat[lat.len() / 2], p99);
+    println!(
+        "{total} changes in {secs:.2}s = {:.0}/s over {} requests; p50 {:?} p99 {:?}",
+        total as f64 / secs,
+        lat.len(),
+        lat[lat.len() / 2],
+        p99
+    );
 }

@@ -415,3 +415,91 @@ async fn a_small_page_size_pages_with_more_until_everything_arrived() {
     visits.sort();
     assert_eq!(got, visits);
 }
+
+#[tokio::test]
+async fn a_record_whose_snapshot_fell_behind_is_compacted_before_it_is_sent_whole() {
+    let server = TestServer::new().await;
+    let mut a = Phone::enroll(&server, "g1").await;
+    let visit = a.capture_visit("落后快照");
+    a.sync_all(&server, 1 << 20).await;
+    for (i, id) in ["exits", "extinguishers", "remarks", "alarm"]
+        .iter()
+        .enumerate()
+    {
+        a.store
+            .answer_item(
+                &visit,
+                &item(id),
+                AnswerInput {
+                    value: if i == 1 {
+                        AnswerValue::Number(3.0)
+                    } else if i == 2 {
+                        AnswerValue::Text("备注".into())
+                    } else if i == 3 {
+                        AnswerValue::Choice("故障".into())
+                    } else {
+                        AnswerValue::Pass
+                    },
+                    note: Some(format!("第{i}次修改")),
+                    media: vec![],
+                },
+            )
+            .expect("answer");
+    }
+    // Another server process stores these changes: this process's snapshot knows nothing.
+    let pending = a.store.pending_changes(10).expect("pending");
+    let meta = server
+        .state
+        .storage
+        .documents(std::slice::from_ref(&visit))
+        .await
+        .expect("meta");
+    let write = siteproof_server::storage::PushWrite {
+        pushed_by: None,
+        records: vec![siteproof_server::storage::RecordWrite {
+            header: meta[0].header.clone(),
+            changes: pending[0]
+                .changes
+                .iter()
+                .zip(&pending[0].hashes)
+                .map(|(c, h)| (h.0, c.clone()))
+                .collect(),
+            known_through: 0,
+            snapshot: None,
+        }],
+    };
+    server
+        .state
+        .storage
+        .store_push(&write)
+        .await
+        .expect("store");
+    let behind = server
+        .state
+        .storage
+        .full_document(&visit)
+        .await
+        .expect("full")
+        .expect("stored");
+    assert_eq!(behind.trailing.len(), 4);
+
+    let mut b = Phone::enroll(&server, "g1").await;
+    let resp = b.round(&server, 1 << 20).await;
+    assert_eq!(resp.records.len(), 1);
+    let saved = a.store.export_document(&visit).expect("export").len();
+    assert!(
+        resp.records[0].data.len() * 10 <= saved * 11,
+        "sent {} bytes for a {saved}-byte document",
+        resp.records[0].data.len()
+    );
+    let after = server
+        .state
+        .storage
+        .full_document(&visit)
+        .await
+        .expect("full")
+        .expect("stored");
+    assert!(after.trailing.is_empty(), "the snapshot was refreshed");
+    b.apply(&resp);
+    assert_eq!(b.store.visit(&visit).expect("visit").answers.len(), 4);
+}

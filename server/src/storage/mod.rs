@@ -268,6 +268,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>>;
     /// A record's snapshot and trailing changes, or `None`.
     async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>>;
+    /// Several records' full documents in one round trip, in the order asked (unknown ids
+    /// are skipped).
+    async fn full_documents(&self, ids: &[RecordId]) -> StorageResult<Vec<FullDocument>>;
     /// A record's changes with `seq > after`, in `seq` order.
     async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>>;
     /// Stores a push in one transaction: new records are created, already-stored changes are

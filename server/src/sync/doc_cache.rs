@@ -67,10 +67,11 @@ impl CachedDoc {
     }
 
     /// Whether a push should refresh the snapshot: none yet, or the changes after it add more
-    /// than a quarter to what a device pulling the record whole would download. (A pull
-    /// refreshes lazily from a tenth on, so pushes need not save on every small edit.)
+    /// than a tenth to what a device pulling the record whole would download. Saving here
+    /// costs CPU only (the snapshot rides in the push's transaction), so pulls rarely have to
+    /// compact (which costs them a write).
     pub fn wants_snapshot(&self) -> bool {
-        self.snapshot_len == 0 || self.tail_len * 4 > self.snapshot_len
+        self.snapshot_len == 0 || self.tail_len * 10 > self.snapshot_len
     }
 }
 

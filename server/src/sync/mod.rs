@@ -72,10 +72,8 @@ impl SyncService {
             .unwrap_or(usize::MAX)
             .clamp(1, self.limits.max_page_bytes);
         let mut page = Page::new(budget);
-        for id in need_full {
-            if let Some(full) = self.fetch_full(&id).await? {
-                page.add_whole(&full);
-            }
+        for full in self.fetch_full(&need_full).await? {
+            page.add_whole(&full);
         }
         // A device without a valid cursor is treated as knowing nothing, its own changes included.
         let knows_nothing = req.cursor.is_none() || reset;
@@ -276,28 +274,31 @@ impl SyncService {
         Ok(out)
     }
 
-    /// A record's full document, refreshing its snapshot first when the changes after it
-    /// would make the download noticeably larger than a fresh save.
-    async fn fetch_full(&self, id: &RecordId) -> Result<Option<FullDocument>> {
-        let Some(full) = self.storage.full_document(id).await? else {
-            return Ok(None);
-        };
-        let tail: usize = full.trailing.iter().map(|c| c.data.len()).sum();
-        let snapshot_len = full.snapshot.as_ref().map_or(0, Vec::len);
-        if tail * 10 <= snapshot_len {
-            return Ok(Some(full));
+    /// Records' full documents (missing ones are skipped), each refreshed first when the
+    /// changes after its snapshot would make the download noticeably larger than a fresh save.
+    async fn fetch_full(&self, ids: &[RecordId]) -> Result<Vec<FullDocument>> {
+        let mut docs = self.storage.full_documents(ids).await?;
+        for full in &mut docs {
+            let tail: usize = full.trailing.iter().map(|c| c.data.len()).sum();
+            let snapshot_len = full.snapshot.as_ref().map_or(0, Vec::len);
+            if tail * 10 <= snapshot_len {
+                continue;
+            }
+            let id = full.header.id.clone();
+            let mut entry = self.cache.lock(&id).await?;
+            if entry.is_none() {
+                *entry = Some(CachedDoc::load(full)?);
+            } else {
+                load_current(self.storage.as_ref(), &id, &mut entry).await?;
+            }
+            if let Some(cached) = entry.as_mut() {
+                self.refresh_snapshot(&id, cached).await?;
+                if let Some(fresh) = self.storage.full_document(&id).await? {
+                    *full = fresh;
+                }
+            }
         }
-        let mut entry = self.cache.lock(id).await?;
-        if entry.is_none() {
-            *entry = Some(CachedDoc::load(&full)?);
-        } else {
-            load_current(self.storage.as_ref(), id, &mut entry).await?;
-        }
-        let Some(cached) = entry.as_mut() else {
-            return Ok(Some(full));
-        };
-        self.refresh_snapshot(id, cached).await?;
-        Ok(self.storage.full_document(id).await?)
+        Ok(docs)
     }
 
     /// Fills the page from the log; `true` if more is waiting.
@@ -323,12 +324,12 @@ impl SyncService {
                                 }
                                 acc
                             });
-                        fetched.clear();
-                        for id in wanted {
-                            if let Some(full) = self.fetch_full(&id).await? {
-                                fetched.insert(id, full);
-                            }
-                        }
+                        fetched = self
+                            .fetch_full(&wanted)
+                            .await?
+                            .into_iter()
+                            .map(|f| (f.header.id.clone(), f))
+                            .collect();
                         if let Some(row) = rows.get(i)
                             && !fetched.contains_key(&row.doc_id)
                         {

@@ -8,7 +8,8 @@ use super::SqliteStorage;
 use crate::ids::GroupId;
 use crate::storage::{
     DeviceRecord, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash, NewDevice,
-    PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange, SyncStorage,
+    PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange,
+    SyncStorage,
 };
 
 #[async_trait]
@@ -186,6 +187,18 @@ impl SyncStorage for SqliteStorage {
         self.read(move |conn| full_document(conn, &id)).await
     }
 
+    async fn full_documents(&self, ids: &[RecordId]) -> StorageResult<Vec<FullDocument>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                out.extend(full_document(conn, id)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>> {
         let id = id.clone();
         self.read(move |conn| changes_after(conn, &id, after)).await
@@ -199,8 +212,11 @@ impl SyncStorage for SqliteStorage {
     async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()> {
         let (id, data) = (id.clone(), data.to_vec());
         self.write(move |conn| {
-            conn.prepare_cached(SNAPSHOT_SQL)?
-            .execute(params![id.as_str(), to_sql_seq(seq)?, data])?;
+            conn.prepare_cached(SNAPSHOT_SQL)?.execute(params![
+                id.as_str(),
+                to_sql_seq(seq)?,
+                data
+            ])?;
             Ok(())
         })
         .await
@@ -332,9 +348,8 @@ fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<Vec<RecordSt
         "INSERT INTO documents (id, kind, region, grp, created_seq, created_by)
          VALUES (?1, ?2, ?3, ?4, 0, ?5)",
     )?;
-    let mut hashes_after = conn.prepare_cached(
-        "SELECT hash FROM changes WHERE doc_id = ?1 AND seq > ?2",
-    )?;
+    let mut hashes_after =
+        conn.prepare_cached("SELECT hash FROM changes WHERE doc_id = ?1 AND seq > ?2")?;
     let mut last_seq = conn.prepare_cached("SELECT MAX(seq) FROM changes WHERE doc_id = ?1")?;
     let mut put_snapshot = conn.prepare_cached(SNAPSHOT_SQL)?;
     let mut out = Vec::with_capacity(push.records.len());
@@ -358,7 +373,8 @@ fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<Vec<RecordSt
             record.changes.iter().map(|(h, _)| &h[..]).collect();
         let mut foreign = false;
         if !is_new {
-            let mut rows = hashes_after.query(params![h.id.as_str(), to_sql_seq(record.known_through)?])?;
+            let mut rows =
+                hashes_after.query(params![h.id.as_str(), to_sql_seq(record.known_through)?])?;
             while let Some(row) = rows.next()? {
                 if !pushed.contains(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?) {
                     foreign = true;
