@@ -1,0 +1,215 @@
+//! The core's uploader against a real port-0 server in this process: progress reports,
+//! cancellation that keeps what was acknowledged, the unmetered-only policy, dedup at
+//! creation, and the queue marked done (so the original may be evicted).
+
+mod common;
+mod media_fixture;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::TestServer;
+use media_fixture::processes::DiskPhone;
+use media_fixture::write_pseudo_random_file;
+use siteproof_core::Error;
+use siteproof_core::media::{Network, UploadProgress, UploadState, Uploader, UploaderConfig};
+
+/// Serves `server`'s app on a loopback port; returns the tus endpoint.
+async fn listen(server: &TestServer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = server.state.clone();
+    tokio::spawn(async move {
+        let _ = siteproof_server::serve(listener, state, std::future::pending()).await;
+    });
+    format!("http://{addr}/v1/uploads")
+}
+
+fn uploader(endpoint: &str, token: &str, chunk: usize) -> Uploader {
+    let mut config = UploaderConfig::new(endpoint, token);
+    config.chunk_size = chunk;
+    Uploader::new(config).expect("uploader")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_stops_at_a_chunk_boundary_and_the_next_run_resumes_there() {
+    let server = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let file = phone.dir.path().join("clip.mp4");
+    let hash = write_pseudo_random_file(&file, 6_000_000, 31);
+    let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
+    let endpoint = listen(&server).await;
+    let token = phone.token.clone();
+
+    let (phone, first, reports) = tokio::task::spawn_blocking(move || {
+        let uploader = uploader(&endpoint, &token, 1 << 20);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut reports: Vec<UploadProgress> = Vec::new();
+        let flag = Arc::clone(&cancel);
+        let mut progress = |p: &UploadProgress| {
+            reports.push(p.clone());
+            if p.done >= 2 << 20 {
+                flag.store(true, Ordering::SeqCst);
+            }
+        };
+        let first = uploader.run(
+            &mut phone.store,
+            &phone.media,
+            Network::Unmetered,
+            &cancel,
+            &mut progress,
+        );
+        let first = first.map(|_| ()).map_err(|e| matches!(e, Error::Cancelled));
+        (phone, first, reports)
+    })
+    .await
+    .expect("first run");
+
+    assert_eq!(first, Err(true), "the run ends with Cancelled");
+    assert_eq!(
+        reports.iter().map(|p| p.done).collect::<Vec<_>>(),
+        vec![1 << 20, 2 << 20]
+    );
+    assert!(
+        reports
+            .iter()
+            .all(|p| p.total == 6_000_000 && p.hash == media_ref.hash)
+    );
+    let item = phone
+        .store
+        .upload_item(&media_ref.hash)
+        .expect("q")
+        .expect("queued");
+    assert_eq!(
+        (item.state, item.offset),
+        (UploadState::Pending, 2 << 20),
+        "acknowledged bytes kept"
+    );
+
+    let endpoint = format!(
+        "http://{}/v1/uploads",
+        serve_elsewhere(&item.upload_url, &server).await
+    );
+    let token = phone.token.clone();
+    let (phone, second) = tokio::task::spawn_blocking(move || {
+        let mut phone = phone;
+        let uploader = uploader(&endpoint, &token, 1 << 20);
+        let run = uploader.run(
+            &mut phone.store,
+            &phone.media,
+            Network::Unmetered,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        );
+        (phone, run.expect("second run"))
+    })
+    .await
+    .expect("second run");
+
+    assert_eq!(second.completed, vec![media_ref.hash.clone()]);
+    assert_eq!(second.resumed_from, vec![(media_ref.hash.clone(), 2 << 20)]);
+    assert_eq!(second.bytes_sent, 6_000_000 - (2 << 20));
+    let info = phone
+        .store
+        .media_info(&media_ref.hash)
+        .expect("q")
+        .expect("row");
+    assert!(
+        info.verified_at.is_some(),
+        "verified: the original may now be evicted"
+    );
+    let blob = server.dir.path().join("blobs/blobs").join(&hash);
+    assert_eq!(media_fixture::processes::sha256_file(&blob), hash);
+}
+
+/// Checks the stored upload URL is relative, then serves the same state on another port:
+/// the resumed run below talks to a server that moved.
+async fn serve_elsewhere(upload_url: &Option<String>, server: &TestServer) -> std::net::SocketAddr {
+    assert!(
+        upload_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("/v1/uploads/")),
+        "{upload_url:?}"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = server.state.clone();
+    tokio::spawn(async move {
+        let _ = siteproof_server::serve(listener, state, std::future::pending()).await;
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_footage_waits_for_an_unmetered_network_and_a_known_file_completes_at_creation() {
+    let server = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let big = phone.dir.path().join("big.mp4");
+    write_pseudo_random_file(&big, 60_000_000, 41);
+    let (_, big_ref) = phone.capture_and_sync(&server, &big).await;
+    let endpoint = listen(&server).await;
+    let token = phone.token.clone();
+
+    let (mut phone, metered) = tokio::task::spawn_blocking(move || {
+        let uploader = uploader(&endpoint, &token, 8 << 20);
+        let run = uploader.run(
+            &mut phone.store,
+            &phone.media,
+            Network::Metered,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        );
+        (phone, run.expect("metered run"))
+    })
+    .await
+    .expect("run");
+    assert_eq!(metered.waiting_for_unmetered, 1);
+    assert!(metered.completed.is_empty() && metered.bytes_sent == 0);
+
+    // A second phone with the same footage: the server has it after the first upload.
+    let mut other = DiskPhone::enroll(&server, "g1").await;
+    let copy = other.dir.path().join("copy.mp4");
+    std::fs::copy(
+        phone.media.original_path(&big_ref.hash).expect("original"),
+        &copy,
+    )
+    .expect("copy");
+    other.capture_and_sync(&server, &copy).await;
+    let endpoint = listen(&server).await;
+    let (token, other_token) = (phone.token.clone(), other.token.clone());
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        let first = uploader(&endpoint, &token, 8 << 20)
+            .run(
+                &mut phone.store,
+                &phone.media,
+                Network::Unmetered,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .expect("wifi run");
+        let second = uploader(&endpoint, &other_token, 8 << 20)
+            .run(
+                &mut other.store,
+                &other.media,
+                Network::Unmetered,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .expect("second phone");
+        (first, second)
+    })
+    .await
+    .expect("runs");
+
+    assert_eq!(first.completed, vec![big_ref.hash.clone()]);
+    assert_eq!(first.bytes_sent, 60_000_000);
+    assert_eq!(second.completed, vec![big_ref.hash.clone()]);
+    assert_eq!(
+        second.bytes_sent, 0,
+        "the server already held it: nothing sent"
+    );
+}
