@@ -143,6 +143,7 @@ fn main() -> Res<()> {
         100.0 * core_sha / openssl_sha,
         verdict(core_sha >= 0.8 * openssl_sha)
     );
+    println!("core SHA-256, cached file    {:>8.1} MiB/s", file_sha / MIB);
     println!(
         "capture: import + sync       {:>8.1} MiB/s",
         size as f64 / MIB / import_secs
