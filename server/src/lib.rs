@@ -25,6 +25,7 @@
 //!   [`storage_suite`] as the test suite every backend runs.
 
 pub mod admin;
+pub mod blob;
 mod devices;
 mod error;
 mod http;
@@ -34,6 +35,7 @@ mod secret;
 pub mod storage;
 pub mod storage_suite;
 mod sync;
+pub mod tus;
 
 use std::future::Future;
 use std::path::Path;
@@ -84,6 +86,9 @@ pub struct AppState {
     pub storage: Arc<dyn SyncStorage>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// Evidence uploads and serving; `None` until a blob store is attached
+    /// ([`AppState::with_media`]).
+    pub media: Option<Arc<tus::MediaService>>,
 }
 
 impl AppState {
@@ -95,6 +100,7 @@ impl AppState {
             admin: Arc::new(AdminService::new(Arc::clone(&storage))),
             storage,
             config: Arc::new(config),
+            media: None,
         }
     }
 
@@ -109,7 +115,17 @@ impl AppState {
             })?;
         }
         let storage = SqliteStorage::open(data_dir.join("siteproof.db"))?;
-        Ok(Self::new(Arc::new(storage), config))
+        let blobs = blob::FsBlobStore::open(data_dir.join("blobs"))
+            .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?;
+        Ok(Self::new(Arc::new(storage), config)
+            .with_media(Arc::new(blobs), tus::MediaConfig::default()))
+    }
+
+    /// Attaches a blob store: turns on the tus upload and media endpoints.
+    pub fn with_media(mut self, blobs: Arc<dyn blob::BlobStore>, config: tus::MediaConfig) -> Self {
+        let storage = Arc::clone(&self.storage);
+        self.media = Some(Arc::new(tus::MediaService::new(blobs, storage, config)));
+        self
     }
 }
 
@@ -123,6 +139,7 @@ pub fn app(state: AppState) -> Router {
             json_413(r, limit)
         }))
         .layer(TraceLayer::new_for_http())
+        .merge(tus::router()) // after the body limit: uploads stream any size
         .with_state(state)
 }
 
