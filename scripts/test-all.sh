@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "Test tools: tuspy (a standard tus client the media tests upload with)"
+python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
+
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --locked
 
