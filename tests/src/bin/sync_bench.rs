@@ -1,0 +1,316 @@
+//! Sync benchmark (release build): prints, measured in one run against one server process:
+//! 1. a fresh device pulling 1,000 visits of 60 answers: time, and wire bytes against the
+//!    documents' saved size;
+//! 2. one changed answer synced while 1,000 visits are in scope: round trips, bytes, time;
+//! 3. 100 devices (20 groups of 5) syncing at once: changes/s, p50/p99 sync latency, and the
+//!    server's peak RSS.
+//!
+//! Run: `cargo run --release -p siteproof-tests --bin sync-bench`
+//! (the server runs as a child process of this binary, on a loopback port).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient};
+use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
+
+const VISITS: usize = 1_000;
+const ANSWERS: usize = 60;
+const DEVICES: usize = 100;
+const GROUP_SIZE: usize = 5;
+const ROUNDS: usize = 10;
+const CHANGES_PER_ROUND: usize = 10;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--serve") {
+        serve(&PathBuf::from(args.next().expect("data dir")));
+        return;
+    }
+    let disk = tempfile::tempdir().expect("tempdir");
+    let shm = tempfile::tempdir_in(shm_dir()).expect("tempdir in /dev/shm");
+    let server_dir = disk.path().join("server");
+    let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
+    let admin = AppState::open_embedded(&server_dir, ServerConfig::default()).expect("admin state");
+
+    let mut child = Command::new(std::env::current_exe().expect("exe"))
+        .arg("--serve")
+        .arg(&server_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read addr");
+    let url = format!(
+        "http://{}",
+        line.trim()
+            .strip_prefix("listening ")
+            .expect("listening line")
+    );
+    let pid = child.id();
+
+    let template = siteproof_tests::template(ANSWERS);
+    admin_rt
+        .block_on(admin.admin.publish_template(&template))
+        .expect("publish");
+    let region: RegionCode = "hebei".parse().expect("region");
+    let group = |name: &str| -> GroupId {
+        admin_rt
+            .block_on(admin.admin.create_group(region.clone(), name, None))
+            .expect("group")
+            .id
+    };
+    let code = |g: &GroupId| -> String {
+        admin_rt
+            .block_on(
+                admin
+                    .admin
+                    .issue_enrollment_code(g, Duration::from_secs(3600)),
+            )
+            .expect("code")
+            .code
+    };
+    let enroll = |path: &Path, g: &GroupId, name: &str| -> Store {
+        let mut store = siteproof_tests::open_store(path, name);
+        SyncClient::new(&url)
+            .expect("client")
+            .enroll(&mut store, &code(g), name)
+            .expect("enroll");
+        store
+    };
+
+    // 1. A group with 1,000 visits of 60 answers; a fresh device pulls them.
+    let big = group("大组");
+    let mut seeder = enroll(&shm.path().join("seeder.db"), &big, "seeder");
+    seeder.sync().expect("seeder gets the template");
+    let t = Instant::now();
+    let mut visits: Vec<RecordId> = Vec::with_capacity(VISITS);
+    for n in 0..VISITS {
+        let v = seeder
+            .create_visit(siteproof_tests::new_visit(&template, &format!("企业{n}")))
+            .expect("v");
+        for i in 0..ANSWERS {
+            seeder
+                .answer_item(
+                    &v,
+                    &format!("i{i}").parse().expect("item"),
+                    answer(i, &format!("{n}-{i}")),
+                )
+                .expect("answer");
+        }
+        visits.push(v);
+    }
+    println!(
+        "seeded {VISITS} visits x {ANSWERS} answers in {:.1?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let pushed = seeder.sync().expect("push");
+    println!(
+        "seeding device pushed {} changes in {:.2?} ({} round trips, {:.1} MB up)",
+        pushed.pushed,
+        t.elapsed(),
+        pushed.round_trips,
+        pushed.bytes_up as f64 / 1e6
+    );
+    let saved: usize = visits
+        .iter()
+        .map(|v| seeder.export_document(v).expect("export").len())
+        .sum();
+
+    let mut fresh = siteproof_tests::open_store(&disk.path().join("fresh.db"), "fresh");
+    SyncClient::new(&url)
+        .expect("client")
+        .enroll(&mut fresh, &code(&big), "fresh")
+        .expect("enroll");
+    let t = Instant::now();
+    let pulled = fresh.sync().expect("pull");
+    let took = t.elapsed();
+    assert_eq!(fresh.list_visits().expect("list").len(), VISITS);
+    println!(
+        "[1] fresh device pulled {} records in {took:.2?} ({} round trips): {:.2} MB on the wire for {:.2} MB of saved documents = {:.3}x   (target < 2 s, <= 1.1x)",
+        pulled.pulled,
+        pulled.round_trips,
+        pulled.bytes_down as f64 / 1e6,
+        saved as f64 / 1e6,
+        pulled.bytes_down as f64 / saved as f64
+    );
+
+    // 2. One changed answer with 1,000 visits in scope.
+    let mut times = Vec::new();
+    let mut last = None;
+    for k in 0..21 {
+        fresh
+            .answer_item(
+                &visits[k * 7],
+                &"i3".parse().expect("item"),
+                answer(1, &format!("changed {k}")),
+            )
+            .expect("answer");
+        let t = Instant::now();
+        let s = fresh.sync().expect("sync one change");
+        times.push(t.elapsed());
+        last = Some(s);
+    }
+    times.sort();
+    let s = last.expect("measured");
+    println!(
+        "[2] one changed answer, {VISITS} visits in scope: {} round trip(s), {} B up + {} B down = {} B, median {:.1?} (target: 1 round trip, < 2 KB, < 20 ms)",
+        s.round_trips,
+        s.bytes_up,
+        s.bytes_down,
+        s.bytes_up + s.bytes_down,
+        times[times.len() / 2]
+    );
+
+    // 3. 100 devices in groups of 5, syncing at once.
+    let groups: Vec<GroupId> = (0..DEVICES / GROUP_SIZE)
+        .map(|g| group(&format!("组{g}")))
+        .collect();
+    let mut devices: Vec<(Store, RecordId)> = (0..DEVICES)
+        .map(|d| {
+            let mut s = enroll(
+                &shm.path().join(format!("dev{d}.db")),
+                &groups[d / GROUP_SIZE],
+                &format!("d{d}"),
+            );
+            s.sync().expect("template");
+            let v = s
+                .create_visit(siteproof_tests::new_visit(&template, &format!("现场{d}")))
+                .expect("v");
+            s.sync().expect("push visit");
+            (s, v)
+        })
+        .collect();
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let barrier = Arc::new(Barrier::new(DEVICES));
+    let (server_cpu0, client_cpu0) = (
+        cpu_seconds(&format!("/proc/{pid}/stat")),
+        cpu_seconds("/proc/self/stat"),
+    );
+    let t = Instant::now();
+    let pushed_total: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = devices
+            .iter_mut()
+            .enumerate()
+            .map(|(d, (store, visit))| {
+                let (latencies, barrier) = (Arc::clone(&latencies), Arc::clone(&barrier));
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut pushed = 0;
+                    for round in 0..ROUNDS {
+                        for c in 0..CHANGES_PER_ROUND {
+                            let item = format!("i{}", (round * CHANGES_PER_ROUND + c) % ANSWERS);
+                            store
+                                .answer_item(
+                                    visit,
+                                    &item.parse().expect("item"),
+                                    answer(c, &format!("d{d} r{round}")),
+                                )
+                                .expect("answer");
+                        }
+                        let t = Instant::now();
+                        pushed += store.sync().expect("concurrent sync").pushed;
+                        latencies.lock().expect("lock").push(t.elapsed());
+                    }
+                    pushed
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("device thread"))
+            .sum()
+    });
+    let wall = t.elapsed();
+    let server_cpu = cpu_seconds(&format!("/proc/{pid}/stat")) - server_cpu0;
+    let client_cpu = cpu_seconds("/proc/self/stat") - client_cpu0;
+    let mut lat = latencies.lock().expect("lock").clone();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "[3] {DEVICES} devices x {ROUNDS} syncs of {CHANGES_PER_ROUND} changes at once: {pushed_total} changes in {wall:.2?} = {:.0} changes/s; sync latency p50 {:.1?}, p99 {:.1?} (target >= 1500/s, p99 < 250 ms)",
+        pushed_total as f64 / wall.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
+    );
+    println!(
+        "    CPU during [3]: server {server_cpu:.1} s, the 100 simulated devices {client_cpu:.1} s, on {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    assert_eq!(
+        pushed_total as usize,
+        DEVICES * ROUNDS * CHANGES_PER_ROUND,
+        "every change acknowledged"
+    );
+
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: unknown");
+    let db_size = std::fs::metadata(server_dir.join("siteproof.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "server peak RSS ({hwm}), database {:.1} MB",
+        db_size as f64 / 1e6
+    );
+    child.kill().ok();
+    child.wait().ok();
+}
+
+fn answer(i: usize, note: &str) -> AnswerInput {
+    AnswerInput {
+        value: if i % 3 == 0 {
+            AnswerValue::Fail
+        } else {
+            AnswerValue::Pass
+        },
+        note: Some(note.into()),
+        media: vec![],
+    }
+}
+
+/// User + system CPU seconds of a process, from its `/proc/<pid>/stat`.
+fn cpu_seconds(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn shm_dir() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// The child process: the server on the embedded default, on a free loopback port.
+fn serve(dir: &Path) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let state = AppState::open_embedded(dir, ServerConfig::default()).expect("open");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("listening {}", listener.local_addr().expect("addr"));
+        siteproof_server::serve(listener, state, std::future::pending())
+            .await
+            .expect("serve");
+    });
+}
