@@ -25,6 +25,8 @@ use crate::ids::MediaHash;
 const TUS_VERSION: &str = "1.0.0";
 /// Consecutive checksum failures of one chunk before the run gives up on that item.
 const MAX_CHUNK_RETRIES: u32 = 5;
+/// Creations and offset look-ups of one item in one run.
+const MAX_LOOKUPS: u32 = 10;
 
 /// Where and how to upload.
 #[derive(Clone, Debug)]
@@ -149,9 +151,17 @@ impl Uploader {
         let mut url = item.upload_url.clone();
         let mut offset;
         let mut retries = 0;
+        let mut lookups = 0;
         let mut buf = Vec::new();
         loop {
-            // Find where the server stands: create the upload, or ask it.
+            // Find where the server stands: create the upload, or ask it. A server that keeps
+            // moving the offset under us is left for a later run rather than chased forever.
+            lookups += 1;
+            if lookups > MAX_LOOKUPS {
+                return Ok(Outcome::Deferred(
+                    "the server's offset keeps changing".into(),
+                ));
+            }
             let Some(u) = url.clone() else {
                 match self.create(&item)? {
                     Ok((created, at)) => {
