@@ -303,3 +303,44 @@ fn evicting_removes_only_verified_originals_and_keeps_thumbnails() {
         Eviction::default()
     );
 }
+
+#[test]
+fn adopting_a_recording_moves_it_under_its_hash_without_a_copy() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut store, visit) = store_with_visit(dir.path());
+    let media = MediaStore::open(dir.path().join("media")).expect("media");
+    let recording = dir.path().join("recording.mp4");
+    let data: Vec<u8> = (0..2_500_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&recording, &data).expect("write");
+    let duplicate = dir.path().join("duplicate.mp4");
+    std::fs::write(&duplicate, &data).expect("write");
+
+    let adopted = media.adopt_file(&recording).expect("adopt");
+    let again = media.adopt_file(&duplicate).expect("adopt duplicate");
+
+    assert!(adopted.new && !again.new);
+    assert_eq!(adopted.hash, again.hash);
+    assert!(
+        !recording.exists() && !duplicate.exists(),
+        "both sources taken over"
+    );
+    let stored = media.original_path(&adopted.hash).expect("stored");
+    assert_eq!(std::fs::read(stored).expect("read"), data);
+    let capture = MediaCapture {
+        kind: MediaKind::Video,
+        mime: "video/mp4".into(),
+        ..photo_capture()
+    };
+    let media_ref = store
+        .record_media(&media, &adopted, capture)
+        .expect("record");
+    store.attach_media(&visit, &media_ref).expect("attach");
+    assert_eq!(media_ref.size, data.len() as u64);
+    assert!(
+        store
+            .media_info(&adopted.hash)
+            .expect("q")
+            .expect("row")
+            .original_present
+    );
+}

@@ -142,6 +142,38 @@ impl MediaStore {
         })
     }
 
+    /// Takes over a finished file (a recording the platform wrote on the same file system)
+    /// without copying it: hashes it, syncs it and renames it to its hash. The file must not
+    /// change any more; for multi-GB footage this halves the disk traffic of an import. If the
+    /// hash is already stored, the file is deleted. Falls back to a copy across file systems.
+    pub fn adopt_file(&self, path: impl AsRef<Path>) -> Result<Imported> {
+        let path = path.as_ref();
+        let file = File::open(path)?;
+        let (hash, size) = Self::hash_reader(&file)?;
+        let target = self.original_file(&hash);
+        if target.exists() {
+            fs::remove_file(path)?;
+            return Ok(Imported {
+                hash,
+                size,
+                new: false,
+            });
+        }
+        file.sync_all()?;
+        drop(file);
+        if fs::rename(path, &target).is_err() {
+            let copied = self.import_file(path)?;
+            fs::remove_file(path)?;
+            return Ok(copied);
+        }
+        sync_dir(&self.root.join(ORIGINALS))?;
+        Ok(Imported {
+            hash,
+            size,
+            new: true,
+        })
+    }
+
     /// Hashes a file without importing it.
     pub fn hash_file(path: impl AsRef<Path>) -> Result<(MediaHash, u64)> {
         Self::hash_reader(File::open(path)?)

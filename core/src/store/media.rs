@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::ids::{MediaHash, RecordId};
-use crate::media::{MediaStore, UploadItem, UploadPolicy, UploadState};
+use crate::media::{Imported, MediaStore, UploadItem, UploadPolicy, UploadState};
 use crate::model::{GeoPoint, MediaKind, MediaRef, Timestamp, now};
 
 /// What the app knows about a capture when it hands the file over.
@@ -65,6 +65,18 @@ impl Store {
         capture: MediaCapture,
     ) -> Result<MediaRef> {
         let imported = media.import_file(source.as_ref())?;
+        self.record_media(media, &imported, capture)
+    }
+
+    /// Records a file already in `media` (from [`MediaStore::import_file`] or
+    /// [`MediaStore::adopt_file`]): makes its thumbnail and its `media` row.
+    pub fn record_media(
+        &mut self,
+        media: &MediaStore,
+        imported: &Imported,
+        capture: MediaCapture,
+    ) -> Result<MediaRef> {
+        let imported = imported.clone();
         let thumb_source = match capture.kind {
             MediaKind::Photo => media.original_path(&imported.hash),
             MediaKind::Video => capture.poster.clone(),
