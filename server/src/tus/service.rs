@@ -184,6 +184,12 @@ impl MediaService {
 
     /// Where an upload stands (tus `HEAD`).
     pub async fn status(&self, device: &DeviceRecord, id: &str) -> Result<UploadStatus, TusError> {
+        // Waits for a `PATCH` in progress (e.g. one whose client just died and whose partial
+        // chunk is being cut off) so the offset reported is one a `PATCH` may start at.
+        let slot = self.slot(id);
+        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+            .await
+            .map_err(|_| TusError::Locked)?;
         let (upload, offset) = self.load(device, id).await?;
         Ok(status_of(&upload, offset))
     }
