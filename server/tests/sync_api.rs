@@ -492,14 +492,22 @@ async fn a_record_whose_snapshot_fell_behind_is_compacted_before_it_is_sent_whol
         "sent {} bytes for a {saved}-byte document",
         resp.records[0].data.len()
     );
-    let after = server
-        .state
-        .storage
-        .full_document(&visit)
-        .await
-        .expect("full")
-        .expect("stored");
-    assert!(after.trailing.is_empty(), "the snapshot was refreshed");
+    server.wait_for_snapshot(&visit).await;
     b.apply(&resp);
     assert_eq!(b.store.visit(&visit).expect("visit").answers.len(), 4);
+}
+
+#[tokio::test]
+async fn edits_to_a_record_are_compacted_into_its_snapshot_in_the_background() {
+    let server = TestServer::new().await;
+    let mut a = Phone::enroll(&server, "g1").await;
+    let visit = a.capture_visit("后台压缩");
+    a.sync_all(&server, 1 << 20).await;
+    for note in ["一", "二", "三"] {
+        a.store
+            .answer_item(&visit, &item("exits"), fail(note))
+            .expect("answer");
+    }
+    a.sync_all(&server, 1 << 20).await;
+    server.wait_for_snapshot(&visit).await;
 }

@@ -66,10 +66,8 @@ impl CachedDoc {
         Ok(())
     }
 
-    /// Whether a push should refresh the snapshot: none yet, or the changes after it add more
-    /// than a tenth to what a device pulling the record whole would download. Saving here
-    /// costs CPU only (the snapshot rides in the push's transaction), so pulls rarely have to
-    /// compact (which costs them a write).
+    /// Whether the snapshot should be refreshed: none yet, or the changes after it add more
+    /// than a tenth to what a device pulling the record whole would download.
     pub fn wants_snapshot(&self) -> bool {
         self.snapshot_len == 0 || self.tail_len * 10 > self.snapshot_len
     }

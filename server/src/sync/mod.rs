@@ -1,6 +1,7 @@
 //! The sync service: one `POST /v1/sync` round trip, push then pull, for an authenticated
 //! device. HTTP-free, so it is tested on its own; `docs/sync-protocol.md` is its contract.
 
+mod compactor;
 mod doc_cache;
 mod pull;
 mod push;
@@ -14,6 +15,7 @@ use siteproof_core::{RecordId, Scope};
 
 use crate::error::{Error, Result};
 use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
+use compactor::Compactor;
 use doc_cache::{CachedDoc, DocCache, load_current};
 use pull::{Page, Step};
 
@@ -47,15 +49,18 @@ const FETCH_AHEAD: usize = 16;
 /// Push and pull for devices.
 pub struct SyncService {
     storage: Arc<dyn SyncStorage>,
-    cache: DocCache,
+    cache: Arc<DocCache>,
+    compactor: Compactor,
     limits: SyncLimits,
 }
 
 impl SyncService {
     /// A service over `storage`.
     pub fn new(storage: Arc<dyn SyncStorage>, limits: SyncLimits) -> Self {
+        let cache = Arc::new(DocCache::new(limits.cached_docs));
         Self {
-            cache: DocCache::new(limits.cached_docs),
+            cache: Arc::clone(&cache),
+            compactor: Compactor::new(Arc::clone(&storage), cache),
             storage,
             limits,
         }
@@ -146,9 +151,11 @@ impl SyncService {
             match step {
                 Ok(mut write) => {
                     // The copy as it will be once stored: becomes the snapshot when due.
+                    // A new record is saved now (its first whole send would otherwise be all
+                    // its changes); an existing one is compacted in the background.
                     if let Some(cached) = entry.as_mut() {
                         write.known_through = cached.seq;
-                        if cached.wants_snapshot() {
+                        if cached.snapshot_len == 0 {
                             write.snapshot = Some(cached.doc.save());
                         }
                     }
@@ -186,6 +193,9 @@ impl SyncService {
                     cached.tail_len = 0;
                 }
             }
+            if cached.wants_snapshot() {
+                self.compactor.request(record.header.id.clone());
+            }
         }
         Ok(write
             .records
@@ -215,17 +225,6 @@ impl SyncService {
             .as_mut()
             .ok_or_else(|| Error::Internal("loaded entry is empty".into()))?;
         push::apply_to_existing(device, meta, cached, record)
-    }
-
-    /// Catches the entry up with storage and stores a fresh snapshot of it.
-    async fn refresh_snapshot(&self, id: &RecordId, cached: &mut CachedDoc) -> Result<()> {
-        let changes = self.storage.changes_after(id, cached.seq).await?;
-        cached.catch_up(changes)?;
-        let bytes = cached.doc.save();
-        self.storage.put_snapshot(id, cached.seq, &bytes).await?;
-        cached.snapshot_len = bytes.len();
-        cached.tail_len = 0;
-        Ok(())
     }
 
     /// The position to pull from, and whether the cursor had to be dropped.
@@ -292,10 +291,14 @@ impl SyncService {
                 load_current(self.storage.as_ref(), &id, &mut entry).await?;
             }
             if let Some(cached) = entry.as_mut() {
-                self.refresh_snapshot(&id, cached).await?;
-                if let Some(fresh) = self.storage.full_document(&id).await? {
-                    *full = fresh;
-                }
+                // Send a fresh save; storing it as the snapshot happens off the request path.
+                let bytes = cached.doc.save();
+                cached.snapshot_len = bytes.len();
+                cached.tail_len = 0;
+                self.compactor.store(id, cached.seq, bytes.clone());
+                full.snapshot = Some(bytes);
+                full.snapshot_seq = cached.seq;
+                full.trailing.clear();
             }
         }
         Ok(docs)

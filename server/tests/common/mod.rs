@@ -204,6 +204,24 @@ impl TestServer {
             .expect("count")
     }
 
+    /// Waits (up to 2 s) until the record's snapshot covers all its changes.
+    pub async fn wait_for_snapshot(&self, id: &RecordId) {
+        for _ in 0..200 {
+            let full = self
+                .state
+                .storage
+                .full_document(id)
+                .await
+                .expect("full")
+                .expect("stored");
+            if full.trailing.is_empty() && full.snapshot.is_some() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the snapshot of {id} never caught up");
+    }
+
     /// Fails unless a plain sync of `phone` still works.
     pub async fn assert_still_serves(&self, phone: &mut Phone) {
         let req = SyncRequest {
