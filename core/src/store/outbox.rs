@@ -1,6 +1,8 @@
 //! The outbox: hashes of changes the server has not acknowledged. The change bytes are read
 //! from the document when a sync needs them, so a capture writes its bytes once.
 
+use std::collections::HashSet;
+
 use automerge::{ActorId, ChangeHash};
 use rusqlite::{Transaction, params};
 
@@ -19,6 +21,36 @@ pub struct PendingChanges {
     pub changes: Vec<Vec<u8>>,
     /// Their hashes, in the same order.
     pub hashes: Vec<ChangeHash>,
+}
+
+/// Orders changes so that each comes after those of its dependencies that are in the set
+/// (a stable topological sort; the sets are small, one sync's worth).
+fn causal_order(mut rest: Vec<automerge::Change>) -> Vec<automerge::Change> {
+    let mut out: Vec<automerge::Change> = Vec::with_capacity(rest.len());
+    let mut placed: HashSet<ChangeHash> = HashSet::new();
+    let in_set: HashSet<ChangeHash> = rest.iter().map(|c| c.hash()).collect();
+    while !rest.is_empty() {
+        let before = rest.len();
+        let mut i = 0;
+        while i < rest.len() {
+            let ready = rest[i]
+                .deps()
+                .iter()
+                .all(|d| !in_set.contains(d) || placed.contains(d));
+            if ready {
+                let change = rest.remove(i);
+                placed.insert(change.hash());
+                out.push(change);
+            } else {
+                i += 1;
+            }
+        }
+        if rest.len() == before {
+            // A cycle cannot happen with hashes; keep what is left rather than loop.
+            out.append(&mut rest);
+        }
+    }
+    out
 }
 
 pub(crate) fn add(tx: &Transaction<'_>, id: &RecordId, hashes: &[ChangeHash]) -> Result<()> {
@@ -67,18 +99,21 @@ impl Store {
                 hashes
             };
             let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
-            // Causal order: walk the document's changes and keep the wanted ones.
-            let wanted_set: std::collections::HashSet<_> = wanted.iter().copied().collect();
+            let mut changes = Vec::with_capacity(wanted.len());
+            for hash in &wanted {
+                let change = entry.doc.get_change_by_hash(hash).ok_or_else(|| {
+                    Error::Malformed(format!("outbox names a change record {id} does not hold"))
+                })?;
+                changes.push(change);
+            }
             let mut pending = PendingChanges {
                 id: id.clone(),
                 changes: Vec::new(),
                 hashes: Vec::new(),
             };
-            for mut change in entry.doc.get_changes(&[]) {
-                if wanted_set.contains(&change.hash()) {
-                    pending.hashes.push(change.hash());
-                    pending.changes.push(change.bytes().into_owned());
-                }
+            for mut change in causal_order(changes) {
+                pending.hashes.push(change.hash());
+                pending.changes.push(change.bytes().into_owned());
             }
             out.push(pending);
         }
@@ -102,21 +137,38 @@ impl Store {
 
 /// Puts every change of every record devices write back in the outbox: after the server lost
 /// history (restored from a backup), re-sending all is harmless and repairs it.
-pub(crate) fn requeue_all(tx: &Transaction<'_>, docs: &mut DocCache, actor: &ActorId) -> Result<u64> {
+pub(crate) fn requeue_all(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    actor: &ActorId,
+) -> Result<u64> {
     let ids: Vec<String> = {
-        let kinds: Vec<&str> =
-            RecordKind::ALL.iter().filter(|k| k.written_by_devices()).map(|k| k.code()).collect();
+        let kinds: Vec<&str> = RecordKind::ALL
+            .iter()
+            .filter(|k| k.written_by_devices())
+            .map(|k| k.code())
+            .collect();
         let mut stmt = tx.prepare(&format!(
             "SELECT id FROM records WHERE kind IN ({})",
-            kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",")
+            kinds
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(",")
         ))?;
-        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
     };
     let mut queued = 0;
     for id in ids {
         let id: RecordId = id.parse()?;
         let entry = docs.get_or_load(tx, &id, actor)?;
-        let hashes: Vec<ChangeHash> = entry.doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let hashes: Vec<ChangeHash> = entry
+            .doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.hash())
+            .collect();
         add(tx, &id, &hashes)?;
         queued += hashes.len() as u64;
     }

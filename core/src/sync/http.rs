@@ -2,6 +2,7 @@
 //! push + pull until nothing is left. Each round is applied in one transaction, so a sync cut
 //! off at any point leaves the store consistent and the next call completes it.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -61,13 +62,8 @@ pub struct SyncClient {
 impl SyncClient {
     /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str) -> Result<Self> {
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| Error::Network(e.to_string()))?;
         Ok(Self {
-            http,
+            http: shared_http()?,
             base: base_url.trim_end_matches('/').to_owned(),
         })
     }
@@ -160,6 +156,21 @@ impl Store {
         })?;
         SyncClient::new(&base)?.sync(self)
     }
+}
+
+/// One HTTP client for the process: building one loads the TLS roots and costs milliseconds
+/// of CPU, and a shared one keeps connections alive between syncs.
+fn shared_http() -> Result<reqwest::blocking::Client> {
+    static HTTP: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    if let Some(client) = HTTP.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| Error::Network(e.to_string()))?;
+    Ok(HTTP.get_or_init(|| client).clone())
 }
 
 fn network(e: reqwest::Error) -> Error {
