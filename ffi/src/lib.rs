@@ -1,0 +1,48 @@
+//! # siteproof-ffi
+//!
+//! The siteproof core for Android (Kotlin), iOS (Swift) and back-office scripts (Python),
+//! through [uniffi](https://mozilla.github.io/uniffi-rs/) proc-macros. This crate holds no
+//! logic: [`SiteproofStore`] wraps the core's `Store` and media folder, each method a
+//! delegate; records and enums mirror the core's model; [`ApiError`] is the one error type,
+//! sorted from the core's errors in one place (`error.rs`).
+//!
+//! ## Threading
+//!
+//! Every call blocks the calling thread. Store calls do disk I/O (milliseconds; a write is
+//! durable when it returns); `enroll`, `sync` and `upload_pending` do network I/O. Call them
+//! off the main thread. The store is thread-safe: calls wait for each other on one lock,
+//! except `upload_pending`, which runs on its own database connection so that an inspector
+//! can keep capturing while hours of footage upload. Progress callbacks arrive on the thread
+//! running the upload. See `docs/mobile.md`.
+//!
+//! ## Bindings
+//!
+//! `ffi/build-bindings.sh` builds this crate on its own and generates Kotlin, Swift and Python
+//! into `target/bindings/`.
+
+mod error;
+mod media;
+mod store;
+mod sync;
+mod template;
+mod upload;
+mod visit;
+
+pub use error::{ApiError, ApiResult};
+pub use media::{
+    Eviction, MediaCapture, MediaInfo, MediaKind, MediaRef, Network, UploadItem, UploadPolicy,
+    UploadProblem, UploadState, UploadSummary,
+};
+pub use store::SiteproofStore;
+pub use sync::{Enrollment, Profile, SyncSummary};
+pub use template::{
+    AnswerKind, Criterion, LocalizedText, Scope, Sector, Severity, Template, TemplateItem,
+    TemplateSource, TemplateSummary,
+};
+pub use upload::{CancelToken, UploadProgress};
+pub use visit::{
+    Answer, AnswerConflict, AnswerInput, AnswerValue, Finding, GeoPoint, NewFinding, NewVisit,
+    Site, TemplateRef, Visit, VisitMode, VisitSummary,
+};
+
+uniffi::setup_scaffolding!();
