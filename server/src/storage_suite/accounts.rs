@@ -1,0 +1,125 @@
+//! Suite cases for groups, enrollment codes and devices.
+
+use siteproof_core::{DeviceId, Scope};
+
+use super::{enrolled, group};
+use crate::storage::{EnrollmentCodeRecord, NewDevice, StorageError, SyncStorage};
+
+/// Groups: created once, listed, looked up.
+pub async fn groups_are_created_once_and_listed(storage: &dyn SyncStorage) {
+    storage
+        .create_group(&group("g1", "hebei"))
+        .await
+        .expect("create");
+    storage
+        .create_group(&group("g0", "hebei"))
+        .await
+        .expect("create");
+    assert!(matches!(
+        storage.create_group(&group("g1", "hebei")).await,
+        Err(StorageError::Conflict(_))
+    ));
+    let ids: Vec<String> = storage
+        .list_groups()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|g| g.id.to_string())
+        .collect();
+    assert_eq!(ids, ["g0", "g1"]);
+    assert_eq!(
+        storage
+            .group(&"g1".parse().expect("id"))
+            .await
+            .expect("get"),
+        Some(group("g1", "hebei"))
+    );
+    assert_eq!(
+        storage
+            .group(&"nope".parse().expect("id"))
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        storage.epoch().await.expect("epoch"),
+        storage.epoch().await.expect("epoch")
+    );
+}
+
+/// Codes: one device per code, none after expiry, the device gets the group's scope.
+pub async fn an_enrollment_code_enrolls_once_and_not_after_expiry(storage: &dyn SyncStorage) {
+    storage
+        .create_group(&group("g1", "hebei"))
+        .await
+        .expect("group");
+    let (id, token) = enrolled(storage, "g1", 1).await;
+    let device = storage
+        .device_by_token(&token)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(
+        (device.id.clone(), device.scope.clone()),
+        (id, Scope::group("hebei", "g1"))
+    );
+    let again = NewDevice {
+        id: DeviceId::random(),
+        name: "second".into(),
+        token_hash: [9; 32],
+        enrolled_at: 11,
+    };
+    assert_eq!(
+        storage
+            .redeem_enrollment_code(&[1; 32], 11, &again)
+            .await
+            .expect("redeem"),
+        None
+    );
+    storage
+        .add_enrollment_code(&EnrollmentCodeRecord {
+            code_hash: [2; 32],
+            group: "g1".parse().expect("g"),
+            created_at: 0,
+            expires_at: 100,
+        })
+        .await
+        .expect("code");
+    assert_eq!(
+        storage
+            .redeem_enrollment_code(&[2; 32], 100, &again)
+            .await
+            .expect("redeem"),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        storage.device_by_token(&[9; 32]).await.expect("lookup"),
+        None,
+        "refusals enroll nobody"
+    );
+    assert_eq!(storage.list_devices().await.expect("list").len(), 1);
+}
+
+/// Revocation sticks and keeps its first time.
+pub async fn revoking_a_device_keeps_the_first_time(storage: &dyn SyncStorage) {
+    storage
+        .create_group(&group("g1", "hebei"))
+        .await
+        .expect("group");
+    let (id, token) = enrolled(storage, "g1", 3).await;
+    assert!(storage.revoke_device(&id, 50).await.expect("revoke"));
+    assert!(storage.revoke_device(&id, 60).await.expect("revoke again"));
+    assert!(
+        !storage
+            .revoke_device(&DeviceId::random(), 60)
+            .await
+            .expect("unknown")
+    );
+    let device = storage
+        .device_by_token(&token)
+        .await
+        .expect("lookup")
+        .expect("still listed");
+    assert_eq!(device.revoked_at, Some(50));
+}
