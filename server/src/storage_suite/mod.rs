@@ -7,7 +7,6 @@
 //! siteproof_server::storage_suite!(make);
 //! ```
 
-
 mod accounts;
 mod log;
 
@@ -59,7 +58,11 @@ pub(super) fn group(id: &str, region: &str) -> GroupRecord {
     }
 }
 
-pub(super) async fn enrolled(storage: &dyn SyncStorage, group_id: &str, code: u8) -> (DeviceId, Hash) {
+pub(super) async fn enrolled(
+    storage: &dyn SyncStorage,
+    group_id: &str,
+    code: u8,
+) -> (DeviceId, Hash) {
     let hash = [code; 32];
     storage
         .add_enrollment_code(&EnrollmentCodeRecord {
@@ -121,7 +124,11 @@ pub(super) async fn seqs_of(storage: &dyn SyncStorage, id: &RecordId) -> Vec<u64
         .collect()
 }
 
-pub(super) async fn push(storage: &dyn SyncStorage, by: Option<&DeviceId>, records: Vec<RecordWrite>) {
+pub(super) async fn push(
+    storage: &dyn SyncStorage,
+    by: Option<&DeviceId>,
+    records: Vec<RecordWrite>,
+) {
     storage
         .store_push(&PushWrite {
             pushed_by: by.cloned(),
