@@ -175,6 +175,17 @@ pub fn has_header(doc: &AutoCommit) -> bool {
     matches!(doc.get(ROOT, "kind"), Ok(Some(_)))
 }
 
+/// Reads a visit document whole, with every item whose answers conflict (all values kept).
+/// For readers outside a [`crate::Store`], such as the back office.
+pub fn read_visit(
+    doc: &AutoCommit,
+) -> Result<(crate::model::Visit, Vec<crate::model::AnswerConflict>)> {
+    Ok((
+        crate::visit_doc::read(doc)?,
+        crate::visit_doc::conflicts(doc)?,
+    ))
+}
+
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }

@@ -25,6 +25,7 @@
 //!   [`storage_suite`] as the test suite every backend runs.
 
 pub mod admin;
+pub mod backoffice;
 pub mod blob;
 mod devices;
 mod error;
@@ -89,6 +90,8 @@ pub struct AppState {
     /// Evidence uploads and serving; `None` until a blob store is attached
     /// ([`AppState::with_media`]).
     pub media: Option<Arc<tus::MediaService>>,
+    /// The back office's pages; `None` until attached ([`AppState::with_backoffice`]).
+    pub backoffice: Option<Arc<backoffice::BackOffice>>,
 }
 
 impl AppState {
@@ -101,6 +104,7 @@ impl AppState {
             storage,
             config: Arc::new(config),
             media: None,
+            backoffice: None,
         }
     }
 
@@ -117,8 +121,24 @@ impl AppState {
         let storage = SqliteStorage::open(data_dir.join("siteproof.db"))?;
         let blobs = blob::FsBlobStore::open(data_dir.join("blobs"))
             .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?;
-        Ok(Self::new(Arc::new(storage), config)
-            .with_media(Arc::new(blobs), tus::MediaConfig::default()))
+        let db_path = storage.path().to_path_buf();
+        Self::new(Arc::new(storage), config)
+            .with_media(Arc::new(blobs), tus::MediaConfig::default())
+            .with_backoffice(&db_path, backoffice::BackOfficeConfig::default())
+    }
+
+    /// Attaches the back office over the SQLite file at `db_path` (the one the storage opened),
+    /// using the blob store attached before, if any.
+    pub fn with_backoffice(
+        mut self,
+        db_path: &Path,
+        config: backoffice::BackOfficeConfig,
+    ) -> Result<Self> {
+        let blobs = self.media.as_ref().map(|m| Arc::clone(m.blobs()));
+        let office =
+            backoffice::BackOffice::open(db_path, Arc::clone(&self.storage), blobs, config)?;
+        self.backoffice = Some(Arc::new(office));
+        Ok(self)
     }
 
     /// Attaches a blob store: turns on the tus upload and media endpoints.
@@ -140,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(TraceLayer::new_for_http())
         .merge(tus::router()) // after the body limit: uploads stream any size
+        .merge(backoffice::router())
         .with_state(state)
 }
 

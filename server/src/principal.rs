@@ -1,21 +1,27 @@
-//! Who is calling: a [`Principal`], resolved from the `Authorization: Bearer` header. Devices
-//! are the only principals today; back-office users with roles join as another variant.
+//! Who is calling: a [`Principal`], resolved from the `Authorization: Bearer` header (a
+//! device) or, without one, from the back office's session cookie (a web user).
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use siteproof_core::Scope;
 
 use crate::AppState;
+use crate::backoffice::WebUser;
 use crate::error::{AppError, Error};
 use crate::storage::DeviceRecord;
+use crate::sync::visible_to;
+
+/// The name of the back office's session cookie.
+pub const SESSION_COOKIE: &str = "sp_session";
 
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     /// An enrolled, unrevoked device, writing for its group.
     Device(DeviceRecord),
-    // Back-office users (`User { id, roles }`) come here; handlers that only serve devices
-    // already go through `Principal::device`.
+    /// A signed-in back-office user, reading its region (and role's sectors).
+    User(Box<WebUser>),
 }
 
 impl Principal {
@@ -23,17 +29,50 @@ impl Principal {
     pub fn device(&self) -> Result<&DeviceRecord, Error> {
         match self {
             Principal::Device(d) => Ok(d),
+            Principal::User(_) => Err(Error::Unauthorized(
+                "this endpoint is for devices: send the device token as Authorization: Bearer <token>",
+            )),
         }
     }
+
+    /// Whether the caller may read a record of this scope.
+    pub fn may_read(&self, scope: &Scope) -> bool {
+        match self {
+            Principal::Device(d) => visible_to(&d.scope, scope),
+            Principal::User(u) => u.may_read_scope(scope),
+        }
+    }
+}
+
+/// The value of a cookie in the request's `Cookie` headers.
+pub fn cookie<'a>(parts: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    parts
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
 }
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(Error::Unauthorized(
-            "send the device token as Authorization: Bearer <token>",
-        ))?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            if let (Some(office), Some(session)) = (
+                state.backoffice.as_ref(),
+                cookie(&parts.headers, SESSION_COOKIE),
+            ) && let Some(user) = office.session(session).await?
+            {
+                return Ok(Principal::User(Box::new(user)));
+            }
+            return Err(Error::Unauthorized(
+                "send the device token as Authorization: Bearer <token>",
+            )
+            .into());
+        };
         let token = header
             .to_str()
             .ok()

@@ -41,10 +41,6 @@ async fn authorized(
     through: Through,
 ) -> Result<BlobMeta, TusError> {
     let media = service(state)?;
-    let scope = &principal
-        .device()
-        .map_err(|_| TusError::MediaNotFound)?
-        .scope;
     let meta = media
         .blobs()
         .blob_meta(hash)
@@ -58,7 +54,10 @@ async fn authorized(
     }
     candidates.extend(meta.records.iter().cloned());
     for record in &candidates {
-        if media.record_references(scope, record, hash).await? {
+        if media
+            .readable_record_references(|s| principal.may_read(s), record, hash)
+            .await?
+        {
             return Ok(meta);
         }
     }

@@ -106,10 +106,22 @@ impl MediaService {
         record: &RecordId,
         hash: &MediaHash,
     ) -> Result<bool, TusError> {
+        self.readable_record_references(|s| visible_to(scope, s), record, hash)
+            .await
+    }
+
+    /// Whether a reader for whom `may_read` holds on the record's scope may read `record`, and
+    /// the record references `hash` (devices and back-office users alike).
+    pub async fn readable_record_references(
+        &self,
+        may_read: impl Fn(&siteproof_core::Scope) -> bool,
+        record: &RecordId,
+        hash: &MediaHash,
+    ) -> Result<bool, TusError> {
         let Some(full) = self.storage.full_document(record).await? else {
             return Ok(false);
         };
-        if !visible_to(scope, &full.header.scope) {
+        if !may_read(&full.header.scope) {
             return Ok(false);
         }
         let bytes = full.to_bytes();

@@ -1,0 +1,457 @@
+//! The back office's SQL: its own `bo_*` tables (migration 002 of the server's SQLite) on a
+//! connection of its own. The sync tables (`changes`, `documents`) are only read, to find
+//! visits changed since the index last looked.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::auth::{Role, WebUser};
+use crate::error::{Error, Result};
+
+/// A visit as the list shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisitRow {
+    /// Record id.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Group.
+    pub group: String,
+    /// Site name.
+    pub site: String,
+    /// Sector code.
+    pub sector: String,
+    /// Mode code.
+    pub mode: String,
+    /// Start, ms.
+    pub started_at: i64,
+    /// End, ms.
+    pub ended_at: Option<i64>,
+    /// Major findings.
+    pub major: i64,
+    /// General findings.
+    pub general: i64,
+    /// Items with conflicting answers.
+    pub conflicts: i64,
+}
+
+/// One finding row for the index.
+#[derive(Clone, Debug)]
+pub struct FindingRow {
+    /// Finding id.
+    pub id: String,
+    /// Severity code.
+    pub severity: String,
+    /// When, ms.
+    pub at: i64,
+}
+
+/// Filters of the visit list (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct VisitFilter {
+    /// Started at or after (ms).
+    pub from: Option<i64>,
+    /// Started before (ms).
+    pub to: Option<i64>,
+    /// Group id.
+    pub group: Option<String>,
+    /// Sector code.
+    pub sector: Option<String>,
+    /// Mode code.
+    pub mode: Option<String>,
+    /// `major` or `general`: visits with at least one such finding.
+    pub severity: Option<String>,
+    /// `in_progress` or `ended`.
+    pub status: Option<String>,
+}
+
+/// Counts over a filtered list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VisitCounts {
+    /// Visits.
+    pub visits: i64,
+    /// Covert visits.
+    pub covert: i64,
+    /// Major findings.
+    pub major: i64,
+    /// General findings.
+    pub general: i64,
+}
+
+/// A case as the ledger shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseRow {
+    /// Record id.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Group.
+    pub group: String,
+    /// The visit.
+    pub visit_id: String,
+    /// The finding.
+    pub finding_id: String,
+    /// Site.
+    pub site: String,
+    /// Sector code.
+    pub sector: String,
+    /// Severity code.
+    pub severity: String,
+    /// What was found.
+    pub description: String,
+    /// Status code (derived from the events when the case was last written).
+    pub status: String,
+    /// Responsible unit.
+    pub unit: Option<String>,
+    /// Deadline, ms.
+    pub deadline: Option<i64>,
+    /// Escalated by hand.
+    pub escalated: bool,
+    /// Opened, ms.
+    pub opened_at: i64,
+    /// Closed, ms.
+    pub closed_at: Option<i64>,
+}
+
+/// The back office's connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("back office database: {e}"))
+}
+
+impl Db {
+    /// Opens the server's database (already migrated by the sync storage).
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(internal)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(internal)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(internal)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` on the connection on a blocking thread.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| internal("connection poisoned"))?;
+            work(&mut guard).map_err(internal)
+        })
+        .await
+        .map_err(internal)?
+    }
+}
+
+/// A user row to insert.
+pub struct UserInsert {
+    /// Login.
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// PHC password hash.
+    pub hash: String,
+    /// Role.
+    pub role: Role,
+    /// Region.
+    pub region: String,
+    /// Comma-separated sector codes.
+    pub sectors: String,
+}
+
+/// Inserts a user; `None` when the login is taken.
+pub fn insert_user(conn: &Connection, u: &UserInsert, now: i64) -> rusqlite::Result<Option<i64>> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO bo_users (login, name, password_hash, role, region, sectors, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![u.login, u.name, u.hash, u.role.code(), u.region, u.sectors, now],
+    )?;
+    Ok((n == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// A user's id and password hash, by login.
+pub fn password_of(conn: &Connection, login: &str) -> rusqlite::Result<Option<(i64, String)>> {
+    conn.query_row(
+        "SELECT id, password_hash FROM bo_users WHERE login = ?1",
+        [login],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// Stores a session.
+pub fn insert_session(
+    conn: &Connection,
+    id_hash: &[u8; 32],
+    user: i64,
+    csrf: &str,
+    now: i64,
+    expires_at: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO bo_sessions (id_hash, user_id, csrf, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![&id_hash[..], user, csrf, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// Deletes a session (logout) and every expired one.
+pub fn delete_session(conn: &Connection, id_hash: &[u8; 32], now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM bo_sessions WHERE id_hash = ?1 OR expires_at < ?2",
+        params![&id_hash[..], now],
+    )?;
+    Ok(())
+}
+
+/// The user of a live session, as raw columns (the role and sectors are parsed by the caller).
+pub fn session_user(
+    conn: &Connection,
+    id_hash: &[u8; 32],
+    now: i64,
+) -> rusqlite::Result<Option<(WebUserColumns, String)>> {
+    conn.query_row(
+        "SELECT u.id, u.login, u.name, u.role, u.region, u.sectors, s.csrf
+         FROM bo_sessions s JOIN bo_users u ON u.id = s.user_id
+         WHERE s.id_hash = ?1 AND s.expires_at > ?2",
+        params![&id_hash[..], now],
+        |r| {
+            Ok((
+                WebUserColumns {
+                    id: r.get(0)?,
+                    login: r.get(1)?,
+                    name: r.get(2)?,
+                    role: r.get(3)?,
+                    region: r.get(4)?,
+                    sectors: r.get(5)?,
+                },
+                r.get(6)?,
+            ))
+        },
+    )
+    .optional()
+}
+
+/// A user row before parsing.
+#[derive(Debug)]
+pub struct WebUserColumns {
+    /// Id.
+    pub id: i64,
+    /// Login.
+    pub login: String,
+    /// Name.
+    pub name: String,
+    /// Role code.
+    pub role: String,
+    /// Region.
+    pub region: String,
+    /// Comma-separated sector codes.
+    pub sectors: String,
+}
+
+/// The scope condition every list applies for a user: region, and sectors for departments.
+fn user_scope(user: &WebUser, table: &str, sql: &mut String, args: &mut Vec<Value>) {
+    sql.push_str(&format!(" AND {table}.region = ?"));
+    args.push(Value::Text(user.region.clone()));
+    if user.role == Role::SectorDepartment {
+        let marks = vec!["?"; user.sectors.len().max(1)].join(",");
+        sql.push_str(&format!(" AND {table}.sector IN ({marks})"));
+        if user.sectors.is_empty() {
+            args.push(Value::Text(String::new()));
+        }
+        for s in &user.sectors {
+            args.push(Value::Text(s.code().into()));
+        }
+    }
+}
+
+fn visit_where(user: &WebUser, f: &VisitFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from(" WHERE 1=1");
+    let mut args = Vec::new();
+    user_scope(user, "v", &mut sql, &mut args);
+    let mut eq = |col: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            sql.push_str(&format!(" AND v.{col} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+    };
+    eq("grp", &f.group);
+    eq("sector", &f.sector);
+    eq("mode", &f.mode);
+    if let Some(from) = f.from {
+        sql.push_str(" AND v.started_at >= ?");
+        args.push(Value::Integer(from));
+    }
+    if let Some(to) = f.to {
+        sql.push_str(" AND v.started_at < ?");
+        args.push(Value::Integer(to));
+    }
+    match f.severity.as_deref() {
+        Some("major") => sql.push_str(" AND v.major > 0"),
+        Some("general") => sql.push_str(" AND v.general > 0"),
+        _ => {}
+    }
+    match f.status.as_deref() {
+        Some("ended") => sql.push_str(" AND v.ended_at IS NOT NULL"),
+        Some("in_progress") => sql.push_str(" AND v.ended_at IS NULL"),
+        _ => {}
+    }
+    (sql, args)
+}
+
+fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
+    Ok(VisitRow {
+        id: r.get(0)?,
+        region: r.get(1)?,
+        group: r.get(2)?,
+        site: r.get(3)?,
+        sector: r.get(4)?,
+        mode: r.get(5)?,
+        started_at: r.get(6)?,
+        ended_at: r.get(7)?,
+        major: r.get(8)?,
+        general: r.get(9)?,
+        conflicts: r.get(10)?,
+    })
+}
+
+const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
+                             v.ended_at, v.major, v.general, v.conflicts";
+
+/// A page of the user's visits matching `f`, newest first, and the counts over all matches.
+pub fn list_visits(
+    conn: &Connection,
+    user: &WebUser,
+    f: &VisitFilter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<VisitRow>, VisitCounts)> {
+    let (cond, args) = visit_where(user, f);
+    let counts = conn.query_row(
+        &format!(
+            "SELECT COUNT(*), COALESCE(SUM(v.mode = 'covert'), 0), COALESCE(SUM(v.major), 0),
+                    COALESCE(SUM(v.general), 0) FROM bo_visits v{cond}"
+        ),
+        params_from_iter(args.iter()),
+        |r| {
+            Ok(VisitCounts {
+                visits: r.get(0)?,
+                covert: r.get(1)?,
+                major: r.get(2)?,
+                general: r.get(3)?,
+            })
+        },
+    )?;
+    let mut page_args = args;
+    page_args.push(Value::Integer(limit));
+    page_args.push(Value::Integer(offset));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VISIT_COLUMNS} FROM bo_visits v{cond} ORDER BY v.started_at DESC, v.id LIMIT ? OFFSET ?"
+    ))?;
+    let rows = stmt
+        .query_map(params_from_iter(page_args.iter()), visit_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, counts))
+}
+
+/// One visit's row, if the user may see it.
+pub fn visit(conn: &Connection, user: &WebUser, id: &str) -> rusqlite::Result<Option<VisitRow>> {
+    let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.id = ?");
+    let mut args = vec![Value::Text(id.into())];
+    user_scope(user, "v", &mut sql, &mut args);
+    conn.query_row(&sql, params_from_iter(args.iter()), visit_row)
+        .optional()
+}
+
+/// The distinct groups of the user's region, for the filter.
+pub fn groups(conn: &Connection, region: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM groups WHERE region = ?1 ORDER BY id")?;
+    stmt.query_map([region], |r| r.get(0))?.collect()
+}
+
+/// The index's position in the change log.
+pub fn index_seq(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    let last: i64 = conn.query_row(
+        "SELECT last_seq FROM bo_index_state WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let max: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })?;
+    Ok((last, max))
+}
+
+/// Visit records with a change in `(after, through]`.
+pub fn changed_visits(
+    conn: &Connection,
+    after: i64,
+    through: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT c.doc_id FROM changes c JOIN documents d ON d.id = c.doc_id
+         WHERE c.seq > ?1 AND c.seq <= ?2 AND d.kind = 'visit'",
+    )?;
+    stmt.query_map([after, through], |r| r.get(0))?.collect()
+}
+
+/// Replaces the index rows of some visits and moves the index position, in one transaction.
+pub fn store_index(
+    conn: &mut Connection,
+    visits: &[(VisitRow, Vec<FindingRow>)],
+    through: i64,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO bo_visits
+             (id, region, grp, site, sector, mode, started_at, ended_at, major, general, conflicts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        let mut clear = tx.prepare_cached("DELETE FROM bo_findings WHERE visit_id = ?1")?;
+        let mut finding = tx.prepare_cached(
+            "INSERT INTO bo_findings (visit_id, finding_id, region, grp, sector, severity, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (v, findings) in visits {
+            put.execute(params![
+                v.id,
+                v.region,
+                v.group,
+                v.site,
+                v.sector,
+                v.mode,
+                v.started_at,
+                v.ended_at,
+                v.major,
+                v.general,
+                v.conflicts
+            ])?;
+            clear.execute([&v.id])?;
+            for f in findings {
+                finding.execute(params![
+                    v.id, f.id, v.region, v.group, v.sector, f.severity, f.at
+                ])?;
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE bo_index_state SET last_seq = MAX(last_seq, ?1) WHERE id = 1",
+        [through],
+    )?;
+    tx.commit()
+}

@@ -1,0 +1,80 @@
+//! The ledger as files: CSV (UTF-8 with a BOM, so spreadsheet programs read the Chinese).
+
+use super::CaseRow;
+use super::dates::date;
+use super::i18n::Lang;
+use super::pages::cases::{days_overdue, escalated};
+
+/// The ledger's column titles.
+pub fn ledger_header(lang: Lang) -> [&'static str; 11] {
+    [
+        lang.t("编号", "Id"),
+        lang.t("立案日期", "Opened"),
+        lang.t("被检查单位", "Site"),
+        lang.t("行业领域", "Sector"),
+        lang.t("隐患等级", "Severity"),
+        lang.t("隐患描述", "Hazard"),
+        lang.t("责任单位", "Responsible unit"),
+        lang.t("整改期限", "Deadline"),
+        lang.t("超期天数", "Days overdue"),
+        lang.t("状态", "Status"),
+        lang.t("挂牌督办", "Listed supervision"),
+    ]
+}
+
+/// One ledger row as cells, in the order of [`ledger_header`].
+pub fn ledger_cells(lang: Lang, r: &CaseRow, now: i64) -> Vec<String> {
+    vec![
+        r.id.clone(),
+        date(r.opened_at),
+        r.site.clone(),
+        lang.sector(&r.sector).into(),
+        lang.severity(&r.severity).into(),
+        r.description.clone(),
+        r.unit.clone().unwrap_or_default(),
+        r.deadline.map(date).unwrap_or_default(),
+        days_overdue(r, now).to_string(),
+        lang.status(&r.status).into(),
+        if escalated(r, now) {
+            lang.t("是", "yes")
+        } else {
+            ""
+        }
+        .into(),
+    ]
+}
+
+fn csv_field(s: &str) -> String {
+    // A leading =, +, - or @ would run as a formula in a spreadsheet: quote it away.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The ledger as CSV.
+pub fn ledger_csv(lang: Lang, rows: &[CaseRow], now: i64) -> String {
+    let mut out = String::from("\u{feff}");
+    let line = |cells: &[&str]| {
+        cells
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    out.push_str(&line(&ledger_header(lang)));
+    out.push_str("\r\n");
+    for r in rows {
+        let cells = ledger_cells(lang, r, now);
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        out.push_str(&line(&refs));
+        out.push_str("\r\n");
+    }
+    out
+}

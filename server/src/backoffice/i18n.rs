@@ -1,0 +1,107 @@
+//! The pages' two languages: zh-CN first, English with `?lang=en` (remembered in a cookie).
+
+use siteproof_core::{CaseEventKind, Sector};
+
+/// A page language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文 (default).
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From a `lang` query value or cookie.
+    pub fn from_code(code: Option<&str>) -> Option<Lang> {
+        match code? {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The code for `lang=` and the cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `<html lang>` value.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the text of this language.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// A sector's name.
+    pub fn sector(self, code: &str) -> &'static str {
+        let (zh, en) = match Sector::from_code(code) {
+            Some(Sector::HazardousChemicals) => ("危险化学品", "Hazardous chemicals"),
+            Some(Sector::CoalMine) => ("煤矿", "Coal mines"),
+            Some(Sector::NonCoalMine) => ("非煤矿山", "Non-coal mines"),
+            Some(Sector::IndustryTrade) => ("工贸", "Industry and trade"),
+            Some(Sector::FireSafety) => ("消防", "Fire safety"),
+            Some(Sector::RoadTransport) => ("道路交通", "Road transport"),
+            Some(Sector::BuildingConstruction) => ("房屋市政工程", "Building construction"),
+            Some(Sector::Gas) => ("燃气", "Gas"),
+            Some(Sector::Tourism) => ("旅游", "Tourism"),
+            Some(Sector::SpecialEquipment) => ("特种设备", "Special equipment"),
+            None => ("其他", "Other"),
+        };
+        self.t(zh, en)
+    }
+
+    /// A visit mode's name.
+    pub fn mode(self, code: &str) -> &'static str {
+        match code {
+            "covert" => self.t("暗访", "Covert"),
+            _ => self.t("明查", "Announced"),
+        }
+    }
+
+    /// A severity's name.
+    pub fn severity(self, code: &str) -> &'static str {
+        match code {
+            "major" => self.t("重大事故隐患", "Major hazard"),
+            _ => self.t("一般隐患", "General hazard"),
+        }
+    }
+
+    /// A case status's name.
+    pub fn status(self, code: &str) -> &'static str {
+        match code {
+            "open" => self.t("待交办", "Open"),
+            "rectifying" => self.t("整改中", "Rectifying"),
+            "rectified" => self.t("已整改待核查", "Rectified"),
+            "verified" => self.t("已核查待销号", "Verified"),
+            "closed" => self.t("已销号", "Closed"),
+            _ => self.t("未知", "Unknown"),
+        }
+    }
+
+    /// A case event's name.
+    pub fn event(self, kind: CaseEventKind) -> &'static str {
+        match kind {
+            CaseEventKind::Opened => self.t("立案", "Opened"),
+            CaseEventKind::Ordered => self.t("下达整改", "Rectification ordered"),
+            CaseEventKind::InterimMeasures => self.t("防控措施", "Interim measures"),
+            CaseEventKind::Escalated => self.t("挂牌督办", "Listed supervision"),
+            CaseEventKind::Rectified => self.t("整改完成", "Rectified"),
+            CaseEventKind::Verified => self.t("核查通过", "Verified"),
+            CaseEventKind::Closed => self.t("销号", "Closed"),
+            CaseEventKind::Reopened => self.t("重新打开", "Reopened"),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The back office (安委会办公室 and sector departments) in a browser: web users bound to a
+//! region, server-rendered pages (zh-CN first, English with `?lang=en`), the hazard ledger
+//! (台账) and its cases.
+//!
+//! [`BackOffice`] is the service, tested on its own; `http` only translates requests to it and
+//! renders its answers with `pages`. Its tables live in the server's SQLite (migration 002),
+//! reached through a connection of its own ([`db::Db`]). Visits are read from the sync log into
+//! an index (`visits`); cases are records written by the back office alone (`cases`).
+
+mod auth;
+mod case_rows;
+mod cases;
+mod dates;
+mod db;
+mod export;
+mod http;
+mod i18n;
+mod pages;
+mod visits;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use auth::{NewUser, Role, WebUser};
+pub use cases::CaseInput;
+pub use db::{CaseRow, VisitCounts, VisitFilter, VisitRow};
+pub use http::router;
+pub use visits::VisitDetail;
+
+use crate::blob::BlobStore;
+use crate::error::{Error, Result};
+use crate::storage::SyncStorage;
+use auth::Throttle;
+use db::Db;
+
+/// Settings of the back office.
+#[derive(Clone, Debug)]
+pub struct BackOfficeConfig {
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// Whether session cookies carry `Secure` (off only for plain-HTTP local demos).
+    pub secure_cookies: bool,
+    /// Failed logins allowed per account per window.
+    pub failures_per_account: u32,
+    /// Failed logins allowed per client address per window.
+    pub failures_per_address: u32,
+    /// The throttling window.
+    pub throttle_window: Duration,
+}
+
+impl Default for BackOfficeConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(8 * 3600),
+            secure_cookies: true,
+            failures_per_account: 5,
+            failures_per_address: 20,
+            throttle_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The back-office service.
+pub struct BackOffice {
+    db: Db,
+    storage: Arc<dyn SyncStorage>,
+    blobs: Option<Arc<dyn BlobStore>>,
+    config: BackOfficeConfig,
+    throttle: Throttle,
+    index_lock: tokio::sync::Mutex<()>,
+    case_lock: tokio::sync::Mutex<()>,
+}
+
+impl BackOffice {
+    /// The back office over the server's SQLite file at `db_path` (opened and migrated by
+    /// [`crate::SqliteStorage`] first) and its storage and blob store.
+    pub fn open(
+        db_path: &Path,
+        storage: Arc<dyn SyncStorage>,
+        blobs: Option<Arc<dyn BlobStore>>,
+        config: BackOfficeConfig,
+    ) -> Result<Self> {
+        Ok(Self {
+            db: Db::open(db_path)?,
+            storage,
+            blobs,
+            throttle: Throttle::new(
+                config.throttle_window,
+                config.failures_per_account,
+                config.failures_per_address,
+            ),
+            config,
+            index_lock: tokio::sync::Mutex::new(()),
+            case_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &BackOfficeConfig {
+        &self.config
+    }
+
+    /// Creates a web user; a taken login is a conflict.
+    pub async fn create_user(&self, user: NewUser) -> Result<i64> {
+        if user.login.trim().is_empty() || user.password.chars().count() < 8 {
+            return Err(Error::InvalidInput(
+                "a user needs a login and a password of at least 8 characters".into(),
+            ));
+        }
+        let hash = auth::hash_password(&user.password)?;
+        let sectors: Vec<&str> = user.sectors.iter().map(|s| s.code()).collect();
+        let sectors = sectors.join(",");
+        let login = user.login.clone();
+        let row = db::UserInsert {
+            login: user.login,
+            name: user.name,
+            hash,
+            role: user.role,
+            region: user.region,
+            sectors,
+        };
+        self.db
+            .run(move |c| db::insert_user(c, &row, siteproof_core::now()))
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("the login {login} is taken")))
+    }
+
+    /// Checks a password and opens a session: the session id for the cookie (only its hash is
+    /// stored) and the user. Refused alike for an unknown login and a wrong password; refused
+    /// without checking once the account or the address failed too often.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<(String, WebUser)> {
+        if !self.throttle.allows(login, address) {
+            return Err(Error::Unauthorized(
+                "too many failed logins; wait 15 minutes and try again",
+            ));
+        }
+        let owned = login.to_owned();
+        let found = self.db.run(move |c| db::password_of(c, &owned)).await?;
+        let password = password.to_owned();
+        let user = match found {
+            Some((id, hash)) => {
+                let ok =
+                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                ok.then_some(id)
+            }
+            None => {
+                // Spend the same time as a real check, so logins cannot be probed by timing.
+                let _ = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await;
+                None
+            }
+        };
+        let Some(user_id) = user else {
+            self.throttle.failed(login, address);
+            return Err(Error::Unauthorized("the login or the password is wrong"));
+        };
+        self.throttle.succeeded(login);
+        let session = auth::random_token();
+        let csrf = auth::random_token();
+        let hash = auth::session_hash(&session);
+        let now = siteproof_core::now();
+        let expires = now + i64::try_from(self.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+        self.db
+            .run(move |c| db::insert_session(c, &hash, user_id, &csrf, now, expires))
+            .await?;
+        let user = self
+            .session(&session)
+            .await?
+            .ok_or_else(|| Error::Internal("a new session is not found".into()))?;
+        Ok((session, user))
+    }
+
+    /// The user of a live session.
+    pub async fn session(&self, session: &str) -> Result<Option<WebUser>> {
+        let hash = auth::session_hash(session);
+        let now = siteproof_core::now();
+        let Some((cols, csrf)) = self
+            .db
+            .run(move |c| db::session_user(c, &hash, now))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(WebUser {
+            id: cols.id,
+            login: cols.login,
+            name: cols.name,
+            role: cols.role.parse()?,
+            region: cols.region,
+            sectors: cols
+                .sectors
+                .split(',')
+                .filter_map(siteproof_core::Sector::from_code)
+                .collect(),
+            csrf,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, session: &str) -> Result<()> {
+        let hash = auth::session_hash(session);
+        let now = siteproof_core::now();
+        self.db
+            .run(move |c| db::delete_session(c, &hash, now))
+            .await
+    }
+
+    /// The groups of the user's region.
+    pub async fn groups(&self, user: &WebUser) -> Result<Vec<String>> {
+        let region = user.region.clone();
+        self.db.run(move |c| db::groups(c, &region)).await
+    }
+}
+
+/// Whether a CSRF token sent with a form is the session's.
+pub fn csrf_ok(user: &WebUser, sent: &str) -> bool {
+    auth::tokens_equal(&user.csrf, sent)
+}

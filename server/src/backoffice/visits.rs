@@ -1,0 +1,185 @@
+//! Visits as the office reads them: an index brought up to date from the sync log before each
+//! read (only records changed since the last look are loaded), and a visit read whole from its
+//! document with `siteproof_core`, conflicting answers included.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::ActorId;
+use siteproof_core::document::{decode, read_visit};
+use siteproof_core::{AnswerConflict, RecordId, Severity, Visit};
+
+use super::db::{self, FindingRow, VisitCounts, VisitFilter, VisitRow};
+use super::{BackOffice, WebUser, case_rows};
+use crate::error::{Error, Result};
+
+/// How many records the index loads per storage round trip.
+const INDEX_BATCH: usize = 200;
+
+/// A visit page's content.
+#[derive(Clone, Debug)]
+pub struct VisitDetail {
+    /// The index row.
+    pub row: VisitRow,
+    /// The visit read from its document.
+    pub visit: Visit,
+    /// Items answered differently by inspectors offline (every value kept).
+    pub conflicts: Vec<AnswerConflict>,
+    /// Cases opened from its findings: finding id -> case id.
+    pub cases: BTreeMap<String, String>,
+    /// Media the record names whose file is not (yet) on the server.
+    pub pending: BTreeSet<String>,
+}
+
+/// The code of a severity in index tables.
+pub fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Major => "major",
+        Severity::General => "general",
+    }
+}
+
+/// The index rows of one visit.
+pub fn index_rows(visit: &Visit, conflicts: usize) -> (VisitRow, Vec<FindingRow>) {
+    let count = |s: Severity| {
+        i64::try_from(visit.findings.values().filter(|f| f.severity == s).count()).unwrap_or(0)
+    };
+    let row = VisitRow {
+        id: visit.id.to_string(),
+        region: visit.scope.region.clone(),
+        group: visit.scope.group.clone(),
+        site: visit.site.name.clone(),
+        sector: visit.site.sector.code().into(),
+        mode: visit.mode.code().into(),
+        started_at: visit.started_at,
+        ended_at: visit.ended_at,
+        major: count(Severity::Major),
+        general: count(Severity::General),
+        conflicts: i64::try_from(conflicts).unwrap_or(0),
+    };
+    let findings = visit
+        .findings
+        .values()
+        .map(|f| FindingRow {
+            id: f.id.to_string(),
+            severity: severity_code(f.severity).into(),
+            at: f.at,
+        })
+        .collect();
+    (row, findings)
+}
+
+impl BackOffice {
+    /// Reads every visit changed since the index last looked into the index.
+    pub async fn refresh_index(&self) -> Result<()> {
+        let _guard = self.index_lock.lock().await;
+        let (last, max) = self.db.run(|c| db::index_seq(c)).await?;
+        if max <= last {
+            return Ok(());
+        }
+        let ids = self
+            .db
+            .run(move |c| db::changed_visits(c, last, max))
+            .await?;
+        let mut ids: Vec<RecordId> = ids.iter().filter_map(|s| s.parse().ok()).collect();
+        if ids.is_empty() {
+            return self.db.run(move |c| db::store_index(c, &[], max)).await;
+        }
+        while !ids.is_empty() {
+            let batch: Vec<RecordId> = ids.drain(..ids.len().min(INDEX_BATCH)).collect();
+            let docs = self.storage.full_documents(&batch).await?;
+            let rows = tokio::task::spawn_blocking(move || {
+                docs.iter()
+                    .filter_map(|full| {
+                        let doc = decode(&full.to_bytes(), ActorId::random()).ok()?;
+                        match read_visit(&doc) {
+                            Ok((visit, conflicts)) => Some(index_rows(&visit, conflicts.len())),
+                            Err(e) => {
+                                tracing::warn!(record = %full.header.id, error = %e, "visit not indexed");
+                                None
+                            }
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+            let through = if ids.is_empty() { max } else { last };
+            self.db
+                .run(move |c| db::store_index(c, &rows, through))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A page of the user's visits matching `filter`, and the counts over all matches.
+    pub async fn visits(
+        &self,
+        user: &WebUser,
+        filter: VisitFilter,
+        page: i64,
+    ) -> Result<(Vec<VisitRow>, VisitCounts)> {
+        self.refresh_index().await?;
+        let user = user.clone();
+        let offset = page.max(0) * PAGE_SIZE;
+        self.db
+            .run(move |c| db::list_visits(c, &user, &filter, PAGE_SIZE, offset))
+            .await
+    }
+
+    /// One visit, or `UnknownRecord` when it does not exist or the user may not see it (the
+    /// two look the same).
+    pub async fn visit(&self, user: &WebUser, id: &str) -> Result<VisitDetail> {
+        self.refresh_index().await?;
+        let unknown = || Error::UnknownRecord { id: id.to_string() };
+        let (u, owned) = (user.clone(), id.to_owned());
+        let row = self
+            .db
+            .run(move |c| db::visit(c, &u, &owned))
+            .await?
+            .ok_or_else(unknown)?;
+        let record: RecordId = id.parse().map_err(|_| unknown())?;
+        let full = self
+            .storage
+            .full_document(&record)
+            .await?
+            .ok_or_else(unknown)?;
+        let (visit, conflicts) = tokio::task::spawn_blocking(move || {
+            let doc = decode(&full.to_bytes(), ActorId::random()).map_err(|e| e.to_string())?;
+            read_visit(&doc).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(format!("stored visit does not read: {e}")))?;
+        let owned = id.to_owned();
+        let cases = self
+            .db
+            .run(move |c| case_rows::of_visit(c, &owned))
+            .await?
+            .into_iter()
+            .collect();
+        let mut pending = BTreeSet::new();
+        for hash in visit.media.values().map(|m| &m.hash) {
+            let present = match &self.blobs {
+                Some(blobs) => blobs
+                    .blob_meta(hash)
+                    .await
+                    .map_err(|e| Error::Internal(format!("blob store: {e}")))?
+                    .is_some(),
+                None => false,
+            };
+            if !present {
+                pending.insert(hash.to_string());
+            }
+        }
+        Ok(VisitDetail {
+            row,
+            visit,
+            conflicts,
+            cases,
+            pending,
+        })
+    }
+}
+
+/// Rows per page of the visit list.
+pub const PAGE_SIZE: i64 = 50;

@@ -1,0 +1,345 @@
+//! The back office over HTTP (`app()` + `oneshot`): sign-in with session cookies, region
+//! isolation, CSRF, device tokens refused, and a case from a finding to its closure.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Phone, TestServer};
+use http_body_util::BodyExt;
+use siteproof_core::{NewFinding, RecordKind, Severity};
+use siteproof_server::backoffice::{NewUser, Role};
+use tower::ServiceExt;
+
+struct Reply {
+    status: StatusCode,
+    cookies: Vec<String>,
+    location: Option<String>,
+    body: String,
+}
+
+async fn send(server: &TestServer, req: Request<Body>) -> Reply {
+    let resp = server.app().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let cookies = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        status,
+        cookies,
+        location,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn post(path: &str, cookie: &str, form: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .expect("request")
+}
+
+fn cookie_value<'a>(cookies: &'a [String], name: &str) -> Option<&'a str> {
+    cookies
+        .iter()
+        .filter_map(|c| c.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + 64].to_owned()
+}
+
+async fn add_user(server: &TestServer, login: &str, role: Role, region: &str) {
+    server
+        .state
+        .backoffice
+        .as_ref()
+        .expect("back office attached")
+        .create_user(NewUser {
+            login: login.into(),
+            name: login.into(),
+            password: "correct horse battery".into(),
+            role,
+            region: region.into(),
+            sectors: vec![],
+        })
+        .await
+        .expect("user");
+}
+
+/// Signs in; returns the Cookie header value and the session's CSRF token.
+async fn sign_in(server: &TestServer, login: &str) -> (String, String) {
+    let form = send(server, get("/office/login", "")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let login_csrf = cookie_value(&form.cookies, "sp_login_csrf").expect("login csrf cookie");
+    let reply = send(
+        server,
+        post(
+            "/office/login",
+            &format!("sp_login_csrf={login_csrf}"),
+            &format!("csrf={login_csrf}&login={login}&password=correct+horse+battery"),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let set = reply
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("sp_session="))
+        .expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(set.contains(attr), "session cookie lacks {attr}: {set}");
+    }
+    let cookie = format!(
+        "sp_session={}",
+        cookie_value(&reply.cookies, "sp_session").expect("session")
+    );
+    let page = send(server, get("/office/visits", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    (cookie.clone(), csrf_in(&page.body))
+}
+
+async fn visit_with_finding(
+    server: &TestServer,
+    group: &str,
+    site: &str,
+) -> (Phone, String, String) {
+    let mut phone = Phone::enroll(server, group).await;
+    let visit = phone.capture_visit(site);
+    let finding = phone
+        .store
+        .add_finding(
+            &visit,
+            NewFinding {
+                description: "安全出口被货物堵塞".into(),
+                severity: Severity::Major,
+                item: None,
+                location: None,
+                media: vec![],
+                fixed_on_spot: false,
+                interim_measures: None,
+            },
+        )
+        .expect("finding");
+    phone.sync_all(server, 1 << 20).await;
+    (phone, visit.to_string(), finding.to_string())
+}
+
+async fn server_with_two_regions() -> TestServer {
+    let server = TestServer::new().await;
+    server
+        .state
+        .admin
+        .create_group(
+            "tianjin".parse().expect("region"),
+            "t1",
+            Some("t1".parse().expect("id")),
+        )
+        .await
+        .expect("group t1");
+    add_user(&server, "alice", Role::Reviewer, "hebei").await;
+    add_user(&server, "tom", Role::Reviewer, "tianjin").await;
+    server
+}
+
+#[tokio::test]
+async fn a_user_sees_only_their_region_and_other_regions_look_absent() {
+    let server = server_with_two_regions().await;
+    let (_a, visit_a, _) = visit_with_finding(&server, "g1", "河北某化工厂").await;
+    let (_b, visit_b, _) = visit_with_finding(&server, "t1", "天津某商场").await;
+    let (alice, _) = sign_in(&server, "alice").await;
+
+    let list = send(&server, get("/office/visits", &alice)).await;
+    assert!(list.body.contains("河北某化工厂"));
+    assert!(!list.body.contains("天津某商场"));
+    let own = send(&server, get(&format!("/office/visits/{visit_a}"), &alice)).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.body.contains("安全出口被货物堵塞"));
+    let other = send(&server, get(&format!("/office/visits/{visit_b}"), &alice)).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let evidence = send(
+        &server,
+        get(
+            &format!("/v1/media/{}?record={visit_b}", "a".repeat(64)),
+            &alice,
+        ),
+    )
+    .await;
+    assert_eq!(evidence.status, StatusCode::NOT_FOUND);
+
+    let anonymous = send(&server, get("/office/visits", "")).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.location.as_deref(), Some("/office/login"));
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_and_device_tokens_are_refused() {
+    let server = server_with_two_regions().await;
+    let (phone, visit, finding) = visit_with_finding(&server, "g1", "某加油站").await;
+    let (alice, csrf) = sign_in(&server, "alice").await;
+    let path = format!("/office/visits/{visit}/findings/{finding}/case");
+
+    let no_token = send(&server, post(&path, &alice, "")).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    assert!(no_token.body.contains("CSRF"), "{}", no_token.body);
+    let wrong = send(
+        &server,
+        post(&path, &alice, &format!("csrf={}", "0".repeat(64))),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+
+    let opened = send(&server, post(&path, &alice, &format!("csrf={csrf}"))).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let case_path = opened.location.expect("case location");
+
+    let by_device = Request::post(format!("{case_path}/events"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", phone.token))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={csrf}&kind=escalated")))
+        .expect("request");
+    let refused = send(&server, by_device).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("device tokens"), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn a_case_goes_from_a_finding_to_closed_and_syncs_to_the_group() {
+    let server = server_with_two_regions().await;
+    let (mut phone, visit, finding) = visit_with_finding(&server, "g1", "某钢铁厂").await;
+    let (alice, csrf) = sign_in(&server, "alice").await;
+    let opened = send(
+        &server,
+        post(
+            &format!("/office/visits/{visit}/findings/{finding}/case"),
+            &alice,
+            &format!("csrf={csrf}"),
+        ),
+    )
+    .await;
+    let case_path = opened.location.expect("case location");
+    let case_id = case_path.rsplit('/').next().expect("id").to_owned();
+
+    let premature = send(
+        &server,
+        post(
+            &format!("{case_path}/events"),
+            &alice,
+            &format!("csrf={csrf}&kind=closed"),
+        ),
+    )
+    .await;
+    assert_eq!(premature.status, StatusCode::BAD_REQUEST);
+    assert!(
+        premature.body.contains("cannot be closed"),
+        "{}",
+        premature.body
+    );
+
+    for form in [
+        "kind=ordered&unit=%E6%9F%90%E9%92%A2%E9%93%81%E5%8E%82&deadline=2030-01-31".to_owned(),
+        "kind=interim_measures&note=%E8%AE%BE%E7%BD%AE%E8%AD%A6%E6%88%92".to_owned(),
+        "kind=rectified&note=done".to_owned(),
+        "kind=verified".to_owned(),
+        "kind=closed".to_owned(),
+    ] {
+        let r = send(
+            &server,
+            post(
+                &format!("{case_path}/events"),
+                &alice,
+                &format!("csrf={csrf}&{form}"),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{form}: {}", r.body);
+    }
+    let page = send(&server, get(&case_path, &alice)).await;
+    assert!(
+        page.body.contains("data-status=\"closed\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("alice"));
+    let ledger = send(&server, get("/office/ledger", &alice)).await;
+    assert!(ledger.body.contains("某钢铁厂") && ledger.body.contains("已销号"));
+
+    let stored = server
+        .state
+        .storage
+        .documents(&[case_id.parse().expect("record id")])
+        .await
+        .expect("documents");
+    assert_eq!(stored[0].header.kind, RecordKind::Case);
+    assert_eq!(stored[0].header.scope.group, "g1");
+    let responses = phone.sync_all(&server, 1 << 20).await;
+    assert!(
+        responses
+            .iter()
+            .flat_map(|r| &r.records)
+            .any(|r| r.id.to_string() == case_id),
+        "the group pulls its case"
+    );
+
+    let (tom, _) = sign_in(&server, "tom").await;
+    let hidden = send(&server, get(&case_path, &tom)).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled() {
+    let server = server_with_two_regions().await;
+    let form = send(&server, get("/office/login", "")).await;
+    let token = cookie_value(&form.cookies, "sp_login_csrf")
+        .expect("cookie")
+        .to_owned();
+    let attempt = |password: &'static str| {
+        post(
+            "/office/login",
+            &format!("sp_login_csrf={token}"),
+            &format!("csrf={token}&login=alice&password={password}"),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            send(&server, attempt("wrong")).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let blocked = send(&server, attempt("correct+horse+battery")).await;
+    assert_eq!(blocked.status, StatusCode::UNAUTHORIZED);
+    assert!(blocked.body.contains("too many"), "{}", blocked.body);
+    let no_csrf = send(
+        &server,
+        post(
+            "/office/login",
+            "",
+            "login=tom&password=correct+horse+battery",
+        ),
+    )
+    .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+}
