@@ -304,6 +304,37 @@ async fn a_case_goes_from_a_finding_to_closed_and_syncs_to_the_group() {
         "the group pulls its case"
     );
 
+    let report = send(&server, get("/office/reports?kind=month", &alice)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    assert!(
+        report.body.contains("id=\"closure-rate\">100.0%"),
+        "{}",
+        report.body
+    );
+    assert!(report.body.contains("<svg"));
+    let csv = send(&server, get("/office/ledger.csv", &alice)).await;
+    assert!(csv.body.contains("某钢铁厂") && csv.body.contains("已销号"));
+    let xlsx = server
+        .app()
+        .oneshot(get("/office/ledger.xlsx", &alice))
+        .await
+        .expect("infallible");
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    let bytes = xlsx.into_body().collect().await.expect("body").to_bytes();
+    assert!(bytes.starts_with(b"PK"), "an XLSX is a zip");
+    let pdf = server
+        .app()
+        .oneshot(get(&format!("{case_path}/notice.pdf"), &alice))
+        .await
+        .expect("infallible");
+    if std::path::Path::new("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf").exists() {
+        assert_eq!(pdf.status(), StatusCode::OK);
+        let bytes = pdf.into_body().collect().await.expect("body").to_bytes();
+        assert!(bytes.starts_with(b"%PDF"));
+    } else {
+        eprintln!("no CJK font installed: the notice PDF is not checked");
+    }
+
     let (tom, _) = sign_in(&server, "tom").await;
     let hidden = send(&server, get(&case_path, &tom)).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);

@@ -57,13 +57,11 @@ pub fn parse_date(s: &str) -> Option<i64> {
 }
 
 /// The start of the Beijing day holding `ms`.
-#[allow(dead_code)] // used by the reports
 pub fn day_start(ms: i64) -> i64 {
     (ms + OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - OFFSET_MS
 }
 
 /// The start of the Beijing month holding `ms`, and of the next one.
-#[allow(dead_code)] // used by the reports
 pub fn month_bounds(ms: i64) -> (i64, i64) {
     let (y, m, _) = civil((ms + OFFSET_MS).div_euclid(DAY_MS));
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
@@ -74,7 +72,6 @@ pub fn month_bounds(ms: i64) -> (i64, i64) {
 }
 
 /// The half-month holding `ms`: the 1st to the 15th, or the 16th to the month's end.
-#[allow(dead_code)] // used by the reports
 pub fn half_month_bounds(ms: i64) -> (i64, i64) {
     let (start, end) = month_bounds(ms);
     let mid = start + 15 * DAY_MS;

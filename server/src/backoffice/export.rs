@@ -1,4 +1,5 @@
-//! The ledger as files: CSV (UTF-8 with a BOM, so spreadsheet programs read the Chinese).
+//! The ledger as files: CSV (UTF-8 with a BOM, so spreadsheet programs read the Chinese) and
+//! XLSX.
 
 use super::CaseRow;
 use super::dates::date;
@@ -77,4 +78,37 @@ pub fn ledger_csv(lang: Lang, rows: &[CaseRow], now: i64) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// The ledger as an XLSX workbook: one sheet, a bold header row, days overdue as numbers.
+pub fn ledger_xlsx(lang: Lang, rows: &[CaseRow], now: i64) -> Result<Vec<u8>, String> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet
+        .set_name(lang.t("隐患台账", "Ledger"))
+        .map_err(|e| e.to_string())?;
+    for (col, title) in ledger_header(lang).iter().enumerate() {
+        let col = u16::try_from(col).map_err(|e| e.to_string())?;
+        sheet
+            .write_string_with_format(0, col, *title, &bold)
+            .map_err(|e| e.to_string())?;
+        sheet.set_column_width(col, 16).map_err(|e| e.to_string())?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = u32::try_from(i + 1).map_err(|e| e.to_string())?;
+        for (col, cell) in ledger_cells(lang, r, now).iter().enumerate() {
+            let col = u16::try_from(col).map_err(|e| e.to_string())?;
+            if col == 8 {
+                sheet
+                    .write_number(row, col, cell.parse::<f64>().unwrap_or(0.0))
+                    .map_err(|e| e.to_string())?;
+            } else {
+                sheet
+                    .write_string(row, col, cell)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    book.save_to_buffer().map_err(|e| e.to_string())
 }

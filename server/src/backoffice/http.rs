@@ -16,7 +16,7 @@ use siteproof_core::CaseEventKind;
 
 use super::i18n::Lang;
 use super::pages::{self, BASE, visits::FilterForm};
-use super::{BackOffice, CaseInput, VisitFilter, WebUser, csrf_ok, dates, export};
+use super::{BackOffice, CaseInput, VisitFilter, WebUser, csrf_ok, dates};
 use crate::AppState;
 use crate::error::{AppError, Error};
 use crate::principal::{SESSION_COOKIE, cookie};
@@ -37,9 +37,9 @@ pub fn router() -> Router<AppState> {
             post(open_case),
         )
         .route("/office/ledger", get(ledger))
-        .route("/office/ledger.csv", get(ledger_csv))
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/events", post(case_event))
+        .merge(super::http_files::routes())
 }
 
 fn lang_of(parts: &Parts) -> Lang {
@@ -56,9 +56,9 @@ fn lang_of(parts: &Parts) -> Lang {
 
 /// A request to a back-office page: the service, the signed-in user and the page language.
 pub struct Office {
-    office: Arc<BackOffice>,
-    user: WebUser,
-    lang: Lang,
+    pub(super) office: Arc<BackOffice>,
+    pub(super) user: WebUser,
+    pub(super) lang: Lang,
 }
 
 /// Why a request is not let through to a page.
@@ -141,7 +141,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     }
 }
 
-fn page(lang: Lang, markup: maud::Markup) -> Response {
+pub(super) fn page(lang: Lang, markup: maud::Markup) -> Response {
     let mut response = Html(markup.into_string()).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
@@ -164,7 +164,7 @@ fn refused_form(lang: Lang) -> Response {
         .into_response()
 }
 
-fn failed(lang: Lang, e: Error) -> Response {
+pub(super) fn failed(lang: Lang, e: Error) -> Response {
     let app = AppError::from(e);
     let (status, _) = app.status_and_code();
     if status.is_server_error() {
@@ -271,7 +271,7 @@ async fn logout(o: Office, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Re
     response
 }
 
-fn non_empty(v: &Option<String>) -> Option<String> {
+pub(super) fn non_empty(v: &Option<String>) -> Option<String> {
     v.as_ref()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
@@ -336,23 +336,6 @@ async fn ledger(o: Office, Query(q): Query<LedgerQuery>) -> Response {
             o.lang,
             pages::ledger_page(o.lang, &o.user, &rows, status.as_deref()),
         ),
-        Err(e) => failed(o.lang, e),
-    }
-}
-
-async fn ledger_csv(o: Office) -> Response {
-    match o.office.ledger(&o.user, None, None, None).await {
-        Ok(rows) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"ledger.csv\"",
-                ),
-            ],
-            export::ledger_csv(o.lang, &rows, siteproof_core::now()),
-        )
-            .into_response(),
         Err(e) => failed(o.lang, e),
     }
 }

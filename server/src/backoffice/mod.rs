@@ -14,8 +14,12 @@ mod dates;
 mod db;
 mod export;
 mod http;
+mod http_files;
 mod i18n;
+mod notice;
 mod pages;
+mod report;
+mod user_rows;
 mod visits;
 
 use std::path::Path;
@@ -26,6 +30,7 @@ pub use auth::{NewUser, Role, WebUser};
 pub use cases::CaseInput;
 pub use db::{CaseRow, VisitCounts, VisitFilter, VisitRow};
 pub use http::router;
+pub use report::{Report, ReportKind};
 pub use visits::VisitDetail;
 
 use crate::blob::BlobStore;
@@ -112,7 +117,7 @@ impl BackOffice {
         let sectors: Vec<&str> = user.sectors.iter().map(|s| s.code()).collect();
         let sectors = sectors.join(",");
         let login = user.login.clone();
-        let row = db::UserInsert {
+        let row = user_rows::UserInsert {
             login: user.login,
             name: user.name,
             hash,
@@ -121,7 +126,7 @@ impl BackOffice {
             sectors,
         };
         self.db
-            .run(move |c| db::insert_user(c, &row, siteproof_core::now()))
+            .run(move |c| user_rows::insert_user(c, &row, siteproof_core::now()))
             .await?
             .ok_or_else(|| Error::Conflict(format!("the login {login} is taken")))
     }
@@ -141,7 +146,10 @@ impl BackOffice {
             ));
         }
         let owned = login.to_owned();
-        let found = self.db.run(move |c| db::password_of(c, &owned)).await?;
+        let found = self
+            .db
+            .run(move |c| user_rows::password_of(c, &owned))
+            .await?;
         let password = password.to_owned();
         let user = match found {
             Some((id, hash)) => {
@@ -168,7 +176,7 @@ impl BackOffice {
         let now = siteproof_core::now();
         let expires = now + i64::try_from(self.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
         self.db
-            .run(move |c| db::insert_session(c, &hash, user_id, &csrf, now, expires))
+            .run(move |c| user_rows::insert_session(c, &hash, user_id, &csrf, now, expires))
             .await?;
         let user = self
             .session(&session)
@@ -183,7 +191,7 @@ impl BackOffice {
         let now = siteproof_core::now();
         let Some((cols, csrf)) = self
             .db
-            .run(move |c| db::session_user(c, &hash, now))
+            .run(move |c| user_rows::session_user(c, &hash, now))
             .await?
         else {
             return Ok(None);
@@ -208,7 +216,7 @@ impl BackOffice {
         let hash = auth::session_hash(session);
         let now = siteproof_core::now();
         self.db
-            .run(move |c| db::delete_session(c, &hash, now))
+            .run(move |c| user_rows::delete_session(c, &hash, now))
             .await
     }
 

@@ -38,6 +38,7 @@ pub fn ledger_page(lang: Lang, user: &WebUser, rows: &[CaseRow], status: Option<
             }
             button type="submit" { (lang.t("筛选", "Filter")) }
             " · " a #csv href={(BASE) "/ledger.csv"} { (lang.t("导出 CSV", "Export CSV")) }
+            " · " a #xlsx href={(BASE) "/ledger.xlsx"} { (lang.t("导出 Excel", "Export XLSX")) }
         }
         p { (lang.t("共", "Total")) " " strong #case-count { (rows.len()) } }
         table #ledger {
@@ -113,6 +114,7 @@ pub fn case_page(lang: Lang, user: &WebUser, row: &CaseRow, case: &Case) -> Mark
             @if let Some(d) = case.deadline() { " · " (lang.t("整改期限", "Deadline")) ": " (date(d)) }
             @if case.days_overdue(now) > 0 { " · " span.overdue { (lang.t("超期", "Overdue")) " " (case.days_overdue(now)) " " (lang.t("天", "days")) } }
         }
+        p { a #notice href={(BASE) "/cases/" (case.id) "/notice.pdf"} { (lang.t("整改通知书 (PDF)", "Rectification notice (PDF)")) } }
         h2 { (lang.t("处理记录", "History")) }
         table #events {
             thead { tr { th { (lang.t("时间", "At")) } th { (lang.t("事项", "Event")) } th { (lang.t("操作人", "By")) } th { (lang.t("内容", "Details")) } } }

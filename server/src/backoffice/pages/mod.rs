@@ -2,9 +2,11 @@
 //! script for the photo viewer; no build step.
 
 pub(crate) mod cases;
+pub(crate) mod report;
 pub(crate) mod visits;
 
 pub use cases::{case_page, ledger_page};
+pub use report::report_page;
 pub use visits::{visit_page, visits_page};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -50,6 +52,7 @@ pub fn layout(lang: Lang, user: &WebUser, title: &str, body: Markup) -> Markup {
                     strong { (lang.t("安全生产暗访督查", "Work-safety inspections")) }
                     a href={(BASE) "/visits"} { (lang.t("检查记录", "Visits")) }
                     a href={(BASE) "/ledger"} { (lang.t("隐患台账", "Hazard ledger")) }
+                    a href={(BASE) "/reports"} { (lang.t("统计报告", "Reports")) }
                     span.who {
                         (user.name) " (" (user.region) ") · "
                         a href="?lang=zh" { "中文" } " | " a href="?lang=en" { "English" } " · "
