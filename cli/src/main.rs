@@ -5,6 +5,7 @@
 //! a variant of [`Command`] and a module with a `run` function.
 
 mod admin;
+mod client;
 mod serve;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     /// Administer groups, enrollment codes, devices and templates (works next to a running
     /// server on the same --data directory).
     Admin(admin::AdminArgs),
+    /// A desktop client on the same core as the phone: enroll, capture, sync, upload.
+    Client(client::ClientArgs),
 }
 
 /// A command's failure, printed as one line to stderr.
@@ -35,6 +38,8 @@ enum CliError {
     Server(#[from] siteproof_server::Error),
     #[error(transparent)]
     Storage(#[from] siteproof_server::StorageError),
+    #[error(transparent)]
+    Core(#[from] siteproof_core::Error),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -52,6 +57,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Admin(args) => admin::run(args).await,
+        // Disk and blocking HTTP: off the async runtime's threads.
+        Command::Client(args) => tokio::task::spawn_blocking(move || client::run(args))
+            .await
+            .unwrap_or_else(|e| Err(CliError::Usage(format!("client command panicked: {e}")))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -117,14 +117,34 @@ pub enum Error {
     Io(#[from] std::io::Error),
     /// Automerge refused an operation.
     #[error("document error: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     /// A document's content does not match the model.
     #[error("document content does not match the model: {0}")]
-    Hydrate(#[from] autosurgeon::HydrateError),
+    Hydrate(Box<autosurgeon::HydrateError>),
     /// Writing the model into a document failed.
     #[error("could not write document: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
+}
+
+// The document libraries' errors are large; boxed, they keep every `Result` in the crate small.
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Error::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::HydrateError> for Error {
+    fn from(e: autosurgeon::HydrateError) -> Self {
+        Error::Hydrate(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for Error {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        Error::Reconcile(Box::new(e))
+    }
 }
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+

@@ -1,0 +1,357 @@
+//! `siteproof client --home DIR ...`: a supervision group's laptop client on the same core as
+//! the phone. The store is `DIR/siteproof.db`, media files live under `DIR/media`.
+//! Every command is blocking (disk and network); `main` runs it off the async runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use clap::{Args, Subcommand, ValueEnum};
+use siteproof_core::media::{MediaStore, Network, Uploader, UploaderConfig};
+use siteproof_core::{
+    AnswerInput, AnswerValue, MediaCapture, MediaKind, NewFinding, NewVisit, Profile, RecordId,
+    Sector, Severity, Site, Store, SyncClient, TemplateRef, VisitMode,
+};
+
+use crate::CliError;
+
+/// Options of `siteproof client`.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The client's folder (store and media).
+    #[arg(long, env = "SITEPROOF_HOME", default_value = "siteproof-client")]
+    home: PathBuf,
+    #[command(subcommand)]
+    command: ClientCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Enroll this client into a group with a one-time code, then sync.
+    Enroll {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// The one-time enrollment code.
+        #[arg(long)]
+        code: String,
+        /// The inspector's name, recorded with every capture.
+        #[arg(long)]
+        inspector: String,
+        /// A name for this device on the server.
+        #[arg(long, default_value = "laptop")]
+        device_name: String,
+    },
+    /// List the template versions this client holds.
+    Templates,
+    /// Start a visit; prints its id.
+    Create {
+        /// Site (enterprise) name.
+        #[arg(long)]
+        site: String,
+        /// Site address.
+        #[arg(long, default_value = "")]
+        address: String,
+        /// Unified social credit code.
+        #[arg(long)]
+        credit_code: Option<String>,
+        /// Sector code, e.g. hazardous_chemicals, gas, fire_safety.
+        #[arg(long)]
+        sector: String,
+        /// Template id.
+        #[arg(long)]
+        template: String,
+        /// Template version.
+        #[arg(long = "template-version", default_value_t = 1)]
+        template_version: u32,
+        /// Covert (暗访) or announced (明查).
+        #[arg(long, value_enum, default_value_t = Mode::Covert)]
+        mode: Mode,
+        /// Team members (repeat).
+        #[arg(long)]
+        team: Vec<String>,
+    },
+    /// Answer a checklist item: pass, fail, na, number:<x>, text:<t> or choice:<c>.
+    Answer {
+        /// Visit id.
+        visit: String,
+        /// Item id.
+        item: String,
+        /// The value.
+        value: String,
+        /// A note.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record a finding (hazard); prints its id.
+    Finding {
+        /// Visit id.
+        visit: String,
+        /// What was found.
+        #[arg(long)]
+        description: String,
+        /// major or general.
+        #[arg(long, value_enum)]
+        severity: Sev,
+        /// The related item.
+        #[arg(long)]
+        item: Option<String>,
+        /// Fixed on the spot.
+        #[arg(long)]
+        fixed: bool,
+        /// Interim control measures.
+        #[arg(long)]
+        interim: Option<String>,
+    },
+    /// List visits, newest first.
+    List,
+    /// Print a visit (and any conflicting answers) as JSON.
+    Show {
+        /// Visit id.
+        visit: String,
+    },
+    /// Push what was captured and pull what changed.
+    Sync,
+    /// Attach files to a visit and upload them (resumable: run again after a cut).
+    Upload {
+        /// Visit id.
+        visit: String,
+        /// Photo, video or audio files.
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Mode {
+    Covert,
+    Announced,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Sev {
+    Major,
+    General,
+}
+
+/// Runs one client command (blocking).
+pub fn run(args: ClientArgs) -> Result<(), CliError> {
+    std::fs::create_dir_all(&args.home).map_err(|e| io("cannot create the client folder", e))?;
+    let mut store = Store::open(args.home.join("siteproof.db"))?;
+    match args.command {
+        ClientCommand::Enroll {
+            server,
+            code,
+            inspector,
+            device_name,
+        } => {
+            let scope = store.profile()?.scope;
+            store.set_profile(&Profile { inspector, scope })?;
+            let e = SyncClient::new(&server)?.enroll(&mut store, &code, &device_name)?;
+            let summary = store.sync()?;
+            println!(
+                "enrolled as device {} in group {} ({})",
+                e.device_id, e.group, e.region
+            );
+            println!("{}", json(&summary));
+        }
+        ClientCommand::Templates => println!("{}", json(&store.list_templates()?)),
+        ClientCommand::Create {
+            site,
+            address,
+            credit_code,
+            sector,
+            template,
+            template_version,
+            mode,
+            team,
+        } => {
+            let sector = Sector::from_code(&sector)
+                .ok_or_else(|| CliError::Usage(format!("unknown sector {sector:?}")))?;
+            let id = store.create_visit(NewVisit {
+                site: Site {
+                    name: site,
+                    credit_code,
+                    address,
+                    sector,
+                },
+                mode: match mode {
+                    Mode::Covert => VisitMode::Covert,
+                    Mode::Announced => VisitMode::Announced,
+                },
+                team,
+                template: TemplateRef {
+                    id: template.parse()?,
+                    version: template_version,
+                },
+                assignment: None,
+                location: None,
+            })?;
+            println!("{id}");
+        }
+        ClientCommand::Answer {
+            visit,
+            item,
+            value,
+            note,
+        } => {
+            let input = AnswerInput {
+                value: parse_value(&value)?,
+                note,
+                media: vec![],
+            };
+            store.answer_item(&visit.parse()?, &item.parse()?, input)?;
+        }
+        ClientCommand::Finding {
+            visit,
+            description,
+            severity,
+            item,
+            fixed,
+            interim,
+        } => {
+            let id = store.add_finding(
+                &visit.parse()?,
+                NewFinding {
+                    description,
+                    severity: match severity {
+                        Sev::Major => Severity::Major,
+                        Sev::General => Severity::General,
+                    },
+                    item: item.map(|i| i.parse()).transpose()?,
+                    location: None,
+                    media: vec![],
+                    fixed_on_spot: fixed,
+                    interim_measures: interim,
+                },
+            )?;
+            println!("{id}");
+        }
+        ClientCommand::List => println!("{}", json(&store.list_visits()?)),
+        ClientCommand::Show { visit } => {
+            let id: RecordId = visit.parse()?;
+            let out = serde_json::json!({
+                "visit": store.visit(&id)?,
+                "conflicts": store.conflicts(&id)?,
+            });
+            println!("{}", json(&out));
+        }
+        ClientCommand::Sync => println!("{}", json(&store.sync()?)),
+        ClientCommand::Upload { visit, files } => {
+            upload(&mut store, &args.home, &visit.parse()?, &files)?
+        }
+    }
+    Ok(())
+}
+
+fn upload(
+    store: &mut Store,
+    home: &Path,
+    visit: &RecordId,
+    files: &[PathBuf],
+) -> Result<(), CliError> {
+    let media = MediaStore::open(home.join("media"))?;
+    for file in files {
+        let (kind, mime) = kind_of(file);
+        let capture = MediaCapture {
+            kind,
+            mime: mime.into(),
+            captured_at: None,
+            location: None,
+            poster: None,
+        };
+        let attached = store.add_evidence(visit, &media, file, capture)?;
+        eprintln!(
+            "{}: {} ({} bytes)",
+            file.display(),
+            attached.hash,
+            attached.size
+        );
+    }
+    // The server accepts a file only once a record it knows refers to it.
+    store.sync()?;
+    let server = store
+        .server_url()?
+        .ok_or_else(|| CliError::Usage("enroll first".into()))?;
+    let token = store
+        .server_token()?
+        .ok_or_else(|| CliError::Usage("enroll first".into()))?;
+    let uploader = Uploader::new(UploaderConfig::new(format!("{server}/v1/uploads"), token))?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let cancel = AtomicBool::new(false);
+    let run = uploader.run(store, &media, Network::Unmetered, &cancel, &mut |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{} uploaded and verified, {} deferred, {} failed ({} bytes sent, {} chunk(s) re-sent)",
+        run.completed.len(),
+        run.deferred.len(),
+        run.failed.len(),
+        run.bytes_sent,
+        run.chunks_resent
+    );
+    for (hash, why) in run.deferred.iter().chain(&run.failed) {
+        eprintln!("{hash}: {why}");
+    }
+    if run.failed.is_empty() && run.deferred.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "some files did not upload; run the command again to resume".into(),
+        ))
+    }
+}
+
+fn kind_of(file: &Path) -> (MediaKind, &'static str) {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "jpg" | "jpeg" => (MediaKind::Photo, "image/jpeg"),
+        "png" => (MediaKind::Photo, "image/png"),
+        "mp4" | "m4v" => (MediaKind::Video, "video/mp4"),
+        "mov" => (MediaKind::Video, "video/quicktime"),
+        "webm" => (MediaKind::Video, "video/webm"),
+        "m4a" => (MediaKind::Audio, "audio/mp4"),
+        "mp3" => (MediaKind::Audio, "audio/mpeg"),
+        "wav" => (MediaKind::Audio, "audio/wav"),
+        _ => (MediaKind::Video, "application/octet-stream"),
+    }
+}
+
+fn parse_value(value: &str) -> Result<AnswerValue, CliError> {
+    Ok(match value.split_once(':') {
+        None if value == "pass" => AnswerValue::Pass,
+        None if value == "fail" => AnswerValue::Fail,
+        None if value == "na" => AnswerValue::NotApplicable,
+        Some(("number", n)) => AnswerValue::Number(
+            n.parse()
+                .map_err(|_| CliError::Usage(format!("not a number: {n:?}")))?,
+        ),
+        Some(("text", t)) => AnswerValue::Text(t.into()),
+        Some(("choice", c)) => AnswerValue::Choice(c.into()),
+        _ => {
+            return Err(CliError::Usage(format!(
+                "unknown answer {value:?}: pass, fail, na, number:X, text:T, choice:C"
+            )));
+        }
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn io(context: &str, source: std::io::Error) -> CliError {
+    CliError::Io {
+        context: context.into(),
+        source,
+    }
+}

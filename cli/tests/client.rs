@@ -1,0 +1,210 @@
+//! `siteproof client` end to end against `siteproof serve`: two laptops of one group enroll,
+//! capture, sync and see each other's work; a file uploads and is verified.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn siteproof(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_siteproof"))
+        .args(args)
+        .output()
+        .expect("run siteproof")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = siteproof(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(data: &str) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("a")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
+        .args(["serve", "--data", data, "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, format!("http://{listen}"))
+}
+
+#[test]
+fn every_client_command_has_help() {
+    for sub in [
+        "enroll",
+        "templates",
+        "create",
+        "answer",
+        "finding",
+        "list",
+        "show",
+        "sync",
+        "upload",
+    ] {
+        let text = ok(&["client", sub, "--help"]);
+        assert!(text.contains("Usage:"), "{sub}: {text}");
+    }
+}
+
+#[test]
+fn two_laptops_capture_sync_and_upload_through_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("server");
+    let data = data.to_str().expect("utf-8");
+    let (_server, url) = start_server(data);
+    let template = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../content/templates/gas-operator-major.json"
+    );
+    ok(&["admin", "--data", data, "template", "publish", template]);
+    let group = ok(&[
+        "admin",
+        "--data",
+        data,
+        "group",
+        "create",
+        "--region",
+        "hebei",
+        "--name",
+        "督导一组",
+    ]);
+    let home_a = dir.path().join("a");
+    let home_b = dir.path().join("b");
+    let (a, b) = (home_a.to_str().expect("a"), home_b.to_str().expect("b"));
+    for (home, name) in [(a, "张三"), (b, "李四")] {
+        let code = ok(&["admin", "--data", data, "enroll-code", "--group", &group]);
+        let out = ok(&[
+            "client",
+            "--home",
+            home,
+            "enroll",
+            "--server",
+            &url,
+            "--code",
+            &code,
+            "--inspector",
+            name,
+        ]);
+        assert!(out.contains("enrolled as device"), "{out}");
+    }
+    assert!(ok(&["client", "--home", a, "templates"]).contains("gas-operator-major"));
+
+    let visit = ok(&[
+        "client",
+        "--home",
+        a,
+        "create",
+        "--site",
+        "某燃气公司储配站",
+        "--sector",
+        "gas",
+        "--template",
+        "gas-operator-major",
+        "--address",
+        "石家庄",
+    ]);
+    ok(&[
+        "client",
+        "--home",
+        a,
+        "answer",
+        &visit,
+        "go-01",
+        "fail",
+        "--note",
+        "未设置泄漏报警",
+    ]);
+    let finding = ok(&[
+        "client",
+        "--home",
+        a,
+        "finding",
+        &visit,
+        "--description",
+        "储罐区可燃气体报警器失效",
+        "--severity",
+        "major",
+        "--item",
+        "go-01",
+    ]);
+    assert!(!finding.is_empty());
+    let bad = siteproof(&[
+        "client",
+        "--home",
+        a,
+        "answer",
+        &visit,
+        "no-such-item",
+        "pass",
+    ]);
+    assert!(
+        !bad.status.success(),
+        "an item outside the template is refused"
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no-such-item"));
+
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&["client", "--home", a, "list"])).expect("json");
+    assert_eq!(list[0]["major_findings"], 1);
+    let synced: serde_json::Value =
+        serde_json::from_str(&ok(&["client", "--home", a, "sync"])).expect("json");
+    assert!(synced["pushed"].as_u64().expect("pushed") >= 3, "{synced}");
+
+    ok(&["client", "--home", b, "sync"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&["client", "--home", b, "show", &visit])).expect("json");
+    assert_eq!(shown["visit"]["answers"]["go-01"]["note"], "未设置泄漏报警");
+    assert_eq!(shown["visit"]["answers"]["go-01"]["by"], "张三");
+    assert_eq!(shown["conflicts"].as_array().expect("conflicts").len(), 0);
+
+    let footage = dir.path().join("clip.mp4");
+    let bytes: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&footage, bytes).expect("write clip");
+    let out = ok(&[
+        "client",
+        "--home",
+        b,
+        "upload",
+        &visit,
+        footage.to_str().expect("path"),
+    ]);
+    assert!(out.contains("1 uploaded and verified"), "{out}");
+    let again = ok(&[
+        "client",
+        "--home",
+        b,
+        "upload",
+        &visit,
+        footage.to_str().expect("path"),
+    ]);
+    assert!(
+        again.contains("uploaded and verified"),
+        "a rerun is harmless: {again}"
+    );
+}
