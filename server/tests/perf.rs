@@ -152,10 +152,13 @@ async fn a_thousand_visits_pull_at_saved_size_and_one_edit_is_small_and_fast() {
 async fn a_hundred_devices_pushing_at_once() {
     let server = TestServer::new().await;
     let mut tasks = Vec::new();
+    let mut devices = Vec::new();
+    for d in 0..100 {
+        devices.push(server.enroll(if d % 2 == 0 { "g1" } else { "g2" }).await);
+    }
     let start = Instant::now();
     let deadline = Duration::from_secs(10);
-    for d in 0..100 {
-        let enrolled = server.enroll(if d % 2 == 0 { "g1" } else { "g2" }).await;
+    for enrolled in devices {
         let app = server.app();
         tasks.push(tokio::spawn(async move {
             use tower::ServiceExt;
@@ -211,13 +214,26 @@ async fn a_hundred_devices_pushing_at_once() {
     let mut total = 0;
     let mut lat = Vec::new();
     let mut steady = Vec::new();
+    let mut all_rounds = Vec::new();
     for t in tasks {
         let (c, l) = t.await.expect("task");
         total += c;
         steady.extend(l.iter().filter(|(r, _)| *r >= 3).map(|(_, d)| *d));
+        all_rounds.extend(l.iter().copied());
         lat.extend(l.into_iter().map(|(_, d)| d));
     }
     steady.sort();
+    for r in 0..4 {
+        let mut per: Vec<Duration> = all_rounds
+            .iter()
+            .filter(|(x, _)| *x == r)
+            .map(|(_, d)| *d)
+            .collect();
+        per.sort();
+        if let (Some(mid), Some(max)) = (per.get(per.len() / 2), per.last()) {
+            println!("round {r}: p50 {mid:?} max {max:?}");
+        }
+    }
     println!(
         "after 3 rounds: p50 {:?} p99 {:?}",
         steady[steady.len() / 2],

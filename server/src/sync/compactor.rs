@@ -114,7 +114,7 @@ pub(crate) async fn refresh_snapshot(
 ) -> Result<()> {
     let changes = storage.changes_after(id, cached.seq).await?;
     cached.catch_up(changes)?;
-    let bytes = cached.doc.save();
+    let bytes = cached.save();
     storage.put_snapshot(id, cached.seq, &bytes).await?;
     cached.snapshot_len = bytes.len();
     cached.tail_len = 0;

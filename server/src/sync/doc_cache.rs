@@ -27,6 +27,8 @@ pub(crate) struct CachedDoc {
     pub snapshot_len: usize,
     /// Bytes of changes stored after the snapshot (as far as this entry knows).
     pub tail_len: usize,
+    /// The last save of `doc` and the heads it was made at, reused while they match.
+    pub last_save: Option<(Vec<automerge::ChangeHash>, Arc<Vec<u8>>)>,
 }
 
 impl CachedDoc {
@@ -44,6 +46,7 @@ impl CachedDoc {
             seq: full.max_seq(),
             snapshot_len: full.snapshot.as_ref().map_or(0, Vec::len),
             tail_len: full.trailing.iter().map(|c| c.data.len()).sum(),
+            last_save: None,
         })
     }
 
@@ -64,6 +67,19 @@ impl CachedDoc {
             .map_err(|e| Error::Internal(format!("stored changes do not apply: {e}")))?;
         self.seq = last;
         Ok(())
+    }
+
+    /// A save of the document as it is now, made at most once per state.
+    pub fn save(&mut self) -> Arc<Vec<u8>> {
+        let heads = self.doc.get_heads();
+        if let Some((saved_at, bytes)) = &self.last_save
+            && *saved_at == heads
+        {
+            return Arc::clone(bytes);
+        }
+        let bytes = Arc::new(self.doc.save());
+        self.last_save = Some((heads, Arc::clone(&bytes)));
+        bytes
     }
 
     /// Whether the snapshot should be refreshed: none yet, or the changes after it add more

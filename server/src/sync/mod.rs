@@ -156,7 +156,7 @@ impl SyncService {
                     if let Some(cached) = entry.as_mut() {
                         write.known_through = cached.seq;
                         if cached.snapshot_len == 0 {
-                            write.snapshot = Some(cached.doc.save());
+                            write.snapshot = Some(cached.save().to_vec());
                         }
                     }
                     writes.push(write);
@@ -256,6 +256,9 @@ impl SyncService {
                 self.limits.max_need_full
             )));
         }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let metas = self.storage.documents(ids).await?;
         let visible: HashMap<&RecordId, bool> = metas
             .iter()
@@ -291,12 +294,16 @@ impl SyncService {
                 load_current(self.storage.as_ref(), &id, &mut entry).await?;
             }
             if let Some(cached) = entry.as_mut() {
-                // Send a fresh save; storing it as the snapshot happens off the request path.
-                let bytes = cached.doc.save();
+                // Send a fresh save (made once per state of the record, however many
+                // devices pull it); storing it as the snapshot happens off the request path.
+                let fresh = matches!(&cached.last_save, Some((heads, _)) if *heads == cached.doc.get_heads());
+                let bytes = cached.save();
+                if !fresh {
+                    self.compactor.store(id, cached.seq, bytes.to_vec());
+                }
                 cached.snapshot_len = bytes.len();
                 cached.tail_len = 0;
-                self.compactor.store(id, cached.seq, bytes.clone());
-                full.snapshot = Some(bytes);
+                full.snapshot = Some(bytes.to_vec());
                 full.snapshot_seq = cached.seq;
                 full.trailing.clear();
             }

@@ -162,6 +162,7 @@ pub(crate) fn create_new(
             seq: 0,
             snapshot_len: 0,
             tail_len,
+            last_save: None,
         },
         write,
     ))
