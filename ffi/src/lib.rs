@@ -46,3 +46,30 @@ pub use visit::{
 };
 
 uniffi::setup_scaffolding!();
+
+#[cfg(test)]
+mod tests {
+    /// Kotlin block comments nest: a `/*` inside a doc comment (say, a glob) would swallow the
+    /// rest of the generated Kotlin file.
+    #[test]
+    fn doc_comments_never_open_or_close_a_block_comment() {
+        let sources = [
+            include_str!("error.rs"),
+            include_str!("media.rs"),
+            include_str!("store.rs"),
+            include_str!("sync.rs"),
+            include_str!("template.rs"),
+            include_str!("upload.rs"),
+            include_str!("visit.rs"),
+        ];
+        for line in sources.iter().flat_map(|s| s.lines()) {
+            let doc = line.trim_start();
+            if doc.starts_with("///") {
+                assert!(
+                    !doc.contains("/*") && !doc.contains("*/"),
+                    "block comment marker in a doc comment: {doc}"
+                );
+            }
+        }
+    }
+}

@@ -68,9 +68,9 @@ impl SiteproofStore {
         Ok(self.store().set_profile(&profile.into())?)
     }
 
-    /// Installs a template version from its JSON (the format of `content/templates/*.json`)
-    /// and returns its record id. Templates normally arrive by sync. Versions are immutable:
-    /// installing one that is already held fails with `Malformed`.
+    /// Installs a template version from its JSON (the format of the files in
+    /// `content/templates/`) and returns its record id. Templates normally arrive by sync.
+    /// Versions are immutable: installing one that is already held fails with `Malformed`.
     pub fn install_template_json(&self, json: String) -> ApiResult<String> {
         let template: core::Template = serde_json::from_str(&json).map_err(core::Error::from)?;
         Ok(self.store().put_template(&template)?.into())

@@ -1,0 +1,5 @@
+// Entry point of the Kotlin binding tests (run by ffi/tests/run-kotlin.sh).
+
+package org.siteproof.tests
+
+fun main() = runSuites(CaptureSuite, ErrorSuite, MediaSuite, SyncSuite, UploadSuite)
