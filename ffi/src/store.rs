@@ -37,7 +37,8 @@ pub struct SiteproofStore {
 #[uniffi::export]
 impl SiteproofStore {
     /// Opens (creating or upgrading) the store: the SQLite database at `db_path` and the
-    /// evidence folder `media_dir`. Both belong in the app's private, non-backed-up storage.
+    /// evidence folder `media_dir` (created if missing; the database's folder must exist).
+    /// Both belong in the app's private, non-backed-up storage.
     ///
     /// `key` is reserved for encryption at rest, which a later version adds: pass the key from
     /// the platform keystore now (see `docs/mobile.md`); this version does not use it and the
