@@ -8,6 +8,9 @@ use siteproof_server::{AppState, ServerConfig, serve, shutdown_signal};
 
 use crate::CliError;
 
+mod demo;
+mod png;
+
 /// Options of `siteproof serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -20,6 +23,13 @@ pub struct ServeArgs {
     /// Largest sync request body accepted, in MiB.
     #[arg(long, default_value_t = 32)]
     sync_body_limit_mib: usize,
+    /// Seed a demo region (groups, users, templates, visits by simulated phones) and print
+    /// the back office's URL and logins. Session cookies then work over plain HTTP.
+    #[arg(long)]
+    demo: bool,
+    /// Where the demo reads the checklist templates from.
+    #[arg(long, default_value = "content/templates")]
+    demo_templates: PathBuf,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -40,6 +50,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         source,
     })?;
     tracing::info!(addr = %local, data = %args.data.display(), "siteproof server listening");
+    if args.demo {
+        return demo::run(listener, state, &args.data, &args.demo_templates).await;
+    }
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|source| CliError::Io {

@@ -1,0 +1,441 @@
+//! `siteproof serve --demo`: seeds a demo region (groups, back-office users, the templates of
+//! `content/templates/`), then lets simulated phones (core `Store`s) enroll, capture covert
+//! visits with photos and a video, sync and upload through the real protocol against the
+//! server just started, and prints the URL and the logins.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use siteproof_core::media::{MediaStore, Network, Uploader, UploaderConfig, thumbnail_jpeg};
+use siteproof_core::{
+    AnswerInput, AnswerValue, GeoPoint, MediaCapture, MediaKind, NewFinding, NewVisit, Profile,
+    Scope, Site, Store, Template, TemplateRef, VisitMode,
+};
+use siteproof_server::AppState;
+use siteproof_server::backoffice::{NewUser, Role};
+
+use crate::CliError;
+
+/// The demo region.
+pub const REGION: &str = "shijiazhuang";
+/// Every demo user's password.
+pub const PASSWORD: &str = "siteproof-demo";
+/// Demo users: login, name, role, sectors.
+const USERS: &[(&str, &str, Role, &[siteproof_core::Sector])] = &[
+    ("admin", "管理员", Role::Admin, &[]),
+    ("reviewer", "安委办审核员", Role::Reviewer, &[]),
+    (
+        "fire",
+        "消防部门",
+        Role::SectorDepartment,
+        &[siteproof_core::Sector::FireSafety],
+    ),
+];
+/// Demo groups: id, name.
+const GROUPS: &[(&str, &str)] = &[("sjz-1", "第一督导组"), ("sjz-2", "第二督导组")];
+/// Sites visited: name, address, template id.
+const SITES: &[(&str, &str, &str)] = &[
+    ("长安区某商场", "石家庄市长安区中山东路", "fire-major"),
+    ("藁城区某化工厂", "石家庄市藁城区化工园区", "hazchem-major"),
+    ("井陉矿区某煤矿", "石家庄市井陉矿区", "coal-mine-major"),
+    ("新华区某燃气站", "石家庄市新华区", "gas-operator-major"),
+    ("裕华区某建筑工地", "石家庄市裕华区", "construction-major"),
+    ("桥西区某宾馆", "石家庄市桥西区", "fire-major"),
+];
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+    let context = context.into();
+    move |source| CliError::Io { context, source }
+}
+
+fn core_err(e: siteproof_core::Error) -> CliError {
+    CliError::Usage(format!("demo phone: {e}"))
+}
+
+/// Seeds what lives on the server side: templates, groups, users, enrollment codes.
+/// Returns one enrollment code per phone (two per group), or `None` when the data directory
+/// was seeded before.
+async fn seed_server(state: &AppState, templates: &Path) -> Result<Option<Vec<String>>, CliError> {
+    let office = state
+        .backoffice
+        .as_ref()
+        .ok_or_else(|| CliError::Usage("the back office is not attached".into()))?;
+    for (login, name, role, sectors) in USERS {
+        let made = office
+            .create_user(NewUser {
+                login: (*login).into(),
+                name: (*name).into(),
+                password: PASSWORD.into(),
+                role: *role,
+                region: REGION.into(),
+                sectors: sectors.to_vec(),
+            })
+            .await;
+        if let Err(siteproof_server::Error::Conflict(_)) = made {
+            return Ok(None);
+        }
+        made?;
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(templates)
+        .map_err(io(format!("cannot read {}", templates.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).map_err(io(path.display().to_string()))?;
+        let template: Template = serde_json::from_str(&text)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        match state.admin.publish_template(&template).await {
+            Ok(_) | Err(siteproof_server::Error::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut codes = Vec::new();
+    for (id, name) in GROUPS {
+        let group = id
+            .parse()
+            .map_err(|_| CliError::Usage(format!("bad group id {id}")))?;
+        let region = REGION
+            .parse()
+            .map_err(|_| CliError::Usage("bad region".into()))?;
+        state.admin.create_group(region, name, Some(group)).await?;
+        for _ in 0..2 {
+            let group = id
+                .parse()
+                .map_err(|_| CliError::Usage(format!("bad group id {id}")))?;
+            let code = state
+                .admin
+                .issue_enrollment_code(&group, std::time::Duration::from_secs(3600))
+                .await?;
+            codes.push(code.code);
+        }
+    }
+    Ok(Some(codes))
+}
+
+/// A small real photo: a PNG drawn here, made a JPEG by core's thumbnailer.
+fn photo(dir: &Path, n: usize) -> Result<PathBuf, CliError> {
+    let (w, h) = (320u32, 240u32);
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let stripe = ((x / 20 + y / 20 + n as u32) % 2) as u8;
+            rgb.extend_from_slice(&[
+                120 + stripe * 100,
+                (x * 255 / w) as u8,
+                ((y * 255 / h) as u8 / 2).wrapping_add((n as u8).wrapping_mul(40)),
+            ]);
+        }
+    }
+    let jpeg = thumbnail_jpeg(&super::png::encode_rgb(w, h, &rgb)).map_err(core_err)?;
+    let path = dir.join(format!("photo-{n}.jpg"));
+    std::fs::write(&path, jpeg).map_err(io(path.display().to_string()))?;
+    Ok(path)
+}
+
+/// A short WebM video made with ffmpeg when it is installed (`None` otherwise).
+fn video(dir: &Path) -> Option<PathBuf> {
+    let path = dir.join("patrol.webm");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg("testsrc=duration=8:size=320x240:rate=15")
+        .args(["-c:v", "libvpx", "-b:v", "300k"])
+        .arg(&path)
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(path)
+}
+
+/// One simulated phone.
+struct Phone {
+    store: Store,
+    media: MediaStore,
+    base: String,
+}
+
+impl Phone {
+    fn enroll(dir: &Path, base: &str, code: &str, inspector: &str) -> Result<Self, CliError> {
+        std::fs::create_dir_all(dir).map_err(io(dir.display().to_string()))?;
+        let mut store = Store::open(dir.join("phone.db")).map_err(core_err)?;
+        store
+            .set_profile(&Profile {
+                inspector: inspector.into(),
+                scope: Scope::default(),
+            })
+            .map_err(core_err)?;
+        let client = siteproof_core::SyncClient::new(base).map_err(core_err)?;
+        client
+            .enroll(&mut store, code, inspector)
+            .map_err(core_err)?;
+        store.sync().map_err(core_err)?;
+        let media = MediaStore::open(dir.join("media")).map_err(core_err)?;
+        Ok(Self {
+            store,
+            media,
+            base: base.into(),
+        })
+    }
+
+    fn upload(&mut self) -> Result<(), CliError> {
+        let token = self
+            .store
+            .server_token()
+            .map_err(core_err)?
+            .ok_or_else(|| CliError::Usage("demo phone is not enrolled".into()))?;
+        let uploader = Uploader::new(UploaderConfig::new(
+            format!("{}/v1/uploads", self.base),
+            token,
+        ))
+        .map_err(core_err)?;
+        let cancel = AtomicBool::new(false);
+        uploader
+            .run(
+                &mut self.store,
+                &self.media,
+                Network::Unmetered,
+                &cancel,
+                &mut |_| {},
+            )
+            .map_err(core_err)?;
+        Ok(())
+    }
+}
+
+/// Captures one covert visit on `phone`: every item answered, failed items as findings with
+/// a photo each. Returns the visit id.
+fn capture(
+    phone: &mut Phone,
+    n: usize,
+    files: &Path,
+) -> Result<siteproof_core::RecordId, CliError> {
+    let (site, address, template_id) = SITES[n % SITES.len()];
+    let template = phone
+        .store
+        .template(&template_id.parse().map_err(core_err)?, 1)
+        .map_err(core_err)?;
+    let location = Some(GeoPoint {
+        lat: 38.04 + n as f64 * 0.01,
+        lon: 114.51,
+        accuracy_m: Some(8.0),
+    });
+    let visit = phone
+        .store
+        .create_visit(NewVisit {
+            site: Site {
+                name: site.into(),
+                credit_code: None,
+                address: address.into(),
+                sector: template.sector,
+            },
+            mode: if n % 4 == 3 {
+                VisitMode::Announced
+            } else {
+                VisitMode::Covert
+            },
+            team: vec!["张三".into(), "李四".into()],
+            template: TemplateRef {
+                id: template.id.clone(),
+                version: template.version,
+            },
+            assignment: None,
+            location,
+        })
+        .map_err(core_err)?;
+    for (i, item) in template.items.iter().enumerate().take(8) {
+        let failed = (i + n).is_multiple_of(4);
+        let value = match (&item.answer, failed) {
+            (siteproof_core::AnswerKind::PassFail, true) => AnswerValue::Fail,
+            (siteproof_core::AnswerKind::PassFail, false) => AnswerValue::Pass,
+            (siteproof_core::AnswerKind::Number { .. }, _) => AnswerValue::Number(i as f64),
+            (siteproof_core::AnswerKind::Text, _) => AnswerValue::Text("现场已核实".into()),
+            (siteproof_core::AnswerKind::Choice { choices }, _) => {
+                AnswerValue::Choice(choices.first().cloned().unwrap_or_default())
+            }
+        };
+        let mut media = vec![];
+        if value == AnswerValue::Fail {
+            let capture = MediaCapture {
+                kind: MediaKind::Photo,
+                mime: "image/jpeg".into(),
+                captured_at: None,
+                location,
+                poster: None,
+            };
+            let path = photo(files, n * 10 + i)?;
+            let attached = phone
+                .store
+                .add_evidence(&visit, &phone.media, &path, capture)
+                .map_err(core_err)?;
+            media.push(attached.hash.clone());
+            phone
+                .store
+                .add_finding(
+                    &visit,
+                    NewFinding {
+                        description: item.text.zh.clone(),
+                        severity: item.severity,
+                        item: Some(item.id.clone()),
+                        location,
+                        media: media.clone(),
+                        fixed_on_spot: false,
+                        interim_measures: None,
+                    },
+                )
+                .map_err(core_err)?;
+        }
+        phone
+            .store
+            .answer_item(
+                &visit,
+                &item.id,
+                AnswerInput {
+                    value,
+                    note: None,
+                    media,
+                },
+            )
+            .map_err(core_err)?;
+    }
+    Ok(visit)
+}
+
+/// Runs the phones (blocking): two per group; the first visit of group 1 gets a video, a
+/// conflicting answer from the second phone, and one photo left pending (never uploaded).
+fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliError> {
+    let files = dir.join("captures");
+    std::fs::create_dir_all(&files).map_err(io(files.display().to_string()))?;
+    let names = ["张三", "李四", "王五", "赵六"];
+    let mut phones = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        phones.push(Phone::enroll(
+            &dir.join(format!("phone-{i}")),
+            base,
+            code,
+            names[i % 4],
+        )?);
+    }
+    let mut visits = 0;
+    for n in 0..SITES.len() {
+        let phone = &mut phones[(n % 2) * 2];
+        let visit = capture(phone, n, &files)?;
+        if n == 0
+            && let Some(path) = video(&files)
+        {
+            let capture = MediaCapture {
+                kind: MediaKind::Video,
+                mime: "video/webm".into(),
+                captured_at: None,
+                location: None,
+                poster: None,
+            };
+            phone
+                .store
+                .add_evidence(&visit, &phone.media, &path, capture)
+                .map_err(core_err)?;
+        }
+        if n != 1 {
+            phone.store.finish_visit(&visit).map_err(core_err)?;
+        }
+        phone.store.sync().map_err(core_err)?;
+        phone.upload()?;
+        visits += 1;
+        if n == 0 {
+            // The second phone of the group answers the first item differently, offline.
+            let other = &mut phones[1];
+            other.store.sync().map_err(core_err)?;
+            let template = other
+                .store
+                .template(&"fire-major".parse().map_err(core_err)?, 1)
+                .map_err(core_err)?;
+            let item = template.items[1].id.clone();
+            let answer = |value| AnswerInput {
+                value,
+                note: Some("复核".into()),
+                media: vec![],
+            };
+            other
+                .store
+                .answer_item(&visit, &item, answer(AnswerValue::Fail))
+                .map_err(core_err)?;
+            let first = &mut phones[0];
+            first
+                .store
+                .answer_item(&visit, &item, answer(AnswerValue::NotApplicable))
+                .map_err(core_err)?;
+            let pending = photo(&files, 999)?;
+            let capture = MediaCapture {
+                kind: MediaKind::Photo,
+                mime: "image/jpeg".into(),
+                captured_at: None,
+                location: None,
+                poster: None,
+            };
+            first.store.sync().map_err(core_err)?;
+            // The second phone never uploads: its photo stays pending on the server.
+            let other = &mut phones[1];
+            other
+                .store
+                .add_evidence(&visit, &other.media, &pending, capture)
+                .map_err(core_err)?;
+            other.store.sync().map_err(core_err)?;
+        }
+    }
+    Ok(visits)
+}
+
+/// Seeds the demo against the server at `base` (already serving `state`).
+pub async fn seed(
+    state: &AppState,
+    base: &str,
+    data: &Path,
+    templates: &Path,
+) -> Result<(), CliError> {
+    let Some(codes) = seed_server(state, templates).await? else {
+        println!("demo data already seeded in {}", data.display());
+        return print_logins(base);
+    };
+    let (base_owned, dir) = (base.to_owned(), data.join("demo-phones"));
+    let visits = tokio::task::spawn_blocking(move || run_phones(&base_owned, &codes, &dir))
+        .await
+        .map_err(|e| CliError::Usage(format!("demo phones panicked: {e}")))??;
+    println!("demo: {visits} visits captured and synced by simulated phones");
+    print_logins(base)
+}
+
+fn print_logins(base: &str) -> Result<(), CliError> {
+    println!("back office: {base}/office/login");
+    for (login, name, role, _) in USERS {
+        println!("  login {login:<9} password {PASSWORD}  ({name}, {role}, region {REGION})");
+    }
+    Ok(())
+}
+
+/// Serves with the back office's cookies usable over plain HTTP, seeds the demo once the
+/// server answers, and serves until Ctrl-C or SIGTERM.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    data: &Path,
+    templates: &Path,
+) -> Result<(), CliError> {
+    let local = listener
+        .local_addr()
+        .map_err(io("cannot read the listening address"))?;
+    let config = siteproof_server::backoffice::BackOfficeConfig {
+        secure_cookies: false,
+        ..Default::default()
+    };
+    let state = state.with_backoffice(&data.join("siteproof.db"), config)?;
+    let server = tokio::spawn(siteproof_server::serve(
+        listener,
+        state.clone(),
+        siteproof_server::shutdown_signal(),
+    ));
+    seed(&state, &format!("http://{local}"), data, templates).await?;
+    println!("ready: http://{local}/office/login");
+    server
+        .await
+        .map_err(|e| CliError::Usage(format!("server task failed: {e}")))?
+        .map_err(io("server failed"))
+}

@@ -1,0 +1,142 @@
+// The back office in a real headless browser (Debian's chromium driven by playwright-core),
+// against `siteproof serve --demo` at SITEPROOF_URL (run.sh starts it). The steps share one
+// signed-in page and run in order.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { chromium } from 'playwright-core';
+import XLSX from 'xlsx';
+
+const base = process.env.SITEPROOF_URL ?? 'http://127.0.0.1:18931';
+let browser;
+let page;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  });
+  const context = await browser.newContext({ acceptDownloads: true });
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('a wrong password is refused and the right one signs in', async () => {
+  await page.goto(`${base}/office/login`);
+  await page.fill('input[name=login]', 'reviewer');
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.click('button[type=submit]');
+  assert.match(await page.textContent('.error'), /wrong/);
+
+  await page.fill('input[name=login]', 'reviewer');
+  await page.fill('input[name=password]', 'siteproof-demo');
+  await Promise.all([page.waitForURL('**/office/visits'), page.click('button[type=submit]')]);
+  assert.equal(await page.textContent('#count-visits'), '6');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'sp_session');
+  assert.ok(session.httpOnly, 'the session cookie is HttpOnly');
+  assert.equal(session.sameSite, 'Strict');
+});
+
+test('filters narrow the list and the counts', async () => {
+  await page.selectOption('select[name=mode]', 'announced');
+  await Promise.all([page.waitForURL('**mode=announced**'), page.click('#filters button[type=submit]')]);
+  assert.equal(await page.textContent('#count-visits'), '1');
+  assert.equal(await page.locator('#visits tbody tr').count(), 1);
+  await page.goto(`${base}/office/visits?sector=fire_safety&mode=covert`);
+  assert.equal(await page.textContent('#count-visits'), '2');
+  await page.goto(`${base}/office/visits?lang=en`);
+  assert.match(await page.textContent('h1'), /Visits/);
+  await page.goto(`${base}/office/visits?lang=zh`);
+});
+
+test('a visit shows conflicts, pending evidence, a photo in the viewer and a video that seeks', async () => {
+  await page.goto(`${base}/office/visits`);
+  await Promise.all([
+    page.waitForURL(/\/office\/visits\/[0-9a-f-]+$/),
+    page.click('#visits tr:has(span.flag) a'),
+  ]);
+  assert.ok((await page.locator('tr.conflict').count()) >= 1, 'conflicting answers flagged');
+  assert.ok((await page.locator('.pending').count()) >= 1, 'evidence still uploading shown');
+
+  await page.click('#findings a[data-viewer]');
+  await page.waitForFunction(() => {
+    const dialog = document.getElementById('viewer');
+    const img = dialog.querySelector('img');
+    return dialog.open && img.complete && img.naturalWidth > 0;
+  });
+  await page.click('#viewer button');
+
+  const seek = await page.evaluate(async () => {
+    const v = document.querySelector('video');
+    v.muted = true;
+    if (v.readyState < 1) {
+      await new Promise((r, j) => {
+        v.addEventListener('loadedmetadata', r, { once: true });
+        v.addEventListener('error', () => j(new Error('video error')), { once: true });
+      });
+    }
+    await v.play().catch(() => {});
+    v.pause();
+    v.currentTime = 5;
+    await new Promise((r) => v.addEventListener('seeked', r, { once: true }));
+    return { duration: v.duration, at: v.currentTime };
+  });
+  assert.ok(seek.duration > 6, `video duration ${seek.duration}`);
+  assert.ok(Math.abs(seek.at - 5) < 0.5, `seeked to ${seek.at}`);
+});
+
+let casePath;
+
+test('a case goes from open to closed, and its notice is a PDF', async () => {
+  await Promise.all([
+    page.waitForURL(/\/office\/cases\//),
+    page.locator('button.open-case').first().click(),
+  ]);
+  casePath = new URL(page.url()).pathname;
+  assert.equal(await page.getAttribute('#case-status', 'data-status'), 'open');
+
+  await page.fill('form[data-kind=ordered] input[name=unit]', '某商场物业公司');
+  await page.fill('form[data-kind=ordered] input[name=deadline]', '2030-06-30');
+  await page.click('form[data-kind=ordered] button');
+  await page.waitForSelector('#case-status[data-status=rectifying]');
+  await page.fill('form[data-kind=interim_measures] input[name=note]', '设置警戒区');
+  await page.click('form[data-kind=interim_measures] button');
+  await page.waitForSelector('#events tr:nth-child(3)');
+  for (const [kind, status] of [['rectified', 'rectified'], ['verified', 'verified'], ['closed', 'closed']]) {
+    await page.click(`form[data-kind=${kind}] button`);
+    await page.waitForSelector(`#case-status[data-status=${status}]`);
+  }
+  assert.match(await page.textContent('#events'), /reviewer/);
+
+  const pdf = await page.request.get(`${base}${casePath}/notice.pdf`);
+  assert.equal(pdf.status(), 200);
+  assert.equal((await pdf.body()).subarray(0, 4).toString(), '%PDF');
+});
+
+test('the ledger downloads as XLSX with the closed case in it', async () => {
+  await page.goto(`${base}/office/ledger`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#xlsx')]);
+  const book = XLSX.read(await readFile(await download.path()));
+  const rows = XLSX.utils.sheet_to_json(book.Sheets[book.SheetNames[0]], { header: 1 });
+  assert.deepEqual(rows[0].slice(0, 3), ['编号', '立案日期', '被检查单位']);
+  const id = casePath.split('/').pop();
+  const row = rows.find((r) => r[0] === id);
+  assert.ok(row, 'the case is in the workbook');
+  assert.equal(row[9], '已销号');
+  assert.equal(row[6], '某商场物业公司');
+  assert.equal(row[8], 0);
+});
+
+test('the month-end report shows the figures and a chart', async () => {
+  await page.goto(`${base}/office/reports?kind=month`);
+  assert.ok(await page.locator('#chart rect').count() > 0);
+  assert.match(await page.textContent('#closure-rate'), /%$/);
+});
