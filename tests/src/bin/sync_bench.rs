@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_bytes::ByteBuf;
+use siteproof_core::sync::wire::{self, Cursor, PushRecord, SyncRequest, SyncResponse};
 use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient};
 use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
 
@@ -141,6 +143,13 @@ fn main() {
         pulled.bytes_down as f64 / saved as f64
     );
 
+    println!(
+        "    server peak RSS so far (the 61,000-change push and the pull): {}",
+        peak_rss(pid)
+    );
+    // Reset the peak so the next figure is that of the steady phases.
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+
     // 2. One changed answer with 1,000 visits in scope.
     let mut times = Vec::new();
     let mut last = None;
@@ -197,6 +206,55 @@ fn main() {
             (DEVICES * CHANGES_PER_ROUND) as f64 / 1_600.0,
         )),
     );
+    // 3c/3d: the same traffic from a load generator: each device's captures are made
+    // beforehand and only their sync requests are sent, so the 2 cores serve the server
+    // (on a real deployment the devices are phones, not threads beside it).
+    let traffic: Vec<(String, Vec<Vec<PushRecord>>)> = devices
+        .iter_mut()
+        .enumerate()
+        .map(|(d, (store, visit))| {
+            let rounds = (0..ROUNDS)
+                .map(|round| {
+                    for c in 0..CHANGES_PER_ROUND {
+                        let item = format!("i{}", (round * CHANGES_PER_ROUND + c) % ANSWERS);
+                        store
+                            .answer_item(
+                                visit,
+                                &item.parse().expect("item"),
+                                answer(c, &format!("g d{d} r{round}")),
+                            )
+                            .expect("answer");
+                    }
+                    let pending = store.pending_changes(10).expect("pending");
+                    let acked: Vec<_> = pending
+                        .iter()
+                        .flat_map(|p| p.hashes.iter().map(|h| (p.id.clone(), *h)))
+                        .collect();
+                    store.acknowledge(&acked).expect("ack locally");
+                    pending
+                        .into_iter()
+                        .map(|p| PushRecord {
+                            id: p.id,
+                            changes: p.changes.into_iter().map(ByteBuf::from).collect(),
+                        })
+                        .collect()
+                })
+                .collect();
+            (
+                store.server_token().expect("token").expect("enrolled"),
+                rounds,
+            )
+        })
+        .collect();
+    generate(&url, &traffic, pid, None);
+    generate(
+        &url,
+        &traffic,
+        pid,
+        Some(Duration::from_secs_f64(
+            (DEVICES * CHANGES_PER_ROUND) as f64 / 1_600.0,
+        )),
+    );
 
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let hwm = status
@@ -207,7 +265,7 @@ fn main() {
         .map(|m| m.len())
         .unwrap_or(0);
     println!(
-        "server peak RSS ({hwm}), database {:.1} MB",
+        "server peak RSS during [2] and [3]: {hwm}; database {:.1} MB",
         db_size as f64 / 1e6
     );
     child.kill().ok();
@@ -293,9 +351,94 @@ fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) {
     );
 }
 
+/// Sends each device's pre-made rounds as sync requests (cursor carried from the previous
+/// response), from one thread per device, closed loop or paced like [`load`].
+fn generate(
+    url: &str,
+    traffic: &[(String, Vec<Vec<PushRecord>>)],
+    pid: u32,
+    period: Option<Duration>,
+) {
+    let http = reqwest::blocking::Client::new();
+    let latencies = Mutex::new(Vec::new());
+    let barrier = Barrier::new(traffic.len());
+    let n = traffic.len();
+    let server_cpu0 = cpu_seconds(&format!("/proc/{pid}/stat"));
+    let t = Instant::now();
+    let changes: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = traffic
+            .iter()
+            .enumerate()
+            .map(|(d, (token, rounds))| {
+                let (http, latencies, barrier) = (&http, &latencies, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    let mut cursor: Option<Cursor> = None;
+                    let mut acked = 0;
+                    for (round, push) in rounds.iter().enumerate() {
+                        if let Some(period) = period {
+                            let due = period.mul_f64(round as f64 + d as f64 / n as f64);
+                            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                                std::thread::sleep(wait);
+                            }
+                        }
+                        let body = wire::encode(&SyncRequest {
+                            cursor: cursor.clone(),
+                            push: push.clone(),
+                            need_full: vec![],
+                            max_bytes: 8 << 20,
+                        });
+                        let t = Instant::now();
+                        let resp = http
+                            .post(format!("{url}/v1/sync"))
+                            .bearer_auth(token)
+                            .header("content-type", wire::CONTENT_TYPE)
+                            .body(body)
+                            .send()
+                            .expect("send");
+                        assert!(
+                            resp.status().is_success(),
+                            "sync refused: {}",
+                            resp.status()
+                        );
+                        let bytes = resp.bytes().expect("body");
+                        latencies.lock().expect("lock").push(t.elapsed());
+                        let response: SyncResponse = wire::decode(&bytes).expect("decode");
+                        acked += response.acked.iter().map(|a| a.hashes.len()).sum::<usize>();
+                        cursor = Some(response.cursor);
+                    }
+                    acked
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    });
+    let wall = t.elapsed();
+    let server_cpu = cpu_seconds(&format!("/proc/{pid}/stat")) - server_cpu0;
+    let mut lat = latencies.into_inner().expect("lock");
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let label = match period {
+        None => "3c generator, closed loop".to_string(),
+        Some(p) => format!("3d generator, paced: one sync per device every {p:.0?}"),
+    };
+    println!(
+        "[{label}] {n} devices x {ROUNDS} syncs: {changes} changes in {wall:.2?} = {:.0} changes/s; latency p50 {:.1?}, p99 {:.1?}; server CPU {server_cpu:.1} s (target >= 1500/s with p99 < 250 ms)",
+        changes as f64 / wall.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
+    );
+    assert_eq!(
+        changes,
+        n * ROUNDS * CHANGES_PER_ROUND,
+        "every change acknowledged"
+    );
+}
+
 fn answer(i: usize, note: &str) -> AnswerInput {
     AnswerInput {
-        value: if i % 3 == 0 {
+        value: if i.is_multiple_of(3) {
             AnswerValue::Fail
         } else {
             AnswerValue::Pass
@@ -303,6 +446,15 @@ fn answer(i: usize, note: &str) -> AnswerInput {
         note: Some(note.into()),
         media: vec![],
     }
+}
+
+/// The process's peak resident set (VmHWM), as /proc prints it.
+fn peak_rss(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map_or_else(|| "unknown".into(), |v| v.trim().to_string())
 }
 
 /// User + system CPU seconds of a process, from its `/proc/<pid>/stat`.
