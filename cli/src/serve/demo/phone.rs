@@ -1,0 +1,205 @@
+//! The demo's simulated phone: a core `Store` enrolled on the server, capturing visits with
+//! generated photos (and a video when ffmpeg is installed), syncing and uploading.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use siteproof_core::media::{MediaStore, Network, Uploader, UploaderConfig, thumbnail_jpeg};
+use siteproof_core::{
+    AnswerInput, AnswerValue, GeoPoint, MediaCapture, MediaKind, NewFinding, NewVisit, Profile,
+    Scope, Site, Store, TemplateRef, VisitMode,
+};
+
+use super::{SITES, core_err, io};
+use crate::CliError;
+
+/// A small real photo: a PNG drawn here, made a JPEG by core's thumbnailer.
+pub(super) fn photo(dir: &Path, n: usize) -> Result<PathBuf, CliError> {
+    let (w, h) = (320u32, 240u32);
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let stripe = ((x / 20 + y / 20 + n as u32) % 2) as u8;
+            rgb.extend_from_slice(&[
+                120 + stripe * 100,
+                (x * 255 / w) as u8,
+                ((y * 255 / h) as u8 / 2).wrapping_add((n as u8).wrapping_mul(40)),
+            ]);
+        }
+    }
+    let jpeg = thumbnail_jpeg(&crate::serve::png::encode_rgb(w, h, &rgb)).map_err(core_err)?;
+    let path = dir.join(format!("photo-{n}.jpg"));
+    std::fs::write(&path, jpeg).map_err(io(path.display().to_string()))?;
+    Ok(path)
+}
+
+/// A short WebM video made with ffmpeg when it is installed (`None` otherwise).
+pub(super) fn video(dir: &Path) -> Option<PathBuf> {
+    let path = dir.join("patrol.webm");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg("testsrc=duration=8:size=320x240:rate=15")
+        .args(["-c:v", "libvpx", "-b:v", "300k"])
+        .arg(&path)
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(path)
+}
+
+/// One simulated phone.
+pub(super) struct Phone {
+    pub(super) store: Store,
+    pub(super) media: MediaStore,
+    base: String,
+}
+
+impl Phone {
+    pub(super) fn enroll(
+        dir: &Path,
+        base: &str,
+        code: &str,
+        inspector: &str,
+    ) -> Result<Self, CliError> {
+        std::fs::create_dir_all(dir).map_err(io(dir.display().to_string()))?;
+        let mut store = Store::open(dir.join("phone.db")).map_err(core_err)?;
+        store
+            .set_profile(&Profile {
+                inspector: inspector.into(),
+                scope: Scope::default(),
+            })
+            .map_err(core_err)?;
+        let client = siteproof_core::SyncClient::new(base).map_err(core_err)?;
+        client
+            .enroll(&mut store, code, inspector)
+            .map_err(core_err)?;
+        store.sync().map_err(core_err)?;
+        let media = MediaStore::open(dir.join("media")).map_err(core_err)?;
+        Ok(Self {
+            store,
+            media,
+            base: base.into(),
+        })
+    }
+
+    pub(super) fn upload(&mut self) -> Result<(), CliError> {
+        let token = self
+            .store
+            .server_token()
+            .map_err(core_err)?
+            .ok_or_else(|| CliError::Usage("demo phone is not enrolled".into()))?;
+        let uploader = Uploader::new(UploaderConfig::new(
+            format!("{}/v1/uploads", self.base),
+            token,
+        ))
+        .map_err(core_err)?;
+        let cancel = AtomicBool::new(false);
+        uploader
+            .run(
+                &mut self.store,
+                &self.media,
+                Network::Unmetered,
+                &cancel,
+                &mut |_| {},
+            )
+            .map_err(core_err)?;
+        Ok(())
+    }
+}
+
+/// Captures one covert visit on `phone`: every item answered, failed items as findings with
+/// a photo each. Returns the visit id.
+pub(super) fn capture(
+    phone: &mut Phone,
+    n: usize,
+    files: &Path,
+) -> Result<siteproof_core::RecordId, CliError> {
+    let (site, address, template_id) = SITES[n % SITES.len()];
+    let template = phone
+        .store
+        .template(&template_id.parse().map_err(core_err)?, 1)
+        .map_err(core_err)?;
+    let location = Some(GeoPoint {
+        lat: 38.04 + n as f64 * 0.01,
+        lon: 114.51,
+        accuracy_m: Some(8.0),
+    });
+    let visit = phone
+        .store
+        .create_visit(NewVisit {
+            site: Site {
+                name: site.into(),
+                credit_code: None,
+                address: address.into(),
+                sector: template.sector,
+            },
+            mode: if n % 4 == 3 {
+                VisitMode::Announced
+            } else {
+                VisitMode::Covert
+            },
+            team: vec!["张三".into(), "李四".into()],
+            template: TemplateRef {
+                id: template.id.clone(),
+                version: template.version,
+            },
+            assignment: None,
+            location,
+        })
+        .map_err(core_err)?;
+    for (i, item) in template.items.iter().enumerate().take(8) {
+        let failed = (i + n).is_multiple_of(4);
+        let value = match (&item.answer, failed) {
+            (siteproof_core::AnswerKind::PassFail, true) => AnswerValue::Fail,
+            (siteproof_core::AnswerKind::PassFail, false) => AnswerValue::Pass,
+            (siteproof_core::AnswerKind::Number { .. }, _) => AnswerValue::Number(i as f64),
+            (siteproof_core::AnswerKind::Text, _) => AnswerValue::Text("现场已核实".into()),
+            (siteproof_core::AnswerKind::Choice { choices }, _) => {
+                AnswerValue::Choice(choices.first().cloned().unwrap_or_default())
+            }
+        };
+        let mut media = vec![];
+        if value == AnswerValue::Fail {
+            let capture = MediaCapture {
+                kind: MediaKind::Photo,
+                mime: "image/jpeg".into(),
+                captured_at: None,
+                location,
+                poster: None,
+            };
+            let path = photo(files, n * 10 + i)?;
+            let attached = phone
+                .store
+                .add_evidence(&visit, &phone.media, &path, capture)
+                .map_err(core_err)?;
+            media.push(attached.hash.clone());
+            phone
+                .store
+                .add_finding(
+                    &visit,
+                    NewFinding {
+                        description: item.text.zh.clone(),
+                        severity: item.severity,
+                        item: Some(item.id.clone()),
+                        location,
+                        media: media.clone(),
+                        fixed_on_spot: false,
+                        interim_measures: None,
+                    },
+                )
+                .map_err(core_err)?;
+        }
+        phone
+            .store
+            .answer_item(
+                &visit,
+                &item.id,
+                AnswerInput {
+                    value,
+                    note: None,
+                    media,
+                },
+            )
+            .map_err(core_err)?;
+    }
+    Ok(visit)
+}
