@@ -83,7 +83,7 @@ fn visit(n: usize, now: i64) -> Visit {
             address: "某市某区".into(),
             sector: Sector::ALL[n % Sector::ALL.len()],
         },
-        mode: if n % 5 == 0 {
+        mode: if n.is_multiple_of(5) {
             VisitMode::Announced
         } else {
             VisitMode::Covert
