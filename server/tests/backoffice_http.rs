@@ -2,6 +2,7 @@
 //! isolation, CSRF, device tokens refused, and a case from a finding to its closure.
 
 mod common;
+mod media_fixture;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -373,4 +374,52 @@ async fn repeated_wrong_passwords_are_throttled() {
     )
     .await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn evidence_is_served_to_users_of_its_region_with_ranges_and_is_pending_until_uploaded() {
+    let server = server_with_two_regions().await;
+    let mut phone = media_fixture::MediaPhone::enroll(&server, "t1").await;
+    let data = media_fixture::pseudo_random(3000, 11);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let (tom, _) = sign_in(&server, "tom").await;
+    let (alice, _) = sign_in(&server, "alice").await;
+
+    let page = send(&server, get(&format!("/office/visits/{visit}"), &tom)).await;
+    assert!(
+        page.body
+            .contains(&format!("data-pending=\"{}\"", media_ref.hash)),
+        "not uploaded yet: shown as pending"
+    );
+    let created = media_fixture::create(
+        &server,
+        &phone.phone.token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        3000,
+    )
+    .await;
+    let location = created.header("location").expect("location").to_owned();
+    media_fixture::patch(&server, &phone.phone.token, &location, 0, &data).await;
+    let page = send(&server, get(&format!("/office/visits/{visit}"), &tom)).await;
+    assert!(
+        !page.body.contains("data-pending"),
+        "uploaded: no longer pending"
+    );
+    assert!(page.body.contains("<video"));
+
+    let uri = format!("/v1/media/{}?record={visit}", media_ref.hash);
+    let ranged = Request::get(&uri)
+        .header(header::COOKIE, &tom)
+        .header(header::RANGE, "bytes=1000-1999")
+        .body(Body::empty())
+        .expect("request");
+    let part = server.app().oneshot(ranged).await.expect("infallible");
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    let bytes = part.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&bytes[..], &data[1000..2000]);
+    let other_region = send(&server, get(&uri, &alice)).await;
+    assert_eq!(other_region.status, StatusCode::NOT_FOUND);
+    let no_session = send(&server, get(&uri, "")).await;
+    assert_eq!(no_session.status, StatusCode::UNAUTHORIZED);
 }
