@@ -47,9 +47,11 @@ fn to_json(value: &hydrate::Value) -> serde_json::Value {
     use automerge::ScalarValue as S;
     use serde_json::Value as J;
     match value {
-        hydrate::Value::Map(map) => {
-            J::Object(map.iter().map(|(k, v)| (k.clone(), to_json(&v.value))).collect())
-        }
+        hydrate::Value::Map(map) => J::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_json(&v.value)))
+                .collect(),
+        ),
         hydrate::Value::List(list) => J::Array(list.iter().map(|v| to_json(&v.value)).collect()),
         hydrate::Value::Text(text) => J::String(text.to_string()),
         hydrate::Value::Scalar(scalar) => match scalar {
@@ -114,7 +116,9 @@ pub(crate) fn conflicts(doc: &AutoCommit) -> Result<Vec<AnswerConflict>> {
         }
         let mut all = Vec::with_capacity(values.len());
         for (value, _) in values.iter().rev() {
-            let json = value.as_str().ok_or_else(|| Error::Malformed("answer is not text".into()))?;
+            let json = value
+                .as_str()
+                .ok_or_else(|| Error::Malformed("answer is not text".into()))?;
             all.push(Answer::hydrate_string(json)?);
         }
         out.push(AnswerConflict {
@@ -159,36 +163,59 @@ mod tests {
     #[test]
     fn the_one_pass_reader_agrees_with_autosurgeon_on_every_field_form() {
         let id = RecordId::random();
-        let header = RecordHeader { kind: RecordKind::Visit, id: id.clone(), scope: Scope::group("r", "g") };
+        let header = RecordHeader {
+            kind: RecordKind::Visit,
+            id: id.clone(),
+            scope: Scope::group("r", "g"),
+        };
         let mut doc = header.create(automerge::ActorId::random()).expect("create");
         let device: crate::ids::DeviceId = "dev-1".parse().expect("id");
-        let at = GeoPoint { lat: 38.1, lon: 114.2, accuracy_m: None };
+        let at = GeoPoint {
+            lat: 38.1,
+            lon: 114.2,
+            accuracy_m: None,
+        };
         let visit = Visit {
             id,
             scope: Scope::group("r", "g"),
-            site: Site { name: "厂".into(), credit_code: None, address: "地址".into(), sector: Sector::Tourism },
+            site: Site {
+                name: "厂".into(),
+                credit_code: None,
+                address: "地址".into(),
+                sector: Sector::Tourism,
+            },
             mode: VisitMode::Announced,
             team: vec!["甲".into(), "乙".into()],
-            template: TemplateRef { id: "t".parse().expect("id"), version: 3 },
+            template: TemplateRef {
+                id: "t".parse().expect("id"),
+                version: 3,
+            },
             assignment: Some("assignment-1".parse().expect("id")),
             started_at: 1_700_000_000_000,
             ended_at: Some(1_700_000_360_000),
-            location: Some(GeoPoint { lat: 1.5, lon: -2.25, accuracy_m: Some(3.0) }),
+            location: Some(GeoPoint {
+                lat: 1.5,
+                lon: -2.25,
+                accuracy_m: Some(3.0),
+            }),
             answers: BTreeMap::new(),
             findings: BTreeMap::new(),
             media: BTreeMap::new(),
         };
         autosurgeon::reconcile(&mut doc, &visit).expect("reconcile");
         let hash: MediaHash = "c".repeat(64).parse().expect("hash");
-        put_media(&mut doc, &MediaRef {
-            hash: hash.clone(),
-            size: u64::MAX / 3,
-            kind: MediaKind::Video,
-            mime: "video/mp4".into(),
-            captured_at: 5,
-            location: Some(at),
-            device: device.clone(),
-        })
+        put_media(
+            &mut doc,
+            &MediaRef {
+                hash: hash.clone(),
+                size: u64::MAX / 3,
+                kind: MediaKind::Video,
+                mime: "video/mp4".into(),
+                captured_at: 5,
+                location: Some(at),
+                device: device.clone(),
+            },
+        )
         .expect("media");
         let values = [
             AnswerValue::Pass,
@@ -207,21 +234,29 @@ mod tests {
                 device: device.clone(),
                 at: i as i64,
             };
-            put_answer(&mut doc, &format!("item-{i}").parse().expect("item"), &answer).expect("answer");
+            put_answer(
+                &mut doc,
+                &format!("item-{i}").parse().expect("item"),
+                &answer,
+            )
+            .expect("answer");
         }
-        put_finding(&mut doc, &Finding {
-            id: FindingId::random(),
-            description: "隐患".into(),
-            severity: Severity::Major,
-            item: Some("item-1".parse().expect("item")),
-            location: Some(at),
-            media: vec![hash],
-            fixed_on_spot: true,
-            interim_measures: Some("警戒".into()),
-            by: "乙".into(),
-            device,
-            at: 9,
-        })
+        put_finding(
+            &mut doc,
+            &Finding {
+                id: FindingId::random(),
+                description: "隐患".into(),
+                severity: Severity::Major,
+                item: Some("item-1".parse().expect("item")),
+                location: Some(at),
+                media: vec![hash],
+                fixed_on_spot: true,
+                interim_measures: Some("警戒".into()),
+                by: "乙".into(),
+                device,
+                at: 9,
+            },
+        )
         .expect("finding");
         doc.commit();
 
@@ -230,6 +265,14 @@ mod tests {
         assert_eq!(fast, slow);
         assert_eq!(fast.answers.len(), 6);
         let c = counts(&doc).expect("counts");
-        assert_eq!(c, VisitCounts { answered: 6, major_findings: 1, general_findings: 0, conflicts: 0 });
+        assert_eq!(
+            c,
+            VisitCounts {
+                answered: 6,
+                major_findings: 1,
+                general_findings: 0,
+                conflicts: 0
+            }
+        );
     }
 }

@@ -71,19 +71,30 @@ pub(crate) fn merge_in(
     if let Some(id) = expected
         && id != &header.id
     {
-        return Err(Error::Malformed(format!("data is for record {}, not {id}", header.id)));
+        return Err(Error::Malformed(format!(
+            "data is for record {}, not {id}",
+            header.id
+        )));
     }
     if docs::exists(tx, &header.id)? {
         return merge_into(tx, docs, actor, &header.id.clone(), bytes, origin);
     }
     let mut doc = doc;
     let all: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
-    let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer { &all } else { &[] };
+    let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
+        &all
+    } else {
+        &[]
+    };
     let id = header.id.clone();
     let mut entry = LoadedDoc::new(doc, header);
     write_change(tx, &id, &mut entry, outbox)?;
     docs.insert(id.clone(), entry);
-    Ok(MergeOutcome { id, new_changes: all.len(), created: true })
+    Ok(MergeOutcome {
+        id,
+        new_changes: all.len(),
+        created: true,
+    })
 }
 
 fn merge_into(
@@ -98,10 +109,16 @@ fn merge_into(
     let entry = docs.get_or_load(tx, id, actor)?;
     let before = entry.doc.get_heads();
     let result = (|| {
-        entry.doc.load_incremental(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
+        entry
+            .doc
+            .load_incremental(bytes)
+            .map_err(|e| Error::Malformed(e.to_string()))?;
         let missing = entry.doc.get_missing_deps(&[]);
         if !missing.is_empty() {
-            return Err(Error::MissingDependencies { id: id.to_string(), missing: missing.len() });
+            return Err(Error::MissingDependencies {
+                id: id.to_string(),
+                missing: missing.len(),
+            });
         }
         let header = RecordHeader::read(&entry.doc)?;
         if header != entry.header {
@@ -111,12 +128,25 @@ fn merge_into(
                 found: format!("{} {} in {:?}", header.kind, header.id, header.scope),
             });
         }
-        let new: Vec<ChangeHash> = entry.doc.get_changes(&before).iter().map(|c| c.hash()).collect();
+        let new: Vec<ChangeHash> = entry
+            .doc
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
         if !new.is_empty() {
-            let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer { &new } else { &[] };
+            let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
+                &new
+            } else {
+                &[]
+            };
             write_change(tx, id, entry, outbox)?;
         }
-        Ok(MergeOutcome { id: id.clone(), new_changes: new.len(), created: false })
+        Ok(MergeOutcome {
+            id: id.clone(),
+            new_changes: new.len(),
+            created: false,
+        })
     })();
     if result.is_err() {
         docs.evict(id);
