@@ -8,8 +8,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use siteproof_core::{
-    AnswerInput, AnswerValue, ItemId, NewVisit, Profile, Scope, Site, Store, Template,
-    TemplateRef, VisitMode,
+    AnswerInput, AnswerValue, ItemId, NewVisit, Profile, Scope, Site, Store, Template, TemplateRef,
+    VisitMode,
 };
 
 fn template(items: usize) -> Template {
@@ -41,7 +41,10 @@ fn new_visit(t: &Template, n: usize) -> NewVisit {
         },
         mode: VisitMode::Covert,
         team: vec!["张三".into()],
-        template: TemplateRef { id: t.id.clone(), version: 1 },
+        template: TemplateRef {
+            id: t.id.clone(),
+            version: 1,
+        },
         assignment: None,
         location: None,
     }
@@ -50,7 +53,10 @@ fn new_visit(t: &Template, n: usize) -> NewVisit {
 fn store(dir: &std::path::Path, t: &Template) -> Store {
     let mut store = Store::open(dir.join("bench.db")).expect("open");
     store
-        .set_profile(&Profile { inspector: "张三".into(), scope: Scope::group("hebei", "g1") })
+        .set_profile(&Profile {
+            inspector: "张三".into(),
+            scope: Scope::group("hebei", "g1"),
+        })
         .expect("profile");
     store.put_template(t).expect("template");
     store
@@ -58,7 +64,11 @@ fn store(dir: &std::path::Path, t: &Template) -> Store {
 
 fn answer(n: usize) -> AnswerInput {
     AnswerInput {
-        value: if n.is_multiple_of(2) { AnswerValue::Pass } else { AnswerValue::Fail },
+        value: if n.is_multiple_of(2) {
+            AnswerValue::Pass
+        } else {
+            AnswerValue::Fail
+        },
         note: Some(format!("第{n}次检查记录")),
         media: vec![],
     }
@@ -79,8 +89,10 @@ fn capture(c: &mut Criterion) {
 
     let raw = rusqlite::Connection::open(dir.path().join("raw.db")).expect("raw");
     raw.pragma_update(None, "journal_mode", "WAL").expect("wal");
-    raw.pragma_update(None, "synchronous", "FULL").expect("full");
-    raw.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)").expect("t");
+    raw.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    raw.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+        .expect("t");
 
     interleaved_ratio(&mut s, &visit, &items, &raw, &payload);
 
@@ -89,12 +101,14 @@ fn capture(c: &mut Criterion) {
     g.bench_function("store.answer_item", |b| {
         b.iter(|| {
             n += 1;
-            s.answer_item(&visit, &items[n % items.len()], answer(n)).expect("answer");
+            s.answer_item(&visit, &items[n % items.len()], answer(n))
+                .expect("answer");
         })
     });
     g.bench_function(format!("raw rusqlite insert of {change_len} bytes"), |b| {
         b.iter(|| {
-            raw.execute("INSERT INTO t (data) VALUES (?1)", [&payload]).expect("insert");
+            raw.execute("INSERT INTO t (data) VALUES (?1)", [&payload])
+                .expect("insert");
         })
     });
     g.finish();
@@ -112,10 +126,12 @@ fn interleaved_ratio(
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for n in 0..2_000 {
         let t = std::time::Instant::now();
-        s.answer_item(visit, &items[n % items.len()], answer(n)).expect("answer");
+        s.answer_item(visit, &items[n % items.len()], answer(n))
+            .expect("answer");
         ours.push(t.elapsed());
         let t = std::time::Instant::now();
-        raw.execute("INSERT INTO t (data) VALUES (?1)", [payload]).expect("insert");
+        raw.execute("INSERT INTO t (data) VALUES (?1)", [payload])
+            .expect("insert");
         theirs.push(t.elapsed());
     }
     ours.sort();

@@ -147,4 +147,3 @@ impl From<autosurgeon::ReconcileError> for Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
