@@ -1,18 +1,21 @@
 # Sourced by the test scripts: a real siteproof server for the bindings to talk to.
 #
-#   start_server DIR   builds `siteproof` if needed, creates group g1 in region hebei,
-#                      publishes the templates in content/templates, starts `siteproof serve`
-#                      on a free loopback port, and exports SITEPROOF_BIN, SITEPROOF_DATA,
-#                      SITEPROOF_URL, SITEPROOF_GROUP. The server stops when the script exits.
+#   start_server DIR   builds `siteproof` (unless SITEPROOF_BIN names a binary to use),
+#                      creates group g1 in region hebei, publishes the templates in
+#                      content/templates, starts `siteproof serve` on a free loopback port,
+#                      and exports SITEPROOF_BIN, SITEPROOF_DATA, SITEPROOF_URL and
+#                      SITEPROOF_GROUP. The server stops when the calling script exits.
 
 server_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 start_server() {
   local data="$1"
   local target="${CARGO_TARGET_DIR:-$server_root/target}"
-  echo "==> cargo build -p siteproof-cli" >&2
-  (cd "$server_root" && cargo build --locked -q -p siteproof-cli) >&2
-  export SITEPROOF_BIN="$target/debug/siteproof"
+  if [[ -z "${SITEPROOF_BIN:-}" ]]; then
+    echo "==> cargo build -p siteproof-cli" >&2
+    (cd "$server_root" && cargo build --locked -q -p siteproof-cli) >&2
+    export SITEPROOF_BIN="$target/debug/siteproof"
+  fi
   export SITEPROOF_DATA="$data"
   export SITEPROOF_GROUP=g1
   rm -rf "$data" && mkdir -p "$data"

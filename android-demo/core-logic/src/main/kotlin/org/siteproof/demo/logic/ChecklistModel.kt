@@ -35,11 +35,15 @@ data class ChecklistState(
     val missingEvidence: List<ChecklistRow> get() = rows.filter { it.needsEvidence }
 }
 
-/** The checklist and findings screens of one visit. */
+/**
+ * The checklist, findings and camera screens of one visit. [onEvidenceAdded] runs after each
+ * capture is stored (the app schedules an upload there).
+ */
 class ChecklistModel(
     private val repo: InspectionRepository,
     private val visitId: String,
     private val scope: CoroutineScope,
+    private val onEvidenceAdded: () -> Unit = {},
 ) {
     private val _state = MutableStateFlow(ChecklistState())
     val state: StateFlow<ChecklistState> = _state.asStateFlow()
@@ -64,11 +68,14 @@ class ChecklistModel(
      * (failing the item if it was not answered).
      */
     fun attachPhoto(file: File, item: String? = null) = act {
-        val ref = repo.addPhoto(visitId, file)
-        if (item != null) {
-            val current = rowOf(item)?.answer
-            repo.answer(visitId, item, current?.value ?: AnswerValue.Fail, current?.note, (current?.media ?: emptyList()) + ref.hash)
-        }
+        cite(item, repo.addPhoto(visitId, file).hash)
+        onEvidenceAdded()
+    }
+
+    /** Takes a recorded video (and its poster frame) into the visit, like [attachPhoto]. */
+    fun attachVideo(file: File, poster: File?, item: String? = null) = act {
+        cite(item, repo.addVideo(visitId, file, poster).hash)
+        onEvidenceAdded()
     }
 
     /** Records a finding (a hazard), optionally tied to an item and citing evidence. */
@@ -94,6 +101,12 @@ class ChecklistModel(
     private fun answer(item: String, value: AnswerValue, note: String? = null) = act {
         val current = rowOf(item)?.answer
         repo.answer(visitId, item, value, note ?: current?.note, current?.media ?: emptyList())
+    }
+
+    private suspend fun cite(item: String?, hash: String) {
+        if (item == null) return
+        val current = rowOf(item)?.answer
+        repo.answer(visitId, item, current?.value ?: AnswerValue.Fail, current?.note, (current?.media ?: emptyList()) + hash)
     }
 
     private fun rowOf(item: String) = _state.value.rows.firstOrNull { it.item.id == item }

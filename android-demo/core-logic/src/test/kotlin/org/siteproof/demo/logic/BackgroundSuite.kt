@@ -38,3 +38,21 @@ object BackgroundSuite : Suite() {
         }
     }
 }
+
+object KeySuite : Suite() {
+    init {
+        test("the store key is made once, kept wrapped, and useless without the wrapping key") {
+            val dir = tempDir("key-")
+            val file = java.io.File(dir, "store-key.bin")
+            val gen = javax.crypto.KeyGenerator.getInstance("AES").apply { init(256) }
+            val wrapping = gen.generateKey()
+            val key = StoreKeyFile(file, wrapping).loadOrCreate()
+            assertEquals(32, key.size)
+            kotlin.test.assertContentEquals(key, StoreKeyFile(file, wrapping).loadOrCreate())
+            kotlin.test.assertFalse(file.readBytes().asList().windowed(32).any { it == key.asList() })
+            kotlin.test.assertFailsWith<javax.crypto.AEADBadTagException> {
+                StoreKeyFile(file, gen.generateKey()).loadOrCreate()
+            }
+        }
+    }
+}

@@ -51,8 +51,9 @@ object ModelSuite : Suite() {
         test("the checklist shows pass, fail with note, and asks for evidence where the criterion needs it") {
             val repo = newRepository("checklist")
             val visit = repo.startCovertVisit(station, gas, listOf("张三"))
+            val uploadsScheduled = java.util.concurrent.atomic.AtomicInteger()
             withModelScope { scope ->
-                val checklist = ChecklistModel(repo, visit, scope)
+                val checklist = ChecklistModel(repo, visit, scope) { uploadsScheduled.incrementAndGet() }
                 checklist.load()
                 assertEquals(16, checklist.state.await { it.rows.isNotEmpty() }.rows.size)
                 checklist.pass("go-02")
@@ -67,6 +68,7 @@ object ModelSuite : Suite() {
                 checklist.attachPhoto(cameraShot(), item = "go-01")
                 val evidenced = checklist.state.await { it.missingEvidence.isEmpty() && it.visit?.media?.size == 1 }
                 assertEquals("未见许可证", evidenced.rows.first { it.item.id == "go-01" }.answer?.note)
+                assertEquals(1, uploadsScheduled.get())
                 checklist.setNote("go-02", "台账齐全")
                 assertEquals(AnswerValue.Pass, checklist.state.await { s -> s.rows.first { it.item.id == "go-02" }.answer?.note == "台账齐全" }
                     .rows.first { it.item.id == "go-02" }.answer?.value)
