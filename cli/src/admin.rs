@@ -11,6 +11,8 @@ use siteproof_server::{AdminService, GroupId, RegionCode, SqliteStorage};
 
 use crate::CliError;
 
+mod user;
+
 /// Options of `siteproof admin`.
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -41,6 +43,9 @@ enum AdminCommand {
     /// Checklist templates.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Back-office web users.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +118,7 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             let issued = admin.issue_enrollment_code(&group, ttl).await?;
             println!("{}", issued.code);
         }
+        AdminCommand::User(command) => user::run(command, &args.data.join("siteproof.db")).await?,
         AdminCommand::Device(DeviceCommand::List) => {
             for d in admin.list_devices().await? {
                 let status = if d.revoked_at.is_some() {

@@ -128,7 +128,7 @@ pub fn case_page(lang: Lang, user: &WebUser, row: &CaseRow, case: &Case) -> Mark
                             @if let Some(u) = &e.unit { (lang.t("责任单位", "Unit")) ": " (u) " " }
                             @if let Some(d) = e.deadline { (lang.t("期限", "Deadline")) ": " (date(d)) " " }
                             @if let Some(n) = &e.note { (n) " " }
-                            @for m in &e.media { a href={"/v1/media/" (m) "?record=" (case.id)} { (&m.as_str()[..8]) } " " }
+                            @for m in &e.media { a href={"/v1/media/" (m) "?record=" (case.visit)} { (&m.as_str()[..8]) } " " }
                         }
                     }
                 }
