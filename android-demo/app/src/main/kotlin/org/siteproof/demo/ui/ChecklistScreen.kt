@@ -97,7 +97,7 @@ private fun ItemCard(row: ChecklistRow, model: ChecklistModel, onPhoto: () -> Un
                     label = { Text("Note") },
                     modifier = Modifier.fillMaxWidth(),
                     trailingIcon = {
-                        if (note != (row.answer.note ?: "")) TextButton(onClick = { model.setNote(row.item.id, note) }) { Text("Save") }
+                        if (note != (row.answer?.note ?: "")) TextButton(onClick = { model.setNote(row.item.id, note) }) { Text("Save") }
                     },
                 )
             }

@@ -40,7 +40,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
             val summary = repository.uploadPending(Background.currentNetwork(applicationContext)) { hash, done, total ->
                 board.report(hash, done, total)
                 setProgressAsync(workDataOf(PROGRESS to board.overall()))
-                if (plan.showNotification) notify(board.overall())
+                if (plan.showNotification) showProgress(board.overall())
             }
             workOutcomeOf(summary).toResult()
         } catch (e: ApiException) {
@@ -59,7 +59,7 @@ class UploadWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         }
     }
 
-    private fun notify(progress: Double) {
+    private fun showProgress(progress: Double) {
         applicationContext.getSystemService(NotificationManager::class.java).notify(NOTIFICATION_ID, notification(progress))
     }
 
