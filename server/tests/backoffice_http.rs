@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{Phone, TestServer};
 use http_body_util::BodyExt;
-use siteproof_core::{NewFinding, RecordKind, Severity};
+use siteproof_core::{NewFinding, RecordKind, Sector, Severity};
 use siteproof_server::backoffice::{NewUser, Role};
 use tower::ServiceExt;
 
@@ -422,4 +422,44 @@ async fn evidence_is_served_to_users_of_its_region_with_ranges_and_is_pending_un
     assert_eq!(other_region.status, StatusCode::NOT_FOUND);
     let no_session = send(&server, get(&uri, "")).await;
     assert_eq!(no_session.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_sector_department_sees_only_its_sectors() {
+    let server = server_with_two_regions().await;
+    let (_phone, visit, _) = visit_with_finding(&server, "g1", "某商场").await;
+    for (login, sector) in [("fire", Sector::FireSafety), ("gas", Sector::Gas)] {
+        server
+            .state
+            .backoffice
+            .as_ref()
+            .expect("back office")
+            .create_user(NewUser {
+                login: login.into(),
+                name: login.into(),
+                password: "correct horse battery".into(),
+                role: Role::SectorDepartment,
+                region: "hebei".into(),
+                sectors: vec![sector],
+            })
+            .await
+            .expect("user");
+    }
+    let (fire, _) = sign_in(&server, "fire").await;
+    let (gas, _) = sign_in(&server, "gas").await;
+    let path = format!("/office/visits/{visit}");
+    assert_eq!(
+        send(&server, get(&path, &fire)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&server, get(&path, &gas)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let list = send(&server, get("/office/visits", &gas)).await;
+    assert!(
+        list.body.contains("id=\"count-visits\">0<"),
+        "{}",
+        list.body
+    );
 }

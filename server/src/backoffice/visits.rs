@@ -126,6 +126,17 @@ impl BackOffice {
             .await
     }
 
+    /// Whether the user may read a record: a visit or a case they may see in the index.
+    pub async fn may_read_record(&self, user: &WebUser, id: &str) -> Result<bool> {
+        self.refresh_index().await?;
+        let (u, owned) = (user.clone(), id.to_owned());
+        self.db
+            .run(move |c| {
+                Ok(db::visit(c, &u, &owned)?.is_some() || case_rows::get(c, &u, &owned)?.is_some())
+            })
+            .await
+    }
+
     /// One visit, or `UnknownRecord` when it does not exist or the user may not see it (the
     /// two look the same).
     pub async fn visit(&self, user: &WebUser, id: &str) -> Result<VisitDetail> {

@@ -57,11 +57,29 @@ async fn authorized(
         if media
             .readable_record_references(|s| principal.may_read(s), record, hash)
             .await?
+            && user_may_read(state, principal, record).await?
         {
             return Ok(meta);
         }
     }
     Err(TusError::MediaNotFound)
+}
+
+/// A back-office user reads evidence only through records their role lets them see (a
+/// sector department: its sectors); devices are checked by scope alone.
+async fn user_may_read(
+    state: &AppState,
+    principal: &Principal,
+    record: &RecordId,
+) -> Result<bool, TusError> {
+    match (principal, &state.backoffice) {
+        (Principal::Device(_), _) => Ok(true),
+        (Principal::User(user), Some(office)) => office
+            .may_read_record(user, record.as_str())
+            .await
+            .map_err(|e| TusError::Internal(e.to_string())),
+        (Principal::User(_), None) => Ok(false),
+    }
 }
 
 pub(super) async fn media(
