@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// the back office's URL and logins. Session cookies then work over plain HTTP.
     #[arg(long)]
     demo: bool,
+    /// Send the back office's session cookie without `Secure`, for plain HTTP on a trusted
+    /// network (browsers drop Secure cookies from http:// origins other than localhost).
+    #[arg(long)]
+    cookies_over_http: bool,
     /// Where the demo reads the checklist templates from.
     #[arg(long, default_value = "content/templates")]
     demo_templates: PathBuf,
@@ -38,7 +42,14 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         sync_body_limit: args.sync_body_limit_mib.saturating_mul(1 << 20),
         ..ServerConfig::default()
     };
-    let state = AppState::open_embedded(&args.data, config)?;
+    let mut state = AppState::open_embedded(&args.data, config)?;
+    if args.cookies_over_http {
+        let office = siteproof_server::backoffice::BackOfficeConfig {
+            secure_cookies: false,
+            ..Default::default()
+        };
+        state = state.with_backoffice(&args.data.join("siteproof.db"), office)?;
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| CliError::Io {

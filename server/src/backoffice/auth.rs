@@ -146,6 +146,9 @@ pub fn tokens_equal(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// What the HTTP layer passes when it does not know the client's address.
+pub const UNKNOWN_ADDRESS: &str = "unknown";
+
 /// Failed logins counted per key in a sliding window; past the limit a key is refused until
 /// the window passes. In memory: a restart forgets, which is acceptable for throttling.
 pub struct Throttle {
@@ -166,11 +169,14 @@ impl Throttle {
         }
     }
 
-    fn keys(login: &str, address: &str) -> [(String, bool); 2] {
-        [
-            (format!("account:{}", login.to_lowercase()), true),
-            (format!("address:{address}"), false),
-        ]
+    /// The counters an attempt touches: the account's, and the address's when it is known
+    /// (an unknown address must not become one bucket shared by every client).
+    fn keys(login: &str, address: &str) -> Vec<(String, bool)> {
+        let mut keys = vec![(format!("account:{}", login.to_lowercase()), true)];
+        if address != UNKNOWN_ADDRESS {
+            keys.push((format!("address:{address}"), false));
+        }
+        keys
     }
 
     /// Whether a login attempt for `login` from `address` may proceed now.
@@ -226,6 +232,15 @@ mod tests {
         }
         assert!(!t.allows("alice", "5.6.7.8"), "account limit");
         assert!(t.allows("bob", "1.2.3.4"));
+        for i in 0..10 {
+            t.failed(&format!("user{i}"), "9.9.9.9");
+            t.failed(&format!("user{i}"), UNKNOWN_ADDRESS);
+        }
+        assert!(!t.allows("carol", "9.9.9.9"), "address limit");
+        assert!(
+            t.allows("carol", UNKNOWN_ADDRESS),
+            "no shared bucket for unknown addresses"
+        );
         assert!(tokens_equal("abc", "abc") && !tokens_equal("abc", "abd"));
     }
 }

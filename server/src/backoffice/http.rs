@@ -125,7 +125,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
+                .map_or_else(
+                    || super::auth::UNKNOWN_ADDRESS.into(),
+                    |c| c.0.ip().to_string(),
+                ),
         ))
     }
 }
