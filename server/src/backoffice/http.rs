@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -22,14 +22,12 @@ use crate::error::{AppError, Error};
 use crate::principal::{SESSION_COOKIE, cookie};
 
 const LANG_COOKIE: &str = "sp_lang";
-const LOGIN_CSRF_COOKIE: &str = "sp_login_csrf";
+pub(super) const LOGIN_CSRF_COOKIE: &str = "sp_login_csrf";
 
 /// The back office's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(|| async { Redirect::to("/office/visits") }))
-        .route("/office/login", get(login_form).post(login))
-        .route("/office/logout", post(logout))
         .route("/office/visits", get(visits))
         .route("/office/visits/{id}", get(visit))
         .route(
@@ -40,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/events", post(case_event))
         .merge(super::http_files::routes())
+        .merge(super::http_session::routes())
 }
 
 fn lang_of(parts: &Parts) -> Lang {
@@ -115,7 +114,7 @@ impl FromRequestParts<AppState> for Office {
 }
 
 /// The client's address, for login throttling.
-pub struct ClientAddr(String);
+pub struct ClientAddr(pub(super) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -134,7 +133,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 /// Lang from a request that has no signed-in user.
-pub struct PageLang(Lang);
+pub struct PageLang(pub(super) Lang);
 
 impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
@@ -155,7 +154,7 @@ pub(super) fn page(lang: Lang, markup: maud::Markup) -> Response {
     response
 }
 
-fn refused_form(lang: Lang) -> Response {
+pub(super) fn refused_form(lang: Lang) -> Response {
     let message = lang.t(
         "表单缺少有效的 CSRF 令牌，请刷新页面后重试。",
         "The form's CSRF token is missing or wrong; reload the page and try again.",
@@ -184,94 +183,10 @@ pub(super) fn failed(lang: Lang, e: Error) -> Response {
         .into_response()
 }
 
-async fn login_form(PageLang(lang): PageLang) -> Response {
-    let token = super::auth::random_token();
-    let mut response = page(lang, pages::login_page(lang, &token, None));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LOGIN_CSRF_COOKIE}={token}; Path=/office/login; HttpOnly; SameSite=Strict"
-    )) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
 #[derive(Deserialize)]
-struct LoginForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
-    login: String,
-    password: String,
-}
-
-async fn login(
-    State(state): State<AppState>,
-    PageLang(lang): PageLang,
-    ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let Some(office) = state.backoffice else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !super::auth::tokens_equal(expected, &form.csrf) {
-        return refused_form(lang);
-    }
-    match office.login(form.login.trim(), &form.password, &addr).await {
-        Ok((session, _)) => {
-            let secure = if office.config().secure_cookies {
-                "; Secure"
-            } else {
-                ""
-            };
-            let max_age = office.config().session_ttl.as_secs();
-            let mut response = Redirect::to("/office/visits").into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-            )) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
-            response
-        }
-        Err(Error::Unauthorized(message)) => {
-            let token = super::auth::random_token();
-            let mut response = (
-                StatusCode::UNAUTHORIZED,
-                page(lang, pages::login_page(lang, &token, Some(message))),
-            )
-                .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{LOGIN_CSRF_COOKIE}={token}; Path=/office/login; HttpOnly; SameSite=Strict"
-            )) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
-            response
-        }
-        Err(e) => failed(lang, e),
-    }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn logout(o: Office, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
-    if let Some(session) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = o.office.logout(session).await
-    {
-        return failed(o.lang, e);
-    }
-    let mut response = Redirect::to("/office/login").into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static("sp_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
-    response
+    pub(super) csrf: String,
 }
 
 pub(super) fn non_empty(v: &Option<String>) -> Option<String> {

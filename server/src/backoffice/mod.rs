@@ -15,6 +15,7 @@ mod db;
 mod export;
 mod http;
 mod http_files;
+mod http_session;
 mod i18n;
 mod notice;
 mod pages;
