@@ -76,6 +76,9 @@ pub struct BackOffice {
     throttle: Throttle,
     index_lock: tokio::sync::Mutex<()>,
     case_lock: tokio::sync::Mutex<()>,
+    templates: std::sync::Mutex<
+        std::collections::HashMap<siteproof_core::RecordId, Arc<siteproof_core::Template>>,
+    >,
 }
 
 impl BackOffice {
@@ -99,6 +102,7 @@ impl BackOffice {
             config,
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
+            templates: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 

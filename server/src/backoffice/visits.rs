@@ -3,10 +3,11 @@
 //! document with `siteproof_core`, conflicting answers included.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use automerge::ActorId;
 use siteproof_core::document::{decode, read_visit};
-use siteproof_core::{AnswerConflict, RecordId, Severity, Visit};
+use siteproof_core::{AnswerConflict, RecordId, Severity, Template, Visit};
 
 use super::db::{self, FindingRow, VisitCounts, VisitFilter, VisitRow};
 use super::{BackOffice, WebUser, case_rows};
@@ -28,6 +29,8 @@ pub struct VisitDetail {
     pub cases: BTreeMap<String, String>,
     /// Media the record names whose file is not (yet) on the server.
     pub pending: BTreeSet<String>,
+    /// The template version the visit was made with, if the server holds it.
+    pub template: Option<Arc<Template>>,
 }
 
 /// The code of a severity in index tables.
@@ -182,13 +185,35 @@ impl BackOffice {
                 pending.insert(hash.to_string());
             }
         }
+        let template = self.template(&visit).await;
         Ok(VisitDetail {
             row,
             visit,
             conflicts,
             cases,
             pending,
+            template,
         })
+    }
+
+    /// The template version a visit names (versions never change, so they are kept once
+    /// loaded). `None` when the server does not hold it or it does not read: the page then
+    /// shows item ids.
+    async fn template(&self, visit: &Visit) -> Option<Arc<Template>> {
+        let id = RecordId::for_template(&visit.template.id, visit.template.version);
+        if let Some(t) = self.templates.lock().ok()?.get(&id) {
+            return Some(Arc::clone(t));
+        }
+        let full = self.storage.full_document(&id).await.ok()??;
+        let doc = decode(&full.to_bytes(), ActorId::random()).ok()?;
+        let template: Template =
+            autosurgeon::hydrate_prop(&doc, automerge::ROOT, "template").ok()?;
+        let template = Arc::new(template);
+        self.templates
+            .lock()
+            .ok()?
+            .insert(id, Arc::clone(&template));
+        Some(template)
     }
 }
 

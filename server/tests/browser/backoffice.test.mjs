@@ -64,6 +64,7 @@ test('a visit shows conflicts, pending evidence, a photo in the viewer and a vid
     page.click('#visits tr:has(span.flag) a'),
   ]);
   assert.ok((await page.locator('tr.conflict').count()) >= 1, 'conflicting answers flagged');
+  assert.match(await page.textContent('tr.conflict td'), /易燃易爆/, 'items named by the template');
   assert.ok((await page.locator('.pending').count()) >= 1, 'evidence still uploading shown');
 
   await page.click('#findings a[data-viewer]');

@@ -170,9 +170,13 @@ pub fn visit_page(lang: Lang, user: &WebUser, d: &VisitDetail) -> Markup {
             thead { tr { th { (lang.t("检查项", "Item")) } th { (lang.t("结果", "Answer")) } th { (lang.t("检查人", "By")) } th { (lang.t("时间", "At")) } th { (lang.t("证据", "Evidence")) } } }
             tbody {
                 @for (item, a) in &v.answers {
+                    @let text = d.template.as_ref()
+                        .and_then(|t| t.items.iter().find(|i| i.id.as_str() == item.as_str()))
+                        .map(|i| lang.t(&i.text.zh, &i.text.en).to_owned())
+                        .unwrap_or_else(|| item.clone());
                     @if let Some(c) = conflicted.get(item.as_str()) {
                         tr.conflict data-conflict=(item) {
-                            td { (item) " " span.flag { (lang.t("冲突", "Conflict")) } }
+                            td { (text) " " span.flag { (lang.t("冲突", "Conflict")) } }
                             td { @for other in &c.answers { div { (answer_text(lang, &other.value)) " — " (other.by) @if let Some(n) = &other.note { " (" (n) ")" } } } }
                             td { @for other in &c.answers { div { (other.by) } } }
                             td { @for other in &c.answers { div { (date_time(other.at)) } } }
@@ -180,7 +184,7 @@ pub fn visit_page(lang: Lang, user: &WebUser, d: &VisitDetail) -> Markup {
                         }
                     } @else {
                         tr {
-                            td { (item) }
+                            td { (text) }
                             td { (answer_text(lang, &a.value)) @if let Some(n) = &a.note { " (" (n) ")" } }
                             td { (a.by) }
                             td { (date_time(a.at)) }
