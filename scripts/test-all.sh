@@ -10,8 +10,9 @@ step "Test tools: tuspy (a standard tus client the media tests upload with)"
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
-cargo test --workspace --locked
+cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 
 step "Format and lint"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen --all-targets -- -D warnings
+cargo clippy -p siteproof-ffi --all-targets -- -D warnings
