@@ -13,7 +13,7 @@ use crate::CliError;
 
 mod phone;
 
-use phone::{Phone, capture, photo, video};
+use phone::{Phone, capture, earlier_visit, photo, video};
 
 /// The demo region.
 pub const REGION: &str = "shijiazhuang";
@@ -128,7 +128,19 @@ fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliErro
             names[i % 4],
         )?);
     }
+    // The last four days: three visits a day per group, pushed by each group's first phone.
     let mut visits = 0;
+    for days_ago in 1..=4 {
+        for (g, phone) in [0, 2].into_iter().enumerate() {
+            for k in 0..3 {
+                earlier_visit(&mut phones[phone], days_ago as usize * 3 + k + g, days_ago)?;
+                visits += 1;
+            }
+        }
+    }
+    for phone in [0, 2] {
+        phones[phone].store.sync().map_err(core_err)?;
+    }
     for n in 0..SITES.len() {
         let phone = &mut phones[(n % 2) * 2];
         let visit = capture(phone, n, &files)?;

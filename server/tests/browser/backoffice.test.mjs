@@ -11,6 +11,8 @@ import XLSX from 'xlsx';
 const base = process.env.SITEPROOF_URL ?? 'http://127.0.0.1:18931';
 let browser;
 let page;
+// Today in Beijing time, as the pages count days.
+const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
 
 before(async () => {
   browser = await chromium.launch({
@@ -38,7 +40,7 @@ test('a wrong password is refused and the right one signs in', async () => {
   await page.fill('input[name=login]', 'reviewer');
   await page.fill('input[name=password]', 'siteproof-demo');
   await Promise.all([page.waitForURL('**/office/visits'), page.click('button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '6');
+  assert.equal(await page.textContent('#count-visits'), '30', 'today and the four days before');
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'sp_session');
   assert.ok(session.httpOnly, 'the session cookie is HttpOnly');
@@ -46,12 +48,18 @@ test('a wrong password is refused and the right one signs in', async () => {
 });
 
 test('filters narrow the list and the counts', async () => {
+  await page.fill('input[name=from]', today);
+  await page.fill('input[name=to]', today);
+  await Promise.all([page.waitForURL('**from=**'), page.click('#filters button[type=submit]')]);
+  assert.equal(await page.textContent('#count-visits'), '6', 'the six visits of today');
   await page.selectOption('select[name=mode]', 'announced');
   await Promise.all([page.waitForURL('**mode=announced**'), page.click('#filters button[type=submit]')]);
   assert.equal(await page.textContent('#count-visits'), '1');
   assert.equal(await page.locator('#visits tbody tr').count(), 1);
-  await page.goto(`${base}/office/visits?sector=fire_safety&mode=covert`);
+  await page.goto(`${base}/office/visits?from=${today}&to=${today}&sector=fire_safety&mode=covert`);
   assert.equal(await page.textContent('#count-visits'), '2');
+  await page.goto(`${base}/office/reports?kind=daily&date=${today}`);
+  assert.match(await page.textContent('#report-figures'), /6/);
   await page.goto(`${base}/office/visits?lang=en`);
   assert.match(await page.textContent('h1'), /Visits/);
   await page.goto(`${base}/office/visits?lang=zh`);

@@ -203,3 +203,115 @@ pub(super) fn capture(
     }
     Ok(visit)
 }
+
+/// A visit captured `days_ago` days before today by another device of the phone's group
+/// (a body camera's laptop, say): built as a document, merged into the phone as a peer's
+/// changes, so the next sync pushes it through the protocol like any capture. The demo's
+/// history of the last few days comes from these.
+pub(super) fn earlier_visit(phone: &mut Phone, n: usize, days_ago: i64) -> Result<(), CliError> {
+    use std::collections::BTreeMap;
+
+    use siteproof_core::{
+        Answer, Finding, FindingId, RecordHeader, RecordId, RecordKind, Visit, now,
+    };
+
+    let (site, address, template_id) = SITES[n % SITES.len()];
+    let template = phone
+        .store
+        .template(&template_id.parse().map_err(core_err)?, 1)
+        .map_err(core_err)?;
+    let scope = phone.store.profile().map_err(core_err)?.scope;
+    let device = phone.store.device_id().clone();
+    let at = now() - days_ago * 86_400_000 - (n as i64 % 5) * 3_600_000;
+    let mut answers = BTreeMap::new();
+    let mut findings = BTreeMap::new();
+    for (i, item) in template.items.iter().enumerate().take(6) {
+        let failed = (i + n + days_ago as usize).is_multiple_of(3);
+        let value = match (&item.answer, failed) {
+            (siteproof_core::AnswerKind::PassFail, true) => AnswerValue::Fail,
+            (siteproof_core::AnswerKind::PassFail, false) => AnswerValue::Pass,
+            (siteproof_core::AnswerKind::Number { .. }, _) => AnswerValue::Number(1.0),
+            (siteproof_core::AnswerKind::Text, _) => AnswerValue::Text("已核实".into()),
+            (siteproof_core::AnswerKind::Choice { choices }, _) => {
+                AnswerValue::Choice(choices.first().cloned().unwrap_or_default())
+            }
+        };
+        if value == AnswerValue::Fail {
+            let id = FindingId::random();
+            findings.insert(
+                id.to_string(),
+                Finding {
+                    id,
+                    description: item.text.zh.clone(),
+                    severity: item.severity,
+                    item: Some(item.id.clone()),
+                    location: None,
+                    media: vec![],
+                    fixed_on_spot: i % 2 == 1,
+                    interim_measures: None,
+                    by: "王五".into(),
+                    device: device.clone(),
+                    at,
+                },
+            );
+        }
+        answers.insert(
+            item.id.to_string(),
+            Answer {
+                value,
+                note: None,
+                media: vec![],
+                by: "王五".into(),
+                device: device.clone(),
+                at,
+            },
+        );
+    }
+    let visit = Visit {
+        id: RecordId::random(),
+        scope: scope.clone(),
+        site: Site {
+            name: site.into(),
+            credit_code: None,
+            address: address.into(),
+            sector: template.sector,
+        },
+        mode: if n.is_multiple_of(4) {
+            VisitMode::Announced
+        } else {
+            VisitMode::Covert
+        },
+        team: vec!["王五".into(), "赵六".into()],
+        template: TemplateRef {
+            id: template.id.clone(),
+            version: template.version,
+        },
+        assignment: None,
+        started_at: at,
+        ended_at: Some(at + 5_400_000),
+        location: None,
+        answers,
+        findings,
+        media: BTreeMap::new(),
+    };
+    let header = RecordHeader {
+        kind: RecordKind::Visit,
+        id: visit.id.clone(),
+        scope,
+    };
+    let mut doc = header
+        .create(siteproof_core::ActorId::random())
+        .map_err(core_err)?;
+    autosurgeon::reconcile(&mut doc, &visit)
+        .map_err(|e| CliError::Usage(format!("demo visit: {e}")))?;
+    doc.commit();
+    phone
+        .store
+        .merge(
+            Some(&visit.id),
+            &doc.save(),
+            siteproof_core::MergeOrigin::Peer,
+        )
+        .map_err(core_err)?;
+    Ok(())
+}
