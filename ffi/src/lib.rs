@@ -15,12 +15,18 @@
 //! can keep capturing while hours of footage upload. Progress callbacks arrive on the thread
 //! running the upload. See `docs/mobile.md`.
 //!
+//! Nothing is exported `async`: the core does blocking I/O without a runtime, so an async
+//! export would only move the blocking onto the foreign executor's thread. The apps wrap the
+//! calls in their own dispatchers instead (`Dispatchers.IO`, a detached `Task`).
+//!
 //! ## Bindings
 //!
 //! `ffi/build-bindings.sh` builds this crate on its own and generates Kotlin, Swift and Python
 //! into `target/bindings/`.
 
+mod answer;
 mod error;
+mod finding;
 mod media;
 mod store;
 mod sync;
@@ -28,7 +34,9 @@ mod template;
 mod upload;
 mod visit;
 
+pub use answer::{Answer, AnswerConflict, AnswerInput, AnswerValue};
 pub use error::{ApiError, ApiResult};
+pub use finding::{Finding, NewFinding};
 pub use media::{
     Eviction, MediaCapture, MediaInfo, MediaKind, MediaRef, Network, UploadItem, UploadPolicy,
     UploadProblem, UploadState, UploadSummary,
@@ -40,10 +48,7 @@ pub use template::{
     TemplateSource, TemplateSummary,
 };
 pub use upload::{CancelToken, UploadProgress};
-pub use visit::{
-    Answer, AnswerConflict, AnswerInput, AnswerValue, Finding, GeoPoint, NewFinding, NewVisit,
-    Site, TemplateRef, Visit, VisitMode, VisitSummary,
-};
+pub use visit::{GeoPoint, NewVisit, Site, TemplateRef, Visit, VisitMode, VisitSummary};
 
 uniffi::setup_scaffolding!();
 
@@ -54,7 +59,9 @@ mod tests {
     #[test]
     fn doc_comments_never_open_or_close_a_block_comment() {
         let sources = [
+            include_str!("answer.rs"),
             include_str!("error.rs"),
+            include_str!("finding.rs"),
             include_str!("media.rs"),
             include_str!("store.rs"),
             include_str!("sync.rs"),

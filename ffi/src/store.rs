@@ -8,13 +8,15 @@ use siteproof_core::media::{MediaStore, Uploader, UploaderConfig};
 use siteproof_core::sync::SyncClient;
 use siteproof_core::{self as core, Store};
 
+use crate::answer::{AnswerConflict, AnswerInput};
 use crate::error::{ApiError, ApiResult};
+use crate::finding::NewFinding;
 use crate::media::UploadSummary;
 use crate::media::{Eviction, MediaCapture, MediaInfo, MediaRef, Network, UploadItem};
 use crate::sync::{Enrollment, Profile, SyncSummary};
 use crate::template::{Template, TemplateSummary};
 use crate::upload::{CancelToken, UploadProgress};
-use crate::visit::{AnswerConflict, AnswerInput, NewFinding, NewVisit, Visit, VisitSummary};
+use crate::visit::{NewVisit, Visit, VisitSummary};
 
 /// The inspector's store on this device: every record, the outbox of changes not yet synced,
 /// and the evidence files. Open one per database file and share it (it is thread-safe).

@@ -1,13 +1,15 @@
-//! Visits, answers, findings and conflicts, as uniffi records. Ids cross as strings; the ones
+//! Visits and the visit list, as uniffi records. Ids cross as strings; the ones
 //! coming in are parsed here and refused as `ApiError::InvalidInput`.
 
 use std::collections::HashMap;
 
 use siteproof_core as core;
 
+use crate::answer::Answer;
 use crate::error::ApiError;
+use crate::finding::Finding;
 use crate::media::MediaRef;
-use crate::template::{Scope, Sector, Severity};
+use crate::template::{Scope, Sector};
 
 /// A GPS fix (WGS-84).
 #[derive(Clone, Copy, Debug, PartialEq, uniffi::Record)]
@@ -52,113 +54,6 @@ pub struct TemplateRef {
     pub id: String,
     /// Version.
     pub version: u32,
-}
-
-/// The value of one answer.
-#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
-pub enum AnswerValue {
-    /// The item is met.
-    Pass,
-    /// The item is not met: a hazard.
-    Fail,
-    /// The item does not apply to this site.
-    NotApplicable,
-    /// A measurement.
-    Number {
-        /// The measured value (finite).
-        value: f64,
-    },
-    /// Free text.
-    Text {
-        /// The text.
-        value: String,
-    },
-    /// One of the item's choices.
-    Choice {
-        /// The choice.
-        value: String,
-    },
-}
-
-/// What the inspector enters for one item.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct AnswerInput {
-    /// The value.
-    pub value: AnswerValue,
-    /// A note.
-    #[uniffi(default = None)]
-    pub note: Option<String>,
-    /// Hashes of evidence already attached to the visit.
-    #[uniffi(default)]
-    pub media: Vec<String>,
-}
-
-/// One answer, with who gave it and when.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct Answer {
-    /// The value.
-    pub value: AnswerValue,
-    /// The inspector's note.
-    pub note: Option<String>,
-    /// Hashes of the evidence attached to this answer.
-    pub media: Vec<String>,
-    /// Inspector's name.
-    pub by: String,
-    /// Device that recorded it.
-    pub device: String,
-    /// When, in milliseconds since the Unix epoch.
-    pub at: i64,
-}
-
-/// What the inspector enters to record a finding.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct NewFinding {
-    /// What was found.
-    pub description: String,
-    /// Major or general hazard.
-    pub severity: Severity,
-    /// The related checklist item id, if any; it must be in the visit's template.
-    #[uniffi(default = None)]
-    pub item: Option<String>,
-    /// Where.
-    #[uniffi(default = None)]
-    pub location: Option<GeoPoint>,
-    /// Hashes of evidence already attached to the visit.
-    #[uniffi(default)]
-    pub media: Vec<String>,
-    /// Rectified on the spot (边查边改、立行立改).
-    #[uniffi(default = false)]
-    pub fixed_on_spot: bool,
-    /// Interim control measures (防控措施) when it cannot be fixed at once.
-    #[uniffi(default = None)]
-    pub interim_measures: Option<String>,
-}
-
-/// A hazard found during a visit.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct Finding {
-    /// Id within the visit.
-    pub id: String,
-    /// What was found.
-    pub description: String,
-    /// Major or general hazard.
-    pub severity: Severity,
-    /// The related checklist item id, if any.
-    pub item: Option<String>,
-    /// Where.
-    pub location: Option<GeoPoint>,
-    /// Hashes of the evidence.
-    pub media: Vec<String>,
-    /// Rectified on the spot.
-    pub fixed_on_spot: bool,
-    /// Interim control measures.
-    pub interim_measures: Option<String>,
-    /// Inspector's name.
-    pub by: String,
-    /// Device that recorded it.
-    pub device: String,
-    /// When, in milliseconds since the Unix epoch.
-    pub at: i64,
 }
 
 /// What the inspector enters to start a visit.
@@ -234,16 +129,6 @@ pub struct VisitSummary {
     pub general_findings: u32,
     /// Items with conflicting answers.
     pub conflicts: u32,
-}
-
-/// Concurrent answers to one item from different devices, all kept. The next answer to the
-/// item resolves the conflict.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct AnswerConflict {
-    /// The item id.
-    pub item: String,
-    /// Every concurrent answer; the first is the one `Visit.answers` shows.
-    pub answers: Vec<Answer>,
 }
 
 impl From<core::GeoPoint> for GeoPoint {
@@ -325,89 +210,6 @@ impl TryFrom<TemplateRef> for core::TemplateRef {
     }
 }
 
-impl From<core::AnswerValue> for AnswerValue {
-    fn from(v: core::AnswerValue) -> Self {
-        match v {
-            core::AnswerValue::Pass => Self::Pass,
-            core::AnswerValue::Fail => Self::Fail,
-            core::AnswerValue::NotApplicable => Self::NotApplicable,
-            core::AnswerValue::Number(value) => Self::Number { value },
-            core::AnswerValue::Text(value) => Self::Text { value },
-            core::AnswerValue::Choice(value) => Self::Choice { value },
-        }
-    }
-}
-
-impl From<AnswerValue> for core::AnswerValue {
-    fn from(v: AnswerValue) -> Self {
-        match v {
-            AnswerValue::Pass => Self::Pass,
-            AnswerValue::Fail => Self::Fail,
-            AnswerValue::NotApplicable => Self::NotApplicable,
-            AnswerValue::Number { value } => Self::Number(value),
-            AnswerValue::Text { value } => Self::Text(value),
-            AnswerValue::Choice { value } => Self::Choice(value),
-        }
-    }
-}
-
-impl TryFrom<AnswerInput> for core::AnswerInput {
-    type Error = ApiError;
-    fn try_from(a: AnswerInput) -> Result<Self, ApiError> {
-        Ok(Self {
-            value: a.value.into(),
-            note: a.note,
-            media: parse_all(a.media)?,
-        })
-    }
-}
-
-impl From<core::Answer> for Answer {
-    fn from(a: core::Answer) -> Self {
-        Self {
-            value: a.value.into(),
-            note: a.note,
-            media: a.media.into_iter().map(Into::into).collect(),
-            by: a.by,
-            device: a.device.into(),
-            at: a.at,
-        }
-    }
-}
-
-impl TryFrom<NewFinding> for core::NewFinding {
-    type Error = ApiError;
-    fn try_from(f: NewFinding) -> Result<Self, ApiError> {
-        Ok(Self {
-            description: f.description,
-            severity: f.severity.into(),
-            item: parse_opt(f.item)?,
-            location: f.location.map(Into::into),
-            media: parse_all(f.media)?,
-            fixed_on_spot: f.fixed_on_spot,
-            interim_measures: f.interim_measures,
-        })
-    }
-}
-
-impl From<core::Finding> for Finding {
-    fn from(f: core::Finding) -> Self {
-        Self {
-            id: f.id.into(),
-            description: f.description,
-            severity: f.severity.into(),
-            item: f.item.map(Into::into),
-            location: f.location.map(Into::into),
-            media: f.media.into_iter().map(Into::into).collect(),
-            fixed_on_spot: f.fixed_on_spot,
-            interim_measures: f.interim_measures,
-            by: f.by,
-            device: f.device.into(),
-            at: f.at,
-        }
-    }
-}
-
 impl TryFrom<NewVisit> for core::NewVisit {
     type Error = ApiError;
     fn try_from(v: NewVisit) -> Result<Self, ApiError> {
@@ -460,15 +262,6 @@ impl From<core::VisitSummary> for VisitSummary {
     }
 }
 
-impl From<core::AnswerConflict> for AnswerConflict {
-    fn from(c: core::AnswerConflict) -> Self {
-        Self {
-            item: c.item.into(),
-            answers: c.answers.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
 /// Parses every id in `ids`, failing on the first invalid one.
 pub(crate) fn parse_all<T: std::str::FromStr<Err = core::Error>>(
     ids: Vec<String>,
@@ -479,7 +272,7 @@ pub(crate) fn parse_all<T: std::str::FromStr<Err = core::Error>>(
 }
 
 /// Parses an optional id.
-fn parse_opt<T: std::str::FromStr<Err = core::Error>>(
+pub(crate) fn parse_opt<T: std::str::FromStr<Err = core::Error>>(
     id: Option<String>,
 ) -> Result<Option<T>, ApiError> {
     match id {
