@@ -12,6 +12,15 @@ python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tusp
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 
+step "FFI crate (built on its own, so uniffi's command-line feature stays out of the library)"
+cargo test -p siteproof-ffi
+
+step "Mobile bindings: Kotlin and Python against a real server, Android demo logic, Swift symbols"
+ffi/tests/run-all.sh
+
+step "Back office in a real browser (Debian chromium driven by playwright-core)"
+server/tests/browser/run.sh
+
 step "Format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen --all-targets -- -D warnings
