@@ -332,6 +332,14 @@ async fn a_case_goes_from_a_finding_to_closed_and_syncs_to_the_group() {
         assert_eq!(pdf.status(), StatusCode::OK);
         let bytes = pdf.into_body().collect().await.expect("body").to_bytes();
         assert!(bytes.starts_with(b"%PDF"));
+        assert!(
+            bytes.len() < 200_000,
+            "the font is subset: {} bytes",
+            bytes.len()
+        );
+        if let Ok(path) = std::env::var("SITEPROOF_SAVE_NOTICE") {
+            std::fs::write(path, &bytes).expect("save the notice");
+        }
     } else {
         eprintln!("no CJK font installed: the notice PDF is not checked");
     }

@@ -51,19 +51,32 @@ fn lines(row: &CaseRow, case: &Case, issuer: &str) -> Vec<(f32, String)> {
         ),
     ];
     let text: Vec<char> = case.description.chars().collect();
-    for chunk in text.chunks(36) {
+    for chunk in text.chunks(30) {
         out.push((12.0, format!("    {}", chunk.iter().collect::<String>())));
     }
     let deadline = case.deadline().map_or_else(|| "（待定）".to_owned(), date);
+    out.push((12.0, format!("请于 {deadline} 前整改完毕，")));
     out.push((
         12.0,
-        format!("请于 {deadline} 前整改完毕，整改期间落实防控措施，并将整改情况书面报送。"),
+        "整改期间落实防控措施，并将整改情况书面报送。".to_owned(),
     ));
     out.push((12.0, "逾期未整改的，将依法挂牌督办。".to_owned()));
     out.push((12.0, String::new()));
     out.push((12.0, format!("签发人：{issuer}")));
     out.push((12.0, format!("日期：{}", date(siteproof_core::now()))));
     out
+}
+
+/// CJK fallback fonts often lack Latin glyphs: ids, dates and names in ASCII are written in
+/// their fullwidth forms (U+FF01..U+FF5E, U+3000), which such fonts carry.
+fn fullwidth(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ' ' => '\u{3000}',
+            '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+            other => other,
+        })
+        .collect()
 }
 
 /// The notice as PDF bytes. Blocking: call it on a blocking thread.
@@ -83,7 +96,7 @@ pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
     let mut y = 270.0;
     for (size, text) in lines(row, case, issuer) {
         let x = if size > 15.0 { 55.0 } else { 25.0 };
-        layer.use_text(text, size, Mm(x), Mm(y), &font);
+        layer.use_text(fullwidth(&text), size, Mm(x), Mm(y), &font);
         y -= size * 0.9;
     }
     doc.save_to_bytes()
