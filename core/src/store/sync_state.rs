@@ -13,6 +13,9 @@ use crate::sync::wire::{Cursor, PushRecord, SyncRequest, SyncResponse};
 
 /// How many records one request pushes at most; more wait for the next round.
 const MAX_PUSH_RECORDS: usize = 500;
+/// How many change bytes one request pushes at most (one record always goes, whatever its
+/// size): small requests keep the server's memory and a retry's cost small on a bad link.
+const MAX_PUSH_BYTES: usize = 2 << 20;
 /// Page size asked of the server.
 const PAGE_BYTES: u64 = 8 << 20;
 
@@ -33,14 +36,19 @@ pub struct RoundOutcome {
 impl Store {
     /// The request for the next sync round.
     pub fn prepare_sync(&mut self) -> Result<SyncRequest> {
-        let push = self
-            .pending_changes(MAX_PUSH_RECORDS)?
-            .into_iter()
-            .map(|p| PushRecord {
+        let mut push = Vec::new();
+        let mut bytes = 0;
+        for p in self.pending_changes(MAX_PUSH_RECORDS)? {
+            let size: usize = p.changes.iter().map(Vec::len).sum();
+            if !push.is_empty() && bytes + size > MAX_PUSH_BYTES {
+                break;
+            }
+            bytes += size;
+            push.push(PushRecord {
                 id: p.id,
                 changes: p.changes.into_iter().map(ByteBuf::from).collect(),
-            })
-            .collect();
+            });
+        }
         Ok(SyncRequest {
             cursor: self.sync_cursor()?,
             push,
@@ -49,26 +57,20 @@ impl Store {
         })
     }
 
-    /// Applies the server's answer to `request`: merges what was pulled, clears acknowledged
-    /// changes from the outbox and stores the new cursor, all in one transaction. If anything
-    /// fails, nothing of the response is kept and the next round starts from the same place.
-    pub fn apply_sync_response(
-        &mut self,
-        request: &SyncRequest,
-        response: SyncResponse,
-    ) -> Result<RoundOutcome> {
-        let result = self.apply_in_transaction(request, response);
+    /// Applies the server's answer to a request made by [`Store::prepare_sync`]: merges what
+    /// was pulled, clears acknowledged changes from the outbox and stores the new cursor, all
+    /// in one transaction. If anything fails, nothing of the response is kept and the next
+    /// round starts from the same place. Acknowledgements are by hash, so applying a response
+    /// late or twice is harmless.
+    pub fn apply_sync_response(&mut self, response: SyncResponse) -> Result<RoundOutcome> {
+        let result = self.apply_in_transaction(response);
         if result.is_err() {
             self.clear_cache();
         }
         result
     }
 
-    fn apply_in_transaction(
-        &mut self,
-        request: &SyncRequest,
-        response: SyncResponse,
-    ) -> Result<RoundOutcome> {
+    fn apply_in_transaction(&mut self, response: SyncResponse) -> Result<RoundOutcome> {
         let tx = self.conn.transaction()?;
         let mut out = RoundOutcome::default();
         let mut need_full: Vec<RecordId> = Vec::new();
@@ -116,13 +118,14 @@ impl Store {
         )?;
         let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
         set_meta(&tx, "sync_need_full", &still_needed.join(","))?;
-        let pushed_all = request.push.len() < MAX_PUSH_RECORDS;
         let outbox_left: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         tx.commit()?;
         out.again = response.more
             || !need_full.is_empty()
             || response.reset
-            || (!pushed_all && outbox_left > 0);
+            // More to push, and this round made progress (a server that acknowledges nothing
+            // must not keep us looping).
+            || (out.pushed > 0 && outbox_left > 0);
         Ok(out)
     }
 

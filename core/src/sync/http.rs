@@ -111,7 +111,7 @@ impl SyncClient {
                 }
                 Err(e) => return Err(e),
             };
-            let round = store.apply_sync_response(&request, response)?;
+            let round = store.apply_sync_response(response)?;
             summary.pushed += round.pushed;
             summary.pulled += round.pulled;
             summary.records_updated += round.updated;
