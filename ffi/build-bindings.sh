@@ -24,9 +24,9 @@ esac
 lib="$target_dir/$profile/$lib_name"
 
 echo "==> cargo build -p siteproof-ffi ${profile_flag[*]:-}" >&2
-cargo build --locked -p siteproof-ffi "${profile_flag[@]}" >&2
+cargo build -p siteproof-ffi "${profile_flag[@]}" >&2
 echo "==> cargo build -p siteproof-uniffi-bindgen" >&2
-cargo build --locked -p siteproof-uniffi-bindgen >&2
+cargo build -p siteproof-uniffi-bindgen >&2
 
 out="$target_dir/bindings"
 rm -rf "$out/kotlin" "$out/swift" "$out/python"

@@ -21,7 +21,7 @@ out="$here/Generated"
 
 # The static library per platform; the two simulator architectures become one fat library.
 for target in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo build --locked -p siteproof-ffi --target "$target" "${flag[@]}"
+  cargo build -p siteproof-ffi --target "$target" "${flag[@]}"
 done
 sim="$target_dir/ios-simulator/$profile"
 mkdir -p "$sim"

@@ -13,7 +13,7 @@ start_server() {
   local target="${CARGO_TARGET_DIR:-$server_root/target}"
   if [[ -z "${SITEPROOF_BIN:-}" ]]; then
     echo "==> cargo build -p siteproof-cli" >&2
-    (cd "$server_root" && cargo build --locked -q -p siteproof-cli) >&2
+    (cd "$server_root" && cargo build -q -p siteproof-cli) >&2
     export SITEPROOF_BIN="$target/debug/siteproof"
   fi
   export SITEPROOF_DATA="$data"
