@@ -21,9 +21,12 @@ fn chart(lang: Lang, r: &Report) -> Markup {
         .max(1);
     let bar_w = 60;
     let height = 200;
+    // Room above the tallest bar for its label.
+    let top = 20;
     let width = (r.by_sector.len().max(1) * (bar_w + 20) + 40) as i64;
     html! {
-        svg #chart xmlns="http://www.w3.org/2000/svg" width=(width) height=(height + 60) role="img"
+        svg #chart xmlns="http://www.w3.org/2000/svg" width=(width) height=(height + top + 60)
+            viewBox={"0 " (-top) " " (width) " " (height + top + 60)} role="img"
             aria-label=(lang.t("各行业领域隐患数量", "Hazards by sector")) {
             @for (i, s) in r.by_sector.iter().enumerate() {
                 @let x = 30 + (i * (bar_w + 20)) as i64;
