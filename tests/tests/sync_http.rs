@@ -418,3 +418,33 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_template_installed_by_hand_gives_way_to_the_servers_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(&dir.path().join("server"));
+    let group = server.create_group("手工模板组");
+    let template = siteproof_tests::template(4);
+    // The device installs the template itself, before the server publishes the same version.
+    let mut store = siteproof_tests::open_store(&dir.path().join("d.db"), "检查员");
+    store.put_template(&template).expect("install by hand");
+    server.publish_template(&template);
+    let code = server.enrollment_code(&group);
+    SyncClient::new(&server.url())
+        .expect("client")
+        .enroll(&mut store, &code, "检查员")
+        .expect("enroll");
+    store.sync().expect("the server's copy replaces ours");
+    store.sync().expect("and later syncs are quiet");
+    let id = template.record_id();
+    let ours = store.export_document(&id).expect("export");
+    assert_eq!(store.list_templates().expect("list").len(), 1);
+    let visit = store
+        .create_visit(siteproof_tests::new_visit(&template, "工厂"))
+        .expect("visit");
+    answer(&mut store, &visit, "i1", AnswerValue::Pass, "ok");
+    store.sync().expect("push a visit on it");
+    // Another device gets the very same template document.
+    let mut other = enroll(&server, &group, &dir.path().join("o.db"), "另一人");
+    assert_eq!(other.export_document(&id).expect("export"), ours);
+}

@@ -97,6 +97,32 @@ pub(crate) fn merge_in(
     })
 }
 
+/// Replaces record `id` with the whole document in `bytes` (the server's copy of a record the
+/// server owns), within the caller's transaction.
+pub(crate) fn replace_in(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    actor: &ActorId,
+    id: &RecordId,
+    bytes: &[u8],
+) -> Result<()> {
+    let doc = document::decode(bytes, actor.clone())?;
+    let header = RecordHeader::read(&doc)?;
+    if &header.id != id {
+        return Err(Error::Malformed(format!(
+            "data is for record {}, not {id}",
+            header.id
+        )));
+    }
+    tracing::warn!(record = %id, "replacing a local copy with the server's");
+    docs.evict(id);
+    tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id.as_str()])?;
+    let mut entry = LoadedDoc::new(doc, header);
+    write_change(tx, id, &mut entry, &[])?;
+    docs.insert(id.clone(), entry);
+    Ok(())
+}
+
 fn merge_into(
     tx: &Transaction<'_>,
     docs: &mut DocCache,

@@ -5,8 +5,9 @@
 use automerge::ChangeHash;
 use serde_bytes::ByteBuf;
 
-use super::merge::{MergeOrigin, merge_in};
+use super::merge::{MergeOrigin, merge_in, replace_in};
 use super::{Store, get_meta, outbox, set_meta};
+use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::sync::wire::{Cursor, PushRecord, SyncRequest, SyncResponse};
@@ -89,6 +90,24 @@ impl Store {
                 Err(Error::MissingDependencies { .. }) => {
                     self.docs.evict(&record.id);
                     need_full.push(record.id.clone());
+                }
+                // A back-office record (template, case, assignment) that we hold as a copy of
+                // our own making, e.g. a template installed by hand before enrolling: the
+                // server owns these, so its copy replaces ours (whole, or fetched whole).
+                Err(Error::Malformed(_) | Error::WrongKind { .. })
+                    if record
+                        .kind
+                        .parse::<RecordKind>()
+                        .is_ok_and(|k| !k.written_by_devices()) =>
+                {
+                    self.docs.evict(&record.id);
+                    self.templates.remove(&record.id);
+                    if record.full {
+                        replace_in(&tx, &mut self.docs, &self.actor, &record.id, &record.data)?;
+                        out.updated += 1;
+                    } else {
+                        need_full.push(record.id.clone());
+                    }
                 }
                 Err(e) => return Err(e),
             }
