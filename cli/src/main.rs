@@ -73,7 +73,9 @@ async fn main() -> ExitCode {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SITEPROOF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // automerge logs an error event for every strict load that finds history missing,
+        // which checking untrusted changes does on purpose.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,automerge=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
