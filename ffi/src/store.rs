@@ -73,9 +73,9 @@ impl SiteproofStore {
 
     /// Installs a template version from its JSON (the format of the files in
     /// `content/templates/`) and returns its record id. Versions are immutable: installing one
-    /// that is already held fails with `Malformed`. For stores that never sync (scripts,
-    /// demos): an enrolled phone receives templates by sync, and a local copy of a version the
-    /// server also publishes makes that sync fail.
+    /// that is already held fails with `Malformed`. Meant for scripts and demos: an enrolled
+    /// phone receives templates by sync, and the server's copy of a version replaces a local
+    /// one on the next sync.
     pub fn install_template_json(&self, json: String) -> ApiResult<String> {
         let template: core::Template = serde_json::from_str(&json).map_err(core::Error::from)?;
         Ok(self.store().put_template(&template)?.into())
