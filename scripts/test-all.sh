@@ -24,4 +24,4 @@ server/tests/browser/run.sh
 step "Format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen --all-targets -- -D warnings
-cargo clippy -p siteproof-ffi --all-targets -- -D warnings
+cargo clippy -p siteproof-ffi -p siteproof-uniffi-bindgen --all-targets -- -D warnings
