@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+# A one-off build gains nothing from incremental artefacts; they would only fill the disk.
+export CARGO_INCREMENTAL=0
 
 step "Test tools: tuspy (a standard tus client the media tests upload with)"
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
@@ -16,6 +18,8 @@ step "FFI crate (built on its own, so uniffi's command-line feature stays out of
 cargo test -p siteproof-ffi
 
 step "Mobile bindings: Kotlin and Python against a real server, Android demo logic, Swift symbols"
+# The server binary the workspace tests just built serves these tests too (no second build).
+if [ -x target/debug/siteproof ]; then export SITEPROOF_BIN="$PWD/target/debug/siteproof"; fi
 ffi/tests/run-all.sh
 
 step "Back office in a real browser (Debian chromium driven by playwright-core)"
