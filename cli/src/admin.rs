@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use siteproof_core::{DeviceId, Template};
+use siteproof_core::DeviceId;
 use siteproof_server::{AdminService, GroupId, RegionCode, SqliteStorage};
 
 use crate::CliError;
 
+mod templates;
 mod user;
 
 /// Options of `siteproof admin`.
@@ -78,12 +79,23 @@ enum DeviceCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum TemplateCommand {
-    /// Publish template versions (JSON files, e.g. content/templates/*.json) to every region.
-    Publish {
-        /// Template JSON files.
+pub(crate) enum TemplateCommand {
+    /// Import template versions as drafts (checked, not yet sent to devices): JSON files, or
+    /// directories of them (e.g. content/templates). Prints id@version of each.
+    Import {
+        /// Template JSON files or directories.
         #[arg(required = true)]
-        files: Vec<PathBuf>,
+        paths: Vec<PathBuf>,
+    },
+    /// List every template version: id@version, state (draft or published), sector, items,
+    /// title.
+    List,
+    /// Publish template versions to every region: imported drafts named id@version, or JSON
+    /// files (imported and published at once). Devices receive them when they next sync.
+    Publish {
+        /// id@version of imported drafts, or template JSON files.
+        #[arg(required = true)]
+        templates: Vec<String>,
     },
 }
 
@@ -137,18 +149,8 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             admin.revoke_device(&id).await?;
             println!("revoked {id}");
         }
-        AdminCommand::Template(TemplateCommand::Publish { files }) => {
-            for file in files {
-                let text = std::fs::read_to_string(&file).map_err(|source| CliError::Io {
-                    context: format!("cannot read {}", file.display()),
-                    source,
-                })?;
-                let template: Template = serde_json::from_str(&text).map_err(|e| {
-                    CliError::Usage(format!("{}: not a template: {e}", file.display()))
-                })?;
-                let id = admin.publish_template(&template).await?;
-                println!("{id}");
-            }
+        AdminCommand::Template(command) => {
+            templates::run(command, &args.data.join("siteproof.db")).await?;
         }
     }
     Ok(())

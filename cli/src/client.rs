@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicBool;
 use clap::{Args, Subcommand, ValueEnum};
 use siteproof_core::media::{MediaStore, Network, Uploader, UploaderConfig};
 use siteproof_core::{
-    AnswerInput, AnswerValue, MediaCapture, MediaKind, NewFinding, NewVisit, Profile, RecordId,
-    Sector, Severity, Site, Store, SyncClient, TemplateRef, VisitMode,
+    AnswerInput, AnswerValue, CollectionKind, MediaCapture, MediaKind, NewFinding, NewVisit,
+    Profile, RecordId, Sector, Severity, Site, Store, SyncClient, TemplateRef, VisitFromAssignment,
+    VisitMode,
 };
 
 use crate::CliError;
@@ -70,6 +71,39 @@ enum ClientCommand {
         #[arg(long)]
         team: Vec<String>,
     },
+    /// List the pushes (assignments) the office sent this client's group, as JSON.
+    Assignments,
+    /// Start a visit from an assignment (its site, its checklist); prints the visit id.
+    Start {
+        /// Assignment id.
+        assignment: String,
+        /// Template id, when the assignment names no checklist.
+        #[arg(long)]
+        template: Option<String>,
+        /// Template version, with --template.
+        #[arg(long = "template-version", default_value_t = 1)]
+        template_version: u32,
+        /// Covert (暗访) or announced (明查).
+        #[arg(long, value_enum, default_value_t = Mode::Covert)]
+        mode: Mode,
+        /// Team members (repeat).
+        #[arg(long)]
+        team: Vec<String>,
+    },
+    /// Write a work update or practice for the office; prints its id.
+    Collect {
+        /// work-update or practice.
+        #[arg(long, value_enum)]
+        kind: Collect,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Text.
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// List the group's work updates and practices, as JSON.
+    Collections,
     /// Answer a checklist item: pass, fail, na, number:<x>, text:<t> or choice:<c>.
     Answer {
         /// Visit id.
@@ -127,6 +161,21 @@ enum Mode {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum Collect {
+    WorkUpdate,
+    Practice,
+}
+
+impl Mode {
+    fn visit_mode(self) -> VisitMode {
+        match self {
+            Mode::Covert => VisitMode::Covert,
+            Mode::Announced => VisitMode::Announced,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Sev {
     Major,
     General,
@@ -173,10 +222,7 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
                     address,
                     sector,
                 },
-                mode: match mode {
-                    Mode::Covert => VisitMode::Covert,
-                    Mode::Announced => VisitMode::Announced,
-                },
+                mode: mode.visit_mode(),
                 team,
                 template: TemplateRef {
                     id: template.parse()?,
@@ -187,6 +233,41 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
             })?;
             println!("{id}");
         }
+        ClientCommand::Assignments => println!("{}", json(&store.assignments()?)),
+        ClientCommand::Start {
+            assignment,
+            template,
+            template_version,
+            mode,
+            team,
+        } => {
+            let template = template
+                .map(|t| {
+                    Ok::<_, CliError>(TemplateRef {
+                        id: t.parse()?,
+                        version: template_version,
+                    })
+                })
+                .transpose()?;
+            let id = store.start_visit_from_assignment(
+                &assignment.parse()?,
+                VisitFromAssignment {
+                    mode: mode.visit_mode(),
+                    team,
+                    template,
+                    location: None,
+                },
+            )?;
+            println!("{id}");
+        }
+        ClientCommand::Collect { kind, title, body } => {
+            let kind = match kind {
+                Collect::WorkUpdate => CollectionKind::WorkUpdate,
+                Collect::Practice => CollectionKind::Practice,
+            };
+            println!("{}", store.write_collection(kind, &title, &body, vec![])?);
+        }
+        ClientCommand::Collections => println!("{}", json(&store.collections()?)),
         ClientCommand::Answer {
             visit,
             item,

@@ -33,6 +33,12 @@ fn every_command_has_help() {
         vec!["admin", "device", "list", "--help"],
         vec!["admin", "device", "revoke", "--help"],
         vec!["admin", "template", "publish", "--help"],
+        vec!["admin", "template", "import", "--help"],
+        vec!["admin", "template", "list", "--help"],
+        vec!["client", "assignments", "--help"],
+        vec!["client", "start", "--help"],
+        vec!["client", "collect", "--help"],
+        vec!["client", "collections", "--help"],
     ] {
         let text = stdout_of(&args);
         assert!(text.contains("Usage:"), "{args:?}: {text}");
@@ -92,6 +98,56 @@ fn templates_from_the_content_library_publish_once() {
             .status
             .success()
     );
+}
+
+#[test]
+fn the_whole_library_imports_as_drafts_lists_and_publishes_by_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8");
+    let library = concat!(env!("CARGO_MANIFEST_DIR"), "/../content/templates");
+    let imported = stdout_of(&["admin", "--data", data, "template", "import", library]);
+    let files = std::fs::read_dir(library)
+        .expect("library")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .count();
+    assert_eq!(imported.lines().count(), files);
+    assert!(imported.lines().any(|l| l == "industry-trade-steel-8@1"));
+    let listed = stdout_of(&["admin", "--data", data, "template", "list"]);
+    assert_eq!(listed.lines().count(), files);
+    assert!(
+        listed
+            .lines()
+            .all(|l| l.split('\t').nth(1) == Some("draft")),
+        "{listed}"
+    );
+    let steel = listed
+        .lines()
+        .find(|l| l.starts_with("industry-trade-steel-8@1\t"))
+        .expect("steel");
+    assert_eq!(steel.split('\t').nth(3), Some("8"), "钢8条: {steel}");
+
+    let id = stdout_of(&[
+        "admin",
+        "--data",
+        data,
+        "template",
+        "publish",
+        "industry-trade-steel-8@1",
+    ]);
+    assert_eq!(id, "template:industry-trade-steel-8@1");
+    let listed = stdout_of(&["admin", "--data", data, "template", "list"]);
+    assert_eq!(
+        listed.lines().count(),
+        files,
+        "published versions stay listed once"
+    );
+    assert!(listed.contains("industry-trade-steel-8@1\tpublished\tindustry_trade\t8\t"));
+    let unknown = siteproof(&["admin", "--data", data, "template", "publish", "nope@3"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no imported draft nope@3"));
 }
 
 #[cfg(unix)]

@@ -118,6 +118,20 @@ impl RecordHeader {
         Ok(doc)
     }
 
+    /// Starts a new document with this header and `value` under the root key `key` (how the
+    /// back office writes its records: `template`, `case`, `assignment`), committed.
+    pub fn create_with<T: autosurgeon::Reconcile>(
+        &self,
+        actor: ActorId,
+        key: &str,
+        value: &T,
+    ) -> Result<AutoCommit> {
+        let mut doc = self.create(actor)?;
+        autosurgeon::reconcile_prop(&mut doc, ROOT, key, value)?;
+        doc.commit();
+        Ok(doc)
+    }
+
     /// Fails unless the document is of `kind`.
     pub fn expect_kind(&self, kind: RecordKind) -> Result<()> {
         if self.kind == kind {
@@ -184,6 +198,16 @@ pub fn read_visit(
         crate::visit_doc::read(doc)?,
         crate::visit_doc::conflicts(doc)?,
     ))
+}
+
+/// Reads an assignment document (kind `assignment`).
+pub fn read_assignment(doc: &AutoCommit) -> Result<crate::model::Assignment> {
+    Ok(autosurgeon::hydrate_prop(doc, ROOT, "assignment")?)
+}
+
+/// Reads a collection document (kind `report`: a work update or practice).
+pub fn read_collection(doc: &AutoCommit) -> Result<crate::model::Collection> {
+    Ok(autosurgeon::hydrate_prop(doc, ROOT, "collection")?)
 }
 
 fn truncate(s: &str) -> String {

@@ -73,6 +73,9 @@ pub enum Error {
         /// Visit id.
         visit: String,
     },
+    /// The caller's request is incomplete or inconsistent (the message says what to supply).
+    #[error("{0}")]
+    InvalidInput(String),
     /// The database was written by a newer version of siteproof.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {

@@ -69,7 +69,7 @@ pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
 pub use model::*;
-pub use store::{AnswerInput, RoundOutcome};
+pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
 pub use store::{Eviction, MediaCapture, MediaInfo};
 pub use store::{MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, TemplateSummary};
 #[cfg(feature = "http-client")]

@@ -87,6 +87,7 @@ impl From<Error> for ApiError {
             | Error::UnknownItem { .. }
             | Error::InvalidAnswer { .. }
             | Error::UnknownMedia { .. }
+            | Error::InvalidInput(_)
             | Error::Json(_) => Self::InvalidInput { reason },
             Error::WrongKind { .. } => Self::WrongKind { reason },
             Error::Network(_) | Error::Upload(_) => Self::Network { reason },

@@ -61,6 +61,12 @@ pub enum Error {
     /// No valid, unrevoked bearer token.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The signed-in user's role does not allow this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Too many requests from one client (or from everyone) in a short time.
+    #[error("{0}")]
+    RateLimited(&'static str),
     /// No such group.
     #[error("group {0} does not exist")]
     UnknownGroup(String),
@@ -144,6 +150,8 @@ impl AppError {
                 Error::UnknownRecord { .. } => (S::NOT_FOUND, "unknown_record"),
                 Error::EnrollmentRefused => (S::FORBIDDEN, "enrollment_refused"),
                 Error::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
+                Error::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+                Error::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
                 Error::UnknownGroup(_) => (S::NOT_FOUND, "unknown_group"),
                 Error::UnknownDevice(_) => (S::NOT_FOUND, "unknown_device"),
                 Error::Conflict(_) => (S::CONFLICT, "conflict"),

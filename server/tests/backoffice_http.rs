@@ -471,3 +471,245 @@ async fn a_sector_department_sees_only_its_sectors() {
         list.body
     );
 }
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn path_id(location: Option<&str>, prefix: &str) -> String {
+    location
+        .and_then(|l| l.strip_prefix(prefix))
+        .expect("redirect to the new record")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn rosters_pushes_leads_and_templates_through_the_pages() {
+    let server = server_with_two_regions().await;
+    add_user(&server, "ada", Role::Admin, "hebei").await;
+    let (alice, csrf) = sign_in(&server, "alice").await;
+    let (tom, _) = sign_in(&server, "tom").await;
+
+    // Rosters: an expert (two sectors) and an inspector put into group g1.
+    let added = send(
+        &server,
+        post(
+            "/office/roster/experts",
+            &alice,
+            &encode(&[
+                ("csrf", &csrf),
+                ("name", "王工"),
+                ("specialty", "危化工艺安全"),
+                ("unit", "省专家库"),
+                ("sector", "hazardous_chemicals"),
+                ("sector", "gas"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let added = send(
+        &server,
+        post(
+            "/office/roster/inspectors",
+            &alice,
+            &encode(&[
+                ("csrf", &csrf),
+                ("name", "李明"),
+                ("unit", "市应急管理局"),
+                ("group", "g1"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let roster = send(&server, get("/office/roster", &alice)).await;
+    assert!(roster.body.contains("王工") && roster.body.contains("危险化学品、燃气"));
+    assert!(roster.body.contains("李明"));
+    assert!(
+        !send(&server, get("/office/roster", &tom))
+            .await
+            .body
+            .contains("王工")
+    );
+    let expert_id = {
+        let at = roster.body.find("data-expert=\"").expect("expert row") + 13;
+        roster.body[at..].split('"').next().expect("id").to_owned()
+    };
+
+    // A push without the CSRF token is refused; with it, it names the chosen expert.
+    let push_form = [
+        ("group", "g1"),
+        ("kind", "experts"),
+        ("title", "危化专家支持"),
+        ("body", "如需技术支持请联系"),
+        ("sector", "hazardous_chemicals"),
+        ("expert", expert_id.as_str()),
+    ];
+    let forged = send(
+        &server,
+        post("/office/assignments", &alice, &encode(&push_form)),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let mut with_token = vec![("csrf", csrf.as_str())];
+    with_token.extend_from_slice(&push_form);
+    let pushed = send(
+        &server,
+        post("/office/assignments", &alice, &encode(&with_token)),
+    )
+    .await;
+    assert_eq!(pushed.status, StatusCode::SEE_OTHER, "{}", pushed.body);
+    let id = path_id(pushed.location.as_deref(), "/office/assignments/");
+    let page = send(&server, get(&format!("/office/assignments/{id}"), &alice)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("危化专家支持") && page.body.contains("王工"));
+    let other = send(&server, get(&format!("/office/assignments/{id}"), &tom)).await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "another region's push looks absent"
+    );
+    // A group-information push lists the group's members from the roster.
+    let info = send(
+        &server,
+        post(
+            "/office/assignments",
+            &alice,
+            &encode(&[
+                ("csrf", &csrf),
+                ("group", "g1"),
+                ("kind", "group_info"),
+                ("title", "组情"),
+            ]),
+        ),
+    )
+    .await;
+    let info_id = path_id(info.location.as_deref(), "/office/assignments/");
+    let info = send(
+        &server,
+        get(&format!("/office/assignments/{info_id}"), &alice),
+    )
+    .await;
+    assert!(info.body.contains("李明（市应急管理局）"), "{}", info.body);
+    let list = send(&server, get("/office/assignments", &alice)).await;
+    assert_eq!(list.body.matches("data-assignment=").count(), 2);
+
+    // A lead from the public form, dismissed on its page.
+    let report = send(
+        &server,
+        post(
+            "/report",
+            "",
+            &encode(&[
+                ("region", "hebei"),
+                ("site", "某商场"),
+                ("description", "安全出口被锁闭，消防通道堆放杂物。"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::CREATED, "{}", report.body);
+    assert!(report.cookies.is_empty(), "the public form sets no cookie");
+    let leads = send(&server, get("/office/leads", &alice)).await;
+    let lead = {
+        let at = leads.body.find("data-lead=\"").expect("lead row") + 11;
+        leads.body[at..].split('"').next().expect("id").to_owned()
+    };
+    assert!(
+        !send(&server, get("/office/leads", &tom))
+            .await
+            .body
+            .contains("某商场")
+    );
+    let dismissed = send(
+        &server,
+        post(
+            &format!("/office/leads/{lead}/triage"),
+            &alice,
+            &encode(&[
+                ("csrf", &csrf),
+                ("decision", "dismiss"),
+                ("note", "经核实为重复举报"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(
+        dismissed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        dismissed.body
+    );
+    let page = send(&server, get(&format!("/office/leads/{lead}"), &alice)).await;
+    assert!(page.body.contains("data-status=\"dismissed\""));
+    assert!(
+        !page.body.contains("id=\"assign-lead\""),
+        "no triage form once decided"
+    );
+
+    // Templates: imported as a draft by an admin, published only by an admin.
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../content/templates/gas-user-rural.json"
+    ))
+    .expect("template file");
+    let (ada, ada_csrf) = sign_in(&server, "ada").await;
+    let refused = send(
+        &server,
+        post(
+            "/office/templates",
+            &alice,
+            &encode(&[("csrf", &csrf), ("json", &template)]),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let imported = send(
+        &server,
+        post(
+            "/office/templates",
+            &ada,
+            &encode(&[("csrf", &ada_csrf), ("json", &template)]),
+        ),
+    )
+    .await;
+    assert_eq!(imported.status, StatusCode::SEE_OTHER, "{}", imported.body);
+    let bad = send(
+        &server,
+        post(
+            "/office/templates",
+            &ada,
+            &encode(&[("csrf", &ada_csrf), ("json", "{\"id\":1}")]),
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let library = send(&server, get("/office/templates", &ada)).await;
+    assert!(
+        library.body.contains("data-state=\"draft\""),
+        "{}",
+        library.body
+    );
+    let publish = "/office/templates/gas-user-rural/1/publish";
+    let by_reviewer = send(&server, post(publish, &alice, &encode(&[("csrf", &csrf)]))).await;
+    assert_eq!(by_reviewer.status, StatusCode::FORBIDDEN);
+    let published = send(
+        &server,
+        post(publish, &ada, &encode(&[("csrf", &ada_csrf)])),
+    )
+    .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.body
+    );
+    let library = send(&server, get("/office/templates", &ada)).await;
+    assert!(library.body.contains("data-state=\"published\""));
+    assert!(!library.body.contains("data-state=\"draft\""));
+    let collections = send(&server, get("/office/collections", &alice)).await;
+    assert_eq!(collections.status, StatusCode::OK);
+}

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use siteproof_core::{Store, SyncClient};
+use siteproof_server::backoffice::{BackOffice, NewUser, Role, WebUser};
 use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
 
 /// A running server over the embedded default (SQLite + files) in `dir`.
@@ -100,6 +102,48 @@ impl TestServer {
     pub fn publish_template(&self, template: &siteproof_core::Template) {
         self.block_on(self.state.admin.publish_template(template))
             .expect("publish");
+    }
+
+    /// Opens a store at `path` and enrolls it into `group` over HTTP, then syncs once.
+    pub fn enroll_store(&self, group: &GroupId, path: &Path, inspector: &str) -> Store {
+        let mut store = crate::open_store(path, inspector);
+        let code = self.enrollment_code(group);
+        SyncClient::new(&self.url())
+            .expect("client")
+            .enroll(&mut store, &code, inspector)
+            .expect("enroll");
+        store.sync().expect("first sync");
+        store
+    }
+
+    /// The back office.
+    pub fn office(&self) -> &BackOffice {
+        self.state
+            .backoffice
+            .as_deref()
+            .expect("back office attached")
+    }
+
+    /// A signed-in back-office user of region `hebei` with `role`.
+    pub fn office_user(&self, login: &str, role: Role) -> WebUser {
+        self.block_on(async {
+            self.office()
+                .create_user(NewUser {
+                    login: login.into(),
+                    name: login.into(),
+                    password: "correct horse battery".into(),
+                    role,
+                    region: "hebei".into(),
+                    sectors: vec![],
+                })
+                .await
+                .expect("user");
+            self.office()
+                .login(login, "correct horse battery", "127.0.0.1")
+                .await
+                .expect("login")
+                .1
+        })
     }
 
     /// Stops the server gracefully; returns its folder.

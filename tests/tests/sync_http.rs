@@ -12,14 +12,7 @@ use siteproof_tests::proxy::DroppingProxy;
 use siteproof_tests::server::TestServer;
 
 fn enroll(server: &TestServer, group: &GroupId, path: &Path, name: &str) -> Store {
-    let mut store = siteproof_tests::open_store(path, name);
-    let code = server.enrollment_code(group);
-    SyncClient::new(&server.url())
-        .expect("client")
-        .enroll(&mut store, &code, name)
-        .expect("enroll");
-    store.sync().expect("first sync");
-    store
+    server.enroll_store(group, path, name)
 }
 
 fn answer(store: &mut Store, visit: &RecordId, item: &str, value: AnswerValue, note: &str) {

@@ -1,11 +1,15 @@
 //! The domain model: what each record kind holds.
 
+mod assignment;
 mod case;
+mod collection;
 mod common;
 mod template;
 mod visit;
 
+pub use assignment::{Assignment, ExpertContact, PushKind};
 pub use case::{Case, CaseEvent, CaseEventKind, CaseStatus};
+pub use collection::{Collection, CollectionKind};
 pub use common::{GeoPoint, LocalizedText, Scope, Sector, Severity, Timestamp, now};
 pub use template::{AnswerKind, Criterion, Template, TemplateItem, TemplateSource};
 pub use visit::{

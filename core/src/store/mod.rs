@@ -9,6 +9,7 @@ mod index;
 mod media;
 mod merge;
 mod outbox;
+mod pushes;
 pub(crate) mod schema;
 mod sync_state;
 mod templates;
@@ -30,6 +31,7 @@ pub use index::TemplateSummary;
 pub use media::{Eviction, MediaCapture, MediaInfo};
 pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
+pub use pushes::VisitFromAssignment;
 pub use sync_state::RoundOutcome;
 
 /// Who is capturing on this device: set at enrollment and when an inspector signs in.

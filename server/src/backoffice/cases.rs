@@ -4,7 +4,6 @@
 //! derived from them by [`Case::status`].
 
 use automerge::{ActorId, AutoCommit, ROOT};
-use siteproof_core::document::decode;
 use siteproof_core::{
     Case, CaseEvent, CaseEventKind, CaseStatus, MediaHash, RecordHeader, RecordId, RecordKind,
 };
@@ -13,7 +12,6 @@ use super::db::CaseRow;
 use super::visits::severity_code;
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
-use crate::storage::{PushWrite, RecordWrite};
 
 /// What a form sends to add an event to a case.
 #[derive(Clone, Debug, Default)]
@@ -59,17 +57,6 @@ fn row_of(case: &Case, header: &RecordHeader) -> CaseRow {
     }
 }
 
-/// The changes of `doc` after `heads`, as a push stores them.
-fn changes_since(
-    doc: &mut AutoCommit,
-    heads: &[automerge::ChangeHash],
-) -> Vec<([u8; 32], Vec<u8>)> {
-    doc.get_changes(heads)
-        .into_iter()
-        .map(|mut c| (c.hash().0, c.bytes().into_owned()))
-        .collect()
-}
-
 impl BackOffice {
     /// Opens a case from a finding of a visit the user may see; a finding has at most one case
     /// (opening it again returns the existing one).
@@ -106,21 +93,10 @@ impl BackOffice {
             id: case.id.clone(),
             scope: detail.visit.scope.clone(),
         };
-        let mut doc = header.create(ActorId::random()).map_err(internal)?;
-        autosurgeon::reconcile_prop(&mut doc, ROOT, "case", &case).map_err(internal)?;
-        doc.commit();
-        let changes = changes_since(&mut doc, &[]);
-        self.storage
-            .store_push(&PushWrite {
-                pushed_by: None,
-                records: vec![RecordWrite {
-                    header: header.clone(),
-                    changes,
-                    known_through: 0,
-                    snapshot: Some(doc.save()),
-                }],
-            })
-            .await?;
+        let mut doc = header
+            .create_with(ActorId::random(), "case", &case)
+            .map_err(internal)?;
+        self.store_office_record(&header, &mut doc, &[], 0).await?;
         let row = row_of(&case, &header);
         self.db.run(move |c| case_rows::put(c, &row)).await?;
         Ok(case.id)
@@ -140,18 +116,7 @@ impl BackOffice {
     }
 
     async fn load_case(&self, id: &str) -> Result<(AutoCommit, Case, u64)> {
-        let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let record: RecordId = id.parse().map_err(|_| unknown())?;
-        let full = self
-            .storage
-            .full_document(&record)
-            .await?
-            .ok_or_else(unknown)?;
-        full.header
-            .expect_kind(RecordKind::Case)
-            .map_err(|_| unknown())?;
-        let seq = full.max_seq();
-        let doc = decode(&full.to_bytes(), ActorId::random()).map_err(internal)?;
+        let (doc, seq) = self.load_record(id, RecordKind::Case).await?;
         let case: Case = autosurgeon::hydrate_prop(&doc, ROOT, "case").map_err(internal)?;
         Ok((doc, case, seq))
     }
@@ -191,18 +156,8 @@ impl BackOffice {
         let heads = doc.get_heads();
         autosurgeon::reconcile_prop(&mut doc, ROOT, "case", &case).map_err(internal)?;
         doc.commit();
-        let changes = changes_since(&mut doc, &heads);
         let header = RecordHeader::read(&doc).map_err(internal)?;
-        self.storage
-            .store_push(&PushWrite {
-                pushed_by: None,
-                records: vec![RecordWrite {
-                    header: header.clone(),
-                    changes,
-                    known_through: seq,
-                    snapshot: Some(doc.save()),
-                }],
-            })
+        self.store_office_record(&header, &mut doc, &heads, seq)
             .await?;
         let row = row_of(&case, &header);
         self.db.run(move |c| case_rows::put(c, &row)).await?;

@@ -37,6 +37,38 @@ pub struct VisitRow {
     pub general: i64,
     /// Items with conflicting answers.
     pub conflicts: i64,
+    /// The assignment the visit was started from.
+    pub assignment: Option<String>,
+}
+
+/// A collection (work update or practice) as the office lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionRow {
+    /// Record id.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Group.
+    pub group: String,
+    /// `work_update` or `practice`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Who wrote it.
+    pub author: String,
+    /// When, ms.
+    pub written_at: i64,
+}
+
+/// What the index stores for one record read from the log.
+#[derive(Clone, Debug)]
+pub enum IndexRows {
+    /// A visit and its findings.
+    Visit(VisitRow, Vec<FindingRow>),
+    /// A collection.
+    Collection(CollectionRow),
 }
 
 /// One finding row for the index.
@@ -157,12 +189,33 @@ impl Db {
 }
 
 /// The scope condition every list applies for a user: region, and sectors for departments.
-fn user_scope(user: &WebUser, table: &str, sql: &mut String, args: &mut Vec<Value>) {
+/// Narrows a query on `table` to what `user` may see: their region, and for a sector
+/// department its sectors.
+pub(super) fn user_scope(user: &WebUser, table: &str, sql: &mut String, args: &mut Vec<Value>) {
+    scope(user, table, false, sql, args);
+}
+
+/// [`user_scope`], letting a sector department also see rows with no sector.
+pub(super) fn user_scope_or_unsectored(
+    user: &WebUser,
+    table: &str,
+    sql: &mut String,
+    args: &mut Vec<Value>,
+) {
+    scope(user, table, true, sql, args);
+}
+
+fn scope(user: &WebUser, table: &str, unsectored: bool, sql: &mut String, args: &mut Vec<Value>) {
     sql.push_str(&format!(" AND {table}.region = ?"));
     args.push(Value::Text(user.region.clone()));
     if user.role == Role::SectorDepartment {
         let marks = vec!["?"; user.sectors.len().max(1)].join(",");
-        sql.push_str(&format!(" AND {table}.sector IN ({marks})"));
+        let or_null = if unsectored {
+            format!("{table}.sector IS NULL OR ")
+        } else {
+            String::new()
+        };
+        sql.push_str(&format!(" AND ({or_null}{table}.sector IN ({marks}))"));
         if user.sectors.is_empty() {
             args.push(Value::Text(String::new()));
         }
@@ -219,11 +272,12 @@ fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
         major: r.get(8)?,
         general: r.get(9)?,
         conflicts: r.get(10)?,
+        assignment: r.get(11)?,
     })
 }
 
 const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
-                             v.ended_at, v.major, v.general, v.conflicts";
+                             v.ended_at, v.major, v.general, v.conflicts, v.assignment";
 
 /// A page of the user's visits matching `f`, newest first, and the counts over all matches.
 pub fn list_visits(
@@ -270,6 +324,51 @@ pub fn visit(conn: &Connection, user: &WebUser, id: &str) -> rusqlite::Result<Op
         .optional()
 }
 
+/// The collections (work updates, practices) of a region, newest first.
+pub fn list_collections(conn: &Connection, region: &str) -> rusqlite::Result<Vec<CollectionRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, region, grp, kind, title, body, author, written_at FROM bo_collections
+         WHERE region = ?1 ORDER BY written_at DESC, id LIMIT 1000",
+    )?;
+    stmt.query_map([region], |r| {
+        Ok(CollectionRow {
+            id: r.get(0)?,
+            region: r.get(1)?,
+            group: r.get(2)?,
+            kind: r.get(3)?,
+            title: r.get(4)?,
+            body: r.get(5)?,
+            author: r.get(6)?,
+            written_at: r.get(7)?,
+        })
+    })?
+    .collect()
+}
+
+/// Whether group `group` exists in `region`.
+pub fn group_in_region(conn: &Connection, group: &str, region: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM groups WHERE id = ?1 AND region = ?2)",
+        [group, region],
+        |r| r.get(0),
+    )
+}
+
+/// The visits the user may see that were started from assignment `id`.
+pub fn visits_of_assignment(
+    conn: &Connection,
+    user: &WebUser,
+    id: &str,
+) -> rusqlite::Result<Vec<VisitRow>> {
+    let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.assignment = ?");
+    let mut args = vec![Value::Text(id.into())];
+    user_scope(user, "v", &mut sql, &mut args);
+    sql.push_str(" ORDER BY v.started_at");
+    let mut stmt = conn.prepare(&sql)?;
+    stmt.query_map(params_from_iter(args.iter()), visit_row)?
+        .collect()
+}
+
 /// The distinct groups of the user's region, for the filter.
 pub fn groups(conn: &Connection, region: &str) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM groups WHERE region = ?1 ORDER BY id")?;
@@ -289,15 +388,15 @@ pub fn index_seq(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
     Ok((last, max))
 }
 
-/// Visit records with a change in `(after, through]`.
-pub fn changed_visits(
+/// Records written by devices (visits, collections) with a change in `(after, through]`.
+pub fn changed_records(
     conn: &Connection,
     after: i64,
     through: i64,
 ) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT c.doc_id FROM changes c JOIN documents d ON d.id = c.doc_id
-         WHERE c.seq > ?1 AND c.seq <= ?2 AND d.kind = 'visit'",
+         WHERE c.seq > ?1 AND c.seq <= ?2 AND d.kind IN ('visit', 'report')",
     )?;
     stmt.query_map([after, through], |r| r.get(0))?.collect()
 }
@@ -305,22 +404,44 @@ pub fn changed_visits(
 /// Replaces the index rows of some visits and moves the index position, in one transaction.
 pub fn store_index(
     conn: &mut Connection,
-    visits: &[(VisitRow, Vec<FindingRow>)],
+    rows: &[IndexRows],
     through: i64,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_visits
-             (id, region, grp, site, sector, mode, started_at, ended_at, major, general, conflicts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             (id, region, grp, site, sector, mode, started_at, ended_at, major, general, conflicts,
+              assignment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        let mut collection = tx.prepare_cached(
+            "INSERT OR REPLACE INTO bo_collections
+             (id, region, grp, kind, title, body, author, written_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut clear = tx.prepare_cached("DELETE FROM bo_findings WHERE visit_id = ?1")?;
         let mut finding = tx.prepare_cached(
             "INSERT INTO bo_findings (visit_id, finding_id, region, grp, sector, severity, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for (v, findings) in visits {
+        for r in rows {
+            let (v, findings) = match r {
+                IndexRows::Visit(v, findings) => (v, findings),
+                IndexRows::Collection(c) => {
+                    collection.execute(params![
+                        c.id,
+                        c.region,
+                        c.group,
+                        c.kind,
+                        c.title,
+                        c.body,
+                        c.author,
+                        c.written_at
+                    ])?;
+                    continue;
+                }
+            };
             put.execute(params![
                 v.id,
                 v.region,
@@ -332,7 +453,8 @@ pub fn store_index(
                 v.ended_at,
                 v.major,
                 v.general,
-                v.conflicts
+                v.conflicts,
+                v.assignment
             ])?;
             clear.execute([&v.id])?;
             for f in findings {

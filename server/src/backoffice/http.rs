@@ -38,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/events", post(case_event))
         .merge(super::http_files::routes())
+        .merge(super::http_content::routes())
+        .merge(super::http_public::routes())
         .merge(super::http_session::routes())
 }
 

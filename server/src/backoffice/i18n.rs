@@ -1,6 +1,6 @@
 //! The pages' two languages: zh-CN first, English with `?lang=en` (remembered in a cookie).
 
-use siteproof_core::{CaseEventKind, Sector};
+use siteproof_core::{CaseEventKind, CollectionKind, PushKind, Sector};
 
 /// A page language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +102,43 @@ impl Lang {
             CaseEventKind::Verified => self.t("核查通过", "Verified"),
             CaseEventKind::Closed => self.t("销号", "Closed"),
             CaseEventKind::Reopened => self.t("重新打开", "Reopened"),
+        }
+    }
+
+    /// A push kind's name (六推送).
+    pub fn push(self, kind: PushKind) -> &'static str {
+        match kind {
+            PushKind::RiskPoint => self.t("风险点位", "Risk point"),
+            PushKind::Lead => self.t("举报线索", "Whistleblower lead"),
+            PushKind::GroupInfo => self.t("组情信息", "Group information"),
+            PushKind::KeyFocus => self.t("重点关注事项", "Key focus"),
+            PushKind::Experts => self.t("行业专家", "Sector experts"),
+            PushKind::PlannedTarget => self.t("计划检查对象", "Planned target"),
+        }
+    }
+
+    /// A push kind's name from its code.
+    pub fn push_code(self, code: &str) -> &'static str {
+        PushKind::from_code(code).map_or_else(|| self.t("其他", "Other"), |k| self.push(k))
+    }
+
+    /// A collection kind's name (三收集).
+    pub fn collection(self, code: &str) -> &'static str {
+        match CollectionKind::from_code(code) {
+            Some(CollectionKind::WorkUpdate) => self.t("工作动态", "Work update"),
+            Some(CollectionKind::Practice) => self.t("经验做法", "Practice"),
+            None => self.t("其他", "Other"),
+        }
+    }
+
+    /// A lead status's name.
+    pub fn lead_status(self, code: &str) -> &'static str {
+        match code {
+            "received" => self.t("已受理，待研判", "Received, awaiting triage"),
+            "assigned" => self.t("已转交督查组核查", "Passed to an inspection group"),
+            "inspected" => self.t("督查组已现场核查", "Inspected on site"),
+            "dismissed" => self.t("经研判不予立项", "Not taken further"),
+            _ => self.t("未知", "Unknown"),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! reached through a connection of its own ([`db::Db`]). Visits are read from the sync log into
 //! an index (`visits`); cases are records written by the back office alone (`cases`).
 
+mod assignments;
 mod auth;
 mod case_rows;
 mod cases;
@@ -14,12 +15,17 @@ mod dates;
 mod db;
 mod export;
 mod http;
+mod http_content;
 mod http_files;
+mod http_public;
 mod http_session;
 mod i18n;
+mod leads;
+mod library;
 mod notice;
 mod pages;
 mod report;
+mod rosters;
 mod user_rows;
 mod visits;
 
@@ -27,16 +33,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use assignments::{AssignmentRow, NewAssignment};
 pub use auth::{NewUser, Role, WebUser};
 pub use cases::CaseInput;
-pub use db::{CaseRow, VisitCounts, VisitFilter, VisitRow};
+pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
 pub use http::router;
+pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
+pub use library::{TemplateEntry, TemplateState};
 pub use report::{Report, ReportKind};
+pub use rosters::{Expert, Inspector};
 pub use visits::VisitDetail;
+
+use automerge::{AutoCommit, ChangeHash};
+use siteproof_core::{RecordHeader, RecordId, RecordKind};
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
 use crate::storage::SyncStorage;
+use crate::storage::{PushWrite, RecordWrite};
 use auth::Throttle;
 use db::Db;
 
@@ -53,6 +67,12 @@ pub struct BackOfficeConfig {
     pub failures_per_address: u32,
     /// The throttling window.
     pub throttle_window: Duration,
+    /// Whistleblower leads accepted per client address per `lead_window`.
+    pub leads_per_address: usize,
+    /// Whistleblower leads accepted from everyone per `lead_window`.
+    pub leads_overall: usize,
+    /// The window of the lead limits.
+    pub lead_window: Duration,
 }
 
 impl Default for BackOfficeConfig {
@@ -63,6 +83,9 @@ impl Default for BackOfficeConfig {
             failures_per_account: 5,
             failures_per_address: 20,
             throttle_window: Duration::from_secs(15 * 60),
+            leads_per_address: 5,
+            leads_overall: 120,
+            lead_window: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -76,6 +99,8 @@ pub struct BackOffice {
     throttle: Throttle,
     index_lock: tokio::sync::Mutex<()>,
     case_lock: tokio::sync::Mutex<()>,
+    lead_lock: tokio::sync::Mutex<()>,
+    lead_gate: LeadGate,
     templates: std::sync::Mutex<
         std::collections::HashMap<siteproof_core::RecordId, Arc<siteproof_core::Template>>,
     >,
@@ -99,9 +124,15 @@ impl BackOffice {
                 config.failures_per_account,
                 config.failures_per_address,
             ),
+            lead_gate: LeadGate::new(
+                config.lead_window,
+                config.leads_per_address,
+                config.leads_overall,
+            ),
             config,
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
+            lead_lock: tokio::sync::Mutex::new(()),
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
@@ -229,6 +260,57 @@ impl BackOffice {
     pub async fn groups(&self, user: &WebUser) -> Result<Vec<String>> {
         let region = user.region.clone();
         self.db.run(move |c| db::groups(c, &region)).await
+    }
+}
+
+impl BackOffice {
+    /// Loads record `id` of `kind` from the sync storage, with the log position it was read
+    /// at; an unknown id or another kind is `UnknownRecord`.
+    pub(super) async fn load_record(
+        &self,
+        id: &str,
+        kind: RecordKind,
+    ) -> Result<(AutoCommit, u64)> {
+        let unknown = || Error::UnknownRecord { id: id.to_string() };
+        let record: RecordId = id.parse().map_err(|_| unknown())?;
+        let full = self
+            .storage
+            .full_document(&record)
+            .await?
+            .ok_or_else(unknown)?;
+        full.header.expect_kind(kind).map_err(|_| unknown())?;
+        let doc = siteproof_core::document::decode(&full.to_bytes(), automerge::ActorId::random())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok((doc, full.max_seq()))
+    }
+
+    /// Stores what the back office wrote to one of its records (template, case, assignment):
+    /// the changes of `doc` after `heads` (empty for a new record) and a fresh snapshot.
+    /// `known_through` is the log position the record was read at (0 for a new record).
+    pub(super) async fn store_office_record(
+        &self,
+        header: &RecordHeader,
+        doc: &mut AutoCommit,
+        heads: &[ChangeHash],
+        known_through: u64,
+    ) -> Result<()> {
+        let changes = doc
+            .get_changes(heads)
+            .into_iter()
+            .map(|mut c| (c.hash().0, c.bytes().into_owned()))
+            .collect();
+        self.storage
+            .store_push(&PushWrite {
+                pushed_by: None,
+                records: vec![RecordWrite {
+                    header: header.clone(),
+                    changes,
+                    known_through,
+                    snapshot: Some(doc.save()),
+                }],
+            })
+            .await?;
+        Ok(())
     }
 }
 

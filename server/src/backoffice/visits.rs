@@ -6,12 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use automerge::ActorId;
-use siteproof_core::document::{decode, read_visit};
-use siteproof_core::{AnswerConflict, RecordId, Severity, Template, Visit};
+use siteproof_core::document::{decode, read_collection, read_visit};
+use siteproof_core::{
+    AnswerConflict, Collection, RecordHeader, RecordId, RecordKind, Severity, Template, Visit,
+};
 
-use super::db::{self, FindingRow, VisitCounts, VisitFilter, VisitRow};
+use super::db::{self, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
+use crate::storage::FullDocument;
 
 /// How many records the index loads per storage round trip.
 const INDEX_BATCH: usize = 200;
@@ -42,7 +45,7 @@ pub fn severity_code(s: Severity) -> &'static str {
 }
 
 /// The index rows of one visit.
-pub fn index_rows(visit: &Visit, conflicts: usize) -> (VisitRow, Vec<FindingRow>) {
+pub fn index_rows(visit: &Visit, conflicts: usize) -> IndexRows {
     let count = |s: Severity| {
         i64::try_from(visit.findings.values().filter(|f| f.severity == s).count()).unwrap_or(0)
     };
@@ -58,6 +61,7 @@ pub fn index_rows(visit: &Visit, conflicts: usize) -> (VisitRow, Vec<FindingRow>
         major: count(Severity::Major),
         general: count(Severity::General),
         conflicts: i64::try_from(conflicts).unwrap_or(0),
+        assignment: visit.assignment.as_ref().map(ToString::to_string),
     };
     let findings = visit
         .findings
@@ -68,7 +72,37 @@ pub fn index_rows(visit: &Visit, conflicts: usize) -> (VisitRow, Vec<FindingRow>
             at: f.at,
         })
         .collect();
-    (row, findings)
+    IndexRows::Visit(row, findings)
+}
+
+/// The index row of one collection.
+fn collection_row(c: &Collection, header: &RecordHeader) -> CollectionRow {
+    CollectionRow {
+        id: c.id.to_string(),
+        region: header.scope.region.clone(),
+        group: header.scope.group.clone(),
+        kind: c.kind.code().into(),
+        title: c.title.clone(),
+        body: c.body.clone(),
+        author: c.author.clone(),
+        written_at: c.written_at,
+    }
+}
+
+/// The index rows of a record read from the log, if it is of a kind the index keeps.
+fn rows_of(full: &FullDocument) -> Option<IndexRows> {
+    let doc = decode(&full.to_bytes(), ActorId::random()).ok()?;
+    let read = match full.header.kind {
+        RecordKind::Visit => {
+            read_visit(&doc).map(|(visit, conflicts)| index_rows(&visit, conflicts.len()))
+        }
+        RecordKind::Report => {
+            read_collection(&doc).map(|c| IndexRows::Collection(collection_row(&c, &full.header)))
+        }
+        _ => return None,
+    };
+    read.map_err(|e| tracing::warn!(record = %full.header.id, error = %e, "record not indexed"))
+        .ok()
 }
 
 impl BackOffice {
@@ -81,7 +115,7 @@ impl BackOffice {
         }
         let ids = self
             .db
-            .run(move |c| db::changed_visits(c, last, max))
+            .run(move |c| db::changed_records(c, last, max))
             .await?;
         let mut ids: Vec<RecordId> = ids.iter().filter_map(|s| s.parse().ok()).collect();
         if ids.is_empty() {
@@ -91,18 +125,7 @@ impl BackOffice {
             let batch: Vec<RecordId> = ids.drain(..ids.len().min(INDEX_BATCH)).collect();
             let docs = self.storage.full_documents(&batch).await?;
             let rows = tokio::task::spawn_blocking(move || {
-                docs.iter()
-                    .filter_map(|full| {
-                        let doc = decode(&full.to_bytes(), ActorId::random()).ok()?;
-                        match read_visit(&doc) {
-                            Ok((visit, conflicts)) => Some(index_rows(&visit, conflicts.len())),
-                            Err(e) => {
-                                tracing::warn!(record = %full.header.id, error = %e, "visit not indexed");
-                                None
-                            }
-                        }
-                    })
-                    .collect::<Vec<_>>()
+                docs.iter().filter_map(rows_of).collect::<Vec<_>>()
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -112,6 +135,13 @@ impl BackOffice {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The work updates and practices of the user's region, newest first.
+    pub async fn collections(&self, user: &WebUser) -> Result<Vec<CollectionRow>> {
+        self.refresh_index().await?;
+        let region = user.region.clone();
+        self.db.run(move |c| db::list_collections(c, &region)).await
     }
 
     /// A page of the user's visits matching `filter`, and the counts over all matches.
@@ -201,6 +231,11 @@ impl BackOffice {
     /// shows item ids.
     async fn template(&self, visit: &Visit) -> Option<Arc<Template>> {
         let id = RecordId::for_template(&visit.template.id, visit.template.version);
+        self.template_version(id).await
+    }
+
+    /// A published template version by its record id, if the server holds it.
+    pub(super) async fn template_version(&self, id: RecordId) -> Option<Arc<Template>> {
         if let Some(t) = self.templates.lock().ok()?.get(&id) {
             return Some(Arc::clone(t));
         }

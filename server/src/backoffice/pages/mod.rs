@@ -2,10 +2,16 @@
 //! script for the photo viewer; no build step.
 
 pub(crate) mod cases;
+pub(crate) mod content;
+pub(crate) mod public;
 pub(crate) mod report;
 pub(crate) mod visits;
 
 pub use cases::{case_page, ledger_page};
+pub use content::{
+    PushChoices, assignment_page, assignments_page, collections_page, lead_page, leads_page,
+    roster_page, templates_page,
+};
 pub use report::report_page;
 pub use visits::{visit_page, visits_page};
 
@@ -17,7 +23,7 @@ use super::i18n::Lang;
 /// The base path of every back-office page.
 pub const BASE: &str = "/office";
 
-const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",system-ui,sans-serif;margin:0;color:#1d232b;background:#f5f6f8}
 header{background:#12355b;color:#fff;padding:.6em 1em;display:flex;gap:1.2em;align-items:center;flex-wrap:wrap}
 header a{color:#fff;text-decoration:none}header .who{margin-left:auto;font-size:.9em}
@@ -53,6 +59,11 @@ pub fn layout(lang: Lang, user: &WebUser, title: &str, body: Markup) -> Markup {
                     a href={(BASE) "/visits"} { (lang.t("检查记录", "Visits")) }
                     a href={(BASE) "/ledger"} { (lang.t("隐患台账", "Hazard ledger")) }
                     a href={(BASE) "/reports"} { (lang.t("统计报告", "Reports")) }
+                    a href={(BASE) "/assignments"} { (lang.t("推送", "Pushes")) }
+                    a href={(BASE) "/leads"} { (lang.t("线索", "Leads")) }
+                    a href={(BASE) "/collections"} { (lang.t("收集", "Collections")) }
+                    a href={(BASE) "/roster"} { (lang.t("人员", "Rosters")) }
+                    a href={(BASE) "/templates"} { (lang.t("检查表", "Templates")) }
                     span.who {
                         (user.name) " (" (user.region) ") · "
                         a href="?lang=zh" { "中文" } " | " a href="?lang=en" { "English" } " · "

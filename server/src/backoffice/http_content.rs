@@ -1,0 +1,407 @@
+//! Routes of the inspection content: pushes, leads (office side), collections, rosters and
+//! the template library. Every POST checks the session's CSRF token.
+
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use siteproof_core::{PushKind, Sector, Site, TemplateRef};
+
+use super::http::{Office, failed, non_empty, page, refused_form};
+use super::library::TemplateState;
+use super::pages::{self, PushChoices};
+use super::{Expert, Inspector, NewAssignment, Triage, csrf_ok, dates};
+use crate::AppState;
+use crate::error::Error;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/office/assignments", get(assignments).post(push))
+        .route("/office/assignments/{id}", get(assignment))
+        .route("/office/leads", get(leads))
+        .route("/office/leads/{id}", get(lead))
+        .route("/office/leads/{id}/triage", post(triage))
+        .route("/office/collections", get(collections))
+        .route("/office/roster", get(roster))
+        .route("/office/roster/inspectors", post(add_inspector))
+        .route("/office/roster/inspectors/{id}/group", post(set_group))
+        .route("/office/roster/experts", post(add_expert))
+        .route("/office/templates", get(templates).post(import_template))
+        .route(
+            "/office/templates/{id}/{version}/publish",
+            post(publish_template),
+        )
+}
+
+fn parse_template_ref(text: Option<String>) -> Result<Option<TemplateRef>, Error> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || Error::InvalidInput(format!("{text:?} is not a template version (id@version)"));
+    let (id, version) = text.rsplit_once('@').ok_or_else(bad)?;
+    Ok(Some(TemplateRef {
+        id: id.parse().map_err(|_| bad())?,
+        version: version.parse().map_err(|_| bad())?,
+    }))
+}
+
+fn parse_due(text: Option<String>) -> Result<Option<i64>, Error> {
+    text.map(|d| {
+        dates::parse_date(&d)
+            .map(|t| t + dates::DAY_MS - 1)
+            .ok_or_else(|| Error::InvalidInput(format!("{d:?} is not a date (YYYY-MM-DD)")))
+    })
+    .transpose()
+}
+
+fn parse_sectors(codes: &[String]) -> Result<Vec<Sector>, Error> {
+    codes
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            Sector::from_code(c).ok_or_else(|| Error::InvalidInput(format!("unknown sector {c:?}")))
+        })
+        .collect()
+}
+
+async fn published(o: &Office) -> Result<Vec<super::TemplateEntry>, Error> {
+    Ok(o.office
+        .template_library()
+        .await?
+        .into_iter()
+        .filter(|e| e.state == TemplateState::Published)
+        .collect())
+}
+
+async fn assignments(o: Office) -> Response {
+    let loaded = async {
+        let rows = o.office.assignments(&o.user).await?;
+        let groups = o.office.groups(&o.user).await?;
+        let experts = o.office.experts(&o.user).await?;
+        let templates = published(&o).await?;
+        Ok::<_, Error>((rows, groups, experts, templates))
+    };
+    match loaded.await {
+        Ok((rows, groups, experts, templates)) => {
+            let choices = PushChoices {
+                groups: &groups,
+                experts: &experts,
+                templates: &templates,
+            };
+            page(
+                o.lang,
+                pages::assignments_page(o.lang, &o.user, &rows, &choices),
+            )
+        }
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PushForm {
+    #[serde(default)]
+    csrf: String,
+    group: String,
+    kind: String,
+    title: String,
+    #[serde(default)]
+    body: String,
+    sector: Option<String>,
+    site_name: Option<String>,
+    site_credit_code: Option<String>,
+    site_address: Option<String>,
+    template: Option<String>,
+    due: Option<String>,
+    #[serde(default)]
+    expert: Vec<i64>,
+}
+
+async fn push(o: Office, Form(form): Form<PushForm>) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    let made = async {
+        let kind = PushKind::from_code(&form.kind)
+            .ok_or_else(|| Error::InvalidInput(format!("unknown push kind {:?}", form.kind)))?;
+        let sector = non_empty(&form.sector)
+            .map(|c| {
+                Sector::from_code(&c)
+                    .ok_or_else(|| Error::InvalidInput(format!("unknown sector {c:?}")))
+            })
+            .transpose()?;
+        let site = match (non_empty(&form.site_name), sector) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(Error::InvalidInput(
+                    "a push that names a site needs the site's sector".into(),
+                ));
+            }
+            (Some(name), Some(sector)) => Some(Site {
+                name,
+                credit_code: non_empty(&form.site_credit_code),
+                address: non_empty(&form.site_address).unwrap_or_default(),
+                sector,
+            }),
+        };
+        let mut body = form.body.trim().to_owned();
+        if kind == PushKind::GroupInfo {
+            let members = o.office.group_members(&o.user, &form.group).await?;
+            if !members.is_empty() {
+                let names: Vec<String> = members
+                    .iter()
+                    .map(|m| format!("{}（{}）", m.name, m.unit))
+                    .collect();
+                body = format!("{body}\n\n组员 / Members: {}", names.join("、"));
+            }
+        }
+        let new = NewAssignment {
+            group: form.group.clone(),
+            kind,
+            title: form.title.clone(),
+            body,
+            sector,
+            site,
+            template: parse_template_ref(non_empty(&form.template))?,
+            due: parse_due(non_empty(&form.due))?,
+            experts: form.expert.clone(),
+            lead: None,
+        };
+        o.office.push_assignment(&o.user, new).await
+    };
+    match made.await {
+        Ok(id) => Redirect::to(&format!("/office/assignments/{id}")).into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+async fn assignment(o: Office, Path(id): Path<String>) -> Response {
+    match o.office.assignment(&o.user, &id).await {
+        Ok((row, a, visits)) => page(
+            o.lang,
+            pages::assignment_page(o.lang, &o.user, &row, &a, &visits),
+        ),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    status: Option<String>,
+}
+
+async fn leads(o: Office, Query(q): Query<StatusQuery>) -> Response {
+    match o.office.leads(&o.user, non_empty(&q.status)).await {
+        Ok(rows) => page(o.lang, pages::leads_page(o.lang, &o.user, &rows)),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+async fn lead(o: Office, Path(id): Path<String>) -> Response {
+    let loaded = async {
+        let lead = o.office.lead(&o.user, &id).await?;
+        let groups = o.office.groups(&o.user).await?;
+        let templates = published(&o).await?;
+        Ok::<_, Error>((lead, groups, templates))
+    };
+    match loaded.await {
+        Ok((lead, groups, templates)) => page(
+            o.lang,
+            pages::lead_page(o.lang, &o.user, &lead, &groups, &templates),
+        ),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TriageForm {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    group: Option<String>,
+    note: Option<String>,
+    template: Option<String>,
+    due: Option<String>,
+}
+
+async fn triage(o: Office, Path(id): Path<String>, Form(form): Form<TriageForm>) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    let done = async {
+        let triage = match form.decision.as_str() {
+            "assign" => Triage::Assign {
+                group: non_empty(&form.group)
+                    .ok_or_else(|| Error::InvalidInput("choose a group".into()))?,
+                note: non_empty(&form.note),
+                template: parse_template_ref(non_empty(&form.template))?,
+                due: parse_due(non_empty(&form.due))?,
+            },
+            "dismiss" => Triage::Dismiss {
+                reason: non_empty(&form.note).unwrap_or_default(),
+            },
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "unknown decision {other:?}: assign or dismiss"
+                )));
+            }
+        };
+        o.office.triage_lead(&o.user, &id, triage).await
+    };
+    match done.await {
+        Ok(_) => Redirect::to(&format!("/office/leads/{id}")).into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+async fn collections(o: Office) -> Response {
+    match o.office.collections(&o.user).await {
+        Ok(rows) => page(o.lang, pages::collections_page(o.lang, &o.user, &rows)),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+async fn roster(o: Office) -> Response {
+    let loaded = async {
+        Ok::<_, Error>((
+            o.office.inspectors(&o.user).await?,
+            o.office.experts(&o.user).await?,
+            o.office.groups(&o.user).await?,
+        ))
+    };
+    match loaded.await {
+        Ok((inspectors, experts, groups)) => page(
+            o.lang,
+            pages::roster_page(o.lang, &o.user, &inspectors, &experts, &groups),
+        ),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PersonForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    specialty: String,
+    phone: Option<String>,
+    group: Option<String>,
+    #[serde(default)]
+    sector: Vec<String>,
+}
+
+async fn add_inspector(o: Office, Form(form): Form<PersonForm>) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    let added = async {
+        let new = Inspector {
+            id: 0,
+            name: form.name.clone(),
+            unit: form.unit.clone(),
+            phone: non_empty(&form.phone),
+            sectors: parse_sectors(&form.sector)?,
+            group: non_empty(&form.group),
+        };
+        o.office.add_inspector(&o.user, new).await
+    };
+    match added.await {
+        Ok(_) => Redirect::to("/office/roster").into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct GroupForm {
+    #[serde(default)]
+    csrf: String,
+    group: Option<String>,
+}
+
+async fn set_group(o: Office, Path(id): Path<i64>, Form(form): Form<GroupForm>) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    match o
+        .office
+        .set_inspector_group(&o.user, id, non_empty(&form.group))
+        .await
+    {
+        Ok(()) => Redirect::to("/office/roster").into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+async fn add_expert(o: Office, Form(form): Form<PersonForm>) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    let added = async {
+        let new = Expert {
+            id: 0,
+            name: form.name.clone(),
+            specialty: form.specialty.clone(),
+            sectors: parse_sectors(&form.sector)?,
+            unit: form.unit.clone(),
+            phone: non_empty(&form.phone),
+        };
+        o.office.add_expert(&o.user, new).await
+    };
+    match added.await {
+        Ok(_) => Redirect::to("/office/roster").into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+async fn templates(o: Office) -> Response {
+    match o.office.template_library().await {
+        Ok(entries) => page(o.lang, pages::templates_page(o.lang, &o.user, &entries)),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ImportForm {
+    #[serde(default)]
+    csrf: String,
+    json: String,
+}
+
+async fn import_template(o: Office, Form(form): Form<ImportForm>) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    if o.user.role != super::Role::Admin {
+        return failed(
+            o.lang,
+            Error::Forbidden("only administrators import templates"),
+        );
+    }
+    match o.office.import_template(&form.json).await {
+        Ok(_) => Redirect::to("/office/templates").into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PublishForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn publish_template(
+    o: Office,
+    Path((id, version)): Path<(String, u32)>,
+    Form(form): Form<PublishForm>,
+) -> Response {
+    if !csrf_ok(&o.user, &form.csrf) {
+        return refused_form(o.lang);
+    }
+    match o.office.publish_template(&o.user, &id, version).await {
+        Ok(_) => Redirect::to("/office/templates").into_response(),
+        Err(e) => failed(o.lang, e),
+    }
+}

@@ -1,0 +1,527 @@
+//! Whistleblower leads (举报线索, source policy §9): anyone may report a hazard without signing
+//! in, through the public form (`/report`) or the JSON API (`POST /v1/leads`). The reporter gets
+//! a receipt code to check the lead's status later; nothing else ties the lead to them: no
+//! address, no browser data, no cookie, the day of receipt rather than the moment, and the code
+//! kept only as its SHA-256. Submissions are size-limited and rate-limited (per client address,
+//! hashed with a per-process salt and forgotten after the window, and overall).
+//!
+//! The office triages a lead: dismissed with a reason, or turned into an assignment (a `lead`
+//! push) for one group, which the group's inspectors answer with a visit.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use siteproof_core::{PushKind, RecordId, Sector, Site, TemplateRef};
+
+use super::assignments::{NewAssignment, visits_for_lead};
+use super::auth::Role;
+use super::{BackOffice, WebUser, dates, db};
+use crate::error::{Error, Result};
+
+/// Largest lead description, in characters.
+pub const MAX_DESCRIPTION: usize = 4000;
+/// Largest site name or address, in characters.
+pub const MAX_FIELD: usize = 200;
+/// Largest request body the lead routes read (form or JSON), in bytes.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// What a reporter sends.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadInput {
+    /// The region the hazard is in (a region code the server knows).
+    pub region: String,
+    /// The sector, if the reporter knows it (a sector code).
+    #[serde(default)]
+    pub sector: Option<String>,
+    /// The enterprise or site.
+    pub site: String,
+    /// Where it is.
+    #[serde(default)]
+    pub address: String,
+    /// What the reporter saw.
+    pub description: String,
+}
+
+/// Where a lead stands, as its reporter may learn it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    /// Received, not yet triaged.
+    Received,
+    /// Passed to an inspection group.
+    Assigned,
+    /// The group has inspected the site.
+    Inspected,
+    /// Not taken further (the reason is for the office only).
+    Dismissed,
+}
+
+impl LeadStatus {
+    /// The snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            LeadStatus::Received => "received",
+            LeadStatus::Assigned => "assigned",
+            LeadStatus::Inspected => "inspected",
+            LeadStatus::Dismissed => "dismissed",
+        }
+    }
+}
+
+/// What a receipt code reveals: the status and the day of receipt, nothing else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LeadReceiptStatus {
+    /// Where the lead stands.
+    pub status: LeadStatus,
+    /// The day it was received (YYYY-MM-DD, Beijing time).
+    pub received_on: String,
+}
+
+/// A lead as the office sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadRow {
+    /// Lead id (not the receipt code).
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Sector code.
+    pub sector: Option<String>,
+    /// Site.
+    pub site: String,
+    /// Address.
+    pub address: String,
+    /// Description.
+    pub description: String,
+    /// Day of receipt, ms (start of the Beijing day).
+    pub received_on: i64,
+    /// `received`, `assigned`, `inspected` or `dismissed`.
+    pub status: LeadStatus,
+    /// Triage note (reason to dismiss, or instructions).
+    pub triage_note: Option<String>,
+    /// Who triaged it.
+    pub triaged_by: Option<String>,
+    /// The assignment made from it.
+    pub assignment: Option<String>,
+}
+
+/// How the office decides on a lead.
+#[derive(Clone, Debug)]
+pub enum Triage {
+    /// Push it to a group as an assignment.
+    Assign {
+        /// The group.
+        group: String,
+        /// Instructions added to the lead's text.
+        note: Option<String>,
+        /// The checklist to use.
+        template: Option<TemplateRef>,
+        /// Deadline, ms.
+        due: Option<i64>,
+    },
+    /// Take it no further.
+    Dismiss {
+        /// Why (kept in the office).
+        reason: String,
+    },
+}
+
+/// Admission control for lead submissions: at most `per_address` per window from one client
+/// address and `overall` per window from everyone. Addresses are held only as salted hashes,
+/// only in memory, and only for one window.
+pub struct LeadGate {
+    window: Duration,
+    per_address: usize,
+    overall: usize,
+    salt: [u8; 32],
+    hits: Mutex<Hits>,
+}
+
+#[derive(Default)]
+struct Hits {
+    by_address: HashMap<[u8; 32], VecDeque<Instant>>,
+    all: VecDeque<Instant>,
+}
+
+impl LeadGate {
+    /// A gate with these limits.
+    pub fn new(window: Duration, per_address: usize, overall: usize) -> Self {
+        let mut salt = [0u8; 32];
+        rand::rng().fill_bytes(&mut salt);
+        Self {
+            window,
+            per_address,
+            overall,
+            salt,
+            hits: Mutex::new(Hits::default()),
+        }
+    }
+
+    /// Counts a submission from `address`, or refuses it.
+    pub fn admit(&self, address: &str) -> Result<()> {
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(self.salt)
+            .chain_update(address.as_bytes())
+            .finalize()
+            .into();
+        let now = Instant::now();
+        let mut hits = self
+            .hits
+            .lock()
+            .map_err(|_| Error::Internal("lead gate poisoned".into()))?;
+        let window = self.window;
+        let fresh = |q: &mut VecDeque<Instant>| {
+            while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
+                q.pop_front();
+            }
+        };
+        fresh(&mut hits.all);
+        hits.by_address.retain(|_, q| {
+            fresh(q);
+            !q.is_empty()
+        });
+        if hits.all.len() >= self.overall {
+            return Err(Error::RateLimited(
+                "too many reports are arriving right now; please try again in a few minutes",
+            ));
+        }
+        let mine = hits.by_address.entry(key).or_default();
+        if mine.len() >= self.per_address {
+            return Err(Error::RateLimited(
+                "too many reports from this connection; please try again later",
+            ));
+        }
+        mine.push_back(now);
+        hits.all.push_back(now);
+        Ok(())
+    }
+}
+
+/// A receipt code: 16 characters of Crockford base32 in groups of four (80 random bits).
+fn receipt_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The stored form of a receipt code: SHA-256 of its canonical spelling (upper case, no
+/// separators, O read as 0, I and L as 1), so a reporter's typing slips do not matter.
+fn receipt_hash(code: &str) -> [u8; 32] {
+    let canonical: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    Sha256::digest(canonical.as_bytes()).into()
+}
+
+fn clean(what: &str, text: &str, min: usize, max: usize) -> Result<String> {
+    let text = text.trim();
+    let n = text.chars().count();
+    if n < min || n > max {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be {min} to {max} characters long"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Error::InvalidInput(format!(
+            "{what} contains control characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+impl BackOffice {
+    /// Takes a lead from the public (no sign-in); returns the receipt code to give the reporter,
+    /// the only time it exists in the clear.
+    pub async fn submit_lead(&self, input: LeadInput, address: &str) -> Result<String> {
+        let site = clean("the site", &input.site, 2, MAX_FIELD)?;
+        let location = clean("the address", &input.address, 0, MAX_FIELD)?;
+        let description = clean("the description", &input.description, 10, MAX_DESCRIPTION)?;
+        let sector = match input.sector.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(code) => Some(
+                Sector::from_code(code)
+                    .ok_or_else(|| Error::InvalidInput(format!("unknown sector {code:?}")))?
+                    .code()
+                    .to_owned(),
+            ),
+        };
+        let region = input.region.trim().to_owned();
+        let r = region.clone();
+        let known = self
+            .db
+            .run(move |c| {
+                c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM groups WHERE region = ?1)",
+                    [&r],
+                    |row| row.get::<_, bool>(0),
+                )
+            })
+            .await?;
+        if !known {
+            return Err(Error::InvalidInput(
+                "choose one of the listed regions".into(),
+            ));
+        }
+        // Counted only once the report is well-formed, so typing slips do not lock anyone out.
+        self.lead_gate.admit(address)?;
+        let code = receipt_code();
+        let hash = receipt_hash(&code);
+        let id = RecordId::random().to_string();
+        let day = dates::day_start(siteproof_core::now());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "INSERT INTO bo_leads
+                     (id, receipt_hash, region, sector, site, address, description, received_on,
+                      status)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received')",
+                    params![id, hash, region, sector, site, location, description, day],
+                )
+            })
+            .await?;
+        Ok(code)
+    }
+
+    /// What a receipt code reveals; `None` for a code that matches no lead.
+    pub async fn lead_status(&self, receipt: &str) -> Result<Option<LeadReceiptStatus>> {
+        self.refresh_index().await?;
+        let hash = receipt_hash(receipt);
+        let found = self
+            .db
+            .run(move |c| {
+                let row = c
+                    .query_row(
+                        "SELECT id, status, received_on FROM bo_leads WHERE receipt_hash = ?1",
+                        [hash],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                row.map(|(id, status, day): (String, String, i64)| {
+                    Ok((status_of(c, &id, &status)?, day))
+                })
+                .transpose()
+            })
+            .await?;
+        Ok(found.map(|(status, day)| LeadReceiptStatus {
+            status,
+            received_on: dates::date(day),
+        }))
+    }
+
+    /// The leads of the user's region (a sector department: of its sectors and those without
+    /// a sector), newest first; `status` filters by status code.
+    pub async fn leads(&self, user: &WebUser, status: Option<String>) -> Result<Vec<LeadRow>> {
+        self.refresh_index().await?;
+        let user = user.clone();
+        let rows = self.db.run(move |c| list(c, &user, None)).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| status.as_deref().is_none_or(|s| r.status.code() == s))
+            .collect())
+    }
+
+    /// One lead the user may see.
+    pub async fn lead(&self, user: &WebUser, id: &str) -> Result<LeadRow> {
+        self.refresh_index().await?;
+        let (user, owned) = (user.clone(), id.to_owned());
+        self.db
+            .run(move |c| list(c, &user, Some(&owned)))
+            .await?
+            .pop()
+            .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })
+    }
+
+    /// Decides on a lead that is still `received`: pushes it to a group (returns the
+    /// assignment's id) or dismisses it.
+    pub async fn triage_lead(
+        &self,
+        user: &WebUser,
+        id: &str,
+        triage: Triage,
+    ) -> Result<Option<RecordId>> {
+        if user.role == Role::SectorDepartment {
+            return Err(Error::Forbidden(
+                "leads are triaged by reviewers and administrators",
+            ));
+        }
+        let _guard = self.lead_lock.lock().await;
+        let lead = self.lead(user, id).await?;
+        if lead.status != LeadStatus::Received {
+            return Err(Error::Conflict(format!(
+                "lead {id} is already {}",
+                lead.status.code()
+            )));
+        }
+        let (assignment, note) = match triage {
+            Triage::Dismiss { reason } => {
+                let reason = clean("the reason", &reason, 2, 1000)?;
+                (None, Some(reason))
+            }
+            Triage::Assign {
+                group,
+                note,
+                template,
+                due,
+            } => {
+                let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+                let mut body = lead.description.clone();
+                if let Some(n) = &note {
+                    body = format!("{body}\n\n{n}");
+                }
+                let sector = lead.sector.as_deref().and_then(Sector::from_code);
+                let site = sector.map(|sector| Site {
+                    name: lead.site.clone(),
+                    credit_code: None,
+                    address: lead.address.clone(),
+                    sector,
+                });
+                let new = NewAssignment {
+                    group,
+                    kind: PushKind::Lead,
+                    title: lead.site.clone(),
+                    body,
+                    sector,
+                    site,
+                    template,
+                    due,
+                    experts: vec![],
+                    lead: Some(lead.id.clone()),
+                };
+                (Some(self.push_assignment(user, new).await?), note)
+            }
+        };
+        let (owned, by) = (id.to_owned(), user.login.clone());
+        let assigned = assignment.as_ref().map(ToString::to_string);
+        let status = if assigned.is_some() {
+            "assigned"
+        } else {
+            "dismissed"
+        };
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "UPDATE bo_leads SET status = ?1, triage_note = ?2, triaged_by = ?3,
+                     assignment_id = ?4 WHERE id = ?5",
+                    params![status, note, by, assigned, owned],
+                )
+            })
+            .await?;
+        Ok(assignment)
+    }
+
+    /// The regions the public form offers (those with at least one group).
+    pub async fn lead_regions(&self) -> Result<Vec<String>> {
+        self.db
+            .run(|c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT DISTINCT region FROM groups ORDER BY region")?;
+                stmt.query_map([], |r| r.get(0))?.collect()
+            })
+            .await
+    }
+}
+
+/// A stored status, with `assigned` becoming `inspected` once a visit answers the lead.
+fn status_of(conn: &Connection, id: &str, stored: &str) -> rusqlite::Result<LeadStatus> {
+    Ok(match stored {
+        "dismissed" => LeadStatus::Dismissed,
+        "assigned" if visits_for_lead(conn, id)? > 0 => LeadStatus::Inspected,
+        "assigned" => LeadStatus::Assigned,
+        _ => LeadStatus::Received,
+    })
+}
+
+fn list(conn: &Connection, user: &WebUser, id: Option<&str>) -> rusqlite::Result<Vec<LeadRow>> {
+    let mut sql = String::from(
+        "SELECT id, region, sector, site, address, description, received_on, status,
+                triage_note, triaged_by, assignment_id
+         FROM bo_leads l WHERE 1=1",
+    );
+    let mut args = Vec::new();
+    db::user_scope_or_unsectored(user, "l", &mut sql, &mut args);
+    if let Some(id) = id {
+        sql.push_str(" AND l.id = ?");
+        args.push(Value::Text(id.into()));
+    }
+    sql.push_str(" ORDER BY l.received_on DESC, l.id LIMIT 1000");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((
+                LeadRow {
+                    id: r.get(0)?,
+                    region: r.get(1)?,
+                    sector: r.get(2)?,
+                    site: r.get(3)?,
+                    address: r.get(4)?,
+                    description: r.get(5)?,
+                    received_on: r.get(6)?,
+                    status: LeadStatus::Received,
+                    triage_note: r.get(8)?,
+                    triaged_by: r.get(9)?,
+                    assignment: r.get(10)?,
+                },
+                r.get::<_, String>(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(mut row, stored)| {
+            row.status = status_of(conn, &row.id, &stored)?;
+            Ok(row)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_codes_are_random_and_forgive_typing_slips() {
+        let code = receipt_code();
+        assert_eq!(code.len(), 19, "{code}");
+        assert_ne!(code, receipt_code());
+        let sloppy = code.to_lowercase().replace('-', " ");
+        assert_eq!(receipt_hash(&code), receipt_hash(&sloppy));
+        assert_eq!(receipt_hash("O1L0-AAAA"), receipt_hash("0110aaaa"));
+        assert_ne!(receipt_hash(&code), receipt_hash("0000-0000-0000-0000"));
+    }
+
+    #[test]
+    fn the_gate_limits_each_address_and_everyone() {
+        let gate = LeadGate::new(Duration::from_secs(600), 2, 3);
+        gate.admit("10.0.0.1").expect("first");
+        gate.admit("10.0.0.1").expect("second");
+        assert!(matches!(gate.admit("10.0.0.1"), Err(Error::RateLimited(_))));
+        gate.admit("10.0.0.2").expect("another address");
+        assert!(matches!(gate.admit("10.0.0.3"), Err(Error::RateLimited(_))));
+        let short = LeadGate::new(Duration::ZERO, 1, 1);
+        short.admit("a").expect("first");
+        short.admit("a").expect("the window has passed");
+    }
+}
