@@ -11,6 +11,7 @@ use siteproof_server::backoffice::{NewUser, Role};
 
 use crate::CliError;
 
+mod content;
 mod phone;
 
 use phone::{Phone, capture, earlier_visit, photo, video};
@@ -110,6 +111,7 @@ async fn seed_server(state: &AppState, templates: &Path) -> Result<Option<Vec<St
             codes.push(code.code);
         }
     }
+    content::seed(office).await?;
     Ok(Some(codes))
 }
 
@@ -141,6 +143,7 @@ fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliErro
     for phone in [0, 2] {
         phones[phone].store.sync().map_err(core_err)?;
     }
+    visits += answer_pushes(&mut phones)?;
     for n in 0..SITES.len() {
         let phone = &mut phones[(n % 2) * 2];
         let visit = capture(phone, n, &files)?;
@@ -205,6 +208,71 @@ fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliErro
                 .map_err(core_err)?;
             other.store.sync().map_err(core_err)?;
         }
+    }
+    Ok(visits)
+}
+
+/// Group 1's first phone starts a visit from the planned push; each group reports its week.
+fn answer_pushes(phones: &mut [Phone]) -> Result<usize, CliError> {
+    let first = &mut phones[0];
+    let planned = first
+        .store
+        .assignments()
+        .map_err(core_err)?
+        .into_iter()
+        .find(|a| a.title == content::PLANNED_TITLE);
+    let mut visits = 0;
+    if let Some(planned) = planned {
+        let visit = first
+            .store
+            .start_visit_from_assignment(
+                &planned.id,
+                siteproof_core::VisitFromAssignment {
+                    mode: siteproof_core::VisitMode::Covert,
+                    team: vec!["张三".into(), "李四".into()],
+                    template: None,
+                    location: None,
+                },
+            )
+            .map_err(core_err)?;
+        let item = first
+            .store
+            .template(&"hazchem-major".parse().map_err(core_err)?, 1)
+            .map_err(core_err)?
+            .items[0]
+            .id
+            .clone();
+        let input = AnswerInput {
+            value: AnswerValue::Pass,
+            note: Some("按计划暗访".into()),
+            media: vec![],
+        };
+        first
+            .store
+            .answer_item(&visit, &item, input)
+            .map_err(core_err)?;
+        visits += 1;
+    }
+    first
+        .store
+        .write_collection(
+            siteproof_core::CollectionKind::WorkUpdate,
+            "第一督导组本周工作动态",
+            "暗访企业9家，发现重大事故隐患3项，均已移交属地督办。",
+            vec![],
+        )
+        .map_err(core_err)?;
+    phones[2]
+        .store
+        .write_collection(
+            siteproof_core::CollectionKind::Practice,
+            "“四不两直”夜查经验",
+            "夜间突击检查燃气用户，先查报警装置再查气瓶存放，效率明显提高。",
+            vec![],
+        )
+        .map_err(core_err)?;
+    for phone in [0, 2] {
+        phones[phone].store.sync().map_err(core_err)?;
     }
     Ok(visits)
 }

@@ -40,7 +40,7 @@ test('a wrong password is refused and the right one signs in', async () => {
   await page.fill('input[name=login]', 'reviewer');
   await page.fill('input[name=password]', 'siteproof-demo');
   await Promise.all([page.waitForURL('**/office/visits'), page.click('button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '30', 'today and the four days before');
+  assert.equal(await page.textContent('#count-visits'), '31', 'today and the four days before');
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'sp_session');
   assert.ok(session.httpOnly, 'the session cookie is HttpOnly');
@@ -51,7 +51,7 @@ test('filters narrow the list and the counts', async () => {
   await page.fill('input[name=from]', today);
   await page.fill('input[name=to]', today);
   await Promise.all([page.waitForURL('**from=**'), page.click('#filters button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '6', 'the six visits of today');
+  assert.equal(await page.textContent('#count-visits'), '7', 'the seven visits of today');
   await page.selectOption('select[name=mode]', 'announced');
   await Promise.all([page.waitForURL('**mode=announced**'), page.click('#filters button[type=submit]')]);
   assert.equal(await page.textContent('#count-visits'), '1');
@@ -148,4 +148,46 @@ test('the month-end report shows the figures and a chart', async () => {
   await page.goto(`${base}/office/reports?kind=month`);
   assert.ok(await page.locator('#chart rect').count() > 0);
   assert.match(await page.textContent('#closure-rate'), /%$/);
+});
+
+test('a push lists the visit made from it; groups report back', async () => {
+  await page.goto(`${base}/office/assignments`);
+  assert.equal(await page.locator('#assignments tbody tr').count(), 6, 'five demo pushes and a lead passed to group 1');
+  await Promise.all([
+    page.waitForURL(/\/office\/assignments\/[0-9a-f-]+$/),
+    page.click('#assignments a:has-text("鹿泉区某危化品仓库")'),
+  ]);
+  assert.equal(await page.locator('#assignment-visits li').count(), 1, 'the visit made from it');
+  await page.goto(`${base}/office/collections`);
+  assert.equal(await page.locator('#collections tbody tr').count(), 2);
+  assert.match(await page.textContent('#collections'), /工作动态/);
+});
+
+test('a whistleblower reports without an account, gets a receipt and checks it', async () => {
+  const anonymous = await browser.newContext();
+  const publicPage = await anonymous.newPage();
+  await publicPage.goto(`${base}/report`);
+  await publicPage.selectOption('select[name=sector]', 'fire_safety');
+  await publicPage.fill('input[name=site]', '桥西区某网吧');
+  await publicPage.fill('textarea[name=description]', '网吧窗户全部焊死，只有一个出口，晚上人很多。');
+  await Promise.all([publicPage.waitForSelector('#receipt'), publicPage.click('#lead-form button')]);
+  const receipt = (await publicPage.textContent('#receipt')).trim();
+  assert.match(receipt, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
+  assert.equal((await anonymous.cookies()).length, 0, 'nothing stored in the reporter\'s browser');
+  await publicPage.goto(`${base}/report/status`);
+  await publicPage.fill('input[name=receipt]', receipt.toLowerCase());
+  await Promise.all([publicPage.waitForSelector('#lead-status'), publicPage.click('#status-form button')]);
+  assert.equal(await publicPage.getAttribute('#lead-status', 'data-status'), 'received');
+  await anonymous.close();
+
+  await page.goto(`${base}/office/leads`);
+  assert.equal(await page.locator('#leads tbody tr').count(), 3);
+  assert.equal(await page.locator('#leads td.status[data-status=assigned]').count(), 1);
+  await Promise.all([
+    page.waitForURL(/\/office\/leads\/[0-9a-f-]+$/),
+    page.click('#leads a:has-text("桥西区某网吧")'),
+  ]);
+  await page.selectOption('#assign-lead select[name=group]', 'sjz-2');
+  await Promise.all([page.waitForSelector('#lead-assignment'), page.click('#assign-lead button')]);
+  assert.equal(await page.getAttribute('#lead-status', 'data-status'), 'assigned');
 });

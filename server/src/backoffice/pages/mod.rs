@@ -34,7 +34,7 @@ th{background:#eef1f5}.counts span{margin-right:1.2em}.major{color:#b00020;font-
 .pending{color:#7a5d00;font-style:italic}.thumb{max-width:160px;max-height:120px;cursor:zoom-in;border:1px solid #ccc}
 form.inline{display:inline}fieldset{margin:.6em 0;background:#fff}label{margin-right:.8em}
 .error{background:#fde2e2;padding:.6em;border:1px solid #b00020}
-dialog img{max-width:90vw;max-height:85vh}
+dialog img{max-width:90vw;max-height:85vh}.receipt{font-size:1.6em;letter-spacing:.1em}
 "#;
 
 const VIEWER_JS: &str = r#"

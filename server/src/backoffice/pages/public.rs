@@ -68,7 +68,7 @@ pub fn receipt_page(lang: Lang, code: &str) -> Markup {
     let body = html! {
         p { (lang.t("举报已受理。请妥善保存以下回执码，它是查询进度的唯一凭证，我们无法为您找回：",
                     "Your report was received. Keep this receipt code: it is the only way to check progress, and it cannot be recovered:")) }
-        p { strong #receipt style="font-size:1.6em;letter-spacing:.1em" { (code) } }
+        p { strong.receipt #receipt { (code) } }
         p { a href={"/report/status?lang=" (lang.code())} { (lang.t("查询进度", "Check progress")) } }
     };
     frame(lang, lang.t("举报已受理", "Report received"), body)
