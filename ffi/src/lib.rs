@@ -28,6 +28,7 @@ mod answer;
 mod error;
 mod finding;
 mod media;
+mod pushes;
 mod store;
 mod sync;
 mod template;
@@ -40,6 +41,9 @@ pub use finding::{Finding, NewFinding};
 pub use media::{
     Eviction, MediaCapture, MediaInfo, MediaKind, MediaRef, Network, UploadItem, UploadPolicy,
     UploadProblem, UploadState, UploadSummary,
+};
+pub use pushes::{
+    Assignment, Collection, CollectionKind, ExpertContact, PushKind, VisitFromAssignment,
 };
 pub use store::SiteproofStore;
 pub use sync::{Enrollment, Profile, SyncSummary};

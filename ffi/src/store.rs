@@ -306,7 +306,7 @@ impl SiteproofStore {
     /// The store, for one call. A panic in an earlier call poisons the lock; the store itself
     /// is consistent on disk (every write is one transaction), so its cache is dropped and
     /// work goes on.
-    fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.inner.lock().unwrap_or_else(|poisoned| {
             let mut store = poisoned.into_inner();
             store.clear_cache();
@@ -329,7 +329,7 @@ fn uploader_config(store: &Store) -> ApiResult<UploaderConfig> {
     ))
 }
 
-fn into_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+pub(crate) fn into_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
     items.into_iter().map(Into::into).collect()
 }
 

@@ -195,3 +195,21 @@ def test_one_store_serves_many_threads(open_store):
     assert errors == []
     assert set(store.visit(visit).answers) == set(items)
     assert store.list_visits()[0].answered == len(items)
+
+
+def test_collections_round_trip_and_pushes_start_visits_only_when_they_exist(enrolled):
+    store = enrolled()
+    assert store.assignments() == []
+    with pytest.raises(sp.ApiError.NotFound):
+        store.start_visit_from_assignment(
+            "0190f000-0000-7000-8000-000000000000",
+            sp.VisitFromAssignment(mode=sp.VisitMode.COVERT, team=["张三"]),
+        )
+    made = store.write_collection(sp.CollectionKind.PRACTICE, "夜查经验", "先查报警装置", [])
+    with pytest.raises(sp.ApiError.InvalidInput):
+        store.write_collection(sp.CollectionKind.WORK_UPDATE, "  ", "", [])
+    [collection] = store.collections()
+    assert collection.id == made
+    assert collection.kind == sp.CollectionKind.PRACTICE
+    assert collection.title == "夜查经验"
+    assert store.sync().pushed >= 1
