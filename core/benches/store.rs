@@ -205,7 +205,10 @@ fn list_and_load(c: &mut Criterion) {
 /// Encrypted vs unencrypted, each pair measured alternately in the same run.
 fn encrypted(c: &mut Criterion) {
     let t = template(60);
-    let (plain_dir, enc_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (plain_dir, enc_dir) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
     let key = StoreKey::random();
     let mut plain = store_keyed(plain_dir.path(), &t, None);
     let mut enc = store_keyed(enc_dir.path(), &t, Some(&key));
@@ -220,7 +223,9 @@ fn encrypted(c: &mut Criterion) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for n in 0..2_000 {
         let (v, i) = target(n, &plain_visits, &items);
-        a.push(timed(|| plain.answer_item(v, i, answer(n)).expect("answer")));
+        a.push(timed(|| {
+            plain.answer_item(v, i, answer(n)).expect("answer")
+        }));
         let (v, i) = target(n, &enc_visits, &items);
         b.push(timed(|| enc.answer_item(v, i, answer(n)).expect("answer")));
     }
@@ -233,22 +238,36 @@ fn encrypted(c: &mut Criterion) {
     // Media: a 32 MiB file imported (read, hashed, encrypted or not, written, synced) and read
     // back whole through `open_original`, as the uploader reads it.
     let source = plain_dir.path().join("footage.bin");
-    let bytes: Vec<u8> = (0..32u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..32u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&source, &bytes).expect("source");
-    let plain_media = plain.media_store(plain_dir.path().join("media")).expect("media");
-    let enc_media = enc.media_store(enc_dir.path().join("media")).expect("media");
+    let plain_media = plain
+        .media_store(plain_dir.path().join("media"))
+        .expect("media");
+    let enc_media = enc
+        .media_store(enc_dir.path().join("media"))
+        .expect("media");
     let (mut ia, mut ib, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..8 {
-        for (media, imports, reads) in [(&plain_media, &mut ia, &mut ra), (&enc_media, &mut ib, &mut rb)] {
+        for (media, imports, reads) in [
+            (&plain_media, &mut ia, &mut ra),
+            (&enc_media, &mut ib, &mut rb),
+        ] {
             let mut hash = None;
-            imports.push(timed(|| hash = Some(media.import_file(&source).expect("import").hash)));
+            imports.push(timed(|| {
+                hash = Some(media.import_file(&source).expect("import").hash)
+            }));
             let hash = hash.expect("imported");
             reads.push(timed(|| read_whole(media, &hash)));
             media.evict_original(&hash).expect("evict");
         }
     }
     let mb = bytes.len() as f64 / (1 << 20) as f64;
-    for (what, a, b) in [("import", median(ia), median(ib)), ("read back", median(ra), median(rb))] {
+    for (what, a, b) in [
+        ("import", median(ia), median(ib)),
+        ("read back", median(ra), median(rb)),
+    ] {
         println!(
             "media {what} of 32 MiB, interleaved x8: {:.0} MiB/s unencrypted vs {:.0} MiB/s encrypted: +{:.0} % time",
             mb / a.as_secs_f64(),

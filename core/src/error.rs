@@ -156,7 +156,10 @@ impl Error {
     /// [`Error::MediaDamaged`].
     pub(crate) fn for_media(self, hash: &crate::ids::MediaHash) -> Self {
         match self {
-            Error::Io(e) => match e.get_ref().and_then(|i| i.downcast_ref::<crate::media::Damaged>()) {
+            Error::Io(e) => match e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<crate::media::Damaged>())
+            {
                 Some(d) => Error::MediaDamaged {
                     hash: hash.to_string(),
                     reason: d.to_string(),

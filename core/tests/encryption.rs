@@ -270,7 +270,11 @@ fn a_wrong_key_is_refused_and_the_right_key_still_opens_everything() {
     let wrong = Store::open_encrypted(db(dir.path()), &StoreKey::random());
     assert!(matches!(wrong, Err(Error::WrongKey)), "{:?}", wrong.err());
     let keyless = Store::open(db(dir.path()));
-    assert!(matches!(keyless, Err(Error::KeyRequired)), "{:?}", keyless.err());
+    assert!(
+        matches!(keyless, Err(Error::KeyRequired)),
+        "{:?}",
+        keyless.err()
+    );
     assert!(std::fs::read(db(dir.path())).expect("db bytes") == before);
 
     let mut store = Store::open_encrypted(db(dir.path()), &key).expect("right key opens");
@@ -288,7 +292,11 @@ fn an_unencrypted_store_refuses_a_key_and_stays_usable() {
         .expect("visit");
     drop(store);
     let keyed = Store::open_encrypted(db(dir.path()), &StoreKey::random());
-    assert!(matches!(keyed, Err(Error::NotEncrypted)), "{:?}", keyed.err());
+    assert!(
+        matches!(keyed, Err(Error::NotEncrypted)),
+        "{:?}",
+        keyed.err()
+    );
     let mut store = Store::open(db(dir.path())).expect("plain store opens");
     assert!(!store.is_encrypted());
     assert_eq!(store.visit(&visit).expect("visit").site.name, SITE);
@@ -381,7 +389,11 @@ fn damaged_encrypted_media_is_refused_never_read_as_other_bytes() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&thumb, bytes).expect("tamper thumb");
-    damaged(media.thumbnail_bytes(&c.photo.hash).map(|t| t.unwrap_or_default()));
+    damaged(
+        media
+            .thumbnail_bytes(&c.photo.hash)
+            .map(|t| t.unwrap_or_default()),
+    );
 
     // Untouched: still fine.
     std::fs::write(&video, &sealed).expect("restore");
@@ -407,7 +419,10 @@ fn an_upload_can_resume_anywhere_in_an_encrypted_original() {
         assert!(buf == c.video_bytes[at..at + len], "at {offset}");
     }
     // The queue names the plaintext's hash and size, which the server checks.
-    let item = store.upload_item(&c.video.hash).expect("q").expect("queued");
+    let item = store
+        .upload_item(&c.video.hash)
+        .expect("q")
+        .expect("queued");
     assert_eq!(item.size, c.video_bytes.len() as u64);
     let (hash, _) = MediaStore::hash_reader(&c.video_bytes[..]).expect("hash");
     assert_eq!(hash, c.video.hash);
@@ -426,7 +441,10 @@ fn adopting_a_recording_encrypts_it_and_deletes_the_plaintext() {
     let stored = std::fs::read(media.original_path(&adopted.hash).expect("stored")).expect("raw");
     assert!(!contains(&stored, VIDEO_MARKER));
     assert!(original(&media, &adopted.hash) == bytes);
-    assert_eq!(adopted.hash, MediaStore::hash_reader(&bytes[..]).expect("h").0);
+    assert_eq!(
+        adopted.hash,
+        MediaStore::hash_reader(&bytes[..]).expect("h").0
+    );
 }
 
 #[test]

@@ -133,7 +133,11 @@ async fn an_encrypted_phone_uploads_the_plaintext_and_resumes_mid_file() {
     let hash = write_pseudo_random_file(&file, 3_500_000, 47);
     let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
     let stored = phone.media.original_path(&media_ref.hash).expect("stored");
-    assert_ne!(media_fixture::processes::sha256_file(&stored), hash, "encrypted on the phone");
+    assert_ne!(
+        media_fixture::processes::sha256_file(&stored),
+        hash,
+        "encrypted on the phone"
+    );
     let endpoint = listen(&server).await;
     let token = phone.token.clone();
 
@@ -154,7 +158,11 @@ async fn an_encrypted_phone_uploads_the_plaintext_and_resumes_mid_file() {
             &AtomicBool::new(false),
             &mut |_| {},
         );
-        (phone, first.map(|_| ()).map_err(|e| matches!(e, Error::Cancelled)), second)
+        (
+            phone,
+            first.map(|_| ()).map_err(|e| matches!(e, Error::Cancelled)),
+            second,
+        )
     })
     .await
     .expect("runs");

@@ -254,8 +254,7 @@ impl SealedReader {
         };
         self.loaded = None;
         self.segment.resize(sealed_len as usize, 0);
-        self.file
-            .seek(SeekFrom::Start(HEADER_LEN as u64 + start))?;
+        self.file.seek(SeekFrom::Start(HEADER_LEN as u64 + start))?;
         self.file.read_exact(&mut self.segment)?;
         // `index` < 2^32: checked at open.
         self.stream
@@ -290,9 +289,8 @@ impl Seek for SealedReader {
             SeekFrom::End(delta) => self.len.checked_add_signed(delta),
             SeekFrom::Current(delta) => self.pos.checked_add_signed(delta),
         };
-        self.pos = target.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
         Ok(self.pos)
     }
 }
@@ -333,7 +331,15 @@ mod tests {
     #[test]
     fn every_length_around_segment_boundaries_round_trips() {
         let keys = keys();
-        for len in [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT, 3 * SEGMENT + 5] {
+        for len in [
+            0,
+            1,
+            SEGMENT - 1,
+            SEGMENT,
+            SEGMENT + 1,
+            3 * SEGMENT,
+            3 * SEGMENT + 5,
+        ] {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             let sealed = seal(&keys, &data);
             let mut reader = open(&keys, &sealed, &hash_of(&data)).expect("open");
