@@ -1,8 +1,8 @@
 //! Evidence media on the phone: content-addressed files under a folder the app chooses.
 //!
-//! An original is streamed in through a 1 MiB buffer and hashed (SHA-256) on the way, written
-//! to a temporary file, synced, and renamed to its hash: a file named `<hash>` is complete and
-//! never changes. Importing the same bytes again finds the name taken and stops there.
+//! An original is streamed in through 1 MiB buffers and hashed (SHA-256) on the way while
+//! another thread writes it to a temporary file, synced, and renamed to its hash: a file named
+//! `<hash>` is complete and never changes. Importing the same bytes again finds the name taken and stops there.
 //! Thumbnails (photos, and video posters the platform extracts) sit beside the originals and
 //! stay when an original is evicted after the server verified it.
 //!
@@ -31,6 +31,7 @@ mod keys;
 mod reader;
 mod references;
 mod sealed;
+mod sink;
 mod thumbnail;
 #[cfg(feature = "http-client")]
 mod tus_client;
@@ -47,7 +48,8 @@ use crate::ids::MediaHash;
 pub(crate) use keys::{MediaKeys, RawKey, random_key};
 pub use reader::MediaReader;
 pub(crate) use sealed::Damaged;
-use sealed::{SealWriter, Sealed};
+use sealed::Sealed;
+use sink::Sink;
 
 pub use references::references_media;
 pub use thumbnail::{THUMBNAIL_MAX_PX, thumbnail_jpeg};
@@ -123,22 +125,8 @@ impl MediaStore {
     pub fn import_reader(&self, mut reader: impl Read) -> Result<Imported> {
         let staging = self.staging_path();
         let written = (|| -> Result<(MediaHash, u64)> {
-            let mut out = Sink::new(File::create(&staging)?, self.keys.as_ref())?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; BUFFER_SIZE];
-            let mut size = 0u64;
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                hasher.update(&buf[..n]);
-                out.write(&buf[..n])?;
-                size += n as u64;
-            }
-            let hash = MediaHash::from_digest(hasher.finalize().into());
+            let out = Sink::new(File::create(&staging)?, self.keys.as_ref())?;
+            let (hash, size, out) = sink::copy_hashed(&mut reader, out)?;
             out.finish(Sealed::Original, &hash)?.sync_all()?;
             Ok((hash, size))
         })();
@@ -363,35 +351,6 @@ impl MediaStore {
         self.root
             .join(STAGING)
             .join(uuid::Uuid::new_v4().to_string())
-    }
-}
-
-/// Where an import writes: the file itself, or the encryption in front of it.
-enum Sink {
-    Plain(File),
-    Sealed(SealWriter<File>),
-}
-
-impl Sink {
-    fn new(file: File, keys: Option<&MediaKeys>) -> Result<Self> {
-        Ok(match keys {
-            None => Sink::Plain(file),
-            Some(keys) => Sink::Sealed(SealWriter::new(file, keys)?),
-        })
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        match self {
-            Sink::Plain(file) => Ok(file.write_all(data)?),
-            Sink::Sealed(sealed) => sealed.write(data),
-        }
-    }
-
-    fn finish(self, what: Sealed, hash: &MediaHash) -> Result<File> {
-        match self {
-            Sink::Plain(file) => Ok(file),
-            Sink::Sealed(sealed) => sealed.finish(what, hash),
-        }
     }
 }
 
