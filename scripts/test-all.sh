@@ -8,6 +8,13 @@ step() { printf '\n==> %s\n' "$*"; }
 # A one-off build gains nothing from incremental artefacts; they would only fill the disk.
 export CARGO_INCREMENTAL=0
 
+step "System libraries: libssl-dev (SQLCipher, the phone store's encryption, links libcrypto)"
+if ! dpkg -s libssl-dev >/dev/null 2>&1; then
+  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev
+fi
+
 step "Test tools: tuspy (a standard tus client the media tests upload with)"
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 

@@ -2,14 +2,20 @@
 //! - durable capture of one answer vs a raw rusqlite insert of the same bytes with the same
 //!   durability settings (WAL, synchronous=FULL), target ≤ 3x;
 //! - listing 5,000 visits, target < 50 ms;
-//! - loading a visit with 200 answers (cold, from disk; and warm), target < 10 ms.
+//! - loading a visit with 200 answers (cold, from disk; and warm), target < 10 ms;
+//! - encryption at rest: durable capture and media import (and the decrypting read the
+//!   uploader does) in an encrypted store vs an unencrypted one, target: under 30 % more.
 //!
-//! Run: `cargo bench -p siteproof-core --bench store`
+//! Run: `cargo bench -p siteproof-core --bench store` (`-- encrypted` for the last group only).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use siteproof_core::media::MediaStore;
 use siteproof_core::{
-    AnswerInput, AnswerValue, ItemId, NewVisit, Profile, Scope, Site, Store, Template, TemplateRef,
-    VisitMode,
+    AnswerInput, AnswerValue, ItemId, NewVisit, Profile, Scope, Site, Store, StoreKey, Template,
+    TemplateRef, VisitMode,
 };
 
 fn template(items: usize) -> Template {
@@ -51,7 +57,15 @@ fn new_visit(t: &Template, n: usize) -> NewVisit {
 }
 
 fn store(dir: &std::path::Path, t: &Template) -> Store {
-    let mut store = Store::open(dir.join("bench.db")).expect("open");
+    store_keyed(dir, t, None)
+}
+
+fn store_keyed(dir: &std::path::Path, t: &Template, key: Option<&StoreKey>) -> Store {
+    let path = dir.join("bench.db");
+    let mut store = match key {
+        Some(key) => Store::open_encrypted(path, key).expect("open encrypted"),
+        None => Store::open(path).expect("open"),
+    };
     store
         .set_profile(&Profile {
             inspector: "张三".into(),
@@ -188,9 +202,138 @@ fn list_and_load(c: &mut Criterion) {
     });
 }
 
+/// Encrypted vs unencrypted, each pair measured alternately in the same run.
+fn encrypted(c: &mut Criterion) {
+    let t = template(60);
+    let (plain_dir, enc_dir) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let key = StoreKey::random();
+    let mut plain = store_keyed(plain_dir.path(), &t, None);
+    let mut enc = store_keyed(enc_dir.path(), &t, Some(&key));
+    let visits = |s: &mut Store| -> Vec<_> {
+        (0..50)
+            .map(|n| s.create_visit(new_visit(&t, n)).expect("visit"))
+            .collect()
+    };
+    let (plain_visits, enc_visits) = (visits(&mut plain), visits(&mut enc));
+    let items: Vec<ItemId> = t.items.iter().map(|i| i.id.clone()).collect();
+
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for n in 0..2_000 {
+        let (pv, pi) = target(n, &plain_visits, &items);
+        let (ev, ei) = target(n, &enc_visits, &items);
+        let mut plain_capture = || {
+            a.push(timed(|| {
+                plain.answer_item(pv, pi, answer(n)).expect("answer")
+            }))
+        };
+        let mut enc_capture = || {
+            b.push(timed(|| {
+                enc.answer_item(ev, ei, answer(n)).expect("answer")
+            }))
+        };
+        // Each goes first in half the rounds.
+        if n % 2 == 0 {
+            plain_capture();
+            enc_capture();
+        } else {
+            enc_capture();
+            plain_capture();
+        }
+    }
+    let (a, b) = (median(a), median(b));
+    println!(
+        "durable capture, interleaved x2000: median {a:?} unencrypted vs {b:?} encrypted: +{:.0} %",
+        (b.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0
+    );
+
+    // Media: a 32 MiB file imported (read, hashed, encrypted or not, written, synced) and read
+    // back whole through `open_original`, as the uploader reads it.
+    let source = plain_dir.path().join("footage.bin");
+    let bytes: Vec<u8> = (0..32u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&source, &bytes).expect("source");
+    let plain_media = plain
+        .media_store(plain_dir.path().join("media"))
+        .expect("media");
+    let enc_media = enc
+        .media_store(enc_dir.path().join("media"))
+        .expect("media");
+    let (mut ia, mut ib, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..8 {
+        let mut pair = [
+            (&plain_media, &mut ia, &mut ra),
+            (&enc_media, &mut ib, &mut rb),
+        ];
+        // Each goes first in half the rounds: the disk's state after one does not favour either.
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (media, imports, reads) in pair {
+            let mut hash = None;
+            imports.push(timed(|| {
+                hash = Some(media.import_file(&source).expect("import").hash)
+            }));
+            let hash = hash.expect("imported");
+            reads.push(timed(|| read_whole(media, &hash)));
+            media.evict_original(&hash).expect("evict");
+        }
+    }
+    let mb = bytes.len() as f64 / (1 << 20) as f64;
+    for (what, a, b) in [
+        ("import", median(ia), median(ib)),
+        ("read back", median(ra), median(rb)),
+    ] {
+        println!(
+            "media {what} of 32 MiB, interleaved x8: {:.0} MiB/s unencrypted vs {:.0} MiB/s encrypted: +{:.0} % time",
+            mb / a.as_secs_f64(),
+            mb / b.as_secs_f64(),
+            (b.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0
+        );
+    }
+
+    let mut g = c.benchmark_group("encrypted");
+    let mut n = 2_000;
+    g.bench_function("answer_item, unencrypted", |bench| {
+        bench.iter(|| {
+            n += 1;
+            let (v, i) = target(n, &plain_visits, &items);
+            plain.answer_item(v, i, answer(n)).expect("answer");
+        })
+    });
+    g.bench_function("answer_item, encrypted", |bench| {
+        bench.iter(|| {
+            n += 1;
+            let (v, i) = target(n, &enc_visits, &items);
+            enc.answer_item(v, i, answer(n)).expect("answer");
+        })
+    });
+    g.finish();
+}
+
+fn read_whole(media: &MediaStore, hash: &siteproof_core::MediaHash) {
+    let mut reader = media.open_original(hash).expect("open").expect("present");
+    let mut buf = vec![0u8; 1 << 20];
+    while reader.read(&mut buf).expect("read") > 0 {}
+}
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let t = Instant::now();
+    f();
+    t.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
-    targets = capture, list_and_load
+    targets = capture, list_and_load, encrypted
 }
 criterion_main!(benches);

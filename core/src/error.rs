@@ -118,6 +118,31 @@ pub enum Error {
     /// File I/O failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The store key does not open this store. Nothing was changed: open it again with the
+    /// right key.
+    #[error("the key does not open this store")]
+    WrongKey,
+    /// The store is encrypted and was opened without a key.
+    #[error("the store is encrypted: open it with its key")]
+    KeyRequired,
+    /// A key was given for a store that is not encrypted (or `rekey` was called on one).
+    #[error("the store is not encrypted")]
+    NotEncrypted,
+    /// This build has no SQLCipher: an encrypted store can be neither made nor opened.
+    #[error("this build cannot encrypt the store (no SQLCipher)")]
+    EncryptionUnavailable,
+    /// A store key of the wrong form (not 32 bytes).
+    #[error("invalid store key: {0}")]
+    InvalidKey(String),
+    /// An encrypted media file is cut short, altered, or not this store's: none of its
+    /// content is handed out.
+    #[error("media file {hash} is damaged: {reason}")]
+    MediaDamaged {
+        /// The file's hash.
+        hash: String,
+        /// What check failed.
+        reason: String,
+    },
     /// Automerge refused an operation.
     #[error("document error: {0}")]
     Automerge(Box<automerge::AutomergeError>),
@@ -127,6 +152,26 @@ pub enum Error {
     /// Writing the model into a document failed.
     #[error("could not write document: {0}")]
     Reconcile(Box<autosurgeon::ReconcileError>),
+}
+
+impl Error {
+    /// Names `hash` in an error from reading its file: a failed integrity check becomes
+    /// [`Error::MediaDamaged`].
+    pub(crate) fn for_media(self, hash: &crate::ids::MediaHash) -> Self {
+        match self {
+            Error::Io(e) => match e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<crate::media::Damaged>())
+            {
+                Some(d) => Error::MediaDamaged {
+                    hash: hash.to_string(),
+                    reason: d.to_string(),
+                },
+                None => Error::Io(e),
+            },
+            other => other,
+        }
+    }
 }
 
 // The document libraries' errors are large; boxed, they keep every `Result` in the crate small.

@@ -53,6 +53,8 @@
 //! - [`model`]: what each record holds (template, visit, findings, media references).
 //! - [`document`]: one Automerge document per record, with a header (kind, id, scope).
 //! - [`Store`]: the SQLite store: chunks, compaction, index tables, outbox, merge.
+//!   [`Store::open_encrypted`] keeps it (and, through [`Store::media_store`], the evidence
+//!   files) encrypted at rest under the app's [`StoreKey`].
 //! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
 //!   `http-client`) the tus uploader.
 
@@ -71,7 +73,9 @@ pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
 pub use model::*;
 pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
 pub use store::{Eviction, MediaCapture, MediaInfo};
-pub use store::{MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, TemplateSummary};
+pub use store::{
+    MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, StoreKey, TemplateSummary,
+};
 #[cfg(feature = "http-client")]
 pub use sync::{Enrollment, SyncClient, SyncSummary};
 

@@ -63,6 +63,14 @@ pub enum ApiError {
         /// The versions found and supported.
         reason: String,
     },
+    /// The key does not open the store: a wrong key, no key for an encrypted store, or a key
+    /// for an unencrypted one. Nothing was changed on disk; never delete the store on this
+    /// error (a keystore that lost its key is the usual cause: report it).
+    #[error("wrong key: {reason}")]
+    WrongKey {
+        /// Which of the three.
+        reason: String,
+    },
     /// The phone's storage failed (disk full, file unreadable, database error).
     #[error("storage error: {reason}")]
     Storage {
@@ -88,7 +96,9 @@ impl From<Error> for ApiError {
             | Error::InvalidAnswer { .. }
             | Error::UnknownMedia { .. }
             | Error::InvalidInput(_)
+            | Error::InvalidKey(_)
             | Error::Json(_) => Self::InvalidInput { reason },
+            Error::WrongKey | Error::KeyRequired | Error::NotEncrypted => Self::WrongKey { reason },
             Error::WrongKind { .. } => Self::WrongKind { reason },
             Error::Network(_) | Error::Upload(_) => Self::Network { reason },
             Error::Server { status, code, .. } if status == 401 || code == "enrollment_refused" => {
@@ -105,8 +115,12 @@ impl From<Error> for ApiError {
             },
             Error::Cancelled => Self::Cancelled,
             Error::SchemaTooNew { .. } => Self::NeedsNewerApp { reason },
-            Error::Storage(_) | Error::Io(_) | Error::Thumbnail(_) => Self::Storage { reason },
+            Error::Storage(_)
+            | Error::Io(_)
+            | Error::Thumbnail(_)
+            | Error::EncryptionUnavailable => Self::Storage { reason },
             Error::Malformed(_)
+            | Error::MediaDamaged { .. }
             | Error::MissingDependencies { .. }
             | Error::Automerge(_)
             | Error::Hydrate(_)

@@ -2,11 +2,11 @@
 //! delegate to the core; the conversions live with the records.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use siteproof_core::media::{MediaStore, Uploader, UploaderConfig};
 use siteproof_core::sync::SyncClient;
-use siteproof_core::{self as core, Store};
+use siteproof_core::{self as core, Store, StoreKey};
 
 use crate::answer::{AnswerConflict, AnswerInput};
 use crate::error::{ApiError, ApiResult};
@@ -31,6 +31,8 @@ pub struct SiteproofStore {
     inner: Mutex<Store>,
     media: MediaStore,
     db_path: String,
+    /// The store key, kept to open the uploader's connection (wiped on drop).
+    key: Mutex<Option<StoreKey>>,
     /// The uploader's own connection, opened on first use: the core's uploader holds its store
     /// for the whole run, which may last hours.
     uploads: Mutex<Option<Store>>,
@@ -42,18 +44,52 @@ impl SiteproofStore {
     /// evidence folder `media_dir` (created if missing; the database's folder must exist).
     /// Both belong in the app's private, non-backed-up storage.
     ///
-    /// `key` is reserved for encryption at rest, which a later version adds: pass the key from
-    /// the platform keystore now (see `docs/mobile.md`); this version does not use it and the
-    /// store is not yet encrypted.
+    /// `key`: the store's 32-byte key from the platform keystore (see `docs/mobile.md`). With
+    /// it the database and every evidence file are encrypted at rest; `null` opens an
+    /// unencrypted store (tests, scripts). A key that does not open the store, a missing key
+    /// for an encrypted store and a key for an unencrypted one fail with `WrongKey`, and
+    /// nothing is changed on disk.
     #[uniffi::constructor]
     pub fn open(db_path: String, media_dir: String, key: Option<Vec<u8>>) -> ApiResult<Self> {
-        drop(key);
+        let key = key.map(|mut bytes| {
+            let key = StoreKey::from_slice(&bytes);
+            bytes.fill(0);
+            key
+        });
+        let key = key.transpose()?;
+        let store = open_store(&db_path, key.as_ref())?;
         Ok(Self {
-            inner: Mutex::new(Store::open(&db_path)?),
-            media: MediaStore::open(&media_dir)?,
+            media: store.media_store(&media_dir)?,
+            inner: Mutex::new(store),
             db_path,
+            key: Mutex::new(key),
             uploads: Mutex::new(None),
         })
+    }
+
+    /// Re-encrypts the store under `new_key` (32 bytes); nothing is lost, and from then on
+    /// only `new_key` opens it. Evidence files are not rewritten. Keep `new_key` in the
+    /// keystore before the call and the old key until it returns. Fails with `InvalidInput`
+    /// while an upload runs (cancel it first) and with `WrongKey` on an unencrypted store.
+    pub fn rekey(&self, new_key: Vec<u8>) -> ApiResult<()> {
+        let mut bytes = new_key;
+        let new_key = StoreKey::from_slice(&bytes);
+        bytes.fill(0);
+        let new_key = new_key?;
+        // The uploader's connection still holds the old key: close it; the next run reopens.
+        let mut uploads = match self.uploads.try_lock() {
+            Ok(slot) => slot,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                return Err(ApiError::InvalidInput {
+                    reason: "an upload is running: cancel it before re-keying".into(),
+                });
+            }
+        };
+        *uploads = None;
+        self.store().rekey(&new_key)?;
+        *self.key.lock().unwrap_or_else(PoisonError::into_inner) = Some(new_key);
+        Ok(())
     }
 
     /// This installation's device id.
@@ -174,14 +210,29 @@ impl SiteproofStore {
         Ok(self.store().media_info(&hash.parse()?)?.map(Into::into))
     }
 
-    /// The path of a media file's original, if it is still on the device.
+    /// The path of a media file's original, if it is still on the device. In an encrypted
+    /// store the file is ciphertext: play or share it through `export_original`.
     pub fn original_path(&self, hash: String) -> ApiResult<Option<String>> {
         Ok(self.media.original_path(&hash.parse()?).map(path_string))
     }
 
-    /// The path of a media file's thumbnail (a JPEG), if one was made.
+    /// The path of a media file's thumbnail, if one was made: a JPEG, or in an encrypted
+    /// store its ciphertext (show `thumbnail_bytes` instead).
     pub fn thumbnail_path(&self, hash: String) -> ApiResult<Option<String>> {
         Ok(self.media.thumbnail_path(&hash.parse()?).map(path_string))
+    }
+
+    /// A media file's thumbnail as JPEG bytes (decrypted), or `null` if none was made. A
+    /// damaged encrypted file fails with `Malformed`.
+    pub fn thumbnail_bytes(&self, hash: String) -> ApiResult<Option<Vec<u8>>> {
+        Ok(self.media.thumbnail_bytes(&hash.parse()?)?)
+    }
+
+    /// Writes the original's plaintext to `dest_path` (for a player or a share sheet) and
+    /// returns its size. The copy is unprotected: keep it in the app's private cache and
+    /// delete it after use.
+    pub fn export_original(&self, hash: String, dest_path: String) -> ApiResult<u64> {
+        Ok(self.media.export_original(&hash.parse()?, dest_path)?)
     }
 
     /// Deletes originals the server verified, oldest first, until `keep_bytes` of them remain
@@ -249,7 +300,10 @@ impl SiteproofStore {
         let mut slot = self.uploads.lock().unwrap_or_else(PoisonError::into_inner);
         let mut store = match slot.take() {
             Some(store) => store,
-            None => Store::open(&self.db_path)?,
+            None => {
+                let key = self.key.lock().unwrap_or_else(PoisonError::into_inner);
+                open_store(&self.db_path, key.as_ref())?
+            }
         };
         let run = uploader.run(&mut store, &self.media, network.into(), cancel, &mut report);
         *slot = Some(store);
@@ -327,6 +381,13 @@ fn uploader_config(store: &Store) -> ApiResult<UploaderConfig> {
         format!("{}/v1/uploads", base.trim_end_matches('/')),
         token,
     ))
+}
+
+fn open_store(path: &str, key: Option<&StoreKey>) -> ApiResult<Store> {
+    Ok(match key {
+        Some(key) => Store::open_encrypted(path, key)?,
+        None => Store::open(path)?,
+    })
 }
 
 pub(crate) fn into_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {

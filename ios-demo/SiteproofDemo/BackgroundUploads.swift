@@ -50,15 +50,19 @@ final class BackgroundUploads: NSObject, URLSessionTaskDelegate {
               let endpoint = URL(string: base + "/v1/uploads") else { return }
         let inFlight = Set(tasks().compactMap(\.taskDescription))
         for item in try store.pendingUploads() where !inFlight.contains(item.hash) {
-            guard let path = try store.originalPath(hash: item.hash) else { continue }
+            guard try store.originalPath(hash: item.hash) != nil else { continue }
+            // The stored original is encrypted: the system sends a plaintext copy, which is
+            // deleted when the request completes.
+            var body = plainPath(item.hash)
+            _ = try store.exportOriginal(hash: item.hash, destPath: body.path)
             var request: URLRequest
-            var body = URL(fileURLWithPath: path)
             if let location = item.uploadUrl, item.offset > 0,
                let url = URL(string: location, relativeTo: endpoint)?.absoluteURL {
                 request = URLRequest(url: url)
                 request.httpMethod = "PATCH"
                 request.setValue(String(item.offset), forHTTPHeaderField: "Upload-Offset")
                 body = try unsentPart(of: body, from: item.offset, hash: item.hash)
+                try? FileManager.default.removeItem(at: plainPath(item.hash))
             } else {
                 request = URLRequest(url: endpoint)
                 request.httpMethod = "POST"
@@ -100,6 +104,7 @@ final class BackgroundUploads: NSObject, URLSessionTaskDelegate {
             // The store is unchanged; the next foreground run asks the server.
         }
         try? FileManager.default.removeItem(at: slicePath(hash))
+        try? FileManager.default.removeItem(at: plainPath(hash))
     }
 
     func urlSessionDidFinishEvents(forBackgroundURLSession session: URLSession) {
@@ -155,5 +160,9 @@ final class BackgroundUploads: NSObject, URLSessionTaskDelegate {
 
     private func slicePath(_ hash: String) -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("upload-\(hash)")
+    }
+
+    private func plainPath(_ hash: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("plain-\(hash)")
     }
 }

@@ -73,10 +73,10 @@ final class VisitModel: ObservableObject {
         await change { store, id in try store.finishVisit(visit: id) }
     }
 
-    func thumbnail(_ hash: String) async -> URL? {
+    /// The thumbnail's JPEG bytes (decrypted by the store; the file on disk is encrypted).
+    func thumbnail(_ hash: String) async -> Data? {
         let store = self.store
-        guard let path = (try? await io { try store.thumbnailPath(hash: hash) }) ?? nil else { return nil }
-        return URL(fileURLWithPath: path)
+        return (try? await io { try store.thumbnailBytes(hash: hash) }) ?? nil
     }
 
     private func change(_ work: @escaping (SiteproofStore, String) throws -> Void) async {

@@ -124,6 +124,58 @@ async fn cancelling_stops_at_a_chunk_boundary_and_the_next_run_resumes_there() {
     assert_eq!(media_fixture::processes::sha256_file(&blob), hash);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_phone_uploads_the_plaintext_and_resumes_mid_file() {
+    let server = TestServer::new().await;
+    let key = siteproof_core::StoreKey::random();
+    let mut phone = DiskPhone::enroll_keyed(&server, "g1", Some(&key)).await;
+    let file = phone.dir.path().join("clip.mp4");
+    let hash = write_pseudo_random_file(&file, 3_500_000, 47);
+    let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
+    let stored = phone.media.original_path(&media_ref.hash).expect("stored");
+    assert_ne!(
+        media_fixture::processes::sha256_file(&stored),
+        hash,
+        "encrypted on the phone"
+    );
+    let endpoint = listen(&server).await;
+    let token = phone.token.clone();
+
+    let (phone, first, second) = tokio::task::spawn_blocking(move || {
+        let uploader = uploader(&endpoint, &token, 1 << 20);
+        let cancel = AtomicBool::new(false);
+        let first = uploader.run(
+            &mut phone.store,
+            &phone.media,
+            Network::Unmetered,
+            &cancel,
+            &mut |_| cancel.store(true, Ordering::SeqCst),
+        );
+        let second = uploader.run(
+            &mut phone.store,
+            &phone.media,
+            Network::Unmetered,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        );
+        (
+            phone,
+            first.map(|_| ()).map_err(|e| matches!(e, Error::Cancelled)),
+            second,
+        )
+    })
+    .await
+    .expect("runs");
+
+    assert_eq!(first, Err(true), "cancelled after the first chunk");
+    let second = second.expect("second run");
+    assert_eq!(second.completed, vec![media_ref.hash.clone()]);
+    assert_eq!(second.resumed_from, vec![(media_ref.hash.clone(), 1 << 20)]);
+    let blob = server.dir.path().join("blobs/blobs").join(&hash);
+    assert_eq!(media_fixture::processes::sha256_file(&blob), hash);
+    drop(phone);
+}
+
 /// Checks the stored upload URL is relative, then serves the same state on another port:
 /// the resumed run below talks to a server that moved.
 async fn serve_elsewhere(upload_url: &Option<String>, server: &TestServer) -> std::net::SocketAddr {

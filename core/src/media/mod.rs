@@ -1,8 +1,8 @@
 //! Evidence media on the phone: content-addressed files under a folder the app chooses.
 //!
-//! An original is streamed in through a 1 MiB buffer and hashed (SHA-256) on the way, written
-//! to a temporary file, synced, and renamed to its hash: a file named `<hash>` is complete and
-//! never changes. Importing the same bytes again finds the name taken and stops there.
+//! An original is streamed in through 1 MiB buffers and hashed (SHA-256) on the way while
+//! another thread writes it to a temporary file, synced, and renamed to its hash: a file named
+//! `<hash>` is complete and never changes. Importing the same bytes again finds the name taken and stops there.
 //! Thumbnails (photos, and video posters the platform extracts) sit beside the originals and
 //! stay when an original is evicted after the server verified it.
 //!
@@ -19,10 +19,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A store opened with a key ([`crate::Store::open_encrypted`]) hands out a media store that
+//! encrypts every original and thumbnail ([`crate::Store::media_store`]); files keep their
+//! plaintext hash as name, and reads go through [`MediaStore::open_original`] and
+//! [`MediaStore::thumbnail_bytes`], which decrypt and refuse damaged files.
+//!
 //! The rows that say what each file is (kind, MIME type, verified, evicted) and the upload
 //! queue live in the SQLite store: see [`crate::Store::import_media`].
 
+mod keys;
+mod reader;
 mod references;
+mod sealed;
+mod sink;
 mod thumbnail;
 #[cfg(feature = "http-client")]
 mod tus_client;
@@ -34,8 +43,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::MediaHash;
+pub(crate) use keys::{MediaKeys, RawKey, random_key};
+pub use reader::MediaReader;
+pub(crate) use sealed::Damaged;
+use sealed::Sealed;
+use sink::Sink;
 
 pub use references::references_media;
 pub use thumbnail::{THUMBNAIL_MAX_PX, thumbnail_jpeg};
@@ -66,11 +80,18 @@ pub struct Imported {
 #[derive(Clone, Debug)]
 pub struct MediaStore {
     root: PathBuf,
+    /// The keyring of an encrypted store; `None`: files are stored as they are.
+    keys: Option<MediaKeys>,
 }
 
 impl MediaStore {
-    /// Opens (creating) the media folder at `dir` and clears staging files left by a crash.
+    /// Opens (creating) an unencrypted media folder at `dir` and clears staging files left by
+    /// a crash. An encrypted store's media folder comes from [`crate::Store::media_store`].
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with_keys(dir, None)
+    }
+
+    pub(crate) fn open_with_keys(dir: impl AsRef<Path>, keys: Option<MediaKeys>) -> Result<Self> {
         let root = dir.as_ref().to_path_buf();
         for sub in [ORIGINALS, THUMBNAILS, STAGING] {
             fs::create_dir_all(root.join(sub))?;
@@ -82,7 +103,12 @@ impl MediaStore {
                 tracing::warn!(error = %e, "could not remove a stale staging file");
             }
         }
-        Ok(Self { root })
+        Ok(Self { root, keys })
+    }
+
+    /// Whether files are encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.keys.is_some()
     }
 
     /// The folder this store lives in.
@@ -99,23 +125,10 @@ impl MediaStore {
     pub fn import_reader(&self, mut reader: impl Read) -> Result<Imported> {
         let staging = self.staging_path();
         let written = (|| -> Result<(MediaHash, u64)> {
-            let mut out = File::create(&staging)?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; BUFFER_SIZE];
-            let mut size = 0u64;
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
-                size += n as u64;
-            }
-            out.sync_all()?;
-            Ok((MediaHash::from_digest(hasher.finalize().into()), size))
+            let out = Sink::new(File::create(&staging)?, self.keys.as_ref())?;
+            let (hash, size, out) = sink::copy_hashed(&mut reader, out)?;
+            out.finish(Sealed::Original, &hash)?.sync_all()?;
+            Ok((hash, size))
         })();
         let (hash, size) = match written {
             Ok(done) => done,
@@ -146,8 +159,16 @@ impl MediaStore {
     /// without copying it: hashes it, syncs it and renames it to its hash. The file must not
     /// change any more; for multi-GB footage this halves the disk traffic of an import. If the
     /// hash is already stored, the file is deleted. Falls back to a copy across file systems.
+    ///
+    /// An encrypted store cannot take the plaintext over: it imports the file (one pass that
+    /// reads, hashes and encrypts it) and then deletes it.
     pub fn adopt_file(&self, path: impl AsRef<Path>) -> Result<Imported> {
         let path = path.as_ref();
+        if self.keys.is_some() {
+            let imported = self.import_file(path)?;
+            fs::remove_file(path)?;
+            return Ok(imported);
+        }
         let file = File::open(path)?;
         let (hash, size) = Self::hash_reader(&file)?;
         let target = self.original_file(&hash);
@@ -198,13 +219,71 @@ impl MediaStore {
         Ok((MediaHash::from_digest(hasher.finalize().into()), size))
     }
 
-    /// The original's path, if it is here (not evicted, not missing).
+    /// The original's plaintext, if it is here (not evicted, not missing): decrypted as it is
+    /// read in an encrypted store, which checks every segment and fails with
+    /// [`Error::MediaDamaged`] rather than hand out altered bytes.
+    pub fn open_original(&self, hash: &MediaHash) -> Result<Option<MediaReader>> {
+        let Some(path) = self.original_path(hash) else {
+            return Ok(None);
+        };
+        self.open_file(&path, Sealed::Original, hash).map(Some)
+    }
+
+    /// Copies the original's plaintext to `dest` (e.g. for a video player or a share sheet,
+    /// which cannot read the encrypted file). Returns the bytes written. The copy is outside
+    /// the store's protection: put it in a private cache folder and delete it after use.
+    pub fn export_original(&self, hash: &MediaHash, dest: impl AsRef<Path>) -> Result<u64> {
+        let mut reader = self
+            .open_original(hash)?
+            .ok_or_else(|| Error::MediaMissing(hash.to_string()))?;
+        let mut out = File::create(dest)?;
+        let mut buf = vec![0u8; BUFFER_SIZE];
+        let mut copied = 0u64;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| Error::from(e).for_media(hash))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])?;
+            copied += n as u64;
+        }
+        out.sync_all()?;
+        Ok(copied)
+    }
+
+    /// The thumbnail's JPEG bytes (decrypted), if one was made.
+    pub fn thumbnail_bytes(&self, hash: &MediaHash) -> Result<Option<Vec<u8>>> {
+        let Some(path) = self.thumbnail_path(hash) else {
+            return Ok(None);
+        };
+        let mut reader = self.open_file(&path, Sealed::Thumbnail, hash)?;
+        let mut out = Vec::with_capacity(reader.len() as usize);
+        reader
+            .read_to_end(&mut out)
+            .map_err(|e| Error::from(e).for_media(hash))?;
+        Ok(Some(out))
+    }
+
+    fn open_file(&self, path: &Path, what: Sealed, hash: &MediaHash) -> Result<MediaReader> {
+        let file = File::open(path)?;
+        let reader = match &self.keys {
+            None => MediaReader::plain(file),
+            Some(keys) => MediaReader::sealed(file, keys, what, hash),
+        };
+        reader.map_err(|e| e.for_media(hash))
+    }
+
+    /// Where the original is stored, if it is here (not evicted, not missing). In an
+    /// encrypted store the file holds ciphertext: read it with [`Self::open_original`].
     pub fn original_path(&self, hash: &MediaHash) -> Option<PathBuf> {
         let path = self.original_file(hash);
         path.is_file().then_some(path)
     }
 
-    /// The thumbnail's path (a JPEG), if one was made.
+    /// Where the thumbnail is stored, if one was made: a JPEG, or in an encrypted store its
+    /// ciphertext (read it with [`Self::thumbnail_bytes`]).
     pub fn thumbnail_path(&self, hash: &MediaHash) -> Option<PathBuf> {
         let path = self.thumbnail_file(hash);
         path.is_file().then_some(path)
@@ -214,8 +293,28 @@ impl MediaStore {
     /// poster frame of a video), upright per its EXIF orientation, at most
     /// [`THUMBNAIL_MAX_PX`] on its longer side. Returns the thumbnail's path.
     pub fn make_thumbnail(&self, hash: &MediaHash, source: impl AsRef<Path>) -> Result<PathBuf> {
+        let jpeg = thumbnail::thumbnail_of(io::BufReader::new(File::open(source)?))?;
+        self.store_thumbnail(hash, &jpeg)
+    }
+
+    /// Makes the thumbnail of a photo from its stored original (decrypted on the way).
+    pub fn make_thumbnail_of_original(&self, hash: &MediaHash) -> Result<PathBuf> {
+        let original = self
+            .open_original(hash)?
+            .ok_or_else(|| Error::MediaMissing(hash.to_string()))?;
+        let jpeg = thumbnail::thumbnail_of(io::BufReader::with_capacity(BUFFER_SIZE, original))
+            .map_err(|e| e.for_media(hash))?;
+        self.store_thumbnail(hash, &jpeg)
+    }
+
+    fn store_thumbnail(&self, hash: &MediaHash, jpeg: &[u8]) -> Result<PathBuf> {
         let staging = self.staging_path();
-        let made = thumbnail::write_thumbnail(source.as_ref(), &staging);
+        let made = (|| -> Result<()> {
+            let mut out = Sink::new(File::create(&staging)?, self.keys.as_ref())?;
+            out.write(jpeg)?;
+            out.finish(Sealed::Thumbnail, hash)?.sync_all()?;
+            Ok(())
+        })();
         if let Err(e) = made {
             let _ = fs::remove_file(&staging);
             return Err(e);

@@ -1,9 +1,7 @@
 //! Thumbnails: decode a JPEG or PNG, turn it upright per its EXIF orientation, shrink it to
 //! fit [`THUMBNAIL_MAX_PX`] and save it as a JPEG.
 
-use std::fs::File;
-use std::io::{BufRead, BufWriter, Cursor, Seek, Write};
-use std::path::Path;
+use std::io::{BufRead, Cursor, Seek, Write};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
@@ -19,17 +17,11 @@ const MAX_DECODE_BYTES: u64 = 256 << 20;
 
 const JPEG_QUALITY: u8 = 80;
 
-/// Writes the thumbnail of the image at `source` to `dest` and syncs it.
-pub(crate) fn write_thumbnail(source: &Path, dest: &Path) -> Result<()> {
-    let reader = ImageReader::open(source)?;
-    let file = File::create(dest)?;
-    let mut out = BufWriter::new(file);
-    encode_thumbnail(reader, &mut out)?;
-    out.flush()?;
-    out.into_inner()
-        .map_err(|e| Error::Io(e.into_error()))?
-        .sync_all()?;
-    Ok(())
+/// The JPEG thumbnail of the image (JPEG or PNG) `source` yields.
+pub(crate) fn thumbnail_of(source: impl BufRead + Seek) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_thumbnail(ImageReader::new(source), &mut out)?;
+    Ok(out)
 }
 
 /// The JPEG thumbnail of an image (JPEG or PNG) held in memory: for the server, which makes

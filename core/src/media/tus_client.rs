@@ -5,7 +5,6 @@
 //! a lost connection or a restarted server, the next run asks the server (`HEAD`) where the
 //! upload stands and goes on from there: at most the one chunk in flight is sent again.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -108,6 +107,7 @@ impl Uploader {
         cancel: &AtomicBool,
         progress: &mut dyn FnMut(&UploadProgress),
     ) -> Result<UploadRun> {
+        store.check_media(media)?;
         let mut run = UploadRun::default();
         for item in store.pending_uploads()? {
             if !item.policy.allows(network) {
@@ -142,12 +142,13 @@ impl Uploader {
         progress: &mut dyn FnMut(&UploadProgress),
         run: &mut UploadRun,
     ) -> Result<Outcome> {
-        let Some(path) = media.original_path(&item.hash) else {
+        // In an encrypted store the reader decrypts one segment at a time: the server and
+        // the hash see the plaintext, memory stays one chunk plus one segment.
+        let Some(mut file) = media.open_original(&item.hash)? else {
             return Ok(Outcome::Failed(
                 "original is no longer on this device".into(),
             ));
         };
-        let mut file = File::open(path)?;
         let mut url = item.upload_url.clone();
         let mut offset;
         let mut retries = 0;
@@ -200,7 +201,8 @@ impl Uploader {
                 let len = (item.size - offset).min(self.config.chunk_size as u64) as usize;
                 buf.resize(len, 0);
                 file.seek(SeekFrom::Start(offset))?;
-                file.read_exact(&mut buf)?;
+                file.read_exact(&mut buf)
+                    .map_err(|e| Error::from(e).for_media(&item.hash))?;
                 let checksum = B64.encode(Sha256::digest(&buf));
                 let body = std::mem::take(&mut buf);
                 run.bytes_sent += len as u64;

@@ -64,6 +64,7 @@ impl Store {
         source: impl AsRef<Path>,
         capture: MediaCapture,
     ) -> Result<MediaRef> {
+        self.check_media(media)?;
         let imported = media.import_file(source.as_ref())?;
         self.record_media(media, &imported, capture)
     }
@@ -76,25 +77,28 @@ impl Store {
         imported: &Imported,
         capture: MediaCapture,
     ) -> Result<MediaRef> {
+        self.check_media(media)?;
         let imported = imported.clone();
-        let thumb_source = match capture.kind {
-            MediaKind::Photo => media.original_path(&imported.hash),
-            MediaKind::Video => capture.poster.clone(),
-            MediaKind::Audio => None,
-        };
-        let has_thumbnail = match thumb_source {
-            Some(path) if media.thumbnail_path(&imported.hash).is_none() => {
-                match media.make_thumbnail(&imported.hash, path) {
-                    Ok(_) => true,
-                    // The evidence matters more than its preview: keep the file, log why.
-                    Err(e) => {
-                        tracing::warn!(hash = %imported.hash, error = %e, "no thumbnail");
-                        false
-                    }
+        let hash = &imported.hash;
+        let has_thumbnail = if capture.kind == MediaKind::Audio {
+            false
+        } else if media.thumbnail_path(hash).is_some() {
+            true
+        } else {
+            let made = match (capture.kind, &capture.poster) {
+                (MediaKind::Photo, _) => Some(media.make_thumbnail_of_original(hash)),
+                (_, Some(poster)) => Some(media.make_thumbnail(hash, poster)),
+                (_, None) => None,
+            };
+            match made {
+                Some(Ok(_)) => true,
+                // The evidence matters more than its preview: keep the file, log why.
+                Some(Err(e)) => {
+                    tracing::warn!(hash = %hash, error = %e, "no thumbnail");
+                    false
                 }
+                None => false,
             }
-            Some(_) => true,
-            None => false,
         };
         self.conn
             .prepare_cached(

@@ -3,9 +3,13 @@
 //!
 //! Every call that returns `Ok` has committed with `synchronous=FULL`: the capture survives a
 //! crash or a pulled battery from that moment on.
+//!
+//! [`Store::open_encrypted`] keeps the whole file encrypted with SQLCipher under the app's
+//! [`StoreKey`]; its [`Store::media_store`] encrypts the evidence files too.
 
 mod docs;
 mod index;
+mod key;
 mod media;
 mod merge;
 mod outbox;
@@ -24,8 +28,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::document::{RecordHeader, RecordKind};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, RecordId};
+use crate::media::{MediaKeys, MediaStore};
 use crate::model::{Scope, now};
 use docs::{DocCache, LoadedDoc};
+
+pub use key::StoreKey;
 
 pub use index::TemplateSummary;
 pub use media::{Eviction, MediaCapture, MediaInfo};
@@ -52,13 +59,31 @@ pub struct Store {
     /// Read once at open, written through by `set_profile`: every capture needs it.
     profile: Profile,
     templates: std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>,
+    /// The media keyring of an encrypted store; `None` when the store is not encrypted.
+    media_keys: Option<MediaKeys>,
 }
 
 impl Store {
-    /// Opens (creating or upgrading) the store at `path`.
+    /// Opens (creating or upgrading) the unencrypted store at `path`. An encrypted one is
+    /// refused with [`Error::KeyRequired`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
+        Self::open_with(path.as_ref(), None)
+    }
+
+    /// Opens (creating or upgrading) the store at `path`, encrypted at rest under `key`
+    /// (SQLCipher, raw key). A wrong key fails with [`Error::WrongKey`] and an unencrypted
+    /// store with [`Error::NotEncrypted`], both before anything is written: the data stays.
+    pub fn open_encrypted(path: impl AsRef<Path>, key: &StoreKey) -> Result<Self> {
+        Self::open_with(path.as_ref(), Some(key))
+    }
+
+    fn open_with(path: &Path, key: Option<&StoreKey>) -> Result<Self> {
+        let mut conn = key::connect(path, key)?;
         schema::prepare(&mut conn)?;
+        let media_keys = match key {
+            Some(_) => Some(key::media_keys(&conn)?),
+            None => None,
+        };
         let device = match get_meta(&conn, "device_id")? {
             Some(id) => id.parse()?,
             None => {
@@ -91,7 +116,46 @@ impl Store {
             docs: DocCache::default(),
             profile,
             templates: Default::default(),
+            media_keys,
         })
+    }
+
+    /// Whether the store is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.media_keys.is_some()
+    }
+
+    /// Opens (creating) the evidence folder at `dir` for this store: in an encrypted store,
+    /// every original and thumbnail written there is encrypted and read back through it.
+    pub fn media_store(&self, dir: impl AsRef<Path>) -> Result<MediaStore> {
+        MediaStore::open_with_keys(dir, self.media_keys.clone())
+    }
+
+    /// Re-encrypts the store under `new_key` without losing anything; from then on only
+    /// `new_key` opens it. The media files are not rewritten: their keys are wrapped by media
+    /// keys kept inside the database, which the re-key re-encrypts, and a fresh media key
+    /// wraps the files captured from now on. Other connections to the database (the
+    /// uploader's) must be closed first and reopened with `new_key`.
+    ///
+    /// The app keeps `new_key` in its keystore before calling this, and the old one until it
+    /// returns: a crash in between leaves the store under one of the two.
+    pub fn rekey(&mut self, new_key: &StoreKey) -> Result<()> {
+        let Some(keys) = &self.media_keys else {
+            return Err(Error::NotEncrypted);
+        };
+        let (id, media_key) = key::add_media_key(&self.conn)?;
+        keys.add(id, media_key);
+        key::rekey(&self.conn, new_key)
+    }
+
+    /// Refuses a media folder that does not match the store: an encrypted store must never
+    /// write or read its evidence in the clear.
+    pub(crate) fn check_media(&self, media: &MediaStore) -> Result<()> {
+        match (self.is_encrypted(), media.is_encrypted()) {
+            (true, false) => Err(Error::KeyRequired),
+            (false, true) => Err(Error::NotEncrypted),
+            _ => Ok(()),
+        }
     }
 
     /// This device's id, persisted with the store.

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/001_initial.sql"),
     include_str!("sql/002_templates_conflicts.sql"),
     include_str!("sql/003_media.sql"),
+    include_str!("sql/004_media_keys.sql"),
 ];
 
 /// The schema version this build writes.
@@ -109,6 +110,7 @@ mod tests {
             "template_index",
             "media",
             "upload_queue",
+            "media_keys",
         ] {
             assert_eq!(
                 table_columns(&old, table),

@@ -50,6 +50,21 @@ object ErrorSuite : Suite() {
             }
         }
 
+        test("a wrong, missing or malformed key is refused and the right key still opens the store") {
+            val dir = tempDir("keys-")
+            val db = java.io.File(dir, "siteproof.db").path
+            val media = java.io.File(dir, "media").path
+            val key = ByteArray(32) { (it * 7).toByte() }
+            SiteproofStore.open(db, media, key.copyOf()).use { it.setProfile(it.profile()) }
+            assertFailsWith<ApiException.WrongKey> { SiteproofStore.open(db, media, ByteArray(32)) }
+            assertFailsWith<ApiException.WrongKey> { SiteproofStore.open(db, media, null) }
+            assertFailsWith<ApiException.InvalidInput> { SiteproofStore.open(db, media, ByteArray(16)) }
+            val newKey = ByteArray(32) { 9 }
+            SiteproofStore.open(db, media, key.copyOf()).use { it.rekey(newKey.copyOf()) }
+            assertFailsWith<ApiException.WrongKey> { SiteproofStore.open(db, media, key.copyOf()) }
+            SiteproofStore.open(db, media, newKey.copyOf()).close()
+        }
+
         test("a store from a newer app is refused with NeedsNewerApp") {
             val dir = tempDir("newer-")
             val db = java.io.File(dir, "siteproof.db")

@@ -24,7 +24,7 @@ const val GAS_TEMPLATE = "gas-operator-major"
 
 /** One phone: its store and media folder in the app's private storage. */
 class Device(val name: String, val dir: File = tempDir("device-$name-")) : AutoCloseable {
-    /** The app hands in the key it keeps in the Android Keystore (reserved until encryption lands). */
+    /** The app hands in the key it keeps in the Android Keystore: the store is encrypted at rest. */
     private val key = ByteArray(32) { it.toByte() }
     var store: SiteproofStore = open()
         private set

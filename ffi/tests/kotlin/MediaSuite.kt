@@ -30,9 +30,14 @@ object MediaSuite : Suite() {
                 assertEquals(phone.store.deviceId(), ref.device)
                 // The app's own file may go: the store holds its copy.
                 shot.delete()
-                val original = File(assertNotNull(phone.store.originalPath(ref.hash)))
-                assertEquals(ref.hash, sha256Hex(original))
-                assertTrue(File(assertNotNull(phone.store.thumbnailPath(ref.hash))).length() > 0)
+                // On disk the original is encrypted; the store hands out its plaintext.
+                val stored = File(assertNotNull(phone.store.originalPath(ref.hash)))
+                assertTrue(sha256Hex(stored) != ref.hash)
+                val exported = File(tempDir("export-"), "photo.jpg")
+                assertEquals(ref.size, phone.store.exportOriginal(ref.hash, exported.path))
+                assertEquals(ref.hash, sha256Hex(exported))
+                val thumb = assertNotNull(phone.store.thumbnailBytes(ref.hash))
+                assertNotNull(javax.imageio.ImageIO.read(thumb.inputStream()))
                 val info = assertNotNull(phone.store.mediaInfo(ref.hash))
                 assertTrue(info.hasThumbnail && info.originalPresent)
                 assertNull(info.verifiedAt)

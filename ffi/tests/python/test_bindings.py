@@ -174,6 +174,29 @@ def test_evidence_pushed_by_hand_with_a_tus_request_is_recorded_as_verified(enro
     assert phone.evict_verified_media(0).files == 1
 
 
+def test_a_keyed_store_opens_only_with_its_key_and_reads_media_decrypted(tmp_path):
+    db, media = str(tmp_path / "siteproof.db"), str(tmp_path / "media")
+    key, new_key = bytes(range(32)), bytes([9] * 32)
+    store = sp.SiteproofStore.open(db, media, key)
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(b"DISTINCT-FOOTAGE" * 10_000)
+    ref = store.import_media(str(clip), sp.MediaCapture(kind=sp.MediaKind.VIDEO, mime="video/mp4"))
+    assert b"DISTINCT-FOOTAGE" not in open(store.original_path(ref.hash), "rb").read()
+    out = tmp_path / "export.bin"
+    assert store.export_original(ref.hash, str(out)) == ref.size
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == ref.hash
+    store.rekey(new_key)
+    del store
+
+    for wrong in (key, bytes(32), None):
+        with pytest.raises(sp.ApiError.WrongKey):
+            sp.SiteproofStore.open(db, media, wrong)
+    with pytest.raises(sp.ApiError.InvalidInput):
+        sp.SiteproofStore.open(db, media, b"short")
+    store = sp.SiteproofStore.open(db, media, new_key)
+    assert store.media_info(ref.hash).size == ref.size
+
+
 def test_one_store_serves_many_threads(open_store):
     store = open_store()
     store.install_template_json((TEMPLATES / f"{GAS}.json").read_text(encoding="utf-8"))

@@ -101,9 +101,22 @@ pub struct DiskPhone {
 
 impl DiskPhone {
     pub async fn enroll(server: &TestServer, group: &str) -> Self {
+        Self::enroll_keyed(server, group, None).await
+    }
+
+    /// A phone whose store (and media) are encrypted at rest under `key`, when given.
+    pub async fn enroll_keyed(
+        server: &TestServer,
+        group: &str,
+        key: Option<&siteproof_core::StoreKey>,
+    ) -> Self {
         let enrolled = server.enroll(group).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut store = Store::open(dir.path().join("phone.db")).expect("store");
+        let path = dir.path().join("phone.db");
+        let mut store = match key {
+            Some(key) => Store::open_encrypted(path, key).expect("encrypted store"),
+            None => Store::open(path).expect("store"),
+        };
         store
             .set_profile(&Profile {
                 inspector: "李四".into(),
@@ -111,7 +124,7 @@ impl DiskPhone {
             })
             .expect("profile");
         store.put_template(&template()).expect("template");
-        let media = MediaStore::open(dir.path().join("media")).expect("media");
+        let media = store.media_store(dir.path().join("media")).expect("media");
         Self {
             store,
             media,

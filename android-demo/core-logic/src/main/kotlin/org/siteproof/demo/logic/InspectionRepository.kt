@@ -97,7 +97,8 @@ class InspectionRepository(
             .also { file.delete(); poster?.delete() }
     }
 
-    suspend fun thumbnail(hash: String): File? = withContext(io) { store.thumbnailPath(hash)?.let(::File) }
+    /** The thumbnail's JPEG bytes (decrypted by the store; the file on disk is encrypted). */
+    suspend fun thumbnail(hash: String): ByteArray? = withContext(io) { store.thumbnailBytes(hash) }
 
     suspend fun enroll(serverUrl: String, code: String, deviceName: String): Enrollment =
         withContext(io) { store.enroll(serverUrl, code, deviceName) }
