@@ -53,11 +53,13 @@
 //! - [`model`]: what each record holds (template, visit, findings, media references).
 //! - [`document`]: one Automerge document per record, with a header (kind, id, scope).
 //! - [`Store`]: the SQLite store: chunks, compaction, index tables, outbox, merge.
+//! - [`evidence`]: the signed statement of each capture.
 //! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
 //!   `http-client`) the tus uploader.
 
 pub mod document;
 mod error;
+pub mod evidence;
 mod ids;
 pub mod media;
 pub mod model;

@@ -214,6 +214,10 @@ mod tests {
                 captured_at: 5,
                 location: Some(at),
                 device: device.clone(),
+                signature: Some(crate::evidence::EvidenceSignature {
+                    signer: device.clone(),
+                    signature: "ab".repeat(64),
+                }),
             },
         )
         .expect("media");

@@ -5,6 +5,7 @@
 //! crash or a pulled battery from that moment on.
 
 mod docs;
+mod evidence_keys;
 mod index;
 mod media;
 mod merge;

@@ -13,6 +13,7 @@ use super::db::CaseRow;
 use super::visits::severity_code;
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
+use crate::evidence::{CustodyEvent, custody};
 use crate::storage::{PushWrite, RecordWrite};
 
 /// What a form sends to add an event to a case.
@@ -56,6 +57,25 @@ fn row_of(case: &Case, header: &RecordHeader) -> CaseRow {
             .any(|e| e.kind == CaseEventKind::Escalated),
         opened_at: case.events.first().map_or(0, |e| e.at),
         closed_at: (status == CaseStatus::Closed).then(|| case.events.last().map_or(0, |e| e.at)),
+    }
+}
+
+/// The custody entry of a case's newest event.
+fn case_custody(user: &WebUser, case: &Case) -> CustodyEvent {
+    let event = case.events.last();
+    CustodyEvent {
+        actor: format!("user:{}", user.login),
+        action: "case_event".into(),
+        subject: case.id.to_string(),
+        details: serde_json::json!({
+            "kind": event.map(|e| e.kind.code()),
+            "visit": case.visit.as_str(),
+            "finding": case.finding.as_str(),
+            "at": event.map(|e| e.at),
+            "unit": event.and_then(|e| e.unit.clone()),
+            "deadline": event.and_then(|e| e.deadline),
+            "media": event.map(|e| e.media.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        }),
     }
 }
 
@@ -122,7 +142,13 @@ impl BackOffice {
             })
             .await?;
         let row = row_of(&case, &header);
-        self.db.run(move |c| case_rows::put(c, &row)).await?;
+        let event = case_custody(user, &case);
+        self.db
+            .run(move |c| {
+                case_rows::put(c, &row)?;
+                custody::append(c, &event).map(drop)
+            })
+            .await?;
         Ok(case.id)
     }
 
@@ -205,7 +231,13 @@ impl BackOffice {
             })
             .await?;
         let row = row_of(&case, &header);
-        self.db.run(move |c| case_rows::put(c, &row)).await?;
+        let event = case_custody(user, &case);
+        self.db
+            .run(move |c| {
+                case_rows::put(c, &row)?;
+                custody::append(c, &event).map(drop)
+            })
+            .await?;
         Ok(case)
     }
 

@@ -19,6 +19,7 @@ use writer::Writer;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_backoffice.sql"),
+    include_str!("migrations/003_evidence.sql"),
 ];
 
 /// The schema version this build writes.
