@@ -120,36 +120,80 @@ fn signed_evidence_is_verified_packaged_checked_by_standard_tools_and_tampering_
     );
     ok(&["admin", "--data", data, "template", "publish", template]);
     let group = ok(&[
-        "admin", "--data", data, "group", "create", "--region", "hebei", "--name", "督导一组",
+        "admin",
+        "--data",
+        data,
+        "group",
+        "create",
+        "--region",
+        "hebei",
+        "--name",
+        "督导一组",
     ]);
     let home = dir.path().join("laptop");
     let home = home.to_str().expect("utf-8");
     let code = ok(&["admin", "--data", data, "enroll-code", "--group", &group]);
     ok(&[
-        "client", "--home", home, "enroll", "--server", &url, "--code", &code, "--inspector",
+        "client",
+        "--home",
+        home,
+        "enroll",
+        "--server",
+        &url,
+        "--code",
+        &code,
+        "--inspector",
         "张三",
     ]);
     let visit = ok(&[
-        "client", "--home", home, "create", "--site", "某燃气站", "--sector", "gas",
-        "--template", "gas-operator-major", "--address", "石家庄",
+        "client",
+        "--home",
+        home,
+        "create",
+        "--site",
+        "某燃气站",
+        "--sector",
+        "gas",
+        "--template",
+        "gas-operator-major",
+        "--address",
+        "石家庄",
     ]);
     let photo = dir.path().join("photo.jpg");
     std::fs::write(&photo, b"not really a jpeg, still evidence").expect("write");
     let out = ok(&[
-        "client", "--home", home, "upload", &visit, photo.to_str().expect("path"),
+        "client",
+        "--home",
+        home,
+        "upload",
+        &visit,
+        photo.to_str().expect("path"),
     ]);
     assert!(out.contains("1 uploaded and verified"), "{out}");
     drop(server);
 
     let checked = ok(&["admin", "--data", data, "evidence", "verify"]);
-    assert!(checked.contains("1 piece(s) of evidence checked"), "{checked}");
-    assert!(!checked.contains("unverified"), "signed at capture: {checked}");
+    assert!(
+        checked.contains("1 piece(s) of evidence checked"),
+        "{checked}"
+    );
+    assert!(
+        !checked.contains("unverified"),
+        "signed at capture: {checked}"
+    );
     assert!(ok(&["admin", "--data", data, "custody", "verify"]).contains("intact"));
 
     // The package verifies with the documented commands.
     let package = dir.path().join("package");
     ok(&[
-        "admin", "--data", data, "custody", "export", "--visit", &visit, "--out",
+        "admin",
+        "--data",
+        data,
+        "custody",
+        "export",
+        "--visit",
+        &visit,
+        "--out",
         package.to_str().expect("path"),
     ]);
     let checked = sh(&package, CHECK_PACKAGE);
@@ -168,20 +212,37 @@ fn signed_evidence_is_verified_packaged_checked_by_standard_tools_and_tampering_
     assert!(
         sh(
             &forged,
-            "sed -i 's/^size .*/size 1/' statements/*.txt && sha256sum $(sed 's/^[0-9a-f]*  //' SHA256SUMS) > SHA256SUMS.new && mv SHA256SUMS.new SHA256SUMS"
+            "sed -i 's/^captured_at .*/captured_at 1/' statements/*.txt && sha256sum $(sed 's/^[0-9a-f]*  //' SHA256SUMS) > SHA256SUMS.new && mv SHA256SUMS.new SHA256SUMS"
         )
         .status
         .success()
     );
     let failed = sh(&forged, CHECK_PACKAGE);
-    assert!(!failed.status.success(), "a forged statement passed: {}", text(&failed));
     assert!(
-        sh(&package, "printf X | dd of=$(ls originals/* | head -n1) bs=1 seek=3 conv=notrunc 2>/dev/null")
-            .status
-            .success()
+        !failed.status.success(),
+        "a forged statement passed: {}",
+        text(&failed)
+    );
+    assert!(
+        text(&failed).contains("Signature Verification Failure"),
+        "{}",
+        text(&failed)
+    );
+    assert!(
+        sh(
+            &package,
+            "printf X | dd of=$(ls originals/* | head -n1) bs=1 seek=3 conv=notrunc 2>/dev/null"
+        )
+        .status
+        .success()
     );
     let failed = sh(&package, CHECK_PACKAGE);
-    assert!(!failed.status.success(), "a tampered original passed: {}", text(&failed));
+    assert!(
+        !failed.status.success(),
+        "a tampered original passed: {}",
+        text(&failed)
+    );
+    assert!(text(&failed).contains("FAILED"), "{}", text(&failed));
 
     // A byte flipped in the stored blob is found by the next re-verification.
     let blobs = data_dir.join("blobs").join("blobs");
@@ -205,7 +266,10 @@ fn signed_evidence_is_verified_packaged_checked_by_standard_tools_and_tampering_
     // A forged custody entry, then a deleted one, break the chain at their seq.
     let db = data_dir.join("siteproof.db");
     assert!(ok(&["admin", "--data", data, "custody", "verify"]).contains("intact"));
-    sql(&db, "UPDATE custody_log SET details = '{\"forged\":true}' WHERE seq = 2");
+    sql(
+        &db,
+        "UPDATE custody_log SET details = '{\"forged\":true}' WHERE seq = 2",
+    );
     let out = siteproof(&["admin", "--data", data, "custody", "verify"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("broken at seq 2"), "{}", text(&out));

@@ -28,7 +28,14 @@ pub const STATEMENT_VERSION: &str = "siteproof-evidence-v1";
 
 /// A device's signature over a media reference's statement, kept in the [`MediaRef`].
 #[derive(
-    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, autosurgeon::Reconcile, autosurgeon::Hydrate,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    autosurgeon::Reconcile,
+    autosurgeon::Hydrate,
 )]
 pub struct EvidenceSignature {
     /// The signing device's id on the server (its key is registered with it at enrollment).
@@ -51,7 +58,8 @@ pub fn statement(visit: &RecordId, media: &MediaRef, signer: &DeviceId) -> Vec<u
             "{:.7} {:.7} {}",
             p.lat,
             p.lon,
-            p.accuracy_m.map_or_else(|| "-".to_owned(), |a| format!("{a:.1}"))
+            p.accuracy_m
+                .map_or_else(|| "-".to_owned(), |a| format!("{a:.1}"))
         ),
         None => "-".to_owned(),
     };

@@ -76,7 +76,11 @@ impl DeviceRegistry {
                 "device_name must be 1 to {MAX_NAME_CHARS} printable characters"
             )));
         }
-        let public_key = req.public_key.as_deref().map(parse_public_key).transpose()?;
+        let public_key = req
+            .public_key
+            .as_deref()
+            .map(parse_public_key)
+            .transpose()?;
         let token = secret::new_token();
         let device = NewDevice {
             id: DeviceId::random(),

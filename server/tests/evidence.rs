@@ -37,7 +37,11 @@ async fn enroll_with_key(server: &TestServer, group: &str, key: &EvidenceKey) ->
         .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    v["device_id"].as_str().expect("id").parse().expect("device id")
+    v["device_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("device id")
 }
 
 /// Captures a file on `phone`, syncs, uploads it in one request; returns the server's
@@ -156,7 +160,10 @@ async fn a_malformed_public_key_is_refused_at_enrollment() {
     let code = server
         .state
         .admin
-        .issue_enrollment_code(&"g1".parse().expect("group"), std::time::Duration::from_secs(60))
+        .issue_enrollment_code(
+            &"g1".parse().expect("group"),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .expect("code");
     let body = serde_json::json!({

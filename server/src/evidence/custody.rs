@@ -61,13 +61,7 @@ impl CustodyEntry {
     pub fn canonical(&self) -> String {
         format!(
             "{ENTRY_VERSION}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
-            self.seq,
-            self.at,
-            self.actor,
-            self.action,
-            self.subject,
-            self.details,
-            self.prev_hash
+            self.seq, self.at, self.actor, self.action, self.subject, self.details, self.prev_hash
         )
     }
 
@@ -105,9 +99,9 @@ impl BrokenLink {
     /// The seq at which the chain breaks.
     pub fn seq(&self) -> i64 {
         match self {
-            BrokenLink::Altered { seq } | BrokenLink::Unlinked { seq } | BrokenLink::Missing { seq } => {
-                *seq
-            }
+            BrokenLink::Altered { seq }
+            | BrokenLink::Unlinked { seq }
+            | BrokenLink::Missing { seq } => *seq,
         }
     }
 }
@@ -123,7 +117,11 @@ fn one_line(what: &str, value: &str) -> rusqlite::Result<()> {
 
 /// Appends `event` inside `tx` (which must be `IMMEDIATE`, so no other writer runs between
 /// reading the last entry and inserting this one); returns the new entry.
-pub fn append_in(tx: &Transaction<'_>, event: &CustodyEvent, at: i64) -> rusqlite::Result<CustodyEntry> {
+pub fn append_in(
+    tx: &Transaction<'_>,
+    event: &CustodyEvent,
+    at: i64,
+) -> rusqlite::Result<CustodyEntry> {
     one_line("actor", &event.actor)?;
     one_line("action", &event.action)?;
     one_line("subject", &event.subject)?;
@@ -207,11 +205,18 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<Result<u64, BrokenLin
 }
 
 /// Every entry whose subject is one of `subjects`, in chain order.
-pub fn entries_about(conn: &Connection, subjects: &[String]) -> rusqlite::Result<Vec<CustodyEntry>> {
+pub fn entries_about(
+    conn: &Connection,
+    subjects: &[String],
+) -> rusqlite::Result<Vec<CustodyEntry>> {
     let marks = vec!["?"; subjects.len().max(1)].join(",");
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE subject IN ({marks}) ORDER BY seq"))?;
     let empty = [String::new()];
-    let args = if subjects.is_empty() { &empty[..] } else { subjects };
+    let args = if subjects.is_empty() {
+        &empty[..]
+    } else {
+        subjects
+    };
     let rows = stmt.query_map(rusqlite::params_from_iter(args), entry_row)?;
     rows.collect()
 }
@@ -254,8 +259,11 @@ mod tests {
             append(&mut conn, &event(n)).expect("append");
         }
         assert_eq!(verify_chain(&conn).expect("read"), Ok(4));
-        conn.execute("UPDATE custody_log SET details = '{\"n\":9}' WHERE seq = 3", [])
-            .expect("forge");
+        conn.execute(
+            "UPDATE custody_log SET details = '{\"n\":9}' WHERE seq = 3",
+            [],
+        )
+        .expect("forge");
         assert_eq!(
             verify_chain(&conn).expect("read"),
             Err(BrokenLink::Altered { seq: 3 })

@@ -50,9 +50,16 @@ fn io(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("export: {}: {e}", path.display()))
 }
 
-async fn write(out: &Path, rel: &str, bytes: &[u8], sums: &mut Vec<(String, String)>) -> Result<()> {
+async fn write(
+    out: &Path,
+    rel: &str,
+    bytes: &[u8],
+    sums: &mut Vec<(String, String)>,
+) -> Result<()> {
     let path = out.join(rel);
-    tokio::fs::write(&path, bytes).await.map_err(|e| io(&path, e))?;
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|e| io(&path, e))?;
     sums.push((hex::encode(Sha256::digest(bytes)), rel.to_owned()));
     Ok(())
 }
@@ -96,7 +103,9 @@ impl EvidenceService {
         }
         for sub in ["originals", "statements", "signatures", "keys"] {
             let dir: PathBuf = out.join(sub);
-            tokio::fs::create_dir_all(&dir).await.map_err(|e| io(&dir, e))?;
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| io(&dir, e))?;
         }
         let mut sums = Vec::new();
         let mut items = Vec::new();
@@ -177,12 +186,11 @@ impl EvidenceService {
         });
         let text = serde_json::to_string_pretty(&manifest).map_err(internal)?;
         write(out, "manifest.json", text.as_bytes(), &mut sums).await?;
-        let list: String = sums
-            .iter()
-            .map(|(h, p)| format!("{h}  {p}\n"))
-            .collect();
+        let list: String = sums.iter().map(|(h, p)| format!("{h}  {p}\n")).collect();
         let path = out.join("SHA256SUMS");
-        tokio::fs::write(&path, list).await.map_err(|e| io(&path, e))?;
+        tokio::fs::write(&path, list)
+            .await
+            .map_err(|e| io(&path, e))?;
         Ok(summary)
     }
 

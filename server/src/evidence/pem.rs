@@ -26,12 +26,11 @@ mod tests {
     #[test]
     fn the_rfc_8410_example_key_encodes_as_in_the_rfc() {
         // RFC 8410, section 10.1.
-        let key: [u8; 32] = hex::decode(
-            "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1",
-        )
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
+        let key: [u8; 32] =
+            hex::decode("19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1")
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes");
         assert_eq!(
             public_key_pem(&key),
             "-----BEGIN PUBLIC KEY-----\n\

@@ -107,7 +107,13 @@ impl MediaService {
     /// Records a completed upload in the custody log and checks its signed statement. The
     /// bytes are stored whatever the outcome: evidence that does not verify is flagged, not
     /// lost; a failure here is logged, never the uploader's problem.
-    pub(super) async fn uploaded(&self, device: &DeviceRecord, record: &RecordId, hash: &MediaHash, size: u64) {
+    pub(super) async fn uploaded(
+        &self,
+        device: &DeviceRecord,
+        record: &RecordId,
+        hash: &MediaHash,
+        size: u64,
+    ) {
         let Some(evidence) = self.evidence.get() else {
             return;
         };
