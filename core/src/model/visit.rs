@@ -179,6 +179,7 @@ pub struct MediaRef {
     /// The capturing device's signature over the statement of this reference
     /// ([`crate::evidence`]); `None` until the device has a key (it signs at enrollment).
     #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
     pub signature: Option<crate::evidence::EvidenceSignature>,
 }
 
