@@ -181,7 +181,11 @@ fn signed_evidence_is_verified_packaged_checked_by_standard_tools_and_tampering_
         !checked.contains("unverified"),
         "signed at capture: {checked}"
     );
-    assert!(ok(&["admin", "--data", data, "custody", "verify"]).contains("intact"));
+    let intact = ok(&["admin", "--data", data, "custody", "verify"]);
+    assert!(
+        intact.contains("intact") && intact.contains("head: seq "),
+        "{intact}"
+    );
 
     // The package verifies with the documented commands.
     let package = dir.path().join("package");

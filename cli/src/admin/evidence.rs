@@ -76,15 +76,21 @@ pub async fn run_evidence(command: EvidenceCommand, data: &Path) -> Result<(), C
 /// Runs a custody command on the data directory `data`.
 pub async fn run_custody(command: CustodyCommand, data: &Path) -> Result<(), CliError> {
     match command {
-        CustodyCommand::Verify => match service(data)?.verify_chain().await? {
-            Ok(n) => println!("custody chain intact: {n} entries"),
-            Err(broken) => {
-                return Err(CliError::Failed(format!(
-                    "custody chain broken at seq {}: {broken}",
-                    broken.seq()
-                )));
+        CustodyCommand::Verify => {
+            let evidence = service(data)?;
+            match evidence.verify_chain().await? {
+                Ok(n) => println!("custody chain intact: {n} entries"),
+                Err(broken) => {
+                    return Err(CliError::Failed(format!(
+                        "custody chain broken at seq {}: {broken}",
+                        broken.seq()
+                    )));
+                }
             }
-        },
+            if let Some(head) = evidence.chain_head().await? {
+                println!("head: seq {} entry_hash {}", head.seq, head.entry_hash);
+            }
+        }
         CustodyCommand::Export { visit, out } => {
             let visit: RecordId = visit
                 .parse()

@@ -234,6 +234,12 @@ impl EvidenceService {
         self.run(|c| custody::verify_chain(c)).await
     }
 
+    /// The chain's last entry, if any: the value to record outside the server (print it,
+    /// send it elsewhere) so a rewrite of the whole chain would show.
+    pub async fn chain_head(&self) -> Result<Option<CustodyEntry>> {
+        self.run(|c| custody::head(c)).await
+    }
+
     /// The status of each file of `record` that was checked, by hash.
     pub async fn statuses(&self, record: &str) -> Result<BTreeMap<String, String>> {
         let record = record.to_owned();
