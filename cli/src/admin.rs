@@ -11,6 +11,7 @@ use siteproof_server::{AdminService, GroupId, RegionCode, SqliteStorage};
 
 use crate::CliError;
 
+mod evidence;
 mod templates;
 mod user;
 
@@ -47,6 +48,12 @@ enum AdminCommand {
     /// Back-office web users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Signed evidence: re-verify what is stored.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
+    /// The chain of custody: check it, export a visit's evidence package.
+    #[command(subcommand)]
+    Custody(evidence::CustodyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +138,8 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             println!("{}", issued.code);
         }
         AdminCommand::User(command) => user::run(command, &args.data.join("siteproof.db")).await?,
+        AdminCommand::Evidence(command) => evidence::run_evidence(command, &args.data).await?,
+        AdminCommand::Custody(command) => evidence::run_custody(command, &args.data).await?,
         AdminCommand::Device(DeviceCommand::List) => {
             for d in admin.list_devices().await? {
                 let status = if d.revoked_at.is_some() {

@@ -42,6 +42,9 @@ enum CliError {
     Core(#[from] siteproof_core::Error),
     #[error("{0}")]
     Usage(String),
+    /// A check found a failure (evidence, custody chain).
+    #[error("{0}")]
+    Failed(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -55,11 +55,13 @@
 //! - [`Store`]: the SQLite store: chunks, compaction, index tables, outbox, merge.
 //!   [`Store::open_encrypted`] keeps it (and, through [`Store::media_store`], the evidence
 //!   files) encrypted at rest under the app's [`StoreKey`].
+//! - [`evidence`]: the signed statement of each capture.
 //! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
 //!   `http-client`) the tus uploader.
 
 pub mod document;
 mod error;
+pub mod evidence;
 mod ids;
 pub mod media;
 pub mod model;

@@ -204,6 +204,7 @@ mod tests {
         };
         autosurgeon::reconcile(&mut doc, &visit).expect("reconcile");
         let hash: MediaHash = "c".repeat(64).parse().expect("hash");
+        let hash_key = hash.to_string();
         put_media(
             &mut doc,
             &MediaRef {
@@ -214,6 +215,10 @@ mod tests {
                 captured_at: 5,
                 location: Some(at),
                 device: device.clone(),
+                signature: Some(crate::evidence::EvidenceSignature {
+                    signer: device.clone(),
+                    signature: "ab".repeat(64),
+                }),
             },
         )
         .expect("media");
@@ -258,11 +263,35 @@ mod tests {
             },
         )
         .expect("finding");
+        // A reference as written before signatures existed: no `signature` key at all.
+        let old: MediaHash = "d".repeat(64).parse().expect("hash");
+        put_media(
+            &mut doc,
+            &MediaRef {
+                hash: old.clone(),
+                size: 7,
+                kind: MediaKind::Photo,
+                mime: "image/jpeg".into(),
+                captured_at: 6,
+                location: None,
+                device: "dev-1".parse().expect("id"),
+                signature: None,
+            },
+        )
+        .expect("old media");
+        let media = map_at(&doc, "media").expect("media map");
+        let old_ref = match doc.get(&media, old.as_str()).expect("get") {
+            Some((_, obj)) => obj,
+            None => panic!("the reference was just written"),
+        };
+        doc.delete(&old_ref, "signature").expect("drop the key");
         doc.commit();
 
         let slow: Visit = autosurgeon::hydrate(&doc).expect("autosurgeon");
         let fast = read(&doc).expect("one pass");
         assert_eq!(fast, slow);
+        assert_eq!(fast.media[old.as_str()].signature, None);
+        assert!(fast.media[hash_key.as_str()].signature.is_some());
         assert_eq!(fast.answers.len(), 6);
         let c = counts(&doc).expect("counts");
         assert_eq!(

@@ -37,6 +37,7 @@ fn a_visit_captured_offline_is_all_there_after_reopening() {
             captured_at: 1,
             location: None,
             device: store.device_id().clone(),
+            signature: None,
         };
         store.attach_media(&visit, &photo).expect("attach");
         store

@@ -52,6 +52,12 @@ pub struct MediaRef {
     pub location: Option<GeoPoint>,
     /// The capturing device.
     pub device: String,
+    /// The server id of the device that signed this reference, once signed.
+    #[uniffi(default = None)]
+    pub signer: Option<String>,
+    /// Its Ed25519 signature over the evidence statement (128 hex digits), once signed.
+    #[uniffi(default = None)]
+    pub signature: Option<String>,
 }
 
 /// What the store knows about one media file.
@@ -205,6 +211,8 @@ impl From<core::MediaRef> for MediaRef {
             captured_at: m.captured_at,
             location: m.location.map(Into::into),
             device: m.device.into(),
+            signer: m.signature.as_ref().map(|s| s.signer.to_string()),
+            signature: m.signature.map(|s| s.signature),
         }
     }
 }
@@ -297,6 +305,13 @@ impl TryFrom<MediaRef> for core::MediaRef {
             captured_at: m.captured_at,
             location: m.location.map(Into::into),
             device: m.device.parse()?,
+            signature: match (m.signer, m.signature) {
+                (Some(signer), Some(signature)) => Some(core::evidence::EvidenceSignature {
+                    signer: signer.parse()?,
+                    signature,
+                }),
+                _ => None,
+            },
         })
     }
 }

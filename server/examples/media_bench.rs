@@ -232,6 +232,7 @@ async fn capture_and_sync(data_dir: &Path, phone_dir: &Path, file: &Path) -> Res
         .enroll(&EnrollRequest {
             code: code.code,
             device_name: "bench".into(),
+            public_key: None,
         })
         .await?;
     let mut store = Store::open(phone_dir.join("phone.db"))?;

@@ -19,6 +19,10 @@ pub struct EnrollRequest {
     pub code: String,
     /// A name for the device, shown in `siteproof admin device list`.
     pub device_name: String,
+    /// The device's Ed25519 public key for signed evidence, 64 hex digits (optional: a
+    /// client without one uploads evidence the server keeps as unverified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// The answer to a successful enrollment. The token is never shown again.
@@ -34,6 +38,17 @@ pub struct EnrollResponse {
     pub group: String,
     /// The server's epoch.
     pub epoch: String,
+}
+
+/// A public key as the enroll request sends it: 64 hex digits of a usable Ed25519 key.
+fn parse_public_key(hex_key: &str) -> Result<[u8; 32]> {
+    hex::decode(hex_key.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .filter(siteproof_core::evidence::is_public_key)
+        .ok_or_else(|| {
+            Error::InvalidInput("public_key must be 64 hex digits of an Ed25519 key".into())
+        })
 }
 
 /// The longest device name accepted, in characters.
@@ -61,12 +76,18 @@ impl DeviceRegistry {
                 "device_name must be 1 to {MAX_NAME_CHARS} printable characters"
             )));
         }
+        let public_key = req
+            .public_key
+            .as_deref()
+            .map(parse_public_key)
+            .transpose()?;
         let token = secret::new_token();
         let device = NewDevice {
             id: DeviceId::random(),
             name: name.to_string(),
             token_hash: secret::token_hash(&token),
             enrolled_at: now(),
+            public_key,
         };
         let code_hash = secret::enrollment_code_hash(&req.code);
         let enrolled = self

@@ -29,6 +29,7 @@ pub mod backoffice;
 pub mod blob;
 mod devices;
 mod error;
+pub mod evidence;
 mod http;
 pub mod ids;
 mod principal;
@@ -92,6 +93,9 @@ pub struct AppState {
     pub media: Option<Arc<tus::MediaService>>,
     /// The back office's pages; `None` until attached ([`AppState::with_backoffice`]).
     pub backoffice: Option<Arc<backoffice::BackOffice>>,
+    /// Evidence checks and the custody log; `None` until attached
+    /// ([`AppState::with_evidence`]).
+    pub evidence: Option<Arc<evidence::EvidenceService>>,
 }
 
 impl AppState {
@@ -105,6 +109,7 @@ impl AppState {
             config: Arc::new(config),
             media: None,
             backoffice: None,
+            evidence: None,
         }
     }
 
@@ -124,7 +129,24 @@ impl AppState {
         let db_path = storage.path().to_path_buf();
         Self::new(Arc::new(storage), config)
             .with_media(Arc::new(blobs), tus::MediaConfig::default())
+            .with_evidence(&db_path)?
             .with_backoffice(&db_path, backoffice::BackOfficeConfig::default())
+    }
+
+    /// Attaches evidence checks and the custody log over the SQLite file at `db_path`, using
+    /// the blob store attached before (without one there is no evidence: nothing is done).
+    pub fn with_evidence(mut self, db_path: &Path) -> Result<Self> {
+        let Some(media) = self.media.clone() else {
+            return Ok(self);
+        };
+        let service = Arc::new(evidence::EvidenceService::open(
+            db_path,
+            Arc::clone(&self.storage),
+            Arc::clone(media.blobs()),
+        )?);
+        media.attach_evidence(Arc::clone(&service));
+        self.evidence = Some(service);
+        Ok(self)
     }
 
     /// Attaches the back office over the SQLite file at `db_path` (the one the storage opened),
@@ -137,6 +159,7 @@ impl AppState {
         let blobs = self.media.as_ref().map(|m| Arc::clone(m.blobs()));
         let office =
             backoffice::BackOffice::open(db_path, Arc::clone(&self.storage), blobs, config)?;
+
         self.backoffice = Some(Arc::new(office));
         Ok(self)
     }

@@ -25,6 +25,14 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// Who this is in the custody log: `device:<id>` or `user:<login>`.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Device(d) => format!("device:{}", d.id),
+            Principal::User(u) => format!("user:{}", u.login),
+        }
+    }
+
     /// The device, or 401 for principals that are not devices.
     pub fn device(&self) -> Result<&DeviceRecord, Error> {
         match self {

@@ -347,6 +347,22 @@ async fn a_case_goes_from_a_finding_to_closed_and_syncs_to_the_group() {
     let (tom, _) = sign_in(&server, "tom").await;
     let hidden = send(&server, get(&case_path, &tom)).await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+
+    // Every case event is in the custody chain, by the user who made it.
+    assert!(custody_actions(&server).contains(&("user:alice".into(), "case_event".into())));
+}
+
+/// `(actor, action)` of every custody entry, in order; the chain must hold.
+fn custody_actions(server: &TestServer) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open(server.dir.path().join("siteproof.db")).expect("db");
+    let chain = siteproof_server::evidence::custody::verify_chain(&db).expect("read chain");
+    assert!(chain.is_ok(), "{chain:?}");
+    db.prepare("SELECT actor, action FROM custody_log ORDER BY seq")
+        .expect("sql")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("entries")
 }
 
 #[tokio::test]
@@ -415,6 +431,10 @@ async fn evidence_is_served_to_users_of_its_region_with_ranges_and_is_pending_un
         "uploaded: no longer pending"
     );
     assert!(page.body.contains("<video"));
+    assert!(
+        page.body.contains("data-evidence=\"unverified\"") && page.body.contains("未验证"),
+        "an unsigned capture is never shown as verified"
+    );
 
     let uri = format!("/v1/media/{}?record={visit}", media_ref.hash);
     let ranged = Request::get(&uri)
@@ -430,6 +450,10 @@ async fn evidence_is_served_to_users_of_its_region_with_ranges_and_is_pending_un
     assert_eq!(other_region.status, StatusCode::NOT_FOUND);
     let no_session = send(&server, get(&uri, "")).await;
     assert_eq!(no_session.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        custody_actions(&server).contains(&("user:tom".into(), "view".into())),
+        "a view is in the custody chain"
+    );
 }
 
 #[tokio::test]

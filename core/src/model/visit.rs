@@ -176,6 +176,11 @@ pub struct MediaRef {
     pub location: Option<GeoPoint>,
     /// The capturing device.
     pub device: DeviceId,
+    /// The capturing device's signature over the statement of this reference
+    /// ([`crate::evidence`]); `None` until the device has a key (it signs at enrollment).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub signature: Option<crate::evidence::EvidenceSignature>,
 }
 
 /// A whole visit, as read from its document. Conflicting answers show their winning value

@@ -123,11 +123,13 @@ impl Store {
             captured_at: capture.captured_at.unwrap_or_else(now),
             location: capture.location,
             device: self.device.clone(),
+            signature: None,
         })
     }
 
-    /// Imports a capture, attaches it to `visit` and queues its upload: the one call the
-    /// app makes when the inspector takes a photo or stops recording.
+    /// Imports a capture, attaches it to `visit` (signed, once the device is enrolled) and
+    /// queues its upload: the one call the app makes when the inspector takes a photo or
+    /// stops recording.
     pub fn add_evidence(
         &mut self,
         visit: &RecordId,
@@ -136,6 +138,7 @@ impl Store {
         capture: MediaCapture,
     ) -> Result<MediaRef> {
         let media_ref = self.import_media(media, source, capture)?;
+        let media_ref = self.signed_for(visit, &media_ref)?;
         self.attach_media(visit, &media_ref)?;
         self.queue_upload(
             visit,

@@ -8,6 +8,7 @@
 //! [`StoreKey`]; its [`Store::media_store`] encrypts the evidence files too.
 
 mod docs;
+mod evidence_keys;
 mod index;
 mod key;
 mod media;

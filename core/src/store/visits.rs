@@ -104,9 +104,11 @@ impl Store {
     }
 
     /// Attaches a media reference (the file itself lives in the media store).
+    /// A reference this device captured is signed here if the device has its evidence key.
     pub fn attach_media(&mut self, visit: &RecordId, media: &MediaRef) -> Result<()> {
+        let media = self.signed_for(visit, media)?;
         self.edit_record(visit, RecordKind::Visit, |doc| {
-            visit_doc::put_media(doc, media)
+            visit_doc::put_media(doc, &media)
         })
     }
 

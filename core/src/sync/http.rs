@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::wire::{self, SyncRequest, SyncResponse};
 use crate::error::{Error, Result};
+use crate::evidence::EvidenceKey;
+use crate::ids::DeviceId;
 use crate::model::Scope;
 use crate::store::{Profile, Store};
 
@@ -70,21 +72,33 @@ impl SyncClient {
 
     /// Enrolls the store's device with a one-time code, and keeps the server, token and
     /// scope in the store. The inspector name is kept as it is.
+    ///
+    /// A new evidence key is made for the enrollment: its public half goes to the server with
+    /// the code, and once enrolled the device signs its captures (and those it made before)
+    /// with it.
     pub fn enroll(&self, store: &mut Store, code: &str, device_name: &str) -> Result<Enrollment> {
+        let key = EvidenceKey::generate();
+        let body = serde_json::json!({
+            "code": code,
+            "device_name": device_name,
+            "public_key": hex::encode(key.public_key()),
+        });
         let resp = self
             .http
             .post(format!("{}/v1/enroll", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::json!({ "code": code, "device_name": device_name }).to_string())
+            .body(body.to_string())
             .send()
             .map_err(network)?;
         let enrollment: Enrollment = serde_json::from_slice(&checked(resp)?)?;
+        let signer: DeviceId = enrollment.device_id.parse()?;
         let inspector = store.profile()?.inspector;
         store.set_profile(&Profile {
             inspector,
             scope: Scope::group(enrollment.region.clone(), enrollment.group.clone()),
         })?;
         store.set_server(&self.base, &enrollment.token)?;
+        store.set_evidence_identity(&key, &signer)?;
         Ok(enrollment)
     }
 

@@ -12,6 +12,7 @@ use super::db::CaseRow;
 use super::visits::severity_code;
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
+use crate::evidence::{CustodyEvent, custody};
 
 /// What a form sends to add an event to a case.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +58,25 @@ fn row_of(case: &Case, header: &RecordHeader) -> CaseRow {
     }
 }
 
+/// The custody entry of a case's newest event.
+fn case_custody(user: &WebUser, case: &Case) -> CustodyEvent {
+    let event = case.events.last();
+    CustodyEvent {
+        actor: format!("user:{}", user.login),
+        action: "case_event".into(),
+        subject: case.id.to_string(),
+        details: serde_json::json!({
+            "kind": event.map(|e| e.kind.code()),
+            "visit": case.visit.as_str(),
+            "finding": case.finding.as_str(),
+            "at": event.map(|e| e.at),
+            "unit": event.and_then(|e| e.unit.clone()),
+            "deadline": event.and_then(|e| e.deadline),
+            "media": event.map(|e| e.media.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        }),
+    }
+}
+
 impl BackOffice {
     /// Opens a case from a finding of a visit the user may see; a finding has at most one case
     /// (opening it again returns the existing one).
@@ -98,7 +118,13 @@ impl BackOffice {
             .map_err(internal)?;
         self.store_office_record(&header, &mut doc, &[], 0).await?;
         let row = row_of(&case, &header);
-        self.db.run(move |c| case_rows::put(c, &row)).await?;
+        let event = case_custody(user, &case);
+        self.db
+            .run(move |c| {
+                case_rows::put(c, &row)?;
+                custody::append(c, &event).map(drop)
+            })
+            .await?;
         Ok(case.id)
     }
 
@@ -160,7 +186,13 @@ impl BackOffice {
         self.store_office_record(&header, &mut doc, &heads, seq)
             .await?;
         let row = row_of(&case, &header);
-        self.db.run(move |c| case_rows::put(c, &row)).await?;
+        let event = case_custody(user, &case);
+        self.db
+            .run(move |c| {
+                case_rows::put(c, &row)?;
+                custody::append(c, &event).map(drop)
+            })
+            .await?;
         Ok(case)
     }
 

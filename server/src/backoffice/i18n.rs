@@ -91,6 +91,15 @@ impl Lang {
         }
     }
 
+    /// An evidence check's outcome, as its badge says it.
+    pub fn evidence_status(self, code: &str) -> &'static str {
+        match code {
+            "verified" => self.t("签名已验证", "Signature verified"),
+            "rejected" => self.t("验证失败", "Verification failed"),
+            _ => self.t("未验证", "Not verified"),
+        }
+    }
+
     /// A case event's name.
     pub fn event(self, kind: CaseEventKind) -> &'static str {
         match kind {

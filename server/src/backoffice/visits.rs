@@ -34,6 +34,9 @@ pub struct VisitDetail {
     pub pending: BTreeSet<String>,
     /// The template version the visit was made with, if the server holds it.
     pub template: Option<Arc<Template>>,
+    /// The evidence check of each file that was checked: hash -> status code
+    /// (`verified`, `unverified`, `rejected`).
+    pub evidence: BTreeMap<String, String>,
 }
 
 /// The code of a severity in index tables.
@@ -216,6 +219,11 @@ impl BackOffice {
             }
         }
         let template = self.template(&visit).await;
+        let owned = id.to_owned();
+        let evidence = self
+            .db
+            .run(move |c| crate::evidence::statuses_of(c, &owned))
+            .await?;
         Ok(VisitDetail {
             row,
             visit,
@@ -223,6 +231,7 @@ impl BackOffice {
             cases,
             pending,
             template,
+            evidence,
         })
     }
 

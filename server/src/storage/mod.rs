@@ -88,6 +88,8 @@ pub struct NewDevice {
     pub token_hash: Hash,
     /// Enrollment time, ms since the Unix epoch.
     pub enrolled_at: i64,
+    /// Its Ed25519 public key for signed evidence, if it sent one.
+    pub public_key: Option<[u8; 32]>,
 }
 
 /// An enrolled device.

@@ -68,6 +68,7 @@ pub async fn an_enrollment_code_enrolls_once_and_not_after_expiry(storage: &dyn 
         name: "second".into(),
         token_hash: [9; 32],
         enrolled_at: 11,
+        public_key: None,
     };
     assert_eq!(
         storage

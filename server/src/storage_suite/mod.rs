@@ -78,6 +78,7 @@ pub(super) async fn enrolled(
         name: "phone".into(),
         token_hash: [code ^ 0xff; 32],
         enrolled_at: 10,
+        public_key: None,
     };
     let record = storage
         .redeem_enrollment_code(&hash, 10, &device)

@@ -64,6 +64,8 @@ impl MediaService {
         let hasher = slot.hasher.take();
         self.complete(&mut upload, hasher).await?;
         self.forget(id);
+        self.uploaded(device, &upload.record, &upload.sha256, upload.length)
+            .await;
         Ok(UploadStatus {
             id: upload.id,
             offset: end,

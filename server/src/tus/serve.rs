@@ -82,6 +82,24 @@ async fn user_may_read(
     }
 }
 
+/// Appends the view to the custody log; evidence is not served unlogged.
+async fn log_view(
+    state: &AppState,
+    principal: &Principal,
+    hash: &MediaHash,
+    record: Option<String>,
+    what: &str,
+) -> Result<(), TusError> {
+    let Some(evidence) = &state.evidence else {
+        return Ok(());
+    };
+    let record = record.and_then(|r| r.parse::<RecordId>().ok());
+    evidence
+        .log_view(&principal.actor(), hash, record.as_ref(), what)
+        .await
+        .map_err(|e| TusError::Internal(e.to_string()))
+}
+
 pub(super) async fn media(
     State(state): State<AppState>,
     principal: Principal,
@@ -90,7 +108,9 @@ pub(super) async fn media(
     headers: HeaderMap,
 ) -> Result<Response, TusError> {
     let hash = media_hash(&hash)?;
+    let named = through.record.clone();
     let meta = authorized(&state, &principal, &hash, through).await?;
+    log_view(&state, &principal, &hash, named, "original").await?;
     let etag = format!("\"{hash}\"");
     let mut out = HeaderMap::new();
     out.insert(header::ETAG, header_value(&etag)?);
@@ -134,7 +154,9 @@ pub(super) async fn thumbnail(
     Query(through): Query<Through>,
 ) -> Result<Response, TusError> {
     let hash = media_hash(&hash)?;
+    let named = through.record.clone();
     let meta = authorized(&state, &principal, &hash, through).await?;
+    log_view(&state, &principal, &hash, named, "thumbnail").await?;
     let blobs = service(&state)?.blobs();
     let jpeg = match blobs.thumbnail(&hash).await? {
         Some(jpeg) => jpeg,

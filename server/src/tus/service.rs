@@ -2,7 +2,7 @@
 //! file against its claimed SHA-256, commit to the blob store, terminate, expire.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use sha2::Sha256;
@@ -13,6 +13,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::error::TusError;
 use crate::blob::{BlobMeta, BlobStore, StagedUpload};
+use crate::evidence::EvidenceService;
 use crate::storage::{DeviceRecord, SyncStorage};
 use crate::sync::visible_to;
 
@@ -75,6 +76,8 @@ pub struct MediaService {
     pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
+    /// Checks completed uploads and logs custody, once attached.
+    pub(super) evidence: OnceLock<Arc<EvidenceService>>,
 }
 
 impl MediaService {
@@ -91,6 +94,32 @@ impl MediaService {
             slots: Mutex::default(),
             commit_lock: AsyncMutex::new(()),
             last_sweep: Mutex::new(None),
+            evidence: OnceLock::new(),
+        }
+    }
+
+    /// Checks every completed upload with `evidence` and logs custody there (once; a second
+    /// call is ignored).
+    pub fn attach_evidence(&self, evidence: Arc<EvidenceService>) {
+        let _ = self.evidence.set(evidence);
+    }
+
+    /// Records a completed upload in the custody log and checks its signed statement. The
+    /// bytes are stored whatever the outcome: evidence that does not verify is flagged, not
+    /// lost; a failure here is logged, never the uploader's problem.
+    pub(super) async fn uploaded(
+        &self,
+        device: &DeviceRecord,
+        record: &RecordId,
+        hash: &MediaHash,
+        size: u64,
+    ) {
+        let Some(evidence) = self.evidence.get() else {
+            return;
+        };
+        let actor = format!("device:{}", device.id);
+        if let Err(e) = evidence.on_upload(&actor, record, hash, size).await {
+            tracing::error!(error = %e, %record, %hash, "checking uploaded evidence failed");
         }
     }
 
@@ -179,6 +208,9 @@ impl MediaService {
                 add_record(&mut meta, &claim.record);
                 self.blobs.put_blob_meta(&claim.sha256, &meta).await?;
             }
+            drop(_guard);
+            self.uploaded(device, &claim.record, &claim.sha256, length)
+                .await;
             return Ok(UploadStatus {
                 id: upload.id,
                 offset: length,

@@ -31,7 +31,8 @@ main{padding:1em;max-width:1200px;margin:auto}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d8dce2;padding:.35em .5em;text-align:left;vertical-align:top}
 th{background:#eef1f5}.counts span{margin-right:1.2em}.major{color:#b00020;font-weight:bold}
 .conflict{background:#fff3cd}.overdue{color:#b00020;font-weight:bold}.flag{background:#b00020;color:#fff;padding:0 .3em;border-radius:3px}
-.pending{color:#7a5d00;font-style:italic}.thumb{max-width:160px;max-height:120px;cursor:zoom-in;border:1px solid #ccc}
+.pending{color:#7a5d00;font-style:italic}.ev{font-size:.85em;padding:0 .3em;border-radius:3px}
+.ev-verified{background:#1b5e20;color:#fff}.ev-unverified{background:#fff3cd;color:#7a5d00}.ev-rejected{background:#b00020;color:#fff}.thumb{max-width:160px;max-height:120px;cursor:zoom-in;border:1px solid #ccc}
 form.inline{display:inline}fieldset{margin:.6em 0;background:#fff}label{margin-right:.8em}
 .error{background:#fde2e2;padding:.6em;border:1px solid #b00020}
 dialog img{max-width:90vw;max-height:85vh}.receipt{font-size:1.6em;letter-spacing:.1em}

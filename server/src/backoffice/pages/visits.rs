@@ -144,6 +144,9 @@ fn evidence(lang: Lang, d: &VisitDetail, hashes: &[String]) -> Markup {
                     }
                 }
                 " "
+                @let status = d.evidence.get(h).map_or("unverified", String::as_str);
+                span class={"ev ev-" (status)} data-evidence=(status) { (lang.evidence_status(status)) }
+                " "
             }
         }
     }

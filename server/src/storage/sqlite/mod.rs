@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_backoffice.sql"),
     include_str!("migrations/003_content.sql"),
+    include_str!("migrations/004_evidence.sql"),
 ];
 
 /// The schema version this build writes.

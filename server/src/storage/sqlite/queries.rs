@@ -111,8 +111,8 @@ impl SyncStorage for SqliteStorage {
                 return Ok(None);
             };
             conn.prepare_cached(
-                "INSERT INTO devices (id, name, token_hash, region, group_id, enrolled_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO devices (id, name, token_hash, region, group_id, enrolled_at, public_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 device.id.as_str(),
@@ -120,7 +120,8 @@ impl SyncStorage for SqliteStorage {
                 &device.token_hash[..],
                 region,
                 group,
-                device.enrolled_at
+                device.enrolled_at,
+                device.public_key.as_ref().map(|k| &k[..]),
             ])?;
             Ok(Some(DeviceRecord {
                 id: device.id,
