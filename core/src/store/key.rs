@@ -19,9 +19,9 @@ use crate::media::{MediaKeys, RawKey, random_key};
 use crate::model::now;
 
 /// SQLCipher's page settings, fixed for every store (they are not recorded in the file):
-/// HMAC-SHA256 per page instead of the default SHA-512, which phones and x86 run in hardware
-/// (the key is random, so the key derivation's strength plays no part; it derives only the
-/// HMAC key, in two iterations, from the raw key).
+/// HMAC-SHA256 per page instead of the default SHA-512, as phones and x86 compute SHA-256 in
+/// hardware. The key is random, so the key derivation's strength plays no part: with a raw
+/// key it only derives the HMAC key, in two iterations.
 const CIPHER_SETTINGS: &str = "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;
      PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA256;";
 
