@@ -58,6 +58,8 @@
 
 pub mod document;
 mod error;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod ids;
 pub mod media;
 pub mod model;

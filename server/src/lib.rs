@@ -29,6 +29,8 @@ pub mod backoffice;
 pub mod blob;
 mod devices;
 mod error;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod http;
 pub mod ids;
 mod principal;
@@ -45,7 +47,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 pub use admin::{AdminService, IssuedCode};
@@ -152,7 +156,7 @@ impl AppState {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
-    http::router(&state)
+    let app = http::router(&state)
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the limit layer, so it sees (and rewrites) that layer's own 413s.
         .layer(axum::middleware::map_response(move |r: Response| {
@@ -160,8 +164,14 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(TraceLayer::new_for_http())
         .merge(tus::router()) // after the body limit: uploads stream any size
-        .merge(backoffice::router())
-        .with_state(state)
+        .merge(backoffice::headers::secured(backoffice::router()))
+        .with_state(state);
+    // Outermost: credentials are marked sensitive before any layer could log them.
+    backoffice::headers::everywhere(app).layer(SetSensitiveHeadersLayer::new([
+        AUTHORIZATION,
+        COOKIE,
+        SET_COOKIE,
+    ]))
 }
 
 /// The body-limit layer answers 413 on its own, before any handler; say it in JSON like

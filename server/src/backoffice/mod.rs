@@ -7,12 +7,13 @@
 //! reached through a connection of its own ([`db::Db`]). Visits are read from the sync log into
 //! an index (`visits`); cases are records written by the back office alone (`cases`).
 
-mod auth;
+pub(crate) mod auth;
 mod case_rows;
 mod cases;
 mod dates;
 mod db;
 mod export;
+pub mod headers;
 mod http;
 mod http_files;
 mod http_session;
