@@ -27,3 +27,20 @@ pub fn document_import(bytes: &[u8]) -> Result<MergeOutcome> {
     store.merge(None, bytes, MergeOrigin::Server)?;
     Ok(first)
 }
+
+/// The panic hook the fuzz targets install over libfuzzer-sys's, which aborts on every panic,
+/// even one [`document::contained`] catches on purpose. This one prints each panic location
+/// once and returns: a panic that escapes the entry function still ends the run (libfuzzer-sys
+/// catches it and aborts, and the input is saved as a crash).
+pub fn install_panic_hook() {
+    let seen = std::sync::Mutex::new(std::collections::HashSet::new());
+    std::panic::set_hook(Box::new(move |info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if seen.lock().is_ok_and(|mut s| s.insert(place)) {
+            eprintln!("panic (first at this place): {info}");
+        }
+    }));
+}

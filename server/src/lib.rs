@@ -53,7 +53,9 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 pub use admin::{AdminService, IssuedCode};
-pub use devices::{DeviceRegistry, EnrollRequest, EnrollResponse};
+pub use devices::{
+    DeviceRegistry, ENROLL_FAILURES_PER_ADDRESS, ENROLL_WINDOW, EnrollRequest, EnrollResponse,
+};
 pub use error::{AppError, Error, Result};
 pub use ids::{GroupId, RegionCode};
 pub use principal::Principal;

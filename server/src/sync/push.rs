@@ -169,10 +169,13 @@ pub(crate) fn create_new(
 }
 
 fn apply(doc: &mut AutoCommit, record: &ParsedRecord) -> Result<()> {
-    doc.apply_changes(record.changes.iter().cloned())
-        .map_err(|e| {
-            Error::Malformed(format!("record {}: changes do not apply ({e})", record.id))
-        })?;
+    // A panic inside Automerge on crafted changes becomes `malformed`; the callers drop the
+    // document on any error, so nothing half-applied stays cached.
+    siteproof_core::document::contained("pushed changes", || {
+        doc.apply_changes(record.changes.iter().cloned())
+            .map_err(|e| siteproof_core::Error::Malformed(format!("changes do not apply ({e})")))
+    })
+    .map_err(|e| Error::Malformed(format!("record {}: {e}", record.id)))?;
     let missing = doc.get_missing_deps(&[]);
     if !missing.is_empty() {
         return Err(Error::MissingDependencies {
