@@ -24,7 +24,11 @@ const TEMPLATE: &str = r#"{
 }"#;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus".into()),
+    );
     let dir = tempfile::tempdir()?;
     let mut store = Store::open(dir.path().join("seeds.db"))?;
     store.set_profile(&Profile {
@@ -74,7 +78,11 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     // document_import: saved documents, and a visit as a run of changes.
     let docs = out.join("document_import");
     write(&docs, "seed-visit-saved", &store.export_document(&visit)?)?;
-    write(&docs, "seed-template-saved", &store.export_document(&template_record)?)?;
+    write(
+        &docs,
+        "seed-template-saved",
+        &store.export_document(&template_record)?,
+    )?;
     let pending = store.pending_changes(10)?;
     let visit_changes = pending
         .iter()
@@ -111,7 +119,11 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         need_full: vec![],
         max_bytes: 0,
     };
-    write(&sync, "seed-push-creation", &wire::encode(&first_change_only))?;
+    write(
+        &sync,
+        "seed-push-creation",
+        &wire::encode(&first_change_only),
+    )?;
     Ok(())
 }
 

@@ -162,12 +162,13 @@ pub fn check_well_formed(bytes: &[u8]) -> Result<()> {
     if bytes.is_empty() {
         return Err(Error::Malformed("no document data".into()));
     }
-    contained("document data", || {
-        match automerge::Automerge::load_with_options(bytes, strict()) {
+    contained(
+        "document data",
+        || match automerge::Automerge::load_with_options(bytes, strict()) {
             Ok(_) | Err(AutomergeError::MissingDeps) => Ok(()),
             Err(e) => Err(Error::Malformed(e.to_string())),
-        }
-    })
+        },
+    )
 }
 
 /// Runs an Automerge call on data from outside. The library has panicked on crafted input

@@ -7,12 +7,18 @@ use std::path::PathBuf;
 use siteproof_server::fuzz_entry;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
         .map(|entry| {
             let path = entry.expect("corpus entry").path();
-            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
             (name, std::fs::read(&path).expect("corpus file"))
         })
         .collect();
@@ -22,7 +28,10 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
         "{target}: no seeds"
     );
     let total: usize = files.iter().map(|(_, b)| b.len()).sum();
-    assert!(total < 1 << 20, "{target}: the corpus outgrew 1 MiB ({total} bytes)");
+    assert!(
+        total < 1 << 20,
+        "{target}: the corpus outgrew 1 MiB ({total} bytes)"
+    );
     files
 }
 

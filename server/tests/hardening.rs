@@ -58,7 +58,10 @@ async fn api_and_evidence_responses_are_sandboxed_and_never_sniffed() {
     for path in ["/v1/health", "/v1/media/not-a-hash"] {
         let req = Request::get(path).body(Body::empty()).expect("request");
         let (_, h) = headers_of(&server, req).await;
-        assert!(header(&h, "content-security-policy").contains("sandbox"), "{path}");
+        assert!(
+            header(&h, "content-security-policy").contains("sandbox"),
+            "{path}"
+        );
         assert_eq!(header(&h, "x-content-type-options"), "nosniff", "{path}");
         assert_eq!(header(&h, "x-frame-options"), "DENY", "{path}");
     }
@@ -69,7 +72,13 @@ async fn an_oversize_enroll_body_is_a_json_413_and_unknown_fields_are_refused() 
     let server = TestServer::new().await;
     let name = "x".repeat(17 * 1024);
     let (status, ct, body) = server.enroll_with("AAAA-BBBB", &name).await;
-    assert_error(status, &ct, &body, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert_error(
+        status,
+        &ct,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
 
     let extra = r#"{"code": "AAAA", "device_name": "p", "admin": true}"#;
     let (status, ct, body) = server
@@ -103,7 +112,9 @@ async fn a_need_full_over_the_limit_is_refused_before_the_push_is_stored() {
     phone.capture_visit("某燃气站");
     let mut req: SyncRequest = phone.request(1 << 20);
     req.need_full = vec![siteproof_core::RecordId::random(); 1001];
-    let (status, ct, body) = server.sync_raw(Some(&phone.token), wire::encode(&req)).await;
+    let (status, ct, body) = server
+        .sync_raw(Some(&phone.token), wire::encode(&req))
+        .await;
     assert_error(status, &ct, &body, StatusCode::BAD_REQUEST, "malformed");
     assert_eq!(server.total_changes(), 0, "a refused sync stores nothing");
 }
@@ -127,12 +138,20 @@ async fn tus(
     server.send(req.body(Body::empty()).expect("request")).await
 }
 
+/// Method, path, headers, and the header the 400 must name.
+type BadTusRequest = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, String)>,
+    &'static str,
+);
+
 #[tokio::test]
 async fn bad_tus_headers_are_400s_that_name_the_header() {
     let server = TestServer::new().await;
     let device = server.enroll("g1").await;
     let record = "cmVjb3Jk"; // "record": not a valid claim, but parsed after the length
-    let cases: Vec<(&str, &str, Vec<(&str, String)>, &str)> = vec![
+    let cases: Vec<BadTusRequest> = vec![
         (
             "POST",
             "/v1/uploads",
@@ -150,7 +169,10 @@ async fn bad_tus_headers_are_400s_that_name_the_header() {
             "/v1/uploads",
             vec![
                 ("upload-length", "5".into()),
-                ("upload-metadata", format!("record {record},record {record}")),
+                (
+                    "upload-metadata",
+                    format!("record {record},record {record}"),
+                ),
             ],
             "Upload-Metadata",
         ),
@@ -159,7 +181,10 @@ async fn bad_tus_headers_are_400s_that_name_the_header() {
             "/v1/uploads",
             vec![
                 ("upload-length", "5".into()),
-                ("upload-metadata", format!("filename {}", "QUFB".repeat(2000))),
+                (
+                    "upload-metadata",
+                    format!("filename {}", "QUFB".repeat(2000)),
+                ),
             ],
             "Upload-Metadata",
         ),
@@ -186,19 +211,36 @@ async fn bad_tus_headers_are_400s_that_name_the_header() {
     for (method, path, headers, named) in cases {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, ct, body) = tus(&server, &device.token, method, path, &headers).await;
-        assert_error(status, &ct, &body, StatusCode::BAD_REQUEST, "invalid_header");
+        assert_error(
+            status,
+            &ct,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+        );
         let message = String::from_utf8_lossy(&body);
         assert!(message.contains(named), "{named}: {message}");
-        assert!(message.len() < 400, "the message echoes the input: {message}");
+        assert!(
+            message.len() < 400,
+            "the message echoes the input: {message}"
+        );
     }
     // Sent twice, the offset is ambiguous.
     let mut req = Request::patch("/v1/uploads/0123456789abcdef0123456789abcdef")
         .header(header::AUTHORIZATION, format!("Bearer {}", device.token))
         .header("tus-resumable", "1.0.0")
         .header("content-type", "application/offset+octet-stream");
-    req = req.header("upload-offset", "0").header("upload-offset", "5");
+    req = req
+        .header("upload-offset", "0")
+        .header("upload-offset", "5");
     let (status, ct, body) = server.send(req.body(Body::empty()).expect("request")).await;
-    assert_error(status, &ct, &body, StatusCode::BAD_REQUEST, "invalid_header");
+    assert_error(
+        status,
+        &ct,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_header",
+    );
 }
 
 fn enroll_from(address: [u8; 4], code: &str) -> Request<Body> {
@@ -217,11 +259,27 @@ async fn refused_enrollments_are_throttled_per_address() {
     let server = TestServer::new().await;
     let attacker = [203, 0, 113, 9];
     for _ in 0..siteproof_server::ENROLL_FAILURES_PER_ADDRESS {
-        let (status, ct, body) = server.send(enroll_from(attacker, "ZZZZ-ZZZZ-ZZZZ-ZZZ")).await;
-        assert_error(status, &ct, &body, StatusCode::FORBIDDEN, "enrollment_refused");
+        let (status, ct, body) = server
+            .send(enroll_from(attacker, "ZZZZ-ZZZZ-ZZZZ-ZZZ"))
+            .await;
+        assert_error(
+            status,
+            &ct,
+            &body,
+            StatusCode::FORBIDDEN,
+            "enrollment_refused",
+        );
     }
-    let (status, ct, body) = server.send(enroll_from(attacker, "ZZZZ-ZZZZ-ZZZZ-ZZZ")).await;
-    assert_error(status, &ct, &body, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    let (status, ct, body) = server
+        .send(enroll_from(attacker, "ZZZZ-ZZZZ-ZZZZ-ZZZ"))
+        .await;
+    assert_error(
+        status,
+        &ct,
+        &body,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    );
 
     // Another address, with a real code, is not affected.
     let group: GroupId = "g1".parse().expect("group");
@@ -231,7 +289,9 @@ async fn refused_enrollments_are_throttled_per_address() {
         .issue_enrollment_code(&group, std::time::Duration::from_secs(60))
         .await
         .expect("code");
-    let (status, _, _) = server.send(enroll_from([198, 51, 100, 7], &code.code)).await;
+    let (status, _, _) = server
+        .send(enroll_from([198, 51, 100, 7], &code.code))
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -282,10 +342,15 @@ async fn tokens_codes_passwords_and_cookies_never_reach_the_log() {
         max_bytes: 1024,
     };
     server.sync(&token, &empty).await;
-    let (status, _, _) = server.sync_raw(Some("0000bad0token"), wire::encode(&empty)).await;
+    let (status, _, _) = server
+        .sync_raw(Some("0000bad0token"), wire::encode(&empty))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let login = Request::post("/office/login")
-        .header(header::COOKIE, "sp_login_csrf=csrf-cookie-secret; sp_session=session-secret")
+        .header(
+            header::COOKIE,
+            "sp_login_csrf=csrf-cookie-secret; sp_session=session-secret",
+        )
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(
             "csrf=csrf-cookie-secret&login=alice&password=hunter2-secret",

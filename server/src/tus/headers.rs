@@ -208,7 +208,13 @@ mod tests {
 
     #[test]
     fn numbers_are_digits_only_and_fit_a_u64() {
-        let n = |v: &str| number(&with(&[("upload-offset", v)]), "upload-offset", "Upload-Offset");
+        let n = |v: &str| {
+            number(
+                &with(&[("upload-offset", v)]),
+                "upload-offset",
+                "Upload-Offset",
+            )
+        };
         assert_eq!(n("42").ok(), Some(42));
         assert_eq!(n(" 7 ").ok(), Some(7));
         for bad in ["+5", "-1", "", "1e3", "0x10", "18446744073709551616", "١"] {
@@ -230,7 +236,10 @@ mod tests {
         assert!(parse_metadata(&with(&[("upload-metadata", &ok)])).is_ok());
         let twice = format!("{ok},sha256 {}", B64.encode("b".repeat(64)));
         assert!(parse_metadata(&with(&[("upload-metadata", &twice)])).is_err());
-        let long = format!("{ok},filename {}", B64.encode("x".repeat(MAX_METADATA_BYTES)));
+        let long = format!(
+            "{ok},filename {}",
+            B64.encode("x".repeat(MAX_METADATA_BYTES))
+        );
         assert!(parse_metadata(&with(&[("upload-metadata", &long)])).is_err());
         assert!(parse_metadata(&with(&[("upload-metadata", &format!("{ok},"))])).is_err());
     }

@@ -25,7 +25,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use error::TusError;
-use headers::{check_version, checksum, content_type_is, invalid, number, parse_metadata, upload_id};
+use headers::{
+    check_version, checksum, content_type_is, invalid, number, parse_metadata, upload_id,
+};
 pub use service::{MediaConfig, MediaService, UploadClaim, UploadStatus};
 
 use crate::AppState;
