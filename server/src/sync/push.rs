@@ -48,7 +48,12 @@ pub(crate) fn parse(push: Vec<PushRecord>) -> Result<Vec<ParsedRecord>> {
         let mut changes = Vec::with_capacity(raw.len());
         let mut seen = HashSet::new();
         for (i, bytes) in raw.into_iter().enumerate() {
-            let change = Change::try_from(bytes.as_slice()).map_err(|e| {
+            // Contained like every Automerge call on foreign bytes (see `apply`).
+            let change = siteproof_core::document::contained("a pushed change", || {
+                Change::try_from(bytes.as_slice())
+                    .map_err(|e| siteproof_core::Error::Malformed(e.to_string()))
+            })
+            .map_err(|e| {
                 Error::Malformed(format!(
                     "record {id}: change {i} is not a whole Automerge change ({e})"
                 ))
