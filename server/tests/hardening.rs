@@ -3,6 +3,8 @@
 //! security headers on the back office and every other response, and no secret in the log.
 
 mod common;
+// The fuzz corpus replay lives in this binary too: one test binary fewer to link in CI.
+mod fuzz_corpus;
 
 use std::io::Write;
 use std::net::SocketAddr;
