@@ -10,7 +10,7 @@ targets="${*:-sync_request tus_headers document_import}"
 mkdir -p logs
 for t in $targets; do
     mkdir -p "corpus-work/$t"
-    nice -n 10 cargo +nightly fuzz run --target-dir "${FUZZ_TARGET_DIR:-/work/fuzz-target}" "$t" \
+    nice -n 10 cargo +nightly fuzz run --target-dir "${FUZZ_TARGET_DIR:-target}" "$t" \
         "corpus-work/$t" "corpus/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         > "logs/$t.log" 2>&1
