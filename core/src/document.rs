@@ -152,11 +152,13 @@ pub fn decode(bytes: &[u8], actor: ActorId) -> Result<AutoCommit> {
     if bytes.is_empty() {
         return Err(Error::Malformed("no document data".into()));
     }
-    let mut doc = AutoCommit::load_with_options(bytes, strict()).map_err(|e| match e {
-        AutomergeError::MissingDeps => {
-            Error::Malformed("changes depend on history that is not included".into())
-        }
-        other => Error::Malformed(other.to_string()),
+    let mut doc = contained("document data", || {
+        AutoCommit::load_with_options(bytes, strict()).map_err(|e| match e {
+            AutomergeError::MissingDeps => {
+                Error::Malformed("changes depend on history that is not included".into())
+            }
+            other => Error::Malformed(other.to_string()),
+        })
     })?;
     if !doc.get_missing_deps(&[]).is_empty() {
         return Err(Error::Malformed(
@@ -174,10 +176,27 @@ pub fn check_well_formed(bytes: &[u8]) -> Result<()> {
     if bytes.is_empty() {
         return Err(Error::Malformed("no document data".into()));
     }
-    match automerge::Automerge::load_with_options(bytes, strict()) {
-        Ok(_) | Err(AutomergeError::MissingDeps) => Ok(()),
-        Err(e) => Err(Error::Malformed(e.to_string())),
-    }
+    contained(
+        "document data",
+        || match automerge::Automerge::load_with_options(bytes, strict()) {
+            Ok(_) | Err(AutomergeError::MissingDeps) => Ok(()),
+            Err(e) => Err(Error::Malformed(e.to_string())),
+        },
+    )
+}
+
+/// Runs an Automerge call on data from outside. The library has panicked on crafted input
+/// (an op naming an actor that no change in its history introduced: `unwrap` on the actor
+/// lookup in 0.12.0; found by the `sync_request` fuzz target), and a panic in the server would
+/// leave a half-applied document behind; here it becomes [`Error::Malformed`]. The caller must
+/// drop whatever `f` was changing when this fails.
+pub fn contained<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        tracing::warn!(what, "Automerge panicked on data from outside; refused");
+        Err(Error::Malformed(format!(
+            "{what}: not valid Automerge history"
+        )))
+    })
 }
 
 fn strict() -> LoadOptions<'static> {

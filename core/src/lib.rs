@@ -62,6 +62,8 @@
 pub mod document;
 mod error;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod ids;
 pub mod media;
 pub mod model;

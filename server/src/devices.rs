@@ -2,10 +2,12 @@
 //! token (shown once, stored as SHA-256); the token then names the device on every request.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use siteproof_core::{DeviceId, model::now};
 
+use crate::backoffice::auth::{Throttle, UNKNOWN_ADDRESS};
 use crate::error::{Error, Result};
 use crate::principal::Principal;
 use crate::secret;
@@ -51,22 +53,55 @@ fn parse_public_key(hex_key: &str) -> Result<[u8; 32]> {
         })
 }
 
+/// The throttle's per-"account" key for enrollments; never limited.
+const ENROLL_BUCKET: &str = "enroll";
+
 /// The longest device name accepted, in characters.
 const MAX_NAME_CHARS: usize = 100;
+
+/// Refused enrollments allowed per client address per [`ENROLL_WINDOW`]: a code has 60 bits,
+/// so guessing is hopeless anyway; this keeps a client from hammering the database.
+pub const ENROLL_FAILURES_PER_ADDRESS: u32 = 20;
+/// The window of [`ENROLL_FAILURES_PER_ADDRESS`].
+pub const ENROLL_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Enrolls and authenticates devices.
 pub struct DeviceRegistry {
     storage: Arc<dyn SyncStorage>,
+    /// Refused enrollments per client address (the "account" bucket is one shared,
+    /// unlimited counter: only addresses are throttled).
+    throttle: Throttle,
 }
 
 impl DeviceRegistry {
     /// A registry over `storage`.
     pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
-        Self { storage }
+        Self {
+            storage,
+            throttle: Throttle::new(ENROLL_WINDOW, u32::MAX, ENROLL_FAILURES_PER_ADDRESS),
+        }
     }
 
     /// Redeems a one-time code. Unknown, used and expired codes are all refused alike.
     pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
+        self.enroll_from(req, UNKNOWN_ADDRESS).await
+    }
+
+    /// [`DeviceRegistry::enroll`] for a client at `address` (an IP address, or
+    /// `"unknown"`): past [`ENROLL_FAILURES_PER_ADDRESS`] refusals in [`ENROLL_WINDOW`] it is
+    /// turned away before the code is looked at.
+    pub async fn enroll_from(&self, req: &EnrollRequest, address: &str) -> Result<EnrollResponse> {
+        if !self.throttle.allows(ENROLL_BUCKET, address) {
+            return Err(Error::TooManyAttempts);
+        }
+        let result = self.redeem(req).await;
+        if matches!(result, Err(Error::EnrollmentRefused)) {
+            self.throttle.failed(ENROLL_BUCKET, address);
+        }
+        result
+    }
+
+    async fn redeem(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
         let name = req.device_name.trim();
         if name.is_empty()
             || name.chars().count() > MAX_NAME_CHARS

@@ -58,6 +58,9 @@ pub enum Error {
     /// The enrollment code is unknown, used or expired.
     #[error("the enrollment code is unknown, already used or expired")]
     EnrollmentRefused,
+    /// Too many refused enrollments from this address lately.
+    #[error("too many refused enrollment attempts from this address; wait and try again")]
+    TooManyAttempts,
     /// No valid, unrevoked bearer token.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -149,6 +152,7 @@ impl AppError {
                 Error::ForbiddenKind { .. } => (S::FORBIDDEN, "forbidden_kind"),
                 Error::UnknownRecord { .. } => (S::NOT_FOUND, "unknown_record"),
                 Error::EnrollmentRefused => (S::FORBIDDEN, "enrollment_refused"),
+                Error::TooManyAttempts => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
                 Error::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
                 Error::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
                 Error::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),

@@ -30,6 +30,8 @@ pub mod blob;
 mod devices;
 mod error;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod http;
 pub mod ids;
 mod principal;
@@ -45,12 +47,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 pub use admin::{AdminService, IssuedCode};
-pub use devices::{DeviceRegistry, EnrollRequest, EnrollResponse};
+pub use devices::{
+    DeviceRegistry, ENROLL_FAILURES_PER_ADDRESS, ENROLL_WINDOW, EnrollRequest, EnrollResponse,
+};
 pub use error::{AppError, Error, Result};
 pub use ids::{GroupId, RegionCode};
 pub use principal::Principal;
@@ -175,7 +181,7 @@ impl AppState {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
-    http::router(&state)
+    let app = http::router(&state)
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the limit layer, so it sees (and rewrites) that layer's own 413s.
         .layer(axum::middleware::map_response(move |r: Response| {
@@ -183,8 +189,14 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(TraceLayer::new_for_http())
         .merge(tus::router()) // after the body limit: uploads stream any size
-        .merge(backoffice::router())
-        .with_state(state)
+        .merge(backoffice::headers::secured(backoffice::router()))
+        .with_state(state);
+    // Outermost: credentials are marked sensitive before any layer could log them.
+    backoffice::headers::everywhere(app).layer(SetSensitiveHeadersLayer::new([
+        AUTHORIZATION,
+        COOKIE,
+        SET_COOKIE,
+    ]))
 }
 
 /// The body-limit layer answers 413 on its own, before any handler; say it in JSON like

@@ -135,10 +135,12 @@ fn merge_into(
     let entry = docs.get_or_load(tx, id, actor)?;
     let before = entry.doc.get_heads();
     let result = (|| {
-        entry
-            .doc
-            .load_incremental(bytes)
-            .map_err(|e| Error::Malformed(e.to_string()))?;
+        document::contained("merged data", || {
+            entry
+                .doc
+                .load_incremental(bytes)
+                .map_err(|e| Error::Malformed(e.to_string()))
+        })?;
         let missing = entry.doc.get_missing_deps(&[]);
         if !missing.is_empty() {
             return Err(Error::MissingDependencies {

@@ -2,7 +2,7 @@
 //! the template library. Every POST checks the session's CSRF token.
 
 use axum::Router;
-use axum::extract::{Path, Query};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::Form;
@@ -15,6 +15,10 @@ use super::pages::{self, PushChoices};
 use super::{Expert, Inspector, NewAssignment, Triage, csrf_ok, dates};
 use crate::AppState;
 use crate::error::Error;
+
+/// A template pasted into the import form (URL-encoded JSON: the library's largest file is
+/// about 31 KiB so).
+const TEMPLATE_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -29,7 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/office/roster/inspectors", post(add_inspector))
         .route("/office/roster/inspectors/{id}/group", post(set_group))
         .route("/office/roster/experts", post(add_expert))
-        .route("/office/templates", get(templates).post(import_template))
+        .route(
+            "/office/templates",
+            get(templates)
+                .post(import_template)
+                .layer(DefaultBodyLimit::max(TEMPLATE_BODY_LIMIT)),
+        )
         .route(
             "/office/templates/{id}/{version}/publish",
             post(publish_template),

@@ -8,12 +8,13 @@
 //! an index (`visits`); cases are records written by the back office alone (`cases`).
 
 mod assignments;
-mod auth;
+pub(crate) mod auth;
 mod case_rows;
 mod cases;
 mod dates;
 mod db;
 mod export;
+pub mod headers;
 mod http;
 mod http_content;
 mod http_files;

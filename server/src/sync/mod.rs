@@ -4,7 +4,7 @@
 mod compactor;
 mod doc_cache;
 mod pull;
-mod push;
+pub(crate) mod push;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +43,20 @@ impl Default for SyncLimits {
     }
 }
 
+impl SyncLimits {
+    /// Checks what can be checked of a request before touching storage.
+    pub fn check(&self, req: &SyncRequest) -> Result<()> {
+        if req.need_full.len() > self.max_need_full {
+            return Err(Error::Malformed(format!(
+                "need_full names {} records; at most {} per request",
+                req.need_full.len(),
+                self.max_need_full
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Full documents fetched at once while building a page.
 const FETCH_AHEAD: usize = 16;
 
@@ -69,6 +83,8 @@ impl SyncService {
     /// One round trip: stores the push (all of it or, on any error, none of it), then returns
     /// one page of what changed in the device's scope since its cursor.
     pub async fn sync(&self, device: &DeviceRecord, req: SyncRequest) -> Result<SyncResponse> {
+        // Refused before the push is stored: a refused sync stores nothing.
+        self.limits.check(&req)?;
         let acked = self.push(device, req.push).await?;
         let epoch = self.storage.epoch().await?;
         let (after, reset) = self.resolve_cursor(&epoch, req.cursor.as_ref()).await?;
@@ -249,13 +265,6 @@ impl SyncService {
         device: &DeviceRecord,
         ids: &[RecordId],
     ) -> Result<Vec<RecordId>> {
-        if ids.len() > self.limits.max_need_full {
-            return Err(Error::Malformed(format!(
-                "need_full names {} records; at most {} per request",
-                ids.len(),
-                self.limits.max_need_full
-            )));
-        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }

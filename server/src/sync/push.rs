@@ -48,7 +48,12 @@ pub(crate) fn parse(push: Vec<PushRecord>) -> Result<Vec<ParsedRecord>> {
         let mut changes = Vec::with_capacity(raw.len());
         let mut seen = HashSet::new();
         for (i, bytes) in raw.into_iter().enumerate() {
-            let change = Change::try_from(bytes.as_slice()).map_err(|e| {
+            // Contained like every Automerge call on foreign bytes (see `apply`).
+            let change = siteproof_core::document::contained("a pushed change", || {
+                Change::try_from(bytes.as_slice())
+                    .map_err(|e| siteproof_core::Error::Malformed(e.to_string()))
+            })
+            .map_err(|e| {
                 Error::Malformed(format!(
                     "record {id}: change {i} is not a whole Automerge change ({e})"
                 ))
@@ -169,10 +174,13 @@ pub(crate) fn create_new(
 }
 
 fn apply(doc: &mut AutoCommit, record: &ParsedRecord) -> Result<()> {
-    doc.apply_changes(record.changes.iter().cloned())
-        .map_err(|e| {
-            Error::Malformed(format!("record {}: changes do not apply ({e})", record.id))
-        })?;
+    // A panic inside Automerge on crafted changes becomes `malformed`; the callers drop the
+    // document on any error, so nothing half-applied stays cached.
+    siteproof_core::document::contained("pushed changes", || {
+        doc.apply_changes(record.changes.iter().cloned())
+            .map_err(|e| siteproof_core::Error::Malformed(format!("changes do not apply ({e})")))
+    })
+    .map_err(|e| Error::Malformed(format!("record {}: {e}", record.id)))?;
     let missing = doc.get_missing_deps(&[]);
     if !missing.is_empty() {
         return Err(Error::MissingDependencies {

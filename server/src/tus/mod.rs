@@ -10,6 +10,8 @@
 
 mod append;
 mod error;
+#[doc(hidden)]
+pub mod headers;
 mod serve;
 mod service;
 
@@ -21,11 +23,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use siteproof_core::{MediaHash, RecordId};
 
 pub use error::TusError;
+use headers::{
+    check_version, checksum, content_type_is, invalid, number, parse_metadata, upload_id,
+};
 pub use service::{MediaConfig, MediaService, UploadClaim, UploadStatus};
 
 use crate::AppState;
@@ -180,136 +182,4 @@ fn status_headers(status: &UploadStatus) -> HeaderMap {
         }
     }
     headers
-}
-
-fn check_version(headers: &HeaderMap) -> Result<(), TusError> {
-    match headers.get("tus-resumable").map(HeaderValue::as_bytes) {
-        Some(v) if v == TUS_VERSION.as_bytes() => Ok(()),
-        Some(_) => Err(TusError::UnsupportedVersion),
-        None => Err(TusError::MissingHeader("Tus-Resumable")),
-    }
-}
-
-fn invalid(name: &'static str, reason: impl Into<String>) -> TusError {
-    TusError::InvalidHeader {
-        name,
-        reason: reason.into(),
-    }
-}
-
-fn header_str<'a>(
-    headers: &'a HeaderMap,
-    key: &str,
-    name: &'static str,
-) -> Result<Option<&'a str>, TusError> {
-    headers
-        .get(key)
-        .map(|v| v.to_str().map_err(|_| invalid(name, "not ASCII")))
-        .transpose()
-}
-
-fn number(headers: &HeaderMap, key: &str, name: &'static str) -> Result<u64, TusError> {
-    let raw = header_str(headers, key, name)?.ok_or(TusError::MissingHeader(name))?;
-    raw.trim()
-        .parse()
-        .map_err(|_| invalid(name, "must be a non-negative integer"))
-}
-
-fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
-    headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
-}
-
-/// `Upload-Checksum: sha256 <base64>`, if present.
-fn checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, TusError> {
-    let Some(raw) = header_str(headers, "upload-checksum", "Upload-Checksum")? else {
-        return Ok(None);
-    };
-    let (algorithm, value) = raw
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| invalid("Upload-Checksum", "use: sha256 <base64>"))?;
-    if !algorithm.eq_ignore_ascii_case("sha256") {
-        return Err(TusError::UnsupportedChecksum);
-    }
-    let bytes = B64
-        .decode(value.trim())
-        .map_err(|_| invalid("Upload-Checksum", "the digest is not base64"))?;
-    bytes
-        .try_into()
-        .map(Some)
-        .map_err(|_| invalid("Upload-Checksum", "a SHA-256 digest is 32 bytes"))
-}
-
-/// Parses `Upload-Metadata`: comma-separated `key base64value` pairs.
-fn parse_metadata(headers: &HeaderMap) -> Result<UploadClaim, TusError> {
-    const NAME: &str = "Upload-Metadata";
-    let raw = header_str(headers, "upload-metadata", NAME)?.ok_or(TusError::MissingHeader(NAME))?;
-    let (mut record, mut sha256, mut mime) = (None, None, None);
-    for pair in raw.split(',') {
-        let mut parts = pair.trim().splitn(2, ' ');
-        let key = parts.next().unwrap_or_default();
-        let value = match parts.next() {
-            Some(v) => {
-                let bytes = B64
-                    .decode(v.trim())
-                    .map_err(|_| invalid(NAME, format!("{key}: value is not base64")))?;
-                String::from_utf8(bytes)
-                    .map_err(|_| invalid(NAME, format!("{key}: value is not UTF-8")))?
-            }
-            None => String::new(),
-        };
-        match key {
-            "record" => {
-                record = Some(
-                    value
-                        .parse::<RecordId>()
-                        .map_err(|_| invalid(NAME, "record: not a record id"))?,
-                )
-            }
-            "sha256" => {
-                sha256 = Some(
-                    value
-                        .to_ascii_lowercase()
-                        .parse::<MediaHash>()
-                        .map_err(|_| invalid(NAME, "sha256: not 64 hex digits"))?,
-                )
-            }
-            "filetype" if is_mime(&value) => mime = Some(value.to_ascii_lowercase()),
-            _ => {}
-        }
-    }
-    Ok(UploadClaim {
-        record: record.ok_or_else(|| invalid(NAME, "record is required"))?,
-        sha256: sha256.ok_or_else(|| invalid(NAME, "sha256 is required"))?,
-        mime,
-    })
-}
-
-/// A plain `type/subtype` token: what we are willing to echo back as a Content-Type.
-fn is_mime(s: &str) -> bool {
-    s.len() <= 100
-        && s.split_once('/')
-            .is_some_and(|(t, st)| !t.is_empty() && !st.is_empty())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/.+-_".contains(&b))
-}
-
-/// Upload ids are 32 lowercase hex digits (a UUID without dashes); nothing else reaches the
-/// blob store, so no path segment can climb out of it.
-fn upload_id(id: &str) -> Result<&str, TusError> {
-    if id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(id)
-    } else {
-        Err(TusError::InvalidId {
-            what: "the upload id",
-        })
-    }
 }

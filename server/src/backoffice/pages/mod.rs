@@ -38,7 +38,7 @@ form.inline{display:inline}fieldset{margin:.6em 0;background:#fff}label{margin-r
 dialog img{max-width:90vw;max-height:85vh}.receipt{font-size:1.6em;letter-spacing:.1em}
 "#;
 
-const VIEWER_JS: &str = r#"
+pub(crate) const VIEWER_JS: &str = r#"
 document.addEventListener('click',function(e){var a=e.target.closest('a[data-viewer]');if(!a)return;e.preventDefault();
 var d=document.getElementById('viewer');d.querySelector('img').src=a.href;d.showModal();});
 "#;
