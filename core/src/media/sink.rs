@@ -20,14 +20,14 @@ const BUFFERS: usize = 3;
 /// Where an import writes: the file itself, or the encryption in front of it.
 pub(super) enum Sink {
     Plain(File),
-    Sealed(SealWriter<File>),
+    Sealed(Box<SealWriter<File>>),
 }
 
 impl Sink {
     pub(super) fn new(file: File, keys: Option<&MediaKeys>) -> Result<Self> {
         Ok(match keys {
             None => Sink::Plain(file),
-            Some(keys) => Sink::Sealed(SealWriter::new(file, keys)?),
+            Some(keys) => Sink::Sealed(Box::new(SealWriter::new(file, keys)?)),
         })
     }
 
