@@ -1,56 +1,9 @@
 //! `siteproof client` end to end against `siteproof serve`: two laptops of one group enroll,
 //! capture, sync and see each other's work; a file uploads and is verified.
 
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-fn siteproof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args(args)
-        .output()
-        .expect("run siteproof")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = siteproof(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(data: &str) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("a")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args(["serve", "--data", data, "--listen", &listen])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, format!("http://{listen}"))
-}
+use common::{ok, siteproof, start_server};
 
 #[test]
 fn every_client_command_has_help() {

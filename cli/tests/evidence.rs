@@ -3,61 +3,12 @@
 //! `custody export` check and package it; the package is checked with the commands of
 //! `docs/evidence.md` (sha256sum, openssl, python3); tampering is caught at each level.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-fn siteproof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args(args)
-        .output()
-        .expect("run siteproof")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = siteproof(args);
-    assert!(out.status.success(), "{args:?} failed: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(data: &str) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("a")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args(["serve", "--data", data, "--listen", &listen])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, format!("http://{listen}"))
-}
+use common::{ok, siteproof, start_server, text};
 
 /// Runs a shell script in `dir` (the documented checking procedure).
 fn sh(dir: &Path, script: &str) -> Output {

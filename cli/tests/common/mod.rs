@@ -1,0 +1,63 @@
+//! Helpers shared by the end-to-end tests of the `siteproof` binary: run it, and run
+//! `siteproof serve` on a free loopback port for the length of a test.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs the binary.
+pub fn siteproof(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_siteproof"))
+        .args(args)
+        .output()
+        .expect("run siteproof")
+}
+
+/// Standard output and error together.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs the binary, asserts success, returns its trimmed standard output.
+pub fn ok(args: &[&str]) -> String {
+    let out = siteproof(args);
+    assert!(out.status.success(), "{args:?} failed: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A running `siteproof serve`, killed when dropped.
+pub struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `siteproof serve --data DATA` on a free port; returns it and its URL.
+pub fn start_server(data: &str) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("a")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
+        .args(["serve", "--data", data, "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, format!("http://{listen}"))
+}
