@@ -45,18 +45,7 @@ pub fn secured(router: Router<AppState>) -> Router<AppState> {
     router
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(if_absent(header::CONTENT_SECURITY_POLICY, csp))
-        .layer(if_absent(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(if_absent(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(if_absent(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        // nosniff, DENY and no-referrer come from `everywhere`, which wraps the whole app.
         // Pages show confidential findings: no copy in any cache, the browser's included.
         .layer(if_absent(
             header::CACHE_CONTROL,

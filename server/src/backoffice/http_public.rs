@@ -38,16 +38,10 @@ fn office(state: &AppState) -> Result<Arc<BackOffice>, AppError> {
         .ok_or_else(|| Error::UnknownRecord { id: "leads".into() }.into())
 }
 
-/// A public page: HTML, never cached, never framed, no referrer.
+/// A public page: HTML without a cookie (never cached, never framed and no referrer, like
+/// every page under `headers::secured`).
 fn public_page(status: StatusCode, markup: maud::Markup) -> Response {
-    let mut response = (status, Html(markup.into_string())).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+    (status, Html(markup.into_string())).into_response()
 }
 
 fn rejected(rejection_status: StatusCode, text: String) -> AppError {
