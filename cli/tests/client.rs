@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ok, siteproof, start_server};
+use common::{ok, publish_gas_template_and_create_group, siteproof, start_server};
 
 #[test]
 fn every_client_command_has_help() {
@@ -29,22 +29,7 @@ fn two_laptops_capture_sync_and_upload_through_the_cli() {
     let data = dir.path().join("server");
     let data = data.to_str().expect("utf-8");
     let (_server, url) = start_server(data);
-    let template = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../content/templates/gas-operator-major.json"
-    );
-    ok(&["admin", "--data", data, "template", "publish", template]);
-    let group = ok(&[
-        "admin",
-        "--data",
-        data,
-        "group",
-        "create",
-        "--region",
-        "hebei",
-        "--name",
-        "督导一组",
-    ]);
+    let group = publish_gas_template_and_create_group(data);
     let home_a = dir.path().join("a");
     let home_b = dir.path().join("b");
     let (a, b) = (home_a.to_str().expect("a"), home_b.to_str().expect("b"));

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{ok, siteproof, start_server, text};
+use common::{ok, publish_gas_template_and_create_group, siteproof, start_server, text};
 
 /// Runs a shell script in `dir` (the documented checking procedure).
 fn sh(dir: &Path, script: &str) -> Output {
@@ -65,22 +65,7 @@ fn signed_evidence_is_verified_packaged_checked_by_standard_tools_and_tampering_
     let data_dir = dir.path().join("server");
     let data = data_dir.to_str().expect("utf-8");
     let (server, url) = start_server(data);
-    let template = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../content/templates/gas-operator-major.json"
-    );
-    ok(&["admin", "--data", data, "template", "publish", template]);
-    let group = ok(&[
-        "admin",
-        "--data",
-        data,
-        "group",
-        "create",
-        "--region",
-        "hebei",
-        "--name",
-        "督导一组",
-    ]);
+    let group = publish_gas_template_and_create_group(data);
     let home = dir.path().join("laptop");
     let home = home.to_str().expect("utf-8");
     let code = ok(&["admin", "--data", data, "enroll-code", "--group", &group]);

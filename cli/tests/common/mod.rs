@@ -61,3 +61,25 @@ pub fn start_server(data: &str) -> (Server, String) {
     }
     (server, format!("http://{listen}"))
 }
+
+/// Publishes the gas operators' template and creates a group in region hebei on the server's
+/// data directory; returns the group id.
+pub fn publish_gas_template_and_create_group(data: &str) -> String {
+    let template = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../content/templates/gas-operator-major.json"
+    );
+    ok(&["admin", "--data", data, "template", "publish", template]);
+    let group = ok(&[
+        "admin",
+        "--data",
+        data,
+        "group",
+        "create",
+        "--region",
+        "hebei",
+        "--name",
+        "督导一组",
+    ]);
+    group
+}
