@@ -70,7 +70,7 @@ pub fn publish_gas_template_and_create_group(data: &str) -> String {
         "/../content/templates/gas-operator-major.json"
     );
     ok(&["admin", "--data", data, "template", "publish", template]);
-    let group = ok(&[
+    ok(&[
         "admin",
         "--data",
         data,
@@ -80,6 +80,5 @@ pub fn publish_gas_template_and_create_group(data: &str) -> String {
         "hebei",
         "--name",
         "督导一组",
-    ]);
-    group
+    ])
 }
