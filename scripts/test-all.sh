@@ -18,6 +18,15 @@ fi
 step "Test tools: tuspy (a standard tus client the media tests upload with)"
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 
+step "JavaScript sync client (tests/js-client: @automerge/automerge, cborg) for the js_client test"
+command -v npm >/dev/null || {
+  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+}
+[ -d tests/js-client/node_modules/@automerge/automerge ] && [ -d tests/js-client/node_modules/cborg ] ||
+  (cd tests/js-client && npm ci --no-audit --no-fund --loglevel=error)
+
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 

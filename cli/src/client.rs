@@ -136,9 +136,11 @@ enum ClientCommand {
         #[arg(long)]
         interim: Option<String>,
     },
-    /// List visits, newest first.
+    /// List visits, newest first. Records held but unreadable by this version are named on
+    /// stderr.
     List,
-    /// Print a visit (and any conflicting answers) as JSON.
+    /// Print a visit (and any conflicting answers) as JSON; for a record held but unreadable,
+    /// `{"unreadable": ...}` with the field that does not match.
     Show {
         /// Visit id.
         visit: String,
@@ -306,9 +308,18 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
             )?;
             println!("{id}");
         }
-        ClientCommand::List => println!("{}", json(&store.list_visits()?)),
+        ClientCommand::List => {
+            println!("{}", json(&store.list_visits()?));
+            for u in store.unreadable_records()? {
+                eprintln!("unreadable {} {}: {} {}", u.kind, u.id, u.path, u.reason);
+            }
+        }
         ClientCommand::Show { visit } => {
             let id: RecordId = visit.parse()?;
+            if let Some(u) = store.unreadable_record(&id)? {
+                println!("{}", json(&serde_json::json!({ "unreadable": u })));
+                return Ok(());
+            }
             let out = serde_json::json!({
                 "visit": store.visit(&id)?,
                 "conflicts": store.conflicts(&id)?,

@@ -203,6 +203,17 @@ fn strict() -> LoadOptions<'static> {
     LoadOptions::new().on_partial_load(OnPartialLoad::Error)
 }
 
+/// The document's `schema` header field, if it is one unsigned integer.
+pub fn schema_of(doc: &AutoCommit) -> Option<u64> {
+    match doc.get_all(ROOT, "schema").ok()?.as_slice() {
+        [(automerge::Value::Scalar(s), _)] => match s.as_ref() {
+            automerge::ScalarValue::Uint(u) => Some(*u),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Whether a document holds the header fields at all (used before trusting `read`).
 pub fn has_header(doc: &AutoCommit) -> bool {
     matches!(doc.get(ROOT, "kind"), Ok(Some(_)))

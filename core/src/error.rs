@@ -41,6 +41,17 @@ pub enum Error {
     /// Bytes that are not an Automerge document or change, or a document without a valid header.
     #[error("malformed document data: {0}")]
     Malformed(String),
+    /// A record whose content does not match the model (`docs/records.md`): a field has the
+    /// wrong Automerge type, is missing, or holds a value the model does not allow.
+    #[error("record {id} does not match the model at {path:?}: {reason}")]
+    InvalidRecord {
+        /// Record id.
+        id: String,
+        /// The field, as a path from the document root (`answers/item-1/value`).
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Changes whose dependencies this replica does not have.
     #[error("record {id}: {missing} change(s) depend on history this replica lacks")]
     MissingDependencies {

@@ -67,6 +67,7 @@ pub mod fuzz_entry;
 mod ids;
 pub mod media;
 pub mod model;
+pub mod record_check;
 mod store;
 pub mod sync;
 mod visit_doc;
@@ -79,6 +80,7 @@ pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
 pub use store::{Eviction, MediaCapture, MediaInfo};
 pub use store::{
     MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, StoreKey, TemplateSummary,
+    UnreadableRecord,
 };
 #[cfg(feature = "http-client")]
 pub use sync::{Enrollment, SyncClient, SyncSummary};

@@ -120,6 +120,7 @@ impl From<Error> for ApiError {
             | Error::Thumbnail(_)
             | Error::EncryptionUnavailable => Self::Storage { reason },
             Error::Malformed(_)
+            | Error::InvalidRecord { .. }
             | Error::MediaDamaged { .. }
             | Error::MissingDependencies { .. }
             | Error::Automerge(_)

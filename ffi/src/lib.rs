@@ -32,6 +32,7 @@ mod pushes;
 mod store;
 mod sync;
 mod template;
+mod unreadable;
 mod upload;
 mod visit;
 
@@ -51,6 +52,7 @@ pub use template::{
     AnswerKind, Criterion, LocalizedText, Scope, Sector, Severity, Template, TemplateItem,
     TemplateSource, TemplateSummary,
 };
+pub use unreadable::UnreadableRecord;
 pub use upload::{CancelToken, UploadProgress};
 pub use visit::{GeoPoint, NewVisit, Site, TemplateRef, Visit, VisitMode, VisitSummary};
 

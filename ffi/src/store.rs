@@ -15,6 +15,7 @@ use crate::media::UploadSummary;
 use crate::media::{Eviction, MediaCapture, MediaInfo, MediaRef, Network, UploadItem};
 use crate::sync::{Enrollment, Profile, SyncSummary};
 use crate::template::{Template, TemplateSummary};
+use crate::unreadable::UnreadableRecord;
 use crate::upload::{CancelToken, UploadProgress};
 use crate::visit::{NewVisit, Visit, VisitSummary};
 
@@ -136,6 +137,11 @@ impl SiteproofStore {
     /// Every visit, newest first, with counts (reads an index; cheap).
     pub fn list_visits(&self) -> ApiResult<Vec<VisitSummary>> {
         Ok(into_all(self.store().list_visits()?))
+    }
+
+    /// Records held but not readable by this version of the app (left out of every list).
+    pub fn unreadable_records(&self) -> ApiResult<Vec<UnreadableRecord>> {
+        Ok(into_all(self.store().unreadable_records()?))
     }
 
     /// One whole visit.

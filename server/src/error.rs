@@ -29,11 +29,24 @@ pub enum Error {
         /// How many dependencies are missing.
         missing: usize,
     },
-    /// Pushed changes alter a record's kind, id or scope.
-    #[error("record {id}: changes alter the record's kind, id or scope, which never change")]
+    /// Pushed changes alter a record's kind, id, scope or schema.
+    #[error(
+        "record {id}: changes alter the record's kind, id, scope or schema, which never change"
+    )]
     HeaderChanged {
         /// The record.
         id: String,
+    },
+    /// The record, with the pushed changes applied, does not match the record layout
+    /// (`docs/records.md`); nothing of the push was stored.
+    #[error("record {id} does not match the record layout at {path:?}: {reason}")]
+    InvalidRecord {
+        /// The record.
+        id: String,
+        /// The field, as a path from the document root.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The device wrote outside its region and group.
     #[error("record {id} is outside this device's region and group")]
@@ -148,6 +161,7 @@ impl AppError {
                     (S::UNPROCESSABLE_ENTITY, "missing_dependencies")
                 }
                 Error::HeaderChanged { .. } => (S::UNPROCESSABLE_ENTITY, "header_changed"),
+                Error::InvalidRecord { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_record"),
                 Error::ForbiddenScope { .. } => (S::FORBIDDEN, "forbidden_scope"),
                 Error::ForbiddenKind { .. } => (S::FORBIDDEN, "forbidden_kind"),
                 Error::UnknownRecord { .. } => (S::NOT_FOUND, "unknown_record"),

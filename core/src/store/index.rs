@@ -18,6 +18,15 @@ pub(crate) fn reindex(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCom
     }
 }
 
+/// Drops every index row of one record (it became unreadable).
+pub(crate) fn unindex(tx: &Transaction<'_>, id: &crate::ids::RecordId) -> Result<()> {
+    tx.prepare_cached("DELETE FROM visit_index WHERE id = ?1")?
+        .execute([id.as_str()])?;
+    tx.prepare_cached("DELETE FROM template_index WHERE id = ?1")?
+        .execute([id.as_str()])?;
+    Ok(())
+}
+
 fn reindex_visit(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {
     let site_name: String = autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "name".into()])?
         .ok_or_else(|| Error::Malformed("visit has no site name".into()))?;

@@ -4,7 +4,7 @@ use automerge::{ActorId, ChangeHash};
 use rusqlite::Transaction;
 
 use super::docs::{self, DocCache, LoadedDoc};
-use super::{Store, write_change};
+use super::{Store, Written, write_change};
 use crate::document::{self, RecordHeader};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
@@ -88,7 +88,7 @@ pub(crate) fn merge_in(
     };
     let id = header.id.clone();
     let mut entry = LoadedDoc::new(doc, header);
-    write_change(tx, &id, &mut entry, outbox)?;
+    write_change(tx, &id, &mut entry, outbox, Written::Received)?;
     docs.insert(id.clone(), entry);
     Ok(MergeOutcome {
         id,
@@ -118,7 +118,7 @@ pub(crate) fn replace_in(
     docs.evict(id);
     tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id.as_str()])?;
     let mut entry = LoadedDoc::new(doc, header);
-    write_change(tx, id, &mut entry, &[])?;
+    write_change(tx, id, &mut entry, &[], Written::Received)?;
     docs.insert(id.clone(), entry);
     Ok(())
 }
@@ -168,7 +168,7 @@ fn merge_into(
             } else {
                 &[]
             };
-            write_change(tx, id, entry, outbox)?;
+            write_change(tx, id, entry, outbox, Written::Received)?;
         }
         Ok(MergeOutcome {
             id: id.clone(),

@@ -18,6 +18,7 @@ mod pushes;
 pub(crate) mod schema;
 mod sync_state;
 mod templates;
+mod unreadable;
 mod visits;
 pub use visits::AnswerInput;
 
@@ -41,6 +42,7 @@ pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
 pub use pushes::VisitFromAssignment;
 pub use sync_state::RoundOutcome;
+pub use unreadable::UnreadableRecord;
 
 /// Who is capturing on this device: set at enrollment and when an inspector signs in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -231,7 +233,7 @@ impl Store {
         let id = header.id.clone();
         let mut entry = LoadedDoc::new(doc, header);
         let tx = self.conn.transaction()?;
-        write_change(&tx, &id, &mut entry, &hashes)?;
+        write_change(&tx, &id, &mut entry, &hashes, Written::Here)?;
         tx.commit()?;
         self.docs.insert(id, entry);
         Ok(())
@@ -246,6 +248,7 @@ impl Store {
         kind: RecordKind,
         edit: impl FnOnce(&mut AutoCommit) -> Result<T>,
     ) -> Result<T> {
+        unreadable::refuse(&self.conn, id)?;
         let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
         entry.header.expect_kind(kind)?;
         let out = match edit(&mut entry.doc) {
@@ -259,7 +262,7 @@ impl Store {
             return Ok(out);
         };
         let written = self.conn.transaction().map_err(Error::from).and_then(|tx| {
-            write_change(&tx, id, entry, &[hash])?;
+            write_change(&tx, id, entry, &[hash], Written::Here)?;
             Ok(tx.commit()?)
         });
         if let Err(e) = written {
@@ -270,6 +273,15 @@ impl Store {
     }
 }
 
+/// Where a written change came from: it decides whether the content is checked first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    /// Made here through the model: readable by construction.
+    Here,
+    /// Received from the server or a peer: checked, and set aside if unreadable.
+    Received,
+}
+
 /// Writes a record's new chunk, its row, its index rows and outbox entries. Only kinds that
 /// devices write go to the outbox: a template or case arrived from the back office and
 /// pushing it back would be refused.
@@ -278,13 +290,17 @@ fn write_change(
     id: &RecordId,
     entry: &mut LoadedDoc,
     outbox_hashes: &[ChangeHash],
+    written: Written,
 ) -> Result<()> {
     docs::upsert_record(tx, &entry.header, now())?;
     docs::persist_chunk(tx, id, entry)?;
     if entry.header.kind.written_by_devices() {
         outbox::add(tx, id, outbox_hashes)?;
     }
-    index::reindex(tx, &entry.header, &entry.doc)
+    match written {
+        Written::Here => index::reindex(tx, &entry.header, &entry.doc),
+        Written::Received => unreadable::reindex_received(tx, &entry.header, &entry.doc),
+    }
 }
 
 fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {

@@ -76,7 +76,12 @@ impl Store {
         let ids: Vec<String> = {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT DISTINCT doc_id FROM outbox LIMIT ?1")?;
+                // An unreadable record (received from a peer) would be refused by the server
+                // and stop the whole push: its changes wait until it reads again.
+                .prepare_cached(
+                    "SELECT DISTINCT doc_id FROM outbox
+                     WHERE doc_id NOT IN (SELECT id FROM unreadable) LIMIT ?1",
+                )?;
             stmt.query_map([max_records as i64], |r| r.get(0))?
                 .collect::<Result<_, _>>()?
         };

@@ -38,6 +38,7 @@ impl Store {
 
     /// One assignment.
     pub fn assignment(&mut self, id: &RecordId) -> Result<Assignment> {
+        super::unreadable::refuse(&self.conn, id)?;
         let entry = self
             .docs
             .get_or_load(&self.conn, id, &self.actor)
@@ -139,9 +140,9 @@ impl Store {
     }
 
     fn record_ids(&self, kind: RecordKind) -> Result<Vec<RecordId>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM records WHERE kind = ?1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM records WHERE kind = ?1 AND id NOT IN (SELECT id FROM unreadable)",
+        )?;
         let ids = stmt
             .query_map(params![kind.code()], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/002_templates_conflicts.sql"),
     include_str!("sql/003_media.sql"),
     include_str!("sql/004_media_keys.sql"),
+    include_str!("sql/005_unreadable.sql"),
 ];
 
 /// The schema version this build writes.
@@ -111,6 +112,7 @@ mod tests {
             "media",
             "upload_queue",
             "media_keys",
+            "unreadable",
         ] {
             assert_eq!(
                 table_columns(&old, table),

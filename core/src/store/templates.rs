@@ -36,6 +36,7 @@ impl Store {
         if let Some(t) = self.templates.get(&record) {
             return Ok(Arc::clone(t));
         }
+        super::unreadable::refuse(&self.conn, &record)?;
         let entry = self
             .docs
             .get_or_load(&self.conn, &record, &self.actor)

@@ -7,9 +7,10 @@ use crate::document::{RecordHeader, RecordKind};
 use crate::error::{Error, Result};
 use crate::ids::{FindingId, ItemId, MediaHash, RecordId};
 use crate::model::{
-    Answer, AnswerConflict, AnswerKind, AnswerValue, Finding, MediaRef, NewFinding, NewVisit,
-    TemplateItem, Visit, VisitSummary, now,
+    Answer, AnswerConflict, AnswerValue, Finding, MediaRef, NewFinding, NewVisit, TemplateItem,
+    Visit, VisitSummary, now,
 };
+use crate::record_check::check_value;
 use crate::visit_doc;
 
 /// What the inspector enters for one item.
@@ -126,6 +127,7 @@ impl Store {
 
     /// One whole visit.
     pub fn visit(&mut self, id: &RecordId) -> Result<Visit> {
+        super::unreadable::refuse(&self.conn, id)?;
         let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
         entry.header.expect_kind(RecordKind::Visit)?;
         visit_doc::read(&entry.doc)
@@ -133,6 +135,7 @@ impl Store {
 
     /// Items of a visit answered differently by concurrent captures, with every answer kept.
     pub fn conflicts(&mut self, id: &RecordId) -> Result<Vec<AnswerConflict>> {
+        super::unreadable::refuse(&self.conn, id)?;
         let entry = self.docs.get_or_load(&self.conn, id, &self.actor)?;
         entry.header.expect_kind(RecordKind::Visit)?;
         visit_doc::conflicts(&entry.doc)
@@ -164,46 +167,4 @@ fn require_media(doc: &automerge::AutoCommit, visit: &RecordId, media: &[MediaHa
         }
     }
     Ok(())
-}
-
-/// Checks that a value fits the item's answer kind.
-fn check_value(item: &TemplateItem, value: &AnswerValue) -> Result<()> {
-    let fits = match (&item.answer, value) {
-        (_, AnswerValue::NotApplicable) => true,
-        (AnswerKind::PassFail, AnswerValue::Pass | AnswerValue::Fail) => true,
-        (AnswerKind::Number { .. }, AnswerValue::Number(n)) => n.is_finite(),
-        (AnswerKind::Text, AnswerValue::Text(_)) => true,
-        (AnswerKind::Choice { choices }, AnswerValue::Choice(c)) => choices.contains(c),
-        _ => false,
-    };
-    if fits {
-        Ok(())
-    } else {
-        Err(Error::InvalidAnswer {
-            item: item.id.to_string(),
-            reason: format!(
-                "{:?} answer given to a {} item",
-                value_kind(value),
-                kind_name(&item.answer)
-            ),
-        })
-    }
-}
-
-fn value_kind(value: &AnswerValue) -> &'static str {
-    match value {
-        AnswerValue::Pass | AnswerValue::Fail | AnswerValue::NotApplicable => "pass/fail",
-        AnswerValue::Number(_) => "number",
-        AnswerValue::Text(_) => "text",
-        AnswerValue::Choice(_) => "choice",
-    }
-}
-
-fn kind_name(kind: &AnswerKind) -> &'static str {
-    match kind {
-        AnswerKind::PassFail => "pass/fail",
-        AnswerKind::Number { .. } => "number",
-        AnswerKind::Text => "text",
-        AnswerKind::Choice { .. } => "choice",
-    }
 }

@@ -102,6 +102,31 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
 mod tests {
     use super::*;
 
+    /// What `docs/sync-protocol.md` (7.1) says is accepted in place of a byte string.
+    #[test]
+    fn byte_fields_accept_exactly_the_documented_forms() {
+        use ciborium::Value as V;
+        let cursor = |check: V| {
+            let value = V::Map(vec![
+                (V::Text("epoch".into()), V::Text("e".into())),
+                (V::Text("seq".into()), V::Integer(1.into())),
+                (V::Text("check".into()), check),
+            ]);
+            let mut bytes = Vec::new();
+            ciborium::into_writer(&value, &mut bytes).expect("encode");
+            decode::<Cursor>(&bytes).map(|c| c.check.into_vec())
+        };
+        assert_eq!(cursor(V::Bytes(vec![1, 2])).expect("bytes"), vec![1, 2]);
+        let array = cursor(V::Array(vec![V::Integer(1.into()), V::Integer(2.into())]));
+        let text = cursor(V::Text("ab".into()));
+        let out_of_range = cursor(V::Array(vec![V::Integer(256.into())]));
+        assert_eq!(
+            (array.is_ok(), text.is_ok(), out_of_range.is_ok()),
+            (true, false, false),
+            "{array:?} {text:?}"
+        );
+    }
+
     #[test]
     fn requests_round_trip_and_garbage_is_malformed() {
         let req = SyncRequest {

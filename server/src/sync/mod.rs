@@ -2,6 +2,7 @@
 //! device. HTTP-free, so it is tested on its own; `docs/sync-protocol.md` is its contract.
 
 mod compactor;
+mod content;
 mod doc_cache;
 mod pull;
 pub(crate) mod push;
@@ -16,6 +17,7 @@ use siteproof_core::{RecordId, Scope};
 use crate::error::{Error, Result};
 use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
 use compactor::Compactor;
+use content::ContentCheck;
 use doc_cache::{CachedDoc, DocCache, load_current};
 use pull::{Page, Step};
 
@@ -65,6 +67,7 @@ pub struct SyncService {
     storage: Arc<dyn SyncStorage>,
     cache: Arc<DocCache>,
     compactor: Compactor,
+    content: ContentCheck,
     limits: SyncLimits,
 }
 
@@ -75,6 +78,7 @@ impl SyncService {
         Self {
             cache: Arc::clone(&cache),
             compactor: Compactor::new(Arc::clone(&storage), cache),
+            content: ContentCheck::new(Arc::clone(&storage)),
             storage,
             limits,
         }
@@ -163,6 +167,15 @@ impl SyncService {
                     **entry = Some(doc);
                     write
                 }),
+            };
+            // The record as it would be stored must read as the model.
+            let step = match (step, entry.as_ref()) {
+                (Ok(write), Some(cached)) => self
+                    .content
+                    .check(&cached.doc, &record.id)
+                    .await
+                    .map(|()| write),
+                (step, _) => step,
             };
             match step {
                 Ok(mut write) => {

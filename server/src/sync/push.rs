@@ -130,7 +130,10 @@ pub(crate) fn apply_to_existing(
     let header = RecordHeader::read(&entry.doc).map_err(|_| Error::HeaderChanged {
         id: record.id.to_string(),
     })?;
-    if header != meta.header {
+    if header != meta.header
+        || siteproof_core::document::schema_of(&entry.doc)
+            != Some(siteproof_core::document::DOCUMENT_SCHEMA)
+    {
         return Err(Error::HeaderChanged {
             id: record.id.to_string(),
         });
@@ -147,10 +150,16 @@ pub(crate) fn create_new(
     let mut doc = AutoCommit::new();
     apply(&mut doc, record)?;
     let header = RecordHeader::read(&doc).map_err(|e| {
-        Error::Malformed(format!(
-            "record {}: the server does not have it, and its changes do not form a record ({e})",
-            record.id
-        ))
+        // Name the header field that is wrong when the record layout can say which.
+        match siteproof_core::record_check::check(&doc, &record.id, None) {
+            Err(siteproof_core::Error::InvalidRecord { id, path, reason }) => {
+                Error::InvalidRecord { id, path, reason }
+            }
+            _ => Error::Malformed(format!(
+                "record {}: the server does not have it, and its changes do not form a record ({e})",
+                record.id
+            )),
+        }
     })?;
     if header.id != record.id {
         return Err(Error::Malformed(format!(
