@@ -146,3 +146,38 @@ fn two_laptops_capture_sync_and_upload_through_the_cli() {
         "a rerun is harmless: {again}"
     );
 }
+
+#[test]
+fn a_record_the_client_cannot_read_is_named_by_list_and_show_and_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().to_str().expect("utf-8");
+    // A visit as a peer or an older server might hand over: a header and nothing else.
+    let id = siteproof_core::RecordId::random();
+    {
+        let mut store =
+            siteproof_core::Store::open(dir.path().join("siteproof.db")).expect("store");
+        let mut doc = siteproof_core::RecordHeader {
+            kind: siteproof_core::RecordKind::Visit,
+            id: id.clone(),
+            scope: siteproof_core::Scope::group("hebei", "g1"),
+        }
+        .create(siteproof_core::ActorId::random())
+        .expect("doc");
+        store
+            .merge(None, &doc.save(), siteproof_core::MergeOrigin::Server)
+            .expect("kept, not refused");
+    }
+    let out = siteproof(&["client", "--home", home, "list"]);
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list, serde_json::json!([]), "left out of the list");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("unreadable visit {id}: site")),
+        "{stderr}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&["client", "--home", home, "show", id.as_str()])).expect("json");
+    assert_eq!(shown["unreadable"]["id"], id.as_str());
+    assert_eq!(shown["unreadable"]["path"], "site");
+}
