@@ -467,6 +467,27 @@ fn the_checker_refuses_what_the_layout_forbids() {
             other => panic!("{path}: {other:?}"),
         }
     }
+    // A concurrent answer that loses to a valid one is kept and shown too: it is checked.
+    let put_answer = |doc: &mut AutoCommit, json: &str| {
+        let answers = match ReadDoc::get(doc, ROOT, "answers").expect("get") {
+            Some((_, o)) => o,
+            None => panic!("answers"),
+        };
+        automerge::transaction::Transactable::put(doc, &answers, "i-pass", json).expect("put");
+        commit(doc);
+    };
+    let valid = serde_json::to_string(&answer(AnswerValue::Pass, None, 1)).expect("json");
+    let mut winner = base.fork().with_actor(actor(6));
+    let mut loser = base.fork().with_actor(actor(5));
+    put_answer(&mut winner, &valid);
+    put_answer(&mut loser, &valid.replace("\"pass\"", "\"maybe\""));
+    winner.merge(&mut loser).expect("merge");
+    match record_check::check(&winner, &id, None) {
+        Err(siteproof_core::Error::InvalidRecord { path, .. }) => {
+            assert_eq!(path, "answers/i-pass/value")
+        }
+        other => panic!("a bad losing answer: {other:?}"),
+    }
     // A field a newer app added is ignored, and kept.
     let mut doc = base.fork();
     automerge::transaction::Transactable::put(&mut doc, ROOT, "weather", "晴").expect("put");

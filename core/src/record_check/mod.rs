@@ -116,12 +116,30 @@ fn check_visit(
     template: Option<&Template>,
 ) -> Result<(), Invalid> {
     walk(root, &VISIT, "")?;
-    // Concurrent answers to one item are all kept and all shown: each must be readable.
-    let answers = match doc.get(ROOT, "answers") {
-        Ok(Some((_, obj))) => obj,
-        _ => return Err(Invalid::at("answers", "is missing".into())),
+    // The phone's own reader, on what passed the walk (which sees each key's winning value).
+    let visit = visit_doc::read(doc).map_err(model_error)?;
+    if let Some(t) = template {
+        if t.record_id() != RecordId::for_template(&visit.template.id, visit.template.version) {
+            return Err(Invalid::at(
+                "template",
+                "names another template version".into(),
+            ));
+        }
+        for (key, answer) in &visit.answers {
+            fits_template(t, key, answer, &join("answers", key))?;
+        }
+    }
+    // Concurrent answers to one item are all kept and all shown: the others must be valid
+    // answers too. Only conflicted keys are read again (the iterator flags them).
+    let Ok(Some((_, answers))) = doc.get(ROOT, "answers") else {
+        return Err(Invalid::at("answers", "is missing".into()));
     };
-    for key in doc.keys(&answers) {
+    let conflicted: Vec<String> = doc
+        .map_range(&answers, ..)
+        .filter(|item| item.conflict)
+        .map(|item| item.key.to_string())
+        .collect();
+    for key in conflicted {
         let path = join("answers", &key);
         let values = doc
             .get_all(&answers, key.as_str())
@@ -130,6 +148,7 @@ fn check_visit(
             let Some(text) = value.as_str() else {
                 return Err(Invalid::at(&path, "is not a scalar string".into()));
             };
+            answer::check_json(text, &path)?;
             let parsed: Answer = serde_json::from_str(text)
                 .map_err(|e| Invalid::at(&path, format!("is not an answer ({e})")))?;
             if let Some(t) = template {
@@ -137,16 +156,6 @@ fn check_visit(
             }
         }
     }
-    let visit = visit_doc::read(doc).map_err(model_error)?;
-    if let Some(t) = template
-        && t.record_id() != RecordId::for_template(&visit.template.id, visit.template.version)
-    {
-        return Err(Invalid::at(
-            "template",
-            "names another template version".into(),
-        ));
-    }
-    visit_doc::conflicts(doc).map_err(model_error)?;
     Ok(())
 }
 
