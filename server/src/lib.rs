@@ -40,6 +40,7 @@ pub mod storage;
 pub mod storage_suite;
 mod sync;
 pub mod tus;
+pub mod visibility;
 
 use std::future::Future;
 use std::path::Path;
@@ -61,7 +62,8 @@ pub use error::{AppError, Error, Result};
 pub use ids::{GroupId, RegionCode};
 pub use principal::Principal;
 pub use storage::{SqliteStorage, StorageError, SyncStorage};
-pub use sync::{SyncLimits, SyncService, visible_to};
+pub use sync::{SyncLimits, SyncService};
+pub use visibility::{Action, Duty, RecordFacts, Unsectored, Visibility};
 
 /// Settings of a server process.
 #[derive(Clone, Debug)]

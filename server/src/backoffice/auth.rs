@@ -11,7 +11,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use siteproof_core::{Scope, Sector};
+use siteproof_core::Sector;
 
 use crate::error::{Error, Result};
 
@@ -74,18 +74,6 @@ pub struct WebUser {
     pub sectors: Vec<Sector>,
     /// The session's CSRF token, required in every form POST.
     pub csrf: String,
-}
-
-impl WebUser {
-    /// Whether the user may read a record of this scope (its region).
-    pub fn may_read_scope(&self, scope: &Scope) -> bool {
-        scope.region.is_empty() || scope.region == self.region
-    }
-
-    /// Whether the user may see records of this sector.
-    pub fn sees_sector(&self, sector: Sector) -> bool {
-        self.role != Role::SectorDepartment || self.sectors.contains(&sector)
-    }
 }
 
 /// A new user to create.

@@ -15,6 +15,7 @@ use super::pages::{self, PushChoices};
 use super::{Expert, Inspector, NewAssignment, Triage, csrf_ok, dates};
 use crate::AppState;
 use crate::error::Error;
+use crate::visibility::{Duty, Visibility};
 
 /// A template pasted into the import form (URL-encoded JSON: the library's largest file is
 /// about 31 KiB so).
@@ -383,11 +384,8 @@ async fn import_template(o: Office, Form(form): Form<ImportForm>) -> Response {
     if !csrf_ok(&o.user, &form.csrf) {
         return refused_form(o.lang);
     }
-    if o.user.role != super::Role::Admin {
-        return failed(
-            o.lang,
-            Error::Forbidden("only administrators import templates"),
-        );
+    if let Err(e) = Visibility::user(&o.user).require(Duty::ManageTemplates) {
+        return failed(o.lang, e);
     }
     match o.office.import_template(&form.json).await {
         Ok(_) => Redirect::to("/office/templates").into_response(),

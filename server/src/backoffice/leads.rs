@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 use siteproof_core::{PushKind, RecordId, Sector, Site, TemplateRef};
 
 use super::assignments::{NewAssignment, visits_for_lead};
-use super::auth::Role;
-use super::{BackOffice, WebUser, dates, db};
+use super::{BackOffice, WebUser, dates};
 use crate::error::{Error, Result};
+use crate::visibility::{Duty, Unsectored, Visibility};
 
 /// Largest lead description, in characters.
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -336,8 +336,8 @@ impl BackOffice {
     /// a sector), newest first; `status` filters by status code.
     pub async fn leads(&self, user: &WebUser, status: Option<String>) -> Result<Vec<LeadRow>> {
         self.refresh_index().await?;
-        let user = user.clone();
-        let rows = self.db.run(move |c| list(c, &user, None)).await?;
+        let vis = Visibility::user(user);
+        let rows = self.db.run(move |c| list(c, &vis, None)).await?;
         Ok(rows
             .into_iter()
             .filter(|r| status.as_deref().is_none_or(|s| r.status.code() == s))
@@ -347,9 +347,9 @@ impl BackOffice {
     /// One lead the user may see.
     pub async fn lead(&self, user: &WebUser, id: &str) -> Result<LeadRow> {
         self.refresh_index().await?;
-        let (user, owned) = (user.clone(), id.to_owned());
+        let (vis, owned) = (Visibility::user(user), id.to_owned());
         self.db
-            .run(move |c| list(c, &user, Some(&owned)))
+            .run(move |c| list(c, &vis, Some(&owned)))
             .await?
             .pop()
             .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })
@@ -363,11 +363,7 @@ impl BackOffice {
         id: &str,
         triage: Triage,
     ) -> Result<Option<RecordId>> {
-        if user.role == Role::SectorDepartment {
-            return Err(Error::Forbidden(
-                "leads are triaged by reviewers and administrators",
-            ));
-        }
+        Visibility::user(user).require(Duty::TriageLeads)?;
         let _guard = self.lead_lock.lock().await;
         let lead = self.lead(user, id).await?;
         if lead.status != LeadStatus::Received {
@@ -455,14 +451,15 @@ fn status_of(conn: &Connection, id: &str, stored: &str) -> rusqlite::Result<Lead
     })
 }
 
-fn list(conn: &Connection, user: &WebUser, id: Option<&str>) -> rusqlite::Result<Vec<LeadRow>> {
+fn list(conn: &Connection, vis: &Visibility, id: Option<&str>) -> rusqlite::Result<Vec<LeadRow>> {
     let mut sql = String::from(
         "SELECT id, region, sector, site, address, description, received_on, status,
                 triage_note, triaged_by, assignment_id
          FROM bo_leads l WHERE 1=1",
     );
     let mut args = Vec::new();
-    db::user_scope_or_unsectored(user, "l", &mut sql, &mut args);
+    vis.sql_filter("l", Unsectored::Shown)
+        .append_to(&mut sql, &mut args);
     if let Some(id) = id {
         sql.push_str(" AND l.id = ?");
         args.push(Value::Text(id.into()));

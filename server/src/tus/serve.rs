@@ -15,6 +15,7 @@ use super::{TusError, service};
 use crate::AppState;
 use crate::blob::BlobMeta;
 use crate::principal::Principal;
+use crate::visibility::Visibility;
 
 /// Photos larger than this get no server-made thumbnail (they are not photos).
 const MAX_THUMBNAIL_SOURCE: u64 = 64 << 20;
@@ -53,11 +54,12 @@ async fn authorized(
         })?);
     }
     candidates.extend(meta.records.iter().cloned());
+    let policy = principal.visibility();
     for record in &candidates {
         if media
-            .readable_record_references(|s| principal.may_read(s), record, hash)
+            .readable_record_references(&policy, record, hash)
             .await?
-            && user_may_read(state, principal, record).await?
+            && office_row_visible(state, &policy, record).await?
         {
             return Ok(meta);
         }
@@ -65,20 +67,22 @@ async fn authorized(
     Err(TusError::MediaNotFound)
 }
 
-/// A back-office user reads evidence only through records their role lets them see (a
-/// sector department: its sectors); devices are checked by scope alone.
-async fn user_may_read(
+/// A back-office user reads evidence only through an office row the policy lets them see
+/// (the row knows the sector); devices are checked by scope alone.
+async fn office_row_visible(
     state: &AppState,
-    principal: &Principal,
+    policy: &Visibility,
     record: &RecordId,
 ) -> Result<bool, TusError> {
-    match (principal, &state.backoffice) {
-        (Principal::Device(_), _) => Ok(true),
-        (Principal::User(user), Some(office)) => office
-            .may_read_record(user, record.as_str())
+    if !policy.reads_through_office() {
+        return Ok(true);
+    }
+    match &state.backoffice {
+        Some(office) => office
+            .may_read_record(policy, record.as_str())
             .await
             .map_err(|e| TusError::Internal(e.to_string())),
-        (Principal::User(_), None) => Ok(false),
+        None => Ok(false),
     }
 }
 

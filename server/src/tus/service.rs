@@ -15,7 +15,7 @@ use super::error::TusError;
 use crate::blob::{BlobMeta, BlobStore, StagedUpload};
 use crate::evidence::EvidenceService;
 use crate::storage::{DeviceRecord, SyncStorage};
-use crate::sync::visible_to;
+use crate::visibility::Visibility;
 
 /// Settings of the media endpoints.
 #[derive(Clone, Debug)]
@@ -135,22 +135,22 @@ impl MediaService {
         record: &RecordId,
         hash: &MediaHash,
     ) -> Result<bool, TusError> {
-        self.readable_record_references(|s| visible_to(scope, s), record, hash)
+        self.readable_record_references(&Visibility::device(scope), record, hash)
             .await
     }
 
-    /// Whether a reader for whom `may_read` holds on the record's scope may read `record`, and
-    /// the record references `hash` (devices and back-office users alike).
+    /// Whether a reader with this policy may read `record` by its scope, and the record
+    /// references `hash` (devices and back-office users alike).
     pub async fn readable_record_references(
         &self,
-        may_read: impl Fn(&siteproof_core::Scope) -> bool,
+        policy: &Visibility,
         record: &RecordId,
         hash: &MediaHash,
     ) -> Result<bool, TusError> {
         let Some(full) = self.storage.full_document(record).await? else {
             return Ok(false);
         };
-        if !may_read(&full.header.scope) {
+        if !policy.may_read_scope(&full.header.scope) {
             return Ok(false);
         }
         let bytes = full.to_bytes();
