@@ -5,6 +5,7 @@
 
 mod common;
 mod media_fixture;
+mod office_fixture;
 
 use automerge::{AutoCommit, ROOT, transaction::Transactable};
 use axum::body::Body;
@@ -13,12 +14,13 @@ use http_body_util::BodyExt;
 use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{self, PushRecord, SyncRequest};
 use siteproof_core::*;
-use siteproof_server::backoffice::{NewUser, Role, WebUser};
+use siteproof_server::backoffice::{Role, WebUser};
 use siteproof_server::{Action, RecordFacts, Visibility};
 use tower::ServiceExt;
 
 use common::{Phone, TestServer, fail, item, new_visit, template};
 use media_fixture::MediaPhone;
+use office_fixture::{add_user, sign_in};
 
 /// A record of the table, with the file its visit carries.
 struct Subject {
@@ -47,83 +49,6 @@ async fn reply(server: &TestServer, req: Request<Body>) -> (StatusCode, String) 
     let status = resp.status();
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-async fn add_user(
-    server: &TestServer,
-    login: &str,
-    role: Role,
-    region: &str,
-    sectors: Vec<Sector>,
-) {
-    server
-        .state
-        .backoffice
-        .as_ref()
-        .expect("back office")
-        .create_user(NewUser {
-            login: login.into(),
-            name: login.into(),
-            password: "correct horse battery".into(),
-            role,
-            region: region.into(),
-            sectors,
-        })
-        .await
-        .expect("user");
-}
-
-/// Signs in through the login form; returns the user, the Cookie header and the CSRF token.
-async fn sign_in(server: &TestServer, login: &str) -> (WebUser, String, String) {
-    let office = server.state.backoffice.as_ref().expect("back office");
-    let form = server
-        .app()
-        .oneshot(
-            Request::get("/office/login")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    let login_csrf = form
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("sp_login_csrf="))
-        .and_then(|c| c.split(';').next())
-        .expect("login csrf")
-        .to_owned();
-    let resp = server
-        .app()
-        .oneshot(
-            Request::post("/office/login")
-                .header(header::COOKIE, format!("sp_login_csrf={login_csrf}"))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!(
-                    "csrf={login_csrf}&login={login}&password=correct+horse+battery"
-                )))
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "sign-in of {login}");
-    let session = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("sp_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("session")
-        .to_owned();
-    let user = office
-        .session(&session)
-        .await
-        .expect("session")
-        .expect("user");
-    let csrf = user.csrf.clone();
-    (user, format!("sp_session={session}"), csrf)
 }
 
 /// A visit of `sector` with a finding and an uploaded file, captured by `phone`.
