@@ -35,6 +35,7 @@ pub mod fuzz_entry;
 mod http;
 pub mod ids;
 mod principal;
+pub mod rate_limit;
 mod secret;
 pub mod storage;
 pub mod storage_suite;

@@ -109,7 +109,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or_else(
-                    || super::auth::UNKNOWN_ADDRESS.into(),
+                    || crate::rate_limit::UNKNOWN_ADDRESS.into(),
                     |c| c.0.ip().to_string(),
                 ),
         ))

@@ -8,9 +8,7 @@
 //! The office triages a lead: dismissed with a reason, or turned into an assignment (a `lead`
 //! push) for one group, which the group's inspectors answer with a visit.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::RngCore;
 use rusqlite::types::Value;
@@ -22,6 +20,7 @@ use siteproof_core::{PushKind, RecordId, Sector, Site, TemplateRef};
 use super::assignments::{NewAssignment, visits_for_lead};
 use super::{BackOffice, WebUser, dates};
 use crate::error::{Error, Result};
+use crate::rate_limit::RateLimiter;
 use crate::visibility::{Duty, Unsectored, Visibility};
 
 /// Largest lead description, in characters.
@@ -136,17 +135,11 @@ pub enum Triage {
 /// address and `overall` per window from everyone. Addresses are held only as salted hashes,
 /// only in memory, and only for one window.
 pub struct LeadGate {
-    window: Duration,
     per_address: usize,
     overall: usize,
     salt: [u8; 32],
-    hits: Mutex<Hits>,
-}
-
-#[derive(Default)]
-struct Hits {
-    by_address: HashMap<[u8; 32], VecDeque<Instant>>,
-    all: VecDeque<Instant>,
+    /// Keyed by the address's salted hash; `None` counts everyone.
+    hits: RateLimiter<Option<[u8; 32]>>,
 }
 
 impl LeadGate {
@@ -155,11 +148,10 @@ impl LeadGate {
         let mut salt = [0u8; 32];
         rand::rng().fill_bytes(&mut salt);
         Self {
-            window,
             per_address,
             overall,
             salt,
-            hits: Mutex::new(Hits::default()),
+            hits: RateLimiter::new(window),
         }
     }
 
@@ -170,36 +162,18 @@ impl LeadGate {
             .chain_update(address.as_bytes())
             .finalize()
             .into();
-        let now = Instant::now();
-        let mut hits = self
+        match self
             .hits
-            .lock()
-            .map_err(|_| Error::Internal("lead gate poisoned".into()))?;
-        let window = self.window;
-        let fresh = |q: &mut VecDeque<Instant>| {
-            while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
-                q.pop_front();
-            }
-        };
-        fresh(&mut hits.all);
-        hits.by_address.retain(|_, q| {
-            fresh(q);
-            !q.is_empty()
-        });
-        if hits.all.len() >= self.overall {
-            return Err(Error::RateLimited(
+            .admit(&[(None, self.overall), (Some(key), self.per_address)])
+        {
+            Ok(()) => Ok(()),
+            Err(0) => Err(Error::RateLimited(
                 "too many reports are arriving right now; please try again in a few minutes",
-            ));
-        }
-        let mine = hits.by_address.entry(key).or_default();
-        if mine.len() >= self.per_address {
-            return Err(Error::RateLimited(
+            )),
+            Err(_) => Err(Error::RateLimited(
                 "too many reports from this connection; please try again later",
-            ));
+            )),
         }
-        mine.push_back(now);
-        hits.all.push_back(now);
-        Ok(())
     }
 }
 

@@ -51,9 +51,9 @@ use siteproof_core::{RecordHeader, RecordId, RecordKind};
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
+use crate::rate_limit::Throttle;
 use crate::storage::SyncStorage;
 use crate::storage::{PushWrite, RecordWrite};
-use auth::Throttle;
 use db::Db;
 
 /// Settings of the back office.
