@@ -65,10 +65,8 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            if let (Some(office), Some(session)) = (
-                state.backoffice.as_ref(),
-                cookie(&parts.headers, SESSION_COOKIE),
-            ) && let Some(user) = office.session(session).await?
+            if let Some(session) = cookie(&parts.headers, SESSION_COOKIE)
+                && let Some(user) = state.backoffice.session(session).await?
             {
                 return Ok(Principal::User(Box::new(user)));
             }

@@ -149,14 +149,10 @@ async fn case_of(server: &TestServer, visit: &Subject, cookie: &str, csrf: &str)
     let cases = server
         .state
         .backoffice
-        .as_ref()
-        .expect("office")
         .ledger(
             &server
                 .state
                 .backoffice
-                .as_ref()
-                .expect("office")
                 .session(cookie.strip_prefix("sp_session=").expect("cookie"))
                 .await
                 .expect("session")

@@ -35,10 +35,7 @@ pub fn routes() -> RouteTable {
 }
 
 fn office(state: &AppState) -> Result<Arc<BackOffice>, AppError> {
-    state
-        .backoffice
-        .clone()
-        .ok_or_else(|| Error::UnknownRecord { id: "leads".into() }.into())
+    Ok(Arc::clone(&state.backoffice))
 }
 
 /// A public page: HTML without a cookie (never cached, never framed and no referrer, like

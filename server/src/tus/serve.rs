@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use siteproof_core::{MediaHash, RecordId};
 
-use super::{TusError, service};
+use super::TusError;
 use crate::AppState;
 use crate::blob::BlobMeta;
 use crate::principal::Principal;
@@ -41,7 +41,7 @@ async fn authorized(
     hash: &MediaHash,
     through: Through,
 ) -> Result<BlobMeta, TusError> {
-    let media = service(state)?;
+    let media = &state.media;
     let meta = media
         .blobs()
         .blob_meta(hash)
@@ -77,13 +77,11 @@ async fn office_row_visible(
     if !policy.reads_through_office() {
         return Ok(true);
     }
-    match &state.backoffice {
-        Some(office) => office
-            .may_read_record(policy, record.as_str())
-            .await
-            .map_err(|e| TusError::Internal(e.to_string())),
-        None => Ok(false),
-    }
+    state
+        .backoffice
+        .may_read_record(policy, record.as_str())
+        .await
+        .map_err(|e| TusError::Internal(e.to_string()))
 }
 
 /// Appends the view to the custody log; evidence is not served unlogged.
@@ -94,11 +92,9 @@ async fn log_view(
     record: Option<String>,
     what: &str,
 ) -> Result<(), TusError> {
-    let Some(evidence) = &state.evidence else {
-        return Ok(());
-    };
     let record = record.and_then(|r| r.parse::<RecordId>().ok());
-    evidence
+    state
+        .evidence
         .log_view(&principal.actor(), hash, record.as_ref(), what)
         .await
         .map_err(|e| TusError::Internal(e.to_string()))
@@ -135,7 +131,7 @@ pub(super) async fn media(
         Some(raw) => parse_range(raw, meta.size)?,
         None => None,
     };
-    let blobs = service(&state)?.blobs();
+    let blobs = state.media.blobs();
     let (status, start, end) = match range {
         Some((start, end)) => {
             out.insert(
@@ -161,7 +157,7 @@ pub(super) async fn thumbnail(
     let named = through.record.clone();
     let meta = authorized(&state, &principal, &hash, through).await?;
     log_view(&state, &principal, &hash, named, "thumbnail").await?;
-    let blobs = service(&state)?.blobs();
+    let blobs = state.media.blobs();
     let jpeg = match blobs.thumbnail(&hash).await? {
         Some(jpeg) => jpeg,
         None if meta.mime.starts_with("image/") && meta.size <= MAX_THUMBNAIL_SOURCE => {

@@ -2,7 +2,7 @@
 //! file against its claimed SHA-256, commit to the blob store, terminate, expire.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::Sha256;
@@ -76,15 +76,16 @@ pub struct MediaService {
     pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
-    /// Checks completed uploads and logs custody, once attached.
-    pub(super) evidence: OnceLock<Arc<EvidenceService>>,
+    /// Checks completed uploads and logs custody.
+    pub(super) evidence: Arc<EvidenceService>,
 }
 
 impl MediaService {
-    /// A service over `blobs`, checking records in `storage`.
+    /// A service over `blobs`, checking records in `storage` and uploads with `evidence`.
     pub fn new(
         blobs: Arc<dyn BlobStore>,
         storage: Arc<dyn SyncStorage>,
+        evidence: Arc<EvidenceService>,
         config: MediaConfig,
     ) -> Self {
         Self {
@@ -94,14 +95,8 @@ impl MediaService {
             slots: Mutex::default(),
             commit_lock: AsyncMutex::new(()),
             last_sweep: Mutex::new(None),
-            evidence: OnceLock::new(),
+            evidence,
         }
-    }
-
-    /// Checks every completed upload with `evidence` and logs custody there (once; a second
-    /// call is ignored).
-    pub fn attach_evidence(&self, evidence: Arc<EvidenceService>) {
-        let _ = self.evidence.set(evidence);
     }
 
     /// Records a completed upload in the custody log and checks its signed statement. The
@@ -114,11 +109,8 @@ impl MediaService {
         hash: &MediaHash,
         size: u64,
     ) {
-        let Some(evidence) = self.evidence.get() else {
-            return;
-        };
         let actor = format!("device:{}", device.id);
-        if let Err(e) = evidence.on_upload(&actor, record, hash, size).await {
+        if let Err(e) = self.evidence.on_upload(&actor, record, hash, size).await {
             tracing::error!(error = %e, %record, %hash, "checking uploaded evidence failed");
         }
     }

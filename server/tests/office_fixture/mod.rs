@@ -20,8 +20,6 @@ pub async fn add_user(
     server
         .state
         .backoffice
-        .as_ref()
-        .expect("back office")
         .create_user(NewUser {
             login: login.into(),
             name: login.into(),
@@ -36,7 +34,7 @@ pub async fn add_user(
 
 /// Signs in through the login form; returns the user, the Cookie header and the CSRF token.
 pub async fn sign_in(server: &TestServer, login: &str) -> (WebUser, String, String) {
-    let office = server.state.backoffice.as_ref().expect("back office");
+    let office = &server.state.backoffice;
     let form = server
         .app()
         .oneshot(
