@@ -17,11 +17,15 @@
 //! ## Layout
 //!
 //! - [`app`]: the axum `Router`; handlers only translate HTTP to the services below.
+//! - [`Services`]: the composition root, every service opened once (`services.rs`).
+//! - [`Visibility`]: who may read or write what, for every route and service.
 //! - [`SyncService`]: push validation and pull paging, HTTP-free.
 //! - [`DeviceRegistry`]: enrollment codes into devices with bearer tokens; [`Principal`].
 //! - [`AdminService`]: groups, enrollment codes, devices, template publishing.
 //! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend and
 //!   [`storage_suite`] as the test suite every backend runs.
+//!
+//! `docs/ARCHITECTURE.md` maps the layers.
 
 pub mod admin;
 pub mod backoffice;

@@ -10,7 +10,7 @@
 //!   and, for a sector department, the sector.
 //! - Office duties (rosters, lead triage, templates) follow the role: [`Duty`].
 //!
-//! The storage's pull scan (`storage/sqlite/queries.rs`) states the device rule in SQL for
+//! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
 
 use rusqlite::types::Value;
