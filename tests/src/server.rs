@@ -118,10 +118,7 @@ impl TestServer {
 
     /// The back office.
     pub fn office(&self) -> &BackOffice {
-        self.state
-            .backoffice
-            .as_deref()
-            .expect("back office attached")
+        &self.state.backoffice
     }
 
     /// A signed-in back-office user of region `hebei` with `role`.
