@@ -1,6 +1,6 @@
 //! The one rate limiter: hits counted per key in a sliding window, in memory (a restart
 //! forgets, which is acceptable for throttling). [`Throttle`] counts failed logins and
-//! enrollments with it; the public lead form's gate (`backoffice/leads.rs`) counts
+//! enrollments with it; the public lead form's gate (`backoffice/leads/gate.rs`) counts
 //! submissions.
 
 use std::collections::{HashMap, VecDeque};
