@@ -22,7 +22,10 @@ const TEMPLATE_BODY_LIMIT: usize = 1024 * 1024;
 /// The routes.
 pub fn routes() -> RouteTable {
     RouteTable::default()
-        .route("/office/assignments", get(assignments).post(push))
+        .route(
+            "/office/assignments",
+            get(assignments).post(issue_assignment),
+        )
         .route("/office/assignments/{id}", get(assignment))
         .route("/office/leads", get(leads))
         .route("/office/leads/{id}", get(lead))
@@ -104,7 +107,7 @@ async fn assignments(o: Office) -> PageResult {
 }
 
 #[derive(Deserialize)]
-struct PushForm {
+struct AssignmentForm {
     group: String,
     kind: String,
     title: String,
@@ -120,7 +123,7 @@ struct PushForm {
     expert: Vec<i64>,
 }
 
-async fn push(Posted { o, form }: Posted<PushForm>) -> PageResult {
+async fn issue_assignment(Posted { o, form }: Posted<AssignmentForm>) -> PageResult {
     let made = async {
         let kind = PushKind::from_code(&form.kind)
             .ok_or_else(|| Error::InvalidInput(format!("unknown push kind {:?}", form.kind)))?;
