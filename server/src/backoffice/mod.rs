@@ -28,6 +28,7 @@ mod notice;
 mod pages;
 mod report;
 mod rosters;
+mod rows;
 mod user_rows;
 mod visits;
 
