@@ -4,14 +4,12 @@
 mod common;
 mod media_fixture;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::TestServer;
 use media_fixture::*;
-use siteproof_server::blob::FsBlobStore;
 use siteproof_server::tus::MediaConfig;
 
 fn blob_root(server: &TestServer) -> std::path::PathBuf {
@@ -386,8 +384,6 @@ async fn the_same_file_from_two_devices_is_stored_once() {
     let meta = server
         .state
         .media
-        .as_ref()
-        .expect("media")
         .blobs()
         .blob_meta(&media_ref.hash)
         .await
@@ -557,13 +553,15 @@ async fn a_photo_gets_a_server_made_thumbnail() {
 
 #[tokio::test]
 async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
-    let mut server = TestServer::new().await;
-    let blobs = Arc::new(FsBlobStore::open(blob_root(&server)).expect("blobs"));
     let config = MediaConfig {
         expiry: Duration::from_millis(50),
         ..MediaConfig::default()
     };
-    server.state = server.state.clone().with_media(blobs, config);
+    let server = TestServer::with_config(siteproof_server::ServerConfig {
+        media: config,
+        ..Default::default()
+    })
+    .await;
     let mut phone = MediaPhone::enroll(&server, "g1").await;
     let data = pseudo_random(4000, 8);
     let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
@@ -597,14 +595,7 @@ async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
     )
     .await;
     assert_eq!(gone.status, StatusCode::GONE);
-    let swept = server
-        .state
-        .media
-        .as_ref()
-        .expect("media")
-        .sweep_expired()
-        .await
-        .expect("sweep");
+    let swept = server.state.media.sweep_expired().await.expect("sweep");
     assert_eq!(swept, 1, "the second upload, never touched again");
     assert!(files_under(&blob_root(&server).join("staging")).is_empty());
     let late = patch(
