@@ -14,6 +14,7 @@ mod key;
 mod media;
 mod merge;
 mod outbox;
+mod peer;
 mod pushes;
 pub(crate) mod schema;
 mod sync_state;
@@ -39,6 +40,7 @@ pub use index::TemplateSummary;
 pub use media::{Eviction, MediaCapture, MediaInfo};
 pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
+pub use peer::PeerCredentials;
 pub use pushes::VisitFromAssignment;
 pub use sync_state::RoundOutcome;
 
