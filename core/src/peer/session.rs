@@ -5,7 +5,7 @@
 //! Order of a session: the Noise handshake; each side sends `Auth` (its certificate and an
 //! Ed25519 signature over the handshake hash); each side checks the other's before it sends
 //! anything else; then `Inventory` (the group's records and their heads), the records the
-//! other lacks, one per message, and `Done`. Each record received is merged in its own
+//! other lacks, one per message, and `Done`. Records that arrive together are merged in one
 //! transaction, so a session cut at any byte leaves whole records only.
 
 use std::collections::HashMap;
@@ -134,6 +134,35 @@ impl PeerSession {
     }
 
     fn process(&mut self, store: &mut Store, bytes: &[u8]) -> Result<()> {
+        // Records that arrive together are merged in one transaction (one disk sync instead
+        // of one per record); whatever comes after them waits until they are stored.
+        let mut batch: Vec<(RecordId, Vec<u8>)> = Vec::new();
+        let result = self.handle(store, bytes, &mut batch);
+        let stored = self.store_batch(store, &mut batch);
+        result.and(stored)
+    }
+
+    fn store_batch(
+        &mut self,
+        store: &mut Store,
+        batch: &mut Vec<(RecordId, Vec<u8>)>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let merged = store.merge_from_peer(batch)?;
+        batch.clear();
+        self.summary.records_received += merged.len() as u64;
+        self.summary.records_updated += merged.iter().filter(|m| m.new_changes > 0).count() as u64;
+        Ok(())
+    }
+
+    fn handle(
+        &mut self,
+        store: &mut Store,
+        bytes: &[u8],
+        batch: &mut Vec<(RecordId, Vec<u8>)>,
+    ) -> Result<()> {
         for received in self.channel.feed(bytes)? {
             match received {
                 Received::HandshakeDone => self.send_auth()?,
@@ -158,12 +187,12 @@ impl PeerSession {
                         if self.got_done {
                             return Err(Error::PeerRefused("a record after Done".into()));
                         }
-                        let merged = store.merge_from_peer(&id, &data)?;
-                        self.summary.records_received += 1;
-                        self.summary.records_updated += u64::from(merged.new_changes > 0);
+                        batch.push((id, data.into_vec()));
                     }
                     Message::Done => {
                         self.authenticated()?;
+                        // Done counts only once the records before it are stored.
+                        self.store_batch(store, batch)?;
                         self.got_done = true;
                     }
                 },

@@ -144,31 +144,37 @@ impl Store {
         )))
     }
 
-    /// Merges record data a peer sent, with peer origin (the changes join the outbox). It must
-    /// be a device-written kind of this device's own group; anything else is
-    /// [`Error::PeerRefused`] and nothing of it is stored.
-    pub fn merge_from_peer(&mut self, id: &RecordId, data: &[u8]) -> Result<MergeOutcome> {
+    /// Merges records a peer sent, with peer origin (the changes join the outbox), in one
+    /// transaction. Each must be a device-written kind of this device's own group; anything
+    /// else is [`Error::PeerRefused`] and nothing of the batch is stored.
+    pub fn merge_from_peer(
+        &mut self,
+        records: &[(RecordId, Vec<u8>)],
+    ) -> Result<Vec<MergeOutcome>> {
         let scope = self.profile.scope.clone();
         let tx = self.conn.transaction()?;
         let (docs, actor) = (&mut self.docs, &self.actor);
-        let result = (|| {
-            let header = match record_header(&tx, id)? {
-                Some(header) => header,
-                None => RecordHeader::read(&document::decode(data, actor.clone())?)?,
-            };
-            if !header.kind.written_by_devices() {
-                return Err(Error::PeerRefused(format!(
-                    "a peer may not write a {} record",
-                    header.kind
-                )));
-            }
-            if header.scope != scope {
-                return Err(Error::PeerRefused(
-                    "a peer sent a record outside this group's scope".into(),
-                ));
-            }
-            merge_in(&tx, docs, actor, Some(id), data, MergeOrigin::Peer)
-        })();
+        let result = records
+            .iter()
+            .map(|(id, data)| {
+                let header = match record_header(&tx, id)? {
+                    Some(header) => header,
+                    None => RecordHeader::read(&document::decode(data, actor.clone())?)?,
+                };
+                if !header.kind.written_by_devices() {
+                    return Err(Error::PeerRefused(format!(
+                        "a peer may not write a {} record",
+                        header.kind
+                    )));
+                }
+                if header.scope != scope {
+                    return Err(Error::PeerRefused(
+                        "a peer sent a record outside this group's scope".into(),
+                    ));
+                }
+                merge_in(&tx, docs, actor, Some(id), data, MergeOrigin::Peer)
+            })
+            .collect::<Result<Vec<_>>>();
         let committed = result.and_then(|o| Ok(tx.commit().map(|()| o)?));
         if committed.is_err() {
             self.clear_cache();
