@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ok, publish_gas_template_and_create_group, siteproof, start_server};
+use common::{enroll_client, ok, publish_gas_template_and_create_group, siteproof, start_server};
 
 #[test]
 fn every_client_command_has_help() {
@@ -34,19 +34,7 @@ fn two_laptops_capture_sync_and_upload_through_the_cli() {
     let home_b = dir.path().join("b");
     let (a, b) = (home_a.to_str().expect("a"), home_b.to_str().expect("b"));
     for (home, name) in [(a, "张三"), (b, "李四")] {
-        let code = ok(&["admin", "--data", data, "enroll-code", "--group", &group]);
-        let out = ok(&[
-            "client",
-            "--home",
-            home,
-            "enroll",
-            "--server",
-            &url,
-            "--code",
-            &code,
-            "--inspector",
-            name,
-        ]);
+        let out = enroll_client(data, &group, &url, home, name);
         assert!(out.contains("enrolled as device"), "{out}");
     }
     assert!(ok(&["client", "--home", a, "templates"]).contains("gas-operator-major"));

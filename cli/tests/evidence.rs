@@ -8,7 +8,10 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{ok, publish_gas_template_and_create_group, siteproof, start_server, text};
+use common::{
+    create_gas_visit, enroll_client, ok, publish_gas_template_and_create_group, siteproof,
+    start_server, text,
+};
 
 /// Runs a shell script in `dir` (the documented checking procedure).
 fn sh(dir: &Path, script: &str) -> Output {
@@ -68,33 +71,8 @@ fn signed_evidence_is_verified_packaged_checked_by_standard_tools_and_tampering_
     let group = publish_gas_template_and_create_group(data);
     let home = dir.path().join("laptop");
     let home = home.to_str().expect("utf-8");
-    let code = ok(&["admin", "--data", data, "enroll-code", "--group", &group]);
-    ok(&[
-        "client",
-        "--home",
-        home,
-        "enroll",
-        "--server",
-        &url,
-        "--code",
-        &code,
-        "--inspector",
-        "张三",
-    ]);
-    let visit = ok(&[
-        "client",
-        "--home",
-        home,
-        "create",
-        "--site",
-        "某燃气站",
-        "--sector",
-        "gas",
-        "--template",
-        "gas-operator-major",
-        "--address",
-        "石家庄",
-    ]);
+    enroll_client(data, &group, &url, home, "张三");
+    let visit = create_gas_visit(home, "某燃气站", "石家庄");
     let photo = dir.path().join("photo.jpg");
     std::fs::write(&photo, b"not really a jpeg, still evidence").expect("write");
     let out = ok(&[

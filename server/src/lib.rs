@@ -178,6 +178,26 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Stops the services in order, once no request is left: the background compaction
+    /// finishes what is queued, the back office and evidence close their connections, and the
+    /// storage lets its queued writes commit and folds its log into the database file. When
+    /// this returns nothing writes to the data directory any more, so it can be copied as a
+    /// backup. Every clone is closed with it.
+    pub async fn shutdown(&self) -> Result<()> {
+        self.sync.close().await;
+        if let Some(office) = &self.backoffice {
+            office.close().await;
+        }
+        if let Some(evidence) = &self.evidence {
+            evidence.close().await;
+        }
+        self.storage.close().await?;
+        tracing::info!("storage closed");
+        Ok(())
+    }
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
@@ -213,18 +233,22 @@ async fn json_413(response: Response, limit: usize) -> Response {
     }
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish. Tests pass a listener bound to port 0.
+/// Serves `app(state)` on `listener` until `shutdown` completes, then stops taking
+/// connections, lets requests in flight finish and shuts the services down
+/// ([`AppState::shutdown`]) before returning. Tests pass a listener bound to port 0.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // With the peer address, so login throttling can count per client address.
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
+    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let closed = state.shutdown().await;
+    served?;
+    closed.map_err(std::io::Error::other)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

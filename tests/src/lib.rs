@@ -8,8 +8,8 @@ pub mod server;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use siteproof_core::{
-    AnswerInput, AnswerValue, GeoPoint, NewVisit, Profile, RecordId, Scope, Site, Store, Template,
-    TemplateRef, VisitMode,
+    AnswerInput, AnswerValue, GeoPoint, NewFinding, NewVisit, Profile, RecordId, Scope, Severity,
+    Site, Store, Template, TemplateRef, VisitMode,
 };
 
 /// A checklist template with `n` pass/fail items named `i0`, `i1`, ...
@@ -72,6 +72,24 @@ pub fn answer(store: &mut Store, visit: &RecordId, item: &str, value: AnswerValu
             },
         )
         .expect("answer");
+}
+
+/// Records a major finding described as `text` on `visit`.
+pub fn finding(store: &mut Store, visit: &RecordId, text: &str) {
+    store
+        .add_finding(
+            visit,
+            NewFinding {
+                description: text.into(),
+                severity: Severity::Major,
+                item: None,
+                location: None,
+                media: vec![],
+                fixed_on_spot: false,
+                interim_measures: None,
+            },
+        )
+        .expect("finding");
 }
 
 /// The profile every scenario device uses unless it says otherwise.

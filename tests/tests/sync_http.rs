@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use siteproof_core::{AnswerValue, NewFinding, RecordId, Severity, Store, SyncClient, Template};
+use siteproof_core::{AnswerValue, RecordId, Store, SyncClient, Template};
 use siteproof_server::GroupId;
 use siteproof_tests::answer;
 use siteproof_tests::proxy::DroppingProxy;
@@ -12,23 +12,6 @@ use siteproof_tests::server::TestServer;
 
 fn enroll(server: &TestServer, group: &GroupId, path: &Path, name: &str) -> Store {
     server.enroll_store(group, path, name)
-}
-
-fn finding(store: &mut Store, visit: &RecordId, text: &str) {
-    store
-        .add_finding(
-            visit,
-            NewFinding {
-                description: text.into(),
-                severity: Severity::Major,
-                item: None,
-                location: None,
-                media: vec![],
-                fixed_on_spot: false,
-                interim_measures: None,
-            },
-        )
-        .expect("finding");
 }
 
 struct Setup {
@@ -120,7 +103,7 @@ fn three_devices_editing_one_visit_offline_converge_in_every_sync_order() {
             AnswerValue::Fail,
             "d2 only",
         );
-        finding(&mut s.devices[1], &visit, "储罐区无防火堤");
+        siteproof_tests::finding(&mut s.devices[1], &visit, "储罐区无防火堤");
         for round in 0..2 {
             for &i in &order {
                 let summary = s.devices[i].sync().expect("sync");
@@ -160,7 +143,7 @@ fn a_new_device_and_a_wiped_device_get_everything_back() {
             .create_visit(siteproof_tests::new_visit(&s.template, &format!("企业{n}")))
             .expect("v");
         answer(&mut s.devices[0], &v, "i3", AnswerValue::Fail, "隐患");
-        finding(&mut s.devices[0], &v, "未设置安全出口标志");
+        siteproof_tests::finding(&mut s.devices[0], &v, "未设置安全出口标志");
         visits.push(v);
     }
     s.devices[0].sync().expect("push");
@@ -267,7 +250,7 @@ fn responses_lost_after_the_server_committed_cause_no_loss_and_no_duplicates() {
             &format!("a{i}"),
         );
     }
-    finding(&mut s.devices[0], &visit, "塔吊无限位");
+    siteproof_tests::finding(&mut s.devices[0], &visit, "塔吊无限位");
     let pending = s.devices[0].outbox_len().expect("outbox");
     assert!(
         s.devices[0].sync().is_err(),

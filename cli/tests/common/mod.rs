@@ -82,3 +82,38 @@ pub fn publish_gas_template_and_create_group(data: &str) -> String {
         "督导一组",
     ])
 }
+
+/// Enrolls a laptop client at `home` into `group` of the server at `url` (data in `data`).
+pub fn enroll_client(data: &str, group: &str, url: &str, home: &str, inspector: &str) -> String {
+    let code = ok(&["admin", "--data", data, "enroll-code", "--group", group]);
+    ok(&[
+        "client",
+        "--home",
+        home,
+        "enroll",
+        "--server",
+        url,
+        "--code",
+        &code,
+        "--inspector",
+        inspector,
+    ])
+}
+
+/// Creates a visit to `site` on the gas operators' checklist; returns its id.
+pub fn create_gas_visit(home: &str, site: &str, address: &str) -> String {
+    ok(&[
+        "client",
+        "--home",
+        home,
+        "create",
+        "--site",
+        site,
+        "--sector",
+        "gas",
+        "--template",
+        "gas-operator-major",
+        "--address",
+        address,
+    ])
+}

@@ -4,6 +4,11 @@
 //! server acknowledges is written to the queue before the next chunk is read. After a crash,
 //! a lost connection or a restarted server, the next run asks the server (`HEAD`) where the
 //! upload stands and goes on from there: at most the one chunk in flight is sent again.
+//!
+//! Within a run, a transient failure (a network error, or the server answering 423, 429,
+//! 502, 503 or 504, for example while it still finishes a request of a client that died) is
+//! retried with exponential backoff a bounded number of times, each time after asking the
+//! server where the upload stands, before the item is deferred to a later run.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +30,9 @@ const TUS_VERSION: &str = "1.0.0";
 /// Consecutive checksum failures of one chunk before the run gives up on that item.
 const MAX_CHUNK_RETRIES: u32 = 5;
 /// Creations and offset look-ups of one item in one run.
-const MAX_LOOKUPS: u32 = 10;
+const MAX_LOOKUPS: u32 = 24;
+/// The longest wait between two tries after a transient failure.
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// Where and how to upload.
 #[derive(Clone, Debug)]
@@ -38,17 +45,26 @@ pub struct UploaderConfig {
     pub chunk_size: usize,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
+    /// Transient failures (network errors, a busy or locked upload) tolerated per file in
+    /// one run before the file is deferred to the next run.
+    pub transient_retries: u32,
+    /// The wait after the first transient failure; it doubles with each further one, up to
+    /// 4 s.
+    pub retry_backoff: Duration,
 }
 
 impl UploaderConfig {
     /// Defaults: 8 MiB chunks, 20 s to connect, no overall request timeout (a chunk may take
-    /// minutes on a poor link).
+    /// minutes on a poor link), 6 transient failures per file with backoff from 250 ms
+    /// (about 12 s of waiting in all).
     pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
             token: token.into(),
             chunk_size: 8 << 20,
             connect_timeout: Duration::from_secs(20),
+            transient_retries: 6,
+            retry_backoff: Duration::from_millis(250),
         }
     }
 }
@@ -81,8 +97,45 @@ pub struct Uploader {
 /// How one item's upload ended.
 enum Outcome {
     Done,
+    /// Worth another try soon, within this run (network error, busy server).
+    Retry(String),
     Deferred(String),
     Failed(String),
+}
+
+/// Transient failures of one item in one run, with the backoff between tries.
+struct Transient {
+    failures: u32,
+    max: u32,
+    next_wait: Duration,
+}
+
+impl Transient {
+    fn new(config: &UploaderConfig) -> Self {
+        Self {
+            failures: 0,
+            max: config.transient_retries,
+            next_wait: config.retry_backoff,
+        }
+    }
+
+    /// Counts a failure: waits and returns `None` to try again, or defers the item once too
+    /// many failures came in a row.
+    fn failed(&mut self, why: String) -> Option<Outcome> {
+        self.failures += 1;
+        if self.failures > self.max {
+            return Some(Outcome::Deferred(why));
+        }
+        tracing::debug!(failures = self.failures, %why, "upload: retrying after a transient failure");
+        std::thread::sleep(self.next_wait);
+        self.next_wait = (self.next_wait * 2).min(MAX_BACKOFF);
+        None
+    }
+
+    /// Progress was made: the next failure starts the count again.
+    fn succeeded(&mut self, config: &UploaderConfig) {
+        *self = Self::new(config);
+    }
 }
 
 impl Uploader {
@@ -120,7 +173,7 @@ impl Uploader {
                     store.mark_media_verified(&hash)?;
                     run.completed.push(hash);
                 }
-                Outcome::Deferred(why) => {
+                Outcome::Deferred(why) | Outcome::Retry(why) => {
                     store.record_upload_error(&hash, &why, false)?;
                     run.deferred.push((hash, why));
                 }
@@ -153,6 +206,7 @@ impl Uploader {
         let mut offset;
         let mut retries = 0;
         let mut lookups = 0;
+        let mut transient = Transient::new(&self.config);
         let mut buf = Vec::new();
         loop {
             // Find where the server stands: create the upload, or ask it. A server that keeps
@@ -171,6 +225,10 @@ impl Uploader {
                         offset = at;
                         run.resumed_from.push((item.hash.clone(), at));
                     }
+                    Err(Outcome::Retry(why)) => match transient.failed(why) {
+                        Some(outcome) => return Ok(outcome),
+                        None => continue,
+                    },
                     Err(outcome) => return Ok(outcome),
                 }
                 if offset >= item.size {
@@ -186,6 +244,10 @@ impl Uploader {
                     url = None;
                     continue;
                 }
+                Err(Outcome::Retry(why)) => match transient.failed(why) {
+                    Some(outcome) => return Ok(outcome),
+                    None => continue,
+                },
                 Err(outcome) => return Ok(outcome),
             }
             run.resumed_from.push((item.hash.clone(), offset));
@@ -215,7 +277,11 @@ impl Uploader {
                     .send();
                 let resp = match sent {
                     Ok(r) => r,
-                    Err(e) => return Ok(Outcome::Deferred(format!("network: {e}"))),
+                    // The server may have kept part of the chunk or all of it: ask it.
+                    Err(e) => match transient.failed(format!("network: {e}")) {
+                        Some(outcome) => return Ok(outcome),
+                        None => break,
+                    },
                 };
                 match resp.status() {
                     StatusCode::NO_CONTENT | StatusCode::OK => {
@@ -223,6 +289,7 @@ impl Uploader {
                             Error::Upload("PATCH answer lacks Upload-Offset".into())
                         })?;
                         retries = 0;
+                        transient.succeeded(&self.config);
                         store.set_upload_offset(&item.hash, offset)?;
                         progress(&UploadProgress {
                             hash: item.hash.clone(),
@@ -242,7 +309,13 @@ impl Uploader {
                         url = None;
                         break;
                     }
-                    _ => return Ok(classify(resp)),
+                    _ => match classify(resp) {
+                        Outcome::Retry(why) => match transient.failed(why) {
+                            Some(outcome) => return Ok(outcome),
+                            None => break,
+                        },
+                        outcome => return Ok(outcome),
+                    },
                 }
             }
         }
@@ -268,7 +341,7 @@ impl Uploader {
             .send();
         let resp = match sent {
             Ok(r) => r,
-            Err(e) => return Ok(Err(Outcome::Deferred(format!("network: {e}")))),
+            Err(e) => return Ok(Err(Outcome::Retry(format!("network: {e}")))),
         };
         if resp.status() != StatusCode::CREATED {
             return Ok(Err(classify(resp)));
@@ -290,7 +363,7 @@ impl Uploader {
     fn offset_of(&self, url: &str) -> Result<Result<Option<u64>, Outcome>> {
         let resp = match self.request(reqwest::Method::HEAD, url).send() {
             Ok(r) => r,
-            Err(e) => return Ok(Err(Outcome::Deferred(format!("network: {e}")))),
+            Err(e) => return Ok(Err(Outcome::Retry(format!("network: {e}")))),
         };
         match resp.status() {
             StatusCode::OK | StatusCode::NO_CONTENT => {
@@ -322,15 +395,17 @@ impl Uploader {
     }
 }
 
-/// Decides whether a refusal is worth retrying later. The server's verdicts on the content
-/// (a hash that does not match, a file too large, a malformed request) are final; anything
-/// about timing or access (not synced yet, server busy) is retried by a later run.
+/// Decides whether a refusal is worth retrying. The server's verdicts on the content (a hash
+/// that does not match, a file too large, a malformed request) are final; a busy or locked
+/// upload is tried again soon; anything else about timing or access (not synced yet) is left
+/// for a later run.
 fn classify(resp: Response) -> Outcome {
     let status = resp.status();
     let body = resp.text().unwrap_or_default();
     let why = format!("{status}: {}", body.chars().take(200).collect::<String>());
     match status.as_u16() {
         400 | 413 | 415 | 422 | 460 => Outcome::Failed(why),
+        423 | 429 | 502 | 503 | 504 => Outcome::Retry(why),
         _ => Outcome::Deferred(why),
     }
 }

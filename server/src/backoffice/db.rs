@@ -3,14 +3,13 @@
 //! visits changed since the index last looked.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::auth::{Role, WebUser};
 use crate::error::{Error, Result};
+use crate::storage::SharedConnection;
 
 /// A visit as the list shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,7 +151,7 @@ pub struct CaseRow {
 /// The back office's connection. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    conn: SharedConnection,
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -162,13 +161,8 @@ fn internal(e: impl std::fmt::Display) -> Error {
 impl Db {
     /// Opens the server's database (already migrated by the sync storage).
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path).map_err(internal)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(internal)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(internal)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SharedConnection::open(path).map_err(internal)?,
         })
     }
 
@@ -178,13 +172,12 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| internal("connection poisoned"))?;
-            work(&mut guard).map_err(internal)
-        })
-        .await
-        .map_err(internal)?
+        self.conn.run(move |c| work(c).map_err(internal)).await
+    }
+
+    /// Waits for the work in flight and closes the connection.
+    pub async fn close(&self) {
+        self.conn.close().await;
     }
 }
 

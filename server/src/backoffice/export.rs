@@ -46,8 +46,9 @@ pub fn ledger_cells(lang: Lang, r: &CaseRow, now: i64) -> Vec<String> {
 }
 
 fn csv_field(s: &str) -> String {
-    // A leading =, +, - or @ would run as a formula in a spreadsheet: quote it away.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    // A leading =, +, - or @ would run as a formula in a spreadsheet, and so would one after
+    // a leading tab or carriage return (OWASP's CSV injection rule): quote it away.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -111,4 +112,26 @@ pub fn ledger_xlsx(lang: Lang, rows: &[CaseRow], now: i64) -> Result<Vec<u8>, St
         }
     }
     book.save_to_buffer().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+        for (cell, out) in [
+            ("=1+2", "'=1+2"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1+2", "'\t=1+2"),
+            ("\r=1+2", "\"'\r=1+2\""),
+            ("塔吊无限位", "塔吊无限位"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+        ] {
+            assert_eq!(csv_field(cell), out, "cell {cell:?}");
+        }
+    }
 }

@@ -138,6 +138,11 @@ impl BackOffice {
         })
     }
 
+    /// Waits for the database work in flight and closes the back office's connection.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
     /// The settings.
     pub fn config(&self) -> &BackOfficeConfig {
         &self.config

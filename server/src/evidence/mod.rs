@@ -18,8 +18,7 @@ mod verify;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 use siteproof_core::{MediaHash, RecordId};
@@ -30,7 +29,7 @@ pub use pem::public_key_pem;
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
-use crate::storage::SyncStorage;
+use crate::storage::{SharedConnection, SyncStorage};
 
 /// The outcome of checking one piece of evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +68,7 @@ pub struct EvidenceCheck {
 
 /// Checks evidence and keeps the custody log.
 pub struct EvidenceService {
-    conn: Arc<Mutex<Connection>>,
+    conn: SharedConnection,
     storage: Arc<dyn SyncStorage>,
     blobs: Arc<dyn BlobStore>,
 }
@@ -86,11 +85,8 @@ impl EvidenceService {
         storage: Arc<dyn SyncStorage>,
         blobs: Arc<dyn BlobStore>,
     ) -> Result<Self> {
-        let conn = Connection::open(db_path).map_err(internal)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(internal)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SharedConnection::open(db_path).map_err(internal)?,
             storage,
             blobs,
         })
@@ -102,13 +98,12 @@ impl EvidenceService {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| internal("connection poisoned"))?;
-            work(&mut guard).map_err(internal)
-        })
-        .await
-        .map_err(internal)?
+        self.conn.run(move |c| work(c).map_err(internal)).await
+    }
+
+    /// Waits for the work in flight and closes the connection.
+    pub async fn close(&self) {
+        self.conn.close().await;
     }
 
     /// Appends one custody entry.

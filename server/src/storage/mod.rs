@@ -22,7 +22,7 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
 use crate::ids::{GroupId, RegionCode};
 
-pub use sqlite::SqliteStorage;
+pub use sqlite::{SharedConnection, SqliteStorage};
 
 /// A change hash: 32 bytes of SHA-256, as Automerge computes it.
 pub type Hash = [u8; 32];
@@ -288,4 +288,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn change_hash_at(&self, seq: u64) -> StorageResult<Option<Hash>>;
     /// The first `limit` changes matching `query`, in `seq` order.
     async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>>;
+    /// Waits for the work in flight, makes every acknowledged write durable where a backup of
+    /// the database alone finds it, and releases the connections. Later calls fail with
+    /// `Backend`; closing twice is harmless.
+    async fn close(&self) -> StorageResult<()>;
 }

@@ -1,12 +1,16 @@
 //! Background compaction: after a push leaves a record's snapshot behind, the record is queued
 //! here and re-saved off the request path. Records queued several times before their turn are
 //! saved once. A pull that meets a record still behind compacts it itself.
+//!
+//! [`Compactor::close`] stops taking work, lets the worker finish what is queued and waits for
+//! it, so nothing writes to storage after the server has stopped.
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use siteproof_core::RecordId;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use super::doc_cache::{CachedDoc, DocCache, load_current};
 use crate::error::Result;
@@ -16,7 +20,17 @@ use crate::storage::SyncStorage;
 pub(crate) struct Compactor {
     storage: Arc<dyn SyncStorage>,
     cache: Arc<DocCache>,
-    queue: OnceLock<mpsc::UnboundedSender<Job>>,
+    worker: Mutex<Worker>,
+}
+
+/// The worker task's lifecycle.
+enum Worker {
+    /// Nothing queued yet.
+    Idle,
+    /// Running: its queue and its task.
+    Running(mpsc::UnboundedSender<Job>, JoinHandle<()>),
+    /// Closed: later jobs are dropped (the next pull compacts what needs it).
+    Closed,
 }
 
 /// A record to compact, or a snapshot already made (by a pull) to store.
@@ -27,6 +41,8 @@ enum Job {
         seq: u64,
         bytes: Vec<u8>,
     },
+    /// Answered once every job queued before it is done.
+    Flush(oneshot::Sender<()>),
 }
 
 impl Compactor {
@@ -35,7 +51,7 @@ impl Compactor {
         Self {
             storage,
             cache,
-            queue: OnceLock::new(),
+            worker: Mutex::new(Worker::Idle),
         }
     }
 
@@ -49,14 +65,46 @@ impl Compactor {
         self.send(Job::Store { id, seq, bytes });
     }
 
+    /// Waits until every job queued before this call is done.
+    pub async fn flush(&self) {
+        let (done, finished) = oneshot::channel();
+        self.send(Job::Flush(done));
+        // A closed compactor drops the job: nothing is left to wait for.
+        let _ = finished.await;
+    }
+
+    /// Stops taking jobs, lets the worker finish the queued ones and waits for it.
+    pub async fn close(&self) {
+        let worker = match self.worker.lock() {
+            Ok(mut w) => std::mem::replace(&mut *w, Worker::Closed),
+            Err(_) => return,
+        };
+        if let Worker::Running(queue, task) = worker {
+            drop(queue); // the worker drains what is queued, then ends
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the compaction worker failed");
+            }
+        }
+    }
+
     fn send(&self, job: Job) {
-        let queue = self.queue.get_or_init(|| {
+        let Ok(mut worker) = self.worker.lock() else {
+            return;
+        };
+        if let Worker::Idle = *worker {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run(rx, Arc::clone(&self.storage), Arc::clone(&self.cache)));
-            tx
-        });
-        // The worker ends only with the runtime; then nothing is lost but a snapshot.
-        let _ = queue.send(job);
+            let task = tokio::spawn(run(rx, Arc::clone(&self.storage), Arc::clone(&self.cache)));
+            *worker = Worker::Running(tx, task);
+        }
+        match &*worker {
+            // A closed queue loses nothing but a snapshot: the log holds every change.
+            Worker::Running(queue, _) => {
+                let _ = queue.send(job);
+            }
+            Worker::Idle | Worker::Closed => {
+                tracing::debug!("compaction skipped: the server is stopping");
+            }
+        }
     }
 }
 
@@ -67,6 +115,7 @@ async fn run(
 ) {
     while let Some(first) = rx.recv().await {
         let mut ids = HashSet::new();
+        let mut flushes = Vec::new();
         let mut job = Some(first);
         while let Some(next) = job.take().or_else(|| rx.try_recv().ok()) {
             match next {
@@ -78,6 +127,7 @@ async fn run(
                         tracing::warn!(record = %id, error = %e, "storing a snapshot failed");
                     }
                 }
+                Job::Flush(done) => flushes.push(done),
             }
         }
         for id in ids {
@@ -102,6 +152,9 @@ async fn run(
                 tracing::warn!(record = %id, error = %e, "compaction failed");
                 *entry = None;
             }
+        }
+        for done in flushes {
+            let _ = done.send(());
         }
     }
 }

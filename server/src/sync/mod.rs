@@ -80,6 +80,17 @@ impl SyncService {
         }
     }
 
+    /// Waits until the background compaction queued so far is done (for tests and tools that
+    /// need settled snapshots).
+    pub async fn settle(&self) {
+        self.compactor.flush().await;
+    }
+
+    /// Finishes the background compaction queued so far and stops taking more.
+    pub async fn close(&self) {
+        self.compactor.close().await;
+    }
+
     /// One round trip: stores the push (all of it or, on any error, none of it), then returns
     /// one page of what changed in the device's scope since its cursor.
     pub async fn sync(&self, device: &DeviceRecord, req: SyncRequest) -> Result<SyncResponse> {

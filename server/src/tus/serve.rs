@@ -162,7 +162,7 @@ pub(super) async fn thumbnail(
         Some(jpeg) => jpeg,
         None if meta.mime.starts_with("image/") && meta.size <= MAX_THUMBNAIL_SOURCE => {
             let mut stream = blobs.read_blob(&hash, 0..meta.size).await?;
-            let mut image = Vec::with_capacity(meta.size as usize);
+            let mut image = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
             while let Some(data) = stream.next().await {
                 image.extend_from_slice(&data.map_err(crate::blob::BlobError::from)?);
             }
@@ -226,7 +226,8 @@ fn parse_range(raw: &str, size: u64) -> Result<Option<(u64, u64)>, TusError> {
             size
         } else {
             match last.parse::<u64>() {
-                Ok(l) if l >= start => (l + 1).min(size),
+                // `bytes=0-18446744073709551615` is the whole file, not an overflow.
+                Ok(l) if l >= start => l.saturating_add(1).min(size),
                 _ => return Ok(None),
             }
         };
@@ -263,5 +264,31 @@ mod tests {
             parse_range("bytes=1000-", 1000),
             Err(TusError::RangeNotSatisfiable { size: 1000 })
         ));
+    }
+
+    #[test]
+    fn ranges_at_the_limits_of_u64_saturate_instead_of_overflowing() {
+        let max = u64::MAX;
+        assert_eq!(
+            parse_range(&format!("bytes=0-{max}"), 1000).expect("ok"),
+            Some((0, 1000))
+        );
+        assert_eq!(
+            parse_range(&format!("bytes=999-{max}"), 1000).expect("ok"),
+            Some((999, 1000))
+        );
+        assert_eq!(
+            parse_range(&format!("bytes=-{max}"), 1000).expect("ok"),
+            Some((0, 1000))
+        );
+        assert!(matches!(
+            parse_range(&format!("bytes={max}-{max}"), 1000),
+            Err(TusError::RangeNotSatisfiable { size: 1000 })
+        ));
+        // One past u64: not a number, so the whole file (RFC 9110 lets us ignore the header).
+        assert_eq!(
+            parse_range("bytes=0-18446744073709551616", 1000).expect("ok"),
+            None
+        );
     }
 }

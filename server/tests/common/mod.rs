@@ -204,22 +204,21 @@ impl TestServer {
             .expect("count")
     }
 
-    /// Waits (up to 2 s) until the record's snapshot covers all its changes.
+    /// Waits for the background compaction, then checks that the record's snapshot covers
+    /// all its changes.
     pub async fn wait_for_snapshot(&self, id: &RecordId) {
-        for _ in 0..200 {
-            let full = self
-                .state
-                .storage
-                .full_document(id)
-                .await
-                .expect("full")
-                .expect("stored");
-            if full.trailing.is_empty() && full.snapshot.is_some() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("the snapshot of {id} never caught up");
+        self.state.sync.settle().await;
+        let full = self
+            .state
+            .storage
+            .full_document(id)
+            .await
+            .expect("full")
+            .expect("stored");
+        assert!(
+            full.trailing.is_empty() && full.snapshot.is_some(),
+            "the snapshot of {id} did not catch up after compaction"
+        );
     }
 
     /// Fails unless a plain sync of `phone` still works.

@@ -3,6 +3,7 @@
 
 mod log;
 mod queries;
+mod shared;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 use super::{StorageError, StorageResult};
+pub use shared::SharedConnection;
 use writer::Writer;
 
 /// The migrations, in order; migration `i` upgrades the schema from version `i` to `i + 1`.
@@ -76,6 +78,30 @@ impl SqliteStorage {
         &self.inner.path
     }
 
+    /// Closes the storage: waits for reads in flight, closes the read connections, lets every
+    /// queued write commit, folds the WAL into the database file and closes the writer. The
+    /// file is then complete on its own. Later calls fail; closing twice is harmless.
+    pub async fn close(&self) -> StorageResult<()> {
+        // Every permit held: no read is running; closing the semaphore refuses later ones.
+        let permits = u32::try_from(READERS).expect("a handful of readers");
+        if let Ok(all) = self.inner.read_permits.acquire_many(permits).await {
+            all.forget();
+        }
+        self.inner.read_permits.close();
+        let readers = std::mem::take(&mut *self.lock_readers()?);
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            for conn in readers {
+                if let Err((_, e)) = conn.close() {
+                    tracing::warn!(error = %e, "closing a read connection failed");
+                }
+            }
+            inner.writer.close();
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("closing the storage failed: {e}")))
+    }
+
     /// Runs `work` on a read connection on a blocking thread.
     async fn read<T, F>(&self, work: F) -> StorageResult<T>
     where
@@ -124,10 +150,12 @@ impl SqliteStorage {
 fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
     // WAL with synchronous=FULL: an acknowledged change is on disk even if power fails, which
     // matters because the phone deletes it from its outbox on the acknowledgement.
+    // The timeout first: switching to WAL needs a lock that another process (or a server
+    // still closing) may hold for a moment.
+    conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(Duration::from_secs(10))?;
     let tx = conn.transaction()?;
     let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {

@@ -16,6 +16,11 @@ use crate::storage::{
 
 #[async_trait]
 impl SyncStorage for SqliteStorage {
+    async fn close(&self) -> StorageResult<()> {
+        // The inherent method: readers, then the writer with its checkpoint.
+        SqliteStorage::close(self).await
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

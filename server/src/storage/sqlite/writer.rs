@@ -1,9 +1,14 @@
 //! The one writer connection, on its own thread, with group commit: requests that arrive while
 //! a transaction is being written share the next one (and its fsync). Each job runs in a
 //! savepoint, so a job that fails rolls back alone and the others still commit.
+//!
+//! Closing the writer lets every job already queued commit, folds the WAL into the database
+//! file and closes the connection before [`Writer::close`] returns, so a stopped server leaves
+//! a database file that is complete on its own (a copy taken then is a consistent backup).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
+use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -55,18 +60,41 @@ where
 
 /// Sends work to the writer thread.
 pub(super) struct Writer {
-    jobs: mpsc::Sender<Box<dyn WriteJob>>,
+    /// `None` once closed.
+    jobs: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`. It ends when the `Writer` is dropped.
+    /// Starts the writer thread on `conn`. It ends when the writer is closed or dropped.
     pub fn start(conn: Connection) -> StorageResult<Self> {
         let (jobs, rx) = mpsc::channel::<Box<dyn WriteJob>>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || {
+                run(&conn, rx);
+                close_connection(conn);
+            })
             .map_err(|e| StorageError::Backend(format!("starting the writer thread: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs: Mutex::new(Some(jobs)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Stops taking jobs, lets the queued ones commit, checkpoints the WAL into the database
+    /// file and closes the connection. Blocks until all that is done; later writes fail.
+    pub fn close(&self) {
+        drop(self.jobs.lock().ok().and_then(|mut jobs| jobs.take()));
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        // Never join from the writer thread itself (a job dropping the last handle): it ends
+        // on its own once the queue is empty.
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+            && thread.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
     }
 
     /// Runs `work` in a write transaction (shared with concurrent jobs) and returns its result
@@ -82,15 +110,40 @@ impl Writer {
             out: None,
             reply,
         };
-        self.jobs
-            .send(Box::new(job))
-            .map_err(|_| StorageError::Backend("the writer thread has stopped".into()))?;
+        let sent = match self.jobs.lock() {
+            Ok(jobs) => jobs.as_ref().is_some_and(|j| j.send(Box::new(job)).is_ok()),
+            Err(_) => false,
+        };
+        if !sent {
+            return Err(StorageError::Backend("the storage is closed".into()));
+        }
         rx.await
             .map_err(|_| StorageError::Backend("the writer thread dropped a job".into()))?
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Folds the WAL into the database file (so the file alone holds every commit) and closes.
+fn close_connection(conn: Connection) {
+    // The row is (busy, WAL frames, frames checkpointed); busy means a reader held on.
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(0) => {}
+        Ok(_) => tracing::warn!("the WAL checkpoint on close was blocked by a reader"),
+        Err(e) => tracing::warn!(error = %e, "checkpointing the WAL on close failed"),
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the writer connection failed");
+    }
+}
+
+fn run(conn: &Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -109,7 +162,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
         for job in &mut batch {
             // A panicking job must not take the writer thread (and every later write) with it.
             let ok = conn.execute_batch("SAVEPOINT job").is_ok()
-                && std::panic::catch_unwind(AssertUnwindSafe(|| job.run(&conn))).unwrap_or(false);
+                && std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn))).unwrap_or(false);
             let end = if ok {
                 "RELEASE job"
             } else {
