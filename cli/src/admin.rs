@@ -2,12 +2,11 @@
 //! the data directory's database (safe next to a running server: SQLite WAL, busy timeout).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use siteproof_core::DeviceId;
-use siteproof_server::{AdminService, GroupId, RegionCode, SqliteStorage};
+use siteproof_server::{GroupId, RegionCode, ServerConfig, Services};
 
 use crate::CliError;
 
@@ -114,9 +113,16 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             source,
         })?;
     }
-    let storage = SqliteStorage::open(args.data.join("siteproof.db"))?;
-    let admin = AdminService::new(Arc::new(storage));
-    match args.command {
+    let services = Services::open(&args.data, ServerConfig::default())?;
+    let done = run_on(args.command, &services).await;
+    services.shutdown().await?;
+    done
+}
+
+/// Runs one admin command on the opened services.
+async fn run_on(command: AdminCommand, services: &Services) -> Result<(), CliError> {
+    let admin = &services.admin;
+    match command {
         AdminCommand::Group(GroupCommand::Create { region, name, id }) => {
             let region: RegionCode = region.parse().map_err(usage)?;
             let id = id
@@ -137,9 +143,13 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             let issued = admin.issue_enrollment_code(&group, ttl).await?;
             println!("{}", issued.code);
         }
-        AdminCommand::User(command) => user::run(command, &args.data.join("siteproof.db")).await?,
-        AdminCommand::Evidence(command) => evidence::run_evidence(command, &args.data).await?,
-        AdminCommand::Custody(command) => evidence::run_custody(command, &args.data).await?,
+        AdminCommand::User(command) => user::run(command, &services.backoffice).await?,
+        AdminCommand::Evidence(command) => {
+            evidence::run_evidence(command, &services.evidence).await?;
+        }
+        AdminCommand::Custody(command) => {
+            evidence::run_custody(command, &services.evidence).await?;
+        }
         AdminCommand::Device(DeviceCommand::List) => {
             for d in admin.list_devices().await? {
                 let status = if d.revoked_at.is_some() {
@@ -158,9 +168,7 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             admin.revoke_device(&id).await?;
             println!("revoked {id}");
         }
-        AdminCommand::Template(command) => {
-            templates::run(command, &args.data.join("siteproof.db")).await?;
-        }
+        AdminCommand::Template(command) => templates::run(command, &services.backoffice).await?,
     }
     Ok(())
 }

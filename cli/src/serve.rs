@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use siteproof_server::{AppState, ServerConfig, serve, shutdown_signal};
+use siteproof_server::{ServerConfig, Services, serve, shutdown_signal};
 
 use crate::CliError;
 
@@ -38,18 +38,13 @@ pub struct ServeArgs {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         sync_body_limit: args.sync_body_limit_mib.saturating_mul(1 << 20),
         ..ServerConfig::default()
     };
-    let mut state = AppState::open_embedded(&args.data, config)?;
-    if args.cookies_over_http {
-        let office = siteproof_server::backoffice::BackOfficeConfig {
-            secure_cookies: false,
-            ..Default::default()
-        };
-        state = state.with_backoffice(&args.data.join("siteproof.db"), office)?;
-    }
+    // The demo serves plain HTTP too.
+    config.office.secure_cookies = !(args.cookies_over_http || args.demo);
+    let state = Services::open(&args.data, config)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|source| CliError::Io {

@@ -9,7 +9,6 @@
 //! times; the median and the worst are printed. Target: under 200 ms per page.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
@@ -20,9 +19,9 @@ use siteproof_core::{
     Answer, AnswerValue, Finding, FindingId, RecordHeader, RecordId, RecordKind, Scope, Sector,
     Severity, Site, TemplateRef, Visit, VisitMode,
 };
-use siteproof_server::backoffice::{BackOfficeConfig, NewUser, Role};
+use siteproof_server::backoffice::{NewUser, Role};
 use siteproof_server::storage::{PushWrite, RecordWrite};
-use siteproof_server::{AppState, ServerConfig, SqliteStorage, app};
+use siteproof_server::{AppState, ServerConfig, app};
 use tower::ServiceExt;
 
 const REGION: &str = "bench";
@@ -158,11 +157,7 @@ async fn main() {
     let visits = args.first().copied().unwrap_or(10_000);
     let cases = args.get(1).copied().unwrap_or(2_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage = SqliteStorage::open(dir.path().join("bench.db")).expect("open");
-    let path = storage.path().to_path_buf();
-    let state = AppState::new(Arc::new(storage), ServerConfig::default())
-        .with_backoffice(&path, BackOfficeConfig::default())
-        .expect("back office");
+    let state = AppState::open(dir.path(), ServerConfig::default()).expect("open");
     for g in 0..4 {
         state
             .admin
@@ -174,7 +169,7 @@ async fn main() {
             .await
             .expect("group");
     }
-    let office = state.backoffice.clone().expect("attached");
+    let office = state.backoffice.clone();
     office
         .create_user(NewUser {
             login: "bench".into(),

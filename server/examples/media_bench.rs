@@ -218,7 +218,7 @@ const TEMPLATE: &str = r#"{"id": "bench", "version": 1, "sector": "gas",
 /// Sets up a group and a device on the server, captures a visit with the footage on the
 /// phone and pushes it. Returns the device token.
 async fn capture_and_sync(data_dir: &Path, phone_dir: &Path, file: &Path) -> Res<String> {
-    let state = AppState::open_embedded(data_dir, ServerConfig::default())?;
+    let state = AppState::open(data_dir, ServerConfig::default())?;
     let group = state
         .admin
         .create_group("bench".parse()?, "bench", Some("g1".parse()?))

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let state = AppState::open_embedded(std::path::Path::new(&dir), ServerConfig::default())?;
+        let state = AppState::open(std::path::Path::new(&dir), ServerConfig::default())?;
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening http://{}", listener.local_addr()?)?;

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use siteproof_core::peer::{CertificateAuthority, DeviceCertificate};
 use siteproof_core::{DeviceId, model::now};
 
-use crate::backoffice::auth::{Throttle, UNKNOWN_ADDRESS};
 use crate::error::{Error, Result};
 use crate::principal::Principal;
+use crate::rate_limit::{Throttle, UNKNOWN_ADDRESS};
 use crate::secret;
 use crate::storage::{NewDevice, SyncStorage};
 

@@ -61,7 +61,7 @@ async fn enroll(
         .map(|ConnectInfo(a)| a.ip().to_string());
     let address = address
         .as_deref()
-        .unwrap_or(crate::backoffice::auth::UNKNOWN_ADDRESS);
+        .unwrap_or(crate::rate_limit::UNKNOWN_ADDRESS);
     Ok(Json(state.devices.enroll_from(&req, address).await?))
 }
 

@@ -4,13 +4,12 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use siteproof_core::Scope;
 
 use crate::AppState;
 use crate::backoffice::WebUser;
 use crate::error::{AppError, Error};
 use crate::storage::DeviceRecord;
-use crate::sync::visible_to;
+use crate::visibility::Visibility;
 
 /// The name of the back office's session cookie.
 pub const SESSION_COOKIE: &str = "sp_session";
@@ -43,12 +42,9 @@ impl Principal {
         }
     }
 
-    /// Whether the caller may read a record of this scope.
-    pub fn may_read(&self, scope: &Scope) -> bool {
-        match self {
-            Principal::Device(d) => visible_to(&d.scope, scope),
-            Principal::User(u) => u.may_read_scope(scope),
-        }
+    /// The caller's visibility policy.
+    pub fn visibility(&self) -> Visibility {
+        Visibility::of(self)
     }
 }
 
@@ -69,10 +65,8 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            if let (Some(office), Some(session)) = (
-                state.backoffice.as_ref(),
-                cookie(&parts.headers, SESSION_COOKIE),
-            ) && let Some(user) = office.session(session).await?
+            if let Some(session) = cookie(&parts.headers, SESSION_COOKIE)
+                && let Some(user) = state.backoffice.session(session).await?
             {
                 return Ok(Principal::User(Box::new(user)));
             }

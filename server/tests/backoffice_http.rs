@@ -77,8 +77,6 @@ async fn add_user(server: &TestServer, login: &str, role: Role, region: &str) {
     server
         .state
         .backoffice
-        .as_ref()
-        .expect("back office attached")
         .create_user(NewUser {
             login: login.into(),
             name: login.into(),
@@ -464,8 +462,6 @@ async fn a_sector_department_sees_only_its_sectors() {
         server
             .state
             .backoffice
-            .as_ref()
-            .expect("back office")
             .create_user(NewUser {
                 login: login.into(),
                 name: login.into(),

@@ -95,7 +95,7 @@ async fn a_capture_signed_with_the_registered_key_is_verified() {
         .body(Body::empty())
         .expect("request");
     assert_eq!(send(&server, req).await.status, StatusCode::OK);
-    let evidence = server.state.evidence.as_ref().expect("evidence service");
+    let evidence = &server.state.evidence;
     assert_eq!(evidence.verify_chain().await.expect("chain"), Ok(3));
     let db = rusqlite::Connection::open(server.dir.path().join("siteproof.db")).expect("db");
     let actions: Vec<String> = db
@@ -146,7 +146,7 @@ async fn an_unsigned_capture_is_kept_but_unverified_and_enrollment_signs_it_late
         .expect("identity");
     assert_eq!(signed, 1, "the capture made before the key is signed now");
     phone.phone.sync_all(&server, 1 << 20).await;
-    let evidence = server.state.evidence.as_ref().expect("evidence service");
+    let evidence = &server.state.evidence;
     let check = evidence
         .check(&visit, &media_ref.hash, true, "admin")
         .await

@@ -345,12 +345,10 @@ async fn a_cursor_beyond_a_server_restored_from_an_older_backup_triggers_full_re
     a.sync_all(&server, 1 << 20).await;
 
     // The office restores the backup: same epoch, but the phone's cursor points past its log.
-    let restored = siteproof_server::SqliteStorage::open(&backup).expect("open backup");
-    let state = siteproof_server::AppState::new(std::sync::Arc::new(restored), Default::default());
-    let restored = TestServer {
-        state,
-        dir: tempfile::tempdir().expect("tempdir"),
-    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&backup, dir.path().join("siteproof.db")).expect("restore");
+    let state = siteproof_server::Services::open(dir.path(), Default::default()).expect("open");
+    let restored = TestServer { state, dir };
     let resp = a.round(&restored, 1 << 20).await;
     assert!(resp.reset, "the restored server must not trust the cursor");
     assert_eq!(

@@ -4,14 +4,12 @@
 mod common;
 mod media_fixture;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::TestServer;
 use media_fixture::*;
-use siteproof_server::blob::FsBlobStore;
 use siteproof_server::tus::MediaConfig;
 
 fn blob_root(server: &TestServer) -> std::path::PathBuf {
@@ -253,6 +251,74 @@ async fn a_chunk_that_fails_its_checksum_is_discarded_with_460_and_can_be_resent
 }
 
 #[tokio::test]
+async fn a_cut_body_without_checksum_keeps_the_bytes_that_arrived_and_one_with_a_checksum_keeps_none()
+ {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(20_000, 9);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+    let location = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        20_000,
+    )
+    .await;
+    let location = location.header("location").expect("location").to_string();
+    let offset = || async {
+        let req = tus("HEAD", &location, &token)
+            .body(Body::empty())
+            .expect("req");
+        send(&server, req)
+            .await
+            .header("upload-offset")
+            .map(str::to_owned)
+    };
+    // A connection that breaks after `len` bytes of the body.
+    let cut_after = |from: usize, len: usize| {
+        let part = bytes::Bytes::copy_from_slice(&data[from..from + len]);
+        Body::from_stream(futures_util::stream::iter(vec![
+            Ok(part),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "cut",
+            )),
+        ]))
+    };
+
+    // With a checksum: the chunk cannot be checked, so nothing of it stays.
+    let req = tus("PATCH", &location, &token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .header("upload-checksum", checksum(&data[..10_000]))
+        .body(cut_after(0, 7_000))
+        .expect("req");
+    assert_eq!(send(&server, req).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(offset().await.as_deref(), Some("0"));
+
+    // Without one (a whole file in one PATCH, as standard clients send it): the bytes that
+    // arrived stay, and the resume sends only the rest.
+    let req = tus("PATCH", &location, &token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(cut_after(0, 7_000))
+        .expect("req");
+    assert_eq!(send(&server, req).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(offset().await.as_deref(), Some("7000"));
+    let rest = patch(&server, &token, &location, 7_000, &data[7_000..]).await;
+    assert_eq!(rest.status, StatusCode::NO_CONTENT);
+    let stored = std::fs::read(
+        blob_root(&server)
+            .join("blobs")
+            .join(media_ref.hash.as_str()),
+    )
+    .expect("blob");
+    assert_eq!(stored, data, "the whole file, verified against its hash");
+}
+
+#[tokio::test]
 async fn the_same_file_from_two_devices_is_stored_once() {
     let server = TestServer::new().await;
     let mut a = MediaPhone::enroll(&server, "g1").await;
@@ -318,8 +384,6 @@ async fn the_same_file_from_two_devices_is_stored_once() {
     let meta = server
         .state
         .media
-        .as_ref()
-        .expect("media")
         .blobs()
         .blob_meta(&media_ref.hash)
         .await
@@ -489,13 +553,15 @@ async fn a_photo_gets_a_server_made_thumbnail() {
 
 #[tokio::test]
 async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
-    let mut server = TestServer::new().await;
-    let blobs = Arc::new(FsBlobStore::open(blob_root(&server)).expect("blobs"));
     let config = MediaConfig {
         expiry: Duration::from_millis(50),
         ..MediaConfig::default()
     };
-    server.state = server.state.clone().with_media(blobs, config);
+    let server = TestServer::with_config(siteproof_server::ServerConfig {
+        media: config,
+        ..Default::default()
+    })
+    .await;
     let mut phone = MediaPhone::enroll(&server, "g1").await;
     let data = pseudo_random(4000, 8);
     let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
@@ -529,14 +595,7 @@ async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
     )
     .await;
     assert_eq!(gone.status, StatusCode::GONE);
-    let swept = server
-        .state
-        .media
-        .as_ref()
-        .expect("media")
-        .sweep_expired()
-        .await
-        .expect("sweep");
+    let swept = server.state.media.sweep_expired().await.expect("sweep");
     assert_eq!(swept, 1, "the second upload, never touched again");
     assert!(files_under(&blob_root(&server).join("staging")).is_empty());
     let late = patch(

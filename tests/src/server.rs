@@ -33,7 +33,7 @@ impl TestServer {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let state = AppState::open_embedded(dir, ServerConfig::default()).expect("open server");
+        let state = AppState::open(dir, ServerConfig::default()).expect("open server");
         let listener = runtime.block_on(async {
             // A restarted server may find its old port briefly busy.
             for _ in 0..50 {
@@ -118,10 +118,7 @@ impl TestServer {
 
     /// The back office.
     pub fn office(&self) -> &BackOffice {
-        self.state
-            .backoffice
-            .as_deref()
-            .expect("back office attached")
+        &self.state.backoffice
     }
 
     /// A signed-in back-office user of region `hebei` with `role`.

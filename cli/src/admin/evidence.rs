@@ -2,13 +2,11 @@
 //! evidence, checking the custody chain, exporting a visit's evidence package
 //! (`docs/evidence.md`). Each reports failures on stderr and exits non-zero.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::Subcommand;
 use siteproof_core::RecordId;
 use siteproof_server::evidence::{EvidenceService, EvidenceStatus};
-use siteproof_server::{AppState, ServerConfig};
 
 use crate::CliError;
 
@@ -37,17 +35,14 @@ pub enum CustodyCommand {
     },
 }
 
-fn service(data: &Path) -> Result<Arc<EvidenceService>, CliError> {
-    AppState::open_embedded(data, ServerConfig::default())?
-        .evidence
-        .ok_or_else(|| CliError::Failed("this server has no evidence store".into()))
-}
-
 /// Runs an evidence command on the data directory `data`.
-pub async fn run_evidence(command: EvidenceCommand, data: &Path) -> Result<(), CliError> {
+pub async fn run_evidence(
+    command: EvidenceCommand,
+    service: &EvidenceService,
+) -> Result<(), CliError> {
     match command {
         EvidenceCommand::Verify => {
-            let checks = service(data)?.reverify_all("admin").await?;
+            let checks = service.reverify_all("admin").await?;
             let mut rejected = 0;
             for c in &checks {
                 if c.status != EvidenceStatus::Verified {
@@ -74,10 +69,13 @@ pub async fn run_evidence(command: EvidenceCommand, data: &Path) -> Result<(), C
 }
 
 /// Runs a custody command on the data directory `data`.
-pub async fn run_custody(command: CustodyCommand, data: &Path) -> Result<(), CliError> {
+pub async fn run_custody(
+    command: CustodyCommand,
+    service: &EvidenceService,
+) -> Result<(), CliError> {
     match command {
         CustodyCommand::Verify => {
-            let evidence = service(data)?;
+            let evidence = service;
             match evidence.verify_chain().await? {
                 Ok(n) => println!("custody chain intact: {n} entries"),
                 Err(broken) => {
@@ -95,7 +93,7 @@ pub async fn run_custody(command: CustodyCommand, data: &Path) -> Result<(), Cli
             let visit: RecordId = visit
                 .parse()
                 .map_err(|e: siteproof_core::Error| CliError::Usage(e.to_string()))?;
-            let summary = service(data)?.export_visit(&visit, &out, "admin").await?;
+            let summary = service.export_visit(&visit, &out, "admin").await?;
             println!(
                 "{}: {} file(s), {} signed, {} custody entries",
                 out.display(),

@@ -2,10 +2,8 @@
 //! back office's template page.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use siteproof_server::SqliteStorage;
-use siteproof_server::backoffice::{BackOffice, BackOfficeConfig};
+use siteproof_server::backoffice::BackOffice;
 
 use super::TemplateCommand;
 use crate::CliError;
@@ -43,10 +41,8 @@ fn failed(path: &Path, e: impl std::fmt::Display) -> CliError {
     CliError::Usage(format!("{}: {e}", path.display()))
 }
 
-/// Runs a template command against the database at `db`.
-pub(super) async fn run(command: TemplateCommand, db: &Path) -> Result<(), CliError> {
-    let storage = SqliteStorage::open(db)?;
-    let office = BackOffice::open(db, Arc::new(storage), None, BackOfficeConfig::default())?;
+/// Runs a template command on the back office.
+pub(super) async fn run(command: TemplateCommand, office: &BackOffice) -> Result<(), CliError> {
     match command {
         TemplateCommand::Import { paths } => {
             for file in json_files(&paths)? {

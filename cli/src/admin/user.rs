@@ -3,13 +3,10 @@
 //! first line of standard input, never from the command line (it would show in `ps`).
 
 use std::io::BufRead;
-use std::path::Path;
-use std::sync::Arc;
 
 use clap::Subcommand;
 use siteproof_core::Sector;
-use siteproof_server::SqliteStorage;
-use siteproof_server::backoffice::{BackOffice, BackOfficeConfig, NewUser, Role};
+use siteproof_server::backoffice::{BackOffice, NewUser, Role};
 
 use crate::CliError;
 
@@ -37,10 +34,8 @@ pub enum UserCommand {
     },
 }
 
-/// Runs a user command against the database at `db`.
-pub async fn run(command: UserCommand, db: &Path) -> Result<(), CliError> {
-    let storage = SqliteStorage::open(db)?;
-    let office = BackOffice::open(db, Arc::new(storage), None, BackOfficeConfig::default())?;
+/// Runs a user command on the back office.
+pub async fn run(command: UserCommand, office: &BackOffice) -> Result<(), CliError> {
     match command {
         UserCommand::Add {
             login,

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use siteproof_core::{AnswerInput, AnswerValue, MediaCapture, MediaKind, Template};
-use siteproof_server::AppState;
+use siteproof_server::Services;
 use siteproof_server::backoffice::{NewUser, Role};
 
 use crate::CliError;
@@ -55,11 +55,8 @@ fn core_err(e: siteproof_core::Error) -> CliError {
 /// Seeds what lives on the server side: templates, groups, users, enrollment codes.
 /// Returns one enrollment code per phone (two per group), or `None` when the data directory
 /// was seeded before.
-async fn seed_server(state: &AppState, templates: &Path) -> Result<Option<Vec<String>>, CliError> {
-    let office = state
-        .backoffice
-        .as_ref()
-        .ok_or_else(|| CliError::Usage("the back office is not attached".into()))?;
+async fn seed_server(state: &Services, templates: &Path) -> Result<Option<Vec<String>>, CliError> {
+    let office = &state.backoffice;
     for (login, name, role, sectors) in USERS {
         let made = office
             .create_user(NewUser {
@@ -279,7 +276,7 @@ fn answer_pushes(phones: &mut [Phone]) -> Result<usize, CliError> {
 
 /// Seeds the demo against the server at `base` (already serving `state`).
 pub async fn seed(
-    state: &AppState,
+    state: &Services,
     base: &str,
     data: &Path,
     templates: &Path,
@@ -304,22 +301,17 @@ fn print_logins(base: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Serves with the back office's cookies usable over plain HTTP, seeds the demo once the
+/// Serves (the caller opened the back office with cookies usable over plain HTTP), seeds the demo once the
 /// server answers, and serves until Ctrl-C or SIGTERM.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    state: Services,
     data: &Path,
     templates: &Path,
 ) -> Result<(), CliError> {
     let local = listener
         .local_addr()
         .map_err(io("cannot read the listening address"))?;
-    let config = siteproof_server::backoffice::BackOfficeConfig {
-        secure_cookies: false,
-        ..Default::default()
-    };
-    let state = state.with_backoffice(&data.join("siteproof.db"), config)?;
     let server = tokio::spawn(siteproof_server::serve(
         listener,
         state.clone(),

@@ -10,10 +10,10 @@ use siteproof_core::{
     Assignment, PushKind, RecordHeader, RecordId, RecordKind, Scope, Sector, Site, TemplateRef,
 };
 
-use super::auth::Role;
 use super::db::{self, VisitRow};
 use super::{BackOffice, WebUser, rosters};
 use crate::error::{Error, Result};
+use crate::visibility::{Duty, Unsectored, Visibility};
 
 /// What the office fills in to push something to a group.
 #[derive(Clone, Debug)]
@@ -91,13 +91,7 @@ impl BackOffice {
         }
         check_len("the title", &title, MAX_TITLE)?;
         check_len("the content", &new.body, MAX_BODY)?;
-        if user.role == Role::SectorDepartment
-            && new.sector.is_none_or(|s| !user.sectors.contains(&s))
-        {
-            return Err(Error::Forbidden(
-                "a sector department pushes only within its own sectors",
-            ));
-        }
+        Visibility::user(user).require(Duty::AssignInSector(new.sector))?;
         let (region, group) = (user.region.clone(), new.group.clone());
         let known = self
             .db
@@ -182,8 +176,8 @@ impl BackOffice {
     /// first, with how many visits each has led to.
     pub async fn assignments(&self, user: &WebUser) -> Result<Vec<AssignmentRow>> {
         self.refresh_index().await?;
-        let user = user.clone();
-        self.db.run(move |c| list(c, &user, None)).await
+        let vis = Visibility::user(user);
+        self.db.run(move |c| list(c, &vis, None)).await
     }
 
     /// One assignment the user may see, with the visits started from it.
@@ -194,20 +188,21 @@ impl BackOffice {
     ) -> Result<(AssignmentRow, Assignment, Vec<VisitRow>)> {
         self.refresh_index().await?;
         let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let (u, owned) = (user.clone(), id.to_owned());
+        let vis = Visibility::user(user);
+        let (v, owned) = (vis.clone(), id.to_owned());
         let row = self
             .db
-            .run(move |c| list(c, &u, Some(&owned)))
+            .run(move |c| list(c, &v, Some(&owned)))
             .await?
             .pop()
             .ok_or_else(unknown)?;
         let (doc, _) = self.load_record(id, RecordKind::Assignment).await?;
         let assignment = siteproof_core::document::read_assignment(&doc)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let (u, owned) = (user.clone(), id.to_owned());
+        let owned = id.to_owned();
         let visits = self
             .db
-            .run(move |c| db::visits_of_assignment(c, &u, &owned))
+            .run(move |c| db::visits_of_assignment(c, &vis, &owned))
             .await?;
         Ok((row, assignment, visits))
     }
@@ -237,7 +232,7 @@ fn put(conn: &Connection, a: &AssignmentRow) -> rusqlite::Result<()> {
 
 fn list(
     conn: &Connection,
-    user: &WebUser,
+    vis: &Visibility,
     id: Option<&str>,
 ) -> rusqlite::Result<Vec<AssignmentRow>> {
     let mut sql = String::from(
@@ -247,7 +242,8 @@ fn list(
          FROM bo_assignments a WHERE 1=1",
     );
     let mut args = Vec::new();
-    db::user_scope(user, "a", &mut sql, &mut args);
+    vis.sql_filter("a", Unsectored::of(RecordKind::Assignment))
+        .append_to(&mut sql, &mut args);
     if let Some(id) = id {
         sql.push_str(" AND a.id = ?");
         args.push(Value::Text(id.into()));

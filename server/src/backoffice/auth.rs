@@ -1,17 +1,14 @@
 //! Back-office users: roles, password hashes (argon2), sessions (random id, only its SHA-256
-//! stored), CSRF tokens, and login throttling per account and per address.
+//! stored) and CSRF tokens; login throttling is `crate::rate_limit::Throttle`.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use siteproof_core::{Scope, Sector};
+use siteproof_core::Sector;
 
 use crate::error::{Error, Result};
 
@@ -76,18 +73,6 @@ pub struct WebUser {
     pub csrf: String,
 }
 
-impl WebUser {
-    /// Whether the user may read a record of this scope (its region).
-    pub fn may_read_scope(&self, scope: &Scope) -> bool {
-        scope.region.is_empty() || scope.region == self.region
-    }
-
-    /// Whether the user may see records of this sector.
-    pub fn sees_sector(&self, sector: Sector) -> bool {
-        self.role != Role::SectorDepartment || self.sectors.contains(&sector)
-    }
-}
-
 /// A new user to create.
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -143,101 +128,17 @@ pub fn tokens_equal(a: &str, b: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
-/// What the HTTP layer passes when it does not know the client's address.
-pub const UNKNOWN_ADDRESS: &str = "unknown";
-
-/// Failed logins counted per key in a sliding window; past the limit a key is refused until
-/// the window passes. In memory: a restart forgets, which is acceptable for throttling.
-pub struct Throttle {
-    window: Duration,
-    per_account: u32,
-    per_address: u32,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl Throttle {
-    /// `per_account` and `per_address` failures allowed per `window`.
-    pub fn new(window: Duration, per_account: u32, per_address: u32) -> Self {
-        Self {
-            window,
-            per_account,
-            per_address,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The counters an attempt touches: the account's, and the address's when it is known
-    /// (an unknown address must not become one bucket shared by every client).
-    fn keys(login: &str, address: &str) -> Vec<(String, bool)> {
-        let mut keys = vec![(format!("account:{}", login.to_lowercase()), true)];
-        if address != UNKNOWN_ADDRESS {
-            keys.push((format!("address:{address}"), false));
-        }
-        keys
-    }
-
-    /// Whether a login attempt for `login` from `address` may proceed now.
-    pub fn allows(&self, login: &str, address: &str) -> bool {
-        let Ok(mut map) = self.failures.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        map.retain(|_, (_, since)| now.duration_since(*since) < self.window);
-        Self::keys(login, address).iter().all(|(key, account)| {
-            let limit = if *account {
-                self.per_account
-            } else {
-                self.per_address
-            };
-            map.get(key).is_none_or(|(n, _)| *n < limit)
-        })
-    }
-
-    /// Counts a failed attempt.
-    pub fn failed(&self, login: &str, address: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            let now = Instant::now();
-            for (key, _) in Self::keys(login, address) {
-                map.entry(key).or_insert((0, now)).0 += 1;
-            }
-        }
-    }
-
-    /// Forgets the account's failures after a successful login.
-    pub fn succeeded(&self, login: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&format!("account:{}", login.to_lowercase()));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn passwords_verify_and_throttle_blocks_after_the_limit() {
+    fn passwords_verify_and_tokens_compare() {
         let stored = hash_password("正确的密码").expect("hash");
         assert!(verify_password("正确的密码", &stored));
         assert!(!verify_password("wrong", &stored));
         assert!(!verify_password("x", "not a phc string"));
 
-        let t = Throttle::new(Duration::from_secs(60), 3, 10);
-        for _ in 0..3 {
-            assert!(t.allows("alice", "1.2.3.4"));
-            t.failed("alice", "1.2.3.4");
-        }
-        assert!(!t.allows("alice", "5.6.7.8"), "account limit");
-        assert!(t.allows("bob", "1.2.3.4"));
-        for i in 0..10 {
-            t.failed(&format!("user{i}"), "9.9.9.9");
-            t.failed(&format!("user{i}"), UNKNOWN_ADDRESS);
-        }
-        assert!(!t.allows("carol", "9.9.9.9"), "address limit");
-        assert!(
-            t.allows("carol", UNKNOWN_ADDRESS),
-            "no shared bucket for unknown addresses"
-        );
         assert!(tokens_equal("abc", "abc") && !tokens_equal("abc", "abd"));
     }
 }

@@ -3,8 +3,8 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::auth::{Role, WebUser};
 use super::db::CaseRow;
+use crate::visibility::{Unsectored, Visibility};
 
 const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
                        c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
@@ -30,18 +30,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     })
 }
 
-fn scope(user: &WebUser) -> (String, Vec<Value>) {
-    let mut sql = String::from(" WHERE c.region = ?");
-    let mut args = vec![Value::Text(user.region.clone())];
-    if user.role == Role::SectorDepartment {
-        let marks = vec!["?"; user.sectors.len().max(1)].join(",");
-        sql.push_str(&format!(" AND c.sector IN ({marks})"));
-        if user.sectors.is_empty() {
-            args.push(Value::Text(String::new()));
-        }
-        args.extend(user.sectors.iter().map(|s| Value::Text(s.code().into())));
-    }
-    (sql, args)
+fn scope(vis: &Visibility) -> (String, Vec<Value>) {
+    let filter = vis.sql_filter("c", Unsectored::Hidden);
+    (format!(" WHERE 1=1{}", filter.sql), filter.args)
 }
 
 /// Inserts or replaces a case's row.
@@ -75,13 +66,13 @@ pub fn put(conn: &Connection, c: &CaseRow) -> rusqlite::Result<()> {
 /// Every case the user may see, opened in `[from, to)` when given, newest first.
 pub fn list(
     conn: &Connection,
-    user: &WebUser,
+    vis: &Visibility,
     from: Option<i64>,
     to: Option<i64>,
     status: Option<&str>,
     limit: i64,
 ) -> rusqlite::Result<Vec<CaseRow>> {
-    let (mut sql, mut args) = scope(user);
+    let (mut sql, mut args) = scope(vis);
     if let Some(from) = from {
         sql.push_str(" AND c.opened_at >= ?");
         args.push(Value::Integer(from));
@@ -103,8 +94,8 @@ pub fn list(
 }
 
 /// One case, if the user may see it.
-pub fn get(conn: &Connection, user: &WebUser, id: &str) -> rusqlite::Result<Option<CaseRow>> {
-    let (sql, mut args) = scope(user);
+pub fn get(conn: &Connection, vis: &Visibility, id: &str) -> rusqlite::Result<Option<CaseRow>> {
+    let (sql, mut args) = scope(vis);
     args.push(Value::Text(id.into()));
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM bo_cases c{sql} AND c.id = ?"),

@@ -13,6 +13,7 @@ use super::visits::severity_code;
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
 use crate::evidence::{CustodyEvent, custody};
+use crate::visibility::Visibility;
 
 /// What a form sends to add an event to a case.
 #[derive(Clone, Debug, Default)]
@@ -131,10 +132,10 @@ impl BackOffice {
     /// A case the user may see: its ledger row and the record.
     pub async fn case(&self, user: &WebUser, id: &str) -> Result<(CaseRow, Case)> {
         let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let (u, owned) = (user.clone(), id.to_owned());
+        let (vis, owned) = (Visibility::user(user), id.to_owned());
         let row = self
             .db
-            .run(move |c| case_rows::get(c, &u, &owned))
+            .run(move |c| case_rows::get(c, &vis, &owned))
             .await?
             .ok_or_else(unknown)?;
         let (_, case, _) = self.load_case(&row.id).await?;
@@ -204,9 +205,9 @@ impl BackOffice {
         to: Option<i64>,
         status: Option<String>,
     ) -> Result<Vec<CaseRow>> {
-        let user = user.clone();
+        let vis = Visibility::user(user);
         self.db
-            .run(move |c| case_rows::list(c, &user, from, to, status.as_deref(), 100_000))
+            .run(move |c| case_rows::list(c, &vis, from, to, status.as_deref(), 100_000))
             .await
     }
 }

@@ -7,146 +7,13 @@ use std::path::Path;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::auth::{Role, WebUser};
 use crate::error::{Error, Result};
 use crate::storage::SharedConnection;
+use crate::visibility::{Unsectored, Visibility};
 
-/// A visit as the list shows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VisitRow {
-    /// Record id.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Group.
-    pub group: String,
-    /// Site name.
-    pub site: String,
-    /// Sector code.
-    pub sector: String,
-    /// Mode code.
-    pub mode: String,
-    /// Start, ms.
-    pub started_at: i64,
-    /// End, ms.
-    pub ended_at: Option<i64>,
-    /// Major findings.
-    pub major: i64,
-    /// General findings.
-    pub general: i64,
-    /// Items with conflicting answers.
-    pub conflicts: i64,
-    /// The assignment the visit was started from.
-    pub assignment: Option<String>,
-}
-
-/// A collection (work update or practice) as the office lists it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CollectionRow {
-    /// Record id.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Group.
-    pub group: String,
-    /// `work_update` or `practice`.
-    pub kind: String,
-    /// Title.
-    pub title: String,
-    /// Text.
-    pub body: String,
-    /// Who wrote it.
-    pub author: String,
-    /// When, ms.
-    pub written_at: i64,
-}
-
-/// What the index stores for one record read from the log.
-#[derive(Clone, Debug)]
-pub enum IndexRows {
-    /// A visit and its findings.
-    Visit(VisitRow, Vec<FindingRow>),
-    /// A collection.
-    Collection(CollectionRow),
-}
-
-/// One finding row for the index.
-#[derive(Clone, Debug)]
-pub struct FindingRow {
-    /// Finding id.
-    pub id: String,
-    /// Severity code.
-    pub severity: String,
-    /// When, ms.
-    pub at: i64,
-}
-
-/// Filters of the visit list (all optional).
-#[derive(Clone, Debug, Default)]
-pub struct VisitFilter {
-    /// Started at or after (ms).
-    pub from: Option<i64>,
-    /// Started before (ms).
-    pub to: Option<i64>,
-    /// Group id.
-    pub group: Option<String>,
-    /// Sector code.
-    pub sector: Option<String>,
-    /// Mode code.
-    pub mode: Option<String>,
-    /// `major` or `general`: visits with at least one such finding.
-    pub severity: Option<String>,
-    /// `in_progress` or `ended`.
-    pub status: Option<String>,
-}
-
-/// Counts over a filtered list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VisitCounts {
-    /// Visits.
-    pub visits: i64,
-    /// Covert visits.
-    pub covert: i64,
-    /// Major findings.
-    pub major: i64,
-    /// General findings.
-    pub general: i64,
-}
-
-/// A case as the ledger shows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CaseRow {
-    /// Record id.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Group.
-    pub group: String,
-    /// The visit.
-    pub visit_id: String,
-    /// The finding.
-    pub finding_id: String,
-    /// Site.
-    pub site: String,
-    /// Sector code.
-    pub sector: String,
-    /// Severity code.
-    pub severity: String,
-    /// What was found.
-    pub description: String,
-    /// Status code (derived from the events when the case was last written).
-    pub status: String,
-    /// Responsible unit.
-    pub unit: Option<String>,
-    /// Deadline, ms.
-    pub deadline: Option<i64>,
-    /// Escalated by hand.
-    pub escalated: bool,
-    /// Opened, ms.
-    pub opened_at: i64,
-    /// Closed, ms.
-    pub closed_at: Option<i64>,
-}
+pub use super::rows::{
+    CaseRow, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow,
+};
 
 /// The back office's connection. Cheap to clone.
 #[derive(Clone)]
@@ -181,47 +48,11 @@ impl Db {
     }
 }
 
-/// The scope condition every list applies for a user: region, and sectors for departments.
-/// Narrows a query on `table` to what `user` may see: their region, and for a sector
-/// department its sectors.
-pub(super) fn user_scope(user: &WebUser, table: &str, sql: &mut String, args: &mut Vec<Value>) {
-    scope(user, table, false, sql, args);
-}
-
-/// [`user_scope`], letting a sector department also see rows with no sector.
-pub(super) fn user_scope_or_unsectored(
-    user: &WebUser,
-    table: &str,
-    sql: &mut String,
-    args: &mut Vec<Value>,
-) {
-    scope(user, table, true, sql, args);
-}
-
-fn scope(user: &WebUser, table: &str, unsectored: bool, sql: &mut String, args: &mut Vec<Value>) {
-    sql.push_str(&format!(" AND {table}.region = ?"));
-    args.push(Value::Text(user.region.clone()));
-    if user.role == Role::SectorDepartment {
-        let marks = vec!["?"; user.sectors.len().max(1)].join(",");
-        let or_null = if unsectored {
-            format!("{table}.sector IS NULL OR ")
-        } else {
-            String::new()
-        };
-        sql.push_str(&format!(" AND ({or_null}{table}.sector IN ({marks}))"));
-        if user.sectors.is_empty() {
-            args.push(Value::Text(String::new()));
-        }
-        for s in &user.sectors {
-            args.push(Value::Text(s.code().into()));
-        }
-    }
-}
-
-fn visit_where(user: &WebUser, f: &VisitFilter) -> (String, Vec<Value>) {
+fn visit_where(vis: &Visibility, f: &VisitFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(" WHERE 1=1");
     let mut args = Vec::new();
-    user_scope(user, "v", &mut sql, &mut args);
+    vis.sql_filter("v", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
     let mut eq = |col: &str, v: &Option<String>| {
         if let Some(v) = v {
             sql.push_str(&format!(" AND v.{col} = ?"));
@@ -275,12 +106,12 @@ const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.
 /// A page of the user's visits matching `f`, newest first, and the counts over all matches.
 pub fn list_visits(
     conn: &Connection,
-    user: &WebUser,
+    vis: &Visibility,
     f: &VisitFilter,
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<VisitRow>, VisitCounts)> {
-    let (cond, args) = visit_where(user, f);
+    let (cond, args) = visit_where(vis, f);
     let counts = conn.query_row(
         &format!(
             "SELECT COUNT(*), COALESCE(SUM(v.mode = 'covert'), 0), COALESCE(SUM(v.major), 0),
@@ -309,21 +140,27 @@ pub fn list_visits(
 }
 
 /// One visit's row, if the user may see it.
-pub fn visit(conn: &Connection, user: &WebUser, id: &str) -> rusqlite::Result<Option<VisitRow>> {
+pub fn visit(conn: &Connection, vis: &Visibility, id: &str) -> rusqlite::Result<Option<VisitRow>> {
     let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.id = ?");
     let mut args = vec![Value::Text(id.into())];
-    user_scope(user, "v", &mut sql, &mut args);
+    vis.sql_filter("v", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
     conn.query_row(&sql, params_from_iter(args.iter()), visit_row)
         .optional()
 }
 
 /// The collections (work updates, practices) of a region, newest first.
-pub fn list_collections(conn: &Connection, region: &str) -> rusqlite::Result<Vec<CollectionRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, region, grp, kind, title, body, author, written_at FROM bo_collections
-         WHERE region = ?1 ORDER BY written_at DESC, id LIMIT 1000",
-    )?;
-    stmt.query_map([region], |r| {
+pub fn list_collections(
+    conn: &Connection,
+    vis: &Visibility,
+) -> rusqlite::Result<Vec<CollectionRow>> {
+    let filter = vis.region_filter("c");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.id, c.region, c.grp, c.kind, c.title, c.body, c.author, c.written_at
+         FROM bo_collections c WHERE 1=1{} ORDER BY c.written_at DESC, c.id LIMIT 1000",
+        filter.sql
+    ))?;
+    stmt.query_map(params_from_iter(filter.args.iter()), |r| {
         Ok(CollectionRow {
             id: r.get(0)?,
             region: r.get(1)?,
@@ -350,12 +187,13 @@ pub fn group_in_region(conn: &Connection, group: &str, region: &str) -> rusqlite
 /// The visits the user may see that were started from assignment `id`.
 pub fn visits_of_assignment(
     conn: &Connection,
-    user: &WebUser,
+    vis: &Visibility,
     id: &str,
 ) -> rusqlite::Result<Vec<VisitRow>> {
     let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.assignment = ?");
     let mut args = vec![Value::Text(id.into())];
-    user_scope(user, "v", &mut sql, &mut args);
+    vis.sql_filter("v", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
     sql.push_str(" ORDER BY v.started_at");
     let mut stmt = conn.prepare(&sql)?;
     stmt.query_map(params_from_iter(args.iter()), visit_row)?

@@ -1,29 +1,31 @@
 //! Routes of the inspection content: pushes, leads (office side), collections, rosters and
 //! the template library. Every POST checks the session's CSRF token.
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use siteproof_core::{PushKind, Sector, Site, TemplateRef};
 
-use super::http::{Office, failed, non_empty, page, refused_form};
+use super::extract::page;
+use super::http::{NoFields, Office, PageResult, Posted, RouteTable, non_empty};
 use super::library::TemplateState;
 use super::pages::{self, PushChoices};
-use super::{Expert, Inspector, NewAssignment, Triage, csrf_ok, dates};
-use crate::AppState;
+use super::{Expert, Inspector, NewAssignment, Triage, dates};
 use crate::error::Error;
+use crate::visibility::{Duty, Visibility};
 
 /// A template pasted into the import form (URL-encoded JSON: the library's largest file is
 /// about 31 KiB so).
 const TEMPLATE_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/office/assignments", get(assignments).post(push))
+pub fn routes() -> RouteTable {
+    RouteTable::default()
+        .route(
+            "/office/assignments",
+            get(assignments).post(issue_assignment),
+        )
         .route("/office/assignments/{id}", get(assignment))
         .route("/office/leads", get(leads))
         .route("/office/leads/{id}", get(lead))
@@ -83,7 +85,7 @@ async fn published(o: &Office) -> Result<Vec<super::TemplateEntry>, Error> {
         .collect())
 }
 
-async fn assignments(o: Office) -> Response {
+async fn assignments(o: Office) -> PageResult {
     let loaded = async {
         let rows = o.office.assignments(&o.user).await?;
         let groups = o.office.groups(&o.user).await?;
@@ -91,26 +93,21 @@ async fn assignments(o: Office) -> Response {
         let templates = published(&o).await?;
         Ok::<_, Error>((rows, groups, experts, templates))
     };
-    match loaded.await {
-        Ok((rows, groups, experts, templates)) => {
-            let choices = PushChoices {
-                groups: &groups,
-                experts: &experts,
-                templates: &templates,
-            };
-            page(
-                o.lang,
-                pages::assignments_page(o.lang, &o.user, &rows, &choices),
-            )
-        }
-        Err(e) => failed(o.lang, e),
-    }
+    let (rows, groups, experts, templates) = loaded.await?;
+
+    let choices = PushChoices {
+        groups: &groups,
+        experts: &experts,
+        templates: &templates,
+    };
+    Ok(page(
+        o.lang,
+        pages::assignments_page(o.lang, &o.user, &rows, &choices),
+    ))
 }
 
 #[derive(Deserialize)]
-struct PushForm {
-    #[serde(default)]
-    csrf: String,
+struct AssignmentForm {
     group: String,
     kind: String,
     title: String,
@@ -126,10 +123,7 @@ struct PushForm {
     expert: Vec<i64>,
 }
 
-async fn push(o: Office, Form(form): Form<PushForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
+async fn issue_assignment(Posted { o, form }: Posted<AssignmentForm>) -> PageResult {
     let made = async {
         let kind = PushKind::from_code(&form.kind)
             .ok_or_else(|| Error::InvalidInput(format!("unknown push kind {:?}", form.kind)))?;
@@ -178,20 +172,16 @@ async fn push(o: Office, Form(form): Form<PushForm>) -> Response {
         };
         o.office.push_assignment(&o.user, new).await
     };
-    match made.await {
-        Ok(id) => Redirect::to(&format!("/office/assignments/{id}")).into_response(),
-        Err(e) => failed(o.lang, e),
-    }
+    let id = made.await?;
+    Ok(Redirect::to(&format!("/office/assignments/{id}")).into_response())
 }
 
-async fn assignment(o: Office, Path(id): Path<String>) -> Response {
-    match o.office.assignment(&o.user, &id).await {
-        Ok((row, a, visits)) => page(
-            o.lang,
-            pages::assignment_page(o.lang, &o.user, &row, &a, &visits),
-        ),
-        Err(e) => failed(o.lang, e),
-    }
+async fn assignment(o: Office, Path(id): Path<String>) -> PageResult {
+    let (row, a, visits) = o.office.assignment(&o.user, &id).await?;
+    Ok(page(
+        o.lang,
+        pages::assignment_page(o.lang, &o.user, &row, &a, &visits),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -199,33 +189,27 @@ struct StatusQuery {
     status: Option<String>,
 }
 
-async fn leads(o: Office, Query(q): Query<StatusQuery>) -> Response {
-    match o.office.leads(&o.user, non_empty(&q.status)).await {
-        Ok(rows) => page(o.lang, pages::leads_page(o.lang, &o.user, &rows)),
-        Err(e) => failed(o.lang, e),
-    }
+async fn leads(o: Office, Query(q): Query<StatusQuery>) -> PageResult {
+    let rows = o.office.leads(&o.user, non_empty(&q.status)).await?;
+    Ok(page(o.lang, pages::leads_page(o.lang, &o.user, &rows)))
 }
 
-async fn lead(o: Office, Path(id): Path<String>) -> Response {
+async fn lead(o: Office, Path(id): Path<String>) -> PageResult {
     let loaded = async {
         let lead = o.office.lead(&o.user, &id).await?;
         let groups = o.office.groups(&o.user).await?;
         let templates = published(&o).await?;
         Ok::<_, Error>((lead, groups, templates))
     };
-    match loaded.await {
-        Ok((lead, groups, templates)) => page(
-            o.lang,
-            pages::lead_page(o.lang, &o.user, &lead, &groups, &templates),
-        ),
-        Err(e) => failed(o.lang, e),
-    }
+    let (lead, groups, templates) = loaded.await?;
+    Ok(page(
+        o.lang,
+        pages::lead_page(o.lang, &o.user, &lead, &groups, &templates),
+    ))
 }
 
 #[derive(Deserialize)]
 struct TriageForm {
-    #[serde(default)]
-    csrf: String,
     decision: String,
     group: Option<String>,
     note: Option<String>,
@@ -233,10 +217,7 @@ struct TriageForm {
     due: Option<String>,
 }
 
-async fn triage(o: Office, Path(id): Path<String>, Form(form): Form<TriageForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
+async fn triage(Path(id): Path<String>, Posted { o, form }: Posted<TriageForm>) -> PageResult {
     let done = async {
         let triage = match form.decision.as_str() {
             "assign" => Triage::Assign {
@@ -257,20 +238,19 @@ async fn triage(o: Office, Path(id): Path<String>, Form(form): Form<TriageForm>)
         };
         o.office.triage_lead(&o.user, &id, triage).await
     };
-    match done.await {
-        Ok(_) => Redirect::to(&format!("/office/leads/{id}")).into_response(),
-        Err(e) => failed(o.lang, e),
-    }
+    done.await?;
+    Ok(Redirect::to(&format!("/office/leads/{id}")).into_response())
 }
 
-async fn collections(o: Office) -> Response {
-    match o.office.collections(&o.user).await {
-        Ok(rows) => page(o.lang, pages::collections_page(o.lang, &o.user, &rows)),
-        Err(e) => failed(o.lang, e),
-    }
+async fn collections(o: Office) -> PageResult {
+    let rows = o.office.collections(&o.user).await?;
+    Ok(page(
+        o.lang,
+        pages::collections_page(o.lang, &o.user, &rows),
+    ))
 }
 
-async fn roster(o: Office) -> Response {
+async fn roster(o: Office) -> PageResult {
     let loaded = async {
         Ok::<_, Error>((
             o.office.inspectors(&o.user).await?,
@@ -278,19 +258,15 @@ async fn roster(o: Office) -> Response {
             o.office.groups(&o.user).await?,
         ))
     };
-    match loaded.await {
-        Ok((inspectors, experts, groups)) => page(
-            o.lang,
-            pages::roster_page(o.lang, &o.user, &inspectors, &experts, &groups),
-        ),
-        Err(e) => failed(o.lang, e),
-    }
+    let (inspectors, experts, groups) = loaded.await?;
+    Ok(page(
+        o.lang,
+        pages::roster_page(o.lang, &o.user, &inspectors, &experts, &groups),
+    ))
 }
 
 #[derive(Deserialize)]
 struct PersonForm {
-    #[serde(default)]
-    csrf: String,
     name: String,
     #[serde(default)]
     unit: String,
@@ -302,10 +278,7 @@ struct PersonForm {
     sector: Vec<String>,
 }
 
-async fn add_inspector(o: Office, Form(form): Form<PersonForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
+async fn add_inspector(Posted { o, form }: Posted<PersonForm>) -> PageResult {
     let added = async {
         let new = Inspector {
             id: 0,
@@ -317,37 +290,23 @@ async fn add_inspector(o: Office, Form(form): Form<PersonForm>) -> Response {
         };
         o.office.add_inspector(&o.user, new).await
     };
-    match added.await {
-        Ok(_) => Redirect::to("/office/roster").into_response(),
-        Err(e) => failed(o.lang, e),
-    }
+    added.await?;
+    Ok(Redirect::to("/office/roster").into_response())
 }
 
 #[derive(Deserialize)]
 struct GroupForm {
-    #[serde(default)]
-    csrf: String,
     group: Option<String>,
 }
 
-async fn set_group(o: Office, Path(id): Path<i64>, Form(form): Form<GroupForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
-    match o
-        .office
+async fn set_group(Path(id): Path<i64>, Posted { o, form }: Posted<GroupForm>) -> PageResult {
+    o.office
         .set_inspector_group(&o.user, id, non_empty(&form.group))
-        .await
-    {
-        Ok(()) => Redirect::to("/office/roster").into_response(),
-        Err(e) => failed(o.lang, e),
-    }
+        .await?;
+    Ok(Redirect::to("/office/roster").into_response())
 }
 
-async fn add_expert(o: Office, Form(form): Form<PersonForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
+async fn add_expert(Posted { o, form }: Posted<PersonForm>) -> PageResult {
     let added = async {
         let new = Expert {
             id: 0,
@@ -359,58 +318,33 @@ async fn add_expert(o: Office, Form(form): Form<PersonForm>) -> Response {
         };
         o.office.add_expert(&o.user, new).await
     };
-    match added.await {
-        Ok(_) => Redirect::to("/office/roster").into_response(),
-        Err(e) => failed(o.lang, e),
-    }
+    added.await?;
+    Ok(Redirect::to("/office/roster").into_response())
 }
 
-async fn templates(o: Office) -> Response {
-    match o.office.template_library().await {
-        Ok(entries) => page(o.lang, pages::templates_page(o.lang, &o.user, &entries)),
-        Err(e) => failed(o.lang, e),
-    }
+async fn templates(o: Office) -> PageResult {
+    let entries = o.office.template_library().await?;
+    Ok(page(
+        o.lang,
+        pages::templates_page(o.lang, &o.user, &entries),
+    ))
 }
 
 #[derive(Deserialize)]
 struct ImportForm {
-    #[serde(default)]
-    csrf: String,
     json: String,
 }
 
-async fn import_template(o: Office, Form(form): Form<ImportForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
-    if o.user.role != super::Role::Admin {
-        return failed(
-            o.lang,
-            Error::Forbidden("only administrators import templates"),
-        );
-    }
-    match o.office.import_template(&form.json).await {
-        Ok(_) => Redirect::to("/office/templates").into_response(),
-        Err(e) => failed(o.lang, e),
-    }
-}
-
-#[derive(Deserialize)]
-struct PublishForm {
-    #[serde(default)]
-    csrf: String,
+async fn import_template(Posted { o, form }: Posted<ImportForm>) -> PageResult {
+    Visibility::user(&o.user).require(Duty::ManageTemplates)?;
+    o.office.import_template(&form.json).await?;
+    Ok(Redirect::to("/office/templates").into_response())
 }
 
 async fn publish_template(
-    o: Office,
     Path((id, version)): Path<(String, u32)>,
-    Form(form): Form<PublishForm>,
-) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
-    match o.office.publish_template(&o.user, &id, version).await {
-        Ok(_) => Redirect::to("/office/templates").into_response(),
-        Err(e) => failed(o.lang, e),
-    }
+    Posted { o, .. }: Posted<NoFields>,
+) -> PageResult {
+    o.office.publish_template(&o.user, &id, version).await?;
+    Ok(Redirect::to("/office/templates").into_response())
 }

@@ -10,32 +10,32 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use serde::Deserialize;
 
 use super::BackOffice;
-use super::http::{ClientAddr, PageLang};
+use super::extract::{ClientAddr, PageLang, RouteTable};
 use super::i18n::Lang;
 use super::leads::{LeadInput, MAX_BODY};
 use super::pages::public;
 use crate::AppState;
 use crate::error::{AppError, Error};
 
-/// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/report", get(form).post(submit_form))
-        .route("/report/status", get(status_form).post(status_check))
-        .route("/v1/leads", post(submit_json))
-        .route("/v1/leads/status", post(status_json))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+/// The routes. Public: no session, so no CSRF token to check (nothing rides on a cookie).
+pub fn routes() -> RouteTable {
+    let limit = || DefaultBodyLimit::max(MAX_BODY);
+    RouteTable::default()
+        .route("/report", get(form).post(submit_form).layer(limit()))
+        .route(
+            "/report/status",
+            get(status_form).post(status_check).layer(limit()),
+        )
+        .route("/v1/leads", post(submit_json).layer(limit()))
+        .route("/v1/leads/status", post(status_json).layer(limit()))
 }
 
 fn office(state: &AppState) -> Result<Arc<BackOffice>, AppError> {
-    state
-        .backoffice
-        .clone()
-        .ok_or_else(|| Error::UnknownRecord { id: "leads".into() }.into())
+    Ok(Arc::clone(&state.backoffice))
 }
 
 /// A public page: HTML without a cookie (never cached, never framed and no referrer, like

@@ -1,24 +1,23 @@
 //! Signing in and out: the login form with its double-submit CSRF token, the session cookie,
 //! and logout.
 
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::http::{
-    ClientAddr, CsrfForm, LOGIN_CSRF_COOKIE, Office, PageLang, failed, page, refused_form,
-};
-use super::{csrf_ok, pages};
+use super::extract::{ClientAddr, PageError, PageLang, page, refused_form};
+use super::http::{LOGIN_CSRF_COOKIE, NoFields, PageResult, Posted, RouteTable};
+use super::pages;
 use crate::AppState;
 use crate::error::Error;
 use crate::principal::{SESSION_COOKIE, cookie};
 
 /// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> RouteTable {
+    RouteTable::default()
         .route("/office/login", get(login_form).post(login))
         .route("/office/logout", post(logout))
 }
@@ -38,7 +37,10 @@ async fn login_form(PageLang(lang): PageLang) -> Response {
 struct LoginForm {
     #[serde(default)]
     csrf: String,
+    // Defaults, so a form without its token is refused as such (403) whatever else it lacks.
+    #[serde(default)]
     login: String,
+    #[serde(default)]
     password: String,
 }
 
@@ -49,9 +51,7 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let Some(office) = state.backoffice else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    let office = state.backoffice;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !super::auth::tokens_equal(expected, &form.csrf) {
         return refused_form(lang);
@@ -86,23 +86,18 @@ async fn login(
             }
             response
         }
-        Err(e) => failed(lang, e),
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 
-async fn logout(o: Office, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    if !csrf_ok(&o.user, &form.csrf) {
-        return refused_form(o.lang);
-    }
-    if let Some(session) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = o.office.logout(session).await
-    {
-        return failed(o.lang, e);
+async fn logout(headers: HeaderMap, Posted { o, .. }: Posted<NoFields>) -> PageResult {
+    if let Some(session) = cookie(&headers, SESSION_COOKIE) {
+        o.office.logout(session).await?;
     }
     let mut response = Redirect::to("/office/login").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static("sp_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
-    response
+    Ok(response)
 }

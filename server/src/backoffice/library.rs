@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, params};
 use siteproof_core::{RecordId, Template};
 
-use super::auth::Role;
 use super::{BackOffice, WebUser};
 use crate::admin::AdminService;
 use crate::error::{Error, Result};
+use crate::visibility::{Duty, Visibility};
 
 /// Whether a library entry is only imported or already on its way to devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,9 +134,7 @@ impl BackOffice {
         id: &str,
         version: u32,
     ) -> Result<RecordId> {
-        if user.role != Role::Admin {
-            return Err(Error::Forbidden("only administrators publish templates"));
-        }
+        Visibility::user(user).require(Duty::ManageTemplates)?;
         self.publish_draft(id, version).await
     }
 

@@ -14,6 +14,7 @@ mod cases;
 mod dates;
 mod db;
 mod export;
+mod extract;
 pub mod headers;
 mod http;
 mod http_content;
@@ -27,6 +28,7 @@ mod notice;
 mod pages;
 mod report;
 mod rosters;
+mod rows;
 mod user_rows;
 mod visits;
 
@@ -38,7 +40,7 @@ pub use assignments::{AssignmentRow, NewAssignment};
 pub use auth::{NewUser, Role, WebUser};
 pub use cases::CaseInput;
 pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
-pub use http::router;
+pub use http::{paths, router};
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
 pub use library::{TemplateEntry, TemplateState};
 pub use report::{Report, ReportKind};
@@ -50,9 +52,9 @@ use siteproof_core::{RecordHeader, RecordId, RecordKind};
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
+use crate::rate_limit::Throttle;
 use crate::storage::SyncStorage;
 use crate::storage::{PushWrite, RecordWrite};
-use auth::Throttle;
 use db::Db;
 
 /// Settings of the back office.

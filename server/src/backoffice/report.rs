@@ -5,8 +5,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::db::CaseRow;
-use super::{BackOffice, Role, WebUser, case_rows, dates};
+use super::{BackOffice, WebUser, case_rows, dates};
 use crate::error::{Error, Result};
+use crate::visibility::{Unsectored, Visibility};
 
 /// Which report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,28 +100,19 @@ impl Report {
     }
 }
 
-fn scope_sql(user: &WebUser, table: &str) -> (String, Vec<Value>) {
-    let mut sql = format!(" {table}.region = ?");
-    let mut args = vec![Value::Text(user.region.clone())];
-    if user.role == Role::SectorDepartment {
-        let marks = vec!["?"; user.sectors.len().max(1)].join(",");
-        sql.push_str(&format!(" AND {table}.sector IN ({marks})"));
-        if user.sectors.is_empty() {
-            args.push(Value::Text(String::new()));
-        }
-        args.extend(user.sectors.iter().map(|s| Value::Text(s.code().into())));
-    }
-    (sql, args)
+fn scope_sql(vis: &Visibility, table: &str) -> (String, Vec<Value>) {
+    let filter = vis.sql_filter(table, Unsectored::Hidden);
+    (format!(" 1=1{}", filter.sql), filter.args)
 }
 
 fn figures(
     conn: &Connection,
-    user: &WebUser,
+    vis: &Visibility,
     start: i64,
     end: i64,
 ) -> rusqlite::Result<(i64, i64, Vec<SectorCount>, i64, i64)> {
     let period = [Value::Integer(start), Value::Integer(end)];
-    let (cond, args) = scope_sql(user, "v");
+    let (cond, args) = scope_sql(vis, "v");
     let all: Vec<Value> = args.iter().cloned().chain(period.clone()).collect();
     let (visits, covert) = conn.query_row(
         &format!(
@@ -130,7 +122,7 @@ fn figures(
         params_from_iter(all.iter()),
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let (cond, args) = scope_sql(user, "f");
+    let (cond, args) = scope_sql(vis, "f");
     let all: Vec<Value> = args.iter().cloned().chain(period.clone()).collect();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT f.sector, COALESCE(SUM(f.severity = 'major'), 0), COALESCE(SUM(f.severity = 'general'), 0)
@@ -145,7 +137,7 @@ fn figures(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let (cond, args) = scope_sql(user, "c");
+    let (cond, args) = scope_sql(vis, "c");
     let all: Vec<Value> = args.iter().cloned().chain(period).collect();
     let (opened, closed) = conn.query_row(
         &format!(
@@ -163,14 +155,18 @@ impl BackOffice {
     pub async fn report(&self, user: &WebUser, kind: ReportKind, at: i64) -> Result<Report> {
         self.refresh_index().await?;
         let (start, end) = kind.bounds(at);
-        let u = user.clone();
-        let (visits, covert, by_sector, opened, closed) =
-            self.db.run(move |c| figures(c, &u, start, end)).await?;
+        let vis = Visibility::user(user);
+        let (visits, covert, by_sector, opened, closed) = self
+            .db
+            .run({
+                let vis = vis.clone();
+                move |c| figures(c, &vis, start, end)
+            })
+            .await?;
         let now = siteproof_core::now();
-        let u = user.clone();
         let open: Vec<CaseRow> = self
             .db
-            .run(move |c| case_rows::list(c, &u, None, None, None, 100_000))
+            .run(move |c| case_rows::list(c, &vis, None, None, None, 100_000))
             .await?
             .into_iter()
             .filter(|r| r.status != "closed")

@@ -5,9 +5,9 @@
 use rusqlite::{Connection, params};
 use siteproof_core::{ExpertContact, Sector};
 
-use super::auth::Role;
 use super::{BackOffice, WebUser, db};
 use crate::error::{Error, Result};
+use crate::visibility::{Duty, Visibility};
 
 /// An inspector of the roster.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,12 +56,7 @@ fn sectors_of(text: &str) -> Vec<Sector> {
 }
 
 fn check_editor(user: &WebUser) -> Result<()> {
-    if user.role == Role::SectorDepartment {
-        return Err(Error::Forbidden(
-            "only reviewers and administrators keep the rosters",
-        ));
-    }
-    Ok(())
+    Visibility::user(user).require(Duty::KeepRosters)
 }
 
 fn required(what: &str, text: &str) -> Result<String> {

@@ -15,6 +15,7 @@ use super::db::{self, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFi
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
 use crate::storage::FullDocument;
+use crate::visibility::Visibility;
 
 /// How many records the index loads per storage round trip.
 const INDEX_BATCH: usize = 200;
@@ -143,8 +144,8 @@ impl BackOffice {
     /// The work updates and practices of the user's region, newest first.
     pub async fn collections(&self, user: &WebUser) -> Result<Vec<CollectionRow>> {
         self.refresh_index().await?;
-        let region = user.region.clone();
-        self.db.run(move |c| db::list_collections(c, &region)).await
+        let vis = Visibility::user(user);
+        self.db.run(move |c| db::list_collections(c, &vis)).await
     }
 
     /// A page of the user's visits matching `filter`, and the counts over all matches.
@@ -155,20 +156,21 @@ impl BackOffice {
         page: i64,
     ) -> Result<(Vec<VisitRow>, VisitCounts)> {
         self.refresh_index().await?;
-        let user = user.clone();
+        let vis = Visibility::user(user);
         let offset = page.max(0) * PAGE_SIZE;
         self.db
-            .run(move |c| db::list_visits(c, &user, &filter, PAGE_SIZE, offset))
+            .run(move |c| db::list_visits(c, &vis, &filter, PAGE_SIZE, offset))
             .await
     }
 
-    /// Whether the user may read a record: a visit or a case they may see in the index.
-    pub async fn may_read_record(&self, user: &WebUser, id: &str) -> Result<bool> {
+    /// Whether the policy lets its reader see a record: a visit or a case in the index.
+    pub async fn may_read_record(&self, vis: &Visibility, id: &str) -> Result<bool> {
         self.refresh_index().await?;
-        let (u, owned) = (user.clone(), id.to_owned());
+        let (vis, owned) = (vis.clone(), id.to_owned());
         self.db
             .run(move |c| {
-                Ok(db::visit(c, &u, &owned)?.is_some() || case_rows::get(c, &u, &owned)?.is_some())
+                Ok(db::visit(c, &vis, &owned)?.is_some()
+                    || case_rows::get(c, &vis, &owned)?.is_some())
             })
             .await
     }
@@ -178,10 +180,10 @@ impl BackOffice {
     pub async fn visit(&self, user: &WebUser, id: &str) -> Result<VisitDetail> {
         self.refresh_index().await?;
         let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let (u, owned) = (user.clone(), id.to_owned());
+        let (vis, owned) = (Visibility::user(user), id.to_owned());
         let row = self
             .db
-            .run(move |c| db::visit(c, &u, &owned))
+            .run(move |c| db::visit(c, &vis, &owned))
             .await?
             .ok_or_else(unknown)?;
         let record: RecordId = id.parse().map_err(|_| unknown())?;

@@ -10,11 +10,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
+use siteproof_core::RecordId;
 use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
-use siteproof_core::{DeviceId, RecordId, Scope};
+use siteproof_core::{DeviceId, Scope};
 
 use crate::error::{Error, Result};
 use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
+use crate::visibility::Visibility;
 use compactor::Compactor;
 use doc_cache::{CachedDoc, DocCache, load_current};
 use pull::{Page, Step};
@@ -293,9 +295,10 @@ impl SyncService {
             return Ok(Vec::new());
         }
         let metas = self.storage.documents(ids).await?;
+        let policy = Visibility::device(&device.scope);
         let visible: HashMap<&RecordId, bool> = metas
             .iter()
-            .map(|m| (&m.header.id, visible_to(&device.scope, &m.header.scope)))
+            .map(|m| (&m.header.id, policy.may_read_scope(&m.header.scope)))
             .collect();
         let mut out: Vec<RecordId> = Vec::with_capacity(ids.len());
         for id in ids {
@@ -390,14 +393,6 @@ impl SyncService {
             }
         }
     }
-}
-
-/// Whether a device of scope `reader` may read a record of scope `record`: its group's, its
-/// region's (group `""`) and global ones (region `""`).
-pub fn visible_to(reader: &Scope, record: &Scope) -> bool {
-    record.region.is_empty()
-        || (record.region == reader.region
-            && (record.group.is_empty() || record.group == reader.group))
 }
 
 /// Drops every entry a failed push touched: they may hold changes that were never stored.

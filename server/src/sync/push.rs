@@ -12,6 +12,7 @@ use siteproof_core::{RecordHeader, RecordId};
 use super::doc_cache::CachedDoc;
 use crate::error::{Error, Result};
 use crate::storage::{DeviceRecord, DocMeta, Hash, RecordWrite};
+use crate::visibility::{Visibility, WriteRefusal};
 
 /// One record's pushed changes, parsed.
 pub(crate) struct ParsedRecord {
@@ -103,18 +104,16 @@ fn causal_order(id: &RecordId, changes: Vec<(Change, Vec<u8>)>) -> Result<Vec<(C
 
 /// Checks that the device may write a record with this header.
 pub(crate) fn authorize(device: &DeviceRecord, header: &RecordHeader) -> Result<()> {
-    if !header.kind.written_by_devices() {
-        return Err(Error::ForbiddenKind {
+    match Visibility::device(&device.scope).check_write(header.kind, &header.scope) {
+        Ok(()) => Ok(()),
+        Err(WriteRefusal::Kind) => Err(Error::ForbiddenKind {
             id: header.id.to_string(),
             kind: header.kind.to_string(),
-        });
-    }
-    if header.scope != device.scope {
-        return Err(Error::ForbiddenScope {
+        }),
+        Err(WriteRefusal::Scope) => Err(Error::ForbiddenScope {
             id: header.id.to_string(),
-        });
+        }),
     }
-    Ok(())
 }
 
 /// Applies a pushed record's changes to its stored document (already loaded in `entry`).

@@ -1,6 +1,11 @@
 //! Appending to an upload: one `PATCH` body streamed to the blob store while it is hashed
 //! for its chunk checksum and for the whole file; the last byte triggers verification and
 //! the commit under the file's hash.
+//!
+//! A body cut before its end: with `Upload-Checksum` nothing of it stays (the checksum covers
+//! the whole chunk, so the client sends it again whole); without one, the bytes that arrived
+//! stay and the offset moves past them, as tusd does, so a client that sends a whole file in
+//! one `PATCH` resumes where the connection broke instead of from the start.
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -12,6 +17,14 @@ use super::error::TusError;
 use super::service::{MediaService, Slot, UploadStatus, add_record, status_of};
 use crate::blob::{BlobMeta, StagedUpload};
 use crate::storage::DeviceRecord;
+
+/// How a `PATCH` body ended, with the upload's offset after it.
+enum Body {
+    /// Every byte arrived.
+    Whole(u64),
+    /// The connection broke; the bytes that arrived were kept (no checksum to honour).
+    CutKept { end: u64, why: TusError },
+}
 
 impl MediaService {
     /// Appends one `PATCH` body at `offset`, checking `checksum` (the SHA-256 of the body)
@@ -48,7 +61,15 @@ impl MediaService {
             .receive(&upload, offset, checksum, body, &mut slot)
             .await;
         let end = match received {
-            Ok(end) => end,
+            Ok(Body::Whole(end)) => end,
+            Ok(Body::CutKept { end, why }) if end < upload.length => {
+                upload.expires_at = now() + self.config.expiry.as_millis() as i64;
+                self.blobs.update_staged(&upload).await?;
+                tracing::info!(upload = %id, kept = end - offset, "a cut PATCH body: kept the bytes that arrived");
+                return Err(why);
+            }
+            // Cut after its last byte: nothing is missing.
+            Ok(Body::CutKept { end, .. }) => end,
             Err(e) => {
                 slot.hasher = before;
                 // Nothing of a failed chunk stays: the client sends it again whole.
@@ -75,7 +96,8 @@ impl MediaService {
     }
 
     /// Streams `body` to the staged upload, hashing it for the chunk checksum and the
-    /// whole-file hash; returns the new offset.
+    /// whole-file hash; returns how the body ended and the new offset. On `Err` the caller
+    /// discards what was written.
     async fn receive<S, E>(
         &self,
         upload: &StagedUpload,
@@ -83,7 +105,7 @@ impl MediaService {
         checksum: Option<[u8; 32]>,
         mut body: S,
         slot: &mut Slot,
-    ) -> Result<u64, TusError>
+    ) -> Result<Body, TusError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
@@ -121,8 +143,15 @@ impl MediaService {
             }
         }
         let end = writer.finish().await?;
-        if let Some(e) = failure {
-            return Err(e);
+        match failure {
+            // Without a checksum every byte that arrived is as good as the next: keep them,
+            // and the hash state that has seen them.
+            Some(why @ TusError::BodyInterrupted(_)) if checksum.is_none() => {
+                slot.hasher = whole;
+                return Ok(Body::CutKept { end, why });
+            }
+            Some(e) => return Err(e),
+            None => {}
         }
         if let (Some(expected), Some(h)) = (checksum, chunk)
             && <[u8; 32]>::from(h.finalize()) != expected
@@ -130,7 +159,7 @@ impl MediaService {
             return Err(TusError::ChecksumMismatch);
         }
         slot.hasher = whole;
-        Ok(end)
+        Ok(Body::Whole(end))
     }
 
     /// Verifies the whole file and stores it under its hash.

@@ -55,19 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/media/{hash}/thumbnail", get(serve::thumbnail))
 }
 
-/// The service, or 500 if this server was built without a blob store.
-fn service(state: &AppState) -> Result<&MediaService, TusError> {
-    state
-        .media
-        .as_deref()
-        .ok_or_else(|| TusError::Internal("no blob store configured".into()))
-}
-
 async fn options(State(state): State<AppState>) -> Response {
-    let max = state
-        .media
-        .as_ref()
-        .map_or(0, |m| m.config.max_upload_bytes);
+    let max = state.media.config.max_upload_bytes;
     let mut headers = tus_headers();
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     headers.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
@@ -82,7 +71,7 @@ async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, TusError> {
-    let media = service(&state)?;
+    let media = &state.media;
     let device = principal.device().map_err(|_| TusError::NotReferenced)?;
     check_version(&headers)?;
     if headers.contains_key("upload-defer-length") {
@@ -117,7 +106,7 @@ async fn status(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, TusError> {
-    let media = service(&state)?;
+    let media = &state.media;
     check_version(&headers)?;
     let status = media
         .status(
@@ -138,7 +127,7 @@ async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, TusError> {
-    let media = service(&state)?;
+    let media = &state.media;
     check_version(&headers)?;
     let id = upload_id(&id)?;
     if !content_type_is(&headers, OFFSET_STREAM) {
@@ -159,7 +148,7 @@ async fn terminate(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, TusError> {
-    let media = service(&state)?;
+    let media = &state.media;
     check_version(&headers)?;
     let device = principal.device().map_err(|_| TusError::UnknownUpload)?;
     media.terminate(device, upload_id(&id)?).await?;

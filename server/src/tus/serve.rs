@@ -11,10 +11,11 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use siteproof_core::{MediaHash, RecordId};
 
-use super::{TusError, service};
+use super::TusError;
 use crate::AppState;
 use crate::blob::BlobMeta;
 use crate::principal::Principal;
+use crate::visibility::Visibility;
 
 /// Photos larger than this get no server-made thumbnail (they are not photos).
 const MAX_THUMBNAIL_SOURCE: u64 = 64 << 20;
@@ -40,7 +41,7 @@ async fn authorized(
     hash: &MediaHash,
     through: Through,
 ) -> Result<BlobMeta, TusError> {
-    let media = service(state)?;
+    let media = &state.media;
     let meta = media
         .blobs()
         .blob_meta(hash)
@@ -53,11 +54,12 @@ async fn authorized(
         })?);
     }
     candidates.extend(meta.records.iter().cloned());
+    let policy = principal.visibility();
     for record in &candidates {
         if media
-            .readable_record_references(|s| principal.may_read(s), record, hash)
+            .readable_record_references(&policy, record, hash)
             .await?
-            && user_may_read(state, principal, record).await?
+            && office_row_visible(state, &policy, record).await?
         {
             return Ok(meta);
         }
@@ -65,21 +67,21 @@ async fn authorized(
     Err(TusError::MediaNotFound)
 }
 
-/// A back-office user reads evidence only through records their role lets them see (a
-/// sector department: its sectors); devices are checked by scope alone.
-async fn user_may_read(
+/// A back-office user reads evidence only through an office row the policy lets them see
+/// (the row knows the sector); devices are checked by scope alone.
+async fn office_row_visible(
     state: &AppState,
-    principal: &Principal,
+    policy: &Visibility,
     record: &RecordId,
 ) -> Result<bool, TusError> {
-    match (principal, &state.backoffice) {
-        (Principal::Device(_), _) => Ok(true),
-        (Principal::User(user), Some(office)) => office
-            .may_read_record(user, record.as_str())
-            .await
-            .map_err(|e| TusError::Internal(e.to_string())),
-        (Principal::User(_), None) => Ok(false),
+    if !policy.reads_through_office() {
+        return Ok(true);
     }
+    state
+        .backoffice
+        .may_read_record(policy, record.as_str())
+        .await
+        .map_err(|e| TusError::Internal(e.to_string()))
 }
 
 /// Appends the view to the custody log; evidence is not served unlogged.
@@ -90,11 +92,9 @@ async fn log_view(
     record: Option<String>,
     what: &str,
 ) -> Result<(), TusError> {
-    let Some(evidence) = &state.evidence else {
-        return Ok(());
-    };
     let record = record.and_then(|r| r.parse::<RecordId>().ok());
-    evidence
+    state
+        .evidence
         .log_view(&principal.actor(), hash, record.as_ref(), what)
         .await
         .map_err(|e| TusError::Internal(e.to_string()))
@@ -131,7 +131,7 @@ pub(super) async fn media(
         Some(raw) => parse_range(raw, meta.size)?,
         None => None,
     };
-    let blobs = service(&state)?.blobs();
+    let blobs = state.media.blobs();
     let (status, start, end) = match range {
         Some((start, end)) => {
             out.insert(
@@ -157,7 +157,7 @@ pub(super) async fn thumbnail(
     let named = through.record.clone();
     let meta = authorized(&state, &principal, &hash, through).await?;
     log_view(&state, &principal, &hash, named, "thumbnail").await?;
-    let blobs = service(&state)?.blobs();
+    let blobs = state.media.blobs();
     let jpeg = match blobs.thumbnail(&hash).await? {
         Some(jpeg) => jpeg,
         None if meta.mime.starts_with("image/") && meta.size <= MAX_THUMBNAIL_SOURCE => {

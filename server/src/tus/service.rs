@@ -2,7 +2,7 @@
 //! file against its claimed SHA-256, commit to the blob store, terminate, expire.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::Sha256;
@@ -15,7 +15,7 @@ use super::error::TusError;
 use crate::blob::{BlobMeta, BlobStore, StagedUpload};
 use crate::evidence::EvidenceService;
 use crate::storage::{DeviceRecord, SyncStorage};
-use crate::sync::visible_to;
+use crate::visibility::Visibility;
 
 /// Settings of the media endpoints.
 #[derive(Clone, Debug)]
@@ -76,15 +76,16 @@ pub struct MediaService {
     pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
-    /// Checks completed uploads and logs custody, once attached.
-    pub(super) evidence: OnceLock<Arc<EvidenceService>>,
+    /// Checks completed uploads and logs custody.
+    pub(super) evidence: Arc<EvidenceService>,
 }
 
 impl MediaService {
-    /// A service over `blobs`, checking records in `storage`.
+    /// A service over `blobs`, checking records in `storage` and uploads with `evidence`.
     pub fn new(
         blobs: Arc<dyn BlobStore>,
         storage: Arc<dyn SyncStorage>,
+        evidence: Arc<EvidenceService>,
         config: MediaConfig,
     ) -> Self {
         Self {
@@ -94,14 +95,8 @@ impl MediaService {
             slots: Mutex::default(),
             commit_lock: AsyncMutex::new(()),
             last_sweep: Mutex::new(None),
-            evidence: OnceLock::new(),
+            evidence,
         }
-    }
-
-    /// Checks every completed upload with `evidence` and logs custody there (once; a second
-    /// call is ignored).
-    pub fn attach_evidence(&self, evidence: Arc<EvidenceService>) {
-        let _ = self.evidence.set(evidence);
     }
 
     /// Records a completed upload in the custody log and checks its signed statement. The
@@ -114,11 +109,8 @@ impl MediaService {
         hash: &MediaHash,
         size: u64,
     ) {
-        let Some(evidence) = self.evidence.get() else {
-            return;
-        };
         let actor = format!("device:{}", device.id);
-        if let Err(e) = evidence.on_upload(&actor, record, hash, size).await {
+        if let Err(e) = self.evidence.on_upload(&actor, record, hash, size).await {
             tracing::error!(error = %e, %record, %hash, "checking uploaded evidence failed");
         }
     }
@@ -135,22 +127,22 @@ impl MediaService {
         record: &RecordId,
         hash: &MediaHash,
     ) -> Result<bool, TusError> {
-        self.readable_record_references(|s| visible_to(scope, s), record, hash)
+        self.readable_record_references(&Visibility::device(scope), record, hash)
             .await
     }
 
-    /// Whether a reader for whom `may_read` holds on the record's scope may read `record`, and
-    /// the record references `hash` (devices and back-office users alike).
+    /// Whether a reader with this policy may read `record` by its scope, and the record
+    /// references `hash` (devices and back-office users alike).
     pub async fn readable_record_references(
         &self,
-        may_read: impl Fn(&siteproof_core::Scope) -> bool,
+        policy: &Visibility,
         record: &RecordId,
         hash: &MediaHash,
     ) -> Result<bool, TusError> {
         let Some(full) = self.storage.full_document(record).await? else {
             return Ok(false);
         };
-        if !may_read(&full.header.scope) {
+        if !policy.may_read_scope(&full.header.scope) {
             return Ok(false);
         }
         let bytes = full.to_bytes();

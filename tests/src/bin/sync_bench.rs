@@ -36,7 +36,7 @@ fn main() {
     let shm = tempfile::tempdir_in(shm_dir()).expect("tempdir in /dev/shm");
     let server_dir = disk.path().join("server");
     let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
-    let admin = AppState::open_embedded(&server_dir, ServerConfig::default()).expect("admin state");
+    let admin = AppState::open(&server_dir, ServerConfig::default()).expect("admin state");
 
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .arg("--serve")
@@ -484,7 +484,7 @@ fn shm_dir() -> PathBuf {
 fn serve(dir: &Path) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let state = AppState::open_embedded(dir, ServerConfig::default()).expect("open");
+        let state = AppState::open(dir, ServerConfig::default()).expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

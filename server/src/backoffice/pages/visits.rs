@@ -9,6 +9,7 @@ use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
 use crate::backoffice::visits::{PAGE_SIZE, severity_code};
 use crate::backoffice::{VisitCounts, VisitDetail, VisitRow, WebUser};
+use crate::visibility::{Unsectored, Visibility};
 
 /// The filter values as the form sent them (echoed back into the form).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -52,9 +53,10 @@ pub fn visits_page(
     counts: &VisitCounts,
 ) -> Markup {
     let opt = |v: &str, l: &str| (v.to_string(), l.to_string());
+    let policy = Visibility::user(user);
     let sectors: Vec<_> = Sector::ALL
         .iter()
-        .filter(|s| user.sees_sector(**s))
+        .filter(|s| policy.sees_sector(Some(**s), Unsectored::Hidden))
         .map(|s| opt(s.code(), lang.sector(s.code())))
         .collect();
     let groups: Vec<_> = groups.iter().map(|g| opt(g, g)).collect();

@@ -8,21 +8,22 @@
 //! The office triages a lead: dismissed with a reason, or turned into an assignment (a `lead`
 //! push) for one group, which the group's inspectors answer with a visit.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use rand::RngCore;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use siteproof_core::{PushKind, RecordId, Sector, Site, TemplateRef};
 
-use super::assignments::{NewAssignment, visits_for_lead};
-use super::auth::Role;
-use super::{BackOffice, WebUser, dates, db};
+use super::assignments::NewAssignment;
+use super::{BackOffice, WebUser, dates};
+mod gate;
+mod receipt;
+mod rows;
+
+pub use gate::LeadGate;
+use receipt::{receipt_code, receipt_hash};
+use rows::{list, status_of};
+
 use crate::error::{Error, Result};
+use crate::visibility::{Duty, Visibility};
 
 /// Largest lead description, in characters.
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -132,108 +133,6 @@ pub enum Triage {
     },
 }
 
-/// Admission control for lead submissions: at most `per_address` per window from one client
-/// address and `overall` per window from everyone. Addresses are held only as salted hashes,
-/// only in memory, and only for one window.
-pub struct LeadGate {
-    window: Duration,
-    per_address: usize,
-    overall: usize,
-    salt: [u8; 32],
-    hits: Mutex<Hits>,
-}
-
-#[derive(Default)]
-struct Hits {
-    by_address: HashMap<[u8; 32], VecDeque<Instant>>,
-    all: VecDeque<Instant>,
-}
-
-impl LeadGate {
-    /// A gate with these limits.
-    pub fn new(window: Duration, per_address: usize, overall: usize) -> Self {
-        let mut salt = [0u8; 32];
-        rand::rng().fill_bytes(&mut salt);
-        Self {
-            window,
-            per_address,
-            overall,
-            salt,
-            hits: Mutex::new(Hits::default()),
-        }
-    }
-
-    /// Counts a submission from `address`, or refuses it.
-    pub fn admit(&self, address: &str) -> Result<()> {
-        let key: [u8; 32] = Sha256::new()
-            .chain_update(self.salt)
-            .chain_update(address.as_bytes())
-            .finalize()
-            .into();
-        let now = Instant::now();
-        let mut hits = self
-            .hits
-            .lock()
-            .map_err(|_| Error::Internal("lead gate poisoned".into()))?;
-        let window = self.window;
-        let fresh = |q: &mut VecDeque<Instant>| {
-            while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
-                q.pop_front();
-            }
-        };
-        fresh(&mut hits.all);
-        hits.by_address.retain(|_, q| {
-            fresh(q);
-            !q.is_empty()
-        });
-        if hits.all.len() >= self.overall {
-            return Err(Error::RateLimited(
-                "too many reports are arriving right now; please try again in a few minutes",
-            ));
-        }
-        let mine = hits.by_address.entry(key).or_default();
-        if mine.len() >= self.per_address {
-            return Err(Error::RateLimited(
-                "too many reports from this connection; please try again later",
-            ));
-        }
-        mine.push_back(now);
-        hits.all.push_back(now);
-        Ok(())
-    }
-}
-
-/// A receipt code: 16 characters of Crockford base32 in groups of four (80 random bits).
-fn receipt_code() -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// The stored form of a receipt code: SHA-256 of its canonical spelling (upper case, no
-/// separators, O read as 0, I and L as 1), so a reporter's typing slips do not matter.
-fn receipt_hash(code: &str) -> [u8; 32] {
-    let canonical: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| match c.to_ascii_uppercase() {
-            'O' => '0',
-            'I' | 'L' => '1',
-            c => c,
-        })
-        .collect();
-    Sha256::digest(canonical.as_bytes()).into()
-}
-
 fn clean(what: &str, text: &str, min: usize, max: usize) -> Result<String> {
     let text = text.trim();
     let n = text.chars().count();
@@ -336,8 +235,8 @@ impl BackOffice {
     /// a sector), newest first; `status` filters by status code.
     pub async fn leads(&self, user: &WebUser, status: Option<String>) -> Result<Vec<LeadRow>> {
         self.refresh_index().await?;
-        let user = user.clone();
-        let rows = self.db.run(move |c| list(c, &user, None)).await?;
+        let vis = Visibility::user(user);
+        let rows = self.db.run(move |c| list(c, &vis, None)).await?;
         Ok(rows
             .into_iter()
             .filter(|r| status.as_deref().is_none_or(|s| r.status.code() == s))
@@ -347,9 +246,9 @@ impl BackOffice {
     /// One lead the user may see.
     pub async fn lead(&self, user: &WebUser, id: &str) -> Result<LeadRow> {
         self.refresh_index().await?;
-        let (user, owned) = (user.clone(), id.to_owned());
+        let (vis, owned) = (Visibility::user(user), id.to_owned());
         self.db
-            .run(move |c| list(c, &user, Some(&owned)))
+            .run(move |c| list(c, &vis, Some(&owned)))
             .await?
             .pop()
             .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })
@@ -363,11 +262,7 @@ impl BackOffice {
         id: &str,
         triage: Triage,
     ) -> Result<Option<RecordId>> {
-        if user.role == Role::SectorDepartment {
-            return Err(Error::Forbidden(
-                "leads are triaged by reviewers and administrators",
-            ));
-        }
+        Visibility::user(user).require(Duty::TriageLeads)?;
         let _guard = self.lead_lock.lock().await;
         let lead = self.lead(user, id).await?;
         if lead.status != LeadStatus::Received {
@@ -442,86 +337,5 @@ impl BackOffice {
                 stmt.query_map([], |r| r.get(0))?.collect()
             })
             .await
-    }
-}
-
-/// A stored status, with `assigned` becoming `inspected` once a visit answers the lead.
-fn status_of(conn: &Connection, id: &str, stored: &str) -> rusqlite::Result<LeadStatus> {
-    Ok(match stored {
-        "dismissed" => LeadStatus::Dismissed,
-        "assigned" if visits_for_lead(conn, id)? > 0 => LeadStatus::Inspected,
-        "assigned" => LeadStatus::Assigned,
-        _ => LeadStatus::Received,
-    })
-}
-
-fn list(conn: &Connection, user: &WebUser, id: Option<&str>) -> rusqlite::Result<Vec<LeadRow>> {
-    let mut sql = String::from(
-        "SELECT id, region, sector, site, address, description, received_on, status,
-                triage_note, triaged_by, assignment_id
-         FROM bo_leads l WHERE 1=1",
-    );
-    let mut args = Vec::new();
-    db::user_scope_or_unsectored(user, "l", &mut sql, &mut args);
-    if let Some(id) = id {
-        sql.push_str(" AND l.id = ?");
-        args.push(Value::Text(id.into()));
-    }
-    sql.push_str(" ORDER BY l.received_on DESC, l.id LIMIT 1000");
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok((
-                LeadRow {
-                    id: r.get(0)?,
-                    region: r.get(1)?,
-                    sector: r.get(2)?,
-                    site: r.get(3)?,
-                    address: r.get(4)?,
-                    description: r.get(5)?,
-                    received_on: r.get(6)?,
-                    status: LeadStatus::Received,
-                    triage_note: r.get(8)?,
-                    triaged_by: r.get(9)?,
-                    assignment: r.get(10)?,
-                },
-                r.get::<_, String>(7)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(mut row, stored)| {
-            row.status = status_of(conn, &row.id, &stored)?;
-            Ok(row)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receipt_codes_are_random_and_forgive_typing_slips() {
-        let code = receipt_code();
-        assert_eq!(code.len(), 19, "{code}");
-        assert_ne!(code, receipt_code());
-        let sloppy = code.to_lowercase().replace('-', " ");
-        assert_eq!(receipt_hash(&code), receipt_hash(&sloppy));
-        assert_eq!(receipt_hash("O1L0-AAAA"), receipt_hash("0110aaaa"));
-        assert_ne!(receipt_hash(&code), receipt_hash("0000-0000-0000-0000"));
-    }
-
-    #[test]
-    fn the_gate_limits_each_address_and_everyone() {
-        let gate = LeadGate::new(Duration::from_secs(600), 2, 3);
-        gate.admit("10.0.0.1").expect("first");
-        gate.admit("10.0.0.1").expect("second");
-        assert!(matches!(gate.admit("10.0.0.1"), Err(Error::RateLimited(_))));
-        gate.admit("10.0.0.2").expect("another address");
-        assert!(matches!(gate.admit("10.0.0.3"), Err(Error::RateLimited(_))));
-        let short = LeadGate::new(Duration::ZERO, 1, 1);
-        short.admit("a").expect("first");
-        short.admit("a").expect("the window has passed");
     }
 }

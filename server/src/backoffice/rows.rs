@@ -1,0 +1,139 @@
+//! The rows the office's pages read: visits, findings, collections and cases as the index
+//! stores them, and the visit list's filter and counts.
+
+/// A visit as the list shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisitRow {
+    /// Record id.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Group.
+    pub group: String,
+    /// Site name.
+    pub site: String,
+    /// Sector code.
+    pub sector: String,
+    /// Mode code.
+    pub mode: String,
+    /// Start, ms.
+    pub started_at: i64,
+    /// End, ms.
+    pub ended_at: Option<i64>,
+    /// Major findings.
+    pub major: i64,
+    /// General findings.
+    pub general: i64,
+    /// Items with conflicting answers.
+    pub conflicts: i64,
+    /// The assignment the visit was started from.
+    pub assignment: Option<String>,
+}
+
+/// A collection (work update or practice) as the office lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionRow {
+    /// Record id.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Group.
+    pub group: String,
+    /// `work_update` or `practice`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Who wrote it.
+    pub author: String,
+    /// When, ms.
+    pub written_at: i64,
+}
+
+/// What the index stores for one record read from the log.
+#[derive(Clone, Debug)]
+pub enum IndexRows {
+    /// A visit and its findings.
+    Visit(VisitRow, Vec<FindingRow>),
+    /// A collection.
+    Collection(CollectionRow),
+}
+
+/// One finding row for the index.
+#[derive(Clone, Debug)]
+pub struct FindingRow {
+    /// Finding id.
+    pub id: String,
+    /// Severity code.
+    pub severity: String,
+    /// When, ms.
+    pub at: i64,
+}
+
+/// Filters of the visit list (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct VisitFilter {
+    /// Started at or after (ms).
+    pub from: Option<i64>,
+    /// Started before (ms).
+    pub to: Option<i64>,
+    /// Group id.
+    pub group: Option<String>,
+    /// Sector code.
+    pub sector: Option<String>,
+    /// Mode code.
+    pub mode: Option<String>,
+    /// `major` or `general`: visits with at least one such finding.
+    pub severity: Option<String>,
+    /// `in_progress` or `ended`.
+    pub status: Option<String>,
+}
+
+/// Counts over a filtered list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VisitCounts {
+    /// Visits.
+    pub visits: i64,
+    /// Covert visits.
+    pub covert: i64,
+    /// Major findings.
+    pub major: i64,
+    /// General findings.
+    pub general: i64,
+}
+
+/// A case as the ledger shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseRow {
+    /// Record id.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Group.
+    pub group: String,
+    /// The visit.
+    pub visit_id: String,
+    /// The finding.
+    pub finding_id: String,
+    /// Site.
+    pub site: String,
+    /// Sector code.
+    pub sector: String,
+    /// Severity code.
+    pub severity: String,
+    /// What was found.
+    pub description: String,
+    /// Status code (derived from the events when the case was last written).
+    pub status: String,
+    /// Responsible unit.
+    pub unit: Option<String>,
+    /// Deadline, ms.
+    pub deadline: Option<i64>,
+    /// Escalated by hand.
+    pub escalated: bool,
+    /// Opened, ms.
+    pub opened_at: i64,
+    /// Closed, ms.
+    pub closed_at: Option<i64>,
+}

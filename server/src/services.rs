@@ -1,0 +1,128 @@
+//! The composition root: [`Services::open`] opens every service of a server over one data
+//! directory, each exactly once and each mandatory, in the one order their dependencies
+//! allow. The HTTP routes ([`crate::app`]), the CLI's admin commands and the tests all start
+//! here.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::admin::AdminService;
+use crate::backoffice::{BackOffice, BackOfficeConfig};
+use crate::blob::{BlobStore, FsBlobStore};
+use crate::devices::DeviceRegistry;
+use crate::error::{Error, Result};
+use crate::evidence::EvidenceService;
+use crate::storage::{SqliteStorage, SyncStorage};
+use crate::sync::{SyncLimits, SyncService};
+use crate::tus::{MediaConfig, MediaService};
+
+/// Settings of a server process.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The largest `POST /v1/sync` body accepted, in bytes (larger: 413).
+    pub sync_body_limit: usize,
+    /// Limits of the sync service.
+    pub sync: SyncLimits,
+    /// Uploads and media serving.
+    pub media: MediaConfig,
+    /// The back office (sessions, cookies, throttling).
+    pub office: BackOfficeConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            sync_body_limit: 32 << 20,
+            sync: SyncLimits::default(),
+            media: MediaConfig::default(),
+            office: BackOfficeConfig::default(),
+        }
+    }
+}
+
+/// Every service of a server. Cheap to clone; what every handler shares.
+#[derive(Clone)]
+pub struct Services {
+    /// Push and pull.
+    pub sync: Arc<SyncService>,
+    /// Enrollment and authentication.
+    pub devices: Arc<DeviceRegistry>,
+    /// Administration.
+    pub admin: Arc<AdminService>,
+    /// The storage itself (for tests and tools).
+    pub storage: Arc<dyn SyncStorage>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Evidence uploads and serving.
+    pub media: Arc<MediaService>,
+    /// The back office.
+    pub backoffice: Arc<BackOffice>,
+    /// Evidence checks and the custody log.
+    pub evidence: Arc<EvidenceService>,
+}
+
+/// The state the HTTP routes take: the services.
+pub type AppState = Services;
+
+impl Services {
+    /// Opens the services under `data_dir`: `siteproof.db` (SQLite, migrated on open) and
+    /// `blobs/` for media, both created if missing.
+    pub fn open(data_dir: &Path, config: ServerConfig) -> Result<Self> {
+        for dir in [data_dir.to_path_buf(), data_dir.join("blobs")] {
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Error::Internal(format!(
+                    "cannot create data directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let sqlite = SqliteStorage::open(data_dir.join("siteproof.db"))?;
+        let db_path = sqlite.path().to_path_buf();
+        let storage: Arc<dyn SyncStorage> = Arc::new(sqlite);
+        let blobs: Arc<dyn BlobStore> = Arc::new(
+            FsBlobStore::open(data_dir.join("blobs"))
+                .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?,
+        );
+        let evidence = Arc::new(EvidenceService::open(
+            &db_path,
+            Arc::clone(&storage),
+            Arc::clone(&blobs),
+        )?);
+        let media = Arc::new(MediaService::new(
+            Arc::clone(&blobs),
+            Arc::clone(&storage),
+            Arc::clone(&evidence),
+            config.media.clone(),
+        ));
+        let backoffice = Arc::new(BackOffice::open(
+            &db_path,
+            Arc::clone(&storage),
+            Some(blobs),
+            config.office.clone(),
+        )?);
+        Ok(Self {
+            sync: Arc::new(SyncService::new(Arc::clone(&storage), config.sync.clone())),
+            devices: Arc::new(DeviceRegistry::new(Arc::clone(&storage))),
+            admin: Arc::new(AdminService::new(Arc::clone(&storage))),
+            storage,
+            config: Arc::new(config),
+            media,
+            backoffice,
+            evidence,
+        })
+    }
+
+    /// Stops the services in order, once no request is left: the background compaction
+    /// finishes what is queued, the back office and evidence close their connections, and the
+    /// storage lets its queued writes commit and folds its log into the database file. When
+    /// this returns nothing writes to the data directory any more, so it can be copied as a
+    /// backup. Every clone is closed with it.
+    pub async fn shutdown(&self) -> Result<()> {
+        self.sync.close().await;
+        self.backoffice.close().await;
+        self.evidence.close().await;
+        self.storage.close().await?;
+        tracing::info!("storage closed");
+        Ok(())
+    }
+}
