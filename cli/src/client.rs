@@ -15,6 +15,8 @@ use siteproof_core::{
 
 use crate::CliError;
 
+mod peer;
+
 /// Options of `siteproof client`.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
@@ -147,6 +149,11 @@ enum ClientCommand {
     },
     /// Push what was captured and pull what changed.
     Sync,
+    /// Merge directly with a teammate's device of the same group, no server needed.
+    Peer {
+        #[command(subcommand)]
+        command: peer::PeerCommand,
+    },
     /// Attach files to a visit and upload them (resumable: run again after a cut).
     Upload {
         /// Visit id.
@@ -327,6 +334,7 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
             println!("{}", json(&out));
         }
         ClientCommand::Sync => println!("{}", json(&store.sync()?)),
+        ClientCommand::Peer { command } => peer::run(&mut store, command)?,
         ClientCommand::Upload { visit, files } => {
             upload(&mut store, &args.home, &visit.parse()?, &files)?
         }

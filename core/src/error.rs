@@ -104,6 +104,15 @@ pub enum Error {
     /// The media server refused or failed an upload step.
     #[error("upload failed: {0}")]
     Upload(String),
+    /// A peer session was refused: the peer could not prove it is a current member of this
+    /// device's group, or it sent what it may not (records outside the group's scope, a
+    /// back-office kind). Nothing it sent after that point is kept.
+    #[error("peer refused: {0}")]
+    PeerRefused(String),
+    /// A peer session broke off: the bytes did not decrypt or frame, or the connection was cut
+    /// or went silent. Whole records applied before stay; the next session completes.
+    #[error("peer session broken: {0}")]
+    PeerBroken(String),
     /// The caller cancelled a long-running operation.
     #[error("cancelled")]
     Cancelled,

@@ -98,6 +98,12 @@ impl EvidenceKey {
         self.0.verifying_key().to_bytes()
     }
 
+    /// Signs other domain-separated bytes (a peer session's transcript). The caller's message
+    /// starts with its own context line, which no evidence statement starts with.
+    pub(crate) fn sign_context(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+
     /// Signs `media` attached to `visit` as `signer`.
     pub fn sign(&self, visit: &RecordId, media: &MediaRef, signer: &DeviceId) -> EvidenceSignature {
         let sig = self.0.sign(&statement(visit, media, signer));

@@ -56,6 +56,8 @@
 //!   [`Store::open_encrypted`] keeps it (and, through [`Store::media_store`], the evidence
 //!   files) encrypted at rest under the app's [`StoreKey`].
 //! - [`evidence`]: the signed statement of each capture.
+//! - [`peer`]: devices of one group merge directly, authenticated and encrypted, with no
+//!   server in reach.
 //! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
 //!   `http-client`) the tus uploader.
 
@@ -67,6 +69,7 @@ pub mod fuzz_entry;
 mod ids;
 pub mod media;
 pub mod model;
+pub mod peer;
 pub mod record_check;
 mod store;
 pub mod sync;
@@ -79,8 +82,8 @@ pub use model::*;
 pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
 pub use store::{Eviction, MediaCapture, MediaInfo};
 pub use store::{
-    MergeOrigin, MergeOutcome, PendingChanges, Profile, Store, StoreKey, TemplateSummary,
-    UnreadableRecord,
+    MergeOrigin, MergeOutcome, PeerCredentials, PendingChanges, Profile, Store, StoreKey,
+    TemplateSummary, UnreadableRecord,
 };
 #[cfg(feature = "http-client")]
 pub use sync::{Enrollment, SyncClient, SyncSummary};

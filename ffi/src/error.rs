@@ -100,7 +100,8 @@ impl From<Error> for ApiError {
             | Error::Json(_) => Self::InvalidInput { reason },
             Error::WrongKey | Error::KeyRequired | Error::NotEncrypted => Self::WrongKey { reason },
             Error::WrongKind { .. } => Self::WrongKind { reason },
-            Error::Network(_) | Error::Upload(_) => Self::Network { reason },
+            Error::Network(_) | Error::Upload(_) | Error::PeerBroken(_) => Self::Network { reason },
+            Error::PeerRefused(_) => Self::Unauthorized { reason },
             Error::Server { status, code, .. } if status == 401 || code == "enrollment_refused" => {
                 Self::Unauthorized { reason }
             }

@@ -28,6 +28,7 @@ mod answer;
 mod error;
 mod finding;
 mod media;
+mod peer;
 mod pushes;
 mod store;
 mod sync;
@@ -43,6 +44,7 @@ pub use media::{
     Eviction, MediaCapture, MediaInfo, MediaKind, MediaRef, Network, UploadItem, UploadPolicy,
     UploadProblem, UploadState, UploadSummary,
 };
+pub use peer::{PeerSession, PeerSummary};
 pub use pushes::{
     Assignment, Collection, CollectionKind, ExpertContact, PushKind, VisitFromAssignment,
 };

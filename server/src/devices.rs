@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use siteproof_core::peer::{CertificateAuthority, DeviceCertificate};
 use siteproof_core::{DeviceId, model::now};
 
 use crate::error::{Error, Result};
@@ -40,6 +41,13 @@ pub struct EnrollResponse {
     pub group: String,
     /// The server's epoch.
     pub epoch: String,
+    /// The device certificate for peer sync (hex of its CBOR), when the request carried a
+    /// public key: `docs/peer-sync.md`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The server's certificate key (64 hex digits), which peers check certificates against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_key: Option<String>,
 }
 
 /// A public key as the enroll request sends it: 64 hex digits of a usable Ed25519 key.
@@ -131,12 +139,32 @@ impl DeviceRegistry {
             .await?
             .ok_or(Error::EnrollmentRefused)?;
         tracing::info!(device = %enrolled.id, group = %enrolled.scope.group, "device enrolled");
+        let (certificate, server_key) = match public_key {
+            Some(key) => {
+                let ca =
+                    CertificateAuthority::from_seed(&self.storage.certificate_key_seed().await?);
+                let cert = DeviceCertificate::new(
+                    enrolled.id.clone(),
+                    &enrolled.scope.region,
+                    &enrolled.scope.group,
+                    key,
+                    device.enrolled_at,
+                );
+                (
+                    Some(hex::encode(ca.issue(&cert).to_bytes())),
+                    Some(hex::encode(ca.public_key())),
+                )
+            }
+            None => (None, None),
+        };
         Ok(EnrollResponse {
             device_id: enrolled.id,
             token,
             region: enrolled.scope.region,
             group: enrolled.scope.group,
             epoch: self.storage.epoch().await?,
+            certificate,
+            server_key,
         })
     }
 

@@ -1,14 +1,15 @@
 //! Shared fixtures for the cross-crate scenarios in `tests/tests/` and the `capture-loop`
 //! helper that the crash test kills.
 
+pub mod peer;
 pub mod proxy;
 pub mod server;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use siteproof_core::{
-    GeoPoint, NewFinding, NewVisit, Profile, RecordId, Scope, Severity, Site, Store, Template,
-    TemplateRef, VisitMode,
+    AnswerInput, AnswerValue, GeoPoint, NewFinding, NewVisit, Profile, RecordId, Scope, Severity,
+    Site, Store, Template, TemplateRef, VisitMode,
 };
 
 /// A checklist template with `n` pass/fail items named `i0`, `i1`, ...
@@ -56,6 +57,21 @@ pub fn new_visit(t: &Template, site: &str) -> NewVisit {
             accuracy_m: None,
         }),
     }
+}
+
+/// Answers `item` of `visit` with `value` and a note.
+pub fn answer(store: &mut Store, visit: &RecordId, item: &str, value: AnswerValue, note: &str) {
+    store
+        .answer_item(
+            visit,
+            &item.parse().expect("item"),
+            AnswerInput {
+                value,
+                note: Some(note.into()),
+                media: vec![],
+            },
+        )
+        .expect("answer");
 }
 
 /// Records a major finding described as `text` on `visit`.

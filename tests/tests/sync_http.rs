@@ -4,27 +4,14 @@
 
 use std::path::Path;
 
-use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient, Template};
+use siteproof_core::{AnswerValue, RecordId, Store, SyncClient, Template};
 use siteproof_server::GroupId;
+use siteproof_tests::answer;
 use siteproof_tests::proxy::DroppingProxy;
 use siteproof_tests::server::TestServer;
 
 fn enroll(server: &TestServer, group: &GroupId, path: &Path, name: &str) -> Store {
     server.enroll_store(group, path, name)
-}
-
-fn answer(store: &mut Store, visit: &RecordId, item: &str, value: AnswerValue, note: &str) {
-    store
-        .answer_item(
-            visit,
-            &item.parse().expect("item"),
-            AnswerInput {
-                value,
-                note: Some(note.into()),
-                media: vec![],
-            },
-        )
-        .expect("answer");
 }
 
 struct Setup {

@@ -135,6 +135,10 @@ impl Store {
             "sync_cursor",
             &serde_json::to_string(&CursorJson::from(&response.cursor))?,
         )?;
+        if let Some(revoked) = &response.revoked {
+            let list: Vec<&str> = revoked.iter().map(|d| d.as_str()).collect();
+            set_meta(&tx, "peer_revoked", &list.join(","))?;
+        }
         let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
         set_meta(&tx, "sync_need_full", &still_needed.join(","))?;
         let outbox_left: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;

@@ -47,6 +47,12 @@ pub struct Enrollment {
     pub group: String,
     /// The server's epoch.
     pub epoch: String,
+    /// The device certificate for peer sync, hex (servers before peer sync send none).
+    #[serde(default)]
+    pub certificate: Option<String>,
+    /// The server's certificate key, hex.
+    #[serde(default)]
+    pub server_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +105,15 @@ impl SyncClient {
         })?;
         store.set_server(&self.base, &enrollment.token)?;
         store.set_evidence_identity(&key, &signer)?;
+        if let (Some(cert), Some(server_key)) = (&enrollment.certificate, &enrollment.server_key) {
+            let malformed = || Error::Malformed("enrollment certificate".into());
+            let cert = hex::decode(cert).map_err(|_| malformed())?;
+            let server_key: [u8; 32] = hex::decode(server_key)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(malformed)?;
+            store.set_peer_trust(&cert, &server_key)?;
+        }
         Ok(enrollment)
     }
 

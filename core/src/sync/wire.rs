@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::error::{Error, Result};
-use crate::ids::RecordId;
+use crate::ids::{DeviceId, RecordId};
 
 /// The MIME type of sync bodies.
 pub const CONTENT_TYPE: &str = "application/cbor";
@@ -84,6 +84,11 @@ pub struct SyncResponse {
     /// backup). This page starts from scratch; the device should re-queue everything it holds,
     /// so the server gets back whatever it lost.
     pub reset: bool,
+    /// The devices of the reader's group the server has revoked, the whole list (added in
+    /// protocol 1.1; absent from older servers, and then the device keeps its list). Devices
+    /// refuse these as peers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Vec<DeviceId>>,
 }
 
 /// Encodes a body as CBOR.

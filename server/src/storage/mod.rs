@@ -240,6 +240,9 @@ pub struct ScanRow {
 pub trait SyncStorage: Send + Sync + 'static {
     /// The installation's epoch: random, made when the database was created.
     async fn epoch(&self) -> StorageResult<String>;
+    /// The seed of the server's Ed25519 certificate key (device certificates for peer sync):
+    /// made once per installation, kept with the data, never sent anywhere.
+    async fn certificate_key_seed(&self) -> StorageResult<[u8; 32]>;
 
     /// Creates a group (and its region if new). A duplicate id is a `Conflict`.
     async fn create_group(&self, group: &GroupRecord) -> StorageResult<()>;

@@ -43,6 +43,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     read_permits: Semaphore,
     epoch: String,
+    certificate_seed: [u8; 32],
 }
 
 impl SqliteStorage {
@@ -56,6 +57,7 @@ impl SqliteStorage {
             [],
             |r| r.get(0),
         )?;
+        let certificate_seed = certificate_seed(&conn)?;
         let readers = (0..READERS)
             .map(|_| open_reader(&path))
             .collect::<StorageResult<_>>()?;
@@ -66,6 +68,7 @@ impl SqliteStorage {
                 read_permits: Semaphore::new(READERS),
                 path,
                 epoch,
+                certificate_seed,
             }),
         })
     }
@@ -167,6 +170,24 @@ fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The seed of the server's certificate key: made once, from the operating system's random
+/// source, on the first start with this build; then read back on every start.
+fn certificate_seed(conn: &Connection) -> StorageResult<[u8; 32]> {
+    conn.execute(
+        "INSERT OR IGNORE INTO server_meta (key, value) VALUES ('certificate_key', ?1)",
+        [hex::encode(rand::random::<[u8; 32]>())],
+    )?;
+    let stored: String = conn.query_row(
+        "SELECT value FROM server_meta WHERE key = 'certificate_key'",
+        [],
+        |r| r.get(0),
+    )?;
+    hex::decode(stored)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StorageError::Backend("stored certificate key is damaged".into()))
 }
 
 fn open_reader(path: &Path) -> StorageResult<Connection> {

@@ -25,6 +25,10 @@ impl SyncStorage for SqliteStorage {
         Ok(self.inner.epoch.clone())
     }
 
+    async fn certificate_key_seed(&self) -> StorageResult<[u8; 32]> {
+        Ok(self.inner.certificate_seed)
+    }
+
     async fn create_group(&self, group: &GroupRecord) -> StorageResult<()> {
         let group = group.clone();
         self.write(move |conn| {

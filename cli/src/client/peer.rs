@@ -1,0 +1,63 @@
+//! `siteproof client peer listen|connect`: one peer session with a teammate's device over TCP
+//! on the local network (`docs/peer-sync.md`).
+
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use clap::Subcommand;
+use siteproof_core::Store;
+use siteproof_core::peer::{PeerSession, run_over_stream};
+
+use super::{io, json};
+use crate::CliError;
+
+/// A teammate silent for this long ends the session.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// `siteproof client peer ...`.
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Wait for one teammate to connect, then merge with it.
+    Listen {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:7420")]
+        addr: String,
+    },
+    /// Connect to a teammate that listens, then merge with it.
+    Connect {
+        /// The teammate's address, e.g. 192.168.43.1:7420.
+        addr: String,
+    },
+}
+
+/// Runs one session and prints what it did as JSON.
+pub fn run(store: &mut Store, command: PeerCommand) -> Result<(), CliError> {
+    let (stream, initiator) = match command {
+        PeerCommand::Listen { addr } => {
+            let listener = TcpListener::bind(&addr).map_err(|e| io("cannot listen", e))?;
+            let local = listener.local_addr().map_err(|e| io("cannot listen", e))?;
+            eprintln!("listening on {local}");
+            let (stream, from) = listener.accept().map_err(|e| io("cannot accept", e))?;
+            eprintln!("teammate connected from {from}");
+            (stream, false)
+        }
+        PeerCommand::Connect { addr } => (
+            TcpStream::connect(&addr).map_err(|e| io("cannot connect", e))?,
+            true,
+        ),
+    };
+    let mut session = PeerSession::new(store, initiator)?;
+    let summary = run_over_stream(store, &mut session, stream, IDLE)?;
+    println!(
+        "{}",
+        json(&serde_json::json!({
+            "peer": summary.peer.map(|d| d.to_string()),
+            "records_sent": summary.records_sent,
+            "records_received": summary.records_received,
+            "records_updated": summary.records_updated,
+            "bytes_sent": summary.bytes_sent,
+            "bytes_received": summary.bytes_received,
+        }))
+    );
+    Ok(())
+}
