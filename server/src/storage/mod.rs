@@ -268,6 +268,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn list_devices(&self) -> StorageResult<Vec<DeviceRecord>>;
     /// Revokes a device; `false` if there is no such device. Revoking twice keeps the first time.
     async fn revoke_device(&self, id: &DeviceId, now: i64) -> StorageResult<bool>;
+    /// The revoked devices of one group (region and group of `scope`), in id order.
+    async fn revoked_devices(&self, scope: &Scope) -> StorageResult<Vec<DeviceId>>;
 
     /// What is known of these records (unknown ids are simply absent).
     async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>>;

@@ -123,4 +123,21 @@ pub async fn revoking_a_device_keeps_the_first_time(storage: &dyn SyncStorage) {
         .expect("lookup")
         .expect("still listed");
     assert_eq!(device.revoked_at, Some(50));
+    assert_eq!(
+        storage
+            .revoked_devices(&device.scope)
+            .await
+            .expect("revoked"),
+        vec![id],
+        "the group's revocation list"
+    );
+    let other = siteproof_core::Scope::group("hebei", "g2");
+    assert!(
+        storage
+            .revoked_devices(&other)
+            .await
+            .expect("revoked")
+            .is_empty(),
+        "another group's list"
+    );
 }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use serde_bytes::ByteBuf;
 use siteproof_core::RecordId;
 use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
-use siteproof_core::{DeviceId, Scope};
 
 use crate::error::{Error, Result};
 use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
@@ -140,20 +139,9 @@ impl SyncService {
             cursor,
             more,
             reset,
-            revoked: Some(self.revoked_in(&device.scope).await?),
+            // Devices keep the list to refuse revoked teammates as peers (one query that returns only those rows).
+            revoked: Some(self.storage.revoked_devices(&device.scope).await?),
         })
-    }
-
-    /// The revoked devices of a group: devices keep the list to refuse them as peers.
-    async fn revoked_in(&self, scope: &Scope) -> Result<Vec<DeviceId>> {
-        Ok(self
-            .storage
-            .list_devices()
-            .await?
-            .into_iter()
-            .filter(|d| d.revoked_at.is_some() && &d.scope == scope)
-            .map(|d| d.id)
-            .collect())
     }
 
     async fn push(

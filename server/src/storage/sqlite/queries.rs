@@ -164,6 +164,19 @@ impl SyncStorage for SqliteStorage {
         .await
     }
 
+    async fn revoked_devices(&self, scope: &Scope) -> StorageResult<Vec<DeviceId>> {
+        let (region, group) = (scope.region.clone(), scope.group.clone());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM devices WHERE region = ?1 AND group_id = ?2 \
+                 AND revoked_at IS NOT NULL ORDER BY id",
+            )?;
+            let ids = stmt.query_map(params![region, group], |r| r.get::<_, String>(0))?;
+            ids.map(|id| parse_id::<DeviceId>(&id?)).collect()
+        })
+        .await
+    }
+
     async fn revoke_device(&self, id: &DeviceId, now: i64) -> StorageResult<bool> {
         let id = id.clone();
         self.write(move |conn| {
