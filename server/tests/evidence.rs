@@ -179,3 +179,126 @@ async fn a_malformed_public_key_is_refused_at_enrollment() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// A phone with a synced visit referencing `len` pseudo-random bytes, and a created upload for
+/// them: the phone, the bytes, the visit, the file's reference and the upload's location.
+async fn started_upload(
+    server: &TestServer,
+    len: usize,
+    seed: u64,
+) -> (MediaPhone, Vec<u8>, RecordId, MediaRef, String) {
+    let mut phone = MediaPhone::enroll(server, "g1").await;
+    let data = pseudo_random(len, seed);
+    let (visit, media_ref) = phone.visit_with_evidence(server, &data).await;
+    let created = create(
+        server,
+        &phone.phone.token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        data.len() as u64,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let location = created.header("location").expect("location").to_owned();
+    (phone, data, visit, media_ref, location)
+}
+
+/// The client goes away the moment its last byte is in (the server drops the request's
+/// future then): the file is still committed, checked and logged, and the upload reads as
+/// complete. Before, the check could be cut off, leaving a stored file no evidence row names
+/// while the client's rerun found the upload complete and sent nothing more.
+#[tokio::test]
+async fn an_upload_whose_client_leaves_after_the_last_byte_is_still_recorded() {
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+
+    let server = TestServer::new().await;
+    let (phone, data, visit, media_ref, location) = started_upload(&server, 300_000, 9).await;
+    let token = phone.phone.token.clone();
+
+    let sent = std::sync::Arc::new(tokio::sync::Notify::new());
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = data
+        .chunks(64 << 10)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let signal = std::sync::Arc::clone(&sent);
+    let body = futures_util::stream::iter(chunks).chain(futures_util::stream::poll_fn(move |_| {
+        signal.notify_one();
+        std::task::Poll::Ready(None)
+    }));
+    let req = tus("PATCH", &location, &token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(Body::from_stream(body))
+        .expect("request");
+    let request = server.app().oneshot(req);
+    tokio::select! {
+        biased;
+        _ = sent.notified() => {}
+        answer = request => panic!("the request finished before it could be dropped: {answer:?}"),
+    }
+
+    assert_whole_and_checked(&server, &token, &location, data.len(), &visit, &media_ref).await;
+}
+
+/// The process stopped after the last byte was written and before the upload was completed
+/// (a crash): the next `HEAD` completes it, so the offset it reports (the whole length, which
+/// a client reads as done) is true: the file is stored and checked.
+#[tokio::test]
+async fn an_upload_holding_every_byte_is_completed_when_asked_where_it_stands() {
+    let server = TestServer::new().await;
+    let (phone, data, visit, media_ref, location) = started_upload(&server, 200_000, 10).await;
+    let token = phone.phone.token.clone();
+    let id = location.rsplit('/').next().expect("id");
+    // What a process killed between writing and completing leaves: every byte staged.
+    let blobs = server.state.media.blobs();
+    let mut writer = blobs.append_staged(id, 0).await.expect("writer");
+    writer
+        .write(bytes::Bytes::from(data.clone()))
+        .await
+        .expect("write");
+    assert_eq!(writer.finish().await.expect("finish"), data.len() as u64);
+    assert!(
+        blobs
+            .blob_meta(&media_ref.hash)
+            .await
+            .expect("meta")
+            .is_none()
+    );
+
+    assert_whole_and_checked(&server, &token, &location, data.len(), &visit, &media_ref).await;
+    let meta = blobs.blob_meta(&media_ref.hash).await.expect("meta");
+    assert_eq!(meta.map(|m| m.size), Some(data.len() as u64));
+}
+
+/// `HEAD` reports the upload whole and the file is recorded as (unsigned, so unverified)
+/// evidence of `visit`.
+async fn assert_whole_and_checked(
+    server: &TestServer,
+    token: &str,
+    location: &str,
+    len: usize,
+    visit: &RecordId,
+    media_ref: &MediaRef,
+) {
+    let head = tus("HEAD", location, token)
+        .body(Body::empty())
+        .expect("request");
+    let status = send(server, head).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(
+        status.header("upload-offset"),
+        Some(len.to_string().as_str())
+    );
+    let statuses = server
+        .state
+        .evidence
+        .statuses(visit.as_str())
+        .await
+        .expect("statuses");
+    assert_eq!(
+        statuses.get(media_ref.hash.as_str()).map(String::as_str),
+        Some("unverified"),
+        "the file is checked and recorded as evidence"
+    );
+}

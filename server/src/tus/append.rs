@@ -7,6 +7,8 @@
 //! stay and the offset moves past them, as tusd does, so a client that sends a whole file in
 //! one `PATCH` resumes where the connection broke instead of from the start.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
@@ -30,7 +32,33 @@ impl MediaService {
     /// Appends one `PATCH` body at `offset`, checking `checksum` (the SHA-256 of the body)
     /// when given. Completes the upload when the last byte arrives: the whole file's hash
     /// must match the claim, or the upload is dropped and nothing is stored.
+    ///
+    /// The work runs on a task of its own: a client that goes away drops its request's future,
+    /// and an append cut off between its steps (every byte written but the upload not
+    /// completed, a file committed but not checked) would leave an upload that reads as done
+    /// and a file no evidence row names. A broken connection ends the body with an error,
+    /// which the task handles like any cut body.
     pub async fn append<S, E>(
+        self: &Arc<Self>,
+        device: &DeviceRecord,
+        id: &str,
+        offset: u64,
+        checksum: Option<[u8; 32]>,
+        body: S,
+    ) -> Result<UploadStatus, TusError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        let device = device.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move { this.append_now(&device, &id, offset, checksum, body).await })
+            .await
+            .map_err(|e| TusError::Internal(format!("the append task: {e}")))?
+    }
+
+    async fn append_now<S, E>(
         &self,
         device: &DeviceRecord,
         id: &str,
@@ -83,10 +111,7 @@ impl MediaService {
             return Ok(status_of(&upload, end));
         }
         let hasher = slot.hasher.take();
-        self.complete(&mut upload, hasher).await?;
-        self.forget(id);
-        self.uploaded(device, &upload.record, &upload.sha256, upload.length)
-            .await;
+        self.finish(device, &mut upload, hasher).await?;
         Ok(UploadStatus {
             id: upload.id,
             offset: end,
@@ -160,6 +185,21 @@ impl MediaService {
         }
         slot.hasher = whole;
         Ok(Body::Whole(end))
+    }
+
+    /// Completes an upload that holds every byte: verifies the whole file, stores it under
+    /// its hash, and checks and logs it as evidence.
+    pub(super) async fn finish(
+        &self,
+        device: &DeviceRecord,
+        upload: &mut StagedUpload,
+        hasher: Option<Sha256>,
+    ) -> Result<(), TusError> {
+        self.complete(upload, hasher).await?;
+        self.forget(&upload.id);
+        self.uploaded(device, &upload.record, &upload.sha256, upload.length)
+            .await;
+        Ok(())
     }
 
     /// Verifies the whole file and stores it under its hash.

@@ -223,10 +223,16 @@ impl MediaService {
         // Waits for a `PATCH` in progress (e.g. one whose client just died and whose partial
         // chunk is being cut off) so the offset reported is one a `PATCH` may start at.
         let slot = self.slot(id);
-        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+        let mut slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
             .await
             .map_err(|_| TusError::Locked)?;
-        let (upload, offset) = self.load(device, id).await?;
+        let (mut upload, offset) = self.load(device, id).await?;
+        if !upload.completed && offset == upload.length {
+            // Every byte arrived but the process stopped before completing the upload: a
+            // client reading this offset takes the upload for done, so complete it now.
+            let hasher = slot.hasher.take();
+            self.finish(device, &mut upload, hasher).await?;
+        }
         Ok(status_of(&upload, offset))
     }
 
