@@ -311,7 +311,7 @@ fn snapshot_database(source: &Path, target: &Path) -> Result<FileEntry> {
     }
     sync_file(&partial)?;
     fs::rename(&partial, target).map_err(io_err(format!("cannot name {}", target.display())))?;
-    let (size, sha256) = hash_file(target)?;
+    let (size, sha256) = hash_file(target, None)?;
     Ok(FileEntry {
         file: String::new(),
         size,
@@ -321,25 +321,10 @@ fn snapshot_database(source: &Path, target: &Path) -> Result<FileEntry> {
 
 /// Copies `source` to `target` (through a temporary name, synced), hashing the bytes.
 fn copy_hashed(source: &Path, target: &Path) -> Result<FileEntry> {
-    let mut input =
-        File::open(source).map_err(io_err(format!("cannot open {}", source.display())))?;
     let partial = target.with_extension("partial");
     let mut output =
         File::create(&partial).map_err(io_err(format!("cannot create {}", partial.display())))?;
-    let (mut hasher, mut size, mut buf) = (Sha256::new(), 0u64, vec![0u8; BUFFER]);
-    loop {
-        let n = input
-            .read(&mut buf)
-            .map_err(io_err(format!("cannot read {}", source.display())))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        output
-            .write_all(&buf[..n])
-            .map_err(io_err(format!("cannot write {}", partial.display())))?;
-        size += n as u64;
-    }
+    let (size, sha256) = hash_file(source, Some(&mut output))?;
     output
         .sync_all()
         .map_err(io_err(format!("cannot sync {}", partial.display())))?;
@@ -347,11 +332,12 @@ fn copy_hashed(source: &Path, target: &Path) -> Result<FileEntry> {
     Ok(FileEntry {
         file: String::new(),
         size,
-        sha256: hex::encode(hasher.finalize()),
+        sha256,
     })
 }
 
-fn hash_file(path: &Path) -> Result<(u64, String)> {
+/// The length and SHA-256 (hex) of the file at `path`, writing its bytes to `copy` if given.
+fn hash_file(path: &Path, mut copy: Option<&mut File>) -> Result<(u64, String)> {
     let mut input = File::open(path).map_err(io_err(format!("cannot open {}", path.display())))?;
     let (mut hasher, mut size, mut buf) = (Sha256::new(), 0u64, vec![0u8; BUFFER]);
     loop {
@@ -362,6 +348,10 @@ fn hash_file(path: &Path) -> Result<(u64, String)> {
             return Ok((size, hex::encode(hasher.finalize())));
         }
         hasher.update(&buf[..n]);
+        if let Some(out) = copy.as_mut() {
+            out.write_all(&buf[..n])
+                .map_err(io_err("cannot write a copy".into()))?;
+        }
         size += n as u64;
     }
 }
