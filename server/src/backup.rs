@@ -31,10 +31,11 @@ use rusqlite::backup::StepResult;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::blob::{FINISHED_DIR, META_DIR};
+use crate::services::{BLOBS_DIR, DATABASE_FILE};
+
 /// The manifest's name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
-/// The database's name in a data directory.
-const DATABASE: &str = "siteproof.db";
 /// The version of the manifest's layout.
 const FORMAT: u32 = 1;
 const BUFFER: usize = 1 << 20;
@@ -118,11 +119,11 @@ pub struct BackupReport {
 /// Backs `data_dir` up into `to` (created if missing; a previous backup there is updated,
 /// copying only media it lacks). Safe while a server uses `data_dir`.
 pub fn backup(data_dir: &Path, to: &Path) -> Result<BackupReport> {
-    let source_db = data_dir.join(DATABASE);
+    let source_db = data_dir.join(DATABASE_FILE);
     if !source_db.is_file() {
         return Err(BackupError::NoDatabase(source_db));
     }
-    for dir in [to.to_path_buf(), to.join("blobs"), to.join("meta")] {
+    for dir in [to.to_path_buf(), to.join(FINISHED_DIR), to.join(META_DIR)] {
         fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
     }
     let previous: BTreeMap<String, FileEntry> = read_manifest(to)
@@ -139,13 +140,14 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<BackupReport> {
     };
 
     let (mut blobs, mut blobs_copied, mut damaged) = (Vec::new(), 0, Vec::new());
-    for name in file_names(&data_dir.join("blobs").join("blobs"))? {
+    let store = data_dir.join(BLOBS_DIR);
+    for name in file_names(&store.join(FINISHED_DIR))? {
         let Ok(hash) = name.parse::<siteproof_core::MediaHash>() else {
             continue; // not a finished file (a temporary name)
         };
-        let file = format!("blobs/{hash}");
+        let file = format!("{FINISHED_DIR}/{hash}");
         let target = to.join(&file);
-        let size = fs::metadata(data_dir.join("blobs").join(&file))
+        let size = fs::metadata(store.join(&file))
             .map_err(io_err(format!("cannot read {file}")))?
             .len();
         if let Some(kept) = previous.get(&file)
@@ -155,7 +157,7 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<BackupReport> {
             blobs.push(kept.clone());
             continue;
         }
-        let copied = copy_hashed(&data_dir.join("blobs").join(&file), &target)?;
+        let copied = copy_hashed(&store.join(&file), &target)?;
         if copied.sha256 != hash.as_str() {
             let _ = fs::remove_file(&target);
             damaged.push(hash.to_string());
@@ -166,15 +168,15 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<BackupReport> {
         blobs.push(FileEntry { file, ..copied });
     }
     let mut meta = Vec::new();
-    for name in file_names(&data_dir.join("blobs").join("meta"))? {
+    for name in file_names(&store.join(META_DIR))? {
         let is_meta = name
             .strip_suffix(".json")
             .is_some_and(|hash| hash.parse::<siteproof_core::MediaHash>().is_ok());
         if !is_meta {
             continue;
         }
-        let file = format!("meta/{name}");
-        let copied = copy_hashed(&data_dir.join("blobs").join(&file), &to.join(&file))?;
+        let file = format!("{META_DIR}/{name}");
+        let copied = copy_hashed(&store.join(&file), &to.join(&file))?;
         bytes_copied += copied.size;
         meta.push(FileEntry { file, ..copied });
     }
@@ -219,7 +221,7 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreReport> {
     }
     let restored = restore_into(from, data_dir, &manifest);
     if restored.is_err() {
-        for sub in [DATABASE, "blobs"] {
+        for sub in [DATABASE_FILE, BLOBS_DIR] {
             let path = data_dir.join(sub);
             let _ = fs::remove_file(&path).or_else(|_| fs::remove_dir_all(&path));
         }
@@ -228,17 +230,17 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreReport> {
 }
 
 fn restore_into(from: &Path, data_dir: &Path, manifest: &Manifest) -> Result<u64> {
-    for dir in ["blobs/blobs", "blobs/meta"] {
-        let dir = data_dir.join(dir);
+    for dir in [FINISHED_DIR, META_DIR] {
+        let dir = data_dir.join(BLOBS_DIR).join(dir);
         fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
     }
     let mut bytes = 0;
-    let files = std::iter::once((&manifest.database, data_dir.join(DATABASE))).chain(
+    let files = std::iter::once((&manifest.database, data_dir.join(DATABASE_FILE))).chain(
         manifest
             .blobs
             .iter()
             .chain(&manifest.meta)
-            .map(|entry| (entry, data_dir.join("blobs").join(&entry.file))),
+            .map(|entry| (entry, data_dir.join(BLOBS_DIR).join(&entry.file))),
     );
     for (entry, target) in files {
         if entry.file.contains("..") || entry.file.starts_with('/') {
@@ -258,7 +260,7 @@ fn restore_into(from: &Path, data_dir: &Path, manifest: &Manifest) -> Result<u64
         }
         bytes += copied.size;
     }
-    let conn = rusqlite::Connection::open(data_dir.join(DATABASE))?;
+    let conn = rusqlite::Connection::open(data_dir.join(DATABASE_FILE))?;
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if check != "ok" {
         return Err(BackupError::Damaged(format!("database integrity: {check}")));

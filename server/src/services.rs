@@ -16,6 +16,11 @@ use crate::storage::{SqliteStorage, SyncStorage};
 use crate::sync::{SyncLimits, SyncService};
 use crate::tus::{MediaConfig, MediaService};
 
+/// The database's name in a data directory.
+pub const DATABASE_FILE: &str = "siteproof.db";
+/// The embedded blob store's folder in a data directory.
+pub const BLOBS_DIR: &str = "blobs";
+
 /// Settings of a server process.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -68,7 +73,7 @@ impl Services {
     /// Opens the services under `data_dir`: `siteproof.db` (SQLite, migrated on open) and
     /// `blobs/` for media, both created if missing.
     pub fn open(data_dir: &Path, config: ServerConfig) -> Result<Self> {
-        for dir in [data_dir.to_path_buf(), data_dir.join("blobs")] {
+        for dir in [data_dir.to_path_buf(), data_dir.join(BLOBS_DIR)] {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 Error::Internal(format!(
                     "cannot create data directory {}: {e}",
@@ -76,11 +81,11 @@ impl Services {
                 ))
             })?;
         }
-        let sqlite = SqliteStorage::open(data_dir.join("siteproof.db"))?;
+        let sqlite = SqliteStorage::open(data_dir.join(DATABASE_FILE))?;
         let db_path = sqlite.path().to_path_buf();
         let storage: Arc<dyn SyncStorage> = Arc::new(sqlite);
         let blobs: Arc<dyn BlobStore> = Arc::new(
-            FsBlobStore::open(data_dir.join("blobs"))
+            FsBlobStore::open(data_dir.join(BLOBS_DIR))
                 .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?,
         );
         let evidence = Arc::new(EvidenceService::open(

@@ -25,6 +25,11 @@ use tokio_util::io::ReaderStream;
 
 use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
 
+/// The folder of finished blobs under the store's root.
+pub const FINISHED_DIR: &str = "blobs";
+/// The folder of blob metadata under the store's root.
+pub const META_DIR: &str = "meta";
+
 const READ_BUFFER: usize = 256 * 1024;
 /// Frames queued between the request task and the writing thread: bounded, so a fast client
 /// cannot fill memory when the disk is slower.
@@ -40,7 +45,7 @@ impl FsBlobStore {
     /// Opens (creating) the store at `root`.
     pub fn open(root: impl AsRef<Path>) -> io::Result<Self> {
         let root = root.as_ref().to_path_buf();
-        for sub in ["blobs", "meta", "thumbnails", "staging"] {
+        for sub in [FINISHED_DIR, META_DIR, "thumbnails", "staging"] {
             fs::create_dir_all(root.join(sub))?;
         }
         Ok(Self { root })
@@ -53,11 +58,11 @@ impl FsBlobStore {
 
     /// The path of a finished blob (for tests and tools).
     pub fn blob_path(&self, hash: &MediaHash) -> PathBuf {
-        self.root.join("blobs").join(hash.as_str())
+        self.root.join(FINISHED_DIR).join(hash.as_str())
     }
 
     fn meta_path(&self, hash: &MediaHash) -> PathBuf {
-        self.root.join("meta").join(format!("{hash}.json"))
+        self.root.join(META_DIR).join(format!("{hash}.json"))
     }
 
     fn thumb_path(&self, hash: &MediaHash) -> PathBuf {
@@ -260,7 +265,7 @@ impl BlobStore for FsBlobStore {
                 // The bytes reach the disk before the name that says they are complete.
                 File::open(&part)?.sync_all()?;
                 fs::rename(&part, &blob)?;
-                sync_dir(&root.join("blobs"))?;
+                sync_dir(&root.join(FINISHED_DIR))?;
             }
             write_atomic(&meta_path, &meta_bytes)?;
             Ok(())

@@ -17,7 +17,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use siteproof_core::{MediaHash, RecordId};
 
-pub use fs::FsBlobStore;
+pub use fs::{FINISHED_DIR, FsBlobStore, META_DIR};
 
 /// A stream of bytes read from a blob.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
