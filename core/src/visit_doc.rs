@@ -28,8 +28,13 @@ fn map_at(doc: &AutoCommit, key: &str) -> Result<ObjId> {
 /// times faster than a lookup per field (see the `store` benchmark); the serde forms of the
 /// model types are the forms autosurgeon writes, and a test holds the two paths equal.
 pub(crate) fn read(doc: &AutoCommit) -> Result<Visit> {
-    let snapshot = doc.hydrate(ROOT, None)?;
-    let mut json = to_json(&snapshot);
+    from_snapshot(&doc.hydrate(ROOT, None)?)
+}
+
+/// The visit from a snapshot of its document already taken (the content check takes one and
+/// reads it with this, rather than reading the document a second time).
+pub(crate) fn from_snapshot(snapshot: &hydrate::Value) -> Result<Visit> {
+    let mut json = to_json(snapshot);
     // Answers are stored as JSON text (see `Answer`): unfold them in place.
     if let Some(serde_json::Value::Object(answers)) = json.get_mut("answers") {
         for value in answers.values_mut() {

@@ -2,6 +2,7 @@
 //! helper that the crash test kills.
 
 pub mod peer;
+pub mod procstat;
 pub mod proxy;
 pub mod server;
 

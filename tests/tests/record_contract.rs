@@ -253,6 +253,99 @@ fn each_malformed_visit_is_refused_whole_and_the_group_keeps_syncing() {
 }
 
 #[test]
+fn each_malformed_update_to_a_stored_record_is_refused_where_it_writes() {
+    // The server checks what a push to a stored record writes (each field or map entry
+    // whole), not the whole record again: every form must still be refused at its field.
+    let mut g = group();
+    type Break = fn(&mut AutoCommit);
+    let forms: [(&str, Break, &str); 6] = [
+        (
+            "start time as an unsigned int",
+            |d| {
+                d.put(ROOT, "started_at", ScalarValue::Uint(1))
+                    .expect("put");
+            },
+            "started_at",
+        ),
+        (
+            "a missing null field",
+            |d| {
+                d.delete(ROOT, "ended_at").expect("delete");
+            },
+            "ended_at",
+        ),
+        (
+            "template as a string",
+            |d| {
+                d.put(ROOT, "template", "scenario@1").expect("put");
+            },
+            "template",
+        ),
+        (
+            "a sector that is none",
+            |d| {
+                let site = match d.get(ROOT, "site").expect("get") {
+                    Some((_, obj)) => obj,
+                    None => panic!("a visit has a site"),
+                };
+                d.put(&site, "sector", "bakery").expect("put");
+            },
+            "site/sector",
+        ),
+        (
+            "a finding without its fields",
+            |d| {
+                let findings = match d.get(ROOT, "findings").expect("get") {
+                    Some((_, obj)) => obj,
+                    None => panic!("a visit has findings"),
+                };
+                let f = d
+                    .put_object(
+                        &findings,
+                        "0190f3a1-8000-7000-8000-000000000009",
+                        automerge::ObjType::Map,
+                    )
+                    .expect("put");
+                d.put(&f, "id", "0190f3a1-8000-7000-8000-000000000009")
+                    .expect("put");
+            },
+            "findings/0190f3a1-8000-7000-8000-000000000009/",
+        ),
+        (
+            "an answer under a key that is no item id",
+            |d| {
+                let answers = match d.get(ROOT, "answers").expect("get") {
+                    Some((_, obj)) => obj,
+                    None => panic!("a visit has answers"),
+                };
+                d.put(&answers, "not an item", "{}").expect("put");
+            },
+            "answers/not an item",
+        ),
+    ];
+    for (round, (form, break_it, path)) in forms.into_iter().enumerate() {
+        let before = stored(&g, &g.visit).expect("stored");
+        let mut doc =
+            AutoCommit::load(&g.b.export_document(&g.visit).expect("export")).expect("load");
+        break_it(&mut doc);
+        doc.commit();
+        let (status, code, message) =
+            raw_push(&g, vec![(g.visit.clone(), vec![last_change(&mut doc)])]);
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_record"),
+            "{form}: {message}"
+        );
+        assert!(
+            message.contains(&format!("\"{path}")),
+            "{form}: names {path}: {message}"
+        );
+        assert_eq!(stored(&g, &g.visit), Some(before), "{form}: nothing stored");
+        group_keeps_syncing(&mut g, 20 + round, 0);
+    }
+}
+
+#[test]
 fn an_answer_that_does_not_fit_its_template_item_is_refused() {
     let mut g = group();
     let mut doc = AutoCommit::load(&g.b.export_document(&g.visit).expect("export")).expect("load");

@@ -6,8 +6,10 @@
 
 mod answer;
 mod shape;
+mod touched;
 
 pub(crate) use answer::check_value;
+pub use touched::Touched;
 
 use automerge::{AutoCommit, ROOT, ReadDoc};
 
@@ -47,6 +49,19 @@ impl Invalid {
 /// kind. Fails with [`Error::InvalidRecord`] naming `id` and the field.
 pub fn check(doc: &AutoCommit, id: &RecordId, template: Option<&Template>) -> Result<()> {
     check_inner(doc, template).map_err(|e| e.into_error(id))
+}
+
+/// Checks what an update wrote: the parts of record `doc` that `touched` names, each whole
+/// (the full [`check`] when they cannot be placed, or for kinds other than visits). For a
+/// record that read as the model before the update, this finds whatever [`check`] would find
+/// wrong, at the cost of the update rather than of the whole record.
+pub fn check_update(
+    doc: &AutoCommit,
+    id: &RecordId,
+    template: Option<&Template>,
+    touched: &Touched,
+) -> Result<()> {
+    touched::check_touched(doc, template, touched).map_err(|e| e.into_error(id))
 }
 
 /// The record id of the template version a visit names, if the visit names one readably.
@@ -116,8 +131,9 @@ fn check_visit(
     template: Option<&Template>,
 ) -> Result<(), Invalid> {
     walk(root, &VISIT, "")?;
-    // The phone's own reader, on what passed the walk (which sees each key's winning value).
-    let visit = visit_doc::read(doc).map_err(model_error)?;
+    // The phone's own reader, on what passed the walk (which sees each key's winning value),
+    // from the same snapshot: the document is read once.
+    let visit = visit_doc::from_snapshot(root).map_err(model_error)?;
     if let Some(t) = template {
         if t.record_id() != RecordId::for_template(&visit.template.id, visit.template.version) {
             return Err(Invalid::at(

@@ -258,19 +258,7 @@ pub(super) fn walk(value: &Value, shape: &Shape, path: &str) -> Result<(), Inval
             Value::Map(map),
         ) => {
             for (k, v) in map.iter() {
-                let at = join(path, k);
-                if !key.accepts(k) {
-                    return Err(Invalid::at(&at, format!("key is not {}", key.name())));
-                }
-                walk(&v.value, inner, &at)?;
-                if let (Some(field), Value::Map(m)) = (keyed_by, &v.value)
-                    && !matches!(m.get(field), Some(Value::Scalar(S::Str(s))) if s.as_str() == k)
-                {
-                    return Err(Invalid::at(
-                        &join(&at, field),
-                        "differs from the key it is stored under".into(),
-                    ));
-                }
+                walk_entry(*key, inner, *keyed_by, k, &v.value, &join(path, k))?;
             }
             Ok(())
         }
@@ -285,6 +273,38 @@ pub(super) fn walk(value: &Value, shape: &Shape, path: &str) -> Result<(), Inval
             describe(value),
             expected(shape)
         )),
+    }
+}
+
+/// Checks one entry `k` of a map keyed by ids (`Shape::MapOf`), found at `at`.
+pub(super) fn walk_entry(
+    key: IdKind,
+    inner: &Shape,
+    keyed_by: Option<&str>,
+    k: &str,
+    value: &Value,
+    at: &str,
+) -> Result<(), Invalid> {
+    if !key.accepts(k) {
+        return Err(Invalid::at(at, format!("key is not {}", key.name())));
+    }
+    walk(value, inner, at)?;
+    if let (Some(field), Value::Map(m)) = (keyed_by, value)
+        && !matches!(m.get(field), Some(Value::Scalar(S::Str(s))) if s.as_str() == k)
+    {
+        return Err(Invalid::at(
+            &join(at, field),
+            "differs from the key it is stored under".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The shape of field `key` of a map shape, if the map names it.
+pub(super) fn field<'a>(shape: &'a Shape, key: &str) -> Option<&'a Shape> {
+    match shape {
+        Shape::Map(fields) => fields.iter().find(|(k, _)| *k == key).map(|(_, s)| s),
+        _ => None,
     }
 }
 

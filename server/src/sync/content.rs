@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use automerge::{AutoCommit, ROOT};
 use siteproof_core::model::Template;
+use siteproof_core::record_check::Touched;
 use siteproof_core::{RecordId, record_check};
 
 use super::doc_cache::CachedDoc;
@@ -30,13 +31,14 @@ impl ContentCheck {
         }
     }
 
-    /// Fails with [`Error::InvalidRecord`] unless record `id`'s document reads as the model.
-    pub async fn check(&self, doc: &AutoCommit, id: &RecordId) -> Result<()> {
+    /// Fails with [`Error::InvalidRecord`] unless record `id`'s document reads as the model in
+    /// the parts `touched` names (a stored record passed before; see [`Touched`]).
+    pub async fn check(&self, doc: &AutoCommit, id: &RecordId, touched: &Touched) -> Result<()> {
         let template = match record_check::visit_template(doc) {
-            Some(template_id) => self.template(&template_id).await?,
-            None => None,
+            Some(template_id) if touched.reaches_answers() => self.template(&template_id).await?,
+            _ => None,
         };
-        record_check::check(doc, id, template.as_deref()).map_err(|e| match e {
+        record_check::check_update(doc, id, template.as_deref(), touched).map_err(|e| match e {
             siteproof_core::Error::InvalidRecord { id, path, reason } => {
                 Error::InvalidRecord { id, path, reason }
             }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
 use siteproof_core::RecordId;
+use siteproof_core::record_check::Touched;
 use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
@@ -33,6 +34,11 @@ pub struct SyncLimits {
     pub cached_docs: usize,
     /// Log rows read per storage round trip while building a page.
     pub scan_batch: u32,
+    /// Check every pushed record whole after its changes are applied, rather than the parts
+    /// of it they write. Both refuse every change that makes a readable record unreadable;
+    /// whole also refuses changes to a record stored unreadable before checks existed, and
+    /// costs a read of the whole record per push (kept to compare the two).
+    pub check_whole_records: bool,
 }
 
 impl Default for SyncLimits {
@@ -42,6 +48,7 @@ impl Default for SyncLimits {
             max_need_full: 1000,
             cached_docs: 512,
             scan_batch: 2048,
+            check_whole_records: false,
         }
     }
 }
@@ -172,7 +179,8 @@ impl SyncService {
                 ));
                 break;
             };
-            let step = match metas.get(&record.id) {
+            let existing = metas.get(&record.id);
+            let step = match existing {
                 Some(meta) => match push::authorize(device, &meta.header) {
                     Err(e) => Err(e),
                     Ok(()) => self.validate_existing(device, meta, entry, record).await,
@@ -182,13 +190,20 @@ impl SyncService {
                     write
                 }),
             };
-            // The record as it would be stored must read as the model.
+            // The record as it would be stored must read as the model: a new one whole, a
+            // stored one (which passed) where the changes write.
             let step = match (step, entry.as_ref()) {
-                (Ok(write), Some(cached)) => self
-                    .content
-                    .check(&cached.doc, &record.id)
-                    .await
-                    .map(|()| write),
+                (Ok(write), Some(cached)) => {
+                    let touched = if existing.is_some() && !self.limits.check_whole_records {
+                        Touched::of(&cached.doc, &record.changes)
+                    } else {
+                        Touched::everything()
+                    };
+                    self.content
+                        .check(&cached.doc, &record.id, &touched)
+                        .await
+                        .map(|()| write)
+                }
                 (step, _) => step,
             };
             match step {

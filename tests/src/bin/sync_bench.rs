@@ -5,8 +5,11 @@
 //! 3. 100 devices (20 groups of 5) syncing at once: changes/s, p50/p99 sync latency, and the
 //!    server's peak RSS.
 //!
-//! Run: `cargo run --release -p siteproof-tests --bin sync-bench`
-//! (the server runs as a child process of this binary, on a loopback port).
+//! Run: `cargo run --release -p siteproof-tests --bin sync-bench [-- --compare-check]`
+//! (the server runs as a child process of this binary, on a loopback port). With
+//! `--compare-check` the whole benchmark runs twice in one process, first against a server
+//! that checks every pushed record whole, then against one that checks what each push writes
+//! (the default), and prints the figures side by side with their ratio.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,6 +21,7 @@ use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{self, Cursor, PushRecord, SyncRequest, SyncResponse};
 use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient};
 use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
+use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib, reset_peak, rss_kib};
 
 const VISITS: usize = 1_000;
 const ANSWERS: usize = 60;
@@ -26,12 +30,58 @@ const GROUP_SIZE: usize = 5;
 const ROUNDS: usize = 10;
 const CHANGES_PER_ROUND: usize = 10;
 
+/// Throughput and latency of one load phase.
+#[derive(Clone, Copy, Default)]
+struct Load {
+    per_s: f64,
+    p50: Duration,
+    p99: Duration,
+    server_cpu_s: f64,
+}
+
+/// Every figure of one run, for the side-by-side table.
+#[derive(Default)]
+struct Figures {
+    seed_push: Duration,
+    pull: Duration,
+    one_change: Duration,
+    closed: Load,
+    paced: Load,
+    gen_closed: Load,
+    gen_paced: Load,
+    peak_rss_seed_kib: u64,
+    peak_rss_load_kib: u64,
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("--serve") {
-        serve(&PathBuf::from(args.next().expect("data dir")));
-        return;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--serve") => {
+            let dir = PathBuf::from(args.get(1).expect("data dir"));
+            serve(
+                &dir,
+                args.get(2).map(String::as_str) == Some("--check-whole"),
+            );
+        }
+        Some("--compare-check") => {
+            println!("== server checks every pushed record whole ==");
+            let whole = run(true);
+            println!("\n== server checks what each push writes (the default) ==");
+            let written = run(false);
+            compare(&whole, &written);
+        }
+        Some("--help" | "-h") => {
+            println!("sync-bench [--compare-check]: see the top of tests/src/bin/sync_bench.rs")
+        }
+        _ => {
+            run(false);
+        }
     }
+}
+
+/// The whole benchmark against a fresh server child process.
+fn run(check_whole: bool) -> Figures {
+    let mut fig = Figures::default();
     let disk = tempfile::tempdir().expect("tempdir");
     let shm = tempfile::tempdir_in(shm_dir()).expect("tempdir in /dev/shm");
     let server_dir = disk.path().join("server");
@@ -41,6 +91,7 @@ fn main() {
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .arg("--serve")
         .arg(&server_dir)
+        .args(check_whole.then_some("--check-whole"))
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn server");
@@ -113,6 +164,7 @@ fn main() {
     );
     let t = Instant::now();
     let pushed = seeder.sync().expect("push");
+    fig.seed_push = t.elapsed();
     println!(
         "seeding device pushed {} changes in {:.2?} ({} round trips, {:.1} MB up)",
         pushed.pushed,
@@ -133,6 +185,7 @@ fn main() {
     let t = Instant::now();
     let pulled = fresh.sync().expect("pull");
     let took = t.elapsed();
+    fig.pull = took;
     assert_eq!(fresh.list_visits().expect("list").len(), VISITS);
     println!(
         "[1] fresh device pulled {} records in {took:.2?} ({} round trips): {:.2} MB on the wire for {:.2} MB of saved documents = {:.3}x   (target < 2 s, <= 1.1x)",
@@ -143,12 +196,14 @@ fn main() {
         pulled.bytes_down as f64 / saved as f64
     );
 
+    fig.peak_rss_seed_kib = peak_rss_kib(pid);
     println!(
-        "    server peak RSS so far (the 61,000-change push and the pull): {}",
-        peak_rss(pid)
+        "    server peak RSS so far (the 61,000-change push and the pull): {} KiB; now {} KiB",
+        fig.peak_rss_seed_kib,
+        rss_kib(pid)
     );
     // Reset the peak so the next figure is that of the steady phases.
-    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    reset_peak(pid);
 
     // 2. One changed answer with 1,000 visits in scope.
     let mut times = Vec::new();
@@ -167,6 +222,7 @@ fn main() {
         last = Some(s);
     }
     times.sort();
+    fig.one_change = times[times.len() / 2];
     let s = last.expect("measured");
     println!(
         "[2] one changed answer, {VISITS} visits in scope: {} round trip(s), {} B up + {} B down = {} B, median {:.1?} (target: 1 round trip, < 2 KB, < 20 ms)",
@@ -198,8 +254,8 @@ fn main() {
         .collect();
     // 3a: closed loop, every device syncing again as soon as it can: the most the server
     // and these 2 cores take. 3b: paced at 1,600 changes/s: latency at the target load.
-    load(&mut devices, pid, None);
-    load(
+    fig.closed = load(&mut devices, pid, None);
+    fig.paced = load(
         &mut devices,
         pid,
         Some(Duration::from_secs_f64(
@@ -246,8 +302,8 @@ fn main() {
             )
         })
         .collect();
-    generate(&url, &traffic, pid, None);
-    generate(
+    fig.gen_closed = generate(&url, &traffic, pid, None);
+    fig.gen_paced = generate(
         &url,
         &traffic,
         pid,
@@ -256,33 +312,98 @@ fn main() {
         )),
     );
 
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .unwrap_or("VmHWM: unknown");
+    fig.peak_rss_load_kib = peak_rss_kib(pid);
     let db_size = std::fs::metadata(server_dir.join("siteproof.db"))
         .map(|m| m.len())
         .unwrap_or(0);
     println!(
-        "server peak RSS during [2] and [3]: {hwm}; database {:.1} MB",
+        "server peak RSS during [2] and [3]: {} KiB, {} KiB after; database {:.1} MB",
+        fig.peak_rss_load_kib,
+        rss_kib(pid),
         db_size as f64 / 1e6
     );
     child.kill().ok();
     child.wait().ok();
+    fig
+}
+
+/// Prints two runs side by side: `a` (whole-record check) against `b` (what a push writes).
+fn compare(a: &Figures, b: &Figures) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let rows: Vec<(&str, f64, f64)> = vec![
+        (
+            "seeding push, 61,000 changes (s)",
+            a.seed_push.as_secs_f64(),
+            b.seed_push.as_secs_f64(),
+        ),
+        (
+            "[1] fresh pull of 1,000 visits (s)",
+            a.pull.as_secs_f64(),
+            b.pull.as_secs_f64(),
+        ),
+        (
+            "[2] one changed answer, median (ms)",
+            ms(a.one_change),
+            ms(b.one_change),
+        ),
+        (
+            "[3a] in-process closed loop (changes/s)",
+            a.closed.per_s,
+            b.closed.per_s,
+        ),
+        ("[3a] p99 (ms)", ms(a.closed.p99), ms(b.closed.p99)),
+        (
+            "[3b] in-process paced p99 (ms)",
+            ms(a.paced.p99),
+            ms(b.paced.p99),
+        ),
+        (
+            "[3c] generator closed loop (changes/s)",
+            a.gen_closed.per_s,
+            b.gen_closed.per_s,
+        ),
+        ("[3c] p99 (ms)", ms(a.gen_closed.p99), ms(b.gen_closed.p99)),
+        (
+            "[3c] server CPU (s)",
+            a.gen_closed.server_cpu_s,
+            b.gen_closed.server_cpu_s,
+        ),
+        (
+            "[3d] generator paced 1,600/s p50 (ms)",
+            ms(a.gen_paced.p50),
+            ms(b.gen_paced.p50),
+        ),
+        (
+            "[3d] generator paced 1,600/s p99 (ms)",
+            ms(a.gen_paced.p99),
+            ms(b.gen_paced.p99),
+        ),
+        (
+            "server peak RSS, seed + pull (MiB)",
+            a.peak_rss_seed_kib as f64 / 1024.0,
+            b.peak_rss_seed_kib as f64 / 1024.0,
+        ),
+        (
+            "server peak RSS, [2] + [3] (MiB)",
+            a.peak_rss_load_kib as f64 / 1024.0,
+            b.peak_rss_load_kib as f64 / 1024.0,
+        ),
+    ];
+    println!("\n| measure | whole-record check | check of what a push writes | ratio |");
+    println!("| --- | --- | --- | --- |");
+    for (name, x, y) in rows {
+        println!("| {name} | {x:.2} | {y:.2} | {:.2}x |", y / x);
+    }
 }
 
 /// Every device makes `CHANGES_PER_ROUND` answers and syncs, `ROUNDS` times, all at once.
 /// With `period`, each device starts round r at r * period (staggered), so the offered load is
 /// fixed; without, it goes again at once.
-fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) {
+fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) -> Load {
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let barrier = Arc::new(Barrier::new(devices.len()));
     let n = devices.len();
-    let (server_cpu0, client_cpu0) = (
-        cpu_seconds(&format!("/proc/{pid}/stat")),
-        cpu_seconds("/proc/self/stat"),
-    );
+    let (server_cpu0, client_cpu0) = (cpu_seconds(Some(pid)), cpu_seconds(None));
     let t = Instant::now();
     let pushed_total: u64 = std::thread::scope(|scope| {
         let handles: Vec<_> = devices
@@ -325,8 +446,8 @@ fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) {
             .sum()
     });
     let wall = t.elapsed();
-    let server_cpu = cpu_seconds(&format!("/proc/{pid}/stat")) - server_cpu0;
-    let client_cpu = cpu_seconds("/proc/self/stat") - client_cpu0;
+    let server_cpu = cpu_seconds(Some(pid)) - server_cpu0;
+    let client_cpu = cpu_seconds(None) - client_cpu0;
     let mut lat = latencies.lock().expect("lock").clone();
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
@@ -349,6 +470,12 @@ fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) {
         n * ROUNDS * CHANGES_PER_ROUND,
         "every change acknowledged"
     );
+    Load {
+        per_s: pushed_total as f64 / wall.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        server_cpu_s: server_cpu,
+    }
 }
 
 /// Sends each device's pre-made rounds as sync requests (cursor carried from the previous
@@ -358,12 +485,12 @@ fn generate(
     traffic: &[(String, Vec<Vec<PushRecord>>)],
     pid: u32,
     period: Option<Duration>,
-) {
+) -> Load {
     let http = reqwest::blocking::Client::new();
     let latencies = Mutex::new(Vec::new());
     let barrier = Barrier::new(traffic.len());
     let n = traffic.len();
-    let server_cpu0 = cpu_seconds(&format!("/proc/{pid}/stat"));
+    let server_cpu0 = cpu_seconds(Some(pid));
     let t = Instant::now();
     let changes: usize = std::thread::scope(|scope| {
         let handles: Vec<_> = traffic
@@ -415,7 +542,7 @@ fn generate(
         handles.into_iter().map(|h| h.join().expect("thread")).sum()
     });
     let wall = t.elapsed();
-    let server_cpu = cpu_seconds(&format!("/proc/{pid}/stat")) - server_cpu0;
+    let server_cpu = cpu_seconds(Some(pid)) - server_cpu0;
     let mut lat = latencies.into_inner().expect("lock");
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
@@ -434,6 +561,12 @@ fn generate(
         n * ROUNDS * CHANGES_PER_ROUND,
         "every change acknowledged"
     );
+    Load {
+        per_s: changes as f64 / wall.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        server_cpu_s: server_cpu,
+    }
 }
 
 fn answer(i: usize, note: &str) -> AnswerInput {
@@ -448,29 +581,6 @@ fn answer(i: usize, note: &str) -> AnswerInput {
     }
 }
 
-/// The process's peak resident set (VmHWM), as /proc prints it.
-fn peak_rss(pid: u32) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .map_or_else(|| "unknown".into(), |v| v.trim().to_string())
-}
-
-/// User + system CPU seconds of a process, from its `/proc/<pid>/stat`.
-fn cpu_seconds(stat: &str) -> f64 {
-    let text = std::fs::read_to_string(stat).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
-}
-
 fn shm_dir() -> PathBuf {
     let shm = PathBuf::from("/dev/shm");
     if shm.is_dir() {
@@ -481,10 +591,12 @@ fn shm_dir() -> PathBuf {
 }
 
 /// The child process: the server on the embedded default, on a free loopback port.
-fn serve(dir: &Path) {
+fn serve(dir: &Path, check_whole: bool) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let state = AppState::open(dir, ServerConfig::default()).expect("open");
+        let mut config = ServerConfig::default();
+        config.sync.check_whole_records = check_whole;
+        let state = AppState::open(dir, config).expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

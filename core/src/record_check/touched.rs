@@ -1,0 +1,207 @@
+//! The check of an update: what a set of changes writes, and the check of only that part of
+//! the record. An Automerge change alters the visible document only at the (object, key)
+//! pairs its operations name and below them, so when the record passed the check before the
+//! changes, checking the fields and keyed-map entries they write (each whole) finds every
+//! departure from the model the full check would find. What cannot be placed precisely (the
+//! header, the answers map as a whole, the template reference, another record kind) falls back
+//! to the full check.
+
+use std::collections::{BTreeSet, HashMap};
+
+use automerge::legacy::{Key, ObjectId};
+use automerge::{AutoCommit, Change, ObjId, Prop, ROOT, ReadDoc, hydrate};
+
+use super::shape::{Shape, VISIT, field, join, walk, walk_entry};
+use super::{Invalid, answer, check_inner, fits_template};
+use crate::document::RecordKind;
+use crate::error::Result;
+use crate::model::{Answer, Template};
+
+/// Root keys whose change makes the whole record be checked again: the header, and what
+/// every answer is checked against.
+const WHOLE_ON: &[&str] = &["kind", "id", "scope", "schema", "template", "answers"];
+
+/// The parts of a record a set of changes writes: whole root fields, and entries of the maps
+/// under the root (`answers/<item>`, `findings/<id>`, `media/<hash>`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Touched {
+    fields: BTreeSet<String>,
+    entries: BTreeSet<(String, String)>,
+    whole: bool,
+}
+
+impl Touched {
+    /// What `changes`, already applied to `doc`, write.
+    pub fn of(doc: &AutoCommit, changes: &[Change]) -> Self {
+        let mut touched = Self::default();
+        // The path of each object named, looked up once per object.
+        let mut paths: HashMap<String, Option<Vec<Prop>>> = HashMap::new();
+        for change in changes {
+            for op in change.decode().operations {
+                let path = match op.obj {
+                    ObjectId::Root => Some(Vec::new()),
+                    ObjectId::Id(id) => paths
+                        .entry(id.to_string())
+                        .or_insert_with_key(|id| path_of(doc, id))
+                        .clone(),
+                };
+                match (path.as_deref(), op.key) {
+                    (Some([]), Key::Map(k)) => {
+                        touched.fields.insert(k.to_string());
+                    }
+                    (Some([Prop::Map(k1)]), Key::Map(k2)) => {
+                        touched.entries.insert((k1.clone(), k2.to_string()));
+                    }
+                    (Some([Prop::Map(k1), Prop::Map(k2), ..]), _) => {
+                        touched.entries.insert((k1.clone(), k2.clone()));
+                    }
+                    (Some([Prop::Map(k1), ..]), _) => {
+                        touched.fields.insert(k1.clone());
+                    }
+                    _ => touched.whole = true,
+                }
+            }
+        }
+        touched
+    }
+
+    /// Everything: the full check.
+    pub fn everything() -> Self {
+        Self {
+            whole: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the answers are checked (so the template version they fit is needed).
+    pub fn reaches_answers(&self) -> bool {
+        self.whole
+            || self.fields.contains("answers")
+            || self.entries.iter().any(|(k, _)| k == "answers")
+    }
+
+    fn needs_whole(&self) -> bool {
+        self.whole || WHOLE_ON.iter().any(|k| self.fields.contains(*k))
+    }
+}
+
+/// The keys from the root down to object `id` (its `counter@actor` form), or `None` if the
+/// document does not know it.
+fn path_of(doc: &AutoCommit, id: &str) -> Option<Vec<Prop>> {
+    let obj = doc.import_obj(id).ok()?;
+    let parents = doc.parents(&obj).ok()?;
+    Some(parents.path().into_iter().map(|(_, prop)| prop).collect())
+}
+
+/// Checks the parts of record `doc` that `touched` names (all of it when they cannot be
+/// placed). Sound when the record read as the model before the changes were applied.
+pub(super) fn check_touched(
+    doc: &AutoCommit,
+    template: Option<&Template>,
+    touched: &Touched,
+) -> Result<(), Invalid> {
+    let kind = match doc.get(ROOT, "kind") {
+        Ok(Some((v, _))) => v.as_str().and_then(|s| s.parse::<RecordKind>().ok()),
+        _ => None,
+    };
+    if touched.needs_whole() || kind != Some(RecordKind::Visit) {
+        return check_inner(doc, template);
+    }
+    for key in &touched.fields {
+        // Unknown keys are a newer app's fields: kept, not checked.
+        if let Some(shape) = field(&VISIT, key) {
+            check_field(doc, key, shape)?;
+        }
+    }
+    for (map_key, key) in &touched.entries {
+        if touched.fields.contains(map_key) {
+            continue;
+        }
+        match field(&VISIT, map_key) {
+            None => {}
+            Some(Shape::MapOf {
+                key: kind,
+                value,
+                keyed_by,
+            }) => {
+                let at = join(map_key, key);
+                let Some(map) = map_id(doc, map_key)? else {
+                    return Err(Invalid::at(map_key, "is missing".into()));
+                };
+                if map_key == "answers" {
+                    check_answer(doc, &map, key, template)?;
+                } else if let Some(v) = hydrate_at(doc, &map, key, &at)? {
+                    walk_entry(*kind, value, *keyed_by, key, &v, &at)?;
+                }
+            }
+            Some(shape) => check_field(doc, map_key, shape)?,
+        }
+    }
+    Ok(())
+}
+
+/// Checks root field `key` whole.
+fn check_field(doc: &AutoCommit, key: &str, shape: &Shape) -> Result<(), Invalid> {
+    match hydrate_at(doc, &ROOT, key, key)? {
+        Some(v) => walk(&v, shape, key),
+        None if matches!(shape, Shape::Optional(_)) => Ok(()),
+        None => Err(Invalid::at(key, "is missing".into())),
+    }
+}
+
+/// Checks every value of `answers/<key>` (concurrent answers are all kept and all shown).
+fn check_answer(
+    doc: &AutoCommit,
+    answers: &ObjId,
+    key: &str,
+    template: Option<&Template>,
+) -> Result<(), Invalid> {
+    let path = join("answers", key);
+    if key.parse::<crate::ids::ItemId>().is_err() {
+        return Err(Invalid::at(&path, "key is not an item id".into()));
+    }
+    let values = doc
+        .get_all(answers, key)
+        .map_err(|e| Invalid::at(&path, e.to_string()))?;
+    for (value, _) in values {
+        let Some(text) = value.as_str() else {
+            return Err(Invalid::at(
+                &path,
+                "is not a scalar string holding the answer's JSON".into(),
+            ));
+        };
+        answer::check_json(text, &path)?;
+        let parsed: Answer = serde_json::from_str(text)
+            .map_err(|e| Invalid::at(&path, format!("is not an answer ({e})")))?;
+        if let Some(t) = template {
+            fits_template(t, key, &parsed, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// The map object at root key `key`, `None` if the key is absent; an error if it holds
+/// something else.
+fn map_id(doc: &AutoCommit, key: &str) -> Result<Option<ObjId>, Invalid> {
+    match doc.get(ROOT, key) {
+        Ok(None) => Ok(None),
+        Ok(Some((automerge::Value::Object(automerge::ObjType::Map), id))) => Ok(Some(id)),
+        Ok(Some(_)) => Err(Invalid::at(key, "is not a map".into())),
+        Err(e) => Err(Invalid::at(key, e.to_string())),
+    }
+}
+
+/// A snapshot of the value at `obj`/`key` (the winning one), `None` if absent.
+fn hydrate_at(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Result<Option<hydrate::Value>, Invalid> {
+    let bad = |e: automerge::AutomergeError| Invalid::at(path, e.to_string());
+    match doc.get(obj, key).map_err(bad)? {
+        None => Ok(None),
+        Some((automerge::Value::Scalar(s), _)) => Ok(Some(hydrate::Value::Scalar(s.into_owned()))),
+        Some((automerge::Value::Object(_), id)) => doc.hydrate(id, None).map(Some).map_err(bad),
+    }
+}

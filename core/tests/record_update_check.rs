@@ -1,0 +1,280 @@
+//! The check of an update (`record_check::check_update`, what the server runs on a push to a
+//! stored record) finds what the full check finds: every malformed form below, written as an
+//! update to the full visit vector of `docs/record-vectors/`, is refused by both at the same
+//! field, and every well-formed update passes both. It also reads only what the update wrote.
+
+use std::path::PathBuf;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue as S};
+use siteproof_core::RecordId;
+use siteproof_core::record_check::{self, Touched};
+
+const FINDING: &str = "0190f3a1-8000-7000-8000-000000000001";
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const GOOD_ANSWER: &str = r#"{"value":"pass","note":null,"media":[],"by":"乙","device":"39b593e6-16e7-4763-9b33-4e35aebd3853","at":1}"#;
+
+fn base() -> AutoCommit {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/record-vectors/visit-full.automerge");
+    let bytes = std::fs::read(path).expect("vector");
+    AutoCommit::load(&bytes).expect("loads")
+}
+
+fn obj(doc: &AutoCommit, path: &[&str]) -> ObjId {
+    let mut at = ROOT;
+    for key in path {
+        at = match doc.get(&at, *key).expect("get") {
+            Some((_, id)) => id,
+            None => panic!("no {key}"),
+        };
+    }
+    at
+}
+
+type Edit = fn(&mut AutoCommit);
+
+/// Updates that leave the visit readable.
+const GOOD: &[(&str, Edit)] = &[
+    ("a new answer", |d| {
+        let a = obj(d, &["answers"]);
+        d.put(&a, "i-new", GOOD_ANSWER).expect("put");
+    }),
+    ("an answer deleted", |d| {
+        let a = obj(d, &["answers"]);
+        d.delete(&a, "i-pass").expect("delete");
+    }),
+    ("the visit ended again", |d| {
+        d.put(ROOT, "ended_at", 1_733_400_000_000_i64).expect("put");
+    }),
+    ("a finding's description edited", |d| {
+        let f = obj(d, &["findings", FINDING]);
+        d.put(&f, "description", "已整改").expect("put");
+    }),
+    ("a finding's media list grows", |d| {
+        let m = obj(d, &["findings", FINDING, "media"]);
+        d.insert(&m, 1, HASH).expect("insert");
+    }),
+    ("a newer app's field", |d| {
+        d.put(ROOT, "weather", "晴").expect("put");
+    }),
+    ("a team member added", |d| {
+        let t = obj(d, &["team"]);
+        d.insert(&t, 2, "王五").expect("insert");
+    }),
+];
+
+/// Updates that make the visit unreadable, and the field the refusal must name.
+const BAD: &[(&str, Edit, &str)] = &[
+    (
+        "start time as an unsigned int",
+        |d| {
+            d.put(ROOT, "started_at", S::Uint(1)).expect("put");
+        },
+        "started_at",
+    ),
+    (
+        "ended_at deleted",
+        |d| {
+            d.delete(ROOT, "ended_at").expect("delete");
+        },
+        "ended_at",
+    ),
+    (
+        "template as a string",
+        |d| {
+            d.put(ROOT, "template", "chem-storage@2").expect("put");
+        },
+        "template",
+    ),
+    (
+        "answers replaced by a string",
+        |d| {
+            d.put(ROOT, "answers", "none").expect("put");
+        },
+        "answers",
+    ),
+    (
+        "an answer that is not one",
+        |d| {
+            let a = obj(d, &["answers"]);
+            d.put(&a, "i-pass", r#"{"value":"maybe"}"#).expect("put");
+        },
+        "answers/i-pass/value",
+    ),
+    (
+        "an answer as a text object",
+        |d| {
+            let a = obj(d, &["answers"]);
+            d.put_object(&a, "i-pass", ObjType::Text).expect("put");
+        },
+        "answers/i-pass",
+    ),
+    (
+        "an answer under a key that is no item id",
+        |d| {
+            let a = obj(d, &["answers"]);
+            d.put(&a, "not an item", GOOD_ANSWER).expect("put");
+        },
+        "answers/not an item",
+    ),
+    (
+        "a finding's severity unknown",
+        |d| {
+            let f = obj(d, &["findings", FINDING]);
+            d.put(&f, "severity", "minor").expect("put");
+        },
+        "findings/0190f3a1-8000-7000-8000-000000000001/severity",
+    ),
+    (
+        "a finding's id deleted",
+        |d| {
+            let f = obj(d, &["findings", FINDING]);
+            d.delete(&f, "id").expect("delete");
+        },
+        "findings/0190f3a1-8000-7000-8000-000000000001/id",
+    ),
+    (
+        "a finding's media hash malformed",
+        |d| {
+            let m = obj(d, &["findings", FINDING, "media"]);
+            d.insert(&m, 0, "not a hash").expect("insert");
+        },
+        "findings/0190f3a1-8000-7000-8000-000000000001/media/0",
+    ),
+    (
+        "a new finding stored under another id",
+        |d| {
+            let f = obj(d, &["findings"]);
+            let other = "0190f3a1-8000-7000-8000-000000000002";
+            let copy = d.put_object(&f, other, ObjType::Map).expect("put");
+            for (k, v) in [
+                ("id", FINDING),
+                ("description", "x"),
+                ("severity", "general"),
+                ("by", "乙"),
+                ("device", "39b593e6-16e7-4763-9b33-4e35aebd3853"),
+            ] {
+                d.put(&copy, k, v).expect("put");
+            }
+            d.put(&copy, "item", S::Null).expect("put");
+            d.put(&copy, "location", S::Null).expect("put");
+            d.put(&copy, "interim_measures", S::Null).expect("put");
+            d.put(&copy, "fixed_on_spot", false).expect("put");
+            d.put(&copy, "at", 1_i64).expect("put");
+            d.put_object(&copy, "media", ObjType::List).expect("put");
+        },
+        "findings/0190f3a1-8000-7000-8000-000000000002/id",
+    ),
+    (
+        "a media size as a signed int",
+        |d| {
+            let m = obj(d, &["media", HASH]);
+            d.put(&m, "size", 5_i64).expect("put");
+        },
+        "media/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08/size",
+    ),
+    (
+        "the site's sector unknown",
+        |d| {
+            let s = obj(d, &["site"]);
+            d.put(&s, "sector", "bakery").expect("put");
+        },
+        "site/sector",
+    ),
+    (
+        "the location's latitude as a string",
+        |d| {
+            let l = obj(d, &["location"]);
+            d.put(&l, "lat", "38").expect("put");
+        },
+        "location/lat",
+    ),
+    (
+        "a team member as an int",
+        |d| {
+            let t = obj(d, &["team"]);
+            d.insert(&t, 0, 7_i64).expect("insert");
+        },
+        "team/0",
+    ),
+    (
+        "the kind changed",
+        |d| {
+            d.put(ROOT, "kind", "report").expect("put");
+        },
+        "collection",
+    ),
+];
+
+/// Applies `edit` as an update and returns (touched, full check, update check) outcomes as
+/// the path each refusal names.
+fn both(edit: Edit) -> (Touched, Option<String>, Option<String>) {
+    let mut doc = base();
+    let mut device = doc.fork().with_actor(ActorId::from(vec![9_u8; 16]));
+    let before = device.get_heads();
+    edit(&mut device);
+    device.commit();
+    let changes = device.get_changes(&before);
+    doc.apply_changes(changes.clone()).expect("applies");
+    let id: RecordId = "0190f3a1-7c2e-7a4b-8d1e-2f3a4b5c6d7e".parse().expect("id");
+    let touched = Touched::of(&doc, &changes);
+    let path = |r: siteproof_core::Result<()>| match r {
+        Ok(()) => None,
+        Err(siteproof_core::Error::InvalidRecord { path, .. }) => Some(path),
+        Err(e) => panic!("unexpected error {e}"),
+    };
+    let full = path(record_check::check(&doc, &id, None));
+    let update = path(record_check::check_update(&doc, &id, None, &touched));
+    (touched, full, update)
+}
+
+#[test]
+fn the_update_check_passes_every_well_formed_update() {
+    assert_eq!(both(|_| {}).1, None, "the vector reads as the model");
+    for (what, edit) in GOOD {
+        let (touched, full, update) = both(*edit);
+        assert_eq!(full, None, "{what}: the full check passes");
+        assert_eq!(
+            update, None,
+            "{what}: the update check passes ({touched:?})"
+        );
+    }
+}
+
+#[test]
+fn the_update_check_refuses_every_malformed_update_at_the_field_the_full_check_names() {
+    for (what, edit, path) in BAD {
+        let (touched, full, update) = both(*edit);
+        assert_eq!(full.as_deref(), Some(*path), "{what}: the full check");
+        assert_eq!(
+            update.as_deref(),
+            Some(*path),
+            "{what}: the update check ({touched:?})"
+        );
+    }
+}
+
+#[test]
+fn a_bad_answer_concurrent_with_a_good_one_is_refused() {
+    // Two devices answer one item offline; the losing value is as visible as the winner.
+    let mut doc = base();
+    let before = doc.get_heads();
+    let mut a = doc.fork().with_actor(ActorId::from(vec![1_u8; 16]));
+    let mut b = doc.fork().with_actor(ActorId::from(vec![0xfe_u8; 16]));
+    let (aa, ba) = (obj(&a, &["answers"]), obj(&b, &["answers"]));
+    a.put(&aa, "i-pass", GOOD_ANSWER).expect("put");
+    b.put(&ba, "i-pass", r#"{"value":"maybe"}"#).expect("put");
+    a.commit();
+    b.commit();
+    doc.apply_changes(a.get_changes(&before)).expect("stored");
+    let pushed = b.get_changes(&before);
+    doc.apply_changes(pushed.clone()).expect("pushed");
+    let id: RecordId = "0190f3a1-7c2e-7a4b-8d1e-2f3a4b5c6d7e".parse().expect("id");
+    let touched = Touched::of(&doc, &pushed);
+    let refused = record_check::check_update(&doc, &id, None, &touched);
+    assert!(
+        matches!(&refused, Err(siteproof_core::Error::InvalidRecord { path, .. }) if path.starts_with("answers/i-pass")),
+        "{refused:?}"
+    );
+}
