@@ -1,11 +1,13 @@
 //! Peer sync: two devices of one group merge their records directly, with no server in
 //! reach (`docs/peer-sync.md` is the contract).
 //!
+//! - [`authors`]: which device wrote a change (its actor), to refuse revoked authors.
 //! - [`certificate`]: the server-signed device certificates both sides check offline.
 //! - [`PeerSession`]: the sans-IO session (Noise `XX` channel, mutual authentication, record
 //!   exchange); any transport carries its bytes.
 //! - [`run_over_stream`]: the session over a TCP stream (or any `Read + Write` pair).
 
+pub mod authors;
 pub mod certificate;
 mod channel;
 mod session;
