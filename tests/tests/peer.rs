@@ -540,3 +540,42 @@ fn changes_written_by_a_revoked_device_are_refused_when_a_teammate_relays_them()
         "the server lacks C's edit"
     );
 }
+
+#[test]
+fn a_certificate_near_its_end_is_renewed_at_the_next_sync() {
+    let s = setup();
+    let mut device = s.device("renewing");
+    let ca = server_ca(&s);
+    let own = |store: &Store| {
+        store
+            .peer_credentials()
+            .expect("creds")
+            .certificate
+            .verify(&ca.public_key())
+            .expect("the server's certificate")
+    };
+    let first = own(&device);
+    device.sync().expect("sync");
+    assert_eq!(own(&device), first, "a young certificate is kept");
+
+    // The server's record says the device enrolled 160 days ago: its certificate is due.
+    let day: i64 = 24 * 3600 * 1000;
+    let conn = rusqlite::Connection::open(s.dir.path().join("server").join("siteproof.db"))
+        .expect("server db");
+    conn.execute(
+        "UPDATE devices SET enrolled_at = enrolled_at - ?1 WHERE id = ?2",
+        rusqlite::params![160 * day, first.device.as_str()],
+    )
+    .expect("age the device");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    device.sync().expect("sync");
+    let renewed = own(&device);
+    assert_eq!(renewed.device, first.device);
+    assert_eq!(renewed.public_key, first.public_key);
+    assert!(renewed.not_before > first.not_before, "issued anew");
+    assert!(renewed.not_after > first.not_after, "valid for longer");
+
+    // The renewed certificate is accepted by a teammate.
+    let mut teammate = s.device("teammate");
+    assert_ok(&exchange(&mut device, &mut teammate, Damage::None));
+}

@@ -213,6 +213,26 @@ impl Store {
     }
 }
 
+/// Keeps a renewed certificate from a sync response, within its transaction: it must be
+/// signed by the server key this store trusts (`current`) and name this device and its key,
+/// else the response is [`Error::Malformed`] and nothing of it is kept.
+pub(super) fn store_renewed_certificate(
+    tx: &rusqlite::Transaction<'_>,
+    current: &PeerCredentials,
+    bytes: &[u8],
+) -> Result<()> {
+    let renewed = SignedCertificate::from_bytes(bytes)?
+        .verify(&current.server_key)
+        .map_err(|_| Error::Malformed("the renewed certificate is not the server's".into()))?;
+    let own = current.certificate.verify(&current.server_key)?;
+    if renewed.device != own.device || renewed.public_key != own.public_key {
+        return Err(Error::Malformed(
+            "the renewed certificate is for another device".into(),
+        ));
+    }
+    set_meta(tx, CERTIFICATE, &hex::encode(bytes))
+}
+
 /// The header of a stored record, from its row (no document load).
 fn record_header(conn: &rusqlite::Connection, id: &RecordId) -> Result<Option<RecordHeader>> {
     let row: Option<(String, String, String)> = conn
