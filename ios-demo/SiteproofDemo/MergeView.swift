@@ -70,7 +70,8 @@ struct MergeSheet: View {
 /// Sends `takeOutput()`, feeds what arrives, until the session is finished.
 private func runSession(store: SiteproofStore, link: PeerLink, initiator: Bool) throws -> MergeState {
     defer { link.close() }
-    let session = try PeerSession(store: store, initiator: initiator)
+    // Thumbnails of the teammate's photos come along; originals stay on request.
+    let session = try PeerSession.withMedia(store: store, initiator: initiator, allOriginals: false, originals: [])
     while true {
         let out = session.takeOutput()
         if !out.isEmpty { link.send(out) }

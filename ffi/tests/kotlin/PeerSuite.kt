@@ -3,7 +3,10 @@
 
 package org.siteproof.tests
 
+import java.io.File
 import kotlin.test.assertEquals
+import kotlin.test.assertNotNull
+import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import org.siteproof.core.AnswerValue
 import org.siteproof.core.PeerSession
@@ -33,6 +36,36 @@ object PeerSuite : Suite() {
                     assertTrue(a.store.listVisits().any { it.id == vb })
                     // Learned from the peer, pushed to the server like any other change.
                     assertTrue(b.store.outboxLen() > 0uL)
+                }
+            }
+        }
+
+        test("a teammate's photo arrives as a thumbnail, and its original on request, verified") {
+            Device("media-a").use { a ->
+                Device("media-b").use { b ->
+                    a.enroll(); a.store.sync()
+                    b.enroll(); b.store.sync()
+                    val visit = a.startCovertVisit("丙企业")
+                    val ref = a.store.addEvidence(visit, photoFile(tempDir("peer-photo-"), 7).path, photoCapture)
+                    val run = { originals: List<String> ->
+                        val x = PeerSession.withMedia(a.store, true, false, emptyList())
+                        val y = PeerSession.withMedia(b.store, false, false, originals)
+                        var rounds = 0
+                        while (!(x.isFinished() && y.isFinished())) {
+                            y.feed(x.takeOutput())
+                            x.feed(y.takeOutput())
+                            rounds += 1
+                            assertTrue(rounds < 100, "the session settles")
+                        }
+                        y.summary()
+                    }
+                    assertEquals(1uL, run(emptyList()).mediaReceived, "the thumbnail")
+                    assertNotNull(b.store.thumbnailBytes(ref.hash))
+                    assertNull(b.store.mediaInfo(ref.hash), "no original without asking")
+                    assertEquals(1uL, run(listOf(ref.hash)).mediaReceived, "the original")
+                    val copy = File(tempDir("peer-export-"), "photo.jpg")
+                    assertEquals(ref.size, b.store.exportOriginal(ref.hash, copy.path))
+                    assertEquals(ref.hash, sha256Hex(copy))
                 }
             }
         }

@@ -61,7 +61,8 @@ class TeammateMerge(
     suspend fun merge(channel: PeerChannel, initiator: Boolean): MergeState {
         val outcome = withContext(io) {
             try {
-                val session = PeerSession(repository.store, initiator)
+                // Thumbnails of the teammate's photos come along; originals stay on request.
+                val session = PeerSession.withMedia(repository.store, initiator, false, emptyList())
                 session.use { run(it, channel) }
             } catch (e: ApiException) {
                 MergeState.Failed(e.message ?: e.toString(), refused = e is ApiException.Unauthorized)
