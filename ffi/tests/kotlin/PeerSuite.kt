@@ -23,13 +23,7 @@ object PeerSuite : Suite() {
                     val vb = b.startCovertVisit("乙企业")
                     val initiator = PeerSession(a.store, true)
                     val responder = PeerSession(b.store, false)
-                    var rounds = 0
-                    while (!(initiator.isFinished() && responder.isFinished())) {
-                        responder.feed(initiator.takeOutput())
-                        initiator.feed(responder.takeOutput())
-                        rounds += 1
-                        assertTrue(rounds < 100, "the session settles")
-                    }
+                    settle(initiator, responder)
                     assertEquals(1uL, initiator.summary().recordsReceived)
                     assertEquals(1uL, responder.summary().recordsReceived)
                     assertEquals("甲", b.store.visit(va).answers.getValue("go-01").note)
@@ -50,13 +44,7 @@ object PeerSuite : Suite() {
                     val run = { originals: List<String> ->
                         val x = PeerSession.withMedia(a.store, true, false, emptyList())
                         val y = PeerSession.withMedia(b.store, false, false, originals)
-                        var rounds = 0
-                        while (!(x.isFinished() && y.isFinished())) {
-                            y.feed(x.takeOutput())
-                            x.feed(y.takeOutput())
-                            rounds += 1
-                            assertTrue(rounds < 100, "the session settles")
-                        }
+                        settle(x, y)
                         y.summary()
                     }
                     assertEquals(1uL, run(emptyList()).mediaReceived, "the thumbnail")
@@ -69,5 +57,16 @@ object PeerSuite : Suite() {
                 }
             }
         }
+    }
+}
+
+/** Carries the bytes between two sessions, as the app's channel would, until both finish. */
+private fun settle(initiator: PeerSession, responder: PeerSession) {
+    var rounds = 0
+    while (!(initiator.isFinished() && responder.isFinished())) {
+        responder.feed(initiator.takeOutput())
+        initiator.feed(responder.takeOutput())
+        rounds += 1
+        assertTrue(rounds < 100, "the session settles")
     }
 }

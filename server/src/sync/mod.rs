@@ -6,14 +6,13 @@ mod content;
 mod doc_cache;
 mod pull;
 pub(crate) mod push;
+mod renewal;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
 use siteproof_core::RecordId;
-use siteproof_core::peer::certificate::CERTIFICATE_VALIDITY_MS;
-use siteproof_core::peer::{CertificateAuthority, DeviceCertificate};
 use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
@@ -61,9 +60,6 @@ impl SyncLimits {
         Ok(())
     }
 }
-
-/// How long before its end a certificate is renewed at sync: 30 days.
-const RENEW_BEFORE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Full documents fetched at once while building a page.
 const FETCH_AHEAD: usize = 16;
@@ -146,30 +142,8 @@ impl SyncService {
             reset,
             // Devices keep the list to refuse revoked teammates as peers (one query that returns only those rows).
             revoked: Some(self.storage.revoked_devices(&device.scope).await?),
-            certificate: self.renewed_certificate(device).await?,
+            certificate: renewal::renewed_certificate(self.storage.as_ref(), device).await?,
         })
-    }
-
-    /// A fresh certificate for a device whose enrollment certificate is in its last
-    /// [`RENEW_BEFORE_MS`] (or over): from then on every sync brings one, valid from now, so a
-    /// device that syncs keeps proving membership to peers without enrolling again.
-    async fn renewed_certificate(&self, device: &DeviceRecord) -> Result<Option<ByteBuf>> {
-        let due = device.enrolled_at + CERTIFICATE_VALIDITY_MS - RENEW_BEFORE_MS;
-        if siteproof_core::model::now() < due {
-            return Ok(None);
-        }
-        let Some(key) = self.storage.device_public_key(&device.id).await? else {
-            return Ok(None);
-        };
-        let ca = CertificateAuthority::from_seed(&self.storage.certificate_key_seed().await?);
-        let cert = DeviceCertificate::new(
-            device.id.clone(),
-            &device.scope.region,
-            &device.scope.group,
-            key,
-            siteproof_core::model::now(),
-        );
-        Ok(Some(ByteBuf::from(ca.issue(&cert).to_bytes())))
     }
 
     async fn push(
