@@ -15,6 +15,7 @@ use siteproof_core::{
 
 use crate::CliError;
 
+mod discovery;
 mod peer;
 
 /// Options of `siteproof client`.

@@ -12,6 +12,18 @@ use common::{
 
 #[test]
 fn two_laptops_merge_directly_with_the_server_stopped() {
+    merge_two_laptops(None);
+}
+
+/// The listener advertises itself by mDNS on loopback and the other finds it by name.
+#[test]
+fn a_teammate_advertised_by_name_is_found_and_merged_with() {
+    merge_two_laptops(Some("乙 laptop"));
+}
+
+/// Two enrolled laptops with a visit each; one listens (advertised as `name`, if any), the
+/// other connects by address or by that name; both end with both visits.
+fn merge_two_laptops(name: Option<&str>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("server");
     let data = data.to_str().expect("utf-8");
@@ -26,16 +38,20 @@ fn two_laptops_merge_directly_with_the_server_stopped() {
     let visit_a = create_gas_visit(a, "甲燃气站", "石家庄");
     let visit_b = create_gas_visit(b, "乙燃气站", "保定");
 
+    let mut args = vec![
+        "client",
+        "--home",
+        b,
+        "peer",
+        "listen",
+        "--addr",
+        "127.0.0.1:0",
+    ];
+    if let Some(name) = name {
+        args.extend(["--name", name]);
+    }
     let mut listener = Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args([
-            "client",
-            "--home",
-            b,
-            "peer",
-            "listen",
-            "--addr",
-            "127.0.0.1:0",
-        ])
+        .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -49,7 +65,8 @@ fn two_laptops_merge_directly_with_the_server_stopped() {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {line}"))
         .to_string();
-    let out = ok(&["client", "--home", a, "peer", "connect", &addr]);
+    let target = name.unwrap_or(&addr);
+    let out = ok(&["client", "--home", a, "peer", "connect", target]);
     assert!(out.contains("\"records_received\": 1"), "{out}");
     let listened = listener.wait_with_output().expect("listener");
     assert!(listened.status.success(), "listener failed");

@@ -33,6 +33,8 @@ pub struct PeerSummary {
     pub bytes_sent: u64,
     /// Bytes received.
     pub bytes_received: u64,
+    /// Media files received and stored (thumbnails, and whole verified originals).
+    pub media_received: u64,
 }
 
 #[uniffi::export]
@@ -42,6 +44,37 @@ impl PeerSession {
     #[uniffi::constructor]
     pub fn new(store: Arc<SiteproofStore>, initiator: bool) -> ApiResult<Self> {
         let inner = peer::PeerSession::new(&store.store(), initiator)?;
+        Ok(Self {
+            store,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// A session that also exchanges media, after the records: thumbnails always, and the
+    /// originals asked for (`all_originals`, or those of the hashes in `originals`); an
+    /// original cut off is completed by a later session, and each is checked against its
+    /// hash before it is stored.
+    #[uniffi::constructor]
+    pub fn with_media(
+        store: Arc<SiteproofStore>,
+        initiator: bool,
+        all_originals: bool,
+        originals: Vec<String>,
+    ) -> ApiResult<Self> {
+        let wanted = if all_originals {
+            peer::Originals::All
+        } else if originals.is_empty() {
+            peer::Originals::None
+        } else {
+            peer::Originals::Only(
+                originals
+                    .iter()
+                    .map(|h| h.parse())
+                    .collect::<siteproof_core::Result<_>>()?,
+            )
+        };
+        let inner =
+            peer::PeerSession::with_media(&store.store(), initiator, store.media_store(), wanted)?;
         Ok(Self {
             store,
             inner: Mutex::new(inner),
@@ -73,6 +106,7 @@ impl PeerSession {
             records_updated: s.records_updated,
             bytes_sent: s.bytes_sent,
             bytes_received: s.bytes_received,
+            media_received: s.media_received,
         }
     }
 }

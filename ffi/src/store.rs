@@ -366,6 +366,11 @@ impl SiteproofStore {
     /// The store, for one call. A panic in an earlier call poisons the lock; the store itself
     /// is consistent on disk (every write is one transaction), so its cache is dropped and
     /// work goes on.
+    /// The media folder (a handle: cloning it copies no files).
+    pub(crate) fn media_store(&self) -> MediaStore {
+        self.media.clone()
+    }
+
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.inner.lock().unwrap_or_else(|poisoned| {
             let mut store = poisoned.into_inner();

@@ -5,6 +5,7 @@ struct VisitListView: View {
     @EnvironmentObject private var model: AppModel
     @State private var starting = false
     @State private var enrolling = false
+    @State private var merging = false
 
     var body: some View {
         NavigationStack {
@@ -26,11 +27,13 @@ struct VisitListView: View {
             }
             .toolbar {
                 ToolbarItem(placement: .navigationBarLeading) { Button("Enroll") { enrolling = true } }
+                ToolbarItem(placement: .secondaryAction) { Button("Merge with a teammate") { merging = true } }
                 ToolbarItem(placement: .primaryAction) { Button("Covert visit") { starting = true } }
             }
             .refreshable { await model.syncNow() }
             .sheet(isPresented: $starting) { StartVisitSheet() }
             .sheet(isPresented: $enrolling) { EnrollSheet() }
+            .sheet(isPresented: $merging) { MergeSheet() }
             .alert(model.error ?? "", isPresented: Binding(get: { model.error != nil }, set: { if !$0 { model.error = nil } })) {
                 Button("OK") { model.error = nil }
             }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use siteproof_core::peer::{PeerSession, PeerSummary, run_over_stream};
+use siteproof_core::media::MediaStore;
+use siteproof_core::peer::{Originals, PeerSession, PeerSummary, run_over_stream};
 use siteproof_core::{Result, Store};
 
 /// How long a side waits for a silent peer in tests: a damaged length prefix leaves one side
@@ -44,12 +45,23 @@ pub enum Damage {
 
 /// `a` connects to `b` (which listens) and both run a session; returns (a's side, b's side).
 pub fn exchange(a: &mut Store, b: &mut Store, damage: Damage) -> (Side, Side) {
+    exchange_media(a, b, damage, None, None)
+}
+
+/// [`exchange`] with media: each side's media folder and the originals it asks for.
+pub fn exchange_media(
+    a: &mut Store,
+    b: &mut Store,
+    damage: Damage,
+    a_media: Option<(MediaStore, Originals)>,
+    b_media: Option<(MediaStore, Originals)>,
+) -> (Side, Side) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let target = listener.local_addr().expect("addr");
     std::thread::scope(|scope| {
         let responder = scope.spawn(move || {
             let (stream, _) = listener.accept().expect("accept");
-            run_side(b, stream, false)
+            run_side(b, stream, false, b_media)
         });
         let addr = match damage {
             Damage::None => target,
@@ -61,13 +73,22 @@ pub fn exchange(a: &mut Store, b: &mut Store, damage: Damage) -> (Side, Side) {
             }
         };
         let stream = TcpStream::connect(addr).expect("connect");
-        let initiator = run_side(a, stream, true);
+        let initiator = run_side(a, stream, true, a_media);
         (initiator, responder.join().expect("responder thread"))
     })
 }
 
-fn run_side(store: &mut Store, stream: TcpStream, initiator: bool) -> Side {
-    let mut session = match PeerSession::new(store, initiator) {
+fn run_side(
+    store: &mut Store,
+    stream: TcpStream,
+    initiator: bool,
+    media: Option<(MediaStore, Originals)>,
+) -> Side {
+    let session = match media {
+        None => PeerSession::new(store, initiator),
+        Some((media, originals)) => PeerSession::with_media(store, initiator, media, originals),
+    };
+    let mut session = match session {
         Ok(s) => s,
         Err(e) => {
             return Side {

@@ -463,3 +463,119 @@ fn a_peer_offering_out_of_scope_records_or_an_office_kind_is_refused_and_nothing
     );
     assert_eq!(good.outbox_len().expect("outbox"), 0);
 }
+
+#[test]
+fn changes_written_by_a_revoked_device_are_refused_when_a_teammate_relays_them() {
+    let s = setup();
+    let mut a = s.device("a");
+    let mut b = s.device("b");
+    let mut c = s.device("c");
+    let shared = a
+        .create_visit(siteproof_tests::new_visit(&s.template, "共同企业"))
+        .expect("visit");
+    a.sync().expect("push");
+    c.sync().expect("pull");
+    b.sync().expect("pull");
+    // C writes a visit of its own and edits the shared one; B learns both from C while C is
+    // still a member.
+    let from_c = c
+        .create_visit(siteproof_tests::new_visit(&s.template, "丙企业"))
+        .expect("visit");
+    answer(&mut c, &shared, "i2", AnswerValue::Fail, "丙");
+    assert_ok(&exchange(&mut c, &mut b, Damage::None));
+    assert!(b.visit(&from_c).is_ok(), "B holds C's visit");
+    let c_id = c
+        .peer_credentials()
+        .expect("creds")
+        .certificate
+        .verify(&server_ca(&s).public_key())
+        .expect("cert")
+        .device;
+    s.server
+        .block_on(s.server.state().admin.revoke_device(&c_id))
+        .expect("revoke");
+    a.sync().expect("A learns the revocation");
+    let shared_before = a.visit(&shared).expect("shared");
+
+    // The peer path: A refuses what C wrote, whoever brings it.
+    let sides = exchange(&mut b, &mut a, Damage::None);
+    assert!(
+        matches!(sides.1.result, Err(Error::PeerRefused(_))),
+        "A refuses: {:?}",
+        sides.1.result
+    );
+    assert!(a.visit(&from_c).is_err(), "C's visit was not stored on A");
+    assert_eq!(
+        a.visit(&shared).expect("shared"),
+        shared_before,
+        "C's edit was not stored on A"
+    );
+    assert_eq!(a.outbox_len().expect("outbox"), 0);
+
+    // The server path: B pushes them later; the server refuses and stores none of them.
+    let changes_before = s
+        .server
+        .block_on(s.server.state().storage.changes_after(&shared, 0))
+        .expect("changes")
+        .len();
+    let refused = b.sync();
+    assert!(
+        matches!(&refused, Err(Error::Server { status: 403, .. })),
+        "{refused:?}"
+    );
+    let storage = &s.server.state().storage;
+    assert!(
+        s.server
+            .block_on(storage.documents(std::slice::from_ref(&from_c)))
+            .expect("documents")
+            .is_empty(),
+        "the server lacks C's visit"
+    );
+    assert_eq!(
+        s.server
+            .block_on(storage.changes_after(&shared, 0))
+            .expect("changes")
+            .len(),
+        changes_before,
+        "the server lacks C's edit"
+    );
+}
+
+#[test]
+fn a_certificate_near_its_end_is_renewed_at_the_next_sync() {
+    let s = setup();
+    let mut device = s.device("renewing");
+    let ca = server_ca(&s);
+    let own = |store: &Store| {
+        store
+            .peer_credentials()
+            .expect("creds")
+            .certificate
+            .verify(&ca.public_key())
+            .expect("the server's certificate")
+    };
+    let first = own(&device);
+    device.sync().expect("sync");
+    assert_eq!(own(&device), first, "a young certificate is kept");
+
+    // The server's record says the device enrolled 160 days ago: its certificate is due.
+    let day: i64 = 24 * 3600 * 1000;
+    let conn = rusqlite::Connection::open(s.dir.path().join("server").join("siteproof.db"))
+        .expect("server db");
+    conn.execute(
+        "UPDATE devices SET enrolled_at = enrolled_at - ?1 WHERE id = ?2",
+        rusqlite::params![160 * day, first.device.as_str()],
+    )
+    .expect("age the device");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    device.sync().expect("sync");
+    let renewed = own(&device);
+    assert_eq!(renewed.device, first.device);
+    assert_eq!(renewed.public_key, first.public_key);
+    assert!(renewed.not_before > first.not_before, "issued anew");
+    assert!(renewed.not_after > first.not_after, "valid for longer");
+
+    // The renewed certificate is accepted by a teammate.
+    let mut teammate = s.device("teammate");
+    assert_ok(&exchange(&mut device, &mut teammate, Damage::None));
+}

@@ -1,13 +1,14 @@
 //! `siteproof client peer listen|connect`: one peer session with a teammate's device over TCP
 //! on the local network (`docs/peer-sync.md`).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use clap::Subcommand;
 use siteproof_core::Store;
 use siteproof_core::peer::{PeerSession, run_over_stream};
 
+use super::discovery;
 use super::{io, json};
 use crate::CliError;
 
@@ -22,29 +23,45 @@ pub enum PeerCommand {
         /// Address to listen on.
         #[arg(long, default_value = "0.0.0.0:7420")]
         addr: String,
+        /// Also advertise on the local network (mDNS) under this name, so a teammate can
+        /// `peer connect NAME`.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Connect to a teammate that listens, then merge with it.
     Connect {
-        /// The teammate's address, e.g. 192.168.43.1:7420.
-        addr: String,
+        /// The teammate's address (e.g. 192.168.43.1:7420), or the name it advertises.
+        target: String,
+        /// How long to look for a named teammate on the local network, in seconds.
+        #[arg(long, default_value_t = 10)]
+        wait: u64,
     },
 }
 
 /// Runs one session and prints what it did as JSON.
 pub fn run(store: &mut Store, command: PeerCommand) -> Result<(), CliError> {
     let (stream, initiator) = match command {
-        PeerCommand::Listen { addr } => {
+        PeerCommand::Listen { addr, name } => {
             let listener = TcpListener::bind(&addr).map_err(|e| io("cannot listen", e))?;
             let local = listener.local_addr().map_err(|e| io("cannot listen", e))?;
+            let _advertised = name
+                .map(|name| discovery::advertise(&name, local))
+                .transpose()?;
             eprintln!("listening on {local}");
             let (stream, from) = listener.accept().map_err(|e| io("cannot accept", e))?;
             eprintln!("teammate connected from {from}");
             (stream, false)
         }
-        PeerCommand::Connect { addr } => (
-            TcpStream::connect(&addr).map_err(|e| io("cannot connect", e))?,
-            true,
-        ),
+        PeerCommand::Connect { target, wait } => {
+            let addr = match target.parse::<SocketAddr>() {
+                Ok(addr) => addr,
+                Err(_) => discovery::find(&target, Duration::from_secs(wait))?,
+            };
+            (
+                TcpStream::connect(addr).map_err(|e| io("cannot connect", e))?,
+                true,
+            )
+        }
     };
     let mut session = PeerSession::new(store, initiator)?;
     let summary = run_over_stream(store, &mut session, stream, IDLE)?;

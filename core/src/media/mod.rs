@@ -122,11 +122,33 @@ impl MediaStore {
     }
 
     /// Imports everything `reader` yields, hashing on the way.
-    pub fn import_reader(&self, mut reader: impl Read) -> Result<Imported> {
+    pub fn import_reader(&self, reader: impl Read) -> Result<Imported> {
+        self.import_checked(reader, None)
+    }
+
+    /// Imports everything `reader` yields only if its hash is `expected` (bytes from a peer):
+    /// other bytes are [`Error::MediaDamaged`] and nothing is stored.
+    pub fn import_verified(&self, reader: impl Read, expected: &MediaHash) -> Result<Imported> {
+        self.import_checked(reader, Some(expected))
+    }
+
+    fn import_checked(
+        &self,
+        mut reader: impl Read,
+        expected: Option<&MediaHash>,
+    ) -> Result<Imported> {
         let staging = self.staging_path();
         let written = (|| -> Result<(MediaHash, u64)> {
             let out = Sink::new(File::create(&staging)?, self.keys.as_ref())?;
             let (hash, size, out) = sink::copy_hashed(&mut reader, out)?;
+            if let Some(expected) = expected
+                && expected != &hash
+            {
+                return Err(Error::MediaDamaged {
+                    hash: expected.to_string(),
+                    reason: "the bytes do not match their hash".into(),
+                });
+            }
             out.finish(Sealed::Original, &hash)?.sync_all()?;
             Ok((hash, size))
         })();
@@ -305,6 +327,12 @@ impl MediaStore {
         let jpeg = thumbnail::thumbnail_of(io::BufReader::with_capacity(BUFFER_SIZE, original))
             .map_err(|e| e.for_media(hash))?;
         self.store_thumbnail(hash, &jpeg)
+    }
+
+    /// Stores a thumbnail of `hash` that came from elsewhere (a peer): the image is decoded
+    /// and encoded again, so only a picture of at most [`THUMBNAIL_MAX_PX`] is kept.
+    pub fn adopt_thumbnail(&self, hash: &MediaHash, image: &[u8]) -> Result<PathBuf> {
+        self.store_thumbnail(hash, &thumbnail_jpeg(image)?)
     }
 
     fn store_thumbnail(&self, hash: &MediaHash, jpeg: &[u8]) -> Result<PathBuf> {

@@ -16,9 +16,11 @@ use serde_bytes::ByteBuf;
 
 use super::certificate::DeviceCertificate;
 use super::channel::{Channel, Received};
+use super::media::{MediaExchange, MediaMessage, Originals};
 use crate::error::{Error, Result};
 use crate::evidence;
 use crate::ids::{DeviceId, RecordId};
+use crate::media::MediaStore;
 use crate::model::now;
 use crate::store::{PeerCredentials, Store};
 use crate::sync::wire;
@@ -43,8 +45,10 @@ enum Message {
         full: bool,
         data: ByteBuf,
     },
-    /// The sender has sent everything.
+    /// The sender has sent every record.
     Done,
+    /// Media, after the records (`media.rs`).
+    Media(MediaMessage),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -68,6 +72,8 @@ pub struct PeerSummary {
     pub bytes_sent: u64,
     /// Bytes taken from the transport.
     pub bytes_received: u64,
+    /// Media files received and stored (thumbnails and whole, verified originals).
+    pub media_received: u64,
 }
 
 /// One side of a peer session.
@@ -78,6 +84,7 @@ pub struct PeerSession {
     sent_done: bool,
     got_done: bool,
     failed: bool,
+    media: MediaExchange,
     summary: PeerSummary,
 }
 
@@ -85,6 +92,26 @@ impl PeerSession {
     /// Starts a session as the side that connected (`initiator`) or the side that accepted.
     /// The store must hold a certificate ([`Store::set_peer_trust`]).
     pub fn new(store: &Store, initiator: bool) -> Result<Self> {
+        Self::build(store, initiator, None, Originals::None)
+    }
+
+    /// A session that also exchanges media with `media` (the store's media folder): it asks
+    /// for the thumbnails it lacks and the `originals` chosen, and serves the peer's asks.
+    pub fn with_media(
+        store: &Store,
+        initiator: bool,
+        media: MediaStore,
+        originals: Originals,
+    ) -> Result<Self> {
+        Self::build(store, initiator, Some(media), originals)
+    }
+
+    fn build(
+        store: &Store,
+        initiator: bool,
+        media: Option<MediaStore>,
+        originals: Originals,
+    ) -> Result<Self> {
         Ok(Self {
             channel: Channel::new(initiator)?,
             initiator,
@@ -92,6 +119,7 @@ impl PeerSession {
             sent_done: false,
             got_done: false,
             failed: false,
+            media: MediaExchange::new(media, originals),
             summary: PeerSummary::default(),
         })
     }
@@ -99,7 +127,11 @@ impl PeerSession {
     /// Whether both sides have sent everything: the caller sends what
     /// [`PeerSession::take_output`] still holds, then closes.
     pub fn is_finished(&self) -> bool {
-        self.sent_done && self.got_done && !self.channel.has_output()
+        self.sent_done
+            && self.got_done
+            && self.media.done_wanting
+            && self.media.peer_done_wanting
+            && !self.channel.has_output()
     }
 
     /// Whether the session ended in an error.
@@ -193,11 +225,51 @@ impl PeerSession {
                         self.authenticated()?;
                         // Done counts only once the records before it are stored.
                         self.store_batch(store, batch)?;
+                        if self.got_done {
+                            return Err(Error::PeerRefused("a second Done".into()));
+                        }
                         self.got_done = true;
+                        let want = self.media.first_want(store)?;
+                        self.send(&Message::Media(want))?;
+                    }
+                    Message::Media(message) => {
+                        if !self.got_done {
+                            return Err(Error::PeerRefused("media before Done".into()));
+                        }
+                        self.handle_media(store, message)?;
                     }
                 },
             }
         }
+        Ok(())
+    }
+
+    fn handle_media(&mut self, store: &mut Store, message: MediaMessage) -> Result<()> {
+        match message {
+            MediaMessage::Want {
+                thumbnails,
+                originals,
+            } => {
+                if thumbnails.is_empty() && originals.is_empty() {
+                    self.media.peer_done_wanting = true;
+                    return Ok(());
+                }
+                for answer in self.media.serve(&thumbnails, &originals)? {
+                    self.send(&Message::Media(answer))?;
+                }
+            }
+            MediaMessage::Thumbnail { hash, sha256, data } => {
+                self.media.thumbnail(&hash, &sha256, &data)?;
+            }
+            MediaMessage::Chunk { hash, offset, data } => {
+                self.media.chunk(store, &hash, offset, &data)?;
+            }
+            MediaMessage::Served { lacking } => {
+                let next = self.media.after_served(store, lacking)?;
+                self.send(&Message::Media(next))?;
+            }
+        }
+        self.summary.media_received = self.media.received;
         Ok(())
     }
 

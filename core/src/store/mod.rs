@@ -15,6 +15,7 @@ mod media;
 mod merge;
 mod outbox;
 mod peer;
+mod peer_media;
 mod pushes;
 pub(crate) mod schema;
 mod sync_state;

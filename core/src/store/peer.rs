@@ -7,12 +7,14 @@ use automerge::ChangeHash;
 use super::merge::{MergeOrigin, MergeOutcome, merge_in};
 use rusqlite::OptionalExtension;
 
+use super::docs;
 use super::{Store, get_meta, set_meta};
 use crate::document::{self, RecordHeader, RecordKind};
 use crate::error::{Error, Result};
 use crate::evidence::EvidenceKey;
 use crate::ids::{DeviceId, RecordId};
 use crate::peer::SignedCertificate;
+use crate::peer::authors::revoked_author;
 
 const CERTIFICATE: &str = "peer_certificate";
 const SERVER_KEY: &str = "peer_server_key";
@@ -42,6 +44,20 @@ impl Store {
         set_meta(&tx, CERTIFICATE, &hex::encode(certificate))?;
         set_meta(&tx, SERVER_KEY, &hex::encode(server_key))?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes this store write as enrolled device `device` from now on (its actor becomes the
+    /// device's, [`crate::peer::authors`]), so peers and the server can name the author of its
+    /// changes. A device id that is not a UUID leaves the actor as it is.
+    pub fn write_as_device(&mut self, device: &DeviceId) -> Result<()> {
+        let Some(actor) = crate::peer::authors::device_actor(device) else {
+            return Ok(());
+        };
+        set_meta(&self.conn, "actor_id", &actor.to_hex_string())?;
+        self.actor = actor;
+        // Loaded documents carry the old actor.
+        self.clear_cache();
         Ok(())
     }
 
@@ -145,13 +161,15 @@ impl Store {
     }
 
     /// Merges records a peer sent, with peer origin (the changes join the outbox), in one
-    /// transaction. Each must be a device-written kind of this device's own group; anything
+    /// transaction. Each must be a device-written kind of this device's own group, and no
+    /// change new to this store may be written by a device on its revocation list; anything
     /// else is [`Error::PeerRefused`] and nothing of the batch is stored.
     pub fn merge_from_peer(
         &mut self,
         records: &[(RecordId, Vec<u8>)],
     ) -> Result<Vec<MergeOutcome>> {
         let scope = self.profile.scope.clone();
+        let revoked = self.revoked_devices()?;
         let tx = self.conn.transaction()?;
         let (docs, actor) = (&mut self.docs, &self.actor);
         let result = records
@@ -172,7 +190,19 @@ impl Store {
                         "a peer sent a record outside this group's scope".into(),
                     ));
                 }
-                merge_in(&tx, docs, actor, Some(id), data, MergeOrigin::Peer)
+                let before = match docs::exists(&tx, id)? {
+                    true => docs.get_or_load(&tx, id, actor)?.doc.get_heads(),
+                    false => Vec::new(),
+                };
+                let outcome = merge_in(&tx, docs, actor, Some(id), data, MergeOrigin::Peer)?;
+                let entry = docs.get_or_load(&tx, id, actor)?;
+                if let Some(author) = revoked_author(&entry.doc.get_changes(&before), &revoked) {
+                    tracing::warn!(record = %id, %author, "refused changes of a revoked device");
+                    return Err(Error::PeerRefused(
+                        "a change written by a revoked device".into(),
+                    ));
+                }
+                Ok(outcome)
             })
             .collect::<Result<Vec<_>>>();
         let committed = result.and_then(|o| Ok(tx.commit().map(|()| o)?));
@@ -181,6 +211,26 @@ impl Store {
         }
         committed
     }
+}
+
+/// Keeps a renewed certificate from a sync response, within its transaction: it must be
+/// signed by the server key this store trusts (`current`) and name this device and its key,
+/// else the response is [`Error::Malformed`] and nothing of it is kept.
+pub(super) fn store_renewed_certificate(
+    tx: &rusqlite::Transaction<'_>,
+    current: &PeerCredentials,
+    bytes: &[u8],
+) -> Result<()> {
+    let renewed = SignedCertificate::from_bytes(bytes)?
+        .verify(&current.server_key)
+        .map_err(|_| Error::Malformed("the renewed certificate is not the server's".into()))?;
+    let own = current.certificate.verify(&current.server_key)?;
+    if renewed.device != own.device || renewed.public_key != own.public_key {
+        return Err(Error::Malformed(
+            "the renewed certificate is for another device".into(),
+        ));
+    }
+    set_meta(tx, CERTIFICATE, &hex::encode(bytes))
 }
 
 /// The header of a stored record, from its row (no document load).

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/003_media.sql"),
     include_str!("sql/004_media_keys.sql"),
     include_str!("sql/005_unreadable.sql"),
+    include_str!("sql/006_peer_media.sql"),
 ];
 
 /// The schema version this build writes.

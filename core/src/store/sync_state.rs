@@ -64,14 +64,23 @@ impl Store {
     /// round starts from the same place. Acknowledgements are by hash, so applying a response
     /// late or twice is harmless.
     pub fn apply_sync_response(&mut self, response: SyncResponse) -> Result<RoundOutcome> {
-        let result = self.apply_in_transaction(response);
+        // Read before the transaction: a renewed certificate is checked against them.
+        let credentials = match response.certificate {
+            Some(_) => Some(self.peer_credentials()?),
+            None => None,
+        };
+        let result = self.apply_in_transaction(response, credentials.as_ref());
         if result.is_err() {
             self.clear_cache();
         }
         result
     }
 
-    fn apply_in_transaction(&mut self, response: SyncResponse) -> Result<RoundOutcome> {
+    fn apply_in_transaction(
+        &mut self,
+        response: SyncResponse,
+        credentials: Option<&super::PeerCredentials>,
+    ) -> Result<RoundOutcome> {
         let tx = self.conn.transaction()?;
         let mut out = RoundOutcome::default();
         let mut need_full: Vec<RecordId> = Vec::new();
@@ -138,6 +147,9 @@ impl Store {
         if let Some(revoked) = &response.revoked {
             let list: Vec<&str> = revoked.iter().map(|d| d.as_str()).collect();
             set_meta(&tx, "peer_revoked", &list.join(","))?;
+        }
+        if let (Some(certificate), Some(current)) = (&response.certificate, credentials) {
+            super::peer::store_renewed_certificate(&tx, current, certificate)?;
         }
         let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
         set_meta(&tx, "sync_need_full", &still_needed.join(","))?;

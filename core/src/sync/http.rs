@@ -105,6 +105,7 @@ impl SyncClient {
         })?;
         store.set_server(&self.base, &enrollment.token)?;
         store.set_evidence_identity(&key, &signer)?;
+        store.write_as_device(&signer)?;
         if let (Some(cert), Some(server_key)) = (&enrollment.certificate, &enrollment.server_key) {
             let malformed = || Error::Malformed("enrollment certificate".into());
             let cert = hex::decode(cert).map_err(|_| malformed())?;

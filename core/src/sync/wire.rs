@@ -89,6 +89,10 @@ pub struct SyncResponse {
     /// refuse these as peers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Vec<DeviceId>>,
+    /// A renewed device certificate (a `SignedCertificate`'s CBOR), sent when the device's
+    /// certificate is near its end (`docs/peer-sync.md`, section 1). Optional like `revoked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<ByteBuf>,
 }
 
 /// Encodes a body as CBOR.

@@ -270,6 +270,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn revoke_device(&self, id: &DeviceId, now: i64) -> StorageResult<bool>;
     /// The revoked devices of one group (region and group of `scope`), in id order.
     async fn revoked_devices(&self, scope: &Scope) -> StorageResult<Vec<DeviceId>>;
+    /// The Ed25519 public key a device sent at enrollment, if it sent one.
+    async fn device_public_key(&self, id: &DeviceId) -> StorageResult<Option<[u8; 32]>>;
 
     /// What is known of these records (unknown ids are simply absent).
     async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>>;

@@ -6,6 +6,7 @@ mod content;
 mod doc_cache;
 mod pull;
 pub(crate) mod push;
+mod renewal;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -148,6 +149,7 @@ impl SyncService {
             reset,
             // Devices keep the list to refuse revoked teammates as peers (one query that returns only those rows).
             revoked: Some(self.storage.revoked_devices(&device.scope).await?),
+            certificate: renewal::renewed_certificate(self.storage.as_ref(), device).await?,
         })
     }
 
@@ -168,6 +170,7 @@ impl SyncService {
             .into_iter()
             .map(|m| (m.header.id.clone(), m))
             .collect();
+        let revoked = self.storage.revoked_devices(&device.scope).await?;
         let mut guards: HashMap<RecordId, _> =
             self.cache.lock_all(&ids).await?.into_iter().collect();
         let mut writes = Vec::with_capacity(parsed.len());
@@ -183,12 +186,17 @@ impl SyncService {
             let step = match existing {
                 Some(meta) => match push::authorize(device, &meta.header) {
                     Err(e) => Err(e),
-                    Ok(()) => self.validate_existing(device, meta, entry, record).await,
+                    Ok(()) => {
+                        self.validate_existing(device, meta, entry, record, &revoked)
+                            .await
+                    }
                 },
-                None => push::create_new(device, record).map(|(doc, write)| {
-                    **entry = Some(doc);
-                    write
-                }),
+                None => push::refuse_revoked_authors(None, record, &revoked)
+                    .and_then(|()| push::create_new(device, record))
+                    .map(|(doc, write)| {
+                        **entry = Some(doc);
+                        write
+                    }),
             };
             // The record as it would be stored must read as the model: a new one whole, a
             // stored one (which passed) where the changes write.
@@ -275,6 +283,7 @@ impl SyncService {
         meta: &crate::storage::DocMeta,
         entry: &mut Option<CachedDoc>,
         record: &push::ParsedRecord,
+        revoked: &[siteproof_core::DeviceId],
     ) -> Result<crate::storage::RecordWrite> {
         if !load_current(self.storage.as_ref(), &record.id, entry).await? {
             return Err(Error::Internal(format!("record {} vanished", record.id)));
@@ -282,6 +291,7 @@ impl SyncService {
         let cached = entry
             .as_mut()
             .ok_or_else(|| Error::Internal("loaded entry is empty".into()))?;
+        push::refuse_revoked_authors(Some(&mut cached.doc), record, revoked)?;
         push::apply_to_existing(device, meta, cached, record)
     }
 

@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{AutoCommit, Change, ChangeHash};
 use serde_bytes::ByteBuf;
+use siteproof_core::peer::authors::revoked_author;
 use siteproof_core::sync::wire::PushRecord;
-use siteproof_core::{RecordHeader, RecordId};
+use siteproof_core::{DeviceId, RecordHeader, RecordId};
 
 use super::doc_cache::CachedDoc;
 use crate::error::{Error, Result};
@@ -113,6 +114,33 @@ pub(crate) fn authorize(device: &DeviceRecord, header: &RecordHeader) -> Result<
         Err(WriteRefusal::Scope) => Err(Error::ForbiddenScope {
             id: header.id.to_string(),
         }),
+    }
+}
+
+/// Refuses a record whose changes new to `known` (the stored document; `None` for a record
+/// the server lacks) include one written by a revoked device: a teammate relaying what it
+/// learned from that device in a peer session cannot bring it in either.
+pub(crate) fn refuse_revoked_authors(
+    known: Option<&mut AutoCommit>,
+    record: &ParsedRecord,
+    revoked: &[DeviceId],
+) -> Result<()> {
+    let new: Vec<&Change> = match known {
+        Some(doc) => record
+            .changes
+            .iter()
+            .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
+            .collect(),
+        None => record.changes.iter().collect(),
+    };
+    match revoked_author(new, revoked) {
+        None => Ok(()),
+        Some(author) => {
+            tracing::warn!(record = %record.id, %author, "refused changes of a revoked device");
+            Err(Error::Forbidden(
+                "the push holds changes written by a revoked device",
+            ))
+        }
     }
 }
 

@@ -177,6 +177,18 @@ impl SyncStorage for SqliteStorage {
         .await
     }
 
+    async fn device_public_key(&self, id: &DeviceId) -> StorageResult<Option<[u8; 32]>> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            let key: Option<Option<Vec<u8>>> = conn
+                .prepare_cached("SELECT public_key FROM devices WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            Ok(key.flatten().and_then(|k| <[u8; 32]>::try_from(k).ok()))
+        })
+        .await
+    }
+
     async fn revoke_device(&self, id: &DeviceId, now: i64) -> StorageResult<bool> {
         let id = id.clone();
         self.write(move |conn| {

@@ -16,6 +16,7 @@ import org.siteproof.demo.logic.InspectionRepository
 import org.siteproof.demo.ui.CameraScreen
 import org.siteproof.demo.ui.ChecklistScreen
 import org.siteproof.demo.ui.EnrollScreen
+import org.siteproof.demo.ui.MergeScreen
 import org.siteproof.demo.ui.FindingsScreen
 import org.siteproof.demo.ui.VisitListScreen
 
@@ -23,6 +24,7 @@ import org.siteproof.demo.ui.VisitListScreen
 sealed interface Screen {
     data object Visits : Screen
     data object Enroll : Screen
+    data object Merge : Screen
     data class Checklist(val visit: String) : Screen
     data class Findings(val visit: String) : Screen
     data class Camera(val visit: String, val item: String?) : Screen
@@ -59,8 +61,10 @@ private fun SiteproofApp(repository: InspectionRepository) {
             repository,
             onOpen = { screen = Screen.Checklist(it) },
             onEnroll = { screen = Screen.Enroll },
+            onMerge = { screen = Screen.Merge },
         )
         Screen.Enroll -> EnrollScreen(repository, onDone = { screen = Screen.Visits })
+        Screen.Merge -> MergeScreen(repository, onDone = { screen = Screen.Visits })
         is Screen.Checklist -> ChecklistScreen(
             repository,
             s.visit,

@@ -38,7 +38,12 @@ import org.siteproof.demo.work.Background
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun VisitListScreen(repository: InspectionRepository, onOpen: (String) -> Unit, onEnroll: () -> Unit) {
+fun VisitListScreen(
+    repository: InspectionRepository,
+    onOpen: (String) -> Unit,
+    onEnroll: () -> Unit,
+    onMerge: () -> Unit,
+) {
     val model = visitListModel(repository)
     val state by model.state.collectAsStateWithLifecycle()
     val context = LocalContext.current
@@ -46,7 +51,10 @@ fun VisitListScreen(repository: InspectionRepository, onOpen: (String) -> Unit, 
     LaunchedEffect(Unit) { model.refresh() }
 
     Scaffold(
-        topBar = { TopAppBar(title = { Text("Visits") }, actions = { TextButton(onClick = onEnroll) { Text("Enroll") } }) },
+        topBar = { TopAppBar(title = { Text("Visits") }, actions = {
+                TextButton(onClick = onMerge) { Text("Merge") }
+                TextButton(onClick = onEnroll) { Text("Enroll") }
+            }) },
         floatingActionButton = {
             ExtendedFloatingActionButton(onClick = { starting = true }) { Text("Start covert visit") }
         },

@@ -28,7 +28,7 @@ open class Suite {
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, body) in listOf(RepositorySuite, ModelSuite, BackgroundSuite, KeySuite).flatMap { it.tests }) {
+    for ((name, body) in listOf(RepositorySuite, ModelSuite, BackgroundSuite, KeySuite, MergeSuite).flatMap { it.tests }) {
         try {
             body()
             passed++
