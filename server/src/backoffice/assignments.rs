@@ -13,7 +13,7 @@ use siteproof_core::{
 use super::db::{self, VisitRow};
 use super::{BackOffice, WebUser, rosters};
 use crate::error::{Error, Result};
-use crate::visibility::{Duty, Unsectored, Visibility};
+use crate::identity::visibility::{Duty, Unsectored, Visibility};
 
 /// What the office fills in to push something to a group.
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use super::visits::severity_code;
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
 use crate::evidence::{CustodyEvent, custody};
-use crate::visibility::Visibility;
+use crate::identity::visibility::Visibility;
 
 /// What a form sends to add an event to a case.
 #[derive(Clone, Debug, Default)]

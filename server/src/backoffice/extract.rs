@@ -2,12 +2,11 @@
 //! that passed the CSRF check ([`Posted`]), the [`PageError`] every page handler returns,
 //! and the [`RouteTable`] that lists the routes it holds.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -17,12 +16,22 @@ use axum_extra::extract::Form;
 use serde::de::DeserializeOwned;
 
 use super::i18n::Lang;
-use super::{BackOffice, WebUser, csrf_ok, pages};
+use super::{BackOffice, WebUser, pages};
 use crate::AppState;
 use crate::error::{AppError, Error};
-use crate::principal::{SESSION_COOKIE, cookie};
+use crate::identity::{SESSION_COOKIE, cookie, csrf_ok};
 
 const LANG_COOKIE: &str = "sp_lang";
+
+/// The cookie that carries the login form's CSRF token (there is no session yet).
+pub(super) const LOGIN_CSRF_COOKIE: &str = "sp_login_csrf";
+
+/// A form field's value, trimmed; `None` when absent or blank.
+pub(super) fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
 
 /// The page language: `?lang=`, else the language cookie, else Chinese.
 fn lang_of(uri: &Uri, headers: &HeaderMap) -> Lang {
@@ -92,25 +101,6 @@ impl FromRequestParts<AppState> for Office {
                 "sign in first: the session is missing or expired",
             ))),
         }
-    }
-}
-
-/// The client's address, for login throttling.
-pub struct ClientAddr(pub(super) String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(
-                    || crate::rate_limit::UNKNOWN_ADDRESS.into(),
-                    |c| c.0.ip().to_string(),
-                ),
-        ))
     }
 }
 

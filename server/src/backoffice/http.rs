@@ -10,14 +10,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use siteproof_core::CaseEventKind;
 
-use super::extract::page;
-pub use super::extract::{NoFields, Office, PageResult, Posted, RouteTable};
+use super::extract::{NoFields, Office, PageResult, Posted, RouteTable, non_empty, page};
 use super::pages::{self, BASE, visits::FilterForm};
 use super::{CaseInput, VisitFilter, dates};
 use crate::AppState;
 use crate::error::Error;
-
-pub(super) const LOGIN_CSRF_COOKIE: &str = "sp_login_csrf";
 
 /// Every back-office route (the public lead form included), with their paths.
 pub fn routes() -> RouteTable {
@@ -46,12 +43,6 @@ pub fn router() -> Router<AppState> {
 /// The paths of every back-office route, as routed (`{id}` for parameters).
 pub fn paths() -> Vec<&'static str> {
     routes().paths().to_vec()
-}
-
-pub(super) fn non_empty(v: &Option<String>) -> Option<String> {
-    v.as_ref()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
 }
 
 async fn visits(o: Office, Query(form): Query<FilterForm>) -> PageResult {

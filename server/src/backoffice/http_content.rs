@@ -8,12 +8,12 @@ use serde::Deserialize;
 use siteproof_core::{PushKind, Sector, Site, TemplateRef};
 
 use super::extract::page;
-use super::http::{NoFields, Office, PageResult, Posted, RouteTable, non_empty};
+use super::extract::{NoFields, Office, PageResult, Posted, RouteTable, non_empty};
 use super::library::TemplateState;
 use super::pages::{self, PushChoices};
 use super::{Expert, Inspector, NewAssignment, Triage, dates};
 use crate::error::Error;
-use crate::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Visibility};
 
 /// A template pasted into the import form (URL-encoded JSON: the library's largest file is
 /// about 31 KiB so).

@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::extract::page;
-use super::http::{Office, PageResult, RouteTable, non_empty};
+use super::extract::{Office, PageResult, RouteTable, non_empty};
 use super::report::{ReportKind, report_day};
 use super::{export, pages};
 use crate::error::Error;

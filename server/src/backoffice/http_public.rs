@@ -14,12 +14,13 @@ use axum::{Form, Json};
 use serde::Deserialize;
 
 use super::BackOffice;
-use super::extract::{ClientAddr, PageLang, RouteTable};
+use super::extract::{PageLang, RouteTable};
 use super::i18n::Lang;
 use super::leads::{LeadInput, MAX_BODY};
 use super::pages::public;
 use crate::AppState;
 use crate::error::{AppError, Error};
+use crate::identity::ClientAddr;
 
 /// The routes. Public: no session, so no CSRF token to check (nothing rides on a cookie).
 pub fn routes() -> RouteTable {

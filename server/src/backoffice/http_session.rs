@@ -8,12 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::extract::{ClientAddr, PageError, PageLang, page, refused_form};
-use super::http::{LOGIN_CSRF_COOKIE, NoFields, PageResult, Posted, RouteTable};
+use super::extract::{LOGIN_CSRF_COOKIE, NoFields, PageResult, Posted, RouteTable};
+use super::extract::{PageError, PageLang, page, refused_form};
 use super::pages;
 use crate::AppState;
 use crate::error::Error;
-use crate::principal::{SESSION_COOKIE, cookie};
+use crate::identity::ClientAddr;
+use crate::identity::{SESSION_COOKIE, cookie};
 
 /// The routes.
 pub fn routes() -> RouteTable {
@@ -23,7 +24,7 @@ pub fn routes() -> RouteTable {
 }
 
 async fn login_form(PageLang(lang): PageLang) -> Response {
-    let token = super::auth::random_token();
+    let token = crate::identity::users::random_token();
     let mut response = page(lang, pages::login_page(lang, &token, None));
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LOGIN_CSRF_COOKIE}={token}; Path=/office/login; HttpOnly; SameSite=Strict"
@@ -53,7 +54,7 @@ async fn login(
 ) -> Response {
     let office = state.backoffice;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !super::auth::tokens_equal(expected, &form.csrf) {
+    if expected.is_empty() || !crate::identity::users::tokens_equal(expected, &form.csrf) {
         return refused_form(lang);
     }
     match office.login(form.login.trim(), &form.password, &addr).await {
@@ -73,7 +74,7 @@ async fn login(
             response
         }
         Err(Error::Unauthorized(message)) => {
-            let token = super::auth::random_token();
+            let token = crate::identity::users::random_token();
             let mut response = (
                 StatusCode::UNAUTHORIZED,
                 page(lang, pages::login_page(lang, &token, Some(message))),

@@ -10,7 +10,7 @@ use siteproof_core::{RecordId, Template};
 use super::{BackOffice, WebUser};
 use crate::admin::AdminService;
 use crate::error::{Error, Result};
-use crate::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Visibility};
 
 /// Whether a library entry is only imported or already on its way to devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use rusqlite::{Connection, params_from_iter};
 use super::db::CaseRow;
 use super::{BackOffice, WebUser, case_rows, dates};
 use crate::error::{Error, Result};
-use crate::visibility::{Unsectored, Visibility};
+use crate::identity::visibility::{Unsectored, Visibility};
 
 /// Which report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

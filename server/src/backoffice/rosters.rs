@@ -7,7 +7,7 @@ use siteproof_core::{ExpertContact, Sector};
 
 use super::{BackOffice, WebUser, db};
 use crate::error::{Error, Result};
-use crate::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Visibility};
 
 /// An inspector of the roster.
 #[derive(Clone, Debug, PartialEq)]

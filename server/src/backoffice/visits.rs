@@ -14,8 +14,8 @@ use siteproof_core::{
 use super::db::{self, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use super::{BackOffice, WebUser, case_rows};
 use crate::error::{Error, Result};
+use crate::identity::visibility::Visibility;
 use crate::storage::FullDocument;
-use crate::visibility::Visibility;
 
 /// How many records the index loads per storage round trip.
 const INDEX_BATCH: usize = 200;

@@ -23,7 +23,7 @@ use receipt::{receipt_code, receipt_hash};
 use rows::{list, status_of};
 
 use crate::error::{Error, Result};
-use crate::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Visibility};
 
 /// Largest lead description, in characters.
 pub const MAX_DESCRIPTION: usize = 4000;

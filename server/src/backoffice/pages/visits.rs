@@ -9,7 +9,7 @@ use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
 use crate::backoffice::visits::{PAGE_SIZE, severity_code};
 use crate::backoffice::{VisitCounts, VisitDetail, VisitRow, WebUser};
-use crate::visibility::{Unsectored, Visibility};
+use crate::identity::visibility::{Unsectored, Visibility};
 
 /// The filter values as the form sent them (echoed back into the form).
 #[derive(Clone, Debug, Default, serde::Deserialize)]

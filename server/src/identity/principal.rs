@@ -1,15 +1,13 @@
-//! Who is calling: a [`Principal`], resolved from the `Authorization: Bearer` header (a
-//! device) or, without one, from the back office's session cookie (a web user).
+//! Who is calling: a [`Principal`], a device or a signed-in web user. The web layer resolves
+//! it from a request (`crate::caller`): the `Authorization: Bearer` header (a device) or,
+//! without one, the session cookie (a web user).
 
-use axum::extract::FromRequestParts;
-use axum::http::header::{AUTHORIZATION, COOKIE};
-use axum::http::request::Parts;
+use axum::http::header::COOKIE;
 
-use crate::AppState;
-use crate::backoffice::WebUser;
-use crate::error::{AppError, Error};
+use super::users::WebUser;
+use super::visibility::Visibility;
+use crate::error::Error;
 use crate::storage::DeviceRecord;
-use crate::visibility::Visibility;
 
 /// The name of the back office's session cookie.
 pub const SESSION_COOKIE: &str = "sp_session";
@@ -58,35 +56,4 @@ pub fn cookie<'a>(parts: &'a axum::http::HeaderMap, name: &str) -> Option<&'a st
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            if let Some(session) = cookie(&parts.headers, SESSION_COOKIE)
-                && let Some(user) = state.backoffice.session(session).await?
-            {
-                return Ok(Principal::User(Box::new(user)));
-            }
-            return Err(Error::Unauthorized(
-                "send the device token as Authorization: Bearer <token>",
-            )
-            .into());
-        };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(Error::Unauthorized(
-                "the Authorization header must be: Bearer <token>",
-            ))?;
-        Ok(state.devices.authenticate(token).await?)
-    }
 }

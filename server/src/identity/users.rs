@@ -1,5 +1,6 @@
-//! Back-office users: roles, password hashes (argon2), sessions (random id, only its SHA-256
-//! stored) and CSRF tokens; login throttling is `crate::rate_limit::Throttle`.
+//! Web users: roles, password hashes (argon2), session ids (random, only their SHA-256
+//! stored) and CSRF tokens. Logins and sessions are `sessions.rs`; login throttling is
+//! `rate_limit::Throttle`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -126,6 +127,11 @@ pub fn session_hash(id: &str) -> [u8; 32] {
 /// cannot turn it back into an early exit). Only the length may show.
 pub fn tokens_equal(a: &str, b: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
+}
+
+/// Whether a CSRF token sent with a form is the session's.
+pub fn csrf_ok(user: &WebUser, sent: &str) -> bool {
+    tokens_equal(&user.csrf, sent)
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@
 use rusqlite::types::Value;
 use siteproof_core::{RecordKind, Scope, Sector};
 
-use crate::backoffice::{Role, WebUser};
+use super::principal::Principal;
+use super::users::{Role, WebUser};
 use crate::error::{Error, Result};
-use crate::principal::Principal;
 
 /// What a reader is, as far as visibility goes.
 #[derive(Clone, Debug, PartialEq, Eq)]

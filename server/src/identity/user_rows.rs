@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::auth::Role;
+use super::users::Role;
 
 /// A user row to insert.
 pub struct UserInsert {
