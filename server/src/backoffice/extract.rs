@@ -16,7 +16,10 @@ use axum_extra::extract::Form;
 use serde::de::DeserializeOwned;
 
 use super::i18n::Lang;
-use super::{BackOffice, WebUser, pages};
+use siteproof_core::TemplateRef;
+
+use super::layout as pages;
+use super::{BackOffice, WebUser, dates};
 use crate::AppState;
 use crate::error::{AppError, Error};
 use crate::identity::{SESSION_COOKIE, cookie, csrf_ok};
@@ -25,6 +28,27 @@ const LANG_COOKIE: &str = "sp_lang";
 
 /// The cookie that carries the login form's CSRF token (there is no session yet).
 pub(super) const LOGIN_CSRF_COOKIE: &str = "sp_login_csrf";
+
+/// A template version named in a form (`id@version`).
+pub(super) fn parse_template_ref(text: Option<String>) -> Result<Option<TemplateRef>, Error> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || Error::InvalidInput(format!("{text:?} is not a template version (id@version)"));
+    let (id, version) = text.rsplit_once('@').ok_or_else(bad)?;
+    Ok(Some(TemplateRef {
+        id: id.parse().map_err(|_| bad())?,
+        version: version.parse().map_err(|_| bad())?,
+    }))
+}
+
+/// A deadline typed into a form (`YYYY-MM-DD`): the end of that day.
+pub(super) fn parse_due(text: Option<String>) -> Result<Option<i64>, Error> {
+    text.map(|d| {
+        dates::parse_date(&d)
+            .map(|t| t + dates::DAY_MS - 1)
+            .ok_or_else(|| Error::InvalidInput(format!("{d:?} is not a date (YYYY-MM-DD)")))
+    })
+    .transpose()
+}
 
 /// A form field's value, trimmed; `None` when absent or blank.
 pub(super) fn non_empty(v: &Option<String>) -> Option<String> {

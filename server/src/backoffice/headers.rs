@@ -28,7 +28,7 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// images and media from this server, no framing, forms posting here only.
 pub fn content_security_policy() -> &'static str {
     static POLICY: LazyLock<String> = LazyLock::new(|| {
-        let script = B64.encode(Sha256::digest(super::pages::VIEWER_JS.as_bytes()));
+        let script = B64.encode(Sha256::digest(super::layout::VIEWER_JS.as_bytes()));
         format!(
             "default-src 'none'; script-src 'sha256-{script}'; style-src 'unsafe-inline'; \
              img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; \

@@ -2,31 +2,32 @@
 //! region, server-rendered pages (zh-CN first, English with `?lang=en`), the hazard ledger
 //! (台账) and its cases.
 //!
-//! [`BackOffice`] is the service, tested on its own; `http` only translates requests to it and
-//! renders its answers with `pages`. Its tables live in the server's SQLite (migration 002),
-//! reached through a connection of its own ([`db::Db`]). Visits are read from the sync log into
-//! an index (`visits`); cases are records written by the back office alone (`cases`).
+//! [`BackOffice`] is the service, tested on its own. It is split by feature, each folder
+//! holding its part of the service, its SQL, its routes (`routes.rs`) and its pages
+//! (`pages.rs`): `visits/` (the visit index and pages), `ledger/` (cases and the ledger),
+//! `reports/` (period reports and the CSV/XLSX/PDF exports), `assignments/` (六推送),
+//! `leads/` (whistleblower leads, public form included), `rosters/` (inspectors, experts),
+//! `library/` (templates), `collections.rs` (三收集 records from the groups). Shared: the
+//! connection and its row types (`db.rs`, `rows.rs`), request extractors (`extract.rs`), the
+//! page frame (`layout.rs`), languages and dates, the page headers (`headers.rs`), the login
+//! pages (`login.rs`) and the router that merges every feature's routes (`router.rs`).
+//! Users and sessions themselves are the identity layer's (`crate::identity::Sessions`).
 
 mod assignments;
-mod case_rows;
-mod cases;
+mod collections;
 mod dates;
 mod db;
-mod export;
 mod extract;
 pub mod headers;
-mod http;
-mod http_content;
-mod http_files;
-mod http_public;
-mod http_session;
 mod i18n;
+mod layout;
 mod leads;
+mod ledger;
 mod library;
-mod notice;
-mod pages;
-mod report;
+mod login;
+mod reports;
 mod rosters;
+mod router;
 mod rows;
 mod visits;
 
@@ -36,13 +37,13 @@ use std::time::Duration;
 
 pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
-pub use cases::CaseInput;
 pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
-pub use http::{paths, router};
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
+pub use ledger::CaseInput;
 pub use library::{TemplateEntry, TemplateState};
-pub use report::{Report, ReportKind};
+pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
+pub use router::{paths, router};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};

@@ -1,21 +1,8 @@
 //! Server-rendered HTML (maud: escaped by construction). Plain pages and forms with a little
 //! script for the photo viewer; no build step.
 
-pub(crate) mod cases;
-pub(crate) mod content;
-pub(crate) mod public;
-pub(crate) mod report;
-pub(crate) mod visits;
-
-pub use cases::{case_page, ledger_page};
-pub use content::{
-    PushChoices, assignment_page, assignments_page, collections_page, lead_page, leads_page,
-    roster_page, templates_page,
-};
-pub use report::report_page;
-pub use visits::{visit_page, visits_page};
-
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use siteproof_core::Sector;
 
 use super::WebUser;
 use super::i18n::Lang;
@@ -122,4 +109,32 @@ pub fn message_page(lang: Lang, title: &str, message: &str) -> Markup {
             } }
         }
     }
+}
+
+/// A select of the sectors.
+pub(super) fn sector_select(lang: Lang, name: &str, required: bool) -> Markup {
+    html! {
+        select name=(name) required[required] {
+            option value="" { "—" }
+            @for s in Sector::ALL { option value=(s.code()) { (lang.sector(s.code())) } }
+        }
+    }
+}
+
+/// Checkboxes of the sectors.
+pub(super) fn sector_boxes(lang: Lang, name: &str) -> Markup {
+    html! {
+        @for s in Sector::ALL {
+            label { input type="checkbox" name=(name) value=(s.code()); " " (lang.sector(s.code())) }
+        }
+    }
+}
+
+/// Sector names, joined.
+pub(super) fn sector_names(lang: Lang, sectors: &[Sector]) -> String {
+    sectors
+        .iter()
+        .map(|s| lang.sector(s.code()))
+        .collect::<Vec<_>>()
+        .join("、")
 }

@@ -3,6 +3,10 @@
 //! functions, and keeps its ledger row in step. Events are only appended; the status is
 //! derived from them by [`Case::status`].
 
+pub(super) mod pages;
+pub(super) mod routes;
+pub(super) mod rows;
+
 use automerge::{ActorId, AutoCommit, ROOT};
 use siteproof_core::{
     Case, CaseEvent, CaseEventKind, CaseStatus, MediaHash, RecordHeader, RecordId, RecordKind,
@@ -10,10 +14,26 @@ use siteproof_core::{
 
 use super::db::CaseRow;
 use super::visits::severity_code;
-use super::{BackOffice, WebUser, case_rows};
+use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
 use crate::evidence::{CustodyEvent, custody};
 use crate::identity::visibility::Visibility;
+use rows as case_rows;
+
+/// Whole days a row is past its deadline at `now` (0 when not overdue).
+pub(crate) fn days_overdue(row: &CaseRow, now: i64) -> i64 {
+    match row.deadline {
+        Some(d) if d < now && matches!(row.status.as_str(), "open" | "rectifying") => {
+            (now - d) / crate::backoffice::dates::DAY_MS + 1
+        }
+        _ => 0,
+    }
+}
+
+/// Whether a row is under listed supervision: escalated by hand or overdue, and not closed.
+pub(crate) fn escalated(row: &CaseRow, now: i64) -> bool {
+    row.status != "closed" && (row.escalated || days_overdue(row, now) > 0)
+}
 
 /// What a form sends to add an event to a case.
 #[derive(Clone, Debug, Default)]

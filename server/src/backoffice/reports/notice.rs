@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use printpdf::{Mm, PdfDocument};
 use siteproof_core::Case;
 
-use super::CaseRow;
-use super::dates::date;
-use super::i18n::Lang;
+use crate::backoffice::CaseRow;
+use crate::backoffice::dates::date;
+use crate::backoffice::i18n::Lang;
 use crate::error::{Error, Result};
 
 /// TrueType (not collection) fonts with CJK glyphs, in order of preference.
@@ -103,9 +103,9 @@ pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::Internal(format!("pdf: {e}")))
 }
 
-impl super::BackOffice {
+impl crate::backoffice::BackOffice {
     /// The rectification notice of a case the user may see, as PDF bytes.
-    pub async fn notice(&self, user: &super::WebUser, id: &str) -> Result<Vec<u8>> {
+    pub async fn notice(&self, user: &crate::backoffice::WebUser, id: &str) -> Result<Vec<u8>> {
         let (row, case) = self.case(user, id).await?;
         let issuer = user.name.clone();
         tokio::task::spawn_blocking(move || notice_pdf(&row, &case, &issuer))

@@ -1,7 +1,11 @@
-//! Pushes to groups (六推送): the back office writes each as an `assignment` record with the
+//! Assignments (六推送, "pushes" in the source policy; not the sync push): the back office writes each as an `assignment` record with the
 //! scope of the one group it is for, so that group's devices pull it and no other device can;
 //! `bo_assignments` is its row in the office, written with it. Visits started from an
-//! assignment name it, and the visit index keeps that link.
+//! assignment name it, and the visit index keeps that link. Routes in `routes.rs`, pages in
+//! `pages.rs`.
+
+mod pages;
+pub(super) mod routes;
 
 use automerge::ActorId;
 use rusqlite::types::Value;
@@ -15,12 +19,12 @@ use super::{BackOffice, WebUser, rosters};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
 
-/// What the office fills in to push something to a group.
+/// What the office fills in to issue an assignment to a group.
 #[derive(Clone, Debug)]
 pub struct NewAssignment {
     /// The group (of the user's region).
     pub group: String,
-    /// What the push carries.
+    /// What the assignment carries.
     pub kind: PushKind,
     /// Title.
     pub title: String,
@@ -49,7 +53,7 @@ pub struct AssignmentRow {
     pub region: String,
     /// Group.
     pub group: String,
-    /// Push kind code.
+    /// Assignment kind code.
     pub kind: String,
     /// Title.
     pub title: String,
@@ -83,8 +87,8 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<()> {
 
 impl BackOffice {
     /// Pushes something to one group of the user's region; returns the assignment's id.
-    /// A sector department pushes only within its sectors.
-    pub async fn push_assignment(&self, user: &WebUser, new: NewAssignment) -> Result<RecordId> {
+    /// A sector department issues only within its sectors.
+    pub async fn issue_assignment(&self, user: &WebUser, new: NewAssignment) -> Result<RecordId> {
         let title = new.title.trim().to_owned();
         if title.is_empty() {
             return Err(Error::InvalidInput("a push needs a title".into()));

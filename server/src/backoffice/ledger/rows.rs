@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::db::CaseRow;
+use crate::backoffice::db::CaseRow;
 use crate::identity::visibility::{Unsectored, Visibility};
 
 const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \

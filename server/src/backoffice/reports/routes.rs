@@ -7,10 +7,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::extract::page;
-use super::extract::{Office, PageResult, RouteTable, non_empty};
-use super::report::{ReportKind, report_day};
+use super::{ReportKind, report_day};
 use super::{export, pages};
+use crate::backoffice::extract::{Office, PageResult, RouteTable, non_empty, page};
 use crate::error::Error;
 
 /// The routes.
@@ -36,7 +35,7 @@ async fn report(o: Office, Query(q): Query<ReportQuery>) -> PageResult {
     let r = o.office.report(&o.user, kind, at).await?;
     Ok(page(
         o.lang,
-        pages::report_page(o.lang, &o.user, &r, &super::dates::date(at)),
+        pages::report_page(o.lang, &o.user, &r, &crate::backoffice::dates::date(at)),
     ))
 }
 

@@ -2,6 +2,9 @@
 //! read (only records changed since the last look are loaded), and a visit read whole from its
 //! document with `siteproof_core`, conflicting answers included.
 
+pub(super) mod pages;
+pub(super) mod routes;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -12,7 +15,8 @@ use siteproof_core::{
 };
 
 use super::db::{self, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
-use super::{BackOffice, WebUser, case_rows};
+use super::{BackOffice, WebUser};
+use crate::backoffice::ledger::rows as case_rows;
 use crate::error::{Error, Result};
 use crate::identity::visibility::Visibility;
 use crate::storage::FullDocument;

@@ -3,10 +3,10 @@
 
 use maud::{Markup, html};
 
-use super::{BASE, layout};
+use super::{Report, ReportKind};
 use crate::backoffice::dates::{DAY_MS, date};
 use crate::backoffice::i18n::Lang;
-use crate::backoffice::report::{Report, ReportKind};
+use crate::backoffice::layout::{BASE, layout};
 use crate::backoffice::{CaseRow, WebUser};
 
 /// A stacked bar per sector (major in red over general in blue), as SVG text. Labels are
@@ -61,7 +61,7 @@ fn case_table(lang: Lang, rows: &[CaseRow], now: i64) -> Markup {
                         td { (r.description) }
                         td { (r.unit.as_deref().unwrap_or("—")) }
                         td { (r.deadline.map(date).unwrap_or_else(|| "—".into())) }
-                        td { (super::cases::days_overdue(r, now)) }
+                        td { (crate::backoffice::ledger::days_overdue(r, now)) }
                         td { (lang.status(&r.status)) }
                     }
                 }

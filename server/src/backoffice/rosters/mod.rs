@@ -1,6 +1,9 @@
 //! The rosters of a region: inspectors (督导检查人员库), each in at most one group, and the
-//! expert pool (专家库). Office rows, not synced records: an experts push copies the chosen
-//! experts' contacts into the assignment, a group-information push the group's members.
+//! expert pool (专家库). Office rows, not synced records: an experts assignment copies the chosen
+//! experts' contacts into the assignment, a group-information assignment the group's members.
+
+mod pages;
+pub(super) mod routes;
 
 use rusqlite::{Connection, params};
 use siteproof_core::{ExpertContact, Sector};
@@ -169,7 +172,7 @@ impl BackOffice {
         self.db.run(move |c| experts_of(c, &region)).await
     }
 
-    /// The members of a group of the user's region (for a group-information push).
+    /// The members of a group of the user's region (for a group-information assignment).
     pub async fn group_members(&self, user: &WebUser, group: &str) -> Result<Vec<Inspector>> {
         let (region, group) = (user.region.clone(), group.to_owned());
         self.db

@@ -4,9 +4,9 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use siteproof_core::Sector;
 
-use super::STYLE;
 use crate::backoffice::LeadReceiptStatus;
 use crate::backoffice::i18n::Lang;
+use crate::backoffice::layout::STYLE;
 use crate::backoffice::leads::{MAX_DESCRIPTION, MAX_FIELD};
 
 fn frame(lang: Lang, title: &str, body: Markup) -> Markup {

@@ -2,6 +2,9 @@
 //! anyone) and versions published (a `template` record every device pulls). Publishing a new
 //! version never touches the old one: visits keep the version they were made with.
 
+mod pages;
+pub(super) mod routes;
+
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params};
@@ -94,6 +97,16 @@ impl BackOffice {
             )));
         }
         Ok(template)
+    }
+
+    /// The published template versions (what assignments and leads may name).
+    pub async fn published_templates(&self) -> Result<Vec<TemplateEntry>> {
+        Ok(self
+            .template_library()
+            .await?
+            .into_iter()
+            .filter(|e| e.state == TemplateState::Published)
+            .collect())
     }
 
     /// Every template version: drafts and published, by id then version.

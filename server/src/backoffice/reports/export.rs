@@ -1,10 +1,10 @@
 //! The ledger as files: CSV (UTF-8 with a BOM, so spreadsheet programs read the Chinese) and
 //! XLSX.
 
-use super::CaseRow;
-use super::dates::date;
-use super::i18n::Lang;
-use super::pages::cases::{days_overdue, escalated};
+use crate::backoffice::CaseRow;
+use crate::backoffice::dates::date;
+use crate::backoffice::i18n::Lang;
+use crate::backoffice::ledger::{days_overdue, escalated};
 
 /// The ledger's column titles.
 pub fn ledger_header(lang: Lang) -> [&'static str; 11] {

@@ -3,25 +3,11 @@
 use maud::{Markup, html};
 use siteproof_core::{Case, CaseEventKind, CaseStatus};
 
-use super::{BASE, layout};
-use crate::backoffice::dates::{DAY_MS, date, date_time};
+use super::{days_overdue, escalated};
+use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
+use crate::backoffice::layout::{BASE, layout};
 use crate::backoffice::{CaseRow, WebUser};
-
-/// Whole days a row is past its deadline at `now` (0 when not overdue).
-pub fn days_overdue(row: &CaseRow, now: i64) -> i64 {
-    match row.deadline {
-        Some(d) if d < now && matches!(row.status.as_str(), "open" | "rectifying") => {
-            (now - d) / DAY_MS + 1
-        }
-        _ => 0,
-    }
-}
-
-/// Whether a row is under listed supervision: escalated by hand or overdue, and not closed.
-pub fn escalated(row: &CaseRow, now: i64) -> bool {
-    row.status != "closed" && (row.escalated || days_overdue(row, now) > 0)
-}
 
 /// The ledger.
 pub fn ledger_page(lang: Lang, user: &WebUser, rows: &[CaseRow], status: Option<&str>) -> Markup {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::extract::{LOGIN_CSRF_COOKIE, NoFields, PageResult, Posted, RouteTable};
 use super::extract::{PageError, PageLang, page, refused_form};
-use super::pages;
+use super::layout as pages;
 use crate::AppState;
 use crate::error::Error;
 use crate::identity::ClientAddr;

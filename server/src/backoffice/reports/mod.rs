@@ -1,11 +1,22 @@
-//! Reports for the user's region over a period: the daily briefing (每日简报), the half-month
-//! analysis (半月分析) and the month-end summary (月底总结). Read from the index tables only.
+//! Period reports for the user's region: the daily briefing (每日简报), the half-month
+//! analysis (半月分析) and the month-end summary (月底总结), read from the index tables only;
+//! and the exports: the ledger as CSV and XLSX (`export.rs`), a case's rectification notice
+//! as PDF (`notice.rs`). Routes in `routes.rs`, the report page in `pages.rs`.
+//!
+//! "Report" here means only these period figures: the devices' `report` records are the
+//! collections (`collections.rs`), the public's reports are leads (`leads/`).
+
+mod export;
+mod notice;
+mod pages;
+pub(super) mod routes;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::db::CaseRow;
-use super::{BackOffice, WebUser, case_rows, dates};
+use super::{BackOffice, WebUser, dates};
+use crate::backoffice::ledger::rows as case_rows;
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Unsectored, Visibility};
 
@@ -173,12 +184,12 @@ impl BackOffice {
             .collect();
         let overdue = open
             .iter()
-            .filter(|r| super::pages::cases::days_overdue(r, now) > 0)
+            .filter(|r| super::ledger::days_overdue(r, now) > 0)
             .cloned()
             .collect();
         let escalated = open
             .into_iter()
-            .filter(|r| super::pages::cases::escalated(r, now))
+            .filter(|r| super::ledger::escalated(r, now))
             .collect();
         Ok(Report {
             kind,

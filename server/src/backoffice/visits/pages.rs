@@ -4,10 +4,10 @@
 use maud::{Markup, html};
 use siteproof_core::{AnswerValue, MediaKind, Sector};
 
-use super::{BASE, layout};
+use super::{PAGE_SIZE, severity_code};
 use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
-use crate::backoffice::visits::{PAGE_SIZE, severity_code};
+use crate::backoffice::layout::{BASE, layout};
 use crate::backoffice::{VisitCounts, VisitDetail, VisitRow, WebUser};
 use crate::identity::visibility::{Unsectored, Visibility};
 

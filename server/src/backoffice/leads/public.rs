@@ -13,12 +13,12 @@ use axum::routing::{get, post};
 use axum::{Form, Json};
 use serde::Deserialize;
 
-use super::BackOffice;
-use super::extract::{PageLang, RouteTable};
-use super::i18n::Lang;
-use super::leads::{LeadInput, MAX_BODY};
-use super::pages::public;
+use super::public_pages as public;
+use super::{LeadInput, MAX_BODY};
 use crate::AppState;
+use crate::backoffice::BackOffice;
+use crate::backoffice::extract::{PageLang, RouteTable};
+use crate::backoffice::i18n::Lang;
 use crate::error::{AppError, Error};
 use crate::identity::ClientAddr;
 
