@@ -68,6 +68,7 @@ pub mod evidence;
 pub mod fuzz_entry;
 mod ids;
 pub mod media;
+pub mod migrations;
 pub mod model;
 pub mod peer;
 pub mod record_check;
