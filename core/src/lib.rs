@@ -78,7 +78,7 @@ mod visit_doc;
 
 pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
-pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
+pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};
 pub use model::*;
 pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
 pub use store::{Eviction, MediaCapture, MediaInfo};

@@ -13,7 +13,15 @@ const LAYERS: &[&[&str]] = &[
     // Identity and security: principal, users, sessions, throttles, headers, visibility.
     &["identity"],
     // Features.
-    &["admin", "backup", "devices", "sync", "evidence", "tus", "backoffice"],
+    &[
+        "admin",
+        "backup",
+        "devices",
+        "sync",
+        "evidence",
+        "tus",
+        "backoffice",
+    ],
     // Composition root and the web layer.
     &["services", "caller", "http", "fuzz_entry", "lib"],
 ];
