@@ -5,191 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use clap::{Args, Subcommand, ValueEnum};
-use siteproof_core::media::{MediaStore, Network, Uploader, UploaderConfig};
+use siteproof_core::media::{MediaStore, Network};
 use siteproof_core::{
     AnswerInput, AnswerValue, CollectionKind, MediaCapture, MediaKind, NewFinding, NewVisit,
     Profile, RecordId, Sector, Severity, Site, Store, SyncClient, TemplateRef, VisitFromAssignment,
-    VisitMode,
 };
 
 use crate::CliError;
 
+mod args;
 mod discovery;
 mod peer;
 
-/// Options of `siteproof client`.
-#[derive(Debug, Args)]
-pub struct ClientArgs {
-    /// The client's folder (store and media).
-    #[arg(long, env = "SITEPROOF_HOME", default_value = "siteproof-client")]
-    home: PathBuf,
-    #[command(subcommand)]
-    command: ClientCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum ClientCommand {
-    /// Enroll this client into a group with a one-time code, then sync.
-    Enroll {
-        /// The server, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        server: String,
-        /// The one-time enrollment code.
-        #[arg(long)]
-        code: String,
-        /// The inspector's name, recorded with every capture.
-        #[arg(long)]
-        inspector: String,
-        /// A name for this device on the server.
-        #[arg(long, default_value = "laptop")]
-        device_name: String,
-    },
-    /// List the template versions this client holds.
-    Templates,
-    /// Start a visit; prints its id.
-    Create {
-        /// Site (enterprise) name.
-        #[arg(long)]
-        site: String,
-        /// Site address.
-        #[arg(long, default_value = "")]
-        address: String,
-        /// Unified social credit code.
-        #[arg(long)]
-        credit_code: Option<String>,
-        /// Sector code, e.g. hazardous_chemicals, gas, fire_safety.
-        #[arg(long)]
-        sector: String,
-        /// Template id.
-        #[arg(long)]
-        template: String,
-        /// Template version.
-        #[arg(long = "template-version", default_value_t = 1)]
-        template_version: u32,
-        /// Covert (暗访) or announced (明查).
-        #[arg(long, value_enum, default_value_t = Mode::Covert)]
-        mode: Mode,
-        /// Team members (repeat).
-        #[arg(long)]
-        team: Vec<String>,
-    },
-    /// List the pushes (assignments) the office sent this client's group, as JSON.
-    Assignments,
-    /// Start a visit from an assignment (its site, its checklist); prints the visit id.
-    Start {
-        /// Assignment id.
-        assignment: String,
-        /// Template id, when the assignment names no checklist.
-        #[arg(long)]
-        template: Option<String>,
-        /// Template version, with --template.
-        #[arg(long = "template-version", default_value_t = 1)]
-        template_version: u32,
-        /// Covert (暗访) or announced (明查).
-        #[arg(long, value_enum, default_value_t = Mode::Covert)]
-        mode: Mode,
-        /// Team members (repeat).
-        #[arg(long)]
-        team: Vec<String>,
-    },
-    /// Write a work update or practice for the office; prints its id.
-    Collect {
-        /// work-update or practice.
-        #[arg(long, value_enum)]
-        kind: Collect,
-        /// Title.
-        #[arg(long)]
-        title: String,
-        /// Text.
-        #[arg(long, default_value = "")]
-        body: String,
-    },
-    /// List the group's work updates and practices, as JSON.
-    Collections,
-    /// Answer a checklist item: pass, fail, na, number:<x>, text:<t> or choice:<c>.
-    Answer {
-        /// Visit id.
-        visit: String,
-        /// Item id.
-        item: String,
-        /// The value.
-        value: String,
-        /// A note.
-        #[arg(long)]
-        note: Option<String>,
-    },
-    /// Record a finding (hazard); prints its id.
-    Finding {
-        /// Visit id.
-        visit: String,
-        /// What was found.
-        #[arg(long)]
-        description: String,
-        /// major or general.
-        #[arg(long, value_enum)]
-        severity: Sev,
-        /// The related item.
-        #[arg(long)]
-        item: Option<String>,
-        /// Fixed on the spot.
-        #[arg(long)]
-        fixed: bool,
-        /// Interim control measures.
-        #[arg(long)]
-        interim: Option<String>,
-    },
-    /// List visits, newest first. Records held but unreadable by this version are named on
-    /// stderr.
-    List,
-    /// Print a visit (and any conflicting answers) as JSON; for a record held but unreadable,
-    /// `{"unreadable": ...}` with the field that does not match.
-    Show {
-        /// Visit id.
-        visit: String,
-    },
-    /// Push what was captured and pull what changed.
-    Sync,
-    /// Merge directly with a teammate's device of the same group, no server needed.
-    Peer {
-        #[command(subcommand)]
-        command: peer::PeerCommand,
-    },
-    /// Attach files to a visit and upload them (resumable: run again after a cut).
-    Upload {
-        /// Visit id.
-        visit: String,
-        /// Photo, video or audio files.
-        files: Vec<PathBuf>,
-    },
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Mode {
-    Covert,
-    Announced,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Collect {
-    WorkUpdate,
-    Practice,
-}
-
-impl Mode {
-    fn visit_mode(self) -> VisitMode {
-        match self {
-            Mode::Covert => VisitMode::Covert,
-            Mode::Announced => VisitMode::Announced,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Sev {
-    Major,
-    General,
-}
+pub use args::ClientArgs;
+use args::{ClientCommand, Collect, Sev};
 
 /// Runs one client command (blocking).
 pub fn run(args: ClientArgs) -> Result<(), CliError> {
@@ -369,13 +198,6 @@ fn upload(
     }
     // The server accepts a file only once a record it knows refers to it.
     store.sync()?;
-    let server = store
-        .server_url()?
-        .ok_or_else(|| CliError::Usage("enroll first".into()))?;
-    let token = store
-        .server_token()?
-        .ok_or_else(|| CliError::Usage("enroll first".into()))?;
-    let uploader = Uploader::new(UploaderConfig::new(format!("{server}/v1/uploads"), token))?;
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
@@ -383,7 +205,7 @@ fn upload(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let cancel = AtomicBool::new(false);
-    let run = uploader.run(store, &media, Network::Unmetered, &cancel, &mut |p| {
+    let run = store.upload(&media, Network::Unmetered, &cancel, &mut |p| {
         bar.set_length(p.total);
         bar.set_position(p.done);
     })?;

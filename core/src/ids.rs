@@ -67,7 +67,7 @@ macro_rules! string_id {
 
 /// Ids are short ASCII tokens: letters, digits, `-`, `_`, `.`, `@` and `:`; 1 to 128 bytes.
 /// Keeping them this narrow means an id can never smuggle a path or markup anywhere.
-fn is_valid_id(s: &str) -> bool {
+pub fn is_valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.bytes()

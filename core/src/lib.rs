@@ -68,6 +68,7 @@ pub mod evidence;
 pub mod fuzz_entry;
 mod ids;
 pub mod media;
+pub mod migrations;
 pub mod model;
 pub mod peer;
 pub mod record_check;
@@ -77,7 +78,7 @@ mod visit_doc;
 
 pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
-pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId};
+pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};
 pub use model::*;
 pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
 pub use store::{Eviction, MediaCapture, MediaInfo};

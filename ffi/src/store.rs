@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
-use siteproof_core::media::{MediaStore, Uploader, UploaderConfig};
+use siteproof_core::media::{MediaStore, Uploader};
 use siteproof_core::sync::SyncClient;
 use siteproof_core::{self as core, Store, StoreKey};
 
@@ -294,7 +294,7 @@ impl SiteproofStore {
         progress: Option<Arc<dyn UploadProgress>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> ApiResult<UploadSummary> {
-        let uploader = Uploader::new(uploader_config(&self.store())?)?;
+        let uploader = Uploader::new(self.store().uploader_config()?)?;
         let not_cancelled = AtomicBool::new(false);
         let cancel = cancel.as_deref().map_or(&not_cancelled, CancelToken::flag);
         let mut report = |p: &core::media::UploadProgress| {
@@ -378,20 +378,6 @@ impl SiteproofStore {
             store
         })
     }
-}
-
-/// The tus endpoint and token of the server this store enrolled with. (A `Store::upload`
-/// in the core, like `Store::sync`, would make this a one-line delegate.)
-fn uploader_config(store: &Store) -> ApiResult<UploaderConfig> {
-    let not_enrolled = || ApiError::NotFound {
-        reason: "this device is not enrolled with a server".into(),
-    };
-    let base = store.server_url()?.ok_or_else(not_enrolled)?;
-    let token = store.server_token()?.ok_or_else(not_enrolled)?;
-    Ok(UploaderConfig::new(
-        format!("{}/v1/uploads", base.trim_end_matches('/')),
-        token,
-    ))
 }
 
 fn open_store(path: &str, key: Option<&StoreKey>) -> ApiResult<Store> {

@@ -9,8 +9,8 @@ use siteproof_core::peer::{CertificateAuthority, DeviceCertificate};
 use siteproof_core::{DeviceId, model::now};
 
 use crate::error::{Error, Result};
-use crate::principal::Principal;
-use crate::rate_limit::{Throttle, UNKNOWN_ADDRESS};
+use crate::identity::Principal;
+use crate::identity::rate_limit::{Throttle, UNKNOWN_ADDRESS};
 use crate::secret;
 use crate::storage::{NewDevice, SyncStorage};
 

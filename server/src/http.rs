@@ -1,13 +1,11 @@
 //! The HTTP surface: one handler per endpoint, each a thin translation between HTTP and a
 //! service. `docs/sync-protocol.md` describes every endpoint.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +14,7 @@ use siteproof_core::sync::wire::{self, SyncRequest};
 use crate::AppState;
 use crate::devices::{EnrollRequest, EnrollResponse};
 use crate::error::{AppError, Error};
-use crate::principal::Principal;
+use crate::identity::{ClientAddr, Principal};
 
 /// The largest enrollment body accepted.
 const ENROLL_BODY_LIMIT: usize = 16 * 1024;
@@ -41,7 +39,7 @@ async fn health() -> Json<serde_json::Value> {
 
 async fn enroll(
     State(state): State<AppState>,
-    extensions: Extensions,
+    ClientAddr(address): ClientAddr,
     body: Result<Json<EnrollRequest>, JsonRejection>,
 ) -> Result<Json<EnrollResponse>, AppError> {
     let Json(req) = body.map_err(|rejection| match rejection.status() {
@@ -55,14 +53,7 @@ async fn enroll(
         ))
         .into(),
     })?;
-    // The peer address, when the server runs with it (`serve`); tests may insert one.
-    let address = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip().to_string());
-    let address = address
-        .as_deref()
-        .unwrap_or(crate::rate_limit::UNKNOWN_ADDRESS);
-    Ok(Json(state.devices.enroll_from(&req, address).await?))
+    Ok(Json(state.devices.enroll_from(&req, &address).await?))
 }
 
 async fn sync(

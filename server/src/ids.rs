@@ -1,8 +1,11 @@
 //! Identifier newtypes of the server: groups and regions. Both end up in record scopes, so they
-//! follow the core's id rules (short ASCII tokens that cannot smuggle a path or markup).
+//! follow the core's id rules (`siteproof_core::is_valid_id`: short ASCII tokens that cannot
+//! smuggle a path or markup), the one copy of them.
 
 use std::fmt;
 use std::str::FromStr;
+
+use siteproof_core::is_valid_id;
 
 /// A string that is not a valid id of the named kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,14 +15,6 @@ pub struct InvalidId {
     pub what: &'static str,
     /// The offending text, cut to 80 characters.
     pub value: String,
-}
-
-fn is_valid_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':'))
-        && !s.starts_with('.')
 }
 
 macro_rules! server_id {

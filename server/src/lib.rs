@@ -31,22 +31,26 @@ pub mod admin;
 pub mod backoffice;
 pub mod backup;
 pub mod blob;
+mod caller;
 mod devices;
 mod error;
 pub mod evidence;
 #[doc(hidden)]
 pub mod fuzz_entry;
 mod http;
+pub mod identity;
 pub mod ids;
-mod principal;
-pub mod rate_limit;
 mod secret;
 mod services;
 pub mod storage;
 pub mod storage_suite;
 mod sync;
 pub mod tus;
-pub mod visibility;
+
+/// The throttles, under their former path (`identity::rate_limit`).
+pub use identity::rate_limit;
+/// The visibility policy, under its former path (`identity::visibility`).
+pub use identity::visibility;
 
 use std::future::Future;
 
@@ -63,8 +67,8 @@ pub use devices::{
     DeviceRegistry, ENROLL_FAILURES_PER_ADDRESS, ENROLL_WINDOW, EnrollRequest, EnrollResponse,
 };
 pub use error::{AppError, Error, Result};
+pub use identity::Principal;
 pub use ids::{GroupId, RegionCode};
-pub use principal::Principal;
 pub use services::{AppState, ServerConfig, Services};
 pub use storage::{SqliteStorage, StorageError, SyncStorage};
 pub use sync::{SyncLimits, SyncService};
@@ -84,7 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(backoffice::headers::secured(backoffice::router()))
         .with_state(state);
     // Outermost: credentials are marked sensitive before any layer could log them.
-    backoffice::headers::everywhere(app).layer(SetSensitiveHeadersLayer::new([
+    identity::headers::everywhere(app).layer(SetSensitiveHeadersLayer::new([
         AUTHORIZATION,
         COOKIE,
         SET_COOKIE,

@@ -12,6 +12,7 @@ use crate::blob::{BlobStore, FsBlobStore};
 use crate::devices::DeviceRegistry;
 use crate::error::{Error, Result};
 use crate::evidence::EvidenceService;
+use crate::identity::Sessions;
 use crate::storage::{SqliteStorage, SyncStorage};
 use crate::sync::{SyncLimits, SyncService};
 use crate::tus::{MediaConfig, MediaService};
@@ -62,6 +63,8 @@ pub struct Services {
     pub media: Arc<MediaService>,
     /// The back office.
     pub backoffice: Arc<BackOffice>,
+    /// Web users' logins and sessions (the back office's, shared).
+    pub sessions: Arc<Sessions>,
     /// Evidence checks and the custody log.
     pub evidence: Arc<EvidenceService>,
 }
@@ -112,6 +115,7 @@ impl Services {
             storage,
             config: Arc::new(config),
             media,
+            sessions: Arc::clone(backoffice.sessions()),
             backoffice,
             evidence,
         })

@@ -203,7 +203,7 @@ fn an_assignment_reaches_its_group_and_no_other() {
         .expect("expert");
     let id = w
         .server
-        .block_on(office.push_assignment(
+        .block_on(office.issue_assignment(
             &w.reviewer,
             NewAssignment {
                 group: w.g1.to_string(),

@@ -35,6 +35,8 @@ mod sink;
 mod thumbnail;
 #[cfg(feature = "http-client")]
 mod tus_client;
+#[cfg(feature = "http-client")]
+mod tus_config;
 mod upload;
 
 use std::fs::{self, File};

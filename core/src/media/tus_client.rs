@@ -21,10 +21,10 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, LOCATION};
 use sha2::{Digest, Sha256};
 
+pub use super::tus_config::{UploadRun, UploaderConfig};
 use super::{MediaStore, Network, UploadItem, UploadProgress};
 use crate::Store;
 use crate::error::{Error, Result};
-use crate::ids::MediaHash;
 
 const TUS_VERSION: &str = "1.0.0";
 /// Consecutive checksum failures of one chunk before the run gives up on that item.
@@ -33,60 +33,6 @@ const MAX_CHUNK_RETRIES: u32 = 5;
 const MAX_LOOKUPS: u32 = 24;
 /// The longest wait between two tries after a transient failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
-
-/// Where and how to upload.
-#[derive(Clone, Debug)]
-pub struct UploaderConfig {
-    /// The tus creation endpoint, e.g. `https://host/v1/uploads`.
-    pub endpoint: String,
-    /// The device's bearer token (the one sync uses).
-    pub token: String,
-    /// Bytes per `PATCH`; the most a cut connection can cost.
-    pub chunk_size: usize,
-    /// How long to wait for a connection.
-    pub connect_timeout: Duration,
-    /// Transient failures (network errors, a busy or locked upload) tolerated per file in
-    /// one run before the file is deferred to the next run.
-    pub transient_retries: u32,
-    /// The wait after the first transient failure; it doubles with each further one, up to
-    /// 4 s.
-    pub retry_backoff: Duration,
-}
-
-impl UploaderConfig {
-    /// Defaults: 8 MiB chunks, 20 s to connect, no overall request timeout (a chunk may take
-    /// minutes on a poor link), 6 transient failures per file with backoff from 250 ms
-    /// (about 12 s of waiting in all).
-    pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
-        Self {
-            endpoint: endpoint.into(),
-            token: token.into(),
-            chunk_size: 8 << 20,
-            connect_timeout: Duration::from_secs(20),
-            transient_retries: 6,
-            retry_backoff: Duration::from_millis(250),
-        }
-    }
-}
-
-/// What one run of the queue did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UploadRun {
-    /// Files the server now holds, verified.
-    pub completed: Vec<MediaHash>,
-    /// Files left for a later run (network error, server busy, not yet allowed), with why.
-    pub deferred: Vec<(MediaHash, String)>,
-    /// Files the server refused for good (e.g. their bytes do not match their hash).
-    pub failed: Vec<(MediaHash, String)>,
-    /// Files skipped because the network policy does not allow them now.
-    pub waiting_for_unmetered: usize,
-    /// Offset each upload resumed from (the server's word), for diagnostics.
-    pub resumed_from: Vec<(MediaHash, u64)>,
-    /// Payload bytes sent in `PATCH` bodies, re-sent chunks included.
-    pub bytes_sent: u64,
-    /// Chunks sent again because the server found their checksum wrong.
-    pub chunks_resent: u32,
-}
 
 /// A tus 1.0.0 client over the store's upload queue.
 pub struct Uploader {

@@ -1,8 +1,9 @@
-//! The versioned SQLite schema. Each migration is a numbered `.sql` file; the database's
-//! `user_version` says how many have run. A database from a newer build is refused rather than
-//! guessed at.
+//! The versioned SQLite schema of the store. Each migration is a numbered `.sql` file, run by
+//! the shared runner (`crate::migrations`).
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
+
+use crate::migrations::{self, MigrationError};
 
 use crate::error::{Error, Result};
 
@@ -16,8 +17,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/006_peer_media.sql"),
 ];
 
-/// The schema version this build writes.
-pub const VERSION: u32 = MIGRATIONS.len() as u32;
+/// The schema version this build writes (the runner derives it; tests name it).
+#[cfg(test)]
+pub const VERSION: u32 = migrations::version_of(MIGRATIONS);
 
 /// Sets the connection's durability and brings the schema up to [`VERSION`].
 pub fn prepare(conn: &mut Connection) -> Result<()> {
@@ -27,24 +29,11 @@ pub fn prepare(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let tx = conn.transaction()?;
-    let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > VERSION {
-        return Err(Error::SchemaTooNew {
-            found,
-            supported: VERSION,
-        });
-    }
-    upgrade_from(&tx, found)?;
+    migrations::upgrade(&tx, MIGRATIONS, "store").map_err(|e| match e {
+        MigrationError::TooNew { found, supported } => Error::SchemaTooNew { found, supported },
+        MigrationError::Sql(e) => e.into(),
+    })?;
     tx.commit()?;
-    Ok(())
-}
-
-fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tracing::info!(to = i + 1, "migrating store schema");
-        tx.execute_batch(sql)?;
-    }
-    tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())
 }
 

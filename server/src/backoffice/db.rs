@@ -8,8 +8,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::error::{Error, Result};
+use crate::identity::visibility::{Unsectored, Visibility};
 use crate::storage::SharedConnection;
-use crate::visibility::{Unsectored, Visibility};
 
 pub use super::rows::{
     CaseRow, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow,
@@ -40,6 +40,12 @@ impl Db {
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         self.conn.run(move |c| work(c).map_err(internal)).await
+    }
+
+    /// The shared connection itself (for the sessions, which keep their tables beside the
+    /// office's).
+    pub fn connection(&self) -> SharedConnection {
+        self.conn.clone()
     }
 
     /// Waits for the work in flight and closes the connection.

@@ -2,12 +2,11 @@
 //! that passed the CSRF check ([`Posted`]), the [`PageError`] every page handler returns,
 //! and the [`RouteTable`] that lists the routes it holds.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -17,12 +16,46 @@ use axum_extra::extract::Form;
 use serde::de::DeserializeOwned;
 
 use super::i18n::Lang;
-use super::{BackOffice, WebUser, csrf_ok, pages};
+use siteproof_core::TemplateRef;
+
+use super::layout as pages;
+use super::{BackOffice, WebUser, dates};
 use crate::AppState;
 use crate::error::{AppError, Error};
-use crate::principal::{SESSION_COOKIE, cookie};
+use crate::identity::{SESSION_COOKIE, cookie, csrf_ok};
 
 const LANG_COOKIE: &str = "sp_lang";
+
+/// The cookie that carries the login form's CSRF token (there is no session yet).
+pub(super) const LOGIN_CSRF_COOKIE: &str = "sp_login_csrf";
+
+/// A template version named in a form (`id@version`).
+pub(super) fn parse_template_ref(text: Option<String>) -> Result<Option<TemplateRef>, Error> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || Error::InvalidInput(format!("{text:?} is not a template version (id@version)"));
+    let (id, version) = text.rsplit_once('@').ok_or_else(bad)?;
+    Ok(Some(TemplateRef {
+        id: id.parse().map_err(|_| bad())?,
+        version: version.parse().map_err(|_| bad())?,
+    }))
+}
+
+/// A deadline typed into a form (`YYYY-MM-DD`): the end of that day.
+pub(super) fn parse_due(text: Option<String>) -> Result<Option<i64>, Error> {
+    text.map(|d| {
+        dates::parse_date(&d)
+            .map(|t| t + dates::DAY_MS - 1)
+            .ok_or_else(|| Error::InvalidInput(format!("{d:?} is not a date (YYYY-MM-DD)")))
+    })
+    .transpose()
+}
+
+/// A form field's value, trimmed; `None` when absent or blank.
+pub(super) fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
 
 /// The page language: `?lang=`, else the language cookie, else Chinese.
 fn lang_of(uri: &Uri, headers: &HeaderMap) -> Lang {
@@ -92,25 +125,6 @@ impl FromRequestParts<AppState> for Office {
                 "sign in first: the session is missing or expired",
             ))),
         }
-    }
-}
-
-/// The client's address, for login throttling.
-pub struct ClientAddr(pub(super) String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(
-                    || crate::rate_limit::UNKNOWN_ADDRESS.into(),
-                    |c| c.0.ip().to_string(),
-                ),
-        ))
     }
 }
 

@@ -11,13 +11,13 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
+use crate::identity::headers::if_absent;
 
 /// The largest form body the back office reads: its forms are a few short fields. A route
 /// that takes more (an attachment) sets its own `DefaultBodyLimit`, which wins over this one.
@@ -28,7 +28,7 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// images and media from this server, no framing, forms posting here only.
 pub fn content_security_policy() -> &'static str {
     static POLICY: LazyLock<String> = LazyLock::new(|| {
-        let script = B64.encode(Sha256::digest(super::pages::VIEWER_JS.as_bytes()));
+        let script = B64.encode(Sha256::digest(super::layout::VIEWER_JS.as_bytes()));
         format!(
             "default-src 'none'; script-src 'sha256-{script}'; style-src 'unsafe-inline'; \
              img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; \
@@ -45,38 +45,11 @@ pub fn secured(router: Router<AppState>) -> Router<AppState> {
     router
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(if_absent(header::CONTENT_SECURITY_POLICY, csp))
-        // nosniff, DENY and no-referrer come from `everywhere`, which wraps the whole app.
+        // nosniff, DENY and no-referrer come from `identity::headers::everywhere`, which
+        // wraps the whole app.
         // Pages show confidential findings: no copy in any cache, the browser's included.
         .layer(if_absent(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        ))
-}
-
-fn if_absent(name: HeaderName, value: HeaderValue) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, value)
-}
-
-/// The headers every response carries (the API's JSON and the evidence files too), unless a
-/// route set them already: no MIME sniffing, no framing, no referrer, and for anything that is
-/// not a page a policy that runs nothing. An evidence file whose claimed type is HTML or SVG
-/// therefore cannot run script in this origin when opened directly.
-pub fn everywhere<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(if_absent(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
-        ))
-        .layer(if_absent(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(if_absent(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(if_absent(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
         ))
 }

@@ -114,8 +114,8 @@ impl Lang {
         }
     }
 
-    /// A push kind's name (六推送).
-    pub fn push(self, kind: PushKind) -> &'static str {
+    /// An assignment kind's name (六推送).
+    pub fn assignment_kind(self, kind: PushKind) -> &'static str {
         match kind {
             PushKind::RiskPoint => self.t("风险点位", "Risk point"),
             PushKind::Lead => self.t("举报线索", "Whistleblower lead"),
@@ -126,9 +126,10 @@ impl Lang {
         }
     }
 
-    /// A push kind's name from its code.
-    pub fn push_code(self, code: &str) -> &'static str {
-        PushKind::from_code(code).map_or_else(|| self.t("其他", "Other"), |k| self.push(k))
+    /// An assignment kind's name from its code.
+    pub fn assignment_kind_code(self, code: &str) -> &'static str {
+        PushKind::from_code(code)
+            .map_or_else(|| self.t("其他", "Other"), |k| self.assignment_kind(k))
     }
 
     /// A collection kind's name (三收集).

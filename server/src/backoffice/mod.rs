@@ -2,49 +2,48 @@
 //! region, server-rendered pages (zh-CN first, English with `?lang=en`), the hazard ledger
 //! (台账) and its cases.
 //!
-//! [`BackOffice`] is the service, tested on its own; `http` only translates requests to it and
-//! renders its answers with `pages`. Its tables live in the server's SQLite (migration 002),
-//! reached through a connection of its own ([`db::Db`]). Visits are read from the sync log into
-//! an index (`visits`); cases are records written by the back office alone (`cases`).
+//! [`BackOffice`] is the service, tested on its own. It is split by feature, each folder
+//! holding its part of the service, its SQL, its routes (`routes.rs`) and its pages
+//! (`pages.rs`): `visits/` (the visit index and pages), `ledger/` (cases and the ledger),
+//! `reports/` (period reports and the CSV/XLSX/PDF exports), `assignments/` (六推送),
+//! `leads/` (whistleblower leads, public form included), `rosters/` (inspectors, experts),
+//! `library/` (templates), `collections.rs` (三收集 records from the groups). Shared: the
+//! connection and its row types (`db.rs`, `rows.rs`), request extractors (`extract.rs`), the
+//! page frame (`layout.rs`), languages and dates, the page headers (`headers.rs`), the login
+//! pages (`login.rs`) and the router that merges every feature's routes (`router.rs`).
+//! Users and sessions themselves are the identity layer's (`crate::identity::Sessions`).
 
 mod assignments;
-pub(crate) mod auth;
-mod case_rows;
-mod cases;
+mod collections;
 mod dates;
 mod db;
-mod export;
 mod extract;
 pub mod headers;
-mod http;
-mod http_content;
-mod http_files;
-mod http_public;
-mod http_session;
 mod i18n;
+mod layout;
 mod leads;
+mod ledger;
 mod library;
-mod notice;
-mod pages;
-mod report;
+mod login;
+mod reports;
 mod rosters;
+mod router;
 mod rows;
-mod user_rows;
 mod visits;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
-pub use auth::{NewUser, Role, WebUser};
-pub use cases::CaseInput;
 pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
-pub use http::{paths, router};
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
+pub use ledger::CaseInput;
 pub use library::{TemplateEntry, TemplateState};
-pub use report::{Report, ReportKind};
+pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
+pub use router::{paths, router};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};
@@ -52,7 +51,7 @@ use siteproof_core::{RecordHeader, RecordId, RecordKind};
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
-use crate::rate_limit::Throttle;
+use crate::identity::{SessionConfig, Sessions};
 use crate::storage::SyncStorage;
 use crate::storage::{PushWrite, RecordWrite};
 use db::Db;
@@ -99,7 +98,7 @@ pub struct BackOffice {
     storage: Arc<dyn SyncStorage>,
     blobs: Option<Arc<dyn BlobStore>>,
     config: BackOfficeConfig,
-    throttle: Throttle,
+    sessions: Arc<Sessions>,
     index_lock: tokio::sync::Mutex<()>,
     case_lock: tokio::sync::Mutex<()>,
     lead_lock: tokio::sync::Mutex<()>,
@@ -118,15 +117,21 @@ impl BackOffice {
         blobs: Option<Arc<dyn BlobStore>>,
         config: BackOfficeConfig,
     ) -> Result<Self> {
+        let db = Db::open(db_path)?;
+        let sessions = Sessions::new(
+            db.connection(),
+            &SessionConfig {
+                ttl: config.session_ttl,
+                failures_per_account: config.failures_per_account,
+                failures_per_address: config.failures_per_address,
+                throttle_window: config.throttle_window,
+            },
+        );
         Ok(Self {
-            db: Db::open(db_path)?,
+            db,
             storage,
             blobs,
-            throttle: Throttle::new(
-                config.throttle_window,
-                config.failures_per_account,
-                config.failures_per_address,
-            ),
+            sessions,
             lead_gate: LeadGate::new(
                 config.lead_window,
                 config.leads_per_address,
@@ -150,118 +155,34 @@ impl BackOffice {
         &self.config
     }
 
-    /// Creates a web user; a taken login is a conflict.
-    pub async fn create_user(&self, user: NewUser) -> Result<i64> {
-        if user.login.trim().is_empty() || user.password.chars().count() < 8 {
-            return Err(Error::InvalidInput(
-                "a user needs a login and a password of at least 8 characters".into(),
-            ));
-        }
-        let hash = auth::hash_password(&user.password)?;
-        let sectors: Vec<&str> = user.sectors.iter().map(|s| s.code()).collect();
-        let sectors = sectors.join(",");
-        let login = user.login.clone();
-        let row = user_rows::UserInsert {
-            login: user.login,
-            name: user.name,
-            hash,
-            role: user.role,
-            region: user.region,
-            sectors,
-        };
-        self.db
-            .run(move |c| user_rows::insert_user(c, &row, siteproof_core::now()))
-            .await?
-            .ok_or_else(|| Error::Conflict(format!("the login {login} is taken")))
+    /// Users and sessions (shared with the web layer through [`crate::Services`]).
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
     }
 
-    /// Checks a password and opens a session: the session id for the cookie (only its hash is
-    /// stored) and the user. Refused alike for an unknown login and a wrong password; refused
-    /// without checking once the account or the address failed too often.
+    /// Creates a web user ([`Sessions::create_user`]).
+    pub async fn create_user(&self, user: NewUser) -> Result<i64> {
+        self.sessions.create_user(user).await
+    }
+
+    /// Logs in ([`Sessions::login`]): the session id for the cookie and the user.
     pub async fn login(
         &self,
         login: &str,
         password: &str,
         address: &str,
     ) -> Result<(String, WebUser)> {
-        if !self.throttle.allows(login, address) {
-            return Err(Error::Unauthorized(
-                "too many failed logins; wait 15 minutes and try again",
-            ));
-        }
-        let owned = login.to_owned();
-        let found = self
-            .db
-            .run(move |c| user_rows::password_of(c, &owned))
-            .await?;
-        let password = password.to_owned();
-        let user = match found {
-            Some((id, hash)) => {
-                let ok =
-                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                        .await
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                ok.then_some(id)
-            }
-            None => {
-                // Spend the same time as a real check, so logins cannot be probed by timing.
-                let _ = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await;
-                None
-            }
-        };
-        let Some(user_id) = user else {
-            self.throttle.failed(login, address);
-            return Err(Error::Unauthorized("the login or the password is wrong"));
-        };
-        self.throttle.succeeded(login);
-        let session = auth::random_token();
-        let csrf = auth::random_token();
-        let hash = auth::session_hash(&session);
-        let now = siteproof_core::now();
-        let expires = now + i64::try_from(self.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
-        self.db
-            .run(move |c| user_rows::insert_session(c, &hash, user_id, &csrf, now, expires))
-            .await?;
-        let user = self
-            .session(&session)
-            .await?
-            .ok_or_else(|| Error::Internal("a new session is not found".into()))?;
-        Ok((session, user))
+        self.sessions.login(login, password, address).await
     }
 
-    /// The user of a live session.
+    /// The user of a live session ([`Sessions::session`]).
     pub async fn session(&self, session: &str) -> Result<Option<WebUser>> {
-        let hash = auth::session_hash(session);
-        let now = siteproof_core::now();
-        let Some((cols, csrf)) = self
-            .db
-            .run(move |c| user_rows::session_user(c, &hash, now))
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(WebUser {
-            id: cols.id,
-            login: cols.login,
-            name: cols.name,
-            role: cols.role.parse()?,
-            region: cols.region,
-            sectors: cols
-                .sectors
-                .split(',')
-                .filter_map(siteproof_core::Sector::from_code)
-                .collect(),
-            csrf,
-        }))
+        self.sessions.session(session).await
     }
 
-    /// Ends a session.
+    /// Ends a session ([`Sessions::logout`]).
     pub async fn logout(&self, session: &str) -> Result<()> {
-        let hash = auth::session_hash(session);
-        let now = siteproof_core::now();
-        self.db
-            .run(move |c| user_rows::delete_session(c, &hash, now))
-            .await
+        self.sessions.logout(session).await
     }
 
     /// The groups of the user's region.
@@ -320,9 +241,4 @@ impl BackOffice {
             .await?;
         Ok(())
     }
-}
-
-/// Whether a CSRF token sent with a form is the session's.
-pub fn csrf_ok(user: &WebUser, sent: &str) -> bool {
-    auth::tokens_equal(&user.csrf, sent)
 }

@@ -17,8 +17,8 @@ use siteproof_core::record_check::Touched;
 use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
+use crate::identity::visibility::Visibility;
 use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
-use crate::visibility::Visibility;
 use compactor::Compactor;
 use content::ContentCheck;
 use doc_cache::{CachedDoc, DocCache, load_current};

@@ -12,8 +12,8 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId};
 
 use super::doc_cache::CachedDoc;
 use crate::error::{Error, Result};
+use crate::identity::visibility::{Visibility, WriteRefusal};
 use crate::storage::{DeviceRecord, DocMeta, Hash, RecordWrite};
-use crate::visibility::{Visibility, WriteRefusal};
 
 /// One record's pushed changes, parsed.
 pub(crate) struct ParsedRecord {

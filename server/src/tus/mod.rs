@@ -31,7 +31,7 @@ use headers::{
 pub use service::{MediaConfig, MediaService, UploadClaim, UploadStatus};
 
 use crate::AppState;
-use crate::principal::Principal;
+use crate::identity::Principal;
 
 /// The protocol version spoken.
 pub const TUS_VERSION: &str = "1.0.0";

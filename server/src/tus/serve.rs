@@ -14,8 +14,8 @@ use siteproof_core::{MediaHash, RecordId};
 use super::TusError;
 use crate::AppState;
 use crate::blob::BlobMeta;
-use crate::principal::Principal;
-use crate::visibility::Visibility;
+use crate::identity::Principal;
+use crate::identity::visibility::Visibility;
 
 /// Photos larger than this get no server-made thumbnail (they are not photos).
 const MAX_THUMBNAIL_SOURCE: u64 = 64 << 20;

@@ -14,8 +14,8 @@ use tokio::sync::Mutex as AsyncMutex;
 use super::error::TusError;
 use crate::blob::{BlobMeta, BlobStore, StagedUpload};
 use crate::evidence::EvidenceService;
+use crate::identity::visibility::Visibility;
 use crate::storage::{DeviceRecord, SyncStorage};
-use crate::visibility::Visibility;
 
 /// Settings of the media endpoints.
 #[derive(Clone, Debug)]

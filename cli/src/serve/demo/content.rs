@@ -109,7 +109,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
     });
     planned.template = Some(hazchem.clone());
     planned.due = Some(siteproof_core::now() + 7 * 86_400_000);
-    office.push_assignment(&admin, planned).await?;
+    office.issue_assignment(&admin, planned).await?;
     let mut support = push(
         g1,
         PushKind::Experts,
@@ -117,9 +117,9 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
         "暗访中遇到工艺和电气问题可电话咨询。",
     );
     support.experts = experts[..2].to_vec();
-    office.push_assignment(&admin, support).await?;
+    office.issue_assignment(&admin, support).await?;
     office
-        .push_assignment(
+        .issue_assignment(
             &admin,
             push(
                 g1,
@@ -130,7 +130,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
         )
         .await?;
     office
-        .push_assignment(
+        .issue_assignment(
             &admin,
             push(
                 g2,
@@ -141,7 +141,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
         )
         .await?;
     office
-        .push_assignment(
+        .issue_assignment(
             &admin,
             push(
                 g2,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use siteproof_core::media::{MediaStore, Network, Uploader, UploaderConfig, thumbnail_jpeg};
+use siteproof_core::media::{MediaStore, Network, thumbnail_jpeg};
 use siteproof_core::{
     AnswerInput, AnswerValue, GeoPoint, MediaCapture, MediaKind, NewFinding, NewVisit, Profile,
     Scope, Site, Store, TemplateRef, VisitMode,
@@ -50,7 +50,6 @@ pub(super) fn video(dir: &Path) -> Option<PathBuf> {
 pub(super) struct Phone {
     pub(super) store: Store,
     pub(super) media: MediaStore,
-    base: String,
 }
 
 impl Phone {
@@ -74,33 +73,13 @@ impl Phone {
             .map_err(core_err)?;
         store.sync().map_err(core_err)?;
         let media = MediaStore::open(dir.join("media")).map_err(core_err)?;
-        Ok(Self {
-            store,
-            media,
-            base: base.into(),
-        })
+        Ok(Self { store, media })
     }
 
     pub(super) fn upload(&mut self) -> Result<(), CliError> {
-        let token = self
-            .store
-            .server_token()
-            .map_err(core_err)?
-            .ok_or_else(|| CliError::Usage("demo phone is not enrolled".into()))?;
-        let uploader = Uploader::new(UploaderConfig::new(
-            format!("{}/v1/uploads", self.base),
-            token,
-        ))
-        .map_err(core_err)?;
         let cancel = AtomicBool::new(false);
-        uploader
-            .run(
-                &mut self.store,
-                &self.media,
-                Network::Unmetered,
-                &cancel,
-                &mut |_| {},
-            )
+        self.store
+            .upload(&self.media, Network::Unmetered, &cancel, &mut |_| {})
             .map_err(core_err)?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::rate_limit::RateLimiter;
+use crate::identity::rate_limit::RateLimiter;
 
 /// Admission control for lead submissions: at most `per_address` per window from one client
 /// address and `overall` per window from everyone. Addresses are held only as salted hashes,

@@ -5,8 +5,12 @@
 //! kept only as its SHA-256. Submissions are size-limited and rate-limited (per client address,
 //! hashed with a per-process salt and forgotten after the window, and overall).
 //!
-//! The office triages a lead: dismissed with a reason, or turned into an assignment (a `lead`
-//! push) for one group, which the group's inspectors answer with a visit.
+//! The office triages a lead: dismissed with a reason, or turned into an assignment (of kind
+//! `lead`) for one group, which the group's inspectors answer with a visit.
+//!
+//! Here: the service and its SQL (`rows.rs`), the submission gate (`gate.rs`), receipt codes
+//! (`receipt.rs`), the office's routes and pages (`routes.rs`, `pages.rs`) and the public form's
+//! (`public.rs`, `public_pages.rs`).
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -14,8 +18,13 @@ use siteproof_core::{PushKind, RecordId, Sector, Site, TemplateRef};
 
 use super::assignments::NewAssignment;
 use super::{BackOffice, WebUser, dates};
+
 mod gate;
+mod pages;
+pub(super) mod public;
+mod public_pages;
 mod receipt;
+pub(super) mod routes;
 mod rows;
 
 pub use gate::LeadGate;
@@ -23,7 +32,7 @@ use receipt::{receipt_code, receipt_hash};
 use rows::{list, status_of};
 
 use crate::error::{Error, Result};
-use crate::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Visibility};
 
 /// Largest lead description, in characters.
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -115,7 +124,7 @@ pub struct LeadRow {
 /// How the office decides on a lead.
 #[derive(Clone, Debug)]
 pub enum Triage {
-    /// Push it to a group as an assignment.
+    /// Assign it to a group.
     Assign {
         /// The group.
         group: String,
@@ -254,7 +263,7 @@ impl BackOffice {
             .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })
     }
 
-    /// Decides on a lead that is still `received`: pushes it to a group (returns the
+    /// Decides on a lead that is still `received`: assigns it to a group (returns the
     /// assignment's id) or dismisses it.
     pub async fn triage_lead(
         &self,
@@ -306,7 +315,7 @@ impl BackOffice {
                     experts: vec![],
                     lead: Some(lead.id.clone()),
                 };
-                (Some(self.push_assignment(user, new).await?), note)
+                (Some(self.issue_assignment(user, new).await?), note)
             }
         };
         let (owned, by) = (id.to_owned(), user.login.clone());

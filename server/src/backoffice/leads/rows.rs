@@ -5,7 +5,7 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::{LeadRow, LeadStatus};
 use crate::backoffice::assignments::visits_for_lead;
-use crate::visibility::{Unsectored, Visibility};
+use crate::identity::visibility::{Unsectored, Visibility};
 
 /// A stored status, with `assigned` becoming `inspected` once a visit answers the lead.
 pub(super) fn status_of(conn: &Connection, id: &str, stored: &str) -> rusqlite::Result<LeadStatus> {

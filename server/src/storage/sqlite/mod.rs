@@ -13,6 +13,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use siteproof_core::migrations::{self, MigrationError};
+
 use super::{StorageError, StorageResult};
 pub use shared::SharedConnection;
 use writer::Writer;
@@ -25,8 +27,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_evidence.sql"),
 ];
 
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+/// The schema version this build writes (the runner derives it; tests name it).
+#[cfg(test)]
+pub const SCHEMA_VERSION: u32 = migrations::version_of(MIGRATIONS);
 
 /// How many read connections run at once.
 const READERS: usize = 4;
@@ -157,17 +160,10 @@ fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let tx = conn.transaction()?;
-    let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
-        return Err(StorageError::Backend(format!(
-            "database schema version {found} is newer than this build supports ({SCHEMA_VERSION})"
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tracing::info!(to = i + 1, "migrating server schema");
-        tx.execute_batch(sql)?;
-    }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    migrations::upgrade(&tx, MIGRATIONS, "server").map_err(|e| match e {
+        e @ MigrationError::TooNew { .. } => StorageError::Backend(e.to_string()),
+        MigrationError::Sql(e) => e.into(),
+    })?;
     tx.commit()?;
     Ok(())
 }

@@ -1,0 +1,134 @@
+//! The hazard ledger (台账) and one case with the forms that drive it to closure.
+
+use maud::{Markup, html};
+use siteproof_core::{Case, CaseEventKind, CaseStatus};
+
+use super::{days_overdue, escalated};
+use crate::backoffice::dates::{date, date_time};
+use crate::backoffice::i18n::Lang;
+use crate::backoffice::layout::{BASE, layout};
+use crate::backoffice::{CaseRow, WebUser};
+
+/// The ledger.
+pub fn ledger_page(lang: Lang, user: &WebUser, rows: &[CaseRow], status: Option<&str>) -> Markup {
+    let now = siteproof_core::now();
+    let body = html! {
+        form method="get" action={(BASE) "/ledger"} {
+            label { (lang.t("状态", "Status")) " "
+                select name="status" {
+                    option value="" { (lang.t("全部", "All")) }
+                    @for s in CaseStatus::ALL {
+                        option value=(s.code()) selected[status == Some(s.code())] { (lang.status(s.code())) }
+                    }
+                }
+            }
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " · " a #csv href={(BASE) "/ledger.csv"} { (lang.t("导出 CSV", "Export CSV")) }
+            " · " a #xlsx href={(BASE) "/ledger.xlsx"} { (lang.t("导出 Excel", "Export XLSX")) }
+        }
+        p { (lang.t("共", "Total")) " " strong #case-count { (rows.len()) } }
+        table #ledger {
+            thead { tr {
+                th { (lang.t("立案日期", "Opened")) } th { (lang.t("被检查单位", "Site")) }
+                th { (lang.t("行业领域", "Sector")) } th { (lang.t("等级", "Severity")) }
+                th { (lang.t("隐患描述", "Hazard")) } th { (lang.t("责任单位", "Responsible unit")) }
+                th { (lang.t("整改期限", "Deadline")) } th { (lang.t("超期天数", "Days overdue")) }
+                th { (lang.t("状态", "Status")) }
+            } }
+            tbody {
+                @for r in rows {
+                    tr data-case=(r.id) {
+                        td { (date(r.opened_at)) }
+                        td { a href={(BASE) "/cases/" (r.id)} { (r.site) } }
+                        td { (lang.sector(&r.sector)) }
+                        td { @if r.severity == "major" { span.major { (lang.severity("major")) } } @else { (lang.severity("general")) } }
+                        td { (r.description) }
+                        td { (r.unit.as_deref().unwrap_or("—")) }
+                        td { (r.deadline.map(date).unwrap_or_else(|| "—".into())) }
+                        td { @let d = days_overdue(r, now); @if d > 0 { span.overdue { (d) } } @else { "0" } }
+                        td.status {
+                            (lang.status(&r.status))
+                            @if escalated(r, now) { " " span.flag { (lang.t("挂牌督办", "Listed")) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(
+        lang,
+        user,
+        lang.t("问题隐患治理台账", "Hazard ledger"),
+        body,
+    )
+}
+
+fn event_form(lang: Lang, user: &WebUser, case: &Case, kind: CaseEventKind) -> Markup {
+    html! {
+        form.event method="post" action={(BASE) "/cases/" (case.id) "/events"} data-kind=(kind.code()) {
+            fieldset {
+                legend { (lang.event(kind)) }
+                input type="hidden" name="csrf" value=(user.csrf);
+                input type="hidden" name="kind" value=(kind.code());
+                @if kind == CaseEventKind::Ordered {
+                    label { (lang.t("责任单位", "Responsible unit")) " " input name="unit" required; }
+                    label { (lang.t("整改期限", "Deadline")) " " input type="date" name="deadline" required; }
+                }
+                @if kind == CaseEventKind::Rectified {
+                    label { (lang.t("整改证据（文件哈希，逗号分隔）", "Evidence (file hashes, comma-separated)")) " " input name="media"; }
+                }
+                label { (lang.t("说明", "Note")) " " input name="note" size="40"; }
+                button type="submit" { (lang.event(kind)) }
+            }
+        }
+    }
+}
+
+/// One case: its facts, its history, and a form for each event the lifecycle allows now.
+pub fn case_page(lang: Lang, user: &WebUser, row: &CaseRow, case: &Case) -> Markup {
+    let now = siteproof_core::now();
+    let body = html! {
+        p {
+            (lang.sector(&row.sector)) " · "
+            @if row.severity == "major" { span.major { (lang.severity("major")) } } @else { (lang.severity("general")) }
+            " · " a href={(BASE) "/visits/" (row.visit_id)} { (lang.t("来源检查", "Source visit")) }
+        }
+        p { (case.description) }
+        p {
+            (lang.t("状态", "Status")) ": " strong #case-status data-status=(case.status().code()) { (lang.status(case.status().code())) }
+            @if case.is_escalated(now) { " " span.flag { (lang.t("挂牌督办", "Listed supervision")) } }
+            @if let Some(d) = case.deadline() { " · " (lang.t("整改期限", "Deadline")) ": " (date(d)) }
+            @if case.days_overdue(now) > 0 { " · " span.overdue { (lang.t("超期", "Overdue")) " " (case.days_overdue(now)) " " (lang.t("天", "days")) } }
+        }
+        p { a #notice href={(BASE) "/cases/" (case.id) "/notice.pdf"} { (lang.t("整改通知书 (PDF)", "Rectification notice (PDF)")) } }
+        h2 { (lang.t("处理记录", "History")) }
+        table #events {
+            thead { tr { th { (lang.t("时间", "At")) } th { (lang.t("事项", "Event")) } th { (lang.t("操作人", "By")) } th { (lang.t("内容", "Details")) } } }
+            tbody {
+                @for e in &case.events {
+                    tr {
+                        td { (date_time(e.at)) }
+                        td { (lang.event(e.kind)) }
+                        td { (e.by) }
+                        td {
+                            @if let Some(u) = &e.unit { (lang.t("责任单位", "Unit")) ": " (u) " " }
+                            @if let Some(d) = e.deadline { (lang.t("期限", "Deadline")) ": " (date(d)) " " }
+                            @if let Some(n) = &e.note { (n) " " }
+                            @for m in &e.media { a href={"/v1/media/" (m) "?record=" (case.visit)} { (&m.as_str()[..8]) } " " }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("办理", "Actions")) }
+        @for kind in CaseEventKind::ALL {
+            @if kind != CaseEventKind::Opened && case.allows(kind) { (event_form(lang, user, case, kind)) }
+        }
+    };
+    layout(
+        lang,
+        user,
+        &format!("{} · {}", lang.t("隐患", "Case"), row.site),
+        body,
+    )
+}

@@ -1,0 +1,22 @@
+//! Identity and security, the layer below every feature: who is calling ([`Principal`],
+//! resolved by the web layer in `crate::caller`), web users and their roles ([`users`]), sessions
+//! and logins ([`Sessions`]), throttling ([`rate_limit`]), the client's address
+//! ([`ClientAddr`]), the headers every response carries ([`headers`]) and the one
+//! visibility policy ([`visibility`]).
+//!
+//! Nothing here imports a feature (sync, tus, evidence, the back office) or the composition
+//! root: features build on this layer, never the other way round (`tests/layers.rs`).
+
+mod client;
+pub mod headers;
+mod principal;
+pub mod rate_limit;
+mod sessions;
+mod user_rows;
+pub mod users;
+pub mod visibility;
+
+pub use client::ClientAddr;
+pub use principal::{Principal, SESSION_COOKIE, cookie};
+pub use sessions::{SessionConfig, Sessions};
+pub use users::{NewUser, Role, WebUser, csrf_ok};

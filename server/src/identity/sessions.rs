@@ -1,0 +1,169 @@
+//! Web users' accounts and sessions: creating users, logins (throttled per account and per
+//! client address), the user of a live session, logouts. The tables are `bo_users` and
+//! `bo_sessions` of the server's SQLite (`user_rows.rs`), reached through the connection the
+//! back office shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::rate_limit::Throttle;
+use super::user_rows;
+use super::users::{self, NewUser, WebUser};
+use crate::error::{Error, Result};
+use crate::storage::SharedConnection;
+
+/// How long sessions last and how logins are throttled.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// How long a session lasts.
+    pub ttl: Duration,
+    /// Failed logins allowed per account per window.
+    pub failures_per_account: u32,
+    /// Failed logins allowed per client address per window.
+    pub failures_per_address: u32,
+    /// The throttling window.
+    pub throttle_window: Duration,
+}
+
+/// Users and sessions. Shared (`Arc`) by the back office and the web layer.
+pub struct Sessions {
+    conn: SharedConnection,
+    ttl: Duration,
+    throttle: Throttle,
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("back office database: {e}"))
+}
+
+impl Sessions {
+    /// Sessions over `conn` (the server's database, already migrated).
+    pub fn new(conn: SharedConnection, config: &SessionConfig) -> Arc<Self> {
+        Arc::new(Self {
+            conn,
+            ttl: config.ttl,
+            throttle: Throttle::new(
+                config.throttle_window,
+                config.failures_per_account,
+                config.failures_per_address,
+            ),
+        })
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.conn.run(move |c| work(c).map_err(internal)).await
+    }
+
+    /// Creates a web user; a taken login is a conflict.
+    pub async fn create_user(&self, user: NewUser) -> Result<i64> {
+        if user.login.trim().is_empty() || user.password.chars().count() < 8 {
+            return Err(Error::InvalidInput(
+                "a user needs a login and a password of at least 8 characters".into(),
+            ));
+        }
+        let hash = users::hash_password(&user.password)?;
+        let sectors: Vec<&str> = user.sectors.iter().map(|s| s.code()).collect();
+        let sectors = sectors.join(",");
+        let login = user.login.clone();
+        let row = user_rows::UserInsert {
+            login: user.login,
+            name: user.name,
+            hash,
+            role: user.role,
+            region: user.region,
+            sectors,
+        };
+        self.run(move |c| user_rows::insert_user(c, &row, siteproof_core::now()))
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("the login {login} is taken")))
+    }
+
+    /// Checks a password and opens a session: the session id for the cookie (only its hash is
+    /// stored) and the user. Refused alike for an unknown login and a wrong password; refused
+    /// without checking once the account or the address failed too often.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<(String, WebUser)> {
+        if !self.throttle.allows(login, address) {
+            return Err(Error::Unauthorized(
+                "too many failed logins; wait 15 minutes and try again",
+            ));
+        }
+        let owned = login.to_owned();
+        let found = self.run(move |c| user_rows::password_of(c, &owned)).await?;
+        let password = password.to_owned();
+        let user = match found {
+            Some((id, hash)) => {
+                let ok =
+                    tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                ok.then_some(id)
+            }
+            None => {
+                // Spend the same time as a real check, so logins cannot be probed by timing.
+                let _ = tokio::task::spawn_blocking(move || users::hash_password(&password)).await;
+                None
+            }
+        };
+        let Some(user_id) = user else {
+            self.throttle.failed(login, address);
+            return Err(Error::Unauthorized("the login or the password is wrong"));
+        };
+        self.throttle.succeeded(login);
+        let session = users::random_token();
+        let csrf = users::random_token();
+        let hash = users::session_hash(&session);
+        let now = siteproof_core::now();
+        let expires = now + i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        self.run(move |c| user_rows::insert_session(c, &hash, user_id, &csrf, now, expires))
+            .await?;
+        let user = self
+            .session(&session)
+            .await?
+            .ok_or_else(|| Error::Internal("a new session is not found".into()))?;
+        Ok((session, user))
+    }
+
+    /// The user of a live session.
+    pub async fn session(&self, session: &str) -> Result<Option<WebUser>> {
+        let hash = users::session_hash(session);
+        let now = siteproof_core::now();
+        let Some((cols, csrf)) = self
+            .run(move |c| user_rows::session_user(c, &hash, now))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(WebUser {
+            id: cols.id,
+            login: cols.login,
+            name: cols.name,
+            role: cols.role.parse()?,
+            region: cols.region,
+            sectors: cols
+                .sectors
+                .split(',')
+                .filter_map(siteproof_core::Sector::from_code)
+                .collect(),
+            csrf,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, session: &str) -> Result<()> {
+        let hash = users::session_hash(session);
+        let now = siteproof_core::now();
+        self.run(move |c| user_rows::delete_session(c, &hash, now))
+            .await
+    }
+}

@@ -1,0 +1,396 @@
+//! Who may see and write what: one [`Visibility`] policy, built from a [`Principal`], that
+//! the sync service, the media service, every back-office route and every office query ask.
+//! No other place decides visibility, so a rule changes here or nowhere.
+//!
+//! The rules:
+//! - A device reads its group's records, its region's (group `""`) and global ones (region
+//!   `""`); it writes only records of kinds devices write, in exactly its own scope.
+//! - A back-office user reads its region and global records; a sector department only those
+//!   of its sectors. Office tables always carry a region, so their SQL filter is the region
+//!   and, for a sector department, the sector.
+//! - Office duties (rosters, lead triage, templates) follow the role: [`Duty`].
+//!
+//! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
+//! speed; `tests/visibility.rs` checks that it agrees with this policy.
+
+use rusqlite::types::Value;
+use siteproof_core::{RecordKind, Scope, Sector};
+
+use super::principal::Principal;
+use super::users::{Role, WebUser};
+use crate::error::{Error, Result};
+
+/// What a reader is, as far as visibility goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Reader {
+    /// A device of this scope.
+    Device(Scope),
+    /// A back-office user of `region`; `sectors` is `None` when every sector is visible.
+    Office {
+        region: String,
+        role: Role,
+        sectors: Option<Vec<Sector>>,
+    },
+}
+
+/// What a caller wants to do with a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// See it in a list.
+    ReadList,
+    /// Open it.
+    ReadOne,
+    /// Fetch a file it references.
+    Evidence,
+    /// Change it.
+    Write,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 4] = [
+        Action::ReadList,
+        Action::ReadOne,
+        Action::Evidence,
+        Action::Write,
+    ];
+}
+
+/// What a record is, as far as visibility goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordFacts {
+    /// Its kind.
+    pub kind: RecordKind,
+    /// Its scope.
+    pub scope: Scope,
+    /// Its sector, when it has one (visits, cases).
+    pub sector: Option<Sector>,
+}
+
+/// An office duty that only some roles have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duty {
+    /// Keep the rosters of inspectors and experts.
+    KeepRosters,
+    /// Push a lead to a group or dismiss it.
+    TriageLeads,
+    /// Import and publish checklist templates.
+    ManageTemplates,
+    /// Push an assignment in this sector (`None`: no sector).
+    AssignInSector(Option<Sector>),
+}
+
+/// Whether office rows with no sector (leads before triage) are shown to sector departments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsectored {
+    /// Only rows of the reader's sectors.
+    Hidden,
+    /// Rows of the reader's sectors and rows with no sector.
+    Shown,
+}
+
+impl Unsectored {
+    /// How records of `kind` with no sector are shown: collections are for the whole region;
+    /// an assignment with no sector, like every visit and case, is not a sector's.
+    pub fn of(kind: RecordKind) -> Self {
+        match kind {
+            RecordKind::Report | RecordKind::Template => Unsectored::Shown,
+            RecordKind::Visit | RecordKind::Case | RecordKind::Assignment => Unsectored::Hidden,
+        }
+    }
+}
+
+/// A condition to append to a `WHERE` clause, with its arguments.
+#[derive(Clone, Debug, Default)]
+pub struct SqlFilter {
+    /// Starts with ` AND `.
+    pub sql: String,
+    /// One per `?` in `sql`, in order.
+    pub args: Vec<Value>,
+}
+
+impl SqlFilter {
+    /// Appends the condition to `sql` and its arguments to `args`.
+    pub fn append_to(self, sql: &mut String, args: &mut Vec<Value>) {
+        sql.push_str(&self.sql);
+        args.extend(self.args);
+    }
+}
+
+/// The policy for one reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visibility {
+    reader: Reader,
+}
+
+impl Visibility {
+    /// The policy for whoever is calling.
+    pub fn of(principal: &Principal) -> Self {
+        match principal {
+            Principal::Device(d) => Self::device(&d.scope),
+            Principal::User(u) => Self::user(u),
+        }
+    }
+
+    /// The policy for a device of `scope`.
+    pub fn device(scope: &Scope) -> Self {
+        Self {
+            reader: Reader::Device(scope.clone()),
+        }
+    }
+
+    /// The policy for a back-office user.
+    pub fn user(user: &WebUser) -> Self {
+        let sectors = (user.role == Role::SectorDepartment).then(|| user.sectors.clone());
+        Self {
+            reader: Reader::Office {
+                region: user.region.clone(),
+                role: user.role,
+                sectors,
+            },
+        }
+    }
+
+    /// Whether the reader may read a record of this scope (the region and group rule).
+    pub fn may_read_scope(&self, record: &Scope) -> bool {
+        match &self.reader {
+            Reader::Device(own) => {
+                record.region.is_empty()
+                    || (record.region == own.region
+                        && (record.group.is_empty() || record.group == own.group))
+            }
+            Reader::Office { region, .. } => record.region.is_empty() || record.region == *region,
+        }
+    }
+
+    /// Whether the reader may see records of this sector (`None`: a record with no sector).
+    pub fn sees_sector(&self, sector: Option<Sector>, unsectored: Unsectored) -> bool {
+        match (&self.reader, sector) {
+            (Reader::Device(_), _) | (Reader::Office { sectors: None, .. }, _) => true,
+            (
+                Reader::Office {
+                    sectors: Some(own), ..
+                },
+                Some(s),
+            ) => own.contains(&s),
+            (
+                Reader::Office {
+                    sectors: Some(_), ..
+                },
+                None,
+            ) => unsectored == Unsectored::Shown,
+        }
+    }
+
+    /// Whether the reader may do `action` on a record.
+    pub fn allows(&self, action: Action, record: &RecordFacts) -> bool {
+        match action {
+            // Writing needs the sector too: the office writes only what it may read.
+            Action::Write => {
+                self.check_write(record.kind, &record.scope).is_ok()
+                    && self.sees_sector(record.sector, Unsectored::of(record.kind))
+            }
+            Action::ReadList | Action::ReadOne | Action::Evidence => {
+                self.may_read_scope(&record.scope)
+                    && self.sees_sector(record.sector, Unsectored::of(record.kind))
+            }
+        }
+    }
+
+    /// Whether the reader may write a record of `kind` and `scope`: devices write the kinds
+    /// devices write, in exactly their scope; the office writes cases and assignments in
+    /// what it may read. The error says which rule refused.
+    pub fn check_write(&self, kind: RecordKind, scope: &Scope) -> Result<(), WriteRefusal> {
+        match &self.reader {
+            Reader::Device(own) => {
+                if !kind.written_by_devices() {
+                    Err(WriteRefusal::Kind)
+                } else if scope != own {
+                    Err(WriteRefusal::Scope)
+                } else {
+                    Ok(())
+                }
+            }
+            Reader::Office { region, .. } => {
+                if !matches!(kind, RecordKind::Case | RecordKind::Assignment) {
+                    Err(WriteRefusal::Kind)
+                } else if scope.region != *region {
+                    Err(WriteRefusal::Scope)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Whether the reader reads evidence only through office rows (a user: the visit or case
+    /// must be visible in the office index, which knows its sector).
+    pub fn reads_through_office(&self) -> bool {
+        matches!(self.reader, Reader::Office { .. })
+    }
+
+    /// The condition narrowing an office query on `table` (an alias with `region` and
+    /// `sector` columns) to what the reader may see.
+    pub fn sql_filter(&self, table: &str, unsectored: Unsectored) -> SqlFilter {
+        let mut out = SqlFilter::default();
+        let (region, sectors) = match &self.reader {
+            Reader::Office {
+                region, sectors, ..
+            } => (region.clone(), sectors.as_deref()),
+            // A device never reads office tables: match nothing.
+            Reader::Device(_) => {
+                out.sql.push_str(" AND 0");
+                return out;
+            }
+        };
+        out.sql.push_str(&format!(" AND {table}.region = ?"));
+        out.args.push(Value::Text(region));
+        if let Some(sectors) = sectors {
+            let marks = vec!["?"; sectors.len().max(1)].join(",");
+            let or_null = match unsectored {
+                Unsectored::Shown => format!("{table}.sector IS NULL OR "),
+                Unsectored::Hidden => String::new(),
+            };
+            out.sql
+                .push_str(&format!(" AND ({or_null}{table}.sector IN ({marks}))"));
+            if sectors.is_empty() {
+                out.args.push(Value::Text(String::new()));
+            }
+            out.args
+                .extend(sectors.iter().map(|s| Value::Text(s.code().into())));
+        }
+        out
+    }
+
+    /// The condition for office tables whose rows have no sector (collections): the region.
+    pub fn region_filter(&self, table: &str) -> SqlFilter {
+        match &self.reader {
+            Reader::Office { region, .. } => SqlFilter {
+                sql: format!(" AND {table}.region = ?"),
+                args: vec![Value::Text(region.clone())],
+            },
+            Reader::Device(_) => SqlFilter {
+                sql: " AND 0".into(),
+                args: Vec::new(),
+            },
+        }
+    }
+
+    /// The region of an office reader (`None` for a device).
+    pub fn region(&self) -> Option<&str> {
+        match &self.reader {
+            Reader::Office { region, .. } => Some(region),
+            Reader::Device(_) => None,
+        }
+    }
+
+    /// Whether the reader has `duty`; `Forbidden` saying who has it otherwise.
+    pub fn require(&self, duty: Duty) -> Result<()> {
+        let Reader::Office { role, sectors, .. } = &self.reader else {
+            return Err(Error::Forbidden("office duties are for signed-in users"));
+        };
+        match duty {
+            Duty::KeepRosters if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "only reviewers and administrators keep the rosters",
+            )),
+            Duty::TriageLeads if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "leads are triaged by reviewers and administrators",
+            )),
+            Duty::ManageTemplates if *role != Role::Admin => Err(Error::Forbidden(
+                "only administrators import and publish templates",
+            )),
+            Duty::AssignInSector(sector)
+                if sectors
+                    .as_ref()
+                    .is_some_and(|own| sector.is_none_or(|s| !own.contains(&s))) =>
+            {
+                Err(Error::Forbidden(
+                    "a sector department pushes only within its own sectors",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a write is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteRefusal {
+    /// The reader does not write records of this kind.
+    Kind,
+    /// The record is outside the reader's scope.
+    Scope,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(region: &str, group: &str) -> Scope {
+        Scope {
+            region: region.into(),
+            group: group.into(),
+        }
+    }
+
+    #[test]
+    fn a_device_reads_its_group_region_and_global_records_and_writes_only_its_own() {
+        let v = Visibility::device(&scope("hebei", "g1"));
+        assert!(v.may_read_scope(&scope("hebei", "g1")));
+        assert!(v.may_read_scope(&scope("hebei", "")));
+        assert!(v.may_read_scope(&scope("", "")));
+        assert!(!v.may_read_scope(&scope("hebei", "g2")));
+        assert!(!v.may_read_scope(&scope("tianjin", "")));
+        assert_eq!(
+            v.check_write(RecordKind::Visit, &scope("hebei", "g1")),
+            Ok(())
+        );
+        assert_eq!(
+            v.check_write(RecordKind::Case, &scope("hebei", "g1")),
+            Err(WriteRefusal::Kind)
+        );
+        assert_eq!(
+            v.check_write(RecordKind::Visit, &scope("hebei", "")),
+            Err(WriteRefusal::Scope)
+        );
+        assert_eq!(v.sql_filter("v", Unsectored::Hidden).sql, " AND 0");
+    }
+
+    #[test]
+    fn a_sector_department_filter_names_its_sectors_and_optionally_unsectored_rows() {
+        let user = WebUser {
+            id: 1,
+            login: "fire".into(),
+            name: "fire".into(),
+            role: Role::SectorDepartment,
+            region: "hebei".into(),
+            sectors: vec![Sector::FireSafety],
+            csrf: String::new(),
+        };
+        let v = Visibility::user(&user);
+        let f = v.sql_filter("l", Unsectored::Shown);
+        assert_eq!(
+            f.sql,
+            " AND l.region = ? AND (l.sector IS NULL OR l.sector IN (?))"
+        );
+        assert_eq!(f.args.len(), 2);
+        assert!(v.sees_sector(None, Unsectored::Shown));
+        assert!(!v.sees_sector(None, Unsectored::Hidden));
+        assert!(v.require(Duty::KeepRosters).is_err());
+        assert!(
+            v.require(Duty::AssignInSector(Some(Sector::FireSafety)))
+                .is_ok()
+        );
+        assert!(v.require(Duty::AssignInSector(Some(Sector::Gas))).is_err());
+        let none = Visibility::user(&WebUser {
+            sectors: vec![],
+            ..user
+        });
+        let f = none.sql_filter("v", Unsectored::Hidden);
+        assert_eq!(
+            f.args.len(),
+            2,
+            "an empty sector list still matches nothing"
+        );
+    }
+}
