@@ -37,6 +37,8 @@ pub mod evidence;
 pub mod fuzz_entry;
 mod http;
 pub mod ids;
+pub mod login_guard;
+pub mod passwords;
 mod principal;
 pub mod rate_limit;
 mod secret;
@@ -46,6 +48,7 @@ pub mod storage_suite;
 mod sync;
 pub mod tus;
 pub mod visibility;
+pub mod work_gate;
 
 use std::future::Future;
 

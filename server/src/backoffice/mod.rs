@@ -52,9 +52,11 @@ use siteproof_core::{RecordHeader, RecordId, RecordKind};
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
-use crate::rate_limit::Throttle;
+use crate::login_guard::{LoginGuard, LoginLimits};
+use crate::passwords::PasswordChecker;
 use crate::storage::SyncStorage;
 use crate::storage::{PushWrite, RecordWrite};
+use crate::work_gate::WorkGate;
 use db::Db;
 
 /// Settings of the back office.
@@ -64,12 +66,10 @@ pub struct BackOfficeConfig {
     pub session_ttl: Duration,
     /// Whether session cookies carry `Secure` (off only for plain-HTTP local demos).
     pub secure_cookies: bool,
-    /// Failed logins allowed per account per window.
-    pub failures_per_account: u32,
-    /// Failed logins allowed per client address per window.
-    pub failures_per_address: u32,
-    /// The throttling window.
-    pub throttle_window: Duration,
+    /// Login attempts allowed (`crate::login_guard`).
+    pub logins: LoginLimits,
+    /// Password checks run at once, and how many more may wait (more: 503).
+    pub password_checks: (usize, usize),
     /// Whistleblower leads accepted per client address per `lead_window`.
     pub leads_per_address: usize,
     /// Whistleblower leads accepted from everyone per `lead_window`.
@@ -83,9 +83,8 @@ impl Default for BackOfficeConfig {
         Self {
             session_ttl: Duration::from_secs(8 * 3600),
             secure_cookies: true,
-            failures_per_account: 5,
-            failures_per_address: 20,
-            throttle_window: Duration::from_secs(15 * 60),
+            logins: LoginLimits::default(),
+            password_checks: crate::passwords::DEFAULT_CHECKS,
             leads_per_address: 5,
             leads_overall: 120,
             lead_window: Duration::from_secs(10 * 60),
@@ -99,7 +98,10 @@ pub struct BackOffice {
     storage: Arc<dyn SyncStorage>,
     blobs: Option<Arc<dyn BlobStore>>,
     config: BackOfficeConfig,
-    throttle: Throttle,
+    logins: LoginGuard,
+    passwords: Arc<PasswordChecker>,
+    /// PDF and XLSX generation: two at once, eight more waiting (more: 503).
+    documents: WorkGate,
     index_lock: tokio::sync::Mutex<()>,
     case_lock: tokio::sync::Mutex<()>,
     lead_lock: tokio::sync::Mutex<()>,
@@ -122,17 +124,18 @@ impl BackOffice {
             db: Db::open(db_path)?,
             storage,
             blobs,
-            throttle: Throttle::new(
-                config.throttle_window,
-                config.failures_per_account,
-                config.failures_per_address,
-            ),
+            logins: LoginGuard::open(db_path, config.logins.clone())?,
+            passwords: Arc::new(PasswordChecker::new(
+                config.password_checks.0,
+                config.password_checks.1,
+            )),
             lead_gate: LeadGate::new(
                 config.lead_window,
                 config.leads_per_address,
                 config.leads_overall,
             ),
             config,
+            documents: WorkGate::new("documents", 2, 8),
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
             lead_lock: tokio::sync::Mutex::new(()),
@@ -143,6 +146,21 @@ impl BackOffice {
     /// Waits for the database work in flight and closes the back office's connection.
     pub async fn close(&self) {
         self.db.close().await;
+    }
+
+    /// Login throttling, and the administrator's unlock.
+    pub fn logins(&self) -> &LoginGuard {
+        &self.logins
+    }
+
+    /// The gate PDF and XLSX generation go through.
+    pub(crate) fn documents(&self) -> &WorkGate {
+        &self.documents
+    }
+
+    /// Password checks run so far (each one argon2 computation).
+    pub fn password_checks(&self) -> u64 {
+        self.passwords.checks()
     }
 
     /// The settings.
@@ -177,43 +195,29 @@ impl BackOffice {
 
     /// Checks a password and opens a session: the session id for the cookie (only its hash is
     /// stored) and the user. Refused alike for an unknown login and a wrong password; refused
-    /// without checking once the account or the address failed too often.
+    /// before any work once the attempt is over a limit (`crate::login_guard`).
     pub async fn login(
         &self,
         login: &str,
         password: &str,
         address: &str,
     ) -> Result<(String, WebUser)> {
-        if !self.throttle.allows(login, address) {
-            return Err(Error::Unauthorized(
-                "too many failed logins; wait 15 minutes and try again",
-            ));
-        }
+        self.logins.admit(login, address)?;
         let owned = login.to_owned();
         let found = self
             .db
             .run(move |c| user_rows::password_of(c, &owned))
             .await?;
-        let password = password.to_owned();
-        let user = match found {
-            Some((id, hash)) => {
-                let ok =
-                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                        .await
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                ok.then_some(id)
-            }
-            None => {
-                // Spend the same time as a real check, so logins cannot be probed by timing.
-                let _ = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await;
-                None
-            }
+        let (user, hash) = found.unzip();
+        // An unknown login gets a decoy check of the same cost: no probing by timing.
+        let user = match self.passwords.verify(password, hash).await? {
+            true => user,
+            false => None,
         };
         let Some(user_id) = user else {
-            self.throttle.failed(login, address);
             return Err(Error::Unauthorized("the login or the password is wrong"));
         };
-        self.throttle.succeeded(login);
+        self.logins.succeeded(login, address);
         let session = auth::random_token();
         let csrf = auth::random_token();
         let hash = auth::session_hash(&session);
