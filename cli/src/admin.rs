@@ -1,7 +1,7 @@
 //! `siteproof admin`: groups, enrollment codes, devices and templates, written straight into
 //! the data directory's database (safe next to a running server: SQLite WAL, busy timeout).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -26,6 +26,28 @@ pub struct AdminArgs {
 
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
+    /// Back the data directory up into a folder, safely while the server runs: one
+    /// consistent database snapshot and every media file, hashed as copied. Run again into
+    /// the same folder, only new media are copied.
+    Backup {
+        /// The backup folder (created if missing).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into the data directory, which must be missing or empty. Every file
+    /// is checked against the backup's manifest; the server is then started on it as usual.
+    Restore {
+        /// The backup folder.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    #[command(flatten)]
+    Data(DataCommand),
+}
+
+/// The commands that work on the opened services.
+#[derive(Debug, Subcommand)]
+enum DataCommand {
     /// Groups of inspectors.
     #[command(subcommand)]
     Group(GroupCommand),
@@ -107,6 +129,12 @@ pub(crate) enum TemplateCommand {
 
 /// Runs one admin command.
 pub async fn run(args: AdminArgs) -> Result<(), CliError> {
+    // Backups read and write files only: no services, no migrations of what they copy.
+    let command = match args.command {
+        AdminCommand::Backup { to } => return backup(&args.data, &to),
+        AdminCommand::Restore { from } => return restore(&from, &args.data),
+        AdminCommand::Data(command) => command,
+    };
     if !args.data.join("siteproof.db").exists() {
         std::fs::create_dir_all(&args.data).map_err(|source| CliError::Io {
             context: format!("cannot create {}", args.data.display()),
@@ -114,16 +142,16 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
         })?;
     }
     let services = Services::open(&args.data, ServerConfig::default())?;
-    let done = run_on(args.command, &services).await;
+    let done = run_on(command, &services).await;
     services.shutdown().await?;
     done
 }
 
 /// Runs one admin command on the opened services.
-async fn run_on(command: AdminCommand, services: &Services) -> Result<(), CliError> {
+async fn run_on(command: DataCommand, services: &Services) -> Result<(), CliError> {
     let admin = &services.admin;
     match command {
-        AdminCommand::Group(GroupCommand::Create { region, name, id }) => {
+        DataCommand::Group(GroupCommand::Create { region, name, id }) => {
             let region: RegionCode = region.parse().map_err(usage)?;
             let id = id
                 .map(|id| id.parse::<GroupId>())
@@ -132,25 +160,25 @@ async fn run_on(command: AdminCommand, services: &Services) -> Result<(), CliErr
             let group = admin.create_group(region, &name, id).await?;
             println!("{}", group.id);
         }
-        AdminCommand::Group(GroupCommand::List) => {
+        DataCommand::Group(GroupCommand::List) => {
             for g in admin.list_groups().await? {
                 println!("{}\t{}\t{}", g.id, g.region, g.name);
             }
         }
-        AdminCommand::EnrollCode { group, ttl_hours } => {
+        DataCommand::EnrollCode { group, ttl_hours } => {
             let group: GroupId = group.parse().map_err(usage)?;
             let ttl = Duration::from_secs(ttl_hours.saturating_mul(3600));
             let issued = admin.issue_enrollment_code(&group, ttl).await?;
             println!("{}", issued.code);
         }
-        AdminCommand::User(command) => user::run(command, &services.backoffice).await?,
-        AdminCommand::Evidence(command) => {
+        DataCommand::User(command) => user::run(command, &services.backoffice).await?,
+        DataCommand::Evidence(command) => {
             evidence::run_evidence(command, &services.evidence).await?;
         }
-        AdminCommand::Custody(command) => {
+        DataCommand::Custody(command) => {
             evidence::run_custody(command, &services.evidence).await?;
         }
-        AdminCommand::Device(DeviceCommand::List) => {
+        DataCommand::Device(DeviceCommand::List) => {
             for d in admin.list_devices().await? {
                 let status = if d.revoked_at.is_some() {
                     "revoked"
@@ -163,16 +191,57 @@ async fn run_on(command: AdminCommand, services: &Services) -> Result<(), CliErr
                 );
             }
         }
-        AdminCommand::Device(DeviceCommand::Revoke { id }) => {
+        DataCommand::Device(DeviceCommand::Revoke { id }) => {
             let id: DeviceId = id.parse().map_err(usage)?;
             admin.revoke_device(&id).await?;
             println!("revoked {id}");
         }
-        AdminCommand::Template(command) => templates::run(command, &services.backoffice).await?,
+        DataCommand::Template(command) => templates::run(command, &services.backoffice).await?,
     }
     Ok(())
 }
 
 fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
+}
+
+fn backup(data: &Path, to: &Path) -> Result<(), CliError> {
+    let report = siteproof_server::backup::backup(data, to).map_err(backup_failed)?;
+    let m = &report.manifest;
+    println!(
+        "backup {} in {}: database {} bytes, {} media file(s) ({} copied now), {} bytes copied",
+        m.created_at,
+        to.display(),
+        m.database.size,
+        m.blobs.len(),
+        report.blobs_copied,
+        report.bytes_copied
+    );
+    if report.damaged.is_empty() {
+        Ok(())
+    } else {
+        for hash in &report.damaged {
+            eprintln!("{hash}: the stored bytes do not match the name; left out");
+        }
+        Err(CliError::Failed(format!(
+            "{} media file(s) in the data directory are damaged (see `admin evidence verify`)",
+            report.damaged.len()
+        )))
+    }
+}
+
+fn restore(from: &Path, data: &Path) -> Result<(), CliError> {
+    let report = siteproof_server::backup::restore(from, data).map_err(backup_failed)?;
+    println!(
+        "restored the backup of {} into {}: {} media file(s), {} bytes",
+        report.manifest.created_at,
+        data.display(),
+        report.manifest.blobs.len(),
+        report.bytes
+    );
+    Ok(())
+}
+
+fn backup_failed(e: siteproof_server::backup::BackupError) -> CliError {
+    CliError::Failed(e.to_string())
 }

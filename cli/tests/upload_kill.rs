@@ -23,14 +23,8 @@ fn an_upload_killed_at_random_moments_completes_when_run_again_at_once() {
     let mut rng = StdRng::seed_from_u64(seed);
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("server");
-    let data = data.to_str().expect("utf-8");
-    let (_server, url) = start_server(data);
-    let group = publish_gas_template_and_create_group(data);
-    let home = dir.path().join("laptop");
-    let home = home.to_str().expect("utf-8");
-    enroll_client(data, &group, &url, home, "张三");
-    let visit = create_gas_visit(home, "某隧道施工现场", "保定");
+    let scene = laptop_with_a_visit(dir.path());
+    let (data, home, visit) = (&scene.data, &scene.home, &scene.visit);
 
     let mut bytes = vec![0u8; FILE_BYTES];
     for round in 0..KILLS {
@@ -40,7 +34,7 @@ fn an_upload_killed_at_random_moments_completes_when_run_again_at_once() {
         let footage = footage.to_str().expect("utf-8");
 
         let mut first = Command::new(env!("CARGO_BIN_EXE_siteproof"))
-            .args(["client", "--home", home, "upload", &visit, footage])
+            .args(["client", "--home", home, "upload", visit, footage])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -49,7 +43,7 @@ fn an_upload_killed_at_random_moments_completes_when_run_again_at_once() {
         first.kill().expect("SIGKILL");
         first.wait().expect("reap");
 
-        let again = siteproof(&["client", "--home", home, "upload", &visit, footage]);
+        let again = siteproof(&["client", "--home", home, "upload", visit, footage]);
         let out = text(&again);
         // The killed run may already have finished: then there is nothing left to send.
         assert!(

@@ -29,6 +29,7 @@
 
 pub mod admin;
 pub mod backoffice;
+pub mod backup;
 pub mod blob;
 pub mod connections;
 mod devices;

@@ -117,3 +117,28 @@ pub fn seeded_rng(test: &str) -> (u64, StdRng) {
     println!("{test}: seed {seed} (replay with SITEPROOF_SEED={seed})");
     (seed, StdRng::seed_from_u64(seed))
 }
+
+/// Writes a `len`-byte clip (a fixed pseudo-random pattern) to `path` and attaches it to
+/// `visit` as video evidence; returns the file's reference.
+pub fn attach_clip(
+    store: &mut Store,
+    media: &siteproof_core::media::MediaStore,
+    visit: &RecordId,
+    path: &std::path::Path,
+    len: u32,
+) -> siteproof_core::MediaRef {
+    let bytes: Vec<u8> = (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(path, &bytes).expect("clip");
+    let capture = siteproof_core::MediaCapture {
+        kind: siteproof_core::MediaKind::Video,
+        mime: "video/mp4".into(),
+        captured_at: None,
+        location: None,
+        poster: None,
+    };
+    store
+        .add_evidence(visit, media, path, capture)
+        .expect("evidence")
+}

@@ -6,7 +6,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use siteproof_core::media::{Network, Uploader, UploaderConfig};
-use siteproof_core::{MediaCapture, MediaKind};
 use siteproof_tests::proxy::DroppingProxy;
 use siteproof_tests::server::TestServer;
 
@@ -22,21 +21,13 @@ fn lost_answers_are_retried_within_the_run_and_the_upload_completes() {
     let visit = store
         .create_visit(siteproof_tests::new_visit(&template, "隧道"))
         .expect("visit");
-    let clip = dir.path().join("clip.mp4");
-    let bytes: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
-        .collect();
-    std::fs::write(&clip, &bytes).expect("clip");
-    let capture = MediaCapture {
-        kind: MediaKind::Video,
-        mime: "video/mp4".into(),
-        captured_at: None,
-        location: None,
-        poster: None,
-    };
-    let attached = store
-        .add_evidence(&visit, &media, &clip, capture)
-        .expect("evidence");
+    let attached = siteproof_tests::attach_clip(
+        &mut store,
+        &media,
+        &visit,
+        &dir.path().join("clip.mp4"),
+        3_000_000,
+    );
     store.sync().expect("the record names the file");
 
     // The first three connections lose their answers after the server has acted on them.

@@ -117,3 +117,31 @@ pub fn create_gas_visit(home: &str, site: &str, address: &str) -> String {
         address,
     ])
 }
+
+/// A running server with the gas template and a group, and one laptop enrolled in it that
+/// has created a visit, all under one folder.
+pub struct Scene {
+    pub server: Server,
+    pub url: String,
+    pub data: String,
+    pub group: String,
+    pub home: String,
+    pub visit: String,
+}
+
+pub fn laptop_with_a_visit(dir: &std::path::Path) -> Scene {
+    let data = dir.join("server").to_str().expect("utf-8").to_owned();
+    let (server, url) = start_server(&data);
+    let group = publish_gas_template_and_create_group(&data);
+    let home = dir.join("laptop").to_str().expect("utf-8").to_owned();
+    enroll_client(&data, &group, &url, &home, "张三");
+    let visit = create_gas_visit(&home, "某隧道施工现场", "保定");
+    Scene {
+        server,
+        url,
+        data,
+        group,
+        home,
+        visit,
+    }
+}
