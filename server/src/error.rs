@@ -83,6 +83,12 @@ pub enum Error {
     /// Too many requests from one client (or from everyone) in a short time.
     #[error("{0}")]
     RateLimited(&'static str),
+    /// Too much heavy work (password checks, documents) is running or queued already.
+    #[error("the server is busy; retry in {retry_after_secs} s")]
+    Busy {
+        /// What the `Retry-After` header says.
+        retry_after_secs: u64,
+    },
     /// No such group.
     #[error("group {0} does not exist")]
     UnknownGroup(String),
@@ -170,6 +176,7 @@ impl AppError {
                 Error::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
                 Error::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
                 Error::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
+                Error::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy"),
                 Error::UnknownGroup(_) => (S::NOT_FOUND, "unknown_group"),
                 Error::UnknownDevice(_) => (S::NOT_FOUND, "unknown_device"),
                 Error::Conflict(_) => (S::CONFLICT, "conflict"),
@@ -182,7 +189,13 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
+        let retry_after = match &self {
+            AppError::Service(Error::Busy { retry_after_secs }) => Some(*retry_after_secs),
+            _ => None,
+        };
+        let message = if let Some(secs) = retry_after {
+            format!("the server is busy; retry in {secs} s")
+        } else if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
             "the server failed to handle the request; it has been logged".to_string()
         } else {
@@ -205,6 +218,11 @@ impl IntoResponse for AppError {
             }),
         )
             .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if status == StatusCode::UNAUTHORIZED
             && let Ok(v) = "Bearer".parse()
         {

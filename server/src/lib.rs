@@ -32,6 +32,7 @@ pub mod backoffice;
 pub mod backup;
 pub mod blob;
 mod caller;
+pub mod connections;
 mod devices;
 mod error;
 pub mod evidence;
@@ -46,7 +47,10 @@ pub mod storage;
 pub mod storage_suite;
 mod sync;
 pub mod tus;
+pub mod work_gate;
 
+/// Login limits, under their former path (`identity::login_guard`).
+pub use identity::login_guard;
 /// The throttles, under their former path (`identity::rate_limit`).
 pub use identity::rate_limit;
 /// The visibility policy, under its former path (`identity::visibility`).
@@ -111,17 +115,25 @@ async fn json_413(response: Response, limit: usize) -> Response {
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then stops taking
 /// connections, lets requests in flight finish and shuts the services down
-/// ([`AppState::shutdown`]) before returning. Tests pass a listener bound to port 0.
+/// ([`AppState::shutdown`]) before returning. Tests pass a listener bound to port 0. Every
+/// connection is held to `ServerConfig::connections` ([`connections::ConnectionLimits`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // With the peer address, so login throttling can count per client address.
-    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // Each connection carries its peer address, so login throttling counts per address.
+    let mut limits = state.config.connections.clone();
+    // Each connection holds a descriptor; keep some for the database, blobs and logs.
+    let files = connections::raise_open_file_limit();
+    let fit = usize::try_from(files.saturating_sub(256)).unwrap_or(usize::MAX);
+    if files > 0 && limits.overall + limits.reserve > fit {
+        tracing::warn!(files, "few open files allowed: fewer connections accepted");
+        limits.reserve = limits.reserve.min(fit / 8);
+        limits.overall = fit - limits.reserve;
+    }
+    let served =
+        connections::serve_connections(listener, app(state.clone()), limits, shutdown).await;
     let closed = state.shutdown().await;
     served?;
     closed.map_err(std::io::Error::other)

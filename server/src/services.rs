@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::admin::AdminService;
 use crate::backoffice::{BackOffice, BackOfficeConfig};
 use crate::blob::{BlobStore, FsBlobStore};
+use crate::connections::ConnectionLimits;
 use crate::devices::DeviceRegistry;
 use crate::error::{Error, Result};
 use crate::evidence::EvidenceService;
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     pub media: MediaConfig,
     /// The back office (sessions, cookies, throttling).
     pub office: BackOfficeConfig,
+    /// Timeouts and caps of every connection.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +45,7 @@ impl Default for ServerConfig {
             sync: SyncLimits::default(),
             media: MediaConfig::default(),
             office: BackOfficeConfig::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }

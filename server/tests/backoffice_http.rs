@@ -384,7 +384,7 @@ async fn repeated_wrong_passwords_are_throttled() {
         );
     }
     let blocked = send(&server, attempt("correct+horse+battery")).await;
-    assert_eq!(blocked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(blocked.body.contains("too many"), "{}", blocked.body);
     let no_csrf = send(
         &server,

@@ -8,8 +8,17 @@ use std::path::Path;
 
 /// Bottom to top. A new top-level module must be placed here.
 const LAYERS: &[&[&str]] = &[
-    // Foundations: errors, id rules, secrets, storage and blob traits with their backends.
-    &["error", "ids", "secret", "storage", "storage_suite", "blob"],
+    // Foundations: errors, id rules, secrets, storage and blob traits with their backends,
+    // bounded work.
+    &[
+        "error",
+        "ids",
+        "secret",
+        "storage",
+        "storage_suite",
+        "blob",
+        "work_gate",
+    ],
     // Identity and security: principal, users, sessions, throttles, headers, visibility.
     &["identity"],
     // Features.
@@ -23,7 +32,14 @@ const LAYERS: &[&[&str]] = &[
         "backoffice",
     ],
     // Composition root and the web layer.
-    &["services", "caller", "http", "fuzz_entry", "lib"],
+    &[
+        "services",
+        "caller",
+        "http",
+        "connections",
+        "fuzz_entry",
+        "lib",
+    ],
 ];
 
 fn layer_of(module: &str) -> usize {

@@ -1,4 +1,4 @@
-//! `siteproof admin user add`: back-office web users (reviewer, sector department, admin),
+//! `siteproof admin user add` and `unlock`: back-office web users (reviewer, sector department, admin),
 //! each bound to a region. The password is read from `SITEPROOF_USER_PASSWORD` or from the
 //! first line of standard input, never from the command line (it would show in `ps`).
 
@@ -31,6 +31,13 @@ pub enum UserCommand {
         /// fire_safety.
         #[arg(long = "sector")]
         sectors: Vec<String>,
+    },
+    /// Lift the login lock of an account (too many failed logins from several addresses);
+    /// a running server applies it at the account's next attempt, within a second.
+    Unlock {
+        /// Login name.
+        #[arg(long)]
+        login: String,
     },
 }
 
@@ -82,6 +89,10 @@ pub async fn run(command: UserCommand, office: &BackOffice) -> Result<(), CliErr
                 })
                 .await?;
             println!("{id}");
+        }
+        UserCommand::Unlock { login } => {
+            office.logins().unlock(&login)?;
+            println!("unlocked {login}");
         }
     }
     Ok(())

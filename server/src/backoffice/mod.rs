@@ -51,9 +51,10 @@ use siteproof_core::{RecordHeader, RecordId, RecordKind};
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
-use crate::identity::{SessionConfig, Sessions};
+use crate::identity::{DEFAULT_CHECKS, LoginGuard, LoginLimits, SessionConfig, Sessions};
 use crate::storage::SyncStorage;
 use crate::storage::{PushWrite, RecordWrite};
+use crate::work_gate::WorkGate;
 use db::Db;
 
 /// Settings of the back office.
@@ -63,12 +64,10 @@ pub struct BackOfficeConfig {
     pub session_ttl: Duration,
     /// Whether session cookies carry `Secure` (off only for plain-HTTP local demos).
     pub secure_cookies: bool,
-    /// Failed logins allowed per account per window.
-    pub failures_per_account: u32,
-    /// Failed logins allowed per client address per window.
-    pub failures_per_address: u32,
-    /// The throttling window.
-    pub throttle_window: Duration,
+    /// Login attempts allowed (`crate::identity::login_guard`).
+    pub logins: LoginLimits,
+    /// Password checks run at once, and how many more may wait (more: 503).
+    pub password_checks: (usize, usize),
     /// Whistleblower leads accepted per client address per `lead_window`.
     pub leads_per_address: usize,
     /// Whistleblower leads accepted from everyone per `lead_window`.
@@ -82,9 +81,8 @@ impl Default for BackOfficeConfig {
         Self {
             session_ttl: Duration::from_secs(8 * 3600),
             secure_cookies: true,
-            failures_per_account: 5,
-            failures_per_address: 20,
-            throttle_window: Duration::from_secs(15 * 60),
+            logins: LoginLimits::default(),
+            password_checks: DEFAULT_CHECKS,
             leads_per_address: 5,
             leads_overall: 120,
             lead_window: Duration::from_secs(10 * 60),
@@ -99,6 +97,8 @@ pub struct BackOffice {
     blobs: Option<Arc<dyn BlobStore>>,
     config: BackOfficeConfig,
     sessions: Arc<Sessions>,
+    /// PDF and XLSX generation: two at once, eight more waiting (more: 503).
+    documents: WorkGate,
     index_lock: tokio::sync::Mutex<()>,
     case_lock: tokio::sync::Mutex<()>,
     lead_lock: tokio::sync::Mutex<()>,
@@ -120,13 +120,13 @@ impl BackOffice {
         let db = Db::open(db_path)?;
         let sessions = Sessions::new(
             db.connection(),
+            db_path,
             &SessionConfig {
                 ttl: config.session_ttl,
-                failures_per_account: config.failures_per_account,
-                failures_per_address: config.failures_per_address,
-                throttle_window: config.throttle_window,
+                logins: config.logins.clone(),
+                password_checks: config.password_checks,
             },
-        );
+        )?;
         Ok(Self {
             db,
             storage,
@@ -138,6 +138,7 @@ impl BackOffice {
                 config.leads_overall,
             ),
             config,
+            documents: WorkGate::new("documents", 2, 8),
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
             lead_lock: tokio::sync::Mutex::new(()),
@@ -148,6 +149,21 @@ impl BackOffice {
     /// Waits for the database work in flight and closes the back office's connection.
     pub async fn close(&self) {
         self.db.close().await;
+    }
+
+    /// Login limits, and the administrator's unlock.
+    pub fn logins(&self) -> &LoginGuard {
+        self.sessions.logins()
+    }
+
+    /// The gate PDF and XLSX generation go through.
+    pub(crate) fn documents(&self) -> &WorkGate {
+        &self.documents
+    }
+
+    /// Password checks run so far (each one argon2 computation).
+    pub fn password_checks(&self) -> u64 {
+        self.sessions.password_checks()
     }
 
     /// The settings.

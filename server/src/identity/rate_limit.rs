@@ -77,6 +77,18 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     pub fn clear(&self, key: &K) {
         self.fresh().remove(key);
     }
+
+    /// Forgets the hits of every key matching `pred`.
+    pub fn clear_where(&self, pred: impl Fn(&K) -> bool) {
+        self.fresh().retain(|k, _| !pred(k));
+    }
+
+    /// Takes back a key's newest hit (an attempt that turned out to be legitimate).
+    pub fn refund(&self, key: &K) {
+        if let Some(q) = self.fresh().get_mut(key) {
+            q.pop_back();
+        }
+    }
 }
 
 /// What the HTTP layer passes when it does not know the client's address.

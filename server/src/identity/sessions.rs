@@ -1,37 +1,39 @@
-//! Web users' accounts and sessions: creating users, logins (throttled per account and per
-//! client address), the user of a live session, logouts. The tables are `bo_users` and
-//! `bo_sessions` of the server's SQLite (`user_rows.rs`), reached through the connection the
-//! back office shares.
+//! Web users' accounts and sessions: creating users, logins (limited per account and per
+//! client address before any password is checked, `login_guard.rs`; checks bounded in number
+//! and memory, `passwords.rs`), the user of a live session, logouts. The tables are `bo_users`
+//! and `bo_sessions` of the server's SQLite (`user_rows.rs`), reached through the connection
+//! the back office shares.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::rate_limit::Throttle;
+use super::login_guard::{LoginGuard, LoginLimits};
+use super::passwords::PasswordChecker;
 use super::user_rows;
 use super::users::{self, NewUser, WebUser};
 use crate::error::{Error, Result};
 use crate::storage::SharedConnection;
 
-/// How long sessions last and how logins are throttled.
+/// How long sessions last and how logins are limited.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     /// How long a session lasts.
     pub ttl: Duration,
-    /// Failed logins allowed per account per window.
-    pub failures_per_account: u32,
-    /// Failed logins allowed per client address per window.
-    pub failures_per_address: u32,
-    /// The throttling window.
-    pub throttle_window: Duration,
+    /// Login attempts allowed.
+    pub logins: LoginLimits,
+    /// Password checks run at once, and how many more may wait (more: 503).
+    pub password_checks: (usize, usize),
 }
 
 /// Users and sessions. Shared (`Arc`) by the back office and the web layer.
 pub struct Sessions {
     conn: SharedConnection,
     ttl: Duration,
-    throttle: Throttle,
+    logins: LoginGuard,
+    passwords: Arc<PasswordChecker>,
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -39,17 +41,32 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 impl Sessions {
-    /// Sessions over `conn` (the server's database, already migrated).
-    pub fn new(conn: SharedConnection, config: &SessionConfig) -> Arc<Self> {
-        Arc::new(Self {
+    /// Sessions over `conn`, the server's database at `db_path` (already migrated; the login
+    /// guard keeps a connection of its own for administrators' unlocks).
+    pub fn new(
+        conn: SharedConnection,
+        db_path: &Path,
+        config: &SessionConfig,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self {
             conn,
             ttl: config.ttl,
-            throttle: Throttle::new(
-                config.throttle_window,
-                config.failures_per_account,
-                config.failures_per_address,
-            ),
-        })
+            logins: LoginGuard::open(db_path, config.logins.clone())?,
+            passwords: Arc::new(PasswordChecker::new(
+                config.password_checks.0,
+                config.password_checks.1,
+            )),
+        }))
+    }
+
+    /// Login limits, and the administrator's unlock.
+    pub fn logins(&self) -> &LoginGuard {
+        &self.logins
+    }
+
+    /// Password checks run so far (each one argon2 computation).
+    pub fn password_checks(&self) -> u64 {
+        self.passwords.checks()
     }
 
     async fn run<T, F>(&self, work: F) -> Result<T>
@@ -86,40 +103,26 @@ impl Sessions {
 
     /// Checks a password and opens a session: the session id for the cookie (only its hash is
     /// stored) and the user. Refused alike for an unknown login and a wrong password; refused
-    /// without checking once the account or the address failed too often.
+    /// before any work once the attempt is over a limit (`login_guard.rs`).
     pub async fn login(
         &self,
         login: &str,
         password: &str,
         address: &str,
     ) -> Result<(String, WebUser)> {
-        if !self.throttle.allows(login, address) {
-            return Err(Error::Unauthorized(
-                "too many failed logins; wait 15 minutes and try again",
-            ));
-        }
+        self.logins.admit(login, address)?;
         let owned = login.to_owned();
         let found = self.run(move |c| user_rows::password_of(c, &owned)).await?;
-        let password = password.to_owned();
-        let user = match found {
-            Some((id, hash)) => {
-                let ok =
-                    tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
-                        .await
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                ok.then_some(id)
-            }
-            None => {
-                // Spend the same time as a real check, so logins cannot be probed by timing.
-                let _ = tokio::task::spawn_blocking(move || users::hash_password(&password)).await;
-                None
-            }
+        let (user, hash) = found.unzip();
+        // An unknown login gets a decoy check of the same cost: no probing by timing.
+        let user = match self.passwords.verify(password, hash).await? {
+            true => user,
+            false => None,
         };
         let Some(user_id) = user else {
-            self.throttle.failed(login, address);
             return Err(Error::Unauthorized("the login or the password is wrong"));
         };
-        self.throttle.succeeded(login);
+        self.logins.succeeded(login, address);
         let session = users::random_token();
         let csrf = users::random_token();
         let hash = users::session_hash(&session);

@@ -43,6 +43,12 @@ pub enum TusError {
         /// The offset the server holds.
         expected: u64,
     },
+    /// Too many thumbnails are being made already.
+    #[error("the server is busy; retry in {retry_after_secs} s")]
+    Busy {
+        /// What the `Retry-After` header says.
+        retry_after_secs: u64,
+    },
     /// Another request is appending to this upload.
     #[error("another request is writing to this upload; retry")]
     Locked,
@@ -109,6 +115,7 @@ impl TusError {
             TusError::Expired => (S::GONE, "upload_expired"),
             TusError::OffsetMismatch { .. } => (S::CONFLICT, "offset_mismatch"),
             TusError::Locked => (S::LOCKED, "upload_locked"),
+            TusError::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy"),
             TusError::TooLarge { .. } | TusError::BeyondLength { .. } => {
                 (S::PAYLOAD_TOO_LARGE, "upload_too_large")
             }
@@ -135,7 +142,9 @@ impl TusError {
 impl IntoResponse for TusError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
+        let message = if let TusError::Busy { .. } = self {
+            self.to_string()
+        } else if status.is_server_error() {
             tracing::error!(error = ?self, "media request failed");
             "the server failed to handle the request; it has been logged".to_string()
         } else {
@@ -162,6 +171,9 @@ impl IntoResponse for TusError {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert("content-range", v);
                 }
+            }
+            TusError::Busy { retry_after_secs } => {
+                headers.insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
             }
             _ => {}
         }

@@ -167,11 +167,17 @@ pub(super) async fn thumbnail(
                 image.extend_from_slice(&data.map_err(crate::blob::BlobError::from)?);
             }
             // An image that does not decode has no thumbnail; the original still serves.
-            let made = tokio::task::spawn_blocking(move || {
-                siteproof_core::media::thumbnail_jpeg(&image).map_err(|e| e.to_string())
-            })
-            .await
-            .map_err(|e| TusError::Internal(format!("thumbnail task: {e}")))?;
+            let made = state
+                .media
+                .thumbnails
+                .run(move || {
+                    siteproof_core::media::thumbnail_jpeg(&image).map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| match e {
+                    crate::Error::Busy { retry_after_secs } => TusError::Busy { retry_after_secs },
+                    other => TusError::Internal(format!("thumbnail task: {other}")),
+                })?;
             let jpeg = Bytes::from(made.map_err(|_| TusError::MediaNotFound)?);
             blobs.put_thumbnail(&hash, jpeg.clone()).await?;
             jpeg

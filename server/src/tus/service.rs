@@ -78,6 +78,8 @@ pub struct MediaService {
     pub(super) last_sweep: Mutex<Option<Instant>>,
     /// Checks completed uploads and logs custody.
     pub(super) evidence: Arc<EvidenceService>,
+    /// Thumbnails made at once (each decodes a whole image): two, eight more waiting.
+    pub(super) thumbnails: crate::work_gate::WorkGate,
 }
 
 impl MediaService {
@@ -95,6 +97,7 @@ impl MediaService {
             slots: Mutex::default(),
             commit_lock: AsyncMutex::new(()),
             last_sweep: Mutex::new(None),
+            thumbnails: crate::work_gate::WorkGate::new("thumbnails", 2, 8),
             evidence,
         }
     }

@@ -365,3 +365,46 @@ impl Phone {
         panic!("sync did not finish in 1000 rounds");
     }
 }
+
+/// A server on a real loopback port, stopped when dropped (or with `stop`).
+pub struct RealServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RealServer {
+    /// Serves `server`'s state on 127.0.0.1, port 0.
+    pub async fn start(server: &TestServer) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = server.state.clone();
+        let done = tokio::spawn(async move {
+            siteproof_server::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Self {
+            addr,
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -108,8 +108,8 @@ impl crate::backoffice::BackOffice {
     pub async fn notice(&self, user: &crate::backoffice::WebUser, id: &str) -> Result<Vec<u8>> {
         let (row, case) = self.case(user, id).await?;
         let issuer = user.name.clone();
-        tokio::task::spawn_blocking(move || notice_pdf(&row, &case, &issuer))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+        self.documents
+            .run(move || notice_pdf(&row, &case, &issuer))
+            .await?
     }
 }

@@ -57,12 +57,12 @@ async fn ledger_csv(o: Office) -> PageResult {
 async fn ledger_xlsx(o: Office) -> PageResult {
     let rows = o.office.ledger(&o.user, None, None, None).await?;
     let lang = o.lang;
-    let bytes = tokio::task::spawn_blocking(move || {
-        export::ledger_xlsx(lang, &rows, siteproof_core::now())
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("xlsx task: {e}")))?
-    .map_err(|e| Error::Internal(format!("xlsx: {e}")))?;
+    let bytes = o
+        .office
+        .documents()
+        .run(move || export::ledger_xlsx(lang, &rows, siteproof_core::now()))
+        .await?
+        .map_err(|e| Error::Internal(format!("xlsx: {e}")))?;
     Ok((
         [
             (

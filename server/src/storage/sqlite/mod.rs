@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_backoffice.sql"),
     include_str!("migrations/003_content.sql"),
     include_str!("migrations/004_evidence.sql"),
+    include_str!("migrations/005_login_unlocks.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
