@@ -60,6 +60,22 @@ pub struct StagedUpload {
     pub expires_at: i64,
     /// True once the blob is stored and verified (also when it already was at creation).
     pub completed: bool,
+    /// The whole-file hash over the bytes accepted so far. The upload's offset is its
+    /// `bytes`: staged bytes beyond it were never accepted (a process stopped between
+    /// storing a chunk and saving this) and are overwritten by the next `PATCH`. Missing
+    /// only in uploads staged by older versions.
+    #[serde(default)]
+    pub hashed: Option<HashProgress>,
+}
+
+/// The saved state of a running SHA-256: what lets another process continue an upload's
+/// whole-file hash without reading back what was staged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashProgress {
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// The hash's internal state (the `sha2` crate's serialized form), hex.
+    pub state: String,
 }
 
 /// What the server keeps about a stored blob besides its bytes.

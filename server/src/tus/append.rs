@@ -16,16 +16,17 @@ use siteproof_core::MediaHash;
 use siteproof_core::model::now;
 
 use super::error::TusError;
-use super::service::{MediaService, Slot, UploadStatus, add_record, status_of};
+use super::hashing::WholeHash;
+use super::service::{MediaService, UploadStatus, add_record, status_of};
 use crate::blob::{BlobMeta, StagedUpload};
 use crate::storage::DeviceRecord;
 
 /// How a `PATCH` body ended, with the upload's offset after it.
 enum Body {
-    /// Every byte arrived.
-    Whole(u64),
+    /// Every byte arrived; the hash has seen them all.
+    Whole { whole: WholeHash },
     /// The connection broke; the bytes that arrived were kept (no checksum to honour).
-    CutKept { end: u64, why: TusError },
+    CutKept { whole: WholeHash, why: TusError },
 }
 
 impl MediaService {
@@ -71,53 +72,84 @@ impl MediaService {
         E: std::fmt::Display,
     {
         let slot = self.slot(id);
-        let mut slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
             .await
             .map_err(|_| TusError::Locked)?;
         let (mut upload, current) = self.load(device, id).await?;
-        if upload.completed {
+        if upload.completed || offset != current {
             return Err(TusError::OffsetMismatch { expected: current });
         }
-        if offset != current {
-            return Err(TusError::OffsetMismatch { expected: current });
-        }
-        if current == 0 {
-            slot.hasher = Some(Sha256::new());
-        }
-        let before = slot.hasher.clone();
-        let received = self
-            .receive(&upload, offset, checksum, body, &mut slot)
-            .await;
-        let end = match received {
-            Ok(Body::Whole(end)) => end,
-            Ok(Body::CutKept { end, why }) if end < upload.length => {
-                upload.expires_at = now() + self.config.expiry.as_millis() as i64;
-                self.blobs.update_staged(&upload).await?;
-                tracing::info!(upload = %id, kept = end - offset, "a cut PATCH body: kept the bytes that arrived");
+        let whole = self.whole_hash(&upload, current).await?;
+        let received = self.receive(&upload, offset, checksum, body, whole).await;
+        let (end, whole) = match received {
+            Ok(Body::Whole { whole }) => (whole.bytes(), whole),
+            Ok(Body::CutKept { whole, why }) if whole.bytes() < upload.length => {
+                let kept = whole.bytes() - offset;
+                self.accept(&mut upload, &whole).await?;
+                tracing::info!(upload = %id, kept, "a cut PATCH body: kept the bytes that arrived");
                 return Err(why);
             }
             // Cut after its last byte: nothing is missing.
-            Ok(Body::CutKept { end, .. }) => end,
+            Ok(Body::CutKept { whole, .. }) => (whole.bytes(), whole),
             Err(e) => {
-                slot.hasher = before;
                 // Nothing of a failed chunk stays: the client sends it again whole.
                 self.blobs.truncate_staged(id, offset).await?;
                 return Err(e);
             }
         };
         if end < upload.length {
-            upload.expires_at = now() + self.config.expiry.as_millis() as i64;
-            self.blobs.update_staged(&upload).await?;
+            self.accept(&mut upload, &whole).await?;
             return Ok(status_of(&upload, end));
         }
-        let hasher = slot.hasher.take();
-        self.finish(device, &mut upload, hasher).await?;
+        self.finish(device, &mut upload, whole.finalize()).await?;
         Ok(UploadStatus {
             id: upload.id,
             offset: end,
             length: upload.length,
             expires_at: None,
         })
+    }
+
+    /// Counts the bytes `whole` has seen as accepted: saves its state with the upload (the
+    /// new offset) and moves the expiry on.
+    async fn accept(&self, upload: &mut StagedUpload, whole: &WholeHash) -> Result<(), TusError> {
+        upload.hashed = Some(whole.progress());
+        upload.expires_at = now() + self.config.expiry.as_millis() as i64;
+        self.blobs.update_staged(upload).await?;
+        Ok(())
+    }
+
+    /// The whole-file hash of the upload's first `offset` bytes: its saved state, or, for an
+    /// upload staged without one (an older version) or whose staged bytes fell behind it,
+    /// the staged bytes read back.
+    pub(super) async fn whole_hash(
+        &self,
+        upload: &StagedUpload,
+        offset: u64,
+    ) -> Result<WholeHash, TusError> {
+        if let Some(saved) = upload.hashed.as_ref().filter(|h| h.bytes == offset) {
+            return WholeHash::resume(saved);
+        }
+        let mut whole = WholeHash::new();
+        if offset > 0 {
+            let mut stream = self.blobs.read_staged(&upload.id).await?;
+            while whole.bytes() < offset {
+                let Some(data) = stream.next().await else {
+                    break;
+                };
+                let data = data.map_err(crate::blob::BlobError::from)?;
+                let wanted = usize::try_from(offset - whole.bytes()).unwrap_or(usize::MAX);
+                whole.update(&data[..data.len().min(wanted)]);
+            }
+            if whole.bytes() != offset {
+                return Err(TusError::Internal(format!(
+                    "upload {} holds {} of {offset} staged bytes",
+                    upload.id,
+                    whole.bytes()
+                )));
+            }
+        }
+        Ok(whole)
     }
 
     /// Streams `body` to the staged upload, hashing it for the chunk checksum and the
@@ -129,14 +161,13 @@ impl MediaService {
         offset: u64,
         checksum: Option<[u8; 32]>,
         mut body: S,
-        slot: &mut Slot,
+        mut whole: WholeHash,
     ) -> Result<Body, TusError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
         let remaining = upload.length - offset;
-        let mut whole = slot.hasher.take();
         let mut chunk = checksum.map(|_| Sha256::new());
         let mut writer = self.blobs.append_staged(&upload.id, offset).await?;
         let mut len = 0u64;
@@ -159,21 +190,24 @@ impl MediaService {
             if let Some(h) = chunk.as_mut() {
                 h.update(&data);
             }
-            if let Some(h) = whole.as_mut() {
-                h.update(&data);
-            }
+            whole.update(&data);
             if let Err(e) = writer.write(data).await {
                 failure = Some(e.into());
                 break;
             }
         }
         let end = writer.finish().await?;
+        if end != whole.bytes() {
+            return Err(TusError::Internal(format!(
+                "staged {end} bytes, hashed {}",
+                whole.bytes()
+            )));
+        }
         match failure {
             // Without a checksum every byte that arrived is as good as the next: keep them,
             // and the hash state that has seen them.
             Some(why @ TusError::BodyInterrupted(_)) if checksum.is_none() => {
-                slot.hasher = whole;
-                return Ok(Body::CutKept { end, why });
+                return Ok(Body::CutKept { whole, why });
             }
             Some(e) => return Err(e),
             None => {}
@@ -183,8 +217,7 @@ impl MediaService {
         {
             return Err(TusError::ChecksumMismatch);
         }
-        slot.hasher = whole;
-        Ok(Body::Whole(end))
+        Ok(Body::Whole { whole })
     }
 
     /// Completes an upload that holds every byte: verifies the whole file, stores it under
@@ -193,9 +226,9 @@ impl MediaService {
         &self,
         device: &DeviceRecord,
         upload: &mut StagedUpload,
-        hasher: Option<Sha256>,
+        digest: [u8; 32],
     ) -> Result<(), TusError> {
-        self.complete(upload, hasher).await?;
+        self.complete(upload, digest).await?;
         self.forget(&upload.id);
         self.uploaded(device, &upload.record, &upload.sha256, upload.length)
             .await;
@@ -203,23 +236,7 @@ impl MediaService {
     }
 
     /// Verifies the whole file and stores it under its hash.
-    async fn complete(
-        &self,
-        upload: &mut StagedUpload,
-        hasher: Option<Sha256>,
-    ) -> Result<(), TusError> {
-        let digest: [u8; 32] = match hasher {
-            Some(h) => h.finalize().into(),
-            // This process did not see every byte (it restarted): read them back.
-            None => {
-                let mut stream = self.blobs.read_staged(&upload.id).await?;
-                let mut h = Sha256::new();
-                while let Some(data) = stream.next().await {
-                    h.update(&data.map_err(crate::blob::BlobError::from)?);
-                }
-                h.finalize().into()
-            }
-        };
+    async fn complete(&self, upload: &mut StagedUpload, digest: [u8; 32]) -> Result<(), TusError> {
         if MediaHash::from_digest(digest) != upload.sha256 {
             self.blobs.delete_staged(&upload.id).await?;
             tracing::warn!(upload = %upload.id, record = %upload.record, "uploaded bytes do not match the claimed hash");

@@ -10,6 +10,7 @@
 
 mod append;
 mod error;
+mod hashing;
 #[doc(hidden)]
 pub mod headers;
 mod serve;

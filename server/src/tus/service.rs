@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::Sha256;
 use siteproof_core::media::references_media;
 use siteproof_core::model::now;
 use siteproof_core::{MediaHash, RecordId};
@@ -49,12 +48,6 @@ pub struct UploadClaim {
     pub mime: Option<String>,
 }
 
-/// The whole-file hash state of one upload while this process has seen every byte of it.
-#[derive(Default)]
-pub(super) struct Slot {
-    pub(super) hasher: Option<Sha256>,
-}
-
 /// The state of an upload as the tus headers report it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadStatus {
@@ -73,7 +66,7 @@ pub struct MediaService {
     pub(super) blobs: Arc<dyn BlobStore>,
     pub(super) storage: Arc<dyn SyncStorage>,
     pub(super) config: MediaConfig,
-    pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<Slot>>>>,
+    pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
     /// Checks completed uploads and logs custody.
@@ -194,6 +187,7 @@ impl MediaService {
             created_at: at,
             expires_at: at + self.config.expiry.as_millis() as i64,
             completed: existing.is_some(),
+            hashed: None,
         };
         self.blobs.create_staged(&upload).await?;
         if existing.is_some() {
@@ -226,15 +220,15 @@ impl MediaService {
         // Waits for a `PATCH` in progress (e.g. one whose client just died and whose partial
         // chunk is being cut off) so the offset reported is one a `PATCH` may start at.
         let slot = self.slot(id);
-        let mut slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
+        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
             .await
             .map_err(|_| TusError::Locked)?;
         let (mut upload, offset) = self.load(device, id).await?;
         if !upload.completed && offset == upload.length {
             // Every byte arrived but the process stopped before completing the upload: a
             // client reading this offset takes the upload for done, so complete it now.
-            let hasher = slot.hasher.take();
-            self.finish(device, &mut upload, hasher).await?;
+            let digest = self.whole_hash(&upload, offset).await?.finalize();
+            self.finish(device, &mut upload, digest).await?;
         }
         Ok(status_of(&upload, offset))
     }
@@ -291,11 +285,16 @@ impl MediaService {
         device: &DeviceRecord,
         id: &str,
     ) -> Result<(StagedUpload, u64), TusError> {
-        let (upload, offset) = self
+        let (upload, stored) = self
             .blobs
             .staged(id)
             .await?
             .ok_or(TusError::UnknownUpload)?;
+        // The offset is what the saved hash covers; staged bytes past it were never accepted.
+        let offset = match &upload.hashed {
+            Some(h) if h.bytes <= stored && !upload.completed => h.bytes,
+            _ => stored,
+        };
         if upload.device != device.id.as_str() {
             return Err(TusError::UnknownUpload);
         }
@@ -307,7 +306,7 @@ impl MediaService {
         Ok((upload, offset))
     }
 
-    pub(super) fn slot(&self, id: &str) -> Arc<AsyncMutex<Slot>> {
+    pub(super) fn slot(&self, id: &str) -> Arc<AsyncMutex<()>> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(slots.entry(id.to_owned()).or_default())
     }
