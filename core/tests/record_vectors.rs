@@ -250,7 +250,7 @@ fn case() -> Case {
 fn assignment() -> Assignment {
     Assignment {
         id: "0190f3a0-0000-7000-8000-00000000000a".parse().expect("id"),
-        kind: PushKind::PlannedTarget,
+        kind: AssignmentKind::PlannedTarget,
         title: "检查某化工有限公司".into(),
         body: "重点检查储罐区。".into(),
         sector: Some(Sector::HazardousChemicals),

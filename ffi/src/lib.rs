@@ -25,11 +25,11 @@
 //! into `target/bindings/`.
 
 mod answer;
+mod assignments;
 mod error;
 mod finding;
 mod media;
 mod peer;
-mod pushes;
 mod store;
 mod sync;
 mod template;
@@ -38,6 +38,9 @@ mod upload;
 mod visit;
 
 pub use answer::{Answer, AnswerConflict, AnswerInput, AnswerValue};
+pub use assignments::{
+    Assignment, AssignmentKind, Collection, CollectionKind, ExpertContact, VisitFromAssignment,
+};
 pub use error::{ApiError, ApiResult};
 pub use finding::{Finding, NewFinding};
 pub use media::{
@@ -45,9 +48,6 @@ pub use media::{
     UploadProblem, UploadState, UploadSummary,
 };
 pub use peer::{PeerSession, PeerSummary};
-pub use pushes::{
-    Assignment, Collection, CollectionKind, ExpertContact, PushKind, VisitFromAssignment,
-};
 pub use store::SiteproofStore;
 pub use sync::{Enrollment, Profile, SyncSummary};
 pub use template::{

@@ -31,8 +31,9 @@ use rusqlite::backup::StepResult;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::blob::BLOBS_DIR;
 use crate::blob::{FINISHED_DIR, META_DIR};
-use crate::services::{BLOBS_DIR, DATABASE_FILE};
+use crate::storage::DATABASE_FILE;
 
 /// The manifest's name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";

@@ -18,10 +18,8 @@ use crate::storage::{SqliteStorage, SyncStorage};
 use crate::sync::{SyncLimits, SyncService};
 use crate::tus::{MediaConfig, MediaService};
 
-/// The database's name in a data directory.
-pub const DATABASE_FILE: &str = "siteproof.db";
-/// The embedded blob store's folder in a data directory.
-pub const BLOBS_DIR: &str = "blobs";
+pub use crate::blob::BLOBS_DIR;
+pub use crate::storage::DATABASE_FILE;
 
 /// Settings of a server process.
 #[derive(Clone, Debug)]

@@ -3,8 +3,8 @@
 //! whistleblower lead going from the public form to an assignment to a visit.
 
 use siteproof_core::{
-    AnswerInput, AnswerValue, CollectionKind, Error as CoreError, PushKind, Sector, Site, Store,
-    Template, TemplateRef, VisitFromAssignment, VisitMode,
+    AnswerInput, AnswerValue, AssignmentKind, CollectionKind, Error as CoreError, Sector, Site,
+    Store, Template, TemplateRef, VisitFromAssignment, VisitMode,
 };
 use siteproof_server::Error as ServerError;
 use siteproof_server::GroupId;
@@ -207,7 +207,7 @@ fn an_assignment_reaches_its_group_and_no_other() {
             &w.reviewer,
             NewAssignment {
                 group: w.g1.to_string(),
-                kind: PushKind::PlannedTarget,
+                kind: AssignmentKind::PlannedTarget,
                 title: "暗访某化工企业".into(),
                 body: "重点检查重大危险源监控".into(),
                 sector: Some(Sector::HazardousChemicals),
@@ -225,7 +225,7 @@ fn an_assignment_reaches_its_group_and_no_other() {
     let got = a.assignments().expect("assignments");
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, id);
-    assert_eq!(got[0].kind, PushKind::PlannedTarget);
+    assert_eq!(got[0].kind, AssignmentKind::PlannedTarget);
     assert_eq!(got[0].experts[0].name, "王工");
     assert!(
         b.assignments().expect("b").is_empty(),
@@ -374,7 +374,7 @@ fn a_lead_goes_from_the_public_form_to_an_assignment_to_a_visit() {
     let pushed = a
         .assignment(&assignment)
         .expect("the lead reached the group");
-    assert_eq!(pushed.kind, PushKind::Lead);
+    assert_eq!(pushed.kind, AssignmentKind::Lead);
     assert_eq!(pushed.lead.as_deref(), Some(lead_id.as_str()));
     assert!(pushed.body.contains("可燃气体报警器"));
     let visit = a

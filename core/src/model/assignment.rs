@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::ids::RecordId;
 use crate::model::{Sector, Site, TemplateRef, Timestamp};
 
-/// What a push carries.
+/// What an assignment carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
 #[serde(rename_all = "snake_case")]
-pub enum PushKind {
+pub enum AssignmentKind {
     /// 推送风险点位: a place where risk concentrates.
     #[autosurgeon(rename = "risk_point")]
     RiskPoint,
@@ -37,36 +37,36 @@ pub enum PushKind {
     PlannedTarget,
 }
 
-impl PushKind {
+impl AssignmentKind {
     /// Every kind.
-    pub const ALL: [PushKind; 6] = [
-        PushKind::RiskPoint,
-        PushKind::Lead,
-        PushKind::GroupInfo,
-        PushKind::KeyFocus,
-        PushKind::Experts,
-        PushKind::PlannedTarget,
+    pub const ALL: [AssignmentKind; 6] = [
+        AssignmentKind::RiskPoint,
+        AssignmentKind::Lead,
+        AssignmentKind::GroupInfo,
+        AssignmentKind::KeyFocus,
+        AssignmentKind::Experts,
+        AssignmentKind::PlannedTarget,
     ];
 
     /// The snake_case code used in forms and index tables.
     pub fn code(self) -> &'static str {
         match self {
-            PushKind::RiskPoint => "risk_point",
-            PushKind::Lead => "lead",
-            PushKind::GroupInfo => "group_info",
-            PushKind::KeyFocus => "key_focus",
-            PushKind::Experts => "experts",
-            PushKind::PlannedTarget => "planned_target",
+            AssignmentKind::RiskPoint => "risk_point",
+            AssignmentKind::Lead => "lead",
+            AssignmentKind::GroupInfo => "group_info",
+            AssignmentKind::KeyFocus => "key_focus",
+            AssignmentKind::Experts => "experts",
+            AssignmentKind::PlannedTarget => "planned_target",
         }
     }
 
-    /// Parses a code made by [`PushKind::code`].
+    /// Parses a code made by [`AssignmentKind::code`].
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.code() == code)
     }
 }
 
-/// A sector expert named in a push (from the office's expert pool, 专家库).
+/// A sector expert named in an assignment (from the office's expert pool, 专家库).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct ExpertContact {
     /// Name.
@@ -87,7 +87,7 @@ pub struct Assignment {
     /// Record id.
     pub id: RecordId,
     /// What the push carries.
-    pub kind: PushKind,
+    pub kind: AssignmentKind,
     /// Short title.
     pub title: String,
     /// The content: what to look at and why.

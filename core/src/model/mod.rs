@@ -7,7 +7,7 @@ mod common;
 mod template;
 mod visit;
 
-pub use assignment::{Assignment, ExpertContact, PushKind};
+pub use assignment::{Assignment, AssignmentKind, ExpertContact};
 pub use case::{Case, CaseEvent, CaseEventKind, CaseStatus};
 pub use collection::{Collection, CollectionKind};
 pub use common::{GeoPoint, LocalizedText, Scope, Sector, Severity, Timestamp, now};

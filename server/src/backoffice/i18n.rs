@@ -1,6 +1,6 @@
 //! The pages' two languages: zh-CN first, English with `?lang=en` (remembered in a cookie).
 
-use siteproof_core::{CaseEventKind, CollectionKind, PushKind, Sector};
+use siteproof_core::{AssignmentKind, CaseEventKind, CollectionKind, Sector};
 
 /// A page language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,20 +115,20 @@ impl Lang {
     }
 
     /// An assignment kind's name (六推送).
-    pub fn assignment_kind(self, kind: PushKind) -> &'static str {
+    pub fn assignment_kind(self, kind: AssignmentKind) -> &'static str {
         match kind {
-            PushKind::RiskPoint => self.t("风险点位", "Risk point"),
-            PushKind::Lead => self.t("举报线索", "Whistleblower lead"),
-            PushKind::GroupInfo => self.t("组情信息", "Group information"),
-            PushKind::KeyFocus => self.t("重点关注事项", "Key focus"),
-            PushKind::Experts => self.t("行业专家", "Sector experts"),
-            PushKind::PlannedTarget => self.t("计划检查对象", "Planned target"),
+            AssignmentKind::RiskPoint => self.t("风险点位", "Risk point"),
+            AssignmentKind::Lead => self.t("举报线索", "Whistleblower lead"),
+            AssignmentKind::GroupInfo => self.t("组情信息", "Group information"),
+            AssignmentKind::KeyFocus => self.t("重点关注事项", "Key focus"),
+            AssignmentKind::Experts => self.t("行业专家", "Sector experts"),
+            AssignmentKind::PlannedTarget => self.t("计划检查对象", "Planned target"),
         }
     }
 
     /// An assignment kind's name from its code.
     pub fn assignment_kind_code(self, code: &str) -> &'static str {
-        PushKind::from_code(code)
+        AssignmentKind::from_code(code)
             .map_or_else(|| self.t("其他", "Other"), |k| self.assignment_kind(k))
     }
 

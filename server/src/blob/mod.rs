@@ -19,6 +19,9 @@ use siteproof_core::{MediaHash, RecordId};
 
 pub use fs::{FINISHED_DIR, FsBlobStore, META_DIR};
 
+/// The embedded blob store's folder in a data directory.
+pub const BLOBS_DIR: &str = "blobs";
+
 /// A stream of bytes read from a blob.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 

@@ -24,6 +24,9 @@ use crate::ids::{GroupId, RegionCode};
 
 pub use sqlite::{SharedConnection, SqliteStorage};
 
+/// The embedded database's file name in a data directory.
+pub const DATABASE_FILE: &str = "siteproof.db";
+
 /// A change hash: 32 bytes of SHA-256, as Automerge computes it.
 pub type Hash = [u8; 32];
 

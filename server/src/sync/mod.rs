@@ -1,6 +1,7 @@
 //! The sync service: one `POST /v1/sync` round trip, push then pull, for an authenticated
 //! device. HTTP-free, so it is tested on its own; `docs/sync-protocol.md` is its contract.
 
+mod accept;
 mod compactor;
 mod content;
 mod doc_cache;
@@ -13,12 +14,11 @@ use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
 use siteproof_core::RecordId;
-use siteproof_core::record_check::Touched;
-use siteproof_core::sync::wire::{Ack, Cursor, SyncRequest, SyncResponse};
+use siteproof_core::sync::wire::{Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
 use crate::identity::visibility::Visibility;
-use crate::storage::{DeviceRecord, FullDocument, PushWrite, ScanQuery, SyncStorage};
+use crate::storage::{DeviceRecord, FullDocument, ScanQuery, SyncStorage};
 use compactor::Compactor;
 use content::ContentCheck;
 use doc_cache::{CachedDoc, DocCache, load_current};
@@ -153,148 +153,6 @@ impl SyncService {
         })
     }
 
-    async fn push(
-        &self,
-        device: &DeviceRecord,
-        push: Vec<siteproof_core::sync::wire::PushRecord>,
-    ) -> Result<Vec<Ack>> {
-        if push.is_empty() {
-            return Ok(Vec::new());
-        }
-        let parsed = push::parse(push)?;
-        let ids: Vec<RecordId> = parsed.iter().map(|r| r.id.clone()).collect();
-        let metas: HashMap<RecordId, _> = self
-            .storage
-            .documents(&ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.header.id.clone(), m))
-            .collect();
-        let revoked = self.storage.revoked_devices(&device.scope).await?;
-        let mut guards: HashMap<RecordId, _> =
-            self.cache.lock_all(&ids).await?.into_iter().collect();
-        let mut writes = Vec::with_capacity(parsed.len());
-        let mut outcome = Ok(());
-        for record in &parsed {
-            let Some(entry) = guards.get_mut(&record.id) else {
-                outcome = Err(Error::Internal(
-                    "a pushed record's cache slot is not locked".into(),
-                ));
-                break;
-            };
-            let existing = metas.get(&record.id);
-            let step = match existing {
-                Some(meta) => match push::authorize(device, &meta.header) {
-                    Err(e) => Err(e),
-                    Ok(()) => {
-                        self.validate_existing(device, meta, entry, record, &revoked)
-                            .await
-                    }
-                },
-                None => push::refuse_revoked_authors(None, record, &revoked)
-                    .and_then(|()| push::create_new(device, record))
-                    .map(|(doc, write)| {
-                        **entry = Some(doc);
-                        write
-                    }),
-            };
-            // The record as it would be stored must read as the model: a new one whole, a
-            // stored one (which passed) where the changes write.
-            let step = match (step, entry.as_ref()) {
-                (Ok(write), Some(cached)) => {
-                    let touched = if existing.is_some() && !self.limits.check_whole_records {
-                        Touched::of(&cached.doc, &record.changes)
-                    } else {
-                        Touched::everything()
-                    };
-                    self.content
-                        .check(&cached.doc, &record.id, &touched)
-                        .await
-                        .map(|()| write)
-                }
-                (step, _) => step,
-            };
-            match step {
-                Ok(mut write) => {
-                    // The copy as it will be once stored: becomes the snapshot when due.
-                    // A new record is saved now (its first whole send would otherwise be all
-                    // its changes); an existing one is compacted in the background.
-                    if let Some(cached) = entry.as_mut() {
-                        write.known_through = cached.seq;
-                        if cached.snapshot_len == 0 {
-                            write.snapshot = Some(cached.save().to_vec());
-                        }
-                    }
-                    writes.push(write);
-                }
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-        }
-        let write = PushWrite {
-            pushed_by: Some(device.id.clone()),
-            records: writes,
-        };
-        if let Err(e) = outcome {
-            forget(&mut guards);
-            return Err(e);
-        }
-        let stored = match self.storage.store_push(&write).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                forget(&mut guards);
-                return Err(e.into());
-            }
-        };
-        for (record, result) in write.records.iter().zip(&stored) {
-            let Some(cached) = guards.get_mut(&record.header.id).and_then(|e| e.as_mut()) else {
-                continue;
-            };
-            if let Some(seq) = result.covered_through {
-                cached.seq = seq;
-                if let Some(snapshot) = &record.snapshot {
-                    cached.snapshot_len = snapshot.len();
-                    cached.tail_len = 0;
-                }
-            }
-            if cached.wants_snapshot() {
-                self.compactor.request(record.header.id.clone());
-            }
-        }
-        Ok(write
-            .records
-            .iter()
-            .map(|r| Ack {
-                id: r.header.id.clone(),
-                hashes: r
-                    .changes
-                    .iter()
-                    .map(|(h, _)| ByteBuf::from(h.to_vec()))
-                    .collect(),
-            })
-            .collect())
-    }
-
-    async fn validate_existing(
-        &self,
-        device: &DeviceRecord,
-        meta: &crate::storage::DocMeta,
-        entry: &mut Option<CachedDoc>,
-        record: &push::ParsedRecord,
-        revoked: &[siteproof_core::DeviceId],
-    ) -> Result<crate::storage::RecordWrite> {
-        if !load_current(self.storage.as_ref(), &record.id, entry).await? {
-            return Err(Error::Internal(format!("record {} vanished", record.id)));
-        }
-        let cached = entry
-            .as_mut()
-            .ok_or_else(|| Error::Internal("loaded entry is empty".into()))?;
-        push::refuse_revoked_authors(Some(&mut cached.doc), record, revoked)?;
-        push::apply_to_existing(device, meta, cached, record)
-    }
-
     /// The position to pull from, and whether the cursor had to be dropped.
     async fn resolve_cursor(&self, epoch: &str, cursor: Option<&Cursor>) -> Result<(u64, bool)> {
         let Some(c) = cursor else {
@@ -418,12 +276,5 @@ impl SyncService {
                 _ => return Ok(false),
             }
         }
-    }
-}
-
-/// Drops every entry a failed push touched: they may hold changes that were never stored.
-fn forget(guards: &mut HashMap<RecordId, tokio::sync::OwnedMutexGuard<Option<CachedDoc>>>) {
-    for entry in guards.values_mut() {
-        **entry = None;
     }
 }

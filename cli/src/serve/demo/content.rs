@@ -1,7 +1,7 @@
 //! The demo's inspection content on the office side: the rosters, pushes to both groups, and
 //! two whistleblower leads (one passed to group 1, one awaiting triage).
 
-use siteproof_core::{PushKind, Sector, Site, TemplateRef};
+use siteproof_core::{AssignmentKind, Sector, Site, TemplateRef};
 use siteproof_server::backoffice::{
     BackOffice, Expert, Inspector, LeadInput, NewAssignment, Triage, WebUser,
 };
@@ -34,7 +34,7 @@ fn expert(name: &str, specialty: &str, unit: &str, sectors: &[Sector]) -> Expert
     }
 }
 
-fn push(group: &str, kind: PushKind, title: &str, body: &str) -> NewAssignment {
+fn push(group: &str, kind: AssignmentKind, title: &str, body: &str) -> NewAssignment {
     NewAssignment {
         group: group.into(),
         kind,
@@ -96,7 +96,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
     };
     let mut planned = push(
         g1,
-        PushKind::PlannedTarget,
+        AssignmentKind::PlannedTarget,
         PLANNED_TITLE,
         "群众反映夜间有车辆进出装卸，重点核查储存品种与数量、重大危险源监控和特殊作业管理。",
     );
@@ -112,7 +112,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
     office.issue_assignment(&admin, planned).await?;
     let mut support = push(
         g1,
-        PushKind::Experts,
+        AssignmentKind::Experts,
         "危化与消防专家支持",
         "暗访中遇到工艺和电气问题可电话咨询。",
     );
@@ -123,7 +123,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
             &admin,
             push(
                 g1,
-                PushKind::GroupInfo,
+                AssignmentKind::GroupInfo,
                 "第一督导组组情",
                 "负责长安区、藁城区、鹿泉区；每周报送工作动态。",
             ),
@@ -134,7 +134,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
             &admin,
             push(
                 g2,
-                PushKind::KeyFocus,
+                AssignmentKind::KeyFocus,
                 "本周重点：燃气用户与建筑工地",
                 "重点检查餐饮场所燃气报警装置、建筑工地起重机械和深基坑。",
             ),
@@ -145,7 +145,7 @@ pub(super) async fn seed(office: &BackOffice) -> Result<(), CliError> {
             &admin,
             push(
                 g2,
-                PushKind::RiskPoint,
+                AssignmentKind::RiskPoint,
                 "风险点位：井陉矿区老旧采空区",
                 "雨季前核查采空区治理和地表塌陷监测。",
             ),

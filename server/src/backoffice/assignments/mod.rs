@@ -11,7 +11,8 @@ use automerge::ActorId;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use siteproof_core::{
-    Assignment, PushKind, RecordHeader, RecordId, RecordKind, Scope, Sector, Site, TemplateRef,
+    Assignment, AssignmentKind, RecordHeader, RecordId, RecordKind, Scope, Sector, Site,
+    TemplateRef,
 };
 
 use super::db::{self, VisitRow};
@@ -25,7 +26,7 @@ pub struct NewAssignment {
     /// The group (of the user's region).
     pub group: String,
     /// What the assignment carries.
-    pub kind: PushKind,
+    pub kind: AssignmentKind,
     /// Title.
     pub title: String,
     /// Content.
@@ -206,7 +207,7 @@ impl BackOffice {
         let owned = id.to_owned();
         let visits = self
             .db
-            .run(move |c| db::visits_of_assignment(c, &vis, &owned))
+            .run(move |c| super::visits::sql::visits_of_assignment(c, &vis, &owned))
             .await?;
         Ok((row, assignment, visits))
     }

@@ -1,7 +1,7 @@
 //! Pages of the assignments: the list with the form to issue one, and one assignment.
 
 use maud::{Markup, html};
-use siteproof_core::{Assignment, PushKind};
+use siteproof_core::{Assignment, AssignmentKind};
 
 use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
@@ -59,7 +59,7 @@ pub fn assignments_page(
                     }
                     label { (lang.t("类别", "Kind")) " "
                         select name="kind" required {
-                            @for k in PushKind::ALL { option value=(k.code()) { (lang.assignment_kind(k)) } }
+                            @for k in AssignmentKind::ALL { option value=(k.code()) { (lang.assignment_kind(k)) } }
                         }
                     }
                     label { (lang.t("行业领域", "Sector")) " " (sector_select(lang, "sector", false)) }

@@ -11,7 +11,7 @@ use crate::backoffice::extract::{
     Office, PageResult, Posted, RouteTable, non_empty, page, parse_due, parse_template_ref,
 };
 use crate::error::Error;
-use siteproof_core::{PushKind, Sector, Site};
+use siteproof_core::{AssignmentKind, Sector, Site};
 
 /// The routes.
 pub fn routes() -> RouteTable {
@@ -63,7 +63,7 @@ struct AssignmentForm {
 
 async fn issue_assignment(Posted { o, form }: Posted<AssignmentForm>) -> PageResult {
     let made = async {
-        let kind = PushKind::from_code(&form.kind)
+        let kind = AssignmentKind::from_code(&form.kind)
             .ok_or_else(|| Error::InvalidInput(format!("unknown push kind {:?}", form.kind)))?;
         let sector = non_empty(&form.sector)
             .map(|c| {
@@ -86,7 +86,7 @@ async fn issue_assignment(Posted { o, form }: Posted<AssignmentForm>) -> PageRes
             }),
         };
         let mut body = form.body.trim().to_owned();
-        if kind == PushKind::GroupInfo {
+        if kind == AssignmentKind::GroupInfo {
             let members = o.office.group_members(&o.user, &form.group).await?;
             if !members.is_empty() {
                 let names: Vec<String> = members

@@ -14,7 +14,7 @@
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use siteproof_core::{PushKind, RecordId, Sector, Site, TemplateRef};
+use siteproof_core::{AssignmentKind, RecordId, Sector, Site, TemplateRef};
 
 use super::assignments::NewAssignment;
 use super::{BackOffice, WebUser, dates};
@@ -305,7 +305,7 @@ impl BackOffice {
                 });
                 let new = NewAssignment {
                     group,
-                    kind: PushKind::Lead,
+                    kind: AssignmentKind::Lead,
                     title: lead.site.clone(),
                     body,
                     sector,

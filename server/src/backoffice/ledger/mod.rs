@@ -138,14 +138,7 @@ impl BackOffice {
             .create_with(ActorId::random(), "case", &case)
             .map_err(internal)?;
         self.store_office_record(&header, &mut doc, &[], 0).await?;
-        let row = row_of(&case, &header);
-        let event = case_custody(user, &case);
-        self.db
-            .run(move |c| {
-                case_rows::put(c, &row)?;
-                custody::append(c, &event).map(drop)
-            })
-            .await?;
+        self.index_case(user, &case, &header).await?;
         Ok(case.id)
     }
 
@@ -206,14 +199,7 @@ impl BackOffice {
         let header = RecordHeader::read(&doc).map_err(internal)?;
         self.store_office_record(&header, &mut doc, &heads, seq)
             .await?;
-        let row = row_of(&case, &header);
-        let event = case_custody(user, &case);
-        self.db
-            .run(move |c| {
-                case_rows::put(c, &row)?;
-                custody::append(c, &event).map(drop)
-            })
-            .await?;
+        self.index_case(user, &case, &header).await?;
         Ok(case)
     }
 
@@ -228,6 +214,18 @@ impl BackOffice {
         let vis = Visibility::user(user);
         self.db
             .run(move |c| case_rows::list(c, &vis, from, to, status.as_deref(), 100_000))
+            .await
+    }
+
+    /// The case's ledger row and its custody entry, written together.
+    async fn index_case(&self, user: &WebUser, case: &Case, header: &RecordHeader) -> Result<()> {
+        let row = row_of(case, header);
+        let event = case_custody(user, case);
+        self.db
+            .run(move |c| {
+                case_rows::put(c, &row)?;
+                custody::append(c, &event).map(drop)
+            })
             .await
     }
 }

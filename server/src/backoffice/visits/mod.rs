@@ -4,6 +4,7 @@
 
 pub(super) mod pages;
 pub(super) mod routes;
+pub(super) mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use siteproof_core::{
     AnswerConflict, Collection, RecordHeader, RecordId, RecordKind, Severity, Template, Visit,
 };
 
-use super::db::{self, CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
+use super::db::{CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use super::{BackOffice, WebUser};
 use crate::backoffice::ledger::rows as case_rows;
 use crate::error::{Error, Result};
@@ -117,17 +118,17 @@ impl BackOffice {
     /// Reads every visit changed since the index last looked into the index.
     pub async fn refresh_index(&self) -> Result<()> {
         let _guard = self.index_lock.lock().await;
-        let (last, max) = self.db.run(|c| db::index_seq(c)).await?;
+        let (last, max) = self.db.run(|c| sql::index_seq(c)).await?;
         if max <= last {
             return Ok(());
         }
         let ids = self
             .db
-            .run(move |c| db::changed_records(c, last, max))
+            .run(move |c| sql::changed_records(c, last, max))
             .await?;
         let mut ids: Vec<RecordId> = ids.iter().filter_map(|s| s.parse().ok()).collect();
         if ids.is_empty() {
-            return self.db.run(move |c| db::store_index(c, &[], max)).await;
+            return self.db.run(move |c| sql::store_index(c, &[], max)).await;
         }
         while !ids.is_empty() {
             let batch: Vec<RecordId> = ids.drain(..ids.len().min(INDEX_BATCH)).collect();
@@ -139,7 +140,7 @@ impl BackOffice {
             .map_err(|e| Error::Internal(e.to_string()))?;
             let through = if ids.is_empty() { max } else { last };
             self.db
-                .run(move |c| db::store_index(c, &rows, through))
+                .run(move |c| sql::store_index(c, &rows, through))
                 .await?;
         }
         Ok(())
@@ -149,7 +150,7 @@ impl BackOffice {
     pub async fn collections(&self, user: &WebUser) -> Result<Vec<CollectionRow>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
-        self.db.run(move |c| db::list_collections(c, &vis)).await
+        self.db.run(move |c| sql::list_collections(c, &vis)).await
     }
 
     /// A page of the user's visits matching `filter`, and the counts over all matches.
@@ -163,7 +164,7 @@ impl BackOffice {
         let vis = Visibility::user(user);
         let offset = page.max(0) * PAGE_SIZE;
         self.db
-            .run(move |c| db::list_visits(c, &vis, &filter, PAGE_SIZE, offset))
+            .run(move |c| sql::list_visits(c, &vis, &filter, PAGE_SIZE, offset))
             .await
     }
 
@@ -173,7 +174,7 @@ impl BackOffice {
         let (vis, owned) = (vis.clone(), id.to_owned());
         self.db
             .run(move |c| {
-                Ok(db::visit(c, &vis, &owned)?.is_some()
+                Ok(sql::visit(c, &vis, &owned)?.is_some()
                     || case_rows::get(c, &vis, &owned)?.is_some())
             })
             .await
@@ -187,7 +188,7 @@ impl BackOffice {
         let (vis, owned) = (Visibility::user(user), id.to_owned());
         let row = self
             .db
-            .run(move |c| db::visit(c, &vis, &owned))
+            .run(move |c| sql::visit(c, &vis, &owned))
             .await?
             .ok_or_else(unknown)?;
         let record: RecordId = id.parse().map_err(|_| unknown())?;

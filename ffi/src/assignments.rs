@@ -1,5 +1,5 @@
-//! Pushes from the office (assignments) and collections for it (work updates, practices), as
-//! uniffi records, and the store methods that read and write them.
+//! Assignments from the office (六推送, "pushes" in the source policy) and collections for it
+//! (work updates, practices), as uniffi records, and the store methods that read and write them.
 
 use siteproof_core as core;
 
@@ -8,9 +8,9 @@ use crate::store::{SiteproofStore, into_all};
 use crate::template::Sector;
 use crate::visit::{GeoPoint, Site, TemplateRef, VisitMode};
 
-/// What a push from the office carries (六推送).
+/// What an assignment from the office carries (六推送).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum PushKind {
+pub enum AssignmentKind {
     /// 风险点位: a place where risk concentrates.
     RiskPoint,
     /// 举报线索: a whistleblower lead the office passed on.
@@ -25,7 +25,7 @@ pub enum PushKind {
     PlannedTarget,
 }
 
-/// An expert named in a push.
+/// An expert named in an assignment.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct ExpertContact {
     /// Name.
@@ -47,7 +47,7 @@ pub struct Assignment {
     /// Record id (pass it to `start_visit_from_assignment`).
     pub id: String,
     /// What it carries.
-    pub kind: PushKind,
+    pub kind: AssignmentKind,
     /// Title.
     pub title: String,
     /// Content.
@@ -111,15 +111,15 @@ pub struct Collection {
     pub media: Vec<String>,
 }
 
-impl From<core::PushKind> for PushKind {
-    fn from(k: core::PushKind) -> Self {
+impl From<core::AssignmentKind> for AssignmentKind {
+    fn from(k: core::AssignmentKind) -> Self {
         match k {
-            core::PushKind::RiskPoint => Self::RiskPoint,
-            core::PushKind::Lead => Self::Lead,
-            core::PushKind::GroupInfo => Self::GroupInfo,
-            core::PushKind::KeyFocus => Self::KeyFocus,
-            core::PushKind::Experts => Self::Experts,
-            core::PushKind::PlannedTarget => Self::PlannedTarget,
+            core::AssignmentKind::RiskPoint => Self::RiskPoint,
+            core::AssignmentKind::Lead => Self::Lead,
+            core::AssignmentKind::GroupInfo => Self::GroupInfo,
+            core::AssignmentKind::KeyFocus => Self::KeyFocus,
+            core::AssignmentKind::Experts => Self::Experts,
+            core::AssignmentKind::PlannedTarget => Self::PlannedTarget,
         }
     }
 }
@@ -186,7 +186,7 @@ impl From<core::Collection> for Collection {
 
 #[uniffi::export]
 impl SiteproofStore {
-    /// The pushes the office sent this device's group (they arrive with `sync`), newest first.
+    /// The assignments the office sent this device's group (they arrive with `sync`), newest first.
     pub fn assignments(&self) -> ApiResult<Vec<Assignment>> {
         Ok(into_all(self.store().assignments()?))
     }
@@ -196,8 +196,8 @@ impl SiteproofStore {
         Ok(self.store().assignment(&id.parse()?)?.into())
     }
 
-    /// Starts a visit from a push: it takes the push's site and checklist and links back to
-    /// it. Returns the visit id.
+    /// Starts a visit from an assignment: it takes the assignment's site and checklist and
+    /// links back to it. Returns the visit id.
     pub fn start_visit_from_assignment(
         &self,
         assignment: String,
