@@ -54,6 +54,8 @@ APPLE_MEMBERS = set("""
     writeJPEGRepresentation red removeAll configuration background appendingPathComponent detached
     init httpMethod uploadTask bottom requestAccess builtInWideAngleCamera toolbar alert leading
     vertical baseAddress withUnsafeMutableBytes
+    Port Host tcp badURL cannotConnectToHost newConnectionHandler signal global contentProcessed
+    now success numbersAndPunctuation foregroundStyle secondaryAction
 """.split())
 
 APPLE_TYPES = set("""
@@ -69,6 +71,7 @@ APPLE_TYPES = set("""
     URL URLRequest URLResourceValues URLSession URLSessionConfiguration URLSessionTask
     URLSessionTaskDelegate UUID VStack View WindowGroup ZStack Void MainActor Identifiable Equatable
     Sendable Never Any CMSampleBufferGetImageBuffer SecItemCopyMatching SecRandomCopyBytes SecItemAdd
+    NWConnection NWListener NWEndpoint URLError DispatchSemaphore TimeInterval UInt16
 """.split())
 
 SWIFT_KEYWORDS = set("""
