@@ -12,13 +12,15 @@
 //!   that answers only `/v1/health` and requests carrying a session cookie or a bearer token
 //!   (everything else: `503` + `Retry-After`), so monitoring and signed-in users still get in
 //!   while anonymous connections fill the server.
+//! - **Early answers**: a body the handler did not read to its end is drained for a while
+//!   after the answer ([`crate::linger`]), so the client reads the answer, not a reset.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -30,6 +32,8 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::linger::LingeringBody;
 
 /// What each connection is held to.
 #[derive(Clone, Debug)]
@@ -222,8 +226,18 @@ fn connection_service(
                 return Ok(busy());
             }
             req.extensions_mut().insert(ConnectInfo(peer));
-            let req = req.map(axum::body::Body::new);
-            tower::ServiceExt::oneshot(app, req).await
+            let cut_short = Arc::new(AtomicBool::new(false));
+            let req = req.map(|body| {
+                axum::body::Body::new(LingeringBody::new(body, Arc::clone(&cut_short)))
+            });
+            let mut response = tower::ServiceExt::oneshot(app, req).await?;
+            if cut_short.load(Ordering::Acquire) {
+                // The rest of the body is being drained; the connection cannot be reused.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
         }
     })
 }

@@ -41,6 +41,7 @@ pub mod fuzz_entry;
 mod http;
 pub mod identity;
 pub mod ids;
+pub mod linger;
 mod secret;
 mod services;
 pub mod storage;

@@ -37,6 +37,7 @@ const LAYERS: &[&[&str]] = &[
         "caller",
         "http",
         "connections",
+        "linger",
         "fuzz_entry",
         "lib",
     ],

@@ -6,6 +6,9 @@
 //! the whole chunk, so the client sends it again whole); without one, the bytes that arrived
 //! stay and the offset moves past them, as tusd does, so a client that sends a whole file in
 //! one `PATCH` resumes where the connection broke instead of from the start.
+//!
+//! A `PATCH` to a complete upload is answered `204` with `Upload-Offset` = its length and its
+//! body is not read (the connection layer drains a little of it so the answer arrives).
 
 use std::sync::Arc;
 
@@ -76,7 +79,14 @@ impl MediaService {
             .await
             .map_err(|_| TusError::Locked)?;
         let (mut upload, current) = self.load(device, id).await?;
-        if upload.completed || offset != current {
+        if upload.completed {
+            // Every byte is here (or the server held the file already when the upload was
+            // created): say so, whatever offset the client thought it was at, and leave the
+            // body unread. Standard clients ignore the offset of a creation answer and send
+            // the whole file from 0; this answer ends their upload instead of a 409.
+            return Ok(status_of(&upload, current));
+        }
+        if offset != current {
             return Err(TusError::OffsetMismatch { expected: current });
         }
         let whole = self.whole_hash(&upload, current).await?;
