@@ -27,6 +27,10 @@ command -v npm >/dev/null || {
 [ -d tests/js-client/node_modules/@automerge/automerge ] && [ -d tests/js-client/node_modules/cborg ] ||
   (cd tests/js-client && npm ci --no-audit --no-fund --loglevel=error)
 
+step "tus-js-client, the standard JavaScript tus client (tests/tus-js) for the tus_js_client test"
+[ -d tests/tus-js/node_modules/tus-js-client ] ||
+  (cd tests/tus-js && npm ci --no-audit --no-fund --loglevel=error)
+
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 

@@ -16,6 +16,7 @@ use tower::ServiceExt;
 
 use crate::common::{Phone, TestServer};
 
+pub mod cut_proxy;
 pub mod processes;
 
 /// Deterministic pseudo-random bytes (xorshift64*), fast enough for hundreds of MB.
