@@ -5,6 +5,7 @@
 mod common;
 // The fuzz corpus replay lives in this binary too: one test binary fewer to link in CI.
 mod fuzz_corpus;
+mod media_fixture;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -390,4 +391,60 @@ async fn crash_automerge_unknown_actor_is_a_malformed_push() {
     assert_eq!(server.total_changes(), 0);
     let mut phone = common::Phone::enroll(&server, "g1").await;
     server.assert_still_serves(&mut phone).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_ending_at_the_top_of_u64_over_a_real_port_is_the_whole_file() {
+    use media_fixture::{MediaPhone, create, patch, pseudo_random};
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(100_000, 5);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let (token, hash) = (phone.phone.token.clone(), media_ref.hash.to_string());
+    let created = create(&server, &token, visit.as_str(), &hash, 100_000).await;
+    let location = created.header("location").expect("location").to_owned();
+    let sent = patch(&server, &token, &location, 0, &data).await;
+    assert_eq!(sent.status, StatusCode::NO_CONTENT);
+
+    let real = common::RealServer::start(&server).await;
+    let url = real.url(&format!("/v1/media/{hash}"));
+    let get = |range: Option<&str>, token: Option<&str>| {
+        let (url, range, token) = (
+            url.clone(),
+            range.map(str::to_owned),
+            token.map(str::to_owned),
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut req = reqwest::blocking::Client::new().get(url);
+            if let Some(r) = range {
+                req = req.header("range", r);
+            }
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().expect("the server answers");
+            let range = resp
+                .headers()
+                .get("content-range")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (
+                resp.status().as_u16(),
+                range,
+                resp.bytes().expect("body").to_vec(),
+            )
+        })
+    };
+    let (status, range, body) = get(Some("bytes=0-18446744073709551615"), Some(&token))
+        .await
+        .expect("task");
+    assert_eq!(status, 206);
+    assert_eq!(range.as_deref(), Some("bytes 0-99999/100000"));
+    assert_eq!(body, data, "the whole file");
+    let (status, _, _) = get(Some("bytes=18446744073709551615-"), Some(&token))
+        .await
+        .expect("task");
+    assert_eq!(status, 416, "a start past the end, not an overflow");
+    let (status, _, _) = get(None, None).await.expect("task");
+    assert_eq!(status, 401, "no credentials");
 }
