@@ -148,6 +148,7 @@ async fn a_file_the_server_already_holds_finishes_without_a_409_or_its_body() {
         "the PATCH answer says every byte is here"
     );
     let sent = proxy.sent.load(Ordering::SeqCst);
+    eprintln!("a stored file: {sent} of {FILE_LEN} bytes went out");
     assert!(
         sent < FILE_LEN / 2,
         "the body was not sent: {sent} of {FILE_LEN} bytes went out"

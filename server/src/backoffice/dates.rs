@@ -31,15 +31,16 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `2026-11-28` in Beijing time.
+/// `2026-11-28` in Beijing time. Saturating: times come from devices' records, and a record
+/// may carry any `i64`.
 pub fn date(ms: i64) -> String {
-    let (y, m, d) = civil((ms + OFFSET_MS).div_euclid(DAY_MS));
+    let (y, m, d) = civil(ms.saturating_add(OFFSET_MS).div_euclid(DAY_MS));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// `2026-11-28 15:04` in Beijing time.
 pub fn date_time(ms: i64) -> String {
-    let local = ms + OFFSET_MS;
+    let local = ms.saturating_add(OFFSET_MS);
     let mins = local.rem_euclid(DAY_MS) / 60_000;
     format!("{} {:02}:{:02}", date(ms), mins / 60, mins % 60)
 }
@@ -81,6 +82,14 @@ pub fn half_month_bounds(ms: i64) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_at_the_limits_of_i64_are_shown_without_overflow() {
+        for ms in [i64::MAX, i64::MIN, i64::MAX - 1] {
+            assert!(!date(ms).is_empty());
+            assert!(!date_time(ms).is_empty());
+        }
+    }
 
     #[test]
     fn beijing_dates_round_trip() {
