@@ -1,12 +1,13 @@
 //! The core's uploader against a real port-0 server in this process: progress reports,
 //! cancellation that keeps what was acknowledged, the unmetered-only policy, dedup at
-//! creation, and the queue marked done (so the original may be evicted).
+//! creation, the queue marked done (so the original may be evicted), and an upload locked by
+//! a stalled request ridden out with backoff.
 
 mod common;
 mod media_fixture;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use common::TestServer;
 use media_fixture::processes::DiskPhone;
@@ -264,4 +265,139 @@ async fn large_footage_waits_for_an_unmetered_network_and_a_known_file_completes
         second.bytes_sent, 0,
         "the server already held it: nothing sent"
     );
+}
+
+/// A proxy that counts the `423` answers the server sends back through it.
+async fn counting_423s(upstream: std::net::SocketAddr) -> (String, Arc<AtomicU64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let locked = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&locked);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    let _ = sw.shutdown().await;
+                };
+                let down = async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if buf[..n].starts_with(b"HTTP/1.1 423 ") {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = cw.shutdown().await;
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+    (format!("http://{addr}/v1/uploads"), locked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_locked_by_a_stalled_request_is_retried_with_backoff_and_completes() {
+    use tokio::io::AsyncWriteExt;
+    let mut media = siteproof_server::tus::MediaConfig::default();
+    media.lock_wait = std::time::Duration::from_millis(300);
+    let server = TestServer::with_config(siteproof_server::ServerConfig {
+        media,
+        ..Default::default()
+    })
+    .await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let file = phone.dir.path().join("clip.mp4");
+    let hash = write_pseudo_random_file(&file, 3_000_000, 23);
+    let (visit, media_ref) = phone.capture_and_sync(&server, &file).await;
+    let endpoint = listen(&server).await;
+    let addr: std::net::SocketAddr = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1/uploads")
+        .parse()
+        .expect("addr");
+
+    // Another request (a client that stalled mid-body) holds the upload.
+    let created =
+        media_fixture::create(&server, &phone.token, visit.as_str(), &hash, 3_000_000).await;
+    let location = created.header("location").expect("location").to_owned();
+    let mut holder = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\
+         Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Upload-Offset: 0\r\nContent-Length: 3000000\r\n\r\n",
+        phone.token
+    );
+    holder.write_all(head.as_bytes()).await.expect("head");
+    holder
+        .write_all(&std::fs::read(&file).expect("file")[..1000])
+        .await
+        .expect("first bytes");
+    let probe = media_fixture::tus("HEAD", &location, &phone.token)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    assert_eq!(
+        media_fixture::send(&server, probe).await.status.as_u16(),
+        423,
+        "the stalled request holds the upload"
+    );
+    phone
+        .store
+        .set_upload_url(&media_ref.hash, Some(&location))
+        .expect("queue knows the upload");
+
+    let (through, locked) = counting_423s(addr).await;
+    let token = phone.token.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut config = UploaderConfig::new(through, token);
+        config.chunk_size = 1 << 20;
+        config.retry_backoff = std::time::Duration::from_millis(50);
+        let uploader = Uploader::new(config).expect("uploader");
+        let run = uploader
+            .run(
+                &mut phone.store,
+                &phone.media,
+                Network::Unmetered,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .expect("run");
+        (run, phone)
+    });
+    // Once the uploader has met the lock, the stalled client goes away.
+    let waited = std::time::Instant::now();
+    while locked.load(Ordering::SeqCst) == 0 {
+        assert!(
+            waited.elapsed().as_secs() < 30,
+            "the uploader never met the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(holder);
+    let (run, _phone) = run.await.expect("uploader task");
+
+    assert_eq!(run.completed, vec![media_ref.hash.clone()], "{run:?}");
+    assert!(run.deferred.is_empty() && run.failed.is_empty(), "{run:?}");
+    assert!(
+        run.resumed_from.contains(&(media_ref.hash.clone(), 1000)),
+        "it went on from the bytes the stalled request delivered: {run:?}"
+    );
+    assert!(locked.load(Ordering::SeqCst) >= 1);
+    let blob = server.dir.path().join("blobs").join("blobs").join(&hash);
+    assert_eq!(media_fixture::processes::sha256_file(&blob), hash);
 }
