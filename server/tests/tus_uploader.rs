@@ -314,8 +314,10 @@ async fn counting_423s(upstream: std::net::SocketAddr) -> (String, Arc<AtomicU64
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_locked_by_a_stalled_request_is_retried_with_backoff_and_completes() {
     use tokio::io::AsyncWriteExt;
-    let mut media = siteproof_server::tus::MediaConfig::default();
-    media.lock_wait = std::time::Duration::from_millis(300);
+    let media = siteproof_server::tus::MediaConfig {
+        lock_wait: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
     let server = TestServer::with_config(siteproof_server::ServerConfig {
         media,
         ..Default::default()
