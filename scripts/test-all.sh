@@ -27,6 +27,9 @@ command -v npm >/dev/null || {
 [ -d tests/js-client/node_modules/@automerge/automerge ] && [ -d tests/js-client/node_modules/cborg ] ||
   (cd tests/js-client && npm ci --no-audit --no-fund --loglevel=error)
 
+step "Garage 2.5.0 (the S3-compatible server the object-storage tests start; built once, cached in ~/.cache/siteproof-tools)"
+scripts/garage.sh install
+
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 
