@@ -13,17 +13,56 @@ use media_fixture::*;
 use object_store::ObjectStoreExt;
 use s3_fixture::{Garage, keys};
 use sha2::{Digest, Sha256};
+use siteproof_core::MediaRef;
 use siteproof_server::ServerConfig;
 use siteproof_server::blob::{BlobLocation, BlobStore, MIN_PART, S3BlobStore};
 
 const MIB: usize = 1 << 20;
 
-async fn server_on(garage: &Garage, prefix: &str) -> TestServer {
-    let config = ServerConfig {
-        blobs: BlobLocation::S3(garage.location(prefix)),
-        ..ServerConfig::default()
-    };
-    TestServer::with_config(config).await
+/// A server whose blobs are under `prefix` in a Garage node of its own, and a phone.
+struct Bucketed {
+    server: TestServer,
+    store: S3BlobStore,
+    phone: MediaPhone,
+    token: String,
+    // Last: stopped after the server.
+    _garage: Garage,
+}
+
+impl Bucketed {
+    async fn start(prefix: &str) -> Self {
+        let garage = Garage::start();
+        let config = ServerConfig {
+            blobs: BlobLocation::S3(garage.location(prefix)),
+            ..ServerConfig::default()
+        };
+        let server = TestServer::with_config(config).await;
+        let phone = MediaPhone::enroll(&server, "g1").await;
+        Self {
+            store: garage.store(prefix),
+            token: phone.phone.token.clone(),
+            phone,
+            server,
+            _garage: garage,
+        }
+    }
+
+    /// A synced visit referencing `data`, and an upload of it created: the file's reference
+    /// and the upload's URL.
+    async fn begin(&mut self, data: &[u8]) -> (MediaRef, String) {
+        let (visit, media_ref) = self.phone.visit_with_evidence(&self.server, data).await;
+        let created = create(
+            &self.server,
+            &self.token,
+            visit.as_str(),
+            media_ref.hash.as_str(),
+            data.len() as u64,
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let location = created.header("location").expect("location").to_string();
+        (media_ref, location)
+    }
 }
 
 fn upload_id(location: &str) -> &str {
@@ -74,27 +113,14 @@ async fn upload_in_chunks(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_in_1_mib_8_mib_and_whole_file_patches_send_parts_of_at_least_5_mib() {
-    let garage = Garage::start();
-    let server = server_on(&garage, "chunks").await;
-    let store = garage.store("chunks");
-    let mut phone = MediaPhone::enroll(&server, "g1").await;
-    let token = phone.phone.token.clone();
+    let mut b = Bucketed::start("chunks").await;
     // 13 MiB and a little: two whole parts and a short last one.
     let len = 13 * MIB + 12_345;
     for (seed, chunk) in [(11, MIB), (21, 8 * MIB), (31, len)] {
         let data = pseudo_random(len, seed);
-        let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
-        let created = create(
-            &server,
-            &token,
-            visit.as_str(),
-            media_ref.hash.as_str(),
-            len as u64,
-        )
-        .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
-        let location = created.header("location").expect("location").to_string();
-        let parts = upload_in_chunks(&server, &store, &token, &location, &data, chunk).await;
+        let (media_ref, location) = b.begin(&data).await;
+        let (server, store) = (&b.server, &b.store);
+        let parts = upload_in_chunks(server, store, &b.token, &location, &data, chunk).await;
         if chunk < len {
             assert!(
                 parts >= 1,
@@ -127,7 +153,7 @@ async fn uploads_in_1_mib_8_mib_and_whole_file_patches_send_parts_of_at_least_5_
         );
         // Only the completed description stays in staging.
         assert_eq!(
-            keys(&store, &format!("chunks/staging/{}", upload_id(&location))).await,
+            keys(store, &format!("chunks/staging/{}", upload_id(&location))).await,
             vec![format!(
                 "chunks/staging/{}/upload.json",
                 upload_id(&location)
@@ -138,27 +164,15 @@ async fn uploads_in_1_mib_8_mib_and_whole_file_patches_send_parts_of_at_least_5_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
-    let garage = Garage::start();
-    let server = server_on(&garage, "wrong").await;
-    let store = garage.store("wrong");
-    let mut phone = MediaPhone::enroll(&server, "g1").await;
-    let token = phone.phone.token.clone();
+    let mut b = Bucketed::start("wrong").await;
     let len = 6 * MIB + 1;
     let data = pseudo_random(len, 42);
-    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let (media_ref, location) = b.begin(&data).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
     let mut forged = data.clone();
     forged[len - 1] ^= 1;
-    let created = create(
-        &server,
-        &token,
-        visit.as_str(),
-        media_ref.hash.as_str(),
-        len as u64,
-    )
-    .await;
-    let location = created.header("location").expect("location").to_string();
     let id = upload_id(&location).to_string();
-    let first = patch(&server, &token, &location, 0, &forged[..5 * MIB + 7]).await;
+    let first = patch(server, token, &location, 0, &forged[..5 * MIB + 7]).await;
     assert_eq!(first.status, StatusCode::NO_CONTENT);
     let state = store
         .multipart_state(&id)
@@ -167,8 +181,8 @@ async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
         .expect("some");
     let multipart = state.upload_id.clone().expect("a part was sent");
     let last = patch(
-        &server,
-        &token,
+        server,
+        token,
         &location,
         5 * MIB as u64 + 7,
         &forged[5 * MIB + 7..],
@@ -182,9 +196,9 @@ async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
     );
     assert_eq!(last.error_code(), "hash_mismatch");
 
-    assert_eq!(keys(&store, "wrong/blobs").await, Vec::<String>::new());
-    assert_eq!(keys(&store, "wrong/meta").await, Vec::<String>::new());
-    assert_eq!(keys(&store, "wrong/staging").await, Vec::<String>::new());
+    assert_eq!(keys(store, "wrong/blobs").await, Vec::<String>::new());
+    assert_eq!(keys(store, "wrong/meta").await, Vec::<String>::new());
+    assert_eq!(keys(store, "wrong/staging").await, Vec::<String>::new());
     // The multipart upload is gone: completing it now fails.
     let s3 = store.object_store();
     let completed = object_store::multipart::MultipartStore::complete_multipart(
@@ -197,11 +211,11 @@ async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
     )
     .await;
     assert!(completed.is_err(), "the multipart upload was not aborted");
-    assert_eq!(keys(&store, "wrong/blobs").await, Vec::<String>::new());
+    assert_eq!(keys(store, "wrong/blobs").await, Vec::<String>::new());
     // The server is still up and answers.
     let head = send(
-        &server,
-        tus("HEAD", &location, &token)
+        server,
+        tus("HEAD", &location, token)
             .body(Body::empty())
             .expect("req"),
     )
@@ -211,29 +225,18 @@ async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
-    let garage = Garage::start();
-    let server = server_on(&garage, "serve").await;
-    let store = garage.store("serve");
-    let mut phone = MediaPhone::enroll(&server, "g1").await;
-    let token = phone.phone.token.clone();
+    let mut b = Bucketed::start("serve").await;
     let len = 7 * MIB + 3;
-    let data = pseudo_random(len, 5);
-    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
-    let created = create(
-        &server,
-        &token,
-        visit.as_str(),
-        media_ref.hash.as_str(),
-        len as u64,
-    )
-    .await;
-    let location = created.header("location").expect("location").to_string();
-    upload_in_chunks(&server, &store, &token, &location, &data, 2 * MIB).await;
+    let data = pseudo_random(len, 50);
+    let (media_ref, location) = b.begin(&data).await;
+    let photo_ref = upload_photo(&b.server, &mut b.phone).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
+    upload_in_chunks(server, store, token, &location, &data, 2 * MIB).await;
 
     let uri = format!("/v1/media/{}", media_ref.hash);
     let whole = send(
-        &server,
-        tus("GET", &uri, &token).body(Body::empty()).expect("req"),
+        server,
+        tus("GET", &uri, token).body(Body::empty()).expect("req"),
     )
     .await;
     assert_eq!(whole.status, StatusCode::OK);
@@ -241,8 +244,8 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
     // A range across the first part's end.
     let (start, end) = (5 * MIB - 10, 5 * MIB + 20);
     let ranged = send(
-        &server,
-        tus("GET", &uri, &token)
+        server,
+        tus("GET", &uri, token)
             .header("range", format!("bytes={start}-{}", end - 1))
             .body(Body::empty())
             .expect("req"),
@@ -255,8 +258,8 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
         Some(&*format!("bytes {start}-{}/{len}", end - 1))
     );
     let suffix = send(
-        &server,
-        tus("GET", &uri, &token)
+        server,
+        tus("GET", &uri, token)
             .header("range", "bytes=-100")
             .body(Body::empty())
             .expect("req"),
@@ -264,8 +267,8 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
     .await;
     assert_eq!(&suffix.body[..], &data[len - 100..]);
     let cached = send(
-        &server,
-        tus("GET", &uri, &token)
+        server,
+        tus("GET", &uri, token)
             .header("if-none-match", format!("\"{}\"", media_ref.hash))
             .body(Body::empty())
             .expect("req"),
@@ -275,70 +278,25 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
     assert!(cached.body.is_empty());
 
     // A photo: its thumbnail is made from the bucket's copy and stored there.
-    let photo = phone.dir.path().join("photo.png");
-    image::RgbImage::from_pixel(1000, 500, image::Rgb([10, 200, 10]))
-        .save(&photo)
-        .expect("png");
-    let png = std::fs::read(&photo).expect("read");
-    let (visit, photo_ref) = phone.visit_with_file(&server, &photo, "image/png").await;
-    let req = tus("POST", "/v1/uploads", &token)
-        .header("upload-length", png.len().to_string())
-        .header(
-            "upload-metadata",
-            metadata(visit.as_str(), photo_ref.hash.as_str())
-                .replace(",filetype dmlkZW8vbXA0", ",filetype aW1hZ2UvcG5n"),
-        )
-        .header("content-type", "application/offset+octet-stream")
-        .body(Body::from(png))
-        .expect("req");
-    assert_eq!(send(&server, req).await.status, StatusCode::CREATED);
-    let thumb = send(
-        &server,
-        tus(
-            "GET",
-            &format!("/v1/media/{}/thumbnail", photo_ref.hash),
-            &token,
-        )
-        .body(Body::empty())
-        .expect("req"),
-    )
-    .await;
+    assert_photo_thumbnail(server, token, &photo_ref.hash).await;
     assert_eq!(
-        (thumb.status, thumb.header("content-type")),
-        (StatusCode::OK, Some("image/jpeg"))
-    );
-    let img = image::load_from_memory(&thumb.body).expect("jpeg");
-    assert_eq!((img.width(), img.height()), (320, 160));
-    assert_eq!(
-        keys(&store, "serve/thumbnails").await,
+        keys(store, "serve/thumbnails").await,
         vec![format!("serve/thumbnails/{}.jpg", photo_ref.hash)]
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_upload_is_aborted_and_swept_from_the_bucket() {
-    let garage = Garage::start();
-    let server = server_on(&garage, "expiry").await;
-    let store = garage.store("expiry");
-    let mut phone = MediaPhone::enroll(&server, "g1").await;
-    let token = phone.phone.token.clone();
+    let mut b = Bucketed::start("expiry").await;
     let len = 6 * MIB;
-    let data = pseudo_random(len, 6);
-    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
-    let created = create(
-        &server,
-        &token,
-        visit.as_str(),
-        media_ref.hash.as_str(),
-        len as u64,
-    )
-    .await;
-    let location = created.header("location").expect("location").to_string();
+    let data = pseudo_random(len, 60);
+    let (_, location) = b.begin(&data).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
     let id = upload_id(&location).to_string();
-    let first = patch(&server, &token, &location, 0, &data[..5 * MIB + 1]).await;
+    let first = patch(server, token, &location, 0, &data[..5 * MIB + 1]).await;
     assert_eq!(first.status, StatusCode::NO_CONTENT);
     assert!(
-        !keys(&store, &format!("expiry/staging/{id}"))
+        !keys(store, &format!("expiry/staging/{id}"))
             .await
             .is_empty()
     );
@@ -349,11 +307,11 @@ async fn an_expired_upload_is_aborted_and_swept_from_the_bucket() {
     store.update_staged(&upload).await.expect("update");
     let swept = server.state.media.sweep_expired().await.expect("sweep");
     assert_eq!(swept, 1);
-    assert_eq!(keys(&store, "expiry/staging").await, Vec::<String>::new());
-    assert_eq!(keys(&store, "expiry/blobs").await, Vec::<String>::new());
+    assert_eq!(keys(store, "expiry/staging").await, Vec::<String>::new());
+    assert_eq!(keys(store, "expiry/blobs").await, Vec::<String>::new());
     let head = send(
-        &server,
-        tus("HEAD", &location, &token)
+        server,
+        tus("HEAD", &location, token)
             .body(Body::empty())
             .expect("req"),
     )
