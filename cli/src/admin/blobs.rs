@@ -46,7 +46,7 @@ pub async fn run(command: BlobsCommand) -> Result<(), CliError> {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
             if *moved == Moved::Damaged {
-                bar.println(format!("damaged\t{hash}"));
+                bar.set_message(format!("damaged: {hash}"));
             }
         },
     )

@@ -499,10 +499,14 @@ impl BlobStore for S3BlobStore {
                     .map_err(err)?;
                 parts.push(part);
             }
-            self.s3
-                .complete_multipart(&key, upload_id, parts)
-                .await
-                .map_err(err)?;
+            if let Err(e) = self.s3.complete_multipart(&key, upload_id, parts).await {
+                // A completion that succeeded before its process stopped is not repeated: the
+                // object is there with the upload's length.
+                let done = found(self.s3.head(&key).await)?;
+                if done.is_none_or(|o| o.size != meta.size) {
+                    return Err(err(e));
+                }
+            }
         } else {
             // No part was ever sent: an empty file, or one that fit in the tail.
             let tail = self.tail_bytes(id, &state).await?;
