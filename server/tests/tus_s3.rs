@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use siteproof_core::MediaRef;
 use siteproof_server::ServerConfig;
 use siteproof_server::blob::{BlobLocation, BlobStore, MIN_PART, S3BlobStore};
+use siteproof_server::evidence::EvidenceStatus;
 
 const MIB: usize = 1 << 20;
 
@@ -283,6 +284,27 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
         keys(store, "serve/thumbnails").await,
         vec![format!("serve/thumbnails/{}.jpg", photo_ref.hash)]
     );
+
+    // `admin evidence verify` re-hashes what is in the bucket: a byte flipped there is caught.
+    let status_of = |checks: &[siteproof_server::evidence::EvidenceCheck]| {
+        checks
+            .iter()
+            .find(|c| c.hash == media_ref.hash)
+            .map(|c| c.status)
+            .expect("the video is checked")
+    };
+    let evidence = &server.state.evidence;
+    let checks = evidence.reverify_all("admin").await.expect("verify");
+    // This phone signs nothing: intact bytes read "unverified" (not signed), not rejected.
+    assert_eq!(status_of(&checks), EvidenceStatus::Unverified, "{checks:?}");
+    let mut flipped = data.clone();
+    flipped[len / 2] ^= 0x40;
+    let s3 = store.object_store();
+    s3.put(&store.blob_key(&media_ref.hash), flipped.into())
+        .await
+        .expect("damage the object");
+    let checks = evidence.reverify_all("admin").await.expect("verify");
+    assert_eq!(status_of(&checks), EvidenceStatus::Rejected, "{checks:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
