@@ -31,6 +31,9 @@ step "tus-js-client, the standard JavaScript tus client (tests/tus-js) for the t
 [ -d tests/tus-js/node_modules/tus-js-client ] ||
   (cd tests/tus-js && npm ci --no-audit --no-fund --loglevel=error)
 
+step "Garage 2.5.0 (the S3-compatible server the object-storage tests start; built once, cached in ~/.cache/siteproof-tools)"
+scripts/garage.sh install
+
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 

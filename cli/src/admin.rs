@@ -10,6 +10,7 @@ use siteproof_server::{GroupId, RegionCode, ServerConfig, Services};
 
 use crate::CliError;
 
+mod blobs;
 mod evidence;
 mod templates;
 mod user;
@@ -20,6 +21,10 @@ pub struct AdminArgs {
     /// Data directory of the server (holds siteproof.db).
     #[arg(long, env = "SITEPROOF_DATA", default_value = "siteproof-data")]
     data: PathBuf,
+    /// Where the server keeps evidence files, as `siteproof serve --blobs` (a folder or
+    /// `s3://BUCKET/PREFIX`). Default: blobs/ in --data.
+    #[arg(long, env = "SITEPROOF_BLOBS")]
+    blobs: Option<siteproof_server::blob::BlobLocation>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -41,6 +46,9 @@ enum AdminCommand {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Evidence files' stores.
+    #[command(subcommand)]
+    Blobs(blobs::BlobsCommand),
     #[command(flatten)]
     Data(DataCommand),
 }
@@ -133,6 +141,7 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
     let command = match args.command {
         AdminCommand::Backup { to } => return backup(&args.data, &to),
         AdminCommand::Restore { from } => return restore(&from, &args.data),
+        AdminCommand::Blobs(command) => return blobs::run(command).await,
         AdminCommand::Data(command) => command,
     };
     if !args.data.join("siteproof.db").exists() {
@@ -141,7 +150,11 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
             source,
         })?;
     }
-    let services = Services::open(&args.data, ServerConfig::default())?;
+    let config = ServerConfig {
+        blobs: args.blobs.clone().unwrap_or_default(),
+        ..ServerConfig::default()
+    };
+    let services = Services::open(&args.data, config)?;
     let done = run_on(command, &services).await;
     services.shutdown().await?;
     done

@@ -17,6 +17,11 @@ pub struct ServeArgs {
     /// Data directory: holds siteproof.db and blobs/ (created if missing).
     #[arg(long, env = "SITEPROOF_DATA", default_value = "siteproof-data")]
     data: PathBuf,
+    /// Where evidence files live: a folder, or `s3://BUCKET/PREFIX` for S3-compatible object
+    /// storage (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP). Default: blobs/ in --data.
+    #[arg(long, env = "SITEPROOF_BLOBS")]
+    blobs: Option<siteproof_server::blob::BlobLocation>,
     /// Address to listen on.
     #[arg(long, env = "SITEPROOF_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -40,6 +45,7 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let mut config = ServerConfig {
         sync_body_limit: args.sync_body_limit_mib.saturating_mul(1 << 20),
+        blobs: args.blobs.clone().unwrap_or_default(),
         ..ServerConfig::default()
     };
     // The demo serves plain HTTP too.

@@ -1,7 +1,8 @@
 //! A media server for tests and benchmarks: serves `app()` over an embedded data folder.
 //!
 //! `tus_server <data-dir> [addr]` prints `listening http://<addr>` once it accepts
-//! connections, then serves until SIGTERM or Ctrl-C.
+//! connections, then serves until SIGTERM or Ctrl-C. `SITEPROOF_BLOBS` (a folder or
+//! `s3://BUCKET/PREFIX`, with the `AWS_*` variables) puts the blobs elsewhere.
 
 use std::io::Write;
 
@@ -16,7 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let state = AppState::open(std::path::Path::new(&dir), ServerConfig::default())?;
+        let mut config = ServerConfig::default();
+        if let Ok(blobs) = std::env::var("SITEPROOF_BLOBS") {
+            config.blobs = blobs.parse()?;
+        }
+        let state = AppState::open(std::path::Path::new(&dir), config)?;
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening http://{}", listener.local_addr()?)?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::admin::AdminService;
 use crate::backoffice::{BackOffice, BackOfficeConfig};
-use crate::blob::{BlobStore, FsBlobStore};
+use crate::blob::{BlobLocation, BlobStore};
 use crate::connections::ConnectionLimits;
 use crate::devices::DeviceRegistry;
 use crate::error::{Error, Result};
@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub office: BackOfficeConfig,
     /// Timeouts and caps of every connection.
     pub connections: ConnectionLimits,
+    /// Where blobs live: the data directory's `blobs/` unless told otherwise.
+    pub blobs: BlobLocation,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +46,7 @@ impl Default for ServerConfig {
             media: MediaConfig::default(),
             office: BackOfficeConfig::default(),
             connections: ConnectionLimits::default(),
+            blobs: BlobLocation::DataDir,
         }
     }
 }
@@ -89,10 +92,10 @@ impl Services {
         let sqlite = SqliteStorage::open(data_dir.join(DATABASE_FILE))?;
         let db_path = sqlite.path().to_path_buf();
         let storage: Arc<dyn SyncStorage> = Arc::new(sqlite);
-        let blobs: Arc<dyn BlobStore> = Arc::new(
-            FsBlobStore::open(data_dir.join(BLOBS_DIR))
-                .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?,
-        );
+        let blobs: Arc<dyn BlobStore> = config
+            .blobs
+            .open(data_dir)
+            .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?;
         let evidence = Arc::new(EvidenceService::open(
             &db_path,
             Arc::clone(&storage),

@@ -505,47 +505,8 @@ async fn media_is_served_only_to_devices_that_may_read_a_referencing_record() {
 async fn a_photo_gets_a_server_made_thumbnail() {
     let server = TestServer::new().await;
     let mut phone = MediaPhone::enroll(&server, "g1").await;
-    let photo = phone.dir.path().join("photo.png");
-    image::RgbImage::from_pixel(1000, 500, image::Rgb([10, 200, 10]))
-        .save(&photo)
-        .expect("png");
-    let data = std::fs::read(&photo).expect("read");
-    let (visit, media_ref) = phone.visit_with_file(&server, &photo, "image/png").await;
-    let token = phone.phone.token.clone();
-    let req = tus("POST", "/v1/uploads", &token)
-        .header("upload-length", data.len().to_string())
-        .header(
-            "upload-metadata",
-            format!(
-                "{},filetype aW1hZ2UvcG5n",
-                metadata(visit.as_str(), media_ref.hash.as_str())
-                    .split(",filetype")
-                    .next()
-                    .expect("prefix")
-            ),
-        )
-        .header("content-type", "application/offset+octet-stream")
-        .body(Body::from(data))
-        .expect("req");
-    assert_eq!(send(&server, req).await.status, StatusCode::CREATED);
-
-    let thumb = send(
-        &server,
-        tus(
-            "GET",
-            &format!("/v1/media/{}/thumbnail", media_ref.hash),
-            &token,
-        )
-        .body(Body::empty())
-        .expect("req"),
-    )
-    .await;
-    assert_eq!(
-        (thumb.status, thumb.header("content-type")),
-        (StatusCode::OK, Some("image/jpeg"))
-    );
-    let img = image::load_from_memory(&thumb.body).expect("jpeg");
-    assert_eq!((img.width(), img.height()), (320, 160));
+    let media_ref = upload_photo(&server, &mut phone).await;
+    assert_photo_thumbnail(&server, &phone.phone.token, &media_ref.hash).await;
 }
 
 #[tokio::test]

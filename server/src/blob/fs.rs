@@ -273,6 +273,64 @@ impl BlobStore for FsBlobStore {
         .await
     }
 
+    async fn list_blobs(&self) -> BlobResult<Vec<MediaHash>> {
+        let dir = self.root.join(FINISHED_DIR);
+        blocking(move || {
+            let mut out = Vec::new();
+            for entry in fs::read_dir(&dir)? {
+                // Only names that are hashes: temporary files are not blobs.
+                if let Some(hash) = entry?
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<MediaHash>().ok())
+                {
+                    out.push(hash);
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_blob(&self, hash: &MediaHash, mut data: ByteStream) -> BlobResult<u64> {
+        use futures_util::StreamExt;
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        let tmp = self
+            .root
+            .join("staging")
+            .join(format!("put-{}.part", uuid::Uuid::new_v4().simple()));
+        let mut file = tokio::fs::File::create(&tmp).await?;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        let written: BlobResult<()> = async {
+            while let Some(chunk) = data.next().await {
+                let chunk = chunk?;
+                hasher.update(&chunk);
+                size += chunk.len() as u64;
+                file.write_all(&chunk).await?;
+            }
+            file.sync_all().await?;
+            Ok(())
+        }
+        .await;
+        drop(file);
+        let matches = MediaHash::from_digest(hasher.finalize().into()) == *hash;
+        if written.is_err() || !matches {
+            tokio::fs::remove_file(&tmp).await?;
+            written?;
+            return Err(BlobError::Mismatch(hash.clone()));
+        }
+        let (blob, root) = (self.blob_path(hash), self.root.clone());
+        blocking(move || {
+            fs::rename(&tmp, &blob)?;
+            Ok(sync_dir(&root.join(FINISHED_DIR))?)
+        })
+        .await?;
+        Ok(size)
+    }
+
     async fn delete_staged(&self, id: &str) -> BlobResult<()> {
         let (part, info) = (self.part_path(id), self.info_path(id));
         blocking(move || {

@@ -4,9 +4,12 @@
 //! The trait is shaped so an object store fits it as well as a folder: blobs are written
 //! once and read by range; a staged upload is appended to through a [`StagedWriter`] (a file
 //! append here, multipart parts on S3) and committed under its hash only after the tus
-//! service verified the hash. [`FsBlobStore`] is the embedded backend.
+//! service verified the hash. [`FsBlobStore`] is the embedded backend; [`S3BlobStore`]
+//! keeps blobs in S3-compatible object storage, staged uploads as multipart uploads.
 
 mod fs;
+pub mod migrate;
+mod s3;
 
 use std::ops::Range;
 use std::pin::Pin;
@@ -18,9 +21,46 @@ use serde::{Deserialize, Serialize};
 use siteproof_core::{MediaHash, RecordId};
 
 pub use fs::{FINISHED_DIR, FsBlobStore, META_DIR};
+pub use s3::{MIN_PART, MultipartState, PartRecord, S3BlobStore, S3Location, part_size};
 
 /// The embedded blob store's folder in a data directory.
 pub const BLOBS_DIR: &str = "blobs";
+
+/// Where a server keeps its blobs: `--blobs`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlobLocation {
+    /// `blobs/` in the data directory (the embedded default).
+    #[default]
+    DataDir,
+    /// A folder.
+    Folder(std::path::PathBuf),
+    /// An S3-compatible bucket, configured by the `AWS_*` environment variables.
+    S3(S3Location),
+}
+
+impl std::str::FromStr for BlobLocation {
+    type Err = String;
+
+    /// `s3://BUCKET/PREFIX` or a folder.
+    fn from_str(raw: &str) -> Result<Self, String> {
+        match S3Location::parse(raw) {
+            Some(s3) => s3.map(Self::S3),
+            None if raw.is_empty() => Err("an empty blob location".into()),
+            None => Ok(Self::Folder(raw.into())),
+        }
+    }
+}
+
+impl BlobLocation {
+    /// Opens the store, `data_dir/blobs` for [`BlobLocation::DataDir`].
+    pub fn open(&self, data_dir: &std::path::Path) -> BlobResult<std::sync::Arc<dyn BlobStore>> {
+        Ok(match self {
+            Self::DataDir => std::sync::Arc::new(FsBlobStore::open(data_dir.join(BLOBS_DIR))?),
+            Self::Folder(dir) => std::sync::Arc::new(FsBlobStore::open(dir)?),
+            Self::S3(s3) => std::sync::Arc::new(S3BlobStore::from_env(s3)?),
+        })
+    }
+}
 
 /// A stream of bytes read from a blob.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -37,6 +77,9 @@ pub enum BlobError {
     /// Stored metadata could not be read.
     #[error("blob store metadata: {0}")]
     Corrupt(String),
+    /// Bytes given for a blob do not have its hash.
+    #[error("the bytes of blob {0} do not have its hash")]
+    Mismatch(MediaHash),
 }
 
 /// Shorthand for blob store results.
@@ -135,4 +178,11 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()>;
     /// Drops a staged upload's bytes and description.
     async fn delete_staged(&self, id: &str) -> BlobResult<()>;
+
+    /// Every stored blob's hash (for migrating between stores).
+    async fn list_blobs(&self) -> BlobResult<Vec<MediaHash>>;
+    /// Stores `data` as blob `hash` (no metadata yet), hashing it as it streams: bytes whose
+    /// SHA-256 is not `hash` store nothing and fail with [`BlobError::Mismatch`]. Returns
+    /// the size.
+    async fn put_blob(&self, hash: &MediaHash, data: ByteStream) -> BlobResult<u64>;
 }

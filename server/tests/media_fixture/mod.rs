@@ -111,6 +111,45 @@ impl MediaPhone {
     }
 }
 
+/// A 1000x500 PNG captured as photo evidence, synced, and uploaded in one creation request.
+pub async fn upload_photo(server: &TestServer, phone: &mut MediaPhone) -> MediaRef {
+    let photo = phone.dir.path().join("photo.png");
+    image::RgbImage::from_pixel(1000, 500, image::Rgb([10, 200, 10]))
+        .save(&photo)
+        .expect("png");
+    let data = std::fs::read(&photo).expect("read");
+    let (visit, media_ref) = phone.visit_with_file(server, &photo, "image/png").await;
+    let req = tus("POST", "/v1/uploads", &phone.phone.token)
+        .header("upload-length", data.len().to_string())
+        .header(
+            "upload-metadata",
+            metadata(visit.as_str(), media_ref.hash.as_str())
+                .replace(",filetype dmlkZW8vbXA0", ",filetype aW1hZ2UvcG5n"),
+        )
+        .header("content-type", "application/offset+octet-stream")
+        .body(Body::from(data))
+        .expect("req");
+    assert_eq!(send(server, req).await.status, StatusCode::CREATED);
+    media_ref
+}
+
+/// Fetches the thumbnail of `hash` and checks it is the 320x160 JPEG of [`upload_photo`]'s.
+pub async fn assert_photo_thumbnail(server: &TestServer, token: &str, hash: &MediaHash) {
+    let thumb = send(
+        server,
+        tus("GET", &format!("/v1/media/{hash}/thumbnail"), token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(
+        (thumb.status, thumb.header("content-type")),
+        (StatusCode::OK, Some("image/jpeg"))
+    );
+    let img = image::load_from_memory(&thumb.body).expect("jpeg");
+    assert_eq!((img.width(), img.height()), (320, 160));
+}
+
 /// A response's status, headers and body.
 pub struct Answer {
     pub status: StatusCode,

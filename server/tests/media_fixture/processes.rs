@@ -58,8 +58,14 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with_env(data_dir, &[])
+    }
+
+    /// With extra environment variables (`SITEPROOF_BLOBS`, `AWS_*`).
+    pub fn start_with_env(data_dir: &Path, env: &[(String, String)]) -> Self {
         let mut child = Command::new(example("tus_server"))
             .arg(data_dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .spawn()
             .expect("start tus_server");

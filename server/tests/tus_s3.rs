@@ -1,0 +1,461 @@
+//! tus uploads into S3-compatible object storage, against a real Garage node: multipart
+//! parts of at least 5 MiB whatever the client's chunk size, completion at the content
+//! address, a wrong hash that stores nothing, serving with ranges and thumbnails, expiry.
+
+mod common;
+mod media_fixture;
+mod s3_fixture;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use common::TestServer;
+use media_fixture::*;
+use object_store::ObjectStoreExt;
+use s3_fixture::{Garage, keys};
+use sha2::{Digest, Sha256};
+use siteproof_core::MediaRef;
+use siteproof_server::ServerConfig;
+use siteproof_server::blob::{BlobLocation, BlobStore, MIN_PART, S3BlobStore};
+use siteproof_server::evidence::EvidenceStatus;
+
+const MIB: usize = 1 << 20;
+
+/// A server whose blobs are under `prefix` in a Garage node of its own, and a phone.
+struct Bucketed {
+    server: TestServer,
+    store: S3BlobStore,
+    phone: MediaPhone,
+    token: String,
+    // Last: stopped after the server.
+    _garage: Garage,
+}
+
+impl Bucketed {
+    async fn start(prefix: &str) -> Self {
+        let garage = Garage::start();
+        let config = ServerConfig {
+            blobs: BlobLocation::S3(garage.location(prefix)),
+            ..ServerConfig::default()
+        };
+        let server = TestServer::with_config(config).await;
+        let phone = MediaPhone::enroll(&server, "g1").await;
+        Self {
+            store: garage.store(prefix),
+            token: phone.phone.token.clone(),
+            phone,
+            server,
+            _garage: garage,
+        }
+    }
+
+    /// A synced visit referencing `data`, and an upload of it created: the file's reference
+    /// and the upload's URL.
+    async fn begin(&mut self, data: &[u8]) -> (MediaRef, String) {
+        let (visit, media_ref) = self.phone.visit_with_evidence(&self.server, data).await;
+        let created = create(
+            &self.server,
+            &self.token,
+            visit.as_str(),
+            media_ref.hash.as_str(),
+            data.len() as u64,
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let location = created.header("location").expect("location").to_string();
+        (media_ref, location)
+    }
+}
+
+fn upload_id(location: &str) -> &str {
+    location.rsplit('/').next().expect("id")
+}
+
+/// Uploads `data` in `chunk`-byte PATCHes; after each one but the last, every part the
+/// multipart upload holds (none of them the last) is at least 5 MiB. Returns the parts seen.
+async fn upload_in_chunks(
+    server: &TestServer,
+    store: &S3BlobStore,
+    token: &str,
+    location: &str,
+    data: &[u8],
+    chunk: usize,
+) -> usize {
+    let mut offset = 0;
+    let mut parts_seen = 0;
+    while offset < data.len() {
+        let end = (offset + chunk).min(data.len());
+        let answer = patch(server, token, location, offset as u64, &data[offset..end]).await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT, "{:?}", answer.body);
+        assert_eq!(answer.header("upload-offset"), Some(&*end.to_string()));
+        offset = end;
+        if end < data.len() {
+            let state = store
+                .multipart_state(upload_id(location))
+                .await
+                .expect("state")
+                .expect("an incomplete upload has a multipart state");
+            assert_eq!(state.staged(), end as u64, "parts and tail hold every byte");
+            assert!(
+                state.tail < state.part_size,
+                "the tail is shorter than a part"
+            );
+            for part in &state.parts {
+                assert!(
+                    part.size >= MIN_PART,
+                    "a non-final part of {} bytes (chunk {chunk})",
+                    part.size
+                );
+            }
+            parts_seen = state.parts.len();
+        }
+    }
+    parts_seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_in_1_mib_8_mib_and_whole_file_patches_send_parts_of_at_least_5_mib() {
+    let mut b = Bucketed::start("chunks").await;
+    // 13 MiB and a little: two whole parts and a short last one.
+    let len = 13 * MIB + 12_345;
+    for (seed, chunk) in [(11, MIB), (21, 8 * MIB), (31, len)] {
+        let data = pseudo_random(len, seed);
+        let (media_ref, location) = b.begin(&data).await;
+        let (server, store) = (&b.server, &b.store);
+        let parts = upload_in_chunks(server, store, &b.token, &location, &data, chunk).await;
+        if chunk < len {
+            assert!(
+                parts >= 1,
+                "chunk {chunk}: no part sent before the last PATCH"
+            );
+        }
+
+        // The object is the completed multipart upload: three parts (ETag "<md5>-3").
+        let s3 = store.object_store();
+        let head = s3
+            .head(&store.blob_key(&media_ref.hash))
+            .await
+            .expect("the blob is at its content address");
+        assert_eq!(head.size, len as u64);
+        let etag = head.e_tag.expect("etag");
+        assert!(
+            etag.trim_matches('"').ends_with("-3"),
+            "chunk {chunk}: {etag} is not a 3-part upload"
+        );
+        let stored = s3
+            .get(&store.blob_key(&media_ref.hash))
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("bytes");
+        assert_eq!(
+            hex::encode(Sha256::digest(&stored)),
+            media_ref.hash.as_str()
+        );
+        // Only the completed description stays in staging.
+        assert_eq!(
+            keys(store, &format!("chunks/staging/{}", upload_id(&location))).await,
+            vec![format!(
+                "chunks/staging/{}/upload.json",
+                upload_id(&location)
+            )]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
+    let mut b = Bucketed::start("wrong").await;
+    let len = 6 * MIB + 1;
+    let data = pseudo_random(len, 42);
+    let (media_ref, location) = b.begin(&data).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
+    let mut forged = data.clone();
+    forged[len - 1] ^= 1;
+    let id = upload_id(&location).to_string();
+    let first = patch(server, token, &location, 0, &forged[..5 * MIB + 7]).await;
+    assert_eq!(first.status, StatusCode::NO_CONTENT);
+    let state = store
+        .multipart_state(&id)
+        .await
+        .expect("state")
+        .expect("some");
+    let multipart = state.upload_id.clone().expect("a part was sent");
+    let last = patch(
+        server,
+        token,
+        &location,
+        5 * MIB as u64 + 7,
+        &forged[5 * MIB + 7..],
+    )
+    .await;
+    assert_eq!(
+        last.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        last.body
+    );
+    assert_eq!(last.error_code(), "hash_mismatch");
+
+    assert_eq!(keys(store, "wrong/blobs").await, Vec::<String>::new());
+    assert_eq!(keys(store, "wrong/meta").await, Vec::<String>::new());
+    assert_eq!(keys(store, "wrong/staging").await, Vec::<String>::new());
+    // The multipart upload is gone: completing it now fails.
+    let s3 = store.object_store();
+    let completed = object_store::multipart::MultipartStore::complete_multipart(
+        s3.as_ref(),
+        &store.blob_key(&media_ref.hash),
+        &multipart,
+        vec![object_store::multipart::PartId {
+            content_id: state.parts[0].etag.clone(),
+        }],
+    )
+    .await;
+    assert!(completed.is_err(), "the multipart upload was not aborted");
+    assert_eq!(keys(store, "wrong/blobs").await, Vec::<String>::new());
+    // The server is still up and answers.
+    let head = send(
+        server,
+        tus("HEAD", &location, token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
+    let mut b = Bucketed::start("serve").await;
+    let len = 7 * MIB + 3;
+    let data = pseudo_random(len, 50);
+    let (media_ref, location) = b.begin(&data).await;
+    let photo_ref = upload_photo(&b.server, &mut b.phone).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
+    upload_in_chunks(server, store, token, &location, &data, 2 * MIB).await;
+
+    let uri = format!("/v1/media/{}", media_ref.hash);
+    let whole = send(
+        server,
+        tus("GET", &uri, token).body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(&whole.body[..], &data[..]);
+    // A range across the first part's end.
+    let (start, end) = (5 * MIB - 10, 5 * MIB + 20);
+    let ranged = send(
+        server,
+        tus("GET", &uri, token)
+            .header("range", format!("bytes={start}-{}", end - 1))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(ranged.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&ranged.body[..], &data[start..end]);
+    assert_eq!(
+        ranged.header("content-range"),
+        Some(&*format!("bytes {start}-{}/{len}", end - 1))
+    );
+    let suffix = send(
+        server,
+        tus("GET", &uri, token)
+            .header("range", "bytes=-100")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(&suffix.body[..], &data[len - 100..]);
+    let cached = send(
+        server,
+        tus("GET", &uri, token)
+            .header("if-none-match", format!("\"{}\"", media_ref.hash))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    assert!(cached.body.is_empty());
+
+    // A photo: its thumbnail is made from the bucket's copy and stored there.
+    assert_photo_thumbnail(server, token, &photo_ref.hash).await;
+    assert_eq!(
+        keys(store, "serve/thumbnails").await,
+        vec![format!("serve/thumbnails/{}.jpg", photo_ref.hash)]
+    );
+
+    // `admin evidence verify` re-hashes what is in the bucket: a byte flipped there is caught.
+    let status_of = |checks: &[siteproof_server::evidence::EvidenceCheck]| {
+        checks
+            .iter()
+            .find(|c| c.hash == media_ref.hash)
+            .map(|c| c.status)
+            .expect("the video is checked")
+    };
+    let evidence = &server.state.evidence;
+    let checks = evidence.reverify_all("admin").await.expect("verify");
+    // This phone signs nothing: intact bytes read "unverified" (not signed), not rejected.
+    assert_eq!(status_of(&checks), EvidenceStatus::Unverified, "{checks:?}");
+    let mut flipped = data.clone();
+    flipped[len / 2] ^= 0x40;
+    let s3 = store.object_store();
+    s3.put(&store.blob_key(&media_ref.hash), flipped.into())
+        .await
+        .expect("damage the object");
+    let checks = evidence.reverify_all("admin").await.expect("verify");
+    assert_eq!(status_of(&checks), EvidenceStatus::Rejected, "{checks:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_upload_is_aborted_and_swept_from_the_bucket() {
+    let mut b = Bucketed::start("expiry").await;
+    let len = 6 * MIB;
+    let data = pseudo_random(len, 60);
+    let (_, location) = b.begin(&data).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
+    let id = upload_id(&location).to_string();
+    let first = patch(server, token, &location, 0, &data[..5 * MIB + 1]).await;
+    assert_eq!(first.status, StatusCode::NO_CONTENT);
+    assert!(
+        !keys(store, &format!("expiry/staging/{id}"))
+            .await
+            .is_empty()
+    );
+
+    // Its expiry passes (written into its stored description, as time would).
+    let (mut upload, _) = store.staged(&id).await.expect("staged").expect("some");
+    upload.expires_at = 0;
+    store.update_staged(&upload).await.expect("update");
+    let swept = server.state.media.sweep_expired().await.expect("sweep");
+    assert_eq!(swept, 1);
+    assert_eq!(keys(store, "expiry/staging").await, Vec::<String>::new());
+    assert_eq!(keys(store, "expiry/blobs").await, Vec::<String>::new());
+    let head = send(
+        server,
+        tus("HEAD", &location, token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::NOT_FOUND);
+}
+
+/// Two server processes on one data directory and one bucket: a `PATCH` on A, the next on
+/// B, A killed in the middle of a chunk, the rest on B. The upload completes with the hash
+/// continued from the saved state (staged parts cannot be read back from the bucket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_killed() {
+    use media_fixture::processes::{DiskPhone, ServerProcess};
+    use tokio::io::AsyncWriteExt;
+
+    let garage = Garage::start();
+    let setup = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&setup, "g1").await;
+    let len = 26 * MIB + 99;
+    let file = phone.dir.path().join("footage.mp4");
+    let hash = media_fixture::write_pseudo_random_file(&file, len as u64, 7);
+    let data = std::fs::read(&file).expect("read");
+    let (visit, media_ref) = phone.capture_and_sync(&setup, &file).await;
+    assert_eq!(media_ref.hash.as_str(), hash);
+    let TestServer { state, dir } = setup;
+    drop(state);
+
+    let mut env = garage.env.clone();
+    env.push(("SITEPROOF_BLOBS".into(), "s3://siteproof/ab".into()));
+    let a = ServerProcess::start_with_env(dir.path(), &env);
+    let b = ServerProcess::start_with_env(dir.path(), &env);
+    let store = garage.store("ab");
+    let client = reqwest::Client::new();
+    let tus = |method: reqwest::Method, url: String| {
+        client
+            .request(method, url)
+            .header("authorization", format!("Bearer {}", phone.token))
+            .header("tus-resumable", "1.0.0")
+    };
+    let created = tus(
+        reqwest::Method::POST,
+        format!("http://{}/v1/uploads", a.addr),
+    )
+    .header("upload-length", len.to_string())
+    .header("upload-metadata", metadata(visit.as_str(), &hash))
+    .send()
+    .await
+    .expect("create");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let path = created.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let id = upload_id(&path).to_string();
+    let patch_on = |addr: std::net::SocketAddr, offset: usize, end: usize| {
+        tus(reqwest::Method::PATCH, format!("http://{addr}{path}"))
+            .header("content-type", "application/offset+octet-stream")
+            .header("upload-offset", offset.to_string())
+            .header("upload-checksum", checksum(&data[offset..end]))
+            .body(data[offset..end].to_vec())
+            .send()
+    };
+    let first = patch_on(a.addr, 0, 8 * MIB).await.expect("patch on A");
+    assert_eq!(first.status(), reqwest::StatusCode::NO_CONTENT);
+    let second = patch_on(b.addr, 8 * MIB, 16 * MIB)
+        .await
+        .expect("patch on B");
+    assert_eq!(second.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(second.headers()["upload-offset"], &*(16 * MIB).to_string());
+
+    // The rest to A, cut by killing A after 6 of its 10 MiB (A may have sent a part).
+    let mut raw = tokio::net::TcpStream::connect(a.addr)
+        .await
+        .expect("connect A");
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ntus-resumable: 1.0.0\r\n\
+         content-type: application/offset+octet-stream\r\nupload-offset: {}\r\n\
+         upload-checksum: {}\r\ncontent-length: {}\r\n\r\n",
+        a.addr,
+        phone.token,
+        16 * MIB,
+        checksum(&data[16 * MIB..len]),
+        len - 16 * MIB
+    );
+    raw.write_all(head.as_bytes()).await.expect("head");
+    raw.write_all(&data[16 * MIB..22 * MIB])
+        .await
+        .expect("part of the body");
+    raw.flush().await.expect("flush");
+    a.kill();
+    drop(raw);
+
+    let (saved, _) = store.staged(&id).await.expect("staged").expect("some");
+    assert_eq!(
+        saved.hashed.as_ref().map(|h| h.bytes),
+        Some(16 * MIB as u64),
+        "the hash state of every accepted byte is saved with the upload"
+    );
+    let status = tus(reqwest::Method::HEAD, format!("http://{}{path}", b.addr))
+        .send()
+        .await
+        .expect("head on B");
+    assert_eq!(status.headers()["upload-offset"], &*(16 * MIB).to_string());
+    let last = patch_on(b.addr, 16 * MIB, len)
+        .await
+        .expect("last patch on B");
+    assert_eq!(last.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(last.headers()["upload-offset"], &*len.to_string());
+
+    let stored = object_store::ObjectStoreExt::get(
+        store.object_store().as_ref(),
+        &store.blob_key(&media_ref.hash),
+    )
+    .await
+    .expect("blob")
+    .bytes()
+    .await
+    .expect("bytes");
+    assert_eq!(hex::encode(Sha256::digest(&stored)), hash);
+    assert_eq!(
+        keys(&store, &format!("ab/staging/{id}")).await,
+        vec![format!("ab/staging/{id}/upload.json")]
+    );
+    drop(b);
+}
