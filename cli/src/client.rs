@@ -164,7 +164,7 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
             println!("{}", json(&out));
         }
         ClientCommand::Sync => println!("{}", json(&store.sync()?)),
-        ClientCommand::Peer { command } => peer::run(&mut store, command)?,
+        ClientCommand::Peer { command } => peer::run(&mut store, &args.home, command)?,
         ClientCommand::Upload { visit, files } => {
             upload(&mut store, &args.home, &visit.parse()?, &files)?
         }

@@ -17,11 +17,14 @@ struct MergeSheet: View {
     @Environment(\.dismiss) private var dismiss
     @State private var address = "172.20.10.1"
     @State private var state = MergeState.idle
+    /// Originals can be hours of footage: off by default; thumbnails always come.
+    @State private var fetchOriginals = false
 
     var body: some View {
         NavigationStack {
             Form {
                 Section("Teammate") {
+                    Toggle("Also fetch the teammate's original photos and videos", isOn: $fetchOriginals)
                     Button("Wait for teammate") { start(initiator: false) }
                     TextField("Teammate's address", text: $address)
                         .keyboardType(.numbersAndPunctuation)
@@ -46,12 +49,13 @@ struct MergeSheet: View {
     private func start(initiator: Bool) {
         guard let store = model.store else { return }
         let address = address
+        let allOriginals = fetchOriginals
         state = .merging(bytes: 0)
         Task {
             let outcome: MergeState
             do {
                 let link = try await io { try PeerLink.open(initiator: initiator, host: address, port: 7420) }
-                outcome = try await io { try runSession(store: store, link: link, initiator: initiator) }
+                outcome = try await io { try runSession(store: store, link: link, initiator: initiator, allOriginals: allOriginals) }
             } catch let error as ApiError {
                 if case .Unauthorized = error {
                     outcome = .failed(error.localizedDescription, refused: true)
@@ -68,10 +72,9 @@ struct MergeSheet: View {
 }
 
 /// Sends `takeOutput()`, feeds what arrives, until the session is finished.
-private func runSession(store: SiteproofStore, link: PeerLink, initiator: Bool) throws -> MergeState {
+private func runSession(store: SiteproofStore, link: PeerLink, initiator: Bool, allOriginals: Bool) throws -> MergeState {
     defer { link.close() }
-    // Thumbnails of the teammate's photos come along; originals stay on request.
-    let session = try PeerSession.withMedia(store: store, initiator: initiator, allOriginals: false, originals: [])
+    let session = try PeerSession.withMedia(store: store, initiator: initiator, allOriginals: allOriginals, originals: [])
     while true {
         let out = session.takeOutput()
         if !out.isEmpty { link.send(out) }

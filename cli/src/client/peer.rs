@@ -2,11 +2,13 @@
 //! on the local network (`docs/peer-sync.md`).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::time::Duration;
 
-use clap::Subcommand;
-use siteproof_core::Store;
-use siteproof_core::peer::{PeerSession, run_over_stream};
+use clap::{Args, Subcommand};
+use siteproof_core::media::MediaStore;
+use siteproof_core::peer::{Originals, PeerSession, run_over_stream};
+use siteproof_core::{MediaHash, Store};
 
 use super::discovery;
 use super::{io, json};
@@ -27,6 +29,8 @@ pub enum PeerCommand {
         /// `peer connect NAME`.
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        media: MediaWanted,
     },
     /// Connect to a teammate that listens, then merge with it.
     Connect {
@@ -35,13 +39,41 @@ pub enum PeerCommand {
         /// How long to look for a named teammate on the local network, in seconds.
         #[arg(long, default_value_t = 10)]
         wait: u64,
+        #[command(flatten)]
+        media: MediaWanted,
     },
 }
 
-/// Runs one session and prints what it did as JSON.
-pub fn run(store: &mut Store, command: PeerCommand) -> Result<(), CliError> {
-    let (stream, initiator) = match command {
-        PeerCommand::Listen { addr, name } => {
+/// The teammate's media this side asks for. Thumbnails of every photo and video its visits
+/// refer to come always; originals (hours of footage, perhaps) only when asked for.
+#[derive(Debug, Args)]
+pub struct MediaWanted {
+    /// Originals to fetch as well: `all`, or a file's hash (repeat for several).
+    #[arg(long = "originals", value_name = "all|HASH")]
+    originals: Vec<String>,
+}
+
+impl MediaWanted {
+    fn originals(&self) -> Result<Originals, CliError> {
+        if self.originals.iter().any(|o| o == "all") {
+            return Ok(Originals::All);
+        }
+        if self.originals.is_empty() {
+            return Ok(Originals::None);
+        }
+        let hashes = self
+            .originals
+            .iter()
+            .map(|h| h.parse::<MediaHash>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Originals::Only(hashes))
+    }
+}
+
+/// Runs one session, with the media folder under `home`, and prints what it did as JSON.
+pub fn run(store: &mut Store, home: &Path, command: PeerCommand) -> Result<(), CliError> {
+    let (stream, initiator, wanted) = match command {
+        PeerCommand::Listen { addr, name, media } => {
             let listener = TcpListener::bind(&addr).map_err(|e| io("cannot listen", e))?;
             let local = listener.local_addr().map_err(|e| io("cannot listen", e))?;
             let _advertised = name
@@ -50,9 +82,13 @@ pub fn run(store: &mut Store, command: PeerCommand) -> Result<(), CliError> {
             eprintln!("listening on {local}");
             let (stream, from) = listener.accept().map_err(|e| io("cannot accept", e))?;
             eprintln!("teammate connected from {from}");
-            (stream, false)
+            (stream, false, media)
         }
-        PeerCommand::Connect { target, wait } => {
+        PeerCommand::Connect {
+            target,
+            wait,
+            media,
+        } => {
             let addr = match target.parse::<SocketAddr>() {
                 Ok(addr) => addr,
                 Err(_) => discovery::find(&target, Duration::from_secs(wait))?,
@@ -60,10 +96,12 @@ pub fn run(store: &mut Store, command: PeerCommand) -> Result<(), CliError> {
             (
                 TcpStream::connect(addr).map_err(|e| io("cannot connect", e))?,
                 true,
+                media,
             )
         }
     };
-    let mut session = PeerSession::new(store, initiator)?;
+    let media = MediaStore::open(home.join("media"))?;
+    let mut session = PeerSession::with_media(store, initiator, media, wanted.originals()?)?;
     let summary = run_over_stream(store, &mut session, stream, IDLE)?;
     println!(
         "{}",
@@ -74,6 +112,7 @@ pub fn run(store: &mut Store, command: PeerCommand) -> Result<(), CliError> {
             "records_updated": summary.records_updated,
             "bytes_sent": summary.bytes_sent,
             "bytes_received": summary.bytes_received,
+            "media_received": summary.media_received,
         }))
     );
     Ok(())

@@ -5,6 +5,7 @@ import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Button
+import androidx.compose.material3.Checkbox
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
@@ -16,6 +17,7 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
 import java.net.InetSocketAddress
@@ -31,6 +33,7 @@ import org.siteproof.demo.logic.InspectionRepository
 import org.siteproof.demo.logic.MergeState
 import org.siteproof.demo.logic.PeerChannel
 import org.siteproof.demo.logic.TeammateMerge
+import org.siteproof.demo.logic.WantedOriginals
 
 /** The port a phone waits on for a teammate (the same as `siteproof client peer listen`). */
 private const val PEER_PORT = 7420
@@ -45,15 +48,22 @@ fun MergeScreen(repository: InspectionRepository, onDone: () -> Unit) {
     val merge = remember { TeammateMerge(repository) }
     val state by merge.state.collectAsState()
     var address by remember { mutableStateOf("192.168.43.1") }
+    // Originals can be hours of footage: off by default, thumbnails always come.
+    var fetchOriginals by remember { mutableStateOf(false) }
+    val originals = if (fetchOriginals) WantedOriginals.All else WantedOriginals.None
     val scope = rememberCoroutineScope()
     val busy = state is MergeState.Merging
     Column(Modifier.padding(24.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         Text("Merge with a teammate", style = MaterialTheme.typography.headlineSmall)
+        Row(verticalAlignment = Alignment.CenterVertically) {
+            Checkbox(fetchOriginals, { fetchOriginals = it }, enabled = !busy)
+            Text("Also fetch the teammate's original photos and videos")
+        }
         Row(horizontalArrangement = Arrangement.spacedBy(12.dp)) {
             Button(enabled = !busy, onClick = {
                 scope.launch {
                     val channel = withContext(Dispatchers.IO) { SocketChannel.accept(PEER_PORT) }
-                    merge.merge(channel, initiator = false)
+                    merge.merge(channel, initiator = false, originals)
                 }
             }) { Text("Wait for teammate") }
         }
@@ -61,14 +71,17 @@ fun MergeScreen(repository: InspectionRepository, onDone: () -> Unit) {
         OutlinedButton(enabled = !busy && address.isNotBlank(), onClick = {
             scope.launch {
                 val channel = withContext(Dispatchers.IO) { SocketChannel.connect(address.trim(), PEER_PORT) }
-                merge.merge(channel, initiator = true)
+                merge.merge(channel, initiator = true, originals)
             }
         }) { Text("Connect") }
         when (val s = state) {
             MergeState.Idle -> Text("Both phones must be enrolled in the same group.")
             is MergeState.Merging -> Text("Merging… ${s.bytes / 1024} KB")
             is MergeState.Merged -> {
-                Text("Merged: ${s.summary.recordsReceived} visits received, ${s.summary.recordsSent} sent")
+                Text(
+                    "Merged: ${s.summary.recordsReceived} visits received, ${s.summary.recordsSent} sent, " +
+                        "${s.summary.mediaReceived} photos and videos received",
+                )
                 Button(onClick = onDone) { Text("Back to visits") }
             }
             is MergeState.Failed -> Text(

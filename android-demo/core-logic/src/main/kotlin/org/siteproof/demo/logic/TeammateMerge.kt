@@ -43,6 +43,21 @@ sealed interface MergeState {
 }
 
 /**
+ * Which of the teammate's originals this phone fetches. Thumbnails of every photo and video
+ * come always; originals (hours of footage, perhaps, over a hotspot) only when chosen.
+ */
+sealed interface WantedOriginals {
+    /** Thumbnails only. */
+    data object None : WantedOriginals
+
+    /** Every original the group's visits refer to that this phone lacks. */
+    data object All : WantedOriginals
+
+    /** These files, by hash (for example the ones the inspector tapped in a visit). */
+    data class Only(val hashes: List<String>) : WantedOriginals
+}
+
+/**
  * Runs one peer session with a teammate over a [PeerChannel], as the phone that opened the
  * channel ([initiator]) or the one that accepted it. The session is the FFI [PeerSession];
  * this class only carries its bytes and reports progress.
@@ -57,12 +72,23 @@ class TeammateMerge(
     /** The screen's state. */
     val state: StateFlow<MergeState> = _state.asStateFlow()
 
-    /** Merges with the teammate at the other end of [channel]; the visit list refreshes after. */
-    suspend fun merge(channel: PeerChannel, initiator: Boolean): MergeState {
+    /**
+     * Merges with the teammate at the other end of [channel], fetching the [originals] chosen
+     * besides thumbnails; the visit list refreshes after.
+     */
+    suspend fun merge(
+        channel: PeerChannel,
+        initiator: Boolean,
+        originals: WantedOriginals = WantedOriginals.None,
+    ): MergeState {
         val outcome = withContext(io) {
             try {
-                // Thumbnails of the teammate's photos come along; originals stay on request.
-                val session = PeerSession.withMedia(repository.store, initiator, false, emptyList())
+                val session = when (originals) {
+                    WantedOriginals.None -> PeerSession.withMedia(repository.store, initiator, false, emptyList())
+                    WantedOriginals.All -> PeerSession.withMedia(repository.store, initiator, true, emptyList())
+                    is WantedOriginals.Only ->
+                        PeerSession.withMedia(repository.store, initiator, false, originals.hashes)
+                }
                 session.use { run(it, channel) }
             } catch (e: ApiException) {
                 MergeState.Failed(e.message ?: e.toString(), refused = e is ApiException.Unauthorized)

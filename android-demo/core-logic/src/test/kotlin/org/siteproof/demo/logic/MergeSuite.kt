@@ -1,6 +1,11 @@
 package org.siteproof.demo.logic
 
+import java.awt.image.BufferedImage
+import java.io.File
+import javax.imageio.ImageIO
+import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
+import kotlin.test.assertNull
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import kotlinx.coroutines.async
@@ -30,6 +35,33 @@ object MergeSuite : Suite() {
             assertTrue(b.visits.value.map { it.id }.containsAll(listOf(va, vb)), "the list refreshed")
             assertEquals("甲", b.visit(va).answers.getValue("go-01").note)
             assertEquals(screenA.state.value, ra)
+        }
+
+        test("a teammate's photo comes as a thumbnail; its original when the inspector asks for all") {
+            val a = newRepository("photo-a", enrolled = true)
+            val b = newRepository("photo-b", enrolled = true)
+            val visit = a.startCovertVisit(station, gas, listOf("张三"))
+            val shot = File(tempDir("merge-camera-"), "shot.jpg")
+            ImageIO.write(BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB), "jpg", shot)
+            val original = shot.readBytes()
+            val ref = a.addPhoto(visit, shot)
+            val mergeWith = { wanted: WantedOriginals ->
+                val (ca, cb) = MemoryChannel.pair()
+                coroutineScope {
+                    val x = async { TeammateMerge(a).merge(ca, initiator = true) }
+                    val y = async { TeammateMerge(b).merge(cb, initiator = false, originals = wanted) }
+                    x.await()
+                    y.await()
+                }
+            }
+            val first = assertIs<MergeState.Merged>(mergeWith(WantedOriginals.None))
+            assertEquals(1uL, first.summary.mediaReceived)
+            assertNull(b.store.mediaInfo(ref.hash), "no original unless asked for")
+            val second = assertIs<MergeState.Merged>(mergeWith(WantedOriginals.All))
+            assertEquals(1uL, second.summary.mediaReceived)
+            val copy = File(tempDir("merge-export-"), "shot.jpg")
+            assertEquals(ref.size, b.store.exportOriginal(ref.hash, copy.path))
+            assertContentEquals(original, copy.readBytes())
         }
 
         test("a teammate that leaves mid-merge shows as failed and nothing half is kept") {
