@@ -22,128 +22,28 @@
 //! before the last append, so an append whose chunk failed its checksum, or whose upload
 //! description was not saved before the process stopped, is rolled back.
 
-use std::collections::VecDeque;
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use siteproof_core::MediaHash;
 
 use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
 
-/// S3's smallest part (all but the last).
-pub const MIN_PART: u64 = 5 << 20;
-/// S3's most parts in one upload.
-pub const MAX_PARTS: u64 = 10_000;
-/// Part uploads in flight per append: the client keeps sending while one part travels.
-const PARTS_IN_FLIGHT: usize = 2;
+mod location;
+mod multipart;
 
-/// The part size of an upload of `length` bytes: 5 MiB, or more (whole MiB) when 10,000
-/// parts of 5 MiB would not hold it.
-pub fn part_size(length: u64) -> u64 {
-    let needed = length.div_ceil(MAX_PARTS);
-    MIN_PART.max(needed.div_ceil(1 << 20) << 20)
-}
-
-/// One uploaded part.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartRecord {
-    /// The ETag the store returned for it.
-    pub etag: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-/// A staged upload's object-side state, saved in the bucket beside its description.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MultipartState {
-    /// The blob the upload will become (its claimed hash).
-    pub hash: MediaHash,
-    /// Declared length.
-    pub length: u64,
-    /// Size of every part but the last.
-    pub part_size: u64,
-    /// The multipart upload's id, once the first part was sent.
-    pub upload_id: Option<String>,
-    /// Parts uploaded, in order.
-    pub parts: Vec<PartRecord>,
-    /// Bytes in the tail object (after the parts).
-    pub tail: u64,
-    /// The state before the last append, for rolling it back.
-    pub previous: Option<Box<MultipartState>>,
-}
-
-impl MultipartState {
-    /// Bytes staged: the parts and the tail.
-    pub fn staged(&self) -> u64 {
-        self.parts_len() + self.tail
-    }
-
-    fn parts_len(&self) -> u64 {
-        self.parts.iter().map(|p| p.size).sum()
-    }
-
-    fn without_previous(&self) -> Self {
-        Self {
-            previous: None,
-            ..self.clone()
-        }
-    }
-}
-
-/// Where an S3 blob store is: bucket and key prefix, and settings beside the environment's.
-#[derive(Clone, PartialEq, Eq)]
-pub struct S3Location {
-    /// The bucket.
-    pub bucket: String,
-    /// The key prefix (may be empty).
-    pub prefix: String,
-    /// `object_store` S3 settings applied over the `AWS_*` environment variables, named as
-    /// those are (`aws_endpoint_url`, `aws_access_key_id`...).
-    pub settings: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for S3Location {
-    /// Setting names only: the values hold credentials.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.settings.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("S3Location")
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("settings", &names)
-            .finish()
-    }
-}
-
-impl S3Location {
-    /// Parses `s3://BUCKET[/PREFIX]`; `None` if `raw` is not an `s3://` URL.
-    pub fn parse(raw: &str) -> Option<Result<Self, String>> {
-        let rest = raw.strip_prefix("s3://")?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Some(Err(format!("{raw}: no bucket")));
-        }
-        Some(Ok(Self {
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-            settings: Vec::new(),
-        }))
-    }
-}
-
-impl std::fmt::Display for S3Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.prefix)
-    }
-}
+pub use location::S3Location;
+pub use multipart::{MIN_PART, MultipartState, PartRecord, part_size};
+use multipart::{PARTS_IN_FLIGHT, S3StagedWriter};
 
 /// A [`BlobStore`] in an S3-compatible bucket.
 #[derive(Clone, Debug)]
@@ -252,90 +152,11 @@ impl S3BlobStore {
         Ok(())
     }
 
-    /// A staged upload's multipart state (for tests and tools).
-    pub async fn multipart_state(&self, id: &str) -> BlobResult<Option<MultipartState>> {
-        self.get_json(&self.state_key(id)).await
-    }
-
-    async fn tail_bytes(&self, id: &str, state: &MultipartState) -> BlobResult<Bytes> {
-        if state.tail == 0 {
-            return Ok(Bytes::new());
-        }
-        let got = self
-            .s3
-            .get(&self.tail_key(id, state.staged()))
-            .await
-            .map_err(err)?;
-        let bytes = got.bytes().await.map_err(err)?;
-        if bytes.len() as u64 != state.tail {
-            return Err(BlobError::Corrupt(format!(
-                "upload {id}: tail of {} bytes, expected {}",
-                bytes.len(),
-                state.tail
-            )));
-        }
-        Ok(bytes)
-    }
-
     async fn delete_quietly(&self, key: &Path) -> BlobResult<()> {
         match self.s3.delete(key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(err(e)),
         }
-    }
-
-    /// Brings the state of upload `id` back to `len` staged bytes: the state before the last
-    /// append, or a shorter tail. Returns the state.
-    async fn cut_to(
-        &self,
-        id: &str,
-        state: MultipartState,
-        len: u64,
-    ) -> BlobResult<MultipartState> {
-        if state.staged() == len {
-            return Ok(state);
-        }
-        if let Some(previous) = state.previous.as_deref()
-            && previous.staged() == len
-        {
-            // The multipart upload stays (parts past the previous state are sent again).
-            let restored = MultipartState {
-                upload_id: state.upload_id.clone(),
-                ..previous.clone()
-            };
-            self.put_json(&self.state_key(id), &restored).await?;
-            if state.tail > 0 && state.staged() != restored.staged() {
-                self.delete_quietly(&self.tail_key(id, state.staged()))
-                    .await?;
-            }
-            return Ok(restored);
-        }
-        let parts = state.parts_len();
-        if len >= parts && len < state.staged() {
-            let tail = self.tail_bytes(id, &state).await?;
-            let keep = tail.slice(..usize::try_from(len - parts).unwrap_or(usize::MAX));
-            let cut = MultipartState {
-                tail: keep.len() as u64,
-                previous: None,
-                ..state.clone()
-            };
-            if !keep.is_empty() {
-                self.s3
-                    .put(&self.tail_key(id, len), PutPayload::from(keep))
-                    .await
-                    .map_err(err)?;
-            }
-            self.put_json(&self.state_key(id), &cut).await?;
-            return Ok(cut);
-        }
-        Err(BlobError::Corrupt(format!(
-            "upload {id}: cannot go back from {} to {len} staged bytes",
-            state.staged()
-        )))
-    }
-
-    async fn load_state(&self, id: &str) -> BlobResult<MultipartState> {
-        self.multipart_state(id).await?.ok_or(BlobError::NotFound)
     }
 }
 
@@ -439,20 +260,12 @@ impl BlobStore for S3BlobStore {
         let state = self.load_state(id).await?;
         let state = self.cut_to(id, state, offset).await?;
         let tail = self.tail_bytes(id, &state).await?;
-        let mut buffer = BytesMut::with_capacity(
-            usize::try_from(state.part_size)
-                .unwrap_or(usize::MAX)
-                .min(64 << 20),
-        );
-        buffer.extend_from_slice(&tail);
-        Ok(Box::new(S3StagedWriter {
-            store: self.clone(),
-            id: id.to_owned(),
-            start: state.clone(),
+        Ok(Box::new(S3StagedWriter::new(
+            self.clone(),
+            id,
             state,
-            buffer,
-            in_flight: VecDeque::new(),
-        }))
+            &tail,
+        )))
     }
 
     async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
@@ -630,179 +443,5 @@ impl BlobStore for S3BlobStore {
             self.delete_quietly(&key).await?;
         }
         Ok(())
-    }
-}
-
-type PartTask = tokio::task::JoinHandle<BlobResult<(usize, PartRecord)>>;
-
-/// Appends to a staged upload: cuts what arrives into parts of `part_size`, uploads them
-/// (two at a time), and keeps the remainder as the tail.
-struct S3StagedWriter {
-    store: S3BlobStore,
-    id: String,
-    /// The state when the append began (what a rollback returns to).
-    start: MultipartState,
-    state: MultipartState,
-    buffer: BytesMut,
-    in_flight: VecDeque<PartTask>,
-}
-
-impl S3StagedWriter {
-    fn part_bytes(&self) -> usize {
-        usize::try_from(self.state.part_size).unwrap_or(usize::MAX)
-    }
-
-    async fn multipart_id(&mut self) -> BlobResult<String> {
-        if let Some(id) = &self.state.upload_id {
-            return Ok(id.clone());
-        }
-        let key = self.store.blob_key(&self.state.hash);
-        let id = self.store.s3.create_multipart(&key).await.map_err(err)?;
-        // Saved at once: an abort must find it even if this append never finishes.
-        self.state.upload_id = Some(id.clone());
-        self.start.upload_id = Some(id.clone());
-        self.store
-            .put_json(&self.store.state_key(&self.id), &self.start)
-            .await?;
-        Ok(id)
-    }
-
-    /// Sends `data` as the next part.
-    async fn send_part(&mut self, data: Bytes) -> BlobResult<()> {
-        let upload_id = self.multipart_id().await?;
-        while self.in_flight.len() >= PARTS_IN_FLIGHT {
-            self.land_oldest().await?;
-        }
-        let index = self.state.parts.len() + self.in_flight.len();
-        let s3 = Arc::clone(&self.store.s3);
-        let key = self.store.blob_key(&self.state.hash);
-        let size = data.len() as u64;
-        self.in_flight.push_back(tokio::spawn(async move {
-            let part = s3
-                .put_part(&key, &upload_id, index, PutPayload::from(data))
-                .await
-                .map_err(err)?;
-            Ok((
-                index,
-                PartRecord {
-                    etag: part.content_id,
-                    size,
-                },
-            ))
-        }));
-        Ok(())
-    }
-
-    async fn land_oldest(&mut self) -> BlobResult<()> {
-        let Some(task) = self.in_flight.pop_front() else {
-            return Ok(());
-        };
-        let (index, part) = task
-            .await
-            .map_err(|e| BlobError::Io(io::Error::other(format!("part upload task: {e}"))))??;
-        debug_assert_eq!(index, self.state.parts.len());
-        self.state.parts.push(part);
-        Ok(())
-    }
-}
-
-impl Drop for S3StagedWriter {
-    fn drop(&mut self) {
-        for task in &self.in_flight {
-            task.abort();
-        }
-    }
-}
-
-#[async_trait]
-impl StagedWriter for S3StagedWriter {
-    async fn write(&mut self, data: Bytes) -> BlobResult<()> {
-        self.buffer.extend_from_slice(&data);
-        let part = self.part_bytes();
-        while self.buffer.len() >= part {
-            let chunk = self.buffer.split_to(part).freeze();
-            self.send_part(chunk).await?;
-        }
-        Ok(())
-    }
-
-    async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
-        while !self.in_flight.is_empty() {
-            self.land_oldest().await?;
-        }
-        let rest = std::mem::take(&mut self.buffer).freeze();
-        let end = self.state.parts_len() + rest.len() as u64;
-        if end == self.start.staged() {
-            // Nothing arrived.
-            return Ok(end);
-        }
-        if end == self.state.length && !rest.is_empty() {
-            // The file's last bytes: the last part, which may be short.
-            self.send_part(rest).await?;
-            self.land_oldest().await?;
-            self.state.tail = 0;
-        } else {
-            self.state.tail = rest.len() as u64;
-            if !rest.is_empty() {
-                self.store
-                    .s3
-                    .put(&self.store.tail_key(&self.id, end), PutPayload::from(rest))
-                    .await
-                    .map_err(err)?;
-            }
-        }
-        self.state.previous = Some(Box::new(self.start.without_previous()));
-        self.store
-            .put_json(&self.store.state_key(&self.id), &self.state)
-            .await?;
-        // The tail before the one kept for a rollback is no longer needed.
-        if let Some(older) = self.start.previous.as_deref()
-            && older.tail > 0
-            && older.staged() != self.start.staged()
-            && older.staged() != end
-        {
-            self.store
-                .delete_quietly(&self.store.tail_key(&self.id, older.staged()))
-                .await?;
-        }
-        Ok(end)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parts_are_5_mib_until_10000_of_them_would_not_hold_the_file() {
-        assert_eq!(part_size(0), MIN_PART);
-        assert_eq!(part_size(1), MIN_PART);
-        assert_eq!(part_size(MIN_PART * MAX_PARTS), MIN_PART);
-        assert_eq!(part_size(MIN_PART * MAX_PARTS + 1), 6 << 20);
-        let footage = 64u64 << 30;
-        assert!(part_size(footage) * MAX_PARTS >= footage);
-        assert!(part_size(footage) >= MIN_PART);
-    }
-
-    #[test]
-    fn s3_urls_name_a_bucket_and_a_prefix() {
-        assert_eq!(
-            S3Location::parse("s3://footage/prov/hebei"),
-            Some(Ok(S3Location {
-                bucket: "footage".into(),
-                prefix: "prov/hebei".into(),
-                settings: Vec::new(),
-            }))
-        );
-        assert_eq!(
-            S3Location::parse("s3://footage"),
-            Some(Ok(S3Location {
-                bucket: "footage".into(),
-                prefix: String::new(),
-                settings: Vec::new(),
-            }))
-        );
-        assert!(matches!(S3Location::parse("s3:///x"), Some(Err(_))));
-        assert_eq!(S3Location::parse("/var/lib/siteproof"), None);
     }
 }
