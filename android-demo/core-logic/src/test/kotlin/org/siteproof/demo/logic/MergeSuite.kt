@@ -45,9 +45,9 @@ object MergeSuite : Suite() {
             ImageIO.write(BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB), "jpg", shot)
             val original = shot.readBytes()
             val ref = a.addPhoto(visit, shot)
-            val mergeWith = { wanted: WantedOriginals ->
+            suspend fun mergeWith(wanted: WantedOriginals): MergeState {
                 val (ca, cb) = MemoryChannel.pair()
-                coroutineScope {
+                return coroutineScope {
                     val x = async { TeammateMerge(a).merge(ca, initiator = true) }
                     val y = async { TeammateMerge(b).merge(cb, initiator = false, originals = wanted) }
                     x.await()
