@@ -350,14 +350,23 @@ async fn an_upload_locked_by_a_stalled_request_is_retried_with_backoff_and_compl
         .write_all(&std::fs::read(&file).expect("file")[..1000])
         .await
         .expect("first bytes");
-    let probe = media_fixture::tus("HEAD", &location, &phone.token)
-        .body(axum::body::Body::empty())
-        .expect("request");
-    assert_eq!(
-        media_fixture::send(&server, probe).await.status.as_u16(),
-        423,
-        "the stalled request holds the upload"
-    );
+    // The server takes the upload once it reads the stalled request's head: until then a
+    // HEAD finds it free (200); from then on it answers 423.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let probe = media_fixture::tus("HEAD", &location, &phone.token)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let status = media_fixture::send(&server, probe).await.status.as_u16();
+        if status == 423 {
+            break;
+        }
+        assert!(
+            status == 200 && std::time::Instant::now() < deadline,
+            "the stalled request never held the upload: {status}"
+        );
+        tokio::task::yield_now().await;
+    }
     phone
         .store
         .set_upload_url(&media_ref.hash, Some(&location))
