@@ -24,20 +24,37 @@ fn a_teammate_advertised_by_name_is_found_and_merged_with() {
     merge_two_laptops(Some("乙 laptop"));
 }
 
+/// A server with a gas-station template and one group, and two laptops of that group
+/// enrolled with it (homes `a/` and `b/` in `dir`, inspectors 张三 and 李四).
+struct TwoLaptops {
+    dir: tempfile::TempDir,
+    server: common::Server,
+    a: String,
+    b: String,
+}
+
+impl TwoLaptops {
+    fn enrolled() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("server");
+        let data = data.to_str().expect("utf-8");
+        let (server, url) = start_server(data);
+        let group = publish_gas_template_and_create_group(data);
+        let home = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+        let (a, b) = (home("a"), home("b"));
+        for (home, name) in [(&a, "张三"), (&b, "李四")] {
+            enroll_client(data, &group, &url, home, name);
+        }
+        TwoLaptops { dir, server, a, b }
+    }
+}
+
 /// Two enrolled laptops with a visit each; one listens (advertised as `name`, if any), the
 /// other connects by address or by that name; both end with both visits.
 fn merge_two_laptops(name: Option<&str>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("server");
-    let data = data.to_str().expect("utf-8");
-    let (server, url) = start_server(data);
-    let group = publish_gas_template_and_create_group(data);
-    let (home_a, home_b) = (dir.path().join("a"), dir.path().join("b"));
-    let (a, b) = (home_a.to_str().expect("a"), home_b.to_str().expect("b"));
-    for (home, name) in [(a, "张三"), (b, "李四")] {
-        enroll_client(data, &group, &url, home, name);
-    }
-    drop(server);
+    let laptops = TwoLaptops::enrolled();
+    let (a, b) = (laptops.a.as_str(), laptops.b.as_str());
+    drop(laptops.server);
     let visit_a = create_gas_visit(a, "甲燃气站", "石家庄");
     let visit_b = create_gas_visit(b, "乙燃气站", "保定");
 
@@ -105,16 +122,9 @@ fn merge(
 /// when the other asks for it, and then byte for byte.
 #[test]
 fn a_teammates_photo_arrives_as_a_thumbnail_and_its_original_only_when_asked_for() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("server");
-    let data = data.to_str().expect("utf-8");
-    let (server, url) = start_server(data);
-    let group = publish_gas_template_and_create_group(data);
-    let (home_a, home_b) = (dir.path().join("a"), dir.path().join("b"));
-    let (a, b) = (home_a.to_str().expect("a"), home_b.to_str().expect("b"));
-    for (home, name) in [(a, "张三"), (b, "李四")] {
-        enroll_client(data, &group, &url, home, name);
-    }
+    let laptops = TwoLaptops::enrolled();
+    let (a, b) = (laptops.a.as_str(), laptops.b.as_str());
+    let dir = &laptops.dir;
     let visit = create_gas_visit(a, "甲燃气站", "石家庄");
     let photo = dir.path().join("leak.jpg");
     let img = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 90]));
@@ -127,10 +137,10 @@ fn a_teammates_photo_arrives_as_a_thumbnail_and_its_original_only_when_asked_for
         &visit,
         photo.to_str().expect("path"),
     ]);
-    drop(server);
+    drop(laptops.server);
 
-    let media_a = MediaStore::open(home_a.join("media")).expect("a's media");
-    let media_b = MediaStore::open(home_b.join("media")).expect("b's media");
+    let media_a = MediaStore::open(dir.path().join("a/media")).expect("a's media");
+    let media_b = MediaStore::open(dir.path().join("b/media")).expect("b's media");
     let shown = ok(&["client", "--home", a, "show", &visit]);
     let hash = media_hashes(&shown)
         .pop()
