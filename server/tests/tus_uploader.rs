@@ -15,8 +15,12 @@ use media_fixture::write_pseudo_random_file;
 use siteproof_core::Error;
 use siteproof_core::media::{Network, UploadProgress, UploadState, Uploader, UploaderConfig};
 
-/// Serves `server`'s app on a loopback port; returns the tus endpoint.
+/// Serves `server`'s app on a new loopback port; returns the tus endpoint.
 async fn listen(server: &TestServer) -> String {
+    format!("http://{}/v1/uploads", serve_on_a_new_port(server).await)
+}
+
+async fn serve_on_a_new_port(server: &TestServer) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -25,7 +29,7 @@ async fn listen(server: &TestServer) -> String {
     tokio::spawn(async move {
         let _ = siteproof_server::serve(listener, state, std::future::pending()).await;
     });
-    format!("http://{addr}/v1/uploads")
+    addr
 }
 
 fn uploader(endpoint: &str, token: &str, chunk: usize) -> Uploader {
@@ -186,15 +190,7 @@ async fn serve_elsewhere(upload_url: &Option<String>, server: &TestServer) -> st
             .is_some_and(|u| u.starts_with("/v1/uploads/")),
         "{upload_url:?}"
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = server.state.clone();
-    tokio::spawn(async move {
-        let _ = siteproof_server::serve(listener, state, std::future::pending()).await;
-    });
-    addr
+    serve_on_a_new_port(server).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
