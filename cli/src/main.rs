@@ -6,6 +6,7 @@
 
 mod admin;
 mod client;
+mod config;
 mod serve;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// A desktop client on the same core as the phone: enroll, capture, sync, upload.
     Client(client::ClientArgs),
+    /// Check a configuration file of `siteproof serve`.
+    Config(config::ConfigArgs),
 }
 
 /// A command's failure, printed as one line to stderr.
@@ -60,6 +63,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Admin(args) => admin::run(args).await,
+        Command::Config(args) => config::run(args),
         // Disk and blocking HTTP: off the async runtime's threads.
         Command::Client(args) => tokio::task::spawn_blocking(move || client::run(args))
             .await

@@ -22,6 +22,7 @@
 //! - [`SyncService`]: push validation and pull paging, HTTP-free.
 //! - [`DeviceRegistry`]: enrollment codes into devices with bearer tokens; [`Principal`].
 //! - [`AdminService`]: groups, enrollment codes, devices, template publishing.
+//! - [`tls`]: optional built-in HTTPS, its certificate reloaded on SIGHUP ([`serve_tls`]).
 //! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend and
 //!   [`storage_suite`] as the test suite every backend runs.
 //!
@@ -47,6 +48,7 @@ mod services;
 pub mod storage;
 pub mod storage_suite;
 mod sync;
+pub mod tls;
 pub mod tus;
 pub mod work_gate;
 
@@ -123,6 +125,27 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// [`serve`] over HTTPS, with the certificate `certificate` presents (and reloads,
+/// [`tls::CertificateReloader::reload`]); the connection limits hold the same.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    certificate: &std::sync::Arc<tls::CertificateReloader>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = certificate.acceptor().map_err(std::io::Error::other)?;
+    serve_with(listener, state, Some(acceptor), shutdown).await
+}
+
+async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Each connection carries its peer address, so login throttling counts per address.
     let mut limits = state.config.connections.clone();
     // Each connection holds a descriptor; keep some for the database, blobs and logs.
@@ -133,8 +156,8 @@ pub async fn serve(
         limits.reserve = limits.reserve.min(fit / 8);
         limits.overall = fit - limits.reserve;
     }
-    let served =
-        connections::serve_connections(listener, app(state.clone()), limits, shutdown).await;
+    let app = app(state.clone());
+    let served = connections::serve_connections(listener, app, limits, tls, shutdown).await;
     let closed = state.shutdown().await;
     served?;
     closed.map_err(std::io::Error::other)

@@ -38,6 +38,8 @@ const LAYERS: &[&[&str]] = &[
         "http",
         "connections",
         "linger",
+        "tls",
+        "openapi",
         "fuzz_entry",
         "lib",
     ],
