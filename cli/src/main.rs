@@ -16,8 +16,27 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "siteproof", version, about, propagate_version = true)]
 struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line,
+    /// with the request id of the request it belongs to) for log shippers.
+    #[arg(
+        long,
+        global = true,
+        env = "SITEPROOF_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of log lines (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,7 +75,7 @@ enum CliError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Admin(args) => admin::run(args).await,
@@ -74,13 +93,21 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SITEPROOF_LOG")
         // automerge logs an error event for every strict load that finds history missing,
         // which checking untrusted changes does on purpose.
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,automerge=off"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // The request's span (with its `request_id`) is on every line it logs.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

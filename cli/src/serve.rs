@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use siteproof_server::{ServerConfig, Services, serve, shutdown_signal};
+use siteproof_server::{ServerConfig, Services, serve, serve_metrics, shutdown_signal};
 
 use crate::CliError;
 
@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SITEPROOF_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve `GET /metrics` (Prometheus text format) on this address instead of on --listen.
+    /// Without it the metrics are on the main listener.
+    #[arg(long, env = "SITEPROOF_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Largest sync request body accepted, in MiB.
     #[arg(long, default_value_t = 32)]
     sync_body_limit_mib: usize,
@@ -50,13 +54,20 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     // The demo serves plain HTTP too.
     config.office.secure_cookies = !(args.cookies_over_http || args.demo);
+    config.metrics_on_main_listener = args.metrics_listen.is_none();
     let state = Services::open(&args.data, config)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| CliError::Io {
-            context: format!("cannot listen on {}", args.listen),
-            source,
-        })?;
+    if let Some(addr) = args.metrics_listen {
+        let listener = bind(addr).await?;
+        tracing::info!(addr = %addr, "metrics listening");
+        // Ends with the process: the main listener's shutdown closes the storage, and
+        // metrics read nothing from it.
+        tokio::spawn(async move {
+            if let Err(e) = serve_metrics(listener, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    let listener = bind(args.listen).await?;
     let local = listener.local_addr().map_err(|source| CliError::Io {
         context: "cannot read the listening address".into(),
         source,
@@ -69,6 +80,15 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .await
         .map_err(|source| CliError::Io {
             context: "server failed".into(),
+            source,
+        })
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| CliError::Io {
+            context: format!("cannot listen on {addr}"),
             source,
         })
 }
