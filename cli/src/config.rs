@@ -33,6 +33,10 @@ pub struct ServeOptions {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SITEPROOF_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Serve `GET /metrics` (Prometheus text format) on this address instead of on --listen.
+    /// Without it the metrics are on the main listener.
+    #[arg(long, env = "SITEPROOF_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest sync request body accepted, in MiB [default: 32].
     #[arg(long, env = "SITEPROOF_SYNC_BODY_LIMIT_MIB")]
     pub sync_body_limit_mib: Option<NonZeroUsize>,
@@ -56,7 +60,30 @@ pub struct ServeOptions {
     /// Where the demo reads the checklist templates from [default: content/templates].
     #[arg(long, env = "SITEPROOF_DEMO_TEMPLATES")]
     pub demo_templates: Option<PathBuf>,
+    /// The global `--log-format` (`SITEPROOF_LOG_FORMAT`), not a flag of `serve`.
+    #[arg(skip)]
+    pub log_format: Option<LogFormat>,
+    /// Which log lines are written, as `SITEPROOF_LOG` (a tracing filter such as
+    /// `info,siteproof_server=debug`); no flag.
+    #[arg(skip)]
+    pub log: Option<String>,
 }
+
+/// The format of log lines (`--log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// The log filter when neither `SITEPROOF_LOG` nor the file sets one: automerge logs an error
+/// event for every strict load that finds history missing, which checking untrusted changes
+/// does on purpose.
+pub const DEFAULT_LOG: &str = "info,automerge=off";
 
 /// The options of `siteproof serve` in force, every default filled in.
 #[derive(Debug, Serialize)]
@@ -69,6 +96,9 @@ pub struct ServeConfig {
     pub blobs: Option<BlobLocation>,
     /// See [`ServeOptions::listen`].
     pub listen: SocketAddr,
+    /// See [`ServeOptions::metrics_listen`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
     /// See [`ServeOptions::sync_body_limit_mib`].
     pub sync_body_limit_mib: NonZeroUsize,
     /// Both or neither: HTTPS with this certificate chain.
@@ -83,6 +113,10 @@ pub struct ServeConfig {
     pub cookies_over_http: bool,
     /// See [`ServeOptions::demo_templates`].
     pub demo_templates: PathBuf,
+    /// See [`ServeOptions::log_format`].
+    pub log_format: LogFormat,
+    /// See [`ServeOptions::log`].
+    pub log: String,
 }
 
 impl ServeOptions {
@@ -104,7 +138,17 @@ impl ServeOptions {
         let matches = command
             .try_get_matches_from(["siteproof-env"])
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        Self::from_arg_matches(&matches).map_err(|e| CliError::Usage(e.to_string()))
+        let mut options =
+            Self::from_arg_matches(&matches).map_err(|e| CliError::Usage(e.to_string()))?;
+        options.log = std::env::var("SITEPROOF_LOG").ok();
+        if let Ok(format) = std::env::var("SITEPROOF_LOG_FORMAT") {
+            use clap::ValueEnum;
+            options.log_format = Some(
+                LogFormat::from_str(&format, true)
+                    .map_err(|e| CliError::Usage(format!("SITEPROOF_LOG_FORMAT: {e}")))?,
+            );
+        }
+        Ok(options)
     }
 
     /// These options, with `lower`'s wherever these leave one unset.
@@ -113,12 +157,15 @@ impl ServeOptions {
             data: self.data.or(lower.data),
             blobs: self.blobs.or(lower.blobs),
             listen: self.listen.or(lower.listen),
+            metrics_listen: self.metrics_listen.or(lower.metrics_listen),
             sync_body_limit_mib: self.sync_body_limit_mib.or(lower.sync_body_limit_mib),
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
             demo: self.demo.or(lower.demo),
             cookies_over_http: self.cookies_over_http.or(lower.cookies_over_http),
             demo_templates: self.demo_templates.or(lower.demo_templates),
+            log_format: self.log_format.or(lower.log_format),
+            log: self.log.or(lower.log),
         }
     }
 
@@ -130,6 +177,7 @@ impl ServeOptions {
             listen: self
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            metrics_listen: self.metrics_listen,
             sync_body_limit_mib: self
                 .sync_body_limit_mib
                 .unwrap_or(NonZeroUsize::new(32).expect("32 is not zero")),
@@ -140,7 +188,15 @@ impl ServeOptions {
             demo_templates: self
                 .demo_templates
                 .unwrap_or_else(|| "content/templates".into()),
+            log_format: self.log_format.unwrap_or_default(),
+            log: self.log.unwrap_or_else(|| DEFAULT_LOG.into()),
         };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log) {
+            return Err(CliError::Usage(format!(
+                "log: {:?} is no log filter: {e}",
+                config.log
+            )));
+        }
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) | (None, Some(_)) => Err(CliError::Usage(
                 "tls-cert and tls-key go together: give both or neither".into(),

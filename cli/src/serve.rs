@@ -1,14 +1,16 @@
 //! `siteproof serve`: the embedded server (SQLite file + media directory under `--data`),
 //! over HTTP or, with `--tls-cert` and `--tls-key`, HTTPS.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
 use siteproof_server::tls::{CertificateReloader, TlsFiles};
-use siteproof_server::{ServerConfig, Services, serve, serve_tls, shutdown_signal};
+use siteproof_server::{ServerConfig, Services, serve, serve_metrics, serve_tls, shutdown_signal};
 
 use crate::CliError;
-use crate::config::ServeOptions;
+use crate::config::LogFormat;
+use crate::config::{ServeConfig, ServeOptions};
 
 mod demo;
 mod png;
@@ -24,13 +26,26 @@ pub struct ServeArgs {
     options: ServeOptions,
 }
 
-/// Runs the server until Ctrl-C or SIGTERM.
-pub async fn run(args: ServeArgs) -> Result<(), CliError> {
-    let file = match &args.config {
-        Some(path) => ServeOptions::from_file(path)?,
-        None => ServeOptions::default(),
-    };
-    let options = args.options.over(file).settle()?;
+impl ServeArgs {
+    /// The options in force: the file's, under the environment's and the flags';
+    /// `log_format` is the global `--log-format` (or `SITEPROOF_LOG_FORMAT`).
+    fn settle(self, log_format: Option<LogFormat>) -> Result<ServeConfig, CliError> {
+        let file = match &self.config {
+            Some(path) => ServeOptions::from_file(path)?,
+            None => ServeOptions::default(),
+        };
+        let mut options = self.options;
+        options.log_format = log_format;
+        options.log = std::env::var("SITEPROOF_LOG").ok();
+        options.over(file).settle()
+    }
+}
+
+/// Reads the configuration, starts logging as it says, and runs the server until Ctrl-C or
+/// SIGTERM.
+pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), CliError> {
+    let options = args.settle(log_format)?;
+    crate::init_logging(options.log_format, &options.log);
     let mut config = ServerConfig {
         sync_body_limit: options.sync_body_limit_mib.get().saturating_mul(1 << 20),
         blobs: options.blobs.clone().unwrap_or_default(),
@@ -48,13 +63,20 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         ),
         _ => None,
     };
+    config.metrics_on_main_listener = options.metrics_listen.is_none();
     let state = Services::open(&options.data, config)?;
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| CliError::Io {
-            context: format!("cannot listen on {}", options.listen),
-            source,
-        })?;
+    if let Some(addr) = options.metrics_listen {
+        let listener = bind(addr).await?;
+        tracing::info!(addr = %addr, "metrics listening");
+        // Ends with the process: the main listener's shutdown closes the storage, and
+        // metrics read nothing from it.
+        tokio::spawn(async move {
+            if let Err(e) = serve_metrics(listener, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    let listener = bind(options.listen).await?;
     let local = listener.local_addr().map_err(|source| CliError::Io {
         context: "cannot read the listening address".into(),
         source,
@@ -79,4 +101,13 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         context: "server failed".into(),
         source,
     })
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| CliError::Io {
+            context: format!("cannot listen on {addr}"),
+            source,
+        })
 }

@@ -130,6 +130,8 @@ pub enum AppError {
     },
     /// The body has the wrong content type.
     UnsupportedMediaType(&'static str),
+    /// No route serves the URL.
+    NoRoute,
 }
 
 impl From<Error> for AppError {
@@ -160,6 +162,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => {
                 (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            AppError::NoRoute => (S::NOT_FOUND, "not_found"),
             AppError::Service(e) => match e {
                 Error::Malformed(_) => (S::BAD_REQUEST, "malformed"),
                 Error::InvalidInput(_) => (S::BAD_REQUEST, "invalid_input"),
@@ -189,6 +192,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        crate::metrics::refusal(code);
         let retry_after = match &self {
             AppError::Service(Error::Busy { retry_after_secs }) => Some(*retry_after_secs),
             _ => None,
@@ -207,6 +211,7 @@ impl IntoResponse for AppError {
                 AppError::UnsupportedMediaType(expected) => {
                     format!("the request body must have Content-Type: {expected}")
                 }
+                AppError::NoRoute => "no such endpoint; docs/sync-protocol.md lists them".into(),
                 AppError::Service(e) => e.to_string(),
             }
         };

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::devices::{EnrollRequest, EnrollResponse};
 use crate::error::{AppError, Error};
 use crate::identity::{ClientAddr, Principal};
+use crate::metrics;
 
 /// The largest enrollment body accepted.
 const ENROLL_BODY_LIMIT: usize = 16 * 1024;
@@ -86,9 +87,16 @@ async fn sync(
     })?;
     let req: SyncRequest = wire::decode(&body).map_err(|e| Error::Malformed(e.to_string()))?;
     let resp = state.sync.sync(device, req).await?;
+    let encoded = wire::encode(&resp);
+    metrics::sync_round(
+        resp.acked.len(),
+        resp.records.len(),
+        body.len(),
+        encoded.len(),
+    );
     Ok((
         [(CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE))],
-        wire::encode(&resp),
+        encoded,
     )
         .into_response())
 }

@@ -39,10 +39,13 @@ mod error;
 pub mod evidence;
 #[doc(hidden)]
 pub mod fuzz_entry;
+mod health;
 mod http;
 pub mod identity;
 pub mod ids;
 pub mod linger;
+pub mod metrics;
+mod observe;
 mod secret;
 mod services;
 pub mod storage;
@@ -62,9 +65,10 @@ pub use identity::visibility;
 use std::future::Future;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -81,9 +85,12 @@ pub use storage::{SqliteStorage, StorageError, SyncStorage};
 pub use sync::{SyncLimits, SyncService};
 pub use visibility::{Action, Duty, RecordFacts, Unsectored, Visibility};
 
+pub use observe::REQUEST_ID;
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
+    let with_metrics = state.config.metrics_on_main_listener;
     let app = http::router(&state)
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the limit layer, so it sees (and rewrites) that layer's own 413s.
@@ -93,13 +100,41 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .merge(tus::router()) // after the body limit: uploads stream any size
         .merge(backoffice::headers::secured(backoffice::router()))
+        .merge(health::router(with_metrics))
+        .route(
+            "/",
+            get(|headers: HeaderMap| async move { backoffice::front_door(&headers) }),
+        )
+        .fallback(no_route)
         .with_state(state);
-    // Outermost: credentials are marked sensitive before any layer could log them.
-    identity::headers::everywhere(app).layer(SetSensitiveHeadersLayer::new([
-        AUTHORIZATION,
-        COOKIE,
-        SET_COOKIE,
-    ]))
+    // Credentials are marked sensitive before any layer could log them; the request's span
+    // and id wrap everything, after routing (the metrics label requests by route).
+    identity::headers::everywhere(app)
+        .layer(SetSensitiveHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+            SET_COOKIE,
+        ]))
+        .layer(axum::middleware::from_fn(observe::observe))
+}
+
+/// A URL no route serves: the office's 404 page under `/office`, a JSON error elsewhere.
+async fn no_route(uri: Uri, headers: HeaderMap) -> Response {
+    if backoffice::is_office_path(uri.path()) {
+        backoffice::not_found(&uri, &headers)
+    } else {
+        AppError::NoRoute.into_response()
+    }
+}
+
+/// Serves `GET /metrics` alone on `listener` (`--metrics-listen`) until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, health::metrics_router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// The body-limit layer answers 413 on its own, before any handler; say it in JSON like

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "storage_suite",
         "blob",
         "work_gate",
+        "metrics",
     ],
     // Identity and security: principal, users, sessions, throttles, headers, visibility.
     &["identity"],
@@ -40,6 +41,8 @@ const LAYERS: &[&[&str]] = &[
         "linger",
         "tls",
         "openapi",
+        "observe",
+        "health",
         "fuzz_entry",
         "lib",
     ],

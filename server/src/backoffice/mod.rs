@@ -43,7 +43,7 @@ pub use ledger::CaseInput;
 pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
-pub use router::{paths, router};
+pub use router::{front_door, is_office_path, not_found, paths, router};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};

@@ -90,7 +90,12 @@ impl MediaService {
             return Err(TusError::OffsetMismatch { expected: current });
         }
         let whole = self.whole_hash(&upload, current).await?;
+        let active = crate::metrics::upload_active();
         let received = self.receive(&upload, offset, checksum, body, whole).await;
+        drop(active);
+        if let Ok(Body::Whole { whole } | Body::CutKept { whole, .. }) = &received {
+            crate::metrics::upload_bytes(whole.bytes().saturating_sub(offset));
+        }
         let (end, whole) = match received {
             Ok(Body::Whole { whole }) => (whole.bytes(), whole),
             Ok(Body::CutKept { whole, why }) if whole.bytes() < upload.length => {

@@ -360,6 +360,11 @@ impl BlobStore for S3BlobStore {
         Ok(hashes)
     }
 
+    async fn check_ready(&self) -> BlobResult<()> {
+        // A key that never exists: "not found" is the bucket answering.
+        found(self.s3.head(&self.key(&[".ready-probe"])).await).map(|_| ())
+    }
+
     async fn put_blob(&self, hash: &MediaHash, mut data: ByteStream) -> BlobResult<u64> {
         use sha2::Digest;
         let key = self.blob_key(hash);

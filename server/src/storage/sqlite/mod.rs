@@ -29,8 +29,11 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
-#[cfg(test)]
 pub const SCHEMA_VERSION: u32 = migrations::version_of(MIGRATIONS);
+
+/// How long the readiness check waits for the write lock: longer than any write the server
+/// makes, shorter than a load balancer's probe timeout.
+const READY_WAIT: Duration = Duration::from_secs(2);
 
 /// How many read connections run at once.
 const READERS: usize = 4;
@@ -104,6 +107,30 @@ impl SqliteStorage {
         })
         .await
         .map_err(|e| StorageError::Backend(format!("closing the storage failed: {e}")))
+    }
+
+    /// The readiness check: a connection of its own (so the file is found at its path, not
+    /// only through connections opened before it went away), the schema version, and a write
+    /// lock taken and let go within [`READY_WAIT`].
+    pub async fn check_ready(&self) -> StorageResult<()> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(READY_WAIT)?;
+            let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version != SCHEMA_VERSION {
+                return Err(StorageError::Backend(format!(
+                    "schema version {version}, this build needs {SCHEMA_VERSION}"
+                )));
+            }
+            conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK")?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("readiness task failed: {e}")))?
     }
 
     /// Runs `work` on a read connection on a blocking thread.
