@@ -145,3 +145,84 @@ pub fn laptop_with_a_visit(dir: &std::path::Path) -> Scene {
         visit,
     }
 }
+
+/// A running `siteproof serve` whose log lines (stderr) the test reads; killed when dropped.
+pub struct LoggedServer {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl LoggedServer {
+    /// Starts `siteproof serve ARGS` with `env` set (and the `SITEPROOF_*` variables the
+    /// tests use removed from the inherited environment), plain-text logs without colour.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_siteproof"));
+        command.arg("serve").args(args);
+        for name in [
+            "SITEPROOF_CONFIG",
+            "SITEPROOF_DATA",
+            "SITEPROOF_LISTEN",
+            "SITEPROOF_LOG",
+            "SITEPROOF_LOG_FORMAT",
+            "SITEPROOF_SYNC_BODY_LIMIT_MIB",
+            "SITEPROOF_TLS_CERT",
+            "SITEPROOF_TLS_KEY",
+        ] {
+            command.env_remove(name);
+        }
+        command.env("NO_COLOR", "1").envs(env.iter().copied());
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start server");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next log line containing `needle`; panics if the server exits or stays silent
+    /// for 30 s first.
+    pub fn wait_for(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no log line with {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// Waits until the server listens; returns the `addr=` and `data=` of its log line.
+    pub fn listening(&self) -> (std::net::SocketAddr, String) {
+        let line = self.wait_for("siteproof server listening");
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {line}"))
+                .to_string()
+        };
+        (field("addr=").parse().expect("an address"), field("data="))
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
