@@ -39,6 +39,15 @@ fn sync_refusal(addr: std::net::SocketAddr) -> (u16, String) {
     )
 }
 
+/// A layering case: its name, flags, environment, and the host and data directory expected.
+type Case<'a> = (
+    &'a str,
+    Vec<&'a str>,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    &'a Path,
+);
+
 #[test]
 fn the_environment_overrides_the_file_and_flags_override_both() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -49,7 +58,7 @@ fn the_environment_overrides_the_file_and_flags_override_both() {
         ("SITEPROOF_DATA", env_data.to_str().expect("utf-8")),
         ("SITEPROOF_LISTEN", "127.0.0.3:0"),
     ];
-    let cases: [(&str, Vec<&str>, &[(&str, &str)], &str, &Path); 3] = [
+    let cases: [Case<'_>; 3] = [
         (
             "file",
             vec!["--config", &config],
