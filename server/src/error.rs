@@ -146,10 +146,13 @@ impl From<StorageError> for AppError {
     }
 }
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
+/// The JSON body of every error response (the tus and media endpoints' too).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// The snake_case code clients branch on (`malformed`, `unauthorized`, `busy`...).
+    #[schema(value_type = String, example = "unauthorized")]
     error: &'static str,
+    /// What was wrong, for people; opaque for 5xx.
     message: String,
 }
 

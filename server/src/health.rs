@@ -36,10 +36,28 @@ pub fn metrics_router() -> Router {
     Router::new().route("/metrics", get(metrics_text))
 }
 
+/// The probes and metrics, described for `GET /v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz, metrics_text))]
+pub(crate) struct HealthApi;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = serde_json::Value,
+        example = json!({"status": "alive"}))))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "alive" }))
 }
 
+/// Readiness: the database answers with this build's schema and can be written, and the
+/// blob store can be used.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = serde_json::Value,
+            example = json!({"status": "ready", "checks": {"database": "ok", "blob_store": "ok"}})),
+        (status = 503, description = "Not ready; the log says why", body = serde_json::Value,
+            example = json!({"status": "not_ready", "checks": {"database": "failed", "blob_store": "ok"}})),
+    ))]
 async fn readyz(State(state): State<AppState>) -> Response {
     let (database, blobs) = tokio::join!(
         within(state.storage.check_ready()),
@@ -81,6 +99,9 @@ fn outcome(check: &str, result: Result<(), String>) -> &'static str {
     }
 }
 
+/// The Prometheus text format (on `--metrics-listen` instead, when that is set).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Metrics", content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics_text() -> Response {
     let mut response = metrics::render().into_response();
     response.headers_mut().insert(

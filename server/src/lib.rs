@@ -22,6 +22,8 @@
 //! - [`SyncService`]: push validation and pull paging, HTTP-free.
 //! - [`DeviceRegistry`]: enrollment codes into devices with bearer tokens; [`Principal`].
 //! - [`AdminService`]: groups, enrollment codes, devices, template publishing.
+//! - [`openapi`]: the OpenAPI 3.1 description, generated from the handlers, at
+//!   `GET /v1/openapi.json` (checked in as `docs/openapi.json`).
 //! - [`tls`]: optional built-in HTTPS, its certificate reloaded on SIGHUP ([`serve_tls`]).
 //! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend and
 //!   [`storage_suite`] as the test suite every backend runs.
@@ -46,6 +48,7 @@ pub mod ids;
 pub mod linger;
 pub mod metrics;
 mod observe;
+pub mod openapi;
 mod secret;
 mod services;
 pub mod storage;
@@ -101,6 +104,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tus::router()) // after the body limit: uploads stream any size
         .merge(backoffice::headers::secured(backoffice::router()))
         .merge(health::router(with_metrics))
+        .merge(openapi::router())
         .route(
             "/",
             get(|headers: HeaderMap| async move { backoffice::front_door(&headers) }),
