@@ -94,7 +94,10 @@ async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
     let json = JSON.get_or_init(document_json).clone();
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         json,
     )
         .into_response()

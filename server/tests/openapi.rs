@@ -21,9 +21,12 @@ fn the_checked_in_description_is_the_generated_one() {
 
 #[test]
 fn the_description_is_openapi_3_1_and_names_every_json_endpoint() {
-    let doc: serde_json::Value =
-        serde_json::from_str(&openapi::document_json()).expect("JSON");
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+    let doc: serde_json::Value = serde_json::from_str(&openapi::document_json()).expect("JSON");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
     for path in [
         "/v1/health",
         "/v1/enroll",

@@ -60,7 +60,15 @@ pub fn router() -> Router<AppState> {
 /// The uploads and evidence reads, described for `GET /v1/openapi.json`. tus 1.0.0 is
 /// described as far as OpenAPI goes; `docs/media-upload.md` has the rest.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(options, create, status, append, terminate, serve::media, serve::thumbnail))]
+#[openapi(paths(
+    options,
+    create,
+    status,
+    append,
+    terminate,
+    serve::media,
+    serve::thumbnail
+))]
 pub(crate) struct MediaApi;
 
 /// What the server supports of tus (no credentials needed).

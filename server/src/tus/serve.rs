@@ -13,8 +13,8 @@ use siteproof_core::{MediaHash, RecordId};
 
 use super::TusError;
 use crate::AppState;
-use crate::error::ErrorBody;
 use crate::blob::BlobMeta;
+use crate::error::ErrorBody;
 use crate::identity::Principal;
 use crate::identity::visibility::Visibility;
 
