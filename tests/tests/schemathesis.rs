@@ -1,6 +1,7 @@
 //! Schemathesis, a property-based API tester, against a running server from its own
 //! description (`GET /v1/openapi.json`): bounded examples per operation, a device token so it
-//! gets past 401, and no answer may be a 5xx. `scripts/test-all.sh` installs the tool in
+//! gets past 401, and no answer may be a 5xx. The operations whose bodies it cannot make
+//! (CBOR sync, tus chunks) are left to their own tests. `scripts/test-all.sh` installs the tool in
 //! `~/.cache/siteproof-tools/schemathesis` (or set `SITEPROOF_SCHEMATHESIS` to its binary).
 
 use std::path::PathBuf;
@@ -45,6 +46,10 @@ fn no_generated_request_gets_a_server_error() {
         .args(["--max-examples", "20"])
         .args(["--request-timeout", "10"])
         .args(["--header", &format!("Authorization: Bearer {token}")])
+        // Bodies it cannot make: CBOR (sync) and tus chunks (`application/offset+octet-stream`).
+        // Their own tests cover them: sync_api, sync_refusals and the fuzz targets; tus_api
+        // and the standard tus clients.
+        .args(["--exclude-operation-id-regex", "^(sync|create|append)$"])
         .env("NO_COLOR", "1")
         .output()
         .expect("run schemathesis");
@@ -54,5 +59,8 @@ fn no_generated_request_gets_a_server_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{report}");
-    assert!(out.status.success(), "schemathesis found problems:\n{report}");
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{report}"
+    );
 }
