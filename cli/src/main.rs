@@ -107,7 +107,7 @@ fn init_logging(format: LogFormat) {
         LogFormat::Json => builder
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .init(),
     }
 }

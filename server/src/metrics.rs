@@ -190,3 +190,63 @@ pub fn blob_op(op: &'static str, elapsed: Duration) {
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[&str] = &[
+        HTTP_REQUESTS,
+        HTTP_DURATION,
+        SYNC_ROUNDS,
+        SYNC_PUSHES,
+        SYNC_PULLS,
+        SYNC_CHANGES_PUSHED,
+        SYNC_RECORDS_PULLED,
+        SYNC_BYTES,
+        REFUSALS,
+        UPLOAD_BYTES,
+        UPLOADS_ACTIVE,
+        EVIDENCE_CHECKS,
+        CUSTODY_APPENDS,
+        WRITER_QUEUE,
+        BLOB_OP_DURATION,
+        BUILD_INFO,
+    ];
+
+    /// The metric names a text mentions (`siteproof_...`), histogram suffixes removed.
+    fn names_in(text: &str) -> std::collections::BTreeSet<String> {
+        text.match_indices("siteproof_")
+            .map(|(i, _)| {
+                let name: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                ["_bucket", "_count", "_sum"].iter().fold(name, |n, s| {
+                    n.strip_suffix(s).map_or(n.clone(), str::to_owned)
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_dashboard_and_the_operations_page_name_only_metrics_that_exist() {
+        for (doc, text) in [
+            (
+                "grafana-dashboard.json",
+                include_str!("../../docs/grafana-dashboard.json"),
+            ),
+            ("operations.md", include_str!("../../docs/operations.md")),
+        ] {
+            let named = names_in(text);
+            assert!(!named.is_empty(), "{doc}");
+            for name in &named {
+                assert!(ALL.contains(&name.as_str()), "{doc} names {name}");
+            }
+        }
+        let drawn = names_in(include_str!("../../docs/grafana-dashboard.json"));
+        for name in ALL {
+            assert!(drawn.contains(*name), "the dashboard does not draw {name}");
+        }
+    }
+}
