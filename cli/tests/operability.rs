@@ -345,3 +345,56 @@ fn the_front_door_redirects_to_the_office_and_unknown_urls_answer_in_kind() {
     let body: serde_json::Value = json(api);
     assert_eq!(body["error"], "not_found");
 }
+
+#[test]
+fn the_demo_and_the_client_print_no_schema_migration_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("demo.log");
+    let listen = free_address();
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../content/templates");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_siteproof"))
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &listen,
+            "--demo-templates",
+            templates,
+        ])
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .env_remove("SITEPROOF_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("piped");
+    let _demo = common::Server::from(child);
+    // The demo prints `ready:` once seeded; its phones have migrated their stores by then.
+    let mut printed = String::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.expect("a line");
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("ready: ") {
+            break;
+        }
+    }
+    assert!(
+        printed.contains("ready: "),
+        "the demo ended early: {printed}"
+    );
+    printed.push_str(&std::fs::read_to_string(&log).expect("log"));
+    assert!(!printed.contains("migrating"), "{printed}");
+    assert!(printed.contains("/office/login"), "{printed}");
+    assert!(printed.contains("login reviewer"), "{printed}");
+
+    let home = dir.path().join("laptop");
+    let listed = common::siteproof(&["client", "--home", home.to_str().expect("utf-8"), "list"]);
+    assert!(listed.status.success());
+    assert!(
+        !common::text(&listed).contains("migrating"),
+        "{}",
+        common::text(&listed)
+    );
+}

@@ -32,6 +32,12 @@ pub fn ok(args: &[&str]) -> String {
 /// A running `siteproof serve`, killed when dropped.
 pub struct Server(Child);
 
+impl From<Child> for Server {
+    fn from(child: Child) -> Self {
+        Self(child)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
