@@ -161,6 +161,7 @@ fn metrics_count_a_sync_an_upload_and_a_refused_request_by_route_status_and_code
         ) >= 1.0
     );
     assert_eq!(value(&m, "siteproof_db_writer_queue_depth"), 0.0);
+    assert_eq!(value(&m, "siteproof_db_reads_active"), 0.0);
     let version = env!("CARGO_PKG_VERSION");
     assert!(
         m.keys().any(|k| k.starts_with("siteproof_build_info{")

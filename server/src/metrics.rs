@@ -40,6 +40,8 @@ pub const EVIDENCE_CHECKS: &str = "siteproof_evidence_checks_total";
 pub const CUSTODY_APPENDS: &str = "siteproof_custody_appends_total";
 /// Write jobs waiting for the database's writer thread.
 pub const WRITER_QUEUE: &str = "siteproof_db_writer_queue_depth";
+/// Reads running on the database's read connections (at most their number).
+pub const READS_ACTIVE: &str = "siteproof_db_reads_active";
 /// Time of a blob store operation, by `op`.
 pub const BLOB_OP_DURATION: &str = "siteproof_blob_op_duration_seconds";
 /// Always 1, labelled with the build's `version` and `git` commit (`unknown` when the build
@@ -106,6 +108,10 @@ fn describe() {
     describe_counter!(EVIDENCE_CHECKS, "Evidence checks by result");
     describe_counter!(CUSTODY_APPENDS, "Custody log entries appended");
     describe_gauge!(WRITER_QUEUE, "Write jobs waiting for the database writer");
+    describe_gauge!(
+        READS_ACTIVE,
+        "Reads running on the database's read connections"
+    );
     describe_histogram!(
         BLOB_OP_DURATION,
         ::metrics::Unit::Seconds,
@@ -182,6 +188,22 @@ pub fn writer_queue(jobs: i32) {
     ::metrics::gauge!(WRITER_QUEUE).increment(f64::from(jobs));
 }
 
+/// Counts a database read as running until the returned guard is dropped.
+pub fn read_active() -> ActiveRead {
+    ::metrics::gauge!(READS_ACTIVE).increment(1.0);
+    ActiveRead(())
+}
+
+/// A database read counted in [`READS_ACTIVE`] while it lives.
+#[derive(Debug)]
+pub struct ActiveRead(());
+
+impl Drop for ActiveRead {
+    fn drop(&mut self) {
+        ::metrics::gauge!(READS_ACTIVE).decrement(1.0);
+    }
+}
+
 /// A blob store operation `op` took `elapsed`.
 pub fn blob_op(op: &'static str, elapsed: Duration) {
     ::metrics::histogram!(BLOB_OP_DURATION, "op" => op).record(elapsed.as_secs_f64());
@@ -210,6 +232,7 @@ mod tests {
         EVIDENCE_CHECKS,
         CUSTODY_APPENDS,
         WRITER_QUEUE,
+        READS_ACTIVE,
         BLOB_OP_DURATION,
         BUILD_INFO,
     ];
