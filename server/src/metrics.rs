@@ -158,18 +158,24 @@ pub fn upload_bytes(bytes: u64) {
 }
 
 /// Counts an upload request as active until the returned guard is dropped.
-pub fn upload_active() -> ActiveUpload {
-    ::metrics::gauge!(UPLOADS_ACTIVE).increment(1.0);
-    ActiveUpload(())
+pub fn upload_active() -> InFlight {
+    InFlight::new(UPLOADS_ACTIVE)
 }
 
-/// An upload request counted in [`UPLOADS_ACTIVE`] while it lives.
+/// Work counted in a gauge while it lives.
 #[derive(Debug)]
-pub struct ActiveUpload(());
+pub struct InFlight(&'static str);
 
-impl Drop for ActiveUpload {
+impl InFlight {
+    fn new(gauge: &'static str) -> Self {
+        ::metrics::gauge!(gauge).increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        ::metrics::gauge!(UPLOADS_ACTIVE).decrement(1.0);
+        ::metrics::gauge!(self.0).decrement(1.0);
     }
 }
 
@@ -189,19 +195,8 @@ pub fn writer_queue(jobs: i32) {
 }
 
 /// Counts a database read as running until the returned guard is dropped.
-pub fn read_active() -> ActiveRead {
-    ::metrics::gauge!(READS_ACTIVE).increment(1.0);
-    ActiveRead(())
-}
-
-/// A database read counted in [`READS_ACTIVE`] while it lives.
-#[derive(Debug)]
-pub struct ActiveRead(());
-
-impl Drop for ActiveRead {
-    fn drop(&mut self) {
-        ::metrics::gauge!(READS_ACTIVE).decrement(1.0);
-    }
+pub fn read_active() -> InFlight {
+    InFlight::new(READS_ACTIVE)
 }
 
 /// A blob store operation `op` took `elapsed`.
