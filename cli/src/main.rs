@@ -114,7 +114,7 @@ fn init_logging(format: LogFormat, filter: &str) {
         LogFormat::Json => builder
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .init(),
     }
 }

@@ -9,8 +9,9 @@
 //!   ~5 KB/s) moves many times the floor.
 //! - **Caps**: at most `per_address` connections from one address (more are closed at once),
 //!   and `overall` in all. Past `overall`, `reserve` more are accepted in a restricted mode
-//!   that answers only `/v1/health` and requests carrying a session cookie or a bearer token
-//!   (everything else: `503` + `Retry-After`), so monitoring and signed-in users still get in
+//!   that answers only the health checks (`/v1/health`, `/healthz`, `/readyz`), `/metrics`
+//!   and requests carrying a session cookie or a bearer token (everything else: `503` +
+//!   `Retry-After`), so monitoring and signed-in users still get in
 //!   while anonymous connections fill the server.
 //! - **Early answers**: a body the handler did not read to its end is drained for a while
 //!   after the answer ([`crate::linger`]), so the client reads the answer, not a reset.
@@ -285,7 +286,11 @@ fn connection_service(
 
 /// Health checks and requests with credentials (checked by the routes as always).
 fn may_use_reserve<B>(req: &Request<B>) -> bool {
-    if req.uri().path() == "/v1/health" {
+    // A probe refused under load would have the orchestrator restart a busy server.
+    if matches!(
+        req.uri().path(),
+        "/v1/health" | "/healthz" | "/readyz" | "/metrics"
+    ) {
         return true;
     }
     let headers = req.headers();

@@ -16,7 +16,10 @@
 //!
 //! ## Layout
 //!
-//! - [`app`]: the axum `Router`; handlers only translate HTTP to the services below.
+//! - [`app`]: the axum `Router`; handlers only translate HTTP to the services below. Every
+//!   request runs in a span with its request id (returned in [`REQUEST_ID`]) and is counted
+//!   in [`metrics`]; `/healthz`, `/readyz` and `/metrics` are for operators
+//!   (`docs/operations.md`).
 //! - [`Services`]: the composition root, every service opened once (`services.rs`).
 //! - [`Visibility`]: who may read or write what, for every route and service.
 //! - [`SyncService`]: push validation and pull paging, HTTP-free.

@@ -40,6 +40,8 @@ pub const EVIDENCE_CHECKS: &str = "siteproof_evidence_checks_total";
 pub const CUSTODY_APPENDS: &str = "siteproof_custody_appends_total";
 /// Write jobs waiting for the database's writer thread.
 pub const WRITER_QUEUE: &str = "siteproof_db_writer_queue_depth";
+/// Reads running on the database's read connections (at most their number).
+pub const READS_ACTIVE: &str = "siteproof_db_reads_active";
 /// Time of a blob store operation, by `op`.
 pub const BLOB_OP_DURATION: &str = "siteproof_blob_op_duration_seconds";
 /// Always 1, labelled with the build's `version` and `git` commit (`unknown` when the build
@@ -106,6 +108,10 @@ fn describe() {
     describe_counter!(EVIDENCE_CHECKS, "Evidence checks by result");
     describe_counter!(CUSTODY_APPENDS, "Custody log entries appended");
     describe_gauge!(WRITER_QUEUE, "Write jobs waiting for the database writer");
+    describe_gauge!(
+        READS_ACTIVE,
+        "Reads running on the database's read connections"
+    );
     describe_histogram!(
         BLOB_OP_DURATION,
         ::metrics::Unit::Seconds,
@@ -152,18 +158,24 @@ pub fn upload_bytes(bytes: u64) {
 }
 
 /// Counts an upload request as active until the returned guard is dropped.
-pub fn upload_active() -> ActiveUpload {
-    ::metrics::gauge!(UPLOADS_ACTIVE).increment(1.0);
-    ActiveUpload(())
+pub fn upload_active() -> InFlight {
+    InFlight::new(UPLOADS_ACTIVE)
 }
 
-/// An upload request counted in [`UPLOADS_ACTIVE`] while it lives.
+/// Work counted in a gauge while it lives.
 #[derive(Debug)]
-pub struct ActiveUpload(());
+pub struct InFlight(&'static str);
 
-impl Drop for ActiveUpload {
+impl InFlight {
+    fn new(gauge: &'static str) -> Self {
+        ::metrics::gauge!(gauge).increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        ::metrics::gauge!(UPLOADS_ACTIVE).decrement(1.0);
+        ::metrics::gauge!(self.0).decrement(1.0);
     }
 }
 
@@ -182,6 +194,11 @@ pub fn writer_queue(jobs: i32) {
     ::metrics::gauge!(WRITER_QUEUE).increment(f64::from(jobs));
 }
 
+/// Counts a database read as running until the returned guard is dropped.
+pub fn read_active() -> InFlight {
+    InFlight::new(READS_ACTIVE)
+}
+
 /// A blob store operation `op` took `elapsed`.
 pub fn blob_op(op: &'static str, elapsed: Duration) {
     ::metrics::histogram!(BLOB_OP_DURATION, "op" => op).record(elapsed.as_secs_f64());
@@ -189,4 +206,65 @@ pub fn blob_op(op: &'static str, elapsed: Duration) {
 
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[&str] = &[
+        HTTP_REQUESTS,
+        HTTP_DURATION,
+        SYNC_ROUNDS,
+        SYNC_PUSHES,
+        SYNC_PULLS,
+        SYNC_CHANGES_PUSHED,
+        SYNC_RECORDS_PULLED,
+        SYNC_BYTES,
+        REFUSALS,
+        UPLOAD_BYTES,
+        UPLOADS_ACTIVE,
+        EVIDENCE_CHECKS,
+        CUSTODY_APPENDS,
+        WRITER_QUEUE,
+        READS_ACTIVE,
+        BLOB_OP_DURATION,
+        BUILD_INFO,
+    ];
+
+    /// The metric names a text mentions (`siteproof_...`), histogram suffixes removed.
+    fn names_in(text: &str) -> std::collections::BTreeSet<String> {
+        text.match_indices("siteproof_")
+            .map(|(i, _)| {
+                let name: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                ["_bucket", "_count", "_sum"].iter().fold(name, |n, s| {
+                    n.strip_suffix(s).map_or(n.clone(), str::to_owned)
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_dashboard_and_the_operations_page_name_only_metrics_that_exist() {
+        for (doc, text) in [
+            (
+                "grafana-dashboard.json",
+                include_str!("../../docs/grafana-dashboard.json"),
+            ),
+            ("operations.md", include_str!("../../docs/operations.md")),
+        ] {
+            let named = names_in(text);
+            assert!(!named.is_empty(), "{doc}");
+            for name in &named {
+                assert!(ALL.contains(&name.as_str()), "{doc} names {name}");
+            }
+        }
+        let drawn = names_in(include_str!("../../docs/grafana-dashboard.json"));
+        for name in ALL {
+            assert!(drawn.contains(*name), "the dashboard does not draw {name}");
+        }
+    }
 }

@@ -32,6 +32,12 @@ pub fn ok(args: &[&str]) -> String {
 /// A running `siteproof serve`, killed when dropped.
 pub struct Server(Child);
 
+impl From<Child> for Server {
+    fn from(child: Child) -> Self {
+        Self(child)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -41,24 +47,49 @@ impl Drop for Server {
 
 /// Starts `siteproof serve --data DATA` on a free port; returns it and its URL.
 pub fn start_server(data: &str) -> (Server, String) {
+    start_server_with(data, &[], None)
+}
+
+/// A free loopback address (`127.0.0.1:PORT`).
+pub fn free_address() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
         .local_addr()
         .expect("a")
         .port();
-    let listen = format!("127.0.0.1:{port}");
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits until something listens on `addr`.
+pub fn wait_for_listener(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `siteproof serve --data DATA ARGS...` on a free port, its standard error written to
+/// `log` if given; returns it and its URL.
+pub fn start_server_with(
+    data: &str,
+    args: &[&str],
+    log: Option<&std::path::Path>,
+) -> (Server, String) {
+    let listen = free_address();
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+        None => Stdio::null(),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
         .args(["serve", "--data", data, "--listen", &listen])
+        .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start server");
     let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_listener(&listen);
     (server, format!("http://{listen}"))
 }
 

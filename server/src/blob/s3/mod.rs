@@ -361,8 +361,13 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn check_ready(&self) -> BlobResult<()> {
-        // A key that never exists: "not found" is the bucket answering.
-        found(self.s3.head(&self.key(&[".ready-probe"])).await).map(|_| ())
+        // One level under the prefix (a handful of folders): a missing bucket or refused
+        // credentials fail here, where a HEAD of a missing key could not tell them apart.
+        self.s3
+            .list_with_delimiter(Some(&self.prefix))
+            .await
+            .map(|_| ())
+            .map_err(err)
     }
 
     async fn put_blob(&self, hash: &MediaHash, mut data: ByteStream) -> BlobResult<u64> {

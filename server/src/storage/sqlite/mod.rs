@@ -145,6 +145,7 @@ impl SqliteStorage {
             .acquire()
             .await
             .map_err(|_| StorageError::Backend("reader pool closed".into()))?;
+        let _active = crate::metrics::read_active();
         let pooled = self.lock_readers()?.pop();
         let conn = match pooled {
             Some(conn) => conn,
