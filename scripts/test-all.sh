@@ -18,6 +18,18 @@ fi
 step "Test tools: tuspy (a standard tus client the media tests upload with)"
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install --quiet tuspy
 
+step "Schemathesis (PyPI), the API fuzzer the schemathesis test runs from /v1/openapi.json (a venv in ~/.cache/siteproof-tools)"
+st_venv="$HOME/.cache/siteproof-tools/schemathesis"
+[ -x "$st_venv/bin/schemathesis" ] || {
+  python3 -m venv "$st_venv" 2>/dev/null || {
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+    rm -rf "$st_venv"; python3 -m venv "$st_venv"
+  }
+  "$st_venv/bin/pip" install --quiet "schemathesis>=4.32,<5"
+}
+
 step "JavaScript sync client (tests/js-client: @automerge/automerge, cborg) for the js_client test"
 command -v npm >/dev/null || {
   sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"

@@ -6,16 +6,22 @@
 
 mod admin;
 mod client;
+mod config;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use config::LogFormat;
 
 /// Offline-first covert inspection system: sync server and administration.
 #[derive(Debug, Parser)]
 #[command(name = "siteproof", version, about, propagate_version = true)]
 struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line,
+    /// with the request id of the request it belongs to) for log shippers [default: text].
+    #[arg(long, global = true, env = "SITEPROOF_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,6 +35,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// A desktop client on the same core as the phone: enroll, capture, sync, upload.
     Client(client::ClientArgs),
+    /// Check a configuration file of `siteproof serve`.
+    Config(config::ConfigArgs),
 }
 
 /// A command's failure, printed as one line to stderr.
@@ -56,14 +64,32 @@ enum CliError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let format = cli.log_format;
+    let logs = move || {
+        let filter = std::env::var("SITEPROOF_LOG");
+        init_logging(
+            format.unwrap_or_default(),
+            filter.as_deref().unwrap_or(config::DEFAULT_LOG),
+        );
+    };
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
-        Command::Admin(args) => admin::run(args).await,
+        // Its configuration file may set the log options: it starts logging once it read it.
+        Command::Serve(args) => serve::run(args, format).await,
+        Command::Admin(args) => {
+            logs();
+            admin::run(args).await
+        }
+        Command::Config(args) => {
+            logs();
+            config::run(args)
+        }
         // Disk and blocking HTTP: off the async runtime's threads.
-        Command::Client(args) => tokio::task::spawn_blocking(move || client::run(args))
-            .await
-            .unwrap_or_else(|e| Err(CliError::Usage(format!("client command panicked: {e}")))),
+        Command::Client(args) => {
+            logs();
+            tokio::task::spawn_blocking(move || client::run(args))
+                .await
+                .unwrap_or_else(|e| Err(CliError::Usage(format!("client command panicked: {e}"))))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,13 +100,21 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SITEPROOF_LOG")
-        // automerge logs an error event for every strict load that finds history missing,
-        // which checking untrusted changes does on purpose.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,automerge=off"));
-    tracing_subscriber::fmt()
+/// Logs to stderr in `format`, the lines `filter` (a tracing filter) lets through; a filter
+/// that does not parse falls back to the default.
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config::DEFAULT_LOG));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // The request's span (with its `request_id`) is on every line it logs.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }

@@ -1,74 +1,113 @@
-//! `siteproof serve`: the embedded server (SQLite file + media directory under `--data`).
+//! `siteproof serve`: the embedded server (SQLite file + media directory under `--data`),
+//! over HTTP or, with `--tls-cert` and `--tls-key`, HTTPS.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use siteproof_server::{ServerConfig, Services, serve, shutdown_signal};
+use siteproof_server::tls::{CertificateReloader, TlsFiles};
+use siteproof_server::{ServerConfig, Services, serve, serve_metrics, serve_tls, shutdown_signal};
 
 use crate::CliError;
+use crate::config::LogFormat;
+use crate::config::{ServeConfig, ServeOptions};
 
 mod demo;
 mod png;
 
-/// Options of `siteproof serve`.
+/// Options of `siteproof serve`: from `--config FILE`, then `SITEPROOF_*`, then the flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Data directory: holds siteproof.db and blobs/ (created if missing).
-    #[arg(long, env = "SITEPROOF_DATA", default_value = "siteproof-data")]
-    data: PathBuf,
-    /// Where evidence files live: a folder, or `s3://BUCKET/PREFIX` for S3-compatible object
-    /// storage (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION,
-    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP). Default: blobs/ in --data.
-    #[arg(long, env = "SITEPROOF_BLOBS")]
-    blobs: Option<siteproof_server::blob::BlobLocation>,
-    /// Address to listen on.
-    #[arg(long, env = "SITEPROOF_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Largest sync request body accepted, in MiB.
-    #[arg(long, default_value_t = 32)]
-    sync_body_limit_mib: usize,
-    /// Seed a demo region (groups, users, templates, visits by simulated phones) and print
-    /// the back office's URL and logins. Session cookies then work over plain HTTP.
-    #[arg(long)]
-    demo: bool,
-    /// Send the back office's session cookie without `Secure`, for plain HTTP on a trusted
-    /// network (browsers drop Secure cookies from http:// origins other than localhost).
-    #[arg(long)]
-    cookies_over_http: bool,
-    /// Where the demo reads the checklist templates from.
-    #[arg(long, default_value = "content/templates")]
-    demo_templates: PathBuf,
+    /// A TOML file with any of the options below (keys as the flags without `--`);
+    /// SITEPROOF_* environment variables override it and flags override both.
+    #[arg(long, env = "SITEPROOF_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    options: ServeOptions,
 }
 
-/// Runs the server until Ctrl-C or SIGTERM.
-pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+impl ServeArgs {
+    /// The options in force: the file's, under the environment's and the flags';
+    /// `log_format` is the global `--log-format` (or `SITEPROOF_LOG_FORMAT`).
+    fn settle(self, log_format: Option<LogFormat>) -> Result<ServeConfig, CliError> {
+        let file = match &self.config {
+            Some(path) => ServeOptions::from_file(path)?,
+            None => ServeOptions::default(),
+        };
+        let mut options = self.options;
+        options.log_format = log_format;
+        options.log = std::env::var("SITEPROOF_LOG").ok();
+        options.over(file).settle()
+    }
+}
+
+/// Reads the configuration, starts logging as it says, and runs the server until Ctrl-C or
+/// SIGTERM.
+pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), CliError> {
+    let options = args.settle(log_format)?;
+    crate::init_logging(options.log_format, &options.log);
     let mut config = ServerConfig {
-        sync_body_limit: args.sync_body_limit_mib.saturating_mul(1 << 20),
-        blobs: args.blobs.clone().unwrap_or_default(),
+        sync_body_limit: options.sync_body_limit_mib.get().saturating_mul(1 << 20),
+        blobs: options.blobs.clone().unwrap_or_default(),
         ..ServerConfig::default()
     };
     // The demo serves plain HTTP too.
-    config.office.secure_cookies = !(args.cookies_over_http || args.demo);
-    let state = Services::open(&args.data, config)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| CliError::Io {
-            context: format!("cannot listen on {}", args.listen),
-            source,
-        })?;
+    config.office.secure_cookies = !(options.cookies_over_http || options.demo);
+    let certificate = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            CertificateReloader::load(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    config.metrics_on_main_listener = options.metrics_listen.is_none();
+    let state = Services::open(&options.data, config)?;
+    if let Some(addr) = options.metrics_listen {
+        let listener = bind(addr).await?;
+        tracing::info!(addr = %addr, "metrics listening");
+        // Ends with the process: the main listener's shutdown closes the storage, and
+        // metrics read nothing from it.
+        tokio::spawn(async move {
+            if let Err(e) = serve_metrics(listener, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    let listener = bind(options.listen).await?;
     let local = listener.local_addr().map_err(|source| CliError::Io {
         context: "cannot read the listening address".into(),
         source,
     })?;
-    tracing::info!(addr = %local, data = %args.data.display(), "siteproof server listening");
-    if args.demo {
-        return demo::run(listener, state, &args.data, &args.demo_templates).await;
+    let scheme = if certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(addr = %local, scheme, data = %options.data.display(), "siteproof server listening");
+    if options.demo {
+        return demo::run(listener, state, &options.data, &options.demo_templates).await;
     }
-    serve(listener, state, shutdown_signal())
+    let served = match certificate {
+        Some(certificate) => {
+            tokio::spawn(std::sync::Arc::clone(&certificate).reload_on_hangup());
+            serve_tls(listener, state, &certificate, shutdown_signal()).await
+        }
+        None => serve(listener, state, shutdown_signal()).await,
+    };
+    served.map_err(|source| CliError::Io {
+        context: "server failed".into(),
+        source,
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| CliError::Io {
-            context: "server failed".into(),
+            context: format!("cannot listen on {addr}"),
             source,
         })
 }

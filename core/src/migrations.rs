@@ -39,7 +39,8 @@ pub fn upgrade(
         return Err(MigrationError::TooNew { found, supported });
     }
     for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
-        tracing::info!(to = i + 1, "migrating {schema} schema");
+        // Every phone store of the demo and the client migrates: debug, not info.
+        tracing::debug!(to = i + 1, "migrating {schema} schema");
         tx.execute_batch(sql)?;
     }
     tx.pragma_update(None, "user_version", supported)?;

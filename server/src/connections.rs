@@ -9,8 +9,9 @@
 //!   ~5 KB/s) moves many times the floor.
 //! - **Caps**: at most `per_address` connections from one address (more are closed at once),
 //!   and `overall` in all. Past `overall`, `reserve` more are accepted in a restricted mode
-//!   that answers only `/v1/health` and requests carrying a session cookie or a bearer token
-//!   (everything else: `503` + `Retry-After`), so monitoring and signed-in users still get in
+//!   that answers only the health checks (`/v1/health`, `/healthz`, `/readyz`), `/metrics`
+//!   and requests carrying a session cookie or a bearer token (everything else: `503` +
+//!   `Retry-After`), so monitoring and signed-in users still get in
 //!   while anonymous connections fill the server.
 //! - **Early answers**: a body the handler did not read to its end is drained for a while
 //!   after the answer ([`crate::linger`]), so the client reads the answer, not a reset.
@@ -30,8 +31,10 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::linger::LingeringBody;
 
@@ -126,11 +129,13 @@ fn admit(
 }
 
 /// Serves `app` on `listener` under `limits` until `shutdown` completes, then lets the
-/// requests in flight finish.
+/// requests in flight finish. With `tls`, each connection shakes hands first (within
+/// `header_read`); the limits hold the same, counting the encrypted bytes.
 pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let table = Arc::new(Mutex::new(Table::default()));
@@ -157,25 +162,62 @@ pub async fn serve_connections(
         };
         let _ = stream.set_nodelay(true);
         let progress = Arc::new(AtomicU64::new(0));
-        let io = TokioIo::new(Counted {
+        let counted = Counted {
             inner: stream,
             progress: Arc::clone(&progress),
-        });
-        let service = connection_service(app.clone(), peer, mode);
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read)
-            .serve_connection(io, service);
-        let conn = graceful.watch(conn);
-        let limits = limits.clone();
+        };
+        let connection = Connection {
+            app: app.clone(),
+            peer,
+            mode,
+            limits: limits.clone(),
+            progress,
+            graceful: graceful.watcher(),
+        };
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _ticket = ticket;
-            watch_progress(conn, &progress, &limits, peer).await;
+            match tls {
+                None => connection.run(counted).await,
+                Some(tls) => {
+                    let handshake = tls.accept(counted);
+                    match tokio::time::timeout(connection.limits.header_read, handshake).await {
+                        Ok(Ok(stream)) => connection.run(stream).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// One admitted connection, ready to serve HTTP over a plain or TLS stream.
+struct Connection {
+    app: Router,
+    peer: SocketAddr,
+    mode: Mode,
+    limits: ConnectionLimits,
+    progress: Arc<AtomicU64>,
+    graceful: Watcher,
+}
+
+impl Connection {
+    async fn run<S>(self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let service = connection_service(self.app, self.peer, self.mode);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_read)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = self.graceful.watch(conn);
+        watch_progress(conn, &self.progress, &self.limits, self.peer).await;
+    }
 }
 
 /// Drives `conn` to its end, or drops it (closing the socket) when a window passes with too
@@ -244,7 +286,11 @@ fn connection_service(
 
 /// Health checks and requests with credentials (checked by the routes as always).
 fn may_use_reserve<B>(req: &Request<B>) -> bool {
-    if req.uri().path() == "/v1/health" {
+    // A probe refused under load would have the orchestrator restart a busy server.
+    if matches!(
+        req.uri().path(),
+        "/v1/health" | "/healthz" | "/readyz" | "/metrics"
+    ) {
         return true;
     }
     let headers = req.headers();

@@ -15,7 +15,7 @@ use crate::secret;
 use crate::storage::{NewDevice, SyncStorage};
 
 /// The body of `POST /v1/enroll`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The one-time code from `siteproof admin enroll-code`.
@@ -29,9 +29,10 @@ pub struct EnrollRequest {
 }
 
 /// The answer to a successful enrollment. The token is never shown again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnrollResponse {
     /// The device's id.
+    #[schema(value_type = String)]
     pub device_id: DeviceId,
     /// Its bearer token (64 hex digits).
     pub token: String,

@@ -130,6 +130,8 @@ pub enum AppError {
     },
     /// The body has the wrong content type.
     UnsupportedMediaType(&'static str),
+    /// No route serves the URL.
+    NoRoute,
 }
 
 impl From<Error> for AppError {
@@ -144,10 +146,13 @@ impl From<StorageError> for AppError {
     }
 }
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
+/// The JSON body of every error response (the tus and media endpoints' too).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// The snake_case code clients branch on (`malformed`, `unauthorized`, `busy`...).
+    #[schema(value_type = String, example = "unauthorized")]
     error: &'static str,
+    /// What was wrong, for people; opaque for 5xx.
     message: String,
 }
 
@@ -160,6 +165,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => {
                 (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            AppError::NoRoute => (S::NOT_FOUND, "not_found"),
             AppError::Service(e) => match e {
                 Error::Malformed(_) => (S::BAD_REQUEST, "malformed"),
                 Error::InvalidInput(_) => (S::BAD_REQUEST, "invalid_input"),
@@ -189,6 +195,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        crate::metrics::refusal(code);
         let retry_after = match &self {
             AppError::Service(Error::Busy { retry_after_secs }) => Some(*retry_after_secs),
             _ => None,
@@ -207,6 +214,7 @@ impl IntoResponse for AppError {
                 AppError::UnsupportedMediaType(expected) => {
                     format!("the request body must have Content-Type: {expected}")
                 }
+                AppError::NoRoute => "no such endpoint; docs/sync-protocol.md lists them".into(),
                 AppError::Service(e) => e.to_string(),
             }
         };

@@ -13,8 +13,9 @@ use siteproof_core::sync::wire::{self, SyncRequest};
 
 use crate::AppState;
 use crate::devices::{EnrollRequest, EnrollResponse};
-use crate::error::{AppError, Error};
+use crate::error::{AppError, Error, ErrorBody};
 use crate::identity::{ClientAddr, Principal};
+use crate::metrics;
 
 /// The largest enrollment body accepted.
 const ENROLL_BODY_LIMIT: usize = 16 * 1024;
@@ -33,10 +34,31 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
 }
 
+/// The sync endpoints, described for `GET /v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, enroll, sync))]
+pub(crate) struct SyncApi;
+
+/// The server answers (kept for older clients; load balancers use `/healthz`, `/readyz`).
+#[utoipa::path(get, path = "/v1/health", tag = "sync",
+    responses((status = 200, description = "The server answers", body = serde_json::Value,
+        example = json!({"status": "ok"}))))]
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Turns a one-time enrollment code into a device and its bearer token
+/// (`docs/sync-protocol.md`, "Enrollment").
+#[utoipa::path(post, path = "/v1/enroll", tag = "sync",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "Enrolled; the token is never shown again", body = EnrollResponse),
+        (status = 400, description = "`malformed`: not the JSON described", body = ErrorBody),
+        (status = 403, description = "`enrollment_refused`: unknown, used or expired code", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over 16 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts` from this address", body = ErrorBody),
+    ))]
 async fn enroll(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -56,6 +78,24 @@ async fn enroll(
     Ok(Json(state.devices.enroll_from(&req, &address).await?))
 }
 
+/// One round trip: push the changes captured, pull what changed in the device's scope. The
+/// body is a CBOR `SyncRequest`, the answer a CBOR `SyncResponse`: their fields, paging and
+/// cursor rules are in `docs/sync-protocol.md`, which OpenAPI cannot describe.
+#[utoipa::path(post, path = "/v1/sync", tag = "sync",
+    security(("device_token" = [])),
+    request_body(content = Vec<u8>, content_type = "application/cbor",
+        description = "A CBOR `SyncRequest` (docs/sync-protocol.md)"),
+    responses(
+        (status = 200, description = "A CBOR `SyncResponse` (docs/sync-protocol.md)",
+            content_type = "application/cbor", body = Vec<u8>),
+        (status = 400, description = "`malformed`: the body is not a SyncRequest", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no or a revoked device token", body = ErrorBody),
+        (status = 403, description = "`forbidden_scope`, `forbidden_kind`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over --sync-body-limit-mib", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not application/cbor", body = ErrorBody),
+        (status = 422, description = "`invalid_record`, `missing_dependencies`, `header_changed`", body = ErrorBody),
+        (status = 503, description = "`busy`: retry after the `Retry-After` seconds", body = ErrorBody),
+    ))]
 async fn sync(
     State(state): State<AppState>,
     principal: Principal,
@@ -86,9 +126,16 @@ async fn sync(
     })?;
     let req: SyncRequest = wire::decode(&body).map_err(|e| Error::Malformed(e.to_string()))?;
     let resp = state.sync.sync(device, req).await?;
+    let encoded = wire::encode(&resp);
+    metrics::sync_round(
+        resp.acked.len(),
+        resp.records.len(),
+        body.len(),
+        encoded.len(),
+    );
     Ok((
         [(CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE))],
-        wire::encode(&resp),
+        encoded,
     )
         .into_response())
 }

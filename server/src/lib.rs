@@ -16,12 +16,18 @@
 //!
 //! ## Layout
 //!
-//! - [`app`]: the axum `Router`; handlers only translate HTTP to the services below.
+//! - [`app`]: the axum `Router`; handlers only translate HTTP to the services below. Every
+//!   request runs in a span with its request id (returned in [`REQUEST_ID`]) and is counted
+//!   in [`metrics`]; `/healthz`, `/readyz` and `/metrics` are for operators
+//!   (`docs/operations.md`).
 //! - [`Services`]: the composition root, every service opened once (`services.rs`).
 //! - [`Visibility`]: who may read or write what, for every route and service.
 //! - [`SyncService`]: push validation and pull paging, HTTP-free.
 //! - [`DeviceRegistry`]: enrollment codes into devices with bearer tokens; [`Principal`].
 //! - [`AdminService`]: groups, enrollment codes, devices, template publishing.
+//! - [`openapi`]: the OpenAPI 3.1 description, generated from the handlers, at
+//!   `GET /v1/openapi.json` (checked in as `docs/openapi.json`).
+//! - [`tls`]: optional built-in HTTPS, its certificate reloaded on SIGHUP ([`serve_tls`]).
 //! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend and
 //!   [`storage_suite`] as the test suite every backend runs.
 //!
@@ -38,15 +44,20 @@ mod error;
 pub mod evidence;
 #[doc(hidden)]
 pub mod fuzz_entry;
+mod health;
 mod http;
 pub mod identity;
 pub mod ids;
 pub mod linger;
+pub mod metrics;
+mod observe;
+pub mod openapi;
 mod secret;
 mod services;
 pub mod storage;
 pub mod storage_suite;
 mod sync;
+pub mod tls;
 pub mod tus;
 pub mod work_gate;
 
@@ -60,9 +71,10 @@ pub use identity::visibility;
 use std::future::Future;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -79,9 +91,12 @@ pub use storage::{SqliteStorage, StorageError, SyncStorage};
 pub use sync::{SyncLimits, SyncService};
 pub use visibility::{Action, Duty, RecordFacts, Unsectored, Visibility};
 
+pub use observe::REQUEST_ID;
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
+    let with_metrics = state.config.metrics_on_main_listener;
     let app = http::router(&state)
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the limit layer, so it sees (and rewrites) that layer's own 413s.
@@ -91,13 +106,42 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .merge(tus::router()) // after the body limit: uploads stream any size
         .merge(backoffice::headers::secured(backoffice::router()))
+        .merge(health::router(with_metrics))
+        .merge(openapi::router())
+        .route(
+            "/",
+            get(|headers: HeaderMap| async move { backoffice::front_door(&headers) }),
+        )
+        .fallback(no_route)
         .with_state(state);
-    // Outermost: credentials are marked sensitive before any layer could log them.
-    identity::headers::everywhere(app).layer(SetSensitiveHeadersLayer::new([
-        AUTHORIZATION,
-        COOKIE,
-        SET_COOKIE,
-    ]))
+    // Credentials are marked sensitive before any layer could log them; the request's span
+    // and id wrap everything, after routing (the metrics label requests by route).
+    identity::headers::everywhere(app)
+        .layer(SetSensitiveHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+            SET_COOKIE,
+        ]))
+        .layer(axum::middleware::from_fn(observe::observe))
+}
+
+/// A URL no route serves: the office's 404 page under `/office`, a JSON error elsewhere.
+async fn no_route(uri: Uri, headers: HeaderMap) -> Response {
+    if backoffice::is_office_path(uri.path()) {
+        backoffice::not_found(&uri, &headers)
+    } else {
+        AppError::NoRoute.into_response()
+    }
+}
+
+/// Serves `GET /metrics` alone on `listener` (`--metrics-listen`) until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, health::metrics_router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// The body-limit layer answers 413 on its own, before any handler; say it in JSON like
@@ -123,6 +167,27 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// [`serve`] over HTTPS, with the certificate `certificate` presents (and reloads,
+/// [`tls::CertificateReloader::reload`]); the connection limits hold the same.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    certificate: &std::sync::Arc<tls::CertificateReloader>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = certificate.acceptor().map_err(std::io::Error::other)?;
+    serve_with(listener, state, Some(acceptor), shutdown).await
+}
+
+async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Each connection carries its peer address, so login throttling counts per address.
     let mut limits = state.config.connections.clone();
     // Each connection holds a descriptor; keep some for the database, blobs and logs.
@@ -133,8 +198,8 @@ pub async fn serve(
         limits.reserve = limits.reserve.min(fit / 8);
         limits.overall = fit - limits.reserve;
     }
-    let served =
-        connections::serve_connections(listener, app(state.clone()), limits, shutdown).await;
+    let app = app(state.clone());
+    let served = connections::serve_connections(listener, app, limits, tls, shutdown).await;
     let closed = state.shutdown().await;
     served?;
     closed.map_err(std::io::Error::other)

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Where blobs live: the data directory's `blobs/` unless told otherwise.
     pub blobs: BlobLocation,
+    /// Whether `GET /metrics` is on the main listener (false when a listener of its own
+    /// serves it: `--metrics-listen`).
+    pub metrics_on_main_listener: bool,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
             office: BackOfficeConfig::default(),
             connections: ConnectionLimits::default(),
             blobs: BlobLocation::DataDir,
+            metrics_on_main_listener: true,
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct Services {
     pub sessions: Arc<Sessions>,
     /// Evidence checks and the custody log.
     pub evidence: Arc<EvidenceService>,
+    /// The blob store the media service and the back office use (for readiness and tools).
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 /// The state the HTTP routes take: the services.
@@ -81,6 +87,7 @@ impl Services {
     /// Opens the services under `data_dir`: `siteproof.db` (SQLite, migrated on open) and
     /// `blobs/` for media, both created if missing.
     pub fn open(data_dir: &Path, config: ServerConfig) -> Result<Self> {
+        crate::metrics::install();
         for dir in [data_dir.to_path_buf(), data_dir.join(BLOBS_DIR)] {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 Error::Internal(format!(
@@ -110,7 +117,7 @@ impl Services {
         let backoffice = Arc::new(BackOffice::open(
             &db_path,
             Arc::clone(&storage),
-            Some(blobs),
+            Some(Arc::clone(&blobs)),
             config.office.clone(),
         )?);
         Ok(Self {
@@ -123,6 +130,7 @@ impl Services {
             sessions: Arc::clone(backoffice.sessions()),
             backoffice,
             evidence,
+            blobs,
         })
     }
 

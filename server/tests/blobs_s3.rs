@@ -130,3 +130,17 @@ async fn blobs_migrate_from_a_folder_to_a_bucket_and_back_and_a_flipped_byte_is_
     assert!(!back.blob_path(&hashes[1]).exists());
     assert!(back.list_blobs().await.expect("list").len() == 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_is_ready_when_it_answers_and_a_missing_one_is_not() {
+    let garage = Garage::start();
+    let store = garage.store("ready");
+    store.check_ready().await.expect("the bucket answers");
+    let mut missing = garage.location("ready");
+    missing.bucket = "no-such-bucket".into();
+    let missing = siteproof_server::blob::S3BlobStore::from_env(&missing).expect("store");
+    assert!(
+        missing.check_ready().await.is_err(),
+        "a missing bucket is not ready"
+    );
+}

@@ -314,12 +314,20 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn tokens_codes_passwords_and_cookies_never_reach_the_log() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    // Both formats of `--log-format`: text, and JSON with the request's span on each line.
+    use tracing_subscriber::layer::SubscriberExt;
+    let (captured, captured_json) = (Captured::default(), Captured::default());
+    let (writer, json_writer) = (captured.clone(), captured_json.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_writer(move || json_writer.clone()),
+        );
     // Global, not scoped to this thread: tracing caches per call site whether anyone listens,
     // and the other tests of this binary run at the same time without a subscriber.
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber here");
@@ -363,7 +371,13 @@ async fn tokens_codes_passwords_and_cookies_never_reach_the_log() {
     let _ = resp.into_body().collect().await;
 
     let log = String::from_utf8_lossy(&captured.0.lock().expect("log buffer")).into_owned();
+    let json_log =
+        String::from_utf8_lossy(&captured_json.0.lock().expect("log buffer")).into_owned();
     assert!(log.contains("device enrolled"), "the capture works: {log}");
+    assert!(
+        json_log.contains("device enrolled") && json_log.contains("request_id"),
+        "the JSON capture works: {json_log}"
+    );
     let code_compact = code.code.replace('-', "");
     for secret in [
         token.as_str(),
@@ -375,6 +389,10 @@ async fn tokens_codes_passwords_and_cookies_never_reach_the_log() {
         "session-secret",
     ] {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+        assert!(
+            !json_log.contains(secret),
+            "{secret} is in the JSON log:\n{json_log}"
+        );
     }
 }
 

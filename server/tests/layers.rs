@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "storage_suite",
         "blob",
         "work_gate",
+        "metrics",
     ],
     // Identity and security: principal, users, sessions, throttles, headers, visibility.
     &["identity"],
@@ -38,6 +39,10 @@ const LAYERS: &[&[&str]] = &[
         "http",
         "connections",
         "linger",
+        "tls",
+        "openapi",
+        "observe",
+        "health",
         "fuzz_entry",
         "lib",
     ],

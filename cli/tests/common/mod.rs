@@ -32,6 +32,12 @@ pub fn ok(args: &[&str]) -> String {
 /// A running `siteproof serve`, killed when dropped.
 pub struct Server(Child);
 
+impl From<Child> for Server {
+    fn from(child: Child) -> Self {
+        Self(child)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -41,24 +47,49 @@ impl Drop for Server {
 
 /// Starts `siteproof serve --data DATA` on a free port; returns it and its URL.
 pub fn start_server(data: &str) -> (Server, String) {
+    start_server_with(data, &[], None)
+}
+
+/// A free loopback address (`127.0.0.1:PORT`).
+pub fn free_address() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
         .local_addr()
         .expect("a")
         .port();
-    let listen = format!("127.0.0.1:{port}");
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits until something listens on `addr`.
+pub fn wait_for_listener(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `siteproof serve --data DATA ARGS...` on a free port, its standard error written to
+/// `log` if given; returns it and its URL.
+pub fn start_server_with(
+    data: &str,
+    args: &[&str],
+    log: Option<&std::path::Path>,
+) -> (Server, String) {
+    let listen = free_address();
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+        None => Stdio::null(),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
         .args(["serve", "--data", data, "--listen", &listen])
+        .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start server");
     let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_listener(&listen);
     (server, format!("http://{listen}"))
 }
 
@@ -143,5 +174,86 @@ pub fn laptop_with_a_visit(dir: &std::path::Path) -> Scene {
         group,
         home,
         visit,
+    }
+}
+
+/// A running `siteproof serve` whose log lines (stderr) the test reads; killed when dropped.
+pub struct LoggedServer {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl LoggedServer {
+    /// Starts `siteproof serve ARGS` with `env` set (and the `SITEPROOF_*` variables the
+    /// tests use removed from the inherited environment), plain-text logs without colour.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_siteproof"));
+        command.arg("serve").args(args);
+        for name in [
+            "SITEPROOF_CONFIG",
+            "SITEPROOF_DATA",
+            "SITEPROOF_LISTEN",
+            "SITEPROOF_LOG",
+            "SITEPROOF_LOG_FORMAT",
+            "SITEPROOF_SYNC_BODY_LIMIT_MIB",
+            "SITEPROOF_TLS_CERT",
+            "SITEPROOF_TLS_KEY",
+        ] {
+            command.env_remove(name);
+        }
+        command.env("NO_COLOR", "1").envs(env.iter().copied());
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start server");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next log line containing `needle`; panics if the server exits or stays silent
+    /// for 30 s first.
+    pub fn wait_for(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no log line with {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// Waits until the server listens; returns the `addr=` and `data=` of its log line.
+    pub fn listening(&self) -> (std::net::SocketAddr, String) {
+        let line = self.wait_for("siteproof server listening");
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {line}"))
+                .to_string()
+        };
+        (field("addr=").parse().expect("an address"), field("data="))
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -58,7 +58,7 @@ pub(super) fn non_empty(v: &Option<String>) -> Option<String> {
 }
 
 /// The page language: `?lang=`, else the language cookie, else Chinese.
-fn lang_of(uri: &Uri, headers: &HeaderMap) -> Lang {
+pub(super) fn lang_of(uri: &Uri, headers: &HeaderMap) -> Lang {
     let query = uri.query().unwrap_or("");
     let asked = query
         .split('&')

@@ -38,12 +38,13 @@ use std::time::Duration;
 pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
 pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
+pub(crate) use leads::LeadsApi;
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
 pub use ledger::CaseInput;
 pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
-pub use router::{paths, router};
+pub use router::{front_door, is_office_path, not_found, paths, router};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};

@@ -293,6 +293,16 @@ impl BlobStore for FsBlobStore {
         .await
     }
 
+    async fn check_ready(&self) -> BlobResult<()> {
+        // Written where uploads are staged: the folder exists and takes files.
+        let probe = self.root.join("staging").join(".ready-probe");
+        blocking(move || {
+            fs::write(&probe, b"ok")?;
+            Ok(fs::remove_file(&probe)?)
+        })
+        .await
+    }
+
     async fn put_blob(&self, hash: &MediaHash, mut data: ByteStream) -> BlobResult<u64> {
         use futures_util::StreamExt;
         use sha2::Digest;

@@ -10,6 +10,7 @@
 mod fs;
 pub mod migrate;
 mod s3;
+mod timed;
 
 use std::ops::Range;
 use std::pin::Pin;
@@ -53,12 +54,14 @@ impl std::str::FromStr for BlobLocation {
 
 impl BlobLocation {
     /// Opens the store, `data_dir/blobs` for [`BlobLocation::DataDir`].
+    /// Every operation's time goes to the metrics (`blob_op_duration_seconds`).
     pub fn open(&self, data_dir: &std::path::Path) -> BlobResult<std::sync::Arc<dyn BlobStore>> {
-        Ok(match self {
-            Self::DataDir => std::sync::Arc::new(FsBlobStore::open(data_dir.join(BLOBS_DIR))?),
-            Self::Folder(dir) => std::sync::Arc::new(FsBlobStore::open(dir)?),
-            Self::S3(s3) => std::sync::Arc::new(S3BlobStore::from_env(s3)?),
-        })
+        let store: Box<dyn BlobStore> = match self {
+            Self::DataDir => Box::new(FsBlobStore::open(data_dir.join(BLOBS_DIR))?),
+            Self::Folder(dir) => Box::new(FsBlobStore::open(dir)?),
+            Self::S3(s3) => Box::new(S3BlobStore::from_env(s3)?),
+        };
+        Ok(std::sync::Arc::new(timed::TimedBlobStore::new(store)))
     }
 }
 
@@ -185,4 +188,7 @@ pub trait BlobStore: Send + Sync + 'static {
     /// SHA-256 is not `hash` store nothing and fail with [`BlobError::Mismatch`]. Returns
     /// the size.
     async fn put_blob(&self, hash: &MediaHash, data: ByteStream) -> BlobResult<u64>;
+    /// Whether the store can be used now (`/readyz`): the folder is there and writable, or
+    /// the bucket answers. Cheap enough to run on every readiness probe.
+    async fn check_ready(&self) -> BlobResult<()>;
 }

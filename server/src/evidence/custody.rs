@@ -155,6 +155,8 @@ pub fn append_in(
         entry.prev_hash,
         entry.entry_hash
     ])?;
+    // Counted when written; the rare transaction rolled back after it is counted too.
+    crate::metrics::custody_append(&entry.action);
     Ok(entry)
 }
 

@@ -179,6 +179,7 @@ impl EvidenceService {
             tx.commit()
         })
         .await?;
+        crate::metrics::evidence_check(check.status.code());
         if check.status != EvidenceStatus::Verified {
             tracing::warn!(record = %check.record, hash = %check.hash, status = check.status.code(),
                 reason = check.reason.as_deref().unwrap_or(""), "evidence not verified");

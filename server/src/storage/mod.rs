@@ -299,4 +299,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// the database alone finds it, and releases the connections. Later calls fail with
     /// `Backend`; closing twice is harmless.
     async fn close(&self) -> StorageResult<()>;
+    /// Whether the database answers now and its schema is this build's (`/readyz`): a
+    /// trivial query, and room to write (no other process holds the write lock for long).
+    async fn check_ready(&self) -> StorageResult<()>;
 }

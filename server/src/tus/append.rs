@@ -17,6 +17,7 @@ use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use siteproof_core::MediaHash;
 use siteproof_core::model::now;
+use tracing::Instrument;
 
 use super::error::TusError;
 use super::hashing::WholeHash;
@@ -57,7 +58,9 @@ impl MediaService {
         let this = Arc::clone(self);
         let device = device.clone();
         let id = id.to_owned();
-        tokio::spawn(async move { this.append_now(&device, &id, offset, checksum, body).await })
+        // In the request's span: its lines keep the request id.
+        let work = async move { this.append_now(&device, &id, offset, checksum, body).await };
+        tokio::spawn(work.instrument(tracing::Span::current()))
             .await
             .map_err(|e| TusError::Internal(format!("the append task: {e}")))?
     }
@@ -90,7 +93,12 @@ impl MediaService {
             return Err(TusError::OffsetMismatch { expected: current });
         }
         let whole = self.whole_hash(&upload, current).await?;
+        let active = crate::metrics::upload_active();
         let received = self.receive(&upload, offset, checksum, body, whole).await;
+        drop(active);
+        if let Ok(Body::Whole { whole } | Body::CutKept { whole, .. }) = &received {
+            crate::metrics::upload_bytes(whole.bytes().saturating_sub(offset));
+        }
         let (end, whole) = match received {
             Ok(Body::Whole { whole }) => (whole.bytes(), whole),
             Ok(Body::CutKept { whole, why }) if whole.bytes() < upload.length => {

@@ -142,6 +142,7 @@ impl TusError {
 impl IntoResponse for TusError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        crate::metrics::refusal(code);
         let message = if let TusError::Busy { .. } = self {
             self.to_string()
         } else if status.is_server_error() {

@@ -32,6 +32,7 @@ use headers::{
 pub use service::{MediaConfig, MediaService, UploadClaim, UploadStatus};
 
 use crate::AppState;
+use crate::error::ErrorBody;
 use crate::identity::Principal;
 
 /// The protocol version spoken.
@@ -56,6 +57,28 @@ pub fn router() -> Router<AppState> {
         .route("/v1/media/{hash}/thumbnail", get(serve::thumbnail))
 }
 
+/// The uploads and evidence reads, described for `GET /v1/openapi.json`. tus 1.0.0 is
+/// described as far as OpenAPI goes; `docs/media-upload.md` has the rest.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    options,
+    create,
+    status,
+    append,
+    terminate,
+    serve::media,
+    serve::thumbnail
+))]
+pub(crate) struct MediaApi;
+
+/// What the server supports of tus (no credentials needed).
+#[utoipa::path(options, path = "/v1/uploads", tag = "media",
+    responses((status = 204, description = "The server's tus capabilities", headers(
+        ("Tus-Version" = String, description = "`1.0.0`"),
+        ("Tus-Extension" = String, description = "creation,creation-with-upload,termination,checksum,expiration"),
+        ("Tus-Checksum-Algorithm" = String, description = "`sha256`"),
+        ("Tus-Max-Size" = u64, description = "The largest upload accepted, in bytes"),
+    ))))]
 async fn options(State(state): State<AppState>) -> Response {
     let max = state.media.config.max_upload_bytes;
     let mut headers = tus_headers();
@@ -66,6 +89,33 @@ async fn options(State(state): State<AppState>) -> Response {
     (StatusCode::NO_CONTENT, headers).into_response()
 }
 
+/// Creates an upload (tus creation; with an `application/offset+octet-stream` body, also
+/// its first chunk). `Upload-Metadata` must carry `record` (a record of the device that
+/// references the file) and `sha256` (the file's claimed hash, hex), base64 as tus says.
+#[utoipa::path(post, path = "/v1/uploads", tag = "media",
+    security(("device_token" = [])),
+    params(
+        ("Tus-Resumable" = String, Header, description = "The protocol version: `1.0.0`"),
+        ("Upload-Length" = u64, Header, description = "The file's size in bytes"),
+        ("Upload-Metadata" = String, Header, description = "`record <b64>,sha256 <b64>[,filetype <b64>]`"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha256 <b64>` of the first chunk, if sent"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream",
+        description = "Optional: the first chunk (creation-with-upload)"),
+    responses(
+        (status = 201, description = "Created", headers(
+            ("Location" = String, description = "`/v1/uploads/<id>`"),
+            ("Upload-Offset" = u64, description = "Bytes stored so far"),
+            ("Upload-Expires" = String, description = "When an unfinished upload is dropped"),
+        )),
+        (status = 400, description = "`missing_header`, `invalid_header`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`not_referenced`: no record of the device names the file", body = ErrorBody),
+        (status = 412, description = "`unsupported_version`", body = ErrorBody),
+        (status = 413, description = "`upload_too_large`", body = ErrorBody),
+        (status = 422, description = "`hash_mismatch`", body = ErrorBody),
+        (status = 503, description = "`busy`", body = ErrorBody),
+    ))]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -101,6 +151,20 @@ async fn create(
     Ok((StatusCode::CREATED, out).into_response())
 }
 
+/// Where an upload stands (tus HEAD).
+#[utoipa::path(head, path = "/v1/uploads/{id}", tag = "media",
+    security(("device_token" = [])),
+    params(("id" = String, Path, description = "The upload's id (from `Location`)"), ("Tus-Resumable" = String, Header, description = "The protocol version: `1.0.0`")),
+    responses(
+        (status = 200, description = "The upload", headers(
+            ("Upload-Offset" = u64, description = "Bytes stored so far"),
+            ("Upload-Length" = u64, description = "The file's size"),
+        )),
+        (status = 400, description = "`invalid_id`", body = ErrorBody),
+        (status = 404, description = "`unknown_upload`", body = ErrorBody),
+        (status = 410, description = "`upload_expired`", body = ErrorBody),
+        (status = 412, description = "`unsupported_version`", body = ErrorBody),
+    ))]
 async fn status(
     State(state): State<AppState>,
     principal: Principal,
@@ -121,6 +185,29 @@ async fn status(
     Ok((StatusCode::OK, out).into_response())
 }
 
+/// Appends a chunk at `Upload-Offset` (tus PATCH); the last chunk completes the file, which
+/// is then checked against its claimed hash and stored under it.
+#[utoipa::path(patch, path = "/v1/uploads/{id}", tag = "media",
+    security(("device_token" = [])),
+    params(
+        ("id" = String, Path, description = "The upload's id"),
+        ("Tus-Resumable" = String, Header, description = "The protocol version: `1.0.0`"),
+        ("Upload-Offset" = u64, Header, description = "Where this chunk starts"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha256 <b64>` of this chunk"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "Stored", headers(("Upload-Offset" = u64, description = "Bytes stored so far"))),
+        (status = 400, description = "`missing_header`, `invalid_header`, `body_interrupted`", body = ErrorBody),
+        (status = 404, description = "`unknown_upload`", body = ErrorBody),
+        (status = 409, description = "`offset_mismatch`: `Upload-Offset` says where to resume", body = ErrorBody),
+        (status = 410, description = "`upload_expired`", body = ErrorBody),
+        (status = 413, description = "`upload_too_large`: past `Upload-Length`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`hash_mismatch`: the file is not the one claimed", body = ErrorBody),
+        (status = 423, description = "`upload_locked`: another request is writing it", body = ErrorBody),
+        (status = 460, description = "`checksum_mismatch`: the chunk's checksum", body = ErrorBody),
+    ))]
 async fn append(
     State(state): State<AppState>,
     principal: Principal,
@@ -143,6 +230,15 @@ async fn append(
     Ok((StatusCode::NO_CONTENT, status_headers(&status)).into_response())
 }
 
+/// Drops an unfinished upload (tus termination).
+#[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "media",
+    security(("device_token" = [])),
+    params(("id" = String, Path, description = "The upload's id"), ("Tus-Resumable" = String, Header, description = "The protocol version: `1.0.0`")),
+    responses(
+        (status = 204, description = "Dropped"),
+        (status = 400, description = "`invalid_id`", body = ErrorBody),
+        (status = 404, description = "`unknown_upload`", body = ErrorBody),
+    ))]
 async fn terminate(
     State(state): State<AppState>,
     principal: Principal,

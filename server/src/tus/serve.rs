@@ -14,6 +14,7 @@ use siteproof_core::{MediaHash, RecordId};
 use super::TusError;
 use crate::AppState;
 use crate::blob::BlobMeta;
+use crate::error::ErrorBody;
 use crate::identity::Principal;
 use crate::identity::visibility::Visibility;
 
@@ -22,8 +23,10 @@ const MAX_THUMBNAIL_SOURCE: u64 = 64 << 20;
 
 /// `?record=<id>`: the record the caller reads the file through, when it is not one that
 /// uploaded it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct Through {
+    /// The record the caller reads the file through (a record id).
     record: Option<String>,
 }
 
@@ -100,6 +103,27 @@ async fn log_view(
         .map_err(|e| TusError::Internal(e.to_string()))
 }
 
+/// An evidence file, to a device or office user that may read a record referencing it
+/// (ranges, `ETag`, `If-None-Match`). Every read is written to the custody log.
+#[utoipa::path(get, path = "/v1/media/{hash}", tag = "media",
+    security(("device_token" = []), ("office_session" = [])),
+    params(
+        ("hash" = String, Path, description = "The file's SHA-256, hex"),
+        Through,
+        ("Range" = Option<String>, Header, description = "`bytes=START-[END]`"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` held"),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("ETag" = String), ("Accept-Ranges" = String))),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("Content-Range" = String))),
+        (status = 304, description = "Not modified"),
+        (status = 400, description = "`invalid_id`: not a SHA-256", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`media_not_found`: no such file, or not the caller's to read", body = ErrorBody),
+        (status = 416, description = "`range_not_satisfiable`", body = ErrorBody),
+    ))]
 pub(super) async fn media(
     State(state): State<AppState>,
     principal: Principal,
@@ -147,6 +171,17 @@ pub(super) async fn media(
     Ok((status, out, Body::from_stream(stream)).into_response())
 }
 
+/// A JPEG thumbnail of an evidence photo, to whoever may read the photo.
+#[utoipa::path(get, path = "/v1/media/{hash}/thumbnail", tag = "media",
+    security(("device_token" = []), ("office_session" = [])),
+    params(("hash" = String, Path, description = "The photo's SHA-256, hex"), Through),
+    responses(
+        (status = 200, description = "The thumbnail", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 400, description = "`invalid_id`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`media_not_found`: no such photo, not the caller's, or no thumbnail", body = ErrorBody),
+        (status = 503, description = "`busy`", body = ErrorBody),
+    ))]
 pub(super) async fn thumbnail(
     State(state): State<AppState>,
     principal: Principal,

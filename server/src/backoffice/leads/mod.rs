@@ -28,6 +28,7 @@ pub(super) mod routes;
 mod rows;
 
 pub use gate::LeadGate;
+pub(crate) use public::LeadsApi;
 use receipt::{receipt_code, receipt_hash};
 use rows::{list, status_of};
 
@@ -42,7 +43,7 @@ pub const MAX_FIELD: usize = 200;
 pub const MAX_BODY: usize = 16 * 1024;
 
 /// What a reporter sends.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadInput {
     /// The region the hazard is in (a region code the server knows).
@@ -60,7 +61,7 @@ pub struct LeadInput {
 }
 
 /// Where a lead stands, as its reporter may learn it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadStatus {
     /// Received, not yet triaged.
@@ -86,7 +87,7 @@ impl LeadStatus {
 }
 
 /// What a receipt code reveals: the status and the day of receipt, nothing else.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LeadReceiptStatus {
     /// Where the lead stands.
     pub status: LeadStatus,

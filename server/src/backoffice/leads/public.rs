@@ -11,15 +11,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::public_pages as public;
-use super::{LeadInput, MAX_BODY};
+use super::{LeadInput, LeadReceiptStatus, LeadStatus, MAX_BODY};
 use crate::AppState;
 use crate::backoffice::BackOffice;
 use crate::backoffice::extract::{PageLang, RouteTable};
 use crate::backoffice::i18n::Lang;
-use crate::error::{AppError, Error};
+use crate::error::{AppError, Error, ErrorBody};
 use crate::identity::ClientAddr;
 
 /// The routes. Public: no session, so no CSRF token to check (nothing rides on a cookie).
@@ -111,11 +111,28 @@ async fn submit_form(
     }
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /v1/leads/status`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReceiptInput {
+    /// The receipt code `POST /v1/leads` returned (case, spaces and dashes do not matter).
     receipt: String,
 }
+
+/// The answer to `POST /v1/leads`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LeadReceipt {
+    /// The receipt code, shown once: the reporter's only handle on the lead.
+    #[schema(example = "7K2M-Q9XD-4TNA-0B1R")]
+    receipt: String,
+    /// Always `received`.
+    status: LeadStatus,
+}
+
+/// The public JSON endpoints, described for `GET /v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(submit_json, status_json))]
+pub(crate) struct LeadsApi;
 
 async fn status_form(PageLang(lang): PageLang) -> Response {
     public_page(StatusCode::OK, public::status_page(lang, false, None))
@@ -143,6 +160,16 @@ async fn status_check(
     }
 }
 
+/// Reports a work-safety hazard, without signing in (docs/leads-api.md).
+#[utoipa::path(post, path = "/v1/leads", tag = "leads",
+    request_body = LeadInput,
+    responses(
+        (status = 201, description = "Received; the receipt code is shown once", body = LeadReceipt),
+        (status = 400, description = "`invalid_input`: a field out of bounds, an unknown region or sector, malformed JSON", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over 16 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not JSON", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
 async fn submit_json(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -153,11 +180,24 @@ async fn submit_json(
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(serde_json::json!({ "receipt": code, "status": "received" })),
+        Json(LeadReceipt {
+            receipt: code,
+            status: LeadStatus::Received,
+        }),
     )
         .into_response())
 }
 
+/// Where a reported lead stands, by its receipt code.
+#[utoipa::path(post, path = "/v1/leads/status", tag = "leads",
+    request_body = ReceiptInput,
+    responses(
+        (status = 200, description = "The lead's status and day of receipt", body = LeadReceiptStatus),
+        (status = 400, description = "`invalid_input`", body = ErrorBody),
+        (status = 404, description = "`unknown_record`: no lead has that receipt code", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+    ))]
 async fn status_json(
     State(state): State<AppState>,
     body: Result<Json<ReceiptInput>, JsonRejection>,

@@ -360,6 +360,16 @@ impl BlobStore for S3BlobStore {
         Ok(hashes)
     }
 
+    async fn check_ready(&self) -> BlobResult<()> {
+        // One level under the prefix (a handful of folders): a missing bucket or refused
+        // credentials fail here, where a HEAD of a missing key could not tell them apart.
+        self.s3
+            .list_with_delimiter(Some(&self.prefix))
+            .await
+            .map(|_| ())
+            .map_err(err)
+    }
+
     async fn put_blob(&self, hash: &MediaHash, mut data: ByteStream) -> BlobResult<u64> {
         use sha2::Digest;
         let key = self.blob_key(hash);

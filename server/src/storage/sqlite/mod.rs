@@ -29,8 +29,11 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
-#[cfg(test)]
 pub const SCHEMA_VERSION: u32 = migrations::version_of(MIGRATIONS);
+
+/// How long the readiness check waits for the write lock: longer than any write the server
+/// makes, shorter than a load balancer's probe timeout.
+const READY_WAIT: Duration = Duration::from_secs(2);
 
 /// How many read connections run at once.
 const READERS: usize = 4;
@@ -106,6 +109,30 @@ impl SqliteStorage {
         .map_err(|e| StorageError::Backend(format!("closing the storage failed: {e}")))
     }
 
+    /// The readiness check: a connection of its own (so the file is found at its path, not
+    /// only through connections opened before it went away), the schema version, and a write
+    /// lock taken and let go within [`READY_WAIT`].
+    pub async fn check_ready(&self) -> StorageResult<()> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(READY_WAIT)?;
+            let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version != SCHEMA_VERSION {
+                return Err(StorageError::Backend(format!(
+                    "schema version {version}, this build needs {SCHEMA_VERSION}"
+                )));
+            }
+            conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK")?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StorageError::Backend(format!("readiness task failed: {e}")))?
+    }
+
     /// Runs `work` on a read connection on a blocking thread.
     async fn read<T, F>(&self, work: F) -> StorageResult<T>
     where
@@ -118,6 +145,7 @@ impl SqliteStorage {
             .acquire()
             .await
             .map_err(|_| StorageError::Backend("reader pool closed".into()))?;
+        let _active = crate::metrics::read_active();
         let pooled = self.lock_readers()?.pop();
         let conn = match pooled {
             Some(conn) => conn,

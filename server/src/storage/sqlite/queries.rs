@@ -21,6 +21,10 @@ impl SyncStorage for SqliteStorage {
         SqliteStorage::close(self).await
     }
 
+    async fn check_ready(&self) -> StorageResult<()> {
+        SqliteStorage::check_ready(self).await
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

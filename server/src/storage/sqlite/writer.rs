@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::metrics;
 use crate::storage::{StorageError, StorageResult};
 
 /// How many jobs at most share one transaction.
@@ -110,11 +111,14 @@ impl Writer {
             out: None,
             reply,
         };
+        // Counted before it is sent: the writer may take it at once.
+        metrics::writer_queue(1);
         let sent = match self.jobs.lock() {
             Ok(jobs) => jobs.as_ref().is_some_and(|j| j.send(Box::new(job)).is_ok()),
             Err(_) => false,
         };
         if !sent {
+            metrics::writer_queue(-1);
             return Err(StorageError::Backend("the storage is closed".into()));
         }
         rx.await
@@ -152,6 +156,7 @@ fn run(conn: &Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
+        metrics::writer_queue(-i32::try_from(batch.len()).unwrap_or(i32::MAX));
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let err = StorageError::from(e);
             for job in batch {
