@@ -8,7 +8,7 @@
 #                               layout, import a key and create bucket "siteproof"; prints
 #                               `export AWS_...` lines and GARAGE_PID; stop with `kill $GARAGE_PID`
 #
-# The tests start their own nodes (server/tests/common/garage.rs does what `start` does);
+# The tests start their own nodes (server/tests/s3_fixture/garage.rs runs `start`);
 # `start` is for trying the server by hand:
 #   eval "$(scripts/garage.sh start /tmp/g)"; siteproof serve --blobs s3://siteproof/evidence
 set -euo pipefail

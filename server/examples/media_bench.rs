@@ -15,21 +15,17 @@
 //! Needs Debian's `nginx` (with its dav module), `curl` and `openssl` on the PATH. The work
 //! folder is `MEDIA_BENCH_DIR` or `target/`; it is removed at the end.
 
-use std::error::Error;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use siteproof_core::media::MediaStore;
-use siteproof_core::sync::wire::{PushRecord, SyncRequest};
-use siteproof_core::*;
-use siteproof_server::{AppState, EnrollRequest, ServerConfig};
 
-type Res<T> = Result<T, Box<dyn Error>>;
+mod bench_common;
 
-const MIB: f64 = 1024.0 * 1024.0;
-const CHUNK: usize = 8 << 20;
+use bench_common::*;
+
+const CHUNK: u64 = 8 << 20;
 
 fn main() -> Res<()> {
     let size: u64 = std::env::var("MEDIA_BENCH_BYTES")
@@ -72,38 +68,8 @@ fn main() -> Res<()> {
     std::fs::remove_file(&file)?;
 
     // The upload: both sides in their own processes, so each one's RSS is its own.
-    let examples = std::env::current_exe()?
-        .parent()
-        .ok_or("no exe dir")?
-        .to_path_buf();
-    let mut server = Command::new(examples.join("tus_server"))
-        .arg(&data_dir)
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let addr = listening_addr(&mut server)?;
-    let started = Instant::now();
-    let client = Command::new(examples.join("tus_upload"))
-        .arg(phone_dir.join("phone.db"))
-        .arg(phone_dir.join("media"))
-        .arg(format!("http://{addr}/v1/uploads"))
-        .arg(&token)
-        .arg(CHUNK.to_string())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let out = client.wait_with_output()?;
-    let upload_secs = started.elapsed().as_secs_f64();
-    let done = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.starts_with("done "))
-        .unwrap_or("")
-        .to_string();
-    if !out.status.success() {
-        return Err(format!("upload failed: {done}").into());
-    }
-    let client_rss = field(&done, "peak_rss_kib")?;
-    let server_rss = vm_hwm_kib(server.id())?;
-    let _ = server.kill();
-    let _ = server.wait();
+    let run = tus_run(&data_dir, &phone_dir, &token, CHUNK, &[])?;
+    let (upload_secs, client_rss, server_rss) = (run.secs, run.client_rss_kib, run.server_rss_kib);
     let blob = data_dir.join("blobs").join("blobs").join(hash.as_str());
     let (stored, stored_len) = MediaStore::hash_file(&blob)?;
     if stored != hash || stored_len != size {
@@ -152,30 +118,6 @@ fn main() -> Res<()> {
     Ok(())
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "MISSED" }
-}
-
-fn write_pseudo_random(path: &Path, len: u64) -> Res<()> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut block = vec![0u8; 1 << 20];
-    let mut left = len;
-    while left > 0 {
-        for word in block.chunks_exact_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            word.copy_from_slice(&x.to_le_bytes());
-        }
-        let n = left.min(block.len() as u64) as usize;
-        out.write_all(&block[..n])?;
-        left -= n as u64;
-    }
-    out.flush()?;
-    Ok(())
-}
-
 /// Bytes per second of the core's streaming SHA-256 over 1 GiB held in memory.
 fn core_sha256_rate() -> Res<f64> {
     let block: Vec<u8> = (0..256u32 << 20)
@@ -208,121 +150,6 @@ fn openssl_sha256_rate() -> Res<f64> {
         .trim_end_matches('k')
         .parse()?;
     Ok(k * 1000.0)
-}
-
-const TEMPLATE: &str = r#"{"id": "bench", "version": 1, "sector": "gas",
-  "title": {"zh": "基准", "en": "Bench"}, "source": {"document": "bench", "reference": "bench"},
-  "items": [{"id": "i1", "text": {"zh": "项", "en": "Item"}, "criterion": {"document": "bench", "clause": "1"},
-             "severity": "general", "answer": {"kind": "pass_fail"}, "evidence_required": true}]}"#;
-
-/// Sets up a group and a device on the server, captures a visit with the footage on the
-/// phone and pushes it. Returns the device token.
-async fn capture_and_sync(data_dir: &Path, phone_dir: &Path, file: &Path) -> Res<String> {
-    let state = AppState::open(data_dir, ServerConfig::default())?;
-    let group = state
-        .admin
-        .create_group("bench".parse()?, "bench", Some("g1".parse()?))
-        .await?;
-    let code = state
-        .admin
-        .issue_enrollment_code(&group.id, Duration::from_secs(3600))
-        .await?;
-    let enrolled = state
-        .devices
-        .enroll(&EnrollRequest {
-            code: code.code,
-            device_name: "bench".into(),
-            public_key: None,
-        })
-        .await?;
-    let mut store = Store::open(phone_dir.join("phone.db"))?;
-    store.set_profile(&Profile {
-        inspector: "bench".into(),
-        scope: Scope::group(enrolled.region, enrolled.group),
-    })?;
-    let template: Template = serde_json::from_str(TEMPLATE)?;
-    store.put_template(&template)?;
-    let site = Site {
-        name: "bench".into(),
-        credit_code: None,
-        address: "bench".into(),
-        sector: Sector::Gas,
-    };
-    let visit = store.create_visit(NewVisit {
-        site,
-        mode: VisitMode::Covert,
-        team: vec![],
-        template: TemplateRef {
-            id: template.id.clone(),
-            version: 1,
-        },
-        assignment: None,
-        location: None,
-    })?;
-    let media = MediaStore::open(phone_dir.join("media"))?;
-    let capture = MediaCapture {
-        kind: MediaKind::Video,
-        mime: "video/mp4".into(),
-        captured_at: None,
-        location: None,
-        poster: None,
-    };
-    store.add_evidence(&visit, &media, file, capture)?;
-    let push = store
-        .pending_changes(100)?
-        .into_iter()
-        .map(|p| PushRecord {
-            id: p.id,
-            changes: p
-                .changes
-                .into_iter()
-                .map(serde_bytes::ByteBuf::from)
-                .collect(),
-        })
-        .collect();
-    let principal = state.devices.authenticate(&enrolled.token).await?;
-    state
-        .sync
-        .sync(
-            principal.device()?,
-            SyncRequest {
-                cursor: None,
-                push,
-                need_full: vec![],
-                max_bytes: 1 << 20,
-            },
-        )
-        .await?;
-    Ok(enrolled.token)
-}
-
-fn listening_addr(child: &mut Child) -> Res<String> {
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
-    Ok(line
-        .trim()
-        .strip_prefix("listening http://")
-        .ok_or("no listening line")?
-        .to_string())
-}
-
-fn field(line: &str, name: &str) -> Res<u64> {
-    let prefix = format!("{name}=");
-    Ok(line
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&prefix))
-        .ok_or("missing field")?
-        .parse()?)
-}
-
-/// A live process's peak RSS (`VmHWM`), in KiB.
-fn vm_hwm_kib(pid: u32) -> Res<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .ok_or("no VmHWM")?;
-    Ok(line.trim().trim_end_matches("kB").trim().parse()?)
 }
 
 /// Starts nginx with WebDAV PUT on a free loopback port, PUTs `file` with curl, stops nginx.

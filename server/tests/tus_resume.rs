@@ -27,8 +27,7 @@ async fn setup(len: u64, seed: u64) -> (tempfile::TempDir, DiskPhone, String) {
     let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
     assert_eq!(media_ref.hash.as_str(), hash);
     std::fs::remove_file(&file).expect("the media store holds its own copy");
-    let TestServer { state, dir } = server;
-    drop(state);
+    let dir = server.close().await;
     (dir, phone, hash)
 }
 

@@ -1,6 +1,7 @@
-//! tus uploads into S3-compatible object storage, against a real Garage node: multipart
-//! parts of at least 5 MiB whatever the client's chunk size, completion at the content
-//! address, a wrong hash that stores nothing, serving with ranges and thumbnails, expiry.
+//! tus uploads into S3-compatible object storage, against a real Garage node, with PATCHes
+//! written by hand: a wrong hash that stores nothing, serving with ranges and thumbnails,
+//! expiry, an upload continued on another process. (Uploads by the core's uploader and
+//! tuspy in 1 MiB, 8 MiB and whole-file chunks are in `tus_s3_clients.rs`.)
 
 mod common;
 mod media_fixture;
@@ -11,11 +12,13 @@ use axum::http::StatusCode;
 use common::TestServer;
 use media_fixture::*;
 use object_store::ObjectStoreExt;
-use s3_fixture::{Garage, keys};
-use sha2::{Digest, Sha256};
+use s3_fixture::{
+    Garage, assert_only_the_description_is_left, assert_staged_parts_of_at_least_5_mib,
+    assert_stored_in_parts, keys,
+};
 use siteproof_core::MediaRef;
 use siteproof_server::ServerConfig;
-use siteproof_server::blob::{BlobLocation, BlobStore, MIN_PART, S3BlobStore};
+use siteproof_server::blob::{BlobLocation, BlobStore, S3BlobStore};
 use siteproof_server::evidence::EvidenceStatus;
 
 const MIB: usize = 1 << 20;
@@ -70,18 +73,17 @@ fn upload_id(location: &str) -> &str {
     location.rsplit('/').next().expect("id")
 }
 
-/// Uploads `data` in `chunk`-byte PATCHes; after each one but the last, every part the
-/// multipart upload holds (none of them the last) is at least 5 MiB. Returns the parts seen.
+/// Uploads `data` (in a bucket prefix `prefix`) in `chunk`-byte PATCHes; after each one but
+/// the last, every part sent is at least 5 MiB and the parts and tail hold every byte.
 async fn upload_in_chunks(
     server: &TestServer,
-    store: &S3BlobStore,
+    (store, prefix): (&S3BlobStore, &str),
     token: &str,
     location: &str,
     data: &[u8],
     chunk: usize,
-) -> usize {
+) {
     let mut offset = 0;
-    let mut parts_seen = 0;
     while offset < data.len() {
         let end = (offset + chunk).min(data.len());
         let answer = patch(server, token, location, offset as u64, &data[offset..end]).await;
@@ -89,77 +91,14 @@ async fn upload_in_chunks(
         assert_eq!(answer.header("upload-offset"), Some(&*end.to_string()));
         offset = end;
         if end < data.len() {
+            assert_staged_parts_of_at_least_5_mib(store, prefix).await;
             let state = store
                 .multipart_state(upload_id(location))
                 .await
                 .expect("state")
                 .expect("an incomplete upload has a multipart state");
             assert_eq!(state.staged(), end as u64, "parts and tail hold every byte");
-            assert!(
-                state.tail < state.part_size,
-                "the tail is shorter than a part"
-            );
-            for part in &state.parts {
-                assert!(
-                    part.size >= MIN_PART,
-                    "a non-final part of {} bytes (chunk {chunk})",
-                    part.size
-                );
-            }
-            parts_seen = state.parts.len();
         }
-    }
-    parts_seen
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn uploads_in_1_mib_8_mib_and_whole_file_patches_send_parts_of_at_least_5_mib() {
-    let mut b = Bucketed::start("chunks").await;
-    // 13 MiB and a little: two whole parts and a short last one.
-    let len = 13 * MIB + 12_345;
-    for (seed, chunk) in [(11, MIB), (21, 8 * MIB), (31, len)] {
-        let data = pseudo_random(len, seed);
-        let (media_ref, location) = b.begin(&data).await;
-        let (server, store) = (&b.server, &b.store);
-        let parts = upload_in_chunks(server, store, &b.token, &location, &data, chunk).await;
-        if chunk < len {
-            assert!(
-                parts >= 1,
-                "chunk {chunk}: no part sent before the last PATCH"
-            );
-        }
-
-        // The object is the completed multipart upload: three parts (ETag "<md5>-3").
-        let s3 = store.object_store();
-        let head = s3
-            .head(&store.blob_key(&media_ref.hash))
-            .await
-            .expect("the blob is at its content address");
-        assert_eq!(head.size, len as u64);
-        let etag = head.e_tag.expect("etag");
-        assert!(
-            etag.trim_matches('"').ends_with("-3"),
-            "chunk {chunk}: {etag} is not a 3-part upload"
-        );
-        let stored = s3
-            .get(&store.blob_key(&media_ref.hash))
-            .await
-            .expect("get")
-            .bytes()
-            .await
-            .expect("bytes");
-        assert_eq!(
-            hex::encode(Sha256::digest(&stored)),
-            media_ref.hash.as_str()
-        );
-        // Only the completed description stays in staging.
-        assert_eq!(
-            keys(store, &format!("chunks/staging/{}", upload_id(&location))).await,
-            vec![format!(
-                "chunks/staging/{}/upload.json",
-                upload_id(&location)
-            )]
-        );
     }
 }
 
@@ -232,7 +171,8 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
     let (media_ref, location) = b.begin(&data).await;
     let photo_ref = upload_photo(&b.server, &mut b.phone).await;
     let (server, store, token) = (&b.server, &b.store, &b.token);
-    upload_in_chunks(server, store, token, &location, &data, 2 * MIB).await;
+    upload_in_chunks(server, (store, "serve"), token, &location, &data, 2 * MIB).await;
+    assert_stored_in_parts(store, &media_ref.hash, &data).await;
 
     let uri = format!("/v1/media/{}", media_ref.hash);
     let whole = send(
@@ -358,8 +298,7 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
     let data = std::fs::read(&file).expect("read");
     let (visit, media_ref) = phone.capture_and_sync(&setup, &file).await;
     assert_eq!(media_ref.hash.as_str(), hash);
-    let TestServer { state, dir } = setup;
-    drop(state);
+    let dir = setup.close().await;
 
     let mut env = garage.env.clone();
     env.push(("SITEPROOF_BLOBS".into(), "s3://siteproof/ab".into()));
@@ -443,19 +382,7 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
     assert_eq!(last.status(), reqwest::StatusCode::NO_CONTENT);
     assert_eq!(last.headers()["upload-offset"], &*len.to_string());
 
-    let stored = object_store::ObjectStoreExt::get(
-        store.object_store().as_ref(),
-        &store.blob_key(&media_ref.hash),
-    )
-    .await
-    .expect("blob")
-    .bytes()
-    .await
-    .expect("bytes");
-    assert_eq!(hex::encode(Sha256::digest(&stored)), hash);
-    assert_eq!(
-        keys(&store, &format!("ab/staging/{id}")).await,
-        vec![format!("ab/staging/{id}/upload.json")]
-    );
+    assert_stored_in_parts(&store, &media_ref.hash, &data).await;
+    assert_only_the_description_is_left(&store, "ab", &id).await;
     drop(b);
 }

@@ -4,21 +4,12 @@
 mod common;
 mod media_fixture;
 
-use std::process::Command;
-
 use common::TestServer;
 use media_fixture::processes::*;
 use media_fixture::write_pseudo_random_file;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspy_uploads_a_file_in_checksummed_chunks_and_finishes_a_stored_one_at_once() {
-    let probe = Command::new("python3")
-        .args(["-c", "import tusclient"])
-        .status();
-    assert!(
-        probe.is_ok_and(|s| s.success()),
-        "this test needs python3 with tuspy: pip install tuspy"
-    );
     let server = TestServer::new().await;
     let mut phone = DiskPhone::enroll(&server, "g1").await;
     let file = phone.dir.path().join("clip.mp4");
@@ -26,31 +17,12 @@ async fn tuspy_uploads_a_file_in_checksummed_chunks_and_finishes_a_stored_one_at
     let (visit, _) = phone.capture_and_sync(&server, &file).await;
     // A second visit names the same file: its upload finds the file already stored.
     let (second, _) = phone.capture_and_sync(&server, &file).await;
-    let TestServer { state, dir } = server;
-    drop(state);
+    let dir = server.close().await;
     let process = ServerProcess::start(dir.path());
     let endpoint = format!("http://{}/v1/uploads", process.addr);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tuspy_upload.py");
     let run = |record: String| {
-        let (token, claimed, endpoint, file) = (
-            phone.token.clone(),
-            hash.clone(),
-            endpoint.clone(),
-            file.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            Command::new("python3")
-                .args([
-                    script,
-                    &endpoint,
-                    &token,
-                    &record,
-                    &claimed,
-                    file.to_str().expect("utf-8 path"),
-                ])
-                .output()
-                .expect("run python3")
-        })
+        let mut command = tuspy(&endpoint, &phone.token, &record, &hash, &file, 4 << 20);
+        tokio::task::spawn_blocking(move || command.output().expect("run python3"))
     };
 
     let output = run(visit.to_string()).await.expect("tuspy");

@@ -374,16 +374,7 @@ async fn an_upload_locked_by_a_stalled_request_is_retried_with_backoff_and_compl
         let mut config = UploaderConfig::new(through, token);
         config.chunk_size = 1 << 20;
         config.retry_backoff = std::time::Duration::from_millis(50);
-        let uploader = Uploader::new(config).expect("uploader");
-        let run = uploader
-            .run(
-                &mut phone.store,
-                &phone.media,
-                Network::Unmetered,
-                &AtomicBool::new(false),
-                &mut |_| {},
-            )
-            .expect("run");
+        let run = phone.upload_queue(config, &mut |_| {});
         (run, phone)
     });
     // Once the uploader has met the lock, the stalled client goes away.

@@ -7,8 +7,14 @@ use std::time::{Duration, Instant};
 
 /// Runs the binary.
 pub fn siteproof(args: &[&str]) -> Output {
+    siteproof_with_env(args, &[])
+}
+
+/// Runs the binary with extra environment variables (`AWS_*` for a bucket).
+pub fn siteproof_with_env(args: &[&str], env: &[(String, String)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_siteproof"))
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run siteproof")
 }

@@ -113,6 +113,13 @@ impl TestServer {
         app(self.state.clone())
     }
 
+    /// Shuts the in-process server down (its connections closed, its log folded in) and
+    /// hands over its data folder, for a server process to open next.
+    pub async fn close(self) -> tempfile::TempDir {
+        self.state.shutdown().await.expect("shutdown");
+        self.dir
+    }
+
     /// Sends a request to `app()` and returns status, content type and body.
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, String, Bytes) {
         let resp = self.app().oneshot(req).await.expect("infallible service");

@@ -185,6 +185,25 @@ impl DiskPhone {
         (visit, media_ref)
     }
 
+    /// Drains this phone's upload queue with the core's uploader (blocking), on an
+    /// unmetered network, never cancelled.
+    pub fn upload_queue(
+        &mut self,
+        config: siteproof_core::media::UploaderConfig,
+        progress: &mut dyn FnMut(&siteproof_core::media::UploadProgress),
+    ) -> siteproof_core::media::UploadRun {
+        let uploader = siteproof_core::media::Uploader::new(config).expect("uploader");
+        uploader
+            .run(
+                &mut self.store,
+                &self.media,
+                siteproof_core::media::Network::Unmetered,
+                &std::sync::atomic::AtomicBool::new(false),
+                progress,
+            )
+            .expect("upload run")
+    }
+
     /// Starts the `tus_upload` example on this phone's queue.
     pub fn upload_child(&self, endpoint: &str, chunk: usize) -> Child {
         Command::new(example("tus_upload"))
@@ -309,4 +328,33 @@ impl Proxy {
 pub fn sha256_file(path: &Path) -> String {
     let (hash, _) = MediaStore::hash_file(path).expect("hash");
     hash.to_string()
+}
+
+/// tuspy, a standard tus client from PyPI (`tests/tuspy_upload.py`), set to upload `file`
+/// claimed as `sha256` for `record` in `chunk`-byte PATCHes. Asserts it is installed.
+pub fn tuspy(
+    endpoint: &str,
+    token: &str,
+    record: &str,
+    sha256: &str,
+    file: &Path,
+    chunk: usize,
+) -> Command {
+    let probe = Command::new("python3")
+        .args(["-c", "import tusclient"])
+        .status();
+    assert!(
+        probe.is_ok_and(|s| s.success()),
+        "this test needs python3 with tuspy: pip install tuspy (scripts/test-all.sh does)"
+    );
+    let mut command = Command::new("python3");
+    command
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tuspy_upload.py"
+        ))
+        .args([endpoint, token, record, sha256])
+        .arg(file)
+        .arg(chunk.to_string());
+    command
 }

@@ -1,101 +1,22 @@
-//! A real Garage node for the object-storage tests: `scripts/garage.sh start` in a temporary
-//! folder (its cached binary, free 127.0.0.1 ports, layout, key, bucket `siteproof`), killed
-//! when the fixture drops. Each test gets a node of its own, so tests run in parallel.
+//! Object-storage fixtures: a real Garage node per test (`garage.rs`), the keys of a bucket,
+//! and what a test asserts about an upload from the bucket's own state: every part but the
+//! last at least 5 MiB while it goes on, and the stored object's bytes and part layout at
+//! the end.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod garage;
+
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
-use object_store::ObjectStore;
+use md5::Md5;
 use object_store::path::Path as Key;
-use siteproof_server::blob::{S3BlobStore, S3Location};
+use object_store::{ObjectStore, ObjectStoreExt};
+use sha2::{Digest, Sha256};
+use siteproof_core::MediaHash;
+use siteproof_server::blob::{MIN_PART, S3BlobStore, part_size};
 
-/// The bucket the script creates.
-pub const BUCKET: &str = "siteproof";
-
-pub struct Garage {
-    /// `AWS_*` variables reaching it, for child processes.
-    pub env: Vec<(String, String)>,
-    pid: u32,
-    pub dir: tempfile::TempDir,
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("scripts")
-        .join("garage.sh")
-}
-
-impl Garage {
-    pub fn start() -> Self {
-        let bin = Command::new(script())
-            .arg("path")
-            .output()
-            .expect("scripts/garage.sh path");
-        let bin = String::from_utf8_lossy(&bin.stdout).trim().to_string();
-        assert!(
-            Path::new(&bin).is_file(),
-            "Garage is not installed at {bin}: run scripts/garage.sh install (scripts/test-all.sh does)"
-        );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = Command::new(script())
-            .arg("start")
-            .arg(dir.path())
-            .output()
-            .expect("scripts/garage.sh start");
-        assert!(
-            out.status.success(),
-            "Garage did not start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut env = Vec::new();
-        let mut pid = None;
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Some((key, value)) = line
-                .strip_prefix("export ")
-                .and_then(|kv| kv.split_once('='))
-            else {
-                continue;
-            };
-            if key == "GARAGE_PID" {
-                pid = value.parse().ok();
-            } else {
-                env.push((key.to_string(), value.to_string()));
-            }
-        }
-        Self {
-            env,
-            pid: pid.expect("GARAGE_PID"),
-            dir,
-        }
-    }
-
-    /// `s3://siteproof/<prefix>` with this node's endpoint and key.
-    pub fn location(&self, prefix: &str) -> S3Location {
-        let mut location = S3Location::parse(&format!("s3://{BUCKET}/{prefix}"))
-            .expect("s3 url")
-            .expect("valid");
-        location.settings = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-            .collect();
-        location
-    }
-
-    pub fn store(&self, prefix: &str) -> S3BlobStore {
-        S3BlobStore::from_env(&self.location(prefix)).expect("s3 store")
-    }
-}
-
-impl Drop for Garage {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.pid.to_string()).status();
-    }
-}
+pub use garage::Garage;
 
 /// Every key under `prefix` in the store's bucket, sorted.
 pub async fn keys(store: &S3BlobStore, prefix: &str) -> Vec<String> {
@@ -108,4 +29,79 @@ pub async fn keys(store: &S3BlobStore, prefix: &str) -> Vec<String> {
         .expect("list");
     keys.sort();
     keys
+}
+
+/// Reads the multipart state of every upload staged under `prefix` (the store's prefix) and
+/// asserts that each part sent is at least 5 MiB and each tail shorter than a part. Returns
+/// how many parts they hold. Called between two PATCHes, when no append is under way.
+pub async fn assert_staged_parts_of_at_least_5_mib(store: &S3BlobStore, prefix: &str) -> usize {
+    let mut parts = 0;
+    for key in keys(store, &format!("{prefix}/staging")).await {
+        let Some(id) = key
+            .strip_suffix("/multipart.json")
+            .and_then(|k| k.rsplit('/').next())
+        else {
+            continue;
+        };
+        let state = store
+            .multipart_state(id)
+            .await
+            .expect("multipart state")
+            .expect("listed");
+        assert!(state.tail < state.part_size, "upload {id}: {state:?}");
+        for part in &state.parts {
+            assert!(
+                part.size >= MIN_PART,
+                "upload {id}: a non-final part of {} bytes",
+                part.size
+            );
+        }
+        parts += state.parts.len();
+    }
+    parts
+}
+
+/// Asserts that the object at `hash` holds `data` (its SHA-256 is the hash) and was stored
+/// as a multipart upload of parts of `part_size(len)` bytes, all but the last: its ETag is
+/// S3's MD5 of those parts' MD5s followed by their count (Garage computes it as AWS does).
+/// Returns the number of parts.
+pub async fn assert_stored_in_parts(store: &S3BlobStore, hash: &MediaHash, data: &[u8]) -> usize {
+    let s3 = store.object_store();
+    let key = store.blob_key(hash);
+    let head = s3
+        .head(&key)
+        .await
+        .expect("the blob is at its content address");
+    assert_eq!(head.size, data.len() as u64);
+    let part = usize::try_from(part_size(data.len() as u64)).expect("part size");
+    let mut md5s = Md5::new();
+    let mut count = 0;
+    for piece in data.chunks(part) {
+        md5s.update(Md5::digest(piece));
+        count += 1;
+    }
+    let expected = format!("{}-{count}", hex::encode(md5s.finalize()));
+    let etag = head.e_tag.expect("etag");
+    assert_eq!(
+        etag.trim_matches('"'),
+        expected,
+        "not {count} parts of {part} bytes but the last"
+    );
+    let stored = s3
+        .get(&key)
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(hex::encode(Sha256::digest(&stored)), hash.as_str());
+    count
+}
+
+/// Asserts that of upload `id`'s staging objects only its (completed) description is left.
+pub async fn assert_only_the_description_is_left(store: &S3BlobStore, prefix: &str, id: &str) {
+    assert_eq!(
+        keys(store, &format!("{prefix}/staging/{id}")).await,
+        vec![format!("{prefix}/staging/{id}/upload.json")]
+    );
 }

@@ -257,12 +257,18 @@ impl Drop for S3StagedWriter {
 
 #[async_trait]
 impl StagedWriter for S3StagedWriter {
-    async fn write(&mut self, data: Bytes) -> BlobResult<()> {
-        self.buffer.extend_from_slice(&data);
+    async fn write(&mut self, mut data: Bytes) -> BlobResult<()> {
+        // The buffer is filled to exactly one part and handed over whole; the next one is
+        // allocated at its full size, so no part is reallocated (copied) as it grows.
         let part = self.part_bytes();
-        while self.buffer.len() >= part {
-            let chunk = self.buffer.split_to(part).freeze();
-            self.send_part(chunk).await?;
+        while !data.is_empty() {
+            let room = part.saturating_sub(self.buffer.len());
+            let piece = data.split_to(room.min(data.len()));
+            self.buffer.extend_from_slice(&piece);
+            if self.buffer.len() >= part {
+                let full = std::mem::replace(&mut self.buffer, BytesMut::with_capacity(part));
+                self.send_part(full.freeze()).await?;
+            }
         }
         Ok(())
     }
