@@ -221,25 +221,12 @@ impl BlobStore for FsBlobStore {
 
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
         let part = self.part_path(id);
-        let mut file = match OpenOptions::new().write(true).open(&part) {
+        let file = match OpenOptions::new().write(true).open(&part) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound),
             Err(e) => return Err(e.into()),
         };
-        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-        // The writing runs on its own thread so the request task only receives and hashes:
-        // the two overlap instead of taking turns.
-        let task = tokio::task::spawn_blocking(move || -> BlobResult<u64> {
-            file.seek(SeekFrom::Start(offset))?;
-            let mut len = offset;
-            while let Some(data) = rx.blocking_recv() {
-                file.write_all(&data)?;
-                len += data.len() as u64;
-            }
-            file.set_len(len)?;
-            Ok(len)
-        });
-        Ok(Box::new(FsStagedWriter { tx: Some(tx), task }))
+        Ok(Box::new(FsStagedWriter::start(file, offset)))
     }
 
     async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
@@ -359,7 +346,40 @@ impl BlobStore for FsBlobStore {
 
 struct FsStagedWriter {
     tx: Option<mpsc::Sender<Bytes>>,
-    task: tokio::task::JoinHandle<BlobResult<u64>>,
+    /// `None` once awaited: a `JoinHandle` must not be polled after it completed.
+    task: Option<tokio::task::JoinHandle<BlobResult<u64>>>,
+}
+
+impl FsStagedWriter {
+    /// Writes what it is sent to `file` from `offset` on a thread of its own, so the request
+    /// task only receives and hashes: the two overlap instead of taking turns.
+    fn start(mut file: File, offset: u64) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let task = tokio::task::spawn_blocking(move || -> BlobResult<u64> {
+            file.seek(SeekFrom::Start(offset))?;
+            let mut len = offset;
+            while let Some(data) = rx.blocking_recv() {
+                file.write_all(&data)?;
+                len += data.len() as u64;
+            }
+            file.set_len(len)?;
+            Ok(len)
+        });
+        Self {
+            tx: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// The thread's outcome; after a failed `write` already took it, that it stopped.
+    async fn outcome(&mut self) -> BlobResult<u64> {
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .map_err(|e| BlobError::Io(io::Error::other(format!("blob writer failed: {e}"))))?,
+            None => Err(BlobError::Io(io::Error::other("blob writer stopped"))),
+        }
+    }
 }
 
 #[async_trait]
@@ -371,9 +391,9 @@ impl StagedWriter for FsStagedWriter {
         if tx.send(data).await.is_err() {
             // The thread stopped: its error is the real one.
             self.tx = None;
-            return match (&mut self.task).await {
-                Ok(Err(e)) => Err(e),
-                _ => Err(BlobError::Io(io::Error::other("blob writer stopped"))),
+            return match self.outcome().await {
+                Err(e) => Err(e),
+                Ok(_) => Err(BlobError::Io(io::Error::other("blob writer stopped"))),
             };
         }
         Ok(())
@@ -381,8 +401,33 @@ impl StagedWriter for FsStagedWriter {
 
     async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
         self.tx = None;
-        (&mut self.task)
-            .await
-            .map_err(|e| BlobError::Io(io::Error::other(format!("blob writer failed: {e}"))))?
+        self.outcome().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk that fills mid-upload (`/dev/full` answers every write with ENOSPC): the write
+    /// reports the error and finishing afterwards reports one too, instead of panicking on a
+    /// finished `JoinHandle` polled again.
+    #[tokio::test]
+    async fn a_full_disk_fails_the_write_and_the_finish_without_a_panic() {
+        let file = OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let mut writer = FsStagedWriter::start(file, 0);
+        let mut failed = None;
+        for _ in 0..=WRITE_QUEUE + 1 {
+            if let Err(e) = writer.write(Bytes::from(vec![7u8; 4096])).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let failed = failed.expect("a write fails once the thread stopped");
+        assert!(failed.to_string().contains("space"), "{failed}");
+        assert!(Box::new(writer).finish().await.is_err());
     }
 }

@@ -1,22 +1,35 @@
-//! Soak bench (not run by CI): `--devices` devices capture, sync and upload in a loop while
-//! other loopback addresses flood the back-office login (127.0.0.2) and hold slow connections
-//! that trickle a body or half a head (127.0.0.3). Prints, every `--every` seconds, the
-//! process's RSS (server and clients share this process), the devices' syncs, uploads and
-//! errors, the login answers and how many slow connections the server closed; then every
-//! distinct device error.
+//! Soak bench (not run by CI). The server runs in a child process of its own (this binary
+//! re-executed with `--role server`); this process plays `--devices` devices that capture,
+//! sync and upload a new clip in a loop, while other loopback addresses flood the back-office
+//! login with wrong passwords (127.0.0.2) and hold slow connections that trickle a body or
+//! half a head (127.0.0.3).
 //!
-//! Run: `cargo run -p siteproof-tests --bin soak -- --devices 50 --minutes 30`
-//! (`--seconds N` for a short run; a release build gives figures closer to production).
+//! Every `--every` seconds (default 10) it prints one row: seconds since the devices started,
+//! the server process's resident set and its peak so far (VmRSS, VmHWM from
+//! `/proc/<pid>/status`), this (client) process's resident set (devices and floods), syncs,
+//! uploads, device errors, slow connections the server closed, and the login answers by HTTP
+//! status (`err` = no answer). At the end: the server's RSS at the first row after the
+//! warm-up (`--warmup` seconds, default 120, at most a quarter of the run) against its min
+//! and max over the run's second half, the totals, and every distinct device error. Exits 1
+//! if a device saw an error or the server process died.
+//!
+//! Run: `cargo build --release -p siteproof-tests --bin soak` then
+//! `target/release/soak --devices 50 --seconds 1800` (or `--minutes 30`); the same flags after
+//! `cargo run --release -p siteproof-tests --bin soak --`.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use siteproof_core::SyncClient;
 use siteproof_core::media::Network;
 use siteproof_server::backoffice::Role;
-use siteproof_tests::procstat::rss_kib;
+use siteproof_tests::procstat::{peak_rss_kib, rss_kib};
 use siteproof_tests::server::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -35,6 +48,31 @@ impl Counts {
         self.device_errors.fetch_add(1, Ordering::Relaxed);
         *self.errors.lock().expect("errors").entry(what).or_default() += 1;
     }
+
+    /// `401:12 429:3400 err:1`: login answers by status.
+    fn logins(&self) -> String {
+        let logins = self.logins.lock().expect("logins");
+        let parts: Vec<String> = logins
+            .iter()
+            .map(|(status, n)| match status {
+                0 => format!("err:{n}"),
+                s => format!("{s}:{n}"),
+            })
+            .collect();
+        if parts.is_empty() {
+            "-".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// One printed row's memory figures, in KiB.
+struct Sample {
+    t_s: u64,
+    server_rss: u64,
+    server_hwm: u64,
+    client_rss: u64,
 }
 
 fn arg(name: &str, default: u64) -> u64 {
@@ -50,38 +88,102 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--role") {
+        assert_eq!(
+            args.get(2).map(String::as_str),
+            Some("server"),
+            "--role server DIR"
+        );
+        let dir = args.get(3).expect("--role server DIR");
+        return serve(Path::new(dir), arg("--devices", 50) as usize);
+    }
+    if !run() {
+        std::process::exit(1);
+    }
+}
+
+/// The child: a server on a free loopback port with a template, an office account and one
+/// enrollment code per device (five devices a group). Prints `code <n> <code>` per device,
+/// then `listening <addr>`; stops gracefully when its stdin closes (the parent ended).
+fn serve(dir: &Path, devices: usize) {
+    let server = TestServer::start(dir);
+    server.publish_template(&siteproof_tests::template(3));
+    server.office_user("chief", Role::Admin);
+    for g in 0..devices.div_ceil(5) {
+        let group = server.create_group(&format!("组{g}"));
+        for d in g * 5..(g * 5 + 5).min(devices) {
+            println!("code {d} {}", server.enrollment_code(&group));
+        }
+    }
+    println!("listening {}", server.addr());
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    server.stop();
+}
+
+/// The server child, its address and the enrollment codes it printed.
+fn start_server(dir: &Path, devices: usize) -> (Child, ChildStdin, SocketAddr, Vec<String>) {
+    let mut child = Command::new(std::env::current_exe().expect("this binary"))
+        .args(["--role", "server"])
+        .arg(dir)
+        .args(["--devices", &devices.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server process");
+    let stdin = child.stdin.take().expect("stdin");
+    let mut codes = vec![String::new(); devices];
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("server line");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["code", d, code] => codes[d.parse::<usize>().expect("device")] = (*code).into(),
+            ["listening", addr] => return (child, stdin, addr.parse().expect("addr"), codes),
+            _ => panic!("unexpected server line {line:?}"),
+        }
+    }
+    panic!("the server process ended before listening");
+}
+
+/// The soak; `true` if no device saw an error and the server lived to the end.
+fn run() -> bool {
     let devices = arg("--devices", 50) as usize;
     let seconds = arg("--seconds", arg("--minutes", 30) * 60);
     let every = Duration::from_secs(arg("--every", 10));
+    let warmup = arg("--warmup", 120).min(seconds / 4);
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(&dir.path().join("server"));
+    let (mut child, child_stdin, addr, codes) = start_server(&dir.path().join("server"), devices);
+    let (pid, url) = (child.id(), format!("http://{addr}"));
+    println!(
+        "soak: {devices} devices for {seconds} s against {url}: server pid {pid}, clients pid {}",
+        std::process::id()
+    );
     let template = siteproof_tests::template(3);
-    server.publish_template(&template);
-    server.office_user("chief", Role::Admin);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
-    println!(
-        "soak: {devices} devices for {seconds} s against {}",
-        server.url()
-    );
-
-    let groups: Vec<_> = (0..devices.div_ceil(5))
-        .map(|g| server.create_group(&format!("组{g}")))
-        .collect();
+    let mut stores = Vec::new();
+    for (d, code) in codes.iter().enumerate() {
+        let name = format!("检查员{d}");
+        let mut store =
+            siteproof_tests::open_store(&dir.path().join(format!("device{d}.db")), &name);
+        SyncClient::new(&url)
+            .expect("client")
+            .enroll(&mut store, code, &name)
+            .expect("enroll");
+        store.sync().expect("first sync");
+        stores.push(store);
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut workers = Vec::new();
-    for d in 0..devices {
-        let group = groups[d / 5].clone();
-        let path = dir.path().join(format!("device{d}.db"));
-        let mut store = server.enroll_store(&group, &path, &format!("检查员{d}"));
+    for (d, mut store) in stores.into_iter().enumerate() {
         let media = store
             .media_store(dir.path().join(format!("media{d}")))
             .expect("media");
-        let (counts, template) = (Arc::clone(&counts), template.clone());
+        let (counts, stop, template) = (Arc::clone(&counts), Arc::clone(&stop), template.clone());
         let clip = dir.path().join(format!("clip{d}.mp4"));
         workers.push(std::thread::spawn(move || {
             let mut round = 0u32;
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                 round += 1;
                 let visit = match store.create_visit(siteproof_tests::new_visit(&template, "工地"))
                 {
@@ -89,8 +191,10 @@ fn main() {
                     Err(e) => return counts.error(format!("capture: {e}")),
                 };
                 siteproof_tests::finding(&mut store, &visit, "消防通道堵塞");
-                // A clip of a size no other device or round uses: a new file each time.
-                let len = 200_000 + round * 1_000 + d as u32;
+                // A clip of a size no other device or round uses: a new file each time. Small
+                // and slow-growing, as device and server keep every one (a 30-minute run
+                // stores ~90,000 on each side).
+                let len = 16_000 + round * devices as u32 + d as u32;
                 siteproof_tests::attach_clip(&mut store, &media, &visit, &clip, len);
                 match store.sync() {
                     Ok(_) => counts.syncs.fetch_add(1, Ordering::Relaxed),
@@ -116,49 +220,155 @@ fn main() {
         }));
     }
     let login = {
-        let (counts, stop, url) = (Arc::clone(&counts), Arc::clone(&stop), server.url());
+        let (counts, stop, url) = (Arc::clone(&counts), Arc::clone(&stop), url.clone());
         std::thread::spawn(move || login_flood(&url, &counts, &stop))
     };
     let slow = {
-        let (counts, stop, addr) = (Arc::clone(&counts), Arc::clone(&stop), server.addr());
+        let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
         std::thread::spawn(move || slow_flood(addr, counts, stop))
     };
 
     let started = Instant::now();
-    println!("t_s\trss_mib\tsyncs\tuploads\tdevice_errors\tslow_closed\tlogin_answers");
+    let mut samples = Vec::new();
+    let mut server_died = None;
+    println!(
+        "{:>6} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10} {:>11}  logins(status:n)",
+        "t_s",
+        "srv_rss_mib",
+        "srv_hwm_mib",
+        "cli_rss_mib",
+        "syncs",
+        "uploads",
+        "dev_errors",
+        "slow_closed"
+    );
     while Instant::now() < deadline {
         std::thread::sleep(every.min(deadline.saturating_duration_since(Instant::now())));
-        report(&counts, started);
+        samples.push(report(&counts, started, pid));
+        if let Ok(Some(status)) = child.try_wait() {
+            println!("the server process ended: {status}");
+            server_died = Some(status);
+            break;
+        }
     }
+    stop.store(true, Ordering::Relaxed);
     for w in workers {
         let _ = w.join();
     }
-    stop.store(true, Ordering::Relaxed);
     let _ = login.join();
     let _ = slow.join();
-    report(&counts, started);
-    let errors = counts.errors.lock().expect("errors");
-    println!(
-        "device errors: {}",
-        if errors.is_empty() { "none" } else { "" }
-    );
-    for (what, n) in errors.iter() {
-        println!("  {n} x {what}");
+    if server_died.is_none() {
+        samples.push(report(&counts, started, pid));
     }
-    server.stop();
+    summary(&samples, seconds, warmup, &counts);
+    // A closed stdin asks the server to shut down gracefully; it gets 30 s.
+    drop(child_stdin);
+    let asked = Instant::now();
+    while child.try_wait().ok().flatten().is_none() && asked.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    match child.try_wait().ok().flatten() {
+        Some(status) => println!("server process ended: {status}"),
+        None => {
+            println!("server process did not stop within 30 s: killed");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+    server_died.is_none() && counts.device_errors.load(Ordering::Relaxed) == 0
 }
 
-fn report(counts: &Counts, started: Instant) {
+fn report(counts: &Counts, started: Instant, server_pid: u32) -> Sample {
+    let sample = Sample {
+        t_s: started.elapsed().as_secs(),
+        server_rss: rss_kib(server_pid),
+        server_hwm: peak_rss_kib(server_pid),
+        client_rss: rss_kib(std::process::id()),
+    };
     println!(
-        "{}\t{:.1}\t{}\t{}\t{}\t{}\t{:?}",
-        started.elapsed().as_secs(),
-        rss_kib(std::process::id()) as f64 / 1024.0,
+        "{:>6} {:>11.1} {:>11.1} {:>11.1} {:>7} {:>7} {:>10} {:>11}  {}",
+        sample.t_s,
+        mib(sample.server_rss),
+        mib(sample.server_hwm),
+        mib(sample.client_rss),
         counts.syncs.load(Ordering::Relaxed),
         counts.uploads.load(Ordering::Relaxed),
         counts.device_errors.load(Ordering::Relaxed),
         counts.slow_closed.load(Ordering::Relaxed),
-        counts.logins.lock().expect("logins"),
+        counts.logins(),
     );
+    sample
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The server's RSS after the warm-up against its second half, the totals, the errors.
+fn summary(samples: &[Sample], seconds: u64, warmup: u64, counts: &Counts) {
+    println!("== summary ==");
+    let live: Vec<&Sample> = samples.iter().filter(|s| s.server_rss > 0).collect();
+    let base = live.iter().find(|s| s.t_s >= warmup);
+    let half: Vec<&Sample> = live
+        .iter()
+        .copied()
+        .filter(|s| s.t_s >= seconds / 2)
+        .collect();
+    let min = half.iter().min_by_key(|s| s.server_rss);
+    let max = half.iter().max_by_key(|s| s.server_rss);
+    if let (Some(first), Some(last)) = (live.first(), live.last()) {
+        println!(
+            "server RSS: first {:.1} MiB (t={} s), last {:.1} MiB (t={} s), peak (VmHWM) {:.1} MiB",
+            mib(first.server_rss),
+            first.t_s,
+            mib(last.server_rss),
+            last.t_s,
+            mib(last.server_hwm),
+        );
+    }
+    if let (Some(base), Some(min), Some(max)) = (base, min, max) {
+        let change = |s: &Sample| {
+            100.0 * (s.server_rss as f64 - base.server_rss as f64) / base.server_rss as f64
+        };
+        println!(
+            "server RSS after warm-up (t={} s): {:.1} MiB; second half (t>={} s): min {:.1} MiB \
+             ({:+.1}%), max {:.1} MiB ({:+.1}%)",
+            base.t_s,
+            mib(base.server_rss),
+            seconds / 2,
+            mib(min.server_rss),
+            change(min),
+            mib(max.server_rss),
+            change(max),
+        );
+    }
+    if let (Some(first), Some(last), Some(peak)) = (
+        samples.first(),
+        samples.last(),
+        samples.iter().max_by_key(|s| s.client_rss),
+    ) {
+        println!(
+            "client RSS: first {:.1} MiB, last {:.1} MiB, max {:.1} MiB",
+            mib(first.client_rss),
+            mib(last.client_rss),
+            mib(peak.client_rss),
+        );
+    }
+    println!(
+        "syncs {}, uploads {}, slow connections closed {}, login answers {}",
+        counts.syncs.load(Ordering::Relaxed),
+        counts.uploads.load(Ordering::Relaxed),
+        counts.slow_closed.load(Ordering::Relaxed),
+        counts.logins(),
+    );
+    let errors = counts.errors.lock().expect("errors");
+    println!(
+        "device errors: {}",
+        counts.device_errors.load(Ordering::Relaxed)
+    );
+    for (what, n) in errors.iter() {
+        println!("  {n} x {what}");
+    }
 }
 
 /// Wrong passwords for a real account from 127.0.0.2, eight at a time.
