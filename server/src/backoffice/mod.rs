@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
-pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
+pub use db::{CaseRow, CollectionRow, LedgerFilter, VisitCounts, VisitFilter, VisitRow};
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
 pub use ledger::CaseInput;
 pub use library::{TemplateEntry, TemplateState};

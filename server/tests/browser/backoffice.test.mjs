@@ -104,10 +104,10 @@ test('a visit shows conflicts, pending evidence, a photo in the viewer and a vid
 
 let casePath;
 
-test('a case goes from open to closed, and its notice is a PDF', async () => {
+test('a finding is an open ledger entry that goes to closed, and its notice is a PDF', async () => {
   await Promise.all([
     page.waitForURL(/\/office\/cases\//),
-    page.locator('button.open-case').first().click(),
+    page.locator('#findings a.case-link[data-status=open]').first().click(),
   ]);
   casePath = new URL(page.url()).pathname;
   assert.equal(await page.getAttribute('#case-status', 'data-status'), 'open');

@@ -79,8 +79,9 @@ fn fullwidth(text: &str) -> String {
         .collect()
 }
 
-/// The notice as PDF bytes. Blocking: call it on a blocking thread.
-pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
+/// Lines of text as an A4 PDF in the embedded CJK font, a new page when one is full.
+/// Blocking: call it on a blocking thread.
+pub fn text_pdf(title: &str, lines: &[(f32, String)]) -> Result<Vec<u8>> {
     let font_path = cjk_font().ok_or_else(|| {
         Error::Internal(
             "no CJK TrueType font: install fonts-droid-fallback or set SITEPROOF_CJK_FONT".into(),
@@ -88,19 +89,29 @@ pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
     })?;
     let font = std::fs::read(&font_path)
         .map_err(|e| Error::Internal(format!("font {}: {e}", font_path.display())))?;
-    let (doc, page, layer) = PdfDocument::new("整改通知书", Mm(210.0), Mm(297.0), "text");
+    let (doc, page, layer) = PdfDocument::new(title, Mm(210.0), Mm(297.0), "text");
     let font = doc
         .add_external_font(Cursor::new(font))
         .map_err(|e| Error::Internal(format!("font: {e}")))?;
-    let layer = doc.get_page(page).get_layer(layer);
+    let mut layer = doc.get_page(page).get_layer(layer);
     let mut y = 270.0;
-    for (size, text) in lines(row, case, issuer) {
-        let x = if size > 15.0 { 55.0 } else { 25.0 };
-        layer.use_text(fullwidth(&text), size, Mm(x), Mm(y), &font);
+    for (size, text) in lines {
+        if y < 20.0 {
+            let (page, next) = doc.add_page(Mm(210.0), Mm(297.0), "text");
+            layer = doc.get_page(page).get_layer(next);
+            y = 270.0;
+        }
+        let x = if *size > 15.0 { 55.0 } else { 25.0 };
+        layer.use_text(fullwidth(text), *size, Mm(x), Mm(y), &font);
         y -= size * 0.9;
     }
     doc.save_to_bytes()
         .map_err(|e| Error::Internal(format!("pdf: {e}")))
+}
+
+/// The notice as PDF bytes. Blocking: call it on a blocking thread.
+pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
+    text_pdf("整改通知书", &lines(row, case, issuer))
 }
 
 impl crate::backoffice::BackOffice {
