@@ -144,6 +144,63 @@ test('the ledger downloads as XLSX with the closed case in it', async () => {
   assert.equal(row[8], 0);
 });
 
+test('the ledger holds every finding at its status and its filters narrow it', async () => {
+  await page.goto(`${base}/office/ledger`);
+  const total = Number(await page.textContent('#case-count'));
+  assert.ok(total >= 20, `every synced finding is an entry (${total})`);
+  for (const status of ['fixed_on_spot', 'open', 'rectifying', 'rectified', 'verified', 'closed', 'reopened']) {
+    assert.ok(await page.locator(`#ledger tbody tr[data-status=${status}]`).count() >= 1, `an entry ${status}`);
+  }
+
+  await page.selectOption('#ledger-filters select[name=status]', 'fixed_on_spot');
+  await Promise.all([page.waitForURL('**status=fixed_on_spot**'), page.click('#ledger-filters button[type=submit]')]);
+  const fixed = Number(await page.textContent('#case-count'));
+  assert.ok(fixed > 0 && fixed < total);
+  assert.equal(await page.locator('#ledger tbody tr').count(), fixed);
+  assert.equal(await page.locator('#ledger tbody tr:not([data-status=fixed_on_spot])').count(), 0);
+
+  await page.goto(`${base}/office/ledger`);
+  await page.check('#ledger-filters input[name=overdue]');
+  await Promise.all([page.waitForURL('**overdue=1**'), page.click('#ledger-filters button[type=submit]')]);
+  assert.ok(Number(await page.textContent('#ledger tbody tr .overdue')) > 0, 'days overdue shown');
+  assert.equal(await page.locator('#ledger tbody tr:not(:has(span.flag))').count(), 0, 'overdue means listed');
+
+  await page.goto(`${base}/office/ledger`);
+  await page.check('#ledger-filters input[name=listed]');
+  await Promise.all([page.waitForURL('**listed=1**'), page.click('#ledger-filters button[type=submit]')]);
+  const listed = await page.locator('#ledger tbody tr').count();
+  assert.ok(listed >= 2, 'the overdue one and the one listed by hand');
+  assert.equal(await page.locator('#ledger tbody tr:has(span.flag)').count(), listed);
+
+  await page.goto(`${base}/office/ledger?group=sjz-2`);
+  const group2 = Number(await page.textContent('#case-count'));
+  assert.ok(group2 > 0 && group2 < total);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#xlsx')]);
+  const book = XLSX.read(await readFile(await download.path()));
+  const rows = XLSX.utils.sheet_to_json(book.Sheets[book.SheetNames[0]], { header: 1 });
+  assert.equal(rows.length - 1, group2, 'the export takes the page\'s filters');
+});
+
+test('the report counts hazards, the same in the page and the workbook', async () => {
+  await page.goto(`${base}/office/reports?kind=month`);
+  const figures = {};
+  for (const row of await page.locator('#report-figures tr').all()) {
+    figures[(await row.locator('th').textContent()).trim()] = (await row.locator('td').textContent()).trim();
+  }
+  assert.ok(Number(figures['发现隐患']) >= 20);
+  assert.ok(Number(figures['已销号']) >= 1);
+  assert.ok(Number(figures['超期未整改']) >= 1);
+  assert.match(figures['销号率'], /^\d+\.\d%$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#report-xlsx')]);
+  const book = XLSX.read(await readFile(await download.path()));
+  const rows = XLSX.utils.sheet_to_json(book.Sheets[book.SheetNames[0]], { header: 1 });
+  for (const [label, value] of rows.slice(1)) {
+    assert.equal(String(value), figures[label], label);
+  }
+  await page.goto(`${base}/office/reports?kind=daily&date=2021-03-01`);
+  assert.equal(await page.textContent('#closure-rate'), '—', 'nothing found, no rate');
+});
+
 test('the month-end report shows the figures and a chart', async () => {
   await page.goto(`${base}/office/reports?kind=month`);
   assert.ok(await page.locator('#chart rect').count() > 0);
