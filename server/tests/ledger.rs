@@ -8,6 +8,7 @@ mod office_fixture;
 
 use common::{Phone, RealServer, TestServer};
 use office_fixture::{add_user, sign_in};
+use sha2::Digest;
 use siteproof_core::{NewFinding, RecordId, Severity};
 use siteproof_server::backoffice::Role;
 
@@ -361,4 +362,141 @@ async fn reports_count_hazards_and_an_empty_period_has_no_closure_rate() {
         let bytes = resp.bytes().await.expect("body");
         assert!(bytes.starts_with(magic), "{path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rectification_evidence_uploaded_in_the_browser_is_a_blob_with_custody_and_access_rules() {
+    let server = TestServer::new().await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice").await;
+    let mut g1 = phone(&server, &real, "g1").await;
+    let g2 = phone(&server, &real, "g2").await;
+    let ids = capture(
+        &mut g1,
+        "某冶金厂",
+        &[finding("煤气报警器失效", Severity::Major, false)],
+    );
+    let case = &ids[0];
+    let upload = |token: Option<&str>, body: Vec<u8>| {
+        let mut req = office
+            .http
+            .post(real.url(&format!(
+                "/office/cases/{case}/evidence?name=%E6%95%B4%E6%94%B9.png"
+            )))
+            .header("cookie", &office.cookie)
+            .body(body);
+        if let Some(t) = token {
+            req = req.header("x-csrf-token", t.to_owned());
+        }
+        req.send()
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..5000u32).map(|i| (i * 7 % 251) as u8));
+
+    let refused = upload(None, png.clone()).await.expect("post");
+    assert_eq!(refused.status().as_u16(), 403, "no CSRF token");
+    let text = upload(Some(&office.csrf), b"not a photo".to_vec())
+        .await
+        .expect("post");
+    assert_eq!(text.status().as_u16(), 400, "only photos and PDFs");
+    let stored = upload(Some(&office.csrf), png.clone()).await.expect("post");
+    assert_eq!(stored.status().as_u16(), 200);
+    let answer: serde_json::Value =
+        serde_json::from_slice(&stored.bytes().await.expect("body")).expect("json");
+    let hash = answer["hash"].as_str().expect("hash").to_owned();
+    assert_eq!(
+        hash,
+        hex::encode(sha2::Sha256::digest(&png)),
+        "named by its SHA-256"
+    );
+
+    let head = server
+        .state
+        .evidence
+        .chain_head()
+        .await
+        .expect("custody")
+        .expect("an entry");
+    assert_eq!(
+        (head.action.as_str(), head.subject.as_str()),
+        ("office_upload", hash.as_str())
+    );
+    assert!(head.details.contains(case.as_str()) && head.details.contains("整改.png"));
+    assert!(
+        server
+            .state
+            .evidence
+            .verify_chain()
+            .await
+            .expect("chain")
+            .is_ok()
+    );
+
+    // Served like a phone's evidence: to office users and devices who may read the case.
+    let media = format!("/v1/media/{hash}?record={case}");
+    let resp = office
+        .http
+        .get(real.url(&media))
+        .header("cookie", &office.cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.bytes().await.expect("body").as_ref(), png.as_slice());
+    for (token, expected) in [(&g1.token, 200), (&g2.token, 404)] {
+        let resp = office
+            .http
+            .get(real.url(&media))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            resp.status().as_u16(),
+            expected,
+            "device of the other group: absent"
+        );
+    }
+    add_user(&server, "tom", Role::Reviewer, "tianjin", vec![]).await;
+    let (_, tom, _) = sign_in(&server, "tom").await;
+    let resp = office
+        .http
+        .get(real.url(&media))
+        .header("cookie", tom)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status().as_u16(), 404, "another region");
+
+    // The rectification report names only files uploaded to its case.
+    let events = format!("/office/cases/{case}/events");
+    let (code, body) = office
+        .post(
+            &real,
+            &events,
+            &[
+                ("kind", "ordered"),
+                ("unit", "某冶金厂"),
+                ("deadline", "2030-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 303, "{body}");
+    let (code, _) = office
+        .post(
+            &real,
+            &events,
+            &[("kind", "rectified"), ("media", &"a".repeat(64))],
+        )
+        .await;
+    assert_eq!(code, 400, "a hash never uploaded");
+    let (code, body) = office
+        .post(&real, &events, &[("kind", "rectified"), ("media", &hash)])
+        .await;
+    assert_eq!(code, 303, "{body}");
+    let (_, page) = office.get(&real, &format!("/office/cases/{case}")).await;
+    assert!(
+        page.contains(&format!("/v1/media/{hash}?record={case}")),
+        "{page}"
+    );
 }

@@ -28,6 +28,12 @@ dialog img{max-width:90vw;max-height:85vh}.receipt{font-size:1.6em;letter-spacin
 pub(crate) const VIEWER_JS: &str = r#"
 document.addEventListener('click',function(e){var a=e.target.closest('a[data-viewer]');if(!a)return;e.preventDefault();
 var d=document.getElementById('viewer');d.querySelector('img').src=a.href;d.showModal();});
+document.addEventListener('submit',async function(e){var f=e.target,p=f.querySelector('input[type=file]');
+if(!f.dataset.upload||!p||!p.files.length)return;e.preventDefault();var h=[];
+for(var x of p.files){var r=await fetch(f.dataset.upload+'?name='+encodeURIComponent(x.name),
+{method:'POST',headers:{'x-csrf-token':f.elements.csrf.value},body:x});
+if(!r.ok){f.querySelector('.upload-error').textContent=await r.text();return;}h.push((await r.json()).hash);}
+f.elements.media.value=h.join(',');p.disabled=true;f.submit();});
 "#;
 
 /// The frame of every signed-in page.

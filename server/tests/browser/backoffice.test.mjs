@@ -119,7 +119,18 @@ test('a finding is an open ledger entry that goes to closed, and its notice is a
   await page.fill('form[data-kind=interim_measures] input[name=note]', '设置警戒区');
   await page.click('form[data-kind=interim_measures] button');
   await page.waitForSelector('#events tr:nth-child(3)');
-  for (const [kind, status] of [['rectified', 'rectified'], ['verified', 'verified'], ['closed', 'closed']]) {
+  // The enterprise's photo, uploaded in the browser as the rectification evidence.
+  const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(3000, 7)]);
+  await page.setInputFiles('form[data-kind=rectified] input[type=file]',
+    { name: '整改后.png', mimeType: 'image/png', buffer: png });
+  await page.click('form[data-kind=rectified] button');
+  await page.waitForSelector('#case-status[data-status=rectified]');
+  const evidence = await page.getAttribute('#uploads a.evidence', 'href');
+  const served = await page.request.get(`${base}${evidence}`);
+  assert.equal(served.status(), 200);
+  assert.deepEqual(Buffer.from(await served.body()), png, 'the same bytes come back');
+  assert.equal(await page.locator('#events a.evidence').count(), 1, 'the report names it');
+  for (const [kind, status] of [['verified', 'verified'], ['closed', 'closed']]) {
     await page.click(`form[data-kind=${kind}] button`);
     await page.waitForSelector(`#case-status[data-status=${status}]`);
   }

@@ -6,6 +6,7 @@
 //! keeps the ledger row in step. Events are only appended; the status is derived from them by
 //! [`Case::status`], listing (挂牌督办) by [`siteproof_core::is_listed`].
 
+mod evidence;
 pub(super) mod pages;
 pub(super) mod routes;
 pub(super) mod rows;
@@ -254,6 +255,12 @@ impl BackOffice {
             self.record_case(user, &row).await?;
         }
         let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
+        let uploaded = evidence::uploads(&doc);
+        if let Some(m) = input.media.iter().find(|m| !uploaded.contains(m.as_str())) {
+            return Err(Error::InvalidInput(format!(
+                "evidence {m} was not uploaded to this case"
+            )));
+        }
         case.events.push(CaseEvent {
             kind,
             by: user.login.clone(),
@@ -301,12 +308,18 @@ impl BackOffice {
 
     /// The case's ledger row and its custody entry, written together.
     async fn index_case(&self, user: &WebUser, case: &Case, header: &RecordHeader) -> Result<()> {
-        let row = row_of(case, header);
-        let event = case_custody(user, case);
+        self.write_ledger_row(row_of(case, header), case_custody(user, case))
+            .await
+    }
+
+    /// A ledger row and a custody entry in one transaction.
+    async fn write_ledger_row(&self, row: CaseRow, event: CustodyEvent) -> Result<()> {
         self.db
             .run(move |c| {
-                case_rows::put(c, &row)?;
-                custody::append(c, &event).map(drop)
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                case_rows::put(&tx, &row)?;
+                custody::append_in(&tx, &event, siteproof_core::now())?;
+                tx.commit()
             })
             .await
     }

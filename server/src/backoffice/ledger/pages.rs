@@ -1,5 +1,7 @@
 //! The hazard ledger (台账) and one case with the forms that drive it to closure.
 
+use std::collections::BTreeSet;
+
 use maud::{Markup, html};
 use siteproof_core::{Case, CaseEventKind, CaseStatus};
 
@@ -87,8 +89,10 @@ pub fn ledger_page(
 }
 
 fn event_form(lang: Lang, user: &WebUser, case: &Case, kind: CaseEventKind) -> Markup {
+    let upload =
+        (kind == CaseEventKind::Rectified).then(|| format!("{BASE}/cases/{}/evidence", case.id));
     html! {
-        form.event method="post" action={(BASE) "/cases/" (case.id) "/events"} data-kind=(kind.code()) {
+        form.event method="post" action={(BASE) "/cases/" (case.id) "/events"} data-kind=(kind.code()) data-upload=[upload] {
             fieldset {
                 legend { (lang.event(kind)) }
                 input type="hidden" name="csrf" value=(user.csrf);
@@ -98,7 +102,10 @@ fn event_form(lang: Lang, user: &WebUser, case: &Case, kind: CaseEventKind) -> M
                     label { (lang.t("整改期限", "Deadline")) " " input type="date" name="deadline" required; }
                 }
                 @if kind == CaseEventKind::Rectified {
-                    label { (lang.t("整改证据（文件哈希，逗号分隔）", "Evidence (file hashes, comma-separated)")) " " input name="media"; }
+                    label { (lang.t("整改证据（照片或 PDF）", "Evidence (photos or PDFs)")) " "
+                        input type="file" multiple accept="image/jpeg,image/png,application/pdf"; }
+                    input type="hidden" name="media";
+                    span.upload-error {}
                 }
                 label { (lang.t("说明", "Note")) " " input name="note" size="40"; }
                 button type="submit" { (lang.event(kind)) }
@@ -108,7 +115,13 @@ fn event_form(lang: Lang, user: &WebUser, case: &Case, kind: CaseEventKind) -> M
 }
 
 /// One case: its facts, its history, and a form for each event the lifecycle allows now.
-pub fn case_page(lang: Lang, user: &WebUser, row: &CaseRow, case: &Case) -> Markup {
+pub fn case_page(
+    lang: Lang,
+    user: &WebUser,
+    row: &CaseRow,
+    case: &Case,
+    uploads: &BTreeSet<String>,
+) -> Markup {
     let now = siteproof_core::now();
     let body = html! {
         p {
@@ -138,11 +151,18 @@ pub fn case_page(lang: Lang, user: &WebUser, row: &CaseRow, case: &Case) -> Mark
                             @if let Some(u) = &e.unit { (lang.t("责任单位", "Unit")) ": " (u) " " }
                             @if let Some(d) = e.deadline { (lang.t("期限", "Deadline")) ": " (date(d)) " " }
                             @if let Some(n) = &e.note { (n) " " }
-                            @for m in &e.media { a href={"/v1/media/" (m) "?record=" (case.visit)} { (&m.as_str()[..8]) } " " }
+                            @for m in &e.media {
+                                @let through = if uploads.contains(m.as_str()) { case.id.as_str() } else { case.visit.as_str() };
+                                a.evidence href={"/v1/media/" (m) "?record=" (through)} { (&m.as_str()[..8]) } " "
+                            }
                         }
                     }
                 }
             }
+        }
+        @if !uploads.is_empty() {
+            h2 { (lang.t("整改证据", "Rectification evidence")) }
+            ul #uploads { @for h in uploads { li { a.evidence href={"/v1/media/" (h) "?record=" (case.id)} { (&h[..12]) } } } }
         }
         h2 { (lang.t("办理", "Actions")) }
         @for kind in CaseEventKind::ALL {

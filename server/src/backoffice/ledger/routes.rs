@@ -1,17 +1,16 @@
 //! Routes of the hazard ledger (台账) and its cases: the ledger, one case, opening a case
 //! from a finding, adding an event.
 
-use axum::extract::{Path, Query};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::CaseInput;
-use super::pages;
+use super::{CaseInput, evidence, pages};
 use crate::backoffice::LedgerFilter;
 use crate::backoffice::dates;
 use crate::backoffice::extract::{
-    NoFields, Office, PageResult, Posted, RouteTable, non_empty, page, parse_due,
+    NoFields, Office, PageResult, Posted, PostedFile, RouteTable, non_empty, page, parse_due,
 };
 use crate::error::Error;
 use siteproof_core::CaseEventKind;
@@ -26,6 +25,10 @@ pub fn routes() -> RouteTable {
         .route("/office/ledger", get(ledger))
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/events", post(case_event))
+        .route(
+            "/office/cases/{id}/evidence",
+            post(case_evidence).layer(DefaultBodyLimit::max(evidence::MAX_EVIDENCE_BYTES)),
+        )
 }
 
 async fn open_case(
@@ -113,7 +116,34 @@ async fn ledger(o: Office, Query(q): Query<LedgerQuery>) -> PageResult {
 
 async fn case(o: Office, Path(id): Path<String>) -> PageResult {
     let (row, case) = o.office.case(&o.user, &id).await?;
-    Ok(page(o.lang, pages::case_page(o.lang, &o.user, &row, &case)))
+    let uploads = if row.recorded {
+        o.office.case_uploads(&row.id).await?
+    } else {
+        Default::default()
+    };
+    Ok(page(
+        o.lang,
+        pages::case_page(o.lang, &o.user, &row, &case, &uploads),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EvidenceQuery {
+    name: Option<String>,
+}
+
+/// A file of rectification evidence, sent by the case page's script; answers its hash.
+async fn case_evidence(
+    Path(id): Path<String>,
+    Query(q): Query<EvidenceQuery>,
+    PostedFile { o, bytes }: PostedFile,
+) -> PageResult {
+    let name = q.name.unwrap_or_default();
+    let hash = o
+        .office
+        .upload_case_evidence(&o.user, &id, &name, bytes)
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "hash": hash.as_str() })).into_response())
 }
 
 #[derive(Deserialize)]
