@@ -500,3 +500,119 @@ async fn rectification_evidence_uploaded_in_the_browser_is_a_blob_with_custody_a
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_briefing_lists_covert_hazards_with_the_photos_the_office_chose_as_pdf_and_docx() {
+    use siteproof_core::{MediaCapture, MediaKind, VisitMode, media::Network};
+
+    let server = TestServer::new().await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice").await;
+    let mut g1 = phone(&server, &real, "g1").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let media = g1
+        .store
+        .media_store(dir.path().join("media"))
+        .expect("media");
+    let photo_path = dir.path().join("photo.jpg");
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    })
+    .save(&photo_path)
+    .expect("a JPEG");
+
+    let covert = g1.capture_visit("某烟花爆竹仓库");
+    let photo = g1
+        .store
+        .add_evidence(
+            &covert,
+            &media,
+            &photo_path,
+            MediaCapture {
+                kind: MediaKind::Photo,
+                mime: "image/jpeg".into(),
+                captured_at: None,
+                location: None,
+                poster: None,
+            },
+        )
+        .expect("evidence");
+    let mut with_photo = finding("仓库内私拉电线", Severity::Major, false);
+    with_photo.media = vec![photo.hash.clone()];
+    g1.store.add_finding(&covert, with_photo).expect("finding");
+    let mut announced = common::new_visit(&common::template(), "某明查企业");
+    announced.mode = VisitMode::Announced;
+    let announced = g1.store.create_visit(announced).expect("visit");
+    g1.store
+        .add_finding(
+            &announced,
+            finding("明查发现的问题", Severity::General, false),
+        )
+        .expect("finding");
+    tokio::task::block_in_place(|| {
+        g1.store.sync()?;
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        g1.store
+            .upload(&media, Network::Unmetered, &cancel, &mut |_| {})
+            .map(drop)
+    })
+    .expect("sync and upload over HTTP");
+
+    let (status, page) = office.get(&real, "/office/briefing").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("某烟花爆竹仓库") && !page.contains("某明查企业"),
+        "covert only"
+    );
+    assert!(
+        page.contains(&format!("value=\"{}\" checked", photo.hash)),
+        "{page}"
+    );
+
+    let get = |path: String| {
+        let (http, cookie) = (office.http.clone(), office.cookie.clone());
+        let url = real.url(&path);
+        async move {
+            let resp = http
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(resp.status().as_u16(), 200, "{path}");
+            resp.bytes().await.expect("body").to_vec()
+        }
+    };
+    let chosen = get(format!("/office/briefing.pdf?photo={}", photo.hash)).await;
+    assert!(chosen.starts_with(b"%PDF"));
+    let has_image = |pdf: &[u8]| pdf.windows(9).any(|w| w == b"DCTDecode");
+    assert!(has_image(&chosen), "the chosen photo is in the PDF");
+    assert!(
+        !has_image(&get("/office/briefing.pdf".into()).await),
+        "no photo chosen"
+    );
+
+    let docx = get(format!("/office/briefing.docx?photo={}", photo.hash)).await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).expect("a DOCX is a zip");
+    let mut document = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("word/document.xml").expect("the document"),
+        &mut document,
+    )
+    .expect("read");
+    assert!(document.contains("安全生产暗访检查情况通报") && document.contains("某烟花爆竹仓库"));
+    assert!(!document.contains("某明查企业"));
+    assert!(zip.by_name("word/media/image1.jpeg").is_ok(), "the photo");
+    let head = server
+        .state
+        .evidence
+        .chain_head()
+        .await
+        .expect("custody")
+        .expect("entry");
+    assert_eq!(head.action, "export");
+    assert!(
+        head.details.contains(photo.hash.as_str()),
+        "the export names the photo"
+    );
+}

@@ -257,6 +257,23 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
     }
 }
 
+/// A file download named `name`.
+pub(super) fn download(
+    content_type: &'static str,
+    name: &str,
+    body: impl IntoResponse,
+) -> PageResult {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// The signed-in user of a state-changing request, or the refusal.
 async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<Office, Response> {
     Office::from_request_parts(parts, state)

@@ -52,6 +52,7 @@ pub fn layout(lang: Lang, user: &WebUser, title: &str, body: Markup) -> Markup {
                     strong { (lang.t("安全生产暗访督查", "Work-safety inspections")) }
                     a href={(BASE) "/visits"} { (lang.t("检查记录", "Visits")) }
                     a href={(BASE) "/ledger"} { (lang.t("隐患台账", "Hazard ledger")) }
+                    a href={(BASE) "/briefing"} { (lang.t("通报", "Briefing")) }
                     a href={(BASE) "/reports"} { (lang.t("统计报告", "Reports")) }
                     a href={(BASE) "/assignments"} { (lang.t("推送", "Pushes")) }
                     a href={(BASE) "/leads"} { (lang.t("线索", "Leads")) }

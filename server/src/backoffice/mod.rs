@@ -14,6 +14,7 @@
 //! Users and sessions themselves are the identity layer's (`crate::identity::Sessions`).
 
 mod assignments;
+mod briefing;
 mod collections;
 mod dates;
 mod db;

@@ -130,6 +130,8 @@ pub struct LedgerFilter {
     pub overdue: bool,
     /// Only hazards under listed supervision (挂牌督办).
     pub listed: bool,
+    /// Only hazards found on covert visits (暗访).
+    pub covert: bool,
 }
 
 /// A hazard ledger entry as the ledger shows it: one per finding.

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import XLSX from 'xlsx';
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 
 const base = process.env.SITEPROOF_URL ?? 'http://127.0.0.1:18931';
 let browser;
@@ -210,6 +211,26 @@ test('the report counts hazards, the same in the page and the workbook', async (
   }
   await page.goto(`${base}/office/reports?kind=daily&date=2021-03-01`);
   assert.equal(await page.textContent('#closure-rate'), '—', 'nothing found, no rate');
+});
+
+test('the briefing lists covert hazards with the chosen photos, as PDF and Word', async () => {
+  await page.goto(`${base}/office/briefing`);
+  assert.ok(Number(await page.textContent('#briefing-count')) > 0);
+  const withPhoto = page.locator('#briefing-items li:has(input[name=photo])').first();
+  const site = (await withPhoto.textContent()).split(' · ')[0].trim();
+  assert.ok(await withPhoto.locator('input[name=photo]:checked').count() >= 1, 'the first photos chosen');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#briefing-pdf')]);
+  assert.match(download.url(), /photo=/, 'the chosen photos go with the request');
+  const pdf = await getDocument({ data: new Uint8Array(await readFile(await download.path())) }).promise;
+  let text = '';
+  for (let n = 1; n <= pdf.numPages; n++) {
+    text += (await (await pdf.getPage(n)).getTextContent()).items.map((i) => i.str).join('');
+  }
+  assert.match(text, /安全生产暗访检查情况通报/);
+  assert.ok(text.includes(site), `${site} in the PDF text`);
+  const [word] = await Promise.all([page.waitForEvent('download'), page.click('#briefing-docx')]);
+  const docx = await readFile(await word.path());
+  assert.equal(docx.subarray(0, 2).toString(), 'PK', 'a DOCX package');
 });
 
 test('the month-end report shows the figures and a chart', async () => {

@@ -76,6 +76,7 @@ impl LedgerQuery {
             severity: non_empty(&self.severity),
             overdue: flag(&self.overdue),
             listed: flag(&self.listed),
+            covert: false,
         }
     }
 

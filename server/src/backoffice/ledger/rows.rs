@@ -82,6 +82,11 @@ fn filtered(vis: &Visibility, filter: &LedgerFilter, now: i64) -> (String, Vec<V
         sql.push_str(&format!(" AND {}", overdue_sql()));
         args.push(Value::Integer(now));
     }
+    if filter.covert {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM bo_visits v WHERE v.id = c.visit_id AND v.mode = 'covert')",
+        );
+    }
     if filter.listed {
         sql.push_str(&format!(" AND {}", listed_sql()));
         args.push(Value::Integer(now));

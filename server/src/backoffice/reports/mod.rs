@@ -7,7 +7,7 @@
 //! collections (`collections.rs`), the public's reports are leads (`leads/`).
 
 mod export;
-mod notice;
+pub(super) mod notice;
 mod pages;
 pub(super) mod routes;
 

@@ -3,14 +3,14 @@
 //! rectification notice as PDF.
 
 use axum::extract::{Path, Query};
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Report, ReportKind, report_day};
 use super::{export, pages};
-use crate::backoffice::extract::{Office, PageResult, RouteTable, non_empty, page};
+use crate::backoffice::extract::{
+    Office, PageResult, RouteTable, download as file, non_empty, page,
+};
 use crate::backoffice::ledger::routes::LedgerQuery;
 use crate::error::Error;
 
@@ -41,19 +41,6 @@ impl ReportQuery {
         let at = report_day(self.date.as_deref())?;
         Ok((o.office.report(&o.user, kind, at).await?, at))
     }
-}
-
-/// A file download.
-fn file(content_type: &'static str, name: &str, bytes: impl IntoResponse) -> PageResult {
-    let disposition = format!("attachment; filename=\"{name}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
 }
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

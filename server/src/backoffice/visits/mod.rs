@@ -197,19 +197,7 @@ impl BackOffice {
             .run(move |c| sql::visit(c, &vis, &owned))
             .await?
             .ok_or_else(unknown)?;
-        let record: RecordId = id.parse().map_err(|_| unknown())?;
-        let full = self
-            .storage
-            .full_document(&record)
-            .await?
-            .ok_or_else(unknown)?;
-        let (visit, conflicts) = tokio::task::spawn_blocking(move || {
-            let doc = decode(&full.to_bytes(), ActorId::random()).map_err(|e| e.to_string())?;
-            read_visit(&doc).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(format!("stored visit does not read: {e}")))?;
+        let (visit, conflicts) = self.stored_visit(id).await?;
         let owned = id.to_owned();
         let cases = self
             .db
@@ -246,6 +234,25 @@ impl BackOffice {
             template,
             evidence,
         })
+    }
+
+    /// A stored visit read whole, with its conflicting answers (the caller has checked the
+    /// user may see it).
+    pub(super) async fn stored_visit(&self, id: &str) -> Result<(Visit, Vec<AnswerConflict>)> {
+        let unknown = || Error::UnknownRecord { id: id.to_string() };
+        let record: RecordId = id.parse().map_err(|_| unknown())?;
+        let full = self
+            .storage
+            .full_document(&record)
+            .await?
+            .ok_or_else(unknown)?;
+        tokio::task::spawn_blocking(move || {
+            let doc = decode(&full.to_bytes(), ActorId::random()).map_err(|e| e.to_string())?;
+            read_visit(&doc).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(format!("stored visit does not read: {e}")))
     }
 
     /// The template version a visit names (versions never change, so they are kept once
