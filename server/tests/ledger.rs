@@ -499,6 +499,18 @@ async fn rectification_evidence_uploaded_in_the_browser_is_a_blob_with_custody_a
         page.contains(&format!("/v1/media/{hash}?record={case}")),
         "{page}"
     );
+
+    // The group's phone takes the case with its evidence map and reads it.
+    tokio::task::block_in_place(|| g1.store.sync()).expect("sync");
+    let on_phone = g1
+        .store
+        .case(&case.parse().expect("id"))
+        .expect("the case on the phone");
+    assert_eq!(on_phone.status(), siteproof_core::CaseStatus::Rectified);
+    assert_eq!(
+        on_phone.events.last().expect("event").media[0].as_str(),
+        hash
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
