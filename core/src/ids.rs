@@ -107,6 +107,18 @@ impl RecordId {
         Self(uuid::Uuid::now_v7().to_string())
     }
 
+    /// The record id of the ledger entry (`case`) of one finding of a visit:
+    /// `case:` and 32 hex digits of the SHA-256 of the two ids. Every finding has exactly one
+    /// entry, so the office makes the same id whenever it first acts on the finding.
+    pub fn for_finding_case(visit: &RecordId, finding: &FindingId) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(visit.as_str().as_bytes());
+        h.update([0]);
+        h.update(finding.as_str().as_bytes());
+        Self(format!("case:{}", &hex::encode(h.finalize())[..32]))
+    }
+
     /// The record id of one version of a template: `template:<id>@<version>`.
     pub fn for_template(id: &TemplateId, version: u32) -> Self {
         Self(format!("template:{id}@{version}"))

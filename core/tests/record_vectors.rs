@@ -244,6 +244,7 @@ fn case() -> Case {
             deadline: Some(1_734_000_000_000),
             media: vec![],
         }],
+        fixed_on_spot: false,
     }
 }
 

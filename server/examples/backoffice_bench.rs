@@ -1,4 +1,5 @@
-//! Page server time of the back office with 10,000 visits and 50,000 findings stored.
+//! Page server time of the back office with 20,000 visits and 100,000 findings stored (every
+//! finding a hazard ledger entry).
 //!
 //! ```text
 //! cargo run -p siteproof-server --example backoffice_bench [-- VISITS CASES]
@@ -19,7 +20,7 @@ use siteproof_core::{
     Answer, AnswerValue, Finding, FindingId, RecordHeader, RecordId, RecordKind, Scope, Sector,
     Severity, Site, TemplateRef, Visit, VisitMode,
 };
-use siteproof_server::backoffice::{NewUser, Role};
+use siteproof_server::backoffice::{CaseInput, NewUser, Role};
 use siteproof_server::storage::{PushWrite, RecordWrite};
 use siteproof_server::{AppState, ServerConfig, app};
 use tower::ServiceExt;
@@ -154,7 +155,7 @@ async fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let visits = args.first().copied().unwrap_or(10_000);
+    let visits = args.first().copied().unwrap_or(20_000);
     let cases = args.get(1).copied().unwrap_or(2_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let state = AppState::open(dir.path(), ServerConfig::default()).expect("open");
@@ -222,8 +223,21 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    for (v, f) in first_findings.iter().take(cases) {
-        office.open_case(&user, v, f).await.expect("open case");
+    for (i, (v, f)) in first_findings.iter().take(cases).enumerate() {
+        let id = office.open_case(&user, v, f).await.expect("open case");
+        // Half of them ordered with a deadline that passed: overdue, listed by themselves.
+        if i % 2 == 0 {
+            let order = CaseInput {
+                kind: Some(siteproof_core::CaseEventKind::Ordered),
+                unit: Some("被检查单位".into()),
+                deadline: Some(now - 5 * 86_400_000),
+                ..CaseInput::default()
+            };
+            office
+                .add_case_event(&user, id.as_str(), order)
+                .await
+                .expect("order");
+        }
     }
     println!(
         "opened {} cases in {:.1} s",
@@ -240,6 +254,9 @@ async fn main() {
         "/office/visits?severity=major&sector=gas&mode=covert",
         "/office/visits?from=2020-01-01&to=2100-01-01&group=g1&page=3",
         "/office/ledger",
+        "/office/ledger?listed=1",
+        "/office/ledger?overdue=1&severity=general",
+        "/office/ledger?status=open&sector=gas&group=g1",
         "/office/reports?kind=daily",
         "/office/reports?kind=month",
         "/office/ledger.csv",

@@ -157,9 +157,8 @@ async fn case_of(server: &TestServer, visit: &Subject, cookie: &str, csrf: &str)
                 .await
                 .expect("session")
                 .expect("user"),
-            None,
-            None,
-            None,
+            siteproof_server::backoffice::LedgerFilter::default(),
+            100_000,
         )
         .await
         .expect("ledger");

@@ -12,6 +12,7 @@ use siteproof_server::backoffice::{NewUser, Role};
 use crate::CliError;
 
 mod content;
+mod ledger;
 mod phone;
 
 use phone::{Phone, capture, earlier_visit, photo, video};
@@ -290,6 +291,8 @@ pub async fn seed(
         .await
         .map_err(|e| CliError::Usage(format!("demo phones panicked: {e}")))??;
     println!("demo: {visits} visits captured and synced by simulated phones");
+    let driven = ledger::drive(&state.backoffice).await?;
+    println!("demo: {driven} hazards driven through the ledger");
     print_logins(base)
 }
 

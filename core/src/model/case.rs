@@ -98,9 +98,11 @@ pub struct CaseEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
-    /// Opened, no rectification ordered yet.
+    /// Fixed during the visit (立行立改), with the visit's evidence; awaiting verification.
+    FixedOnSpot,
+    /// Found, no rectification ordered yet.
     Open,
-    /// Rectification ordered, not yet reported done.
+    /// Rectification ordered (responsible unit, deadline), not yet reported done.
     Rectifying,
     /// Reported rectified, awaiting verification.
     Rectified,
@@ -108,26 +110,32 @@ pub enum CaseStatus {
     Verified,
     /// Closed (销号).
     Closed,
+    /// Reopened after a rectification that did not hold; awaiting a new order or report.
+    Reopened,
 }
 
 impl CaseStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [CaseStatus; 5] = [
+    pub const ALL: [CaseStatus; 7] = [
+        CaseStatus::FixedOnSpot,
         CaseStatus::Open,
         CaseStatus::Rectifying,
         CaseStatus::Rectified,
         CaseStatus::Verified,
         CaseStatus::Closed,
+        CaseStatus::Reopened,
     ];
 
     /// The snake_case code used in URLs and index tables.
     pub fn code(self) -> &'static str {
         match self {
+            CaseStatus::FixedOnSpot => "fixed_on_spot",
             CaseStatus::Open => "open",
             CaseStatus::Rectifying => "rectifying",
             CaseStatus::Rectified => "rectified",
             CaseStatus::Verified => "verified",
             CaseStatus::Closed => "closed",
+            CaseStatus::Reopened => "reopened",
         }
     }
 
@@ -135,6 +143,36 @@ impl CaseStatus {
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
     }
+
+    /// The status of a finding before the office has acted on it.
+    pub fn of_finding(fixed_on_spot: bool) -> Self {
+        if fixed_on_spot {
+            CaseStatus::FixedOnSpot
+        } else {
+            CaseStatus::Open
+        }
+    }
+
+    /// Whether a deadline still runs against the hazard (it may become overdue).
+    pub fn awaits_rectification(self) -> bool {
+        matches!(
+            self,
+            CaseStatus::Open | CaseStatus::Rectifying | CaseStatus::Reopened
+        )
+    }
+}
+
+/// Whether a hazard is under listed supervision (挂牌督办): listed by hand, overdue, or major
+/// and not fixed on the spot; never once closed. The one rule the case and the ledger's rows
+/// share.
+pub fn is_listed(
+    status: CaseStatus,
+    by_hand: bool,
+    overdue: bool,
+    major: bool,
+    fixed_on_spot: bool,
+) -> bool {
+    status != CaseStatus::Closed && (by_hand || overdue || (major && !fixed_on_spot))
 }
 
 /// A hazard ledger entry.
@@ -156,26 +194,25 @@ pub struct Case {
     pub description: String,
     /// The history, oldest first; only ever appended to.
     pub events: Vec<CaseEvent>,
+    /// The finding was fixed during the visit (立行立改); absent in older records (false).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub fixed_on_spot: bool,
 }
 
 impl Case {
     /// The status the events lead to.
     pub fn status(&self) -> CaseStatus {
-        let mut status = CaseStatus::Open;
+        let start = CaseStatus::of_finding(self.fixed_on_spot);
+        let mut status = start;
         for e in &self.events {
             status = match e.kind {
-                CaseEventKind::Opened => CaseStatus::Open,
+                CaseEventKind::Opened => start,
                 CaseEventKind::Ordered => CaseStatus::Rectifying,
                 CaseEventKind::Rectified => CaseStatus::Rectified,
                 CaseEventKind::Verified => CaseStatus::Verified,
                 CaseEventKind::Closed => CaseStatus::Closed,
-                CaseEventKind::Reopened => {
-                    if self.deadline().is_some() {
-                        CaseStatus::Rectifying
-                    } else {
-                        CaseStatus::Open
-                    }
-                }
+                CaseEventKind::Reopened => CaseStatus::Reopened,
                 CaseEventKind::InterimMeasures | CaseEventKind::Escalated => status,
             };
         }
@@ -202,8 +239,7 @@ impl Case {
 
     /// Whether the deadline has passed at `now` without the rectification reported.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
-        matches!(self.status(), CaseStatus::Open | CaseStatus::Rectifying)
-            && self.deadline().is_some_and(|d| d < now)
+        self.status().awaits_rectification() && self.deadline().is_some_and(|d| d < now)
     }
 
     /// Whole days past the deadline at `now` (0 when not overdue).
@@ -214,29 +250,43 @@ impl Case {
         }
     }
 
-    /// Whether the case is under listed supervision (挂牌督办): escalated by hand, or
-    /// overdue (flagged automatically), and not closed.
+    /// Whether the office listed the case by hand.
+    pub fn listed_by_hand(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| e.kind == CaseEventKind::Escalated)
+    }
+
+    /// Whether the case is under listed supervision (挂牌督办) at `now`: by hand, or
+    /// automatically when overdue or major and not fixed on the spot ([`is_listed`]).
     pub fn is_escalated(&self, now: Timestamp) -> bool {
-        self.status() != CaseStatus::Closed
-            && (self.is_overdue(now)
-                || self
-                    .events
-                    .iter()
-                    .any(|e| e.kind == CaseEventKind::Escalated))
+        is_listed(
+            self.status(),
+            self.listed_by_hand(),
+            self.is_overdue(now),
+            self.severity == Severity::Major,
+            self.fixed_on_spot,
+        )
     }
 
     /// Whether `kind` may follow the events so far (the lifecycle's transitions).
     pub fn allows(&self, kind: CaseEventKind) -> bool {
         use CaseEventKind as K;
+        use CaseStatus as S;
         let status = self.status();
         match kind {
             K::Opened => self.events.is_empty(),
-            K::Ordered => matches!(status, CaseStatus::Open | CaseStatus::Rectifying),
-            K::InterimMeasures | K::Escalated => status != CaseStatus::Closed,
-            K::Rectified => status == CaseStatus::Rectifying,
-            K::Verified => status == CaseStatus::Rectified,
-            K::Closed => status == CaseStatus::Verified,
-            K::Reopened => matches!(status, CaseStatus::Verified | CaseStatus::Closed),
+            K::Ordered => matches!(
+                status,
+                S::FixedOnSpot | S::Open | S::Rectifying | S::Reopened
+            ),
+            K::InterimMeasures | K::Escalated => status != S::Closed,
+            K::Rectified => {
+                status == S::Rectifying || (status == S::Reopened && self.deadline().is_some())
+            }
+            K::Verified => matches!(status, S::FixedOnSpot | S::Rectified),
+            K::Closed => status == S::Verified,
+            K::Reopened => matches!(status, S::Rectified | S::Verified | S::Closed),
         }
     }
 }
@@ -257,9 +307,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn status_follows_the_events_and_overdue_cases_are_escalated() {
-        let mut case = Case {
+    fn opened_case(fixed_on_spot: bool) -> Case {
+        Case {
             id: RecordId::random(),
             visit: RecordId::random(),
             finding: FindingId::random(),
@@ -268,8 +317,19 @@ mod tests {
             severity: Severity::Major,
             description: "泄漏".into(),
             events: vec![event(CaseEventKind::Opened, 0, None)],
-        };
+            fixed_on_spot,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_events_and_overdue_cases_are_escalated() {
+        let mut case = opened_case(false);
         assert_eq!(case.status(), CaseStatus::Open);
+        assert!(
+            case.is_escalated(0),
+            "a major hazard not fixed at once is listed at once"
+        );
+        case.severity = Severity::General;
         assert!(!case.allows(CaseEventKind::Closed));
         case.events
             .push(event(CaseEventKind::Ordered, 1, Some(86_400_000)));
@@ -288,6 +348,24 @@ mod tests {
         assert_eq!(case.status(), CaseStatus::Closed);
         assert!(!case.is_escalated(i64::MAX));
         case.events.push(event(CaseEventKind::Reopened, 3, None));
-        assert_eq!(case.status(), CaseStatus::Rectifying);
+        assert_eq!(case.status(), CaseStatus::Reopened);
+        assert!(
+            case.allows(CaseEventKind::Rectified),
+            "the order still holds"
+        );
+        assert!(case.is_overdue(86_400_001), "and so does its deadline");
+    }
+
+    #[test]
+    fn a_finding_fixed_on_the_spot_is_verified_then_closed_and_never_listed_automatically() {
+        let mut case = opened_case(true);
+        assert_eq!(case.status(), CaseStatus::FixedOnSpot);
+        assert!(!case.is_escalated(i64::MAX));
+        assert!(!case.allows(CaseEventKind::Rectified));
+        for kind in [CaseEventKind::Verified, CaseEventKind::Closed] {
+            assert!(case.allows(kind), "{kind:?}");
+            case.events.push(event(kind, 1, None));
+        }
+        assert_eq!(case.status(), CaseStatus::Closed);
     }
 }

@@ -8,7 +8,7 @@ mod template;
 mod visit;
 
 pub use assignment::{Assignment, AssignmentKind, ExpertContact};
-pub use case::{Case, CaseEvent, CaseEventKind, CaseStatus};
+pub use case::{Case, CaseEvent, CaseEventKind, CaseStatus, is_listed};
 pub use collection::{Collection, CollectionKind};
 pub use common::{GeoPoint, LocalizedText, Scope, Sector, Severity, Timestamp, now};
 pub use template::{AnswerKind, Criterion, Template, TemplateItem, TemplateSource};

@@ -8,7 +8,7 @@ use crate::document::{RecordHeader, RecordKind};
 use crate::error::{Error, Result};
 use crate::ids::{MediaHash, RecordId};
 use crate::model::{
-    Assignment, Collection, CollectionKind, GeoPoint, NewVisit, TemplateRef, VisitMode, now,
+    Assignment, Case, Collection, CollectionKind, GeoPoint, NewVisit, TemplateRef, VisitMode, now,
 };
 
 /// What an inspector enters to start a visit from an assignment.
@@ -36,21 +36,39 @@ impl Store {
         Ok(list)
     }
 
-    /// One assignment.
-    pub fn assignment(&mut self, id: &RecordId) -> Result<Assignment> {
+    /// A readable record of `kind`, loaded; `NotFound` names the kind (`what`).
+    pub(super) fn loaded_record(
+        &mut self,
+        id: &RecordId,
+        kind: RecordKind,
+        what: &'static str,
+    ) -> Result<&mut super::docs::LoadedDoc> {
         super::unreadable::refuse(&self.conn, id)?;
         let entry = self
             .docs
             .get_or_load(&self.conn, id, &self.actor)
             .map_err(|e| match e {
                 Error::NotFound { .. } => Error::NotFound {
-                    kind: "assignment",
+                    kind: what,
                     id: id.to_string(),
                 },
                 other => other,
             })?;
-        entry.header.expect_kind(RecordKind::Assignment)?;
+        entry.header.expect_kind(kind)?;
+        Ok(entry)
+    }
+
+    /// One assignment.
+    pub fn assignment(&mut self, id: &RecordId) -> Result<Assignment> {
+        let entry = self.loaded_record(id, RecordKind::Assignment, "assignment")?;
         crate::document::read_assignment(&entry.doc)
+    }
+
+    /// One hazard ledger entry (`case` record) the office synced to this device's group.
+    pub fn case(&mut self, id: &RecordId) -> Result<Case> {
+        let entry = self.loaded_record(id, RecordKind::Case, "case")?;
+        autosurgeon::hydrate_prop(&entry.doc, ROOT, "case")
+            .map_err(|e| Error::Malformed(format!("case {id}: {e}")))
     }
 
     /// Starts a visit from an assignment: the visit takes the assignment's site and template

@@ -7,7 +7,7 @@ use automerge::ROOT;
 
 use super::{Store, index};
 use crate::document::{RecordHeader, RecordKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{RecordId, TemplateId};
 use crate::model::{Scope, Template};
 
@@ -36,18 +36,7 @@ impl Store {
         if let Some(t) = self.templates.get(&record) {
             return Ok(Arc::clone(t));
         }
-        super::unreadable::refuse(&self.conn, &record)?;
-        let entry = self
-            .docs
-            .get_or_load(&self.conn, &record, &self.actor)
-            .map_err(|e| match e {
-                Error::NotFound { .. } => Error::NotFound {
-                    kind: "template",
-                    id: record.to_string(),
-                },
-                other => other,
-            })?;
-        entry.header.expect_kind(RecordKind::Template)?;
+        let entry = self.loaded_record(&record, RecordKind::Template, "template")?;
         let template: Arc<Template> =
             Arc::new(autosurgeon::hydrate_prop(&entry.doc, ROOT, "template")?);
         self.templates.insert(record, Arc::clone(&template));

@@ -241,9 +241,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let o = Office::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let o = signed_in(&mut parts, state).await?;
         let kept = parts.clone();
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
@@ -256,6 +254,60 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
                 .await
                 .map_err(IntoResponse::into_response)?;
         Ok(Posted { o, form })
+    }
+}
+
+/// A file download named `name`.
+pub(super) fn download(
+    content_type: &'static str,
+    name: &str,
+    body: impl IntoResponse,
+) -> PageResult {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The signed-in user of a state-changing request, or the refusal.
+async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<Office, Response> {
+    Office::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+/// A file POSTed as the raw body by a signed-in user's page script, with the session's CSRF
+/// token in the `x-csrf-token` header (checked before the body is read).
+pub struct PostedFile {
+    /// The request.
+    pub(super) o: Office,
+    /// The file.
+    pub(super) bytes: Bytes,
+}
+
+impl FromRequest<AppState> for PostedFile {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let o = signed_in(&mut parts, state).await?;
+        let token = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !csrf_ok(&o.user, token) {
+            return Err(refused_form(o.lang));
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(PostedFile { o, bytes })
     }
 }
 

@@ -25,13 +25,15 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 /// The policy of the pages: nothing from elsewhere, the viewer script by hash, styles inline
 /// (the page's one `<style>`; maud escapes every value, so no markup of ours carries input),
-/// images and media from this server, no framing, forms posting here only.
+/// images and media from this server, the script's uploads (rectification evidence) to this
+/// server, no framing, forms posting here only.
 pub fn content_security_policy() -> &'static str {
     static POLICY: LazyLock<String> = LazyLock::new(|| {
         let script = B64.encode(Sha256::digest(super::layout::VIEWER_JS.as_bytes()));
         format!(
             "default-src 'none'; script-src 'sha256-{script}'; style-src 'unsafe-inline'; \
-             img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; \
              base-uri 'none'"
         )
     });

@@ -82,8 +82,10 @@ impl Lang {
     /// A case status's name.
     pub fn status(self, code: &str) -> &'static str {
         match code {
+            "fixed_on_spot" => self.t("立行立改", "Fixed on the spot"),
             "open" => self.t("待交办", "Open"),
-            "rectifying" => self.t("整改中", "Rectifying"),
+            "rectifying" => self.t("已下达整改", "Rectification ordered"),
+            "reopened" => self.t("已重新打开", "Reopened"),
             "rectified" => self.t("已整改待核查", "Rectified"),
             "verified" => self.t("已核查待销号", "Verified"),
             "closed" => self.t("已销号", "Closed"),

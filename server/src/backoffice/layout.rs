@@ -28,6 +28,12 @@ dialog img{max-width:90vw;max-height:85vh}.receipt{font-size:1.6em;letter-spacin
 pub(crate) const VIEWER_JS: &str = r#"
 document.addEventListener('click',function(e){var a=e.target.closest('a[data-viewer]');if(!a)return;e.preventDefault();
 var d=document.getElementById('viewer');d.querySelector('img').src=a.href;d.showModal();});
+document.addEventListener('submit',async function(e){var f=e.target,p=f.querySelector('input[type=file]');
+if(!f.dataset.upload||!p||!p.files.length)return;e.preventDefault();var h=[];
+for(var x of p.files){var r=await fetch(f.dataset.upload+'?name='+encodeURIComponent(x.name),
+{method:'POST',headers:{'x-csrf-token':f.elements.csrf.value},body:x});
+if(!r.ok){f.querySelector('.upload-error').textContent=await r.text();return;}h.push((await r.json()).hash);}
+f.elements.media.value=h.join(',');p.disabled=true;f.submit();});
 "#;
 
 /// The frame of every signed-in page.
@@ -46,6 +52,7 @@ pub fn layout(lang: Lang, user: &WebUser, title: &str, body: Markup) -> Markup {
                     strong { (lang.t("安全生产暗访督查", "Work-safety inspections")) }
                     a href={(BASE) "/visits"} { (lang.t("检查记录", "Visits")) }
                     a href={(BASE) "/ledger"} { (lang.t("隐患台账", "Hazard ledger")) }
+                    a href={(BASE) "/briefing"} { (lang.t("通报", "Briefing")) }
                     a href={(BASE) "/reports"} { (lang.t("统计报告", "Reports")) }
                     a href={(BASE) "/assignments"} { (lang.t("推送", "Pushes")) }
                     a href={(BASE) "/leads"} { (lang.t("线索", "Leads")) }

@@ -14,6 +14,7 @@
 //! Users and sessions themselves are the identity layer's (`crate::identity::Sessions`).
 
 mod assignments;
+mod briefing;
 mod collections;
 mod dates;
 mod db;
@@ -37,7 +38,7 @@ use std::time::Duration;
 
 pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
-pub use db::{CaseRow, CollectionRow, VisitCounts, VisitFilter, VisitRow};
+pub use db::{CaseRow, CollectionRow, LedgerFilter, VisitCounts, VisitFilter, VisitRow};
 pub(crate) use leads::LeadsApi;
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
 pub use ledger::CaseInput;

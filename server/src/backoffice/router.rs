@@ -20,6 +20,7 @@ pub fn routes() -> RouteTable {
         .merge(super::visits::routes::routes())
         .merge(super::ledger::routes::routes())
         .merge(super::reports::routes::routes())
+        .merge(super::briefing::routes::routes())
         .merge(super::assignments::routes::routes())
         .merge(super::leads::routes::routes())
         .merge(super::collections::routes())

@@ -58,6 +58,8 @@ pub enum IndexRows {
     Visit(VisitRow, Vec<FindingRow>),
     /// A collection.
     Collection(CollectionRow),
+    /// A case record's ledger row.
+    Case(CaseRow),
 }
 
 /// One finding row for the index.
@@ -65,10 +67,16 @@ pub enum IndexRows {
 pub struct FindingRow {
     /// Finding id.
     pub id: String,
+    /// The id of its ledger entry (`RecordId::for_finding_case`).
+    pub case_id: String,
     /// Severity code.
     pub severity: String,
     /// When, ms.
     pub at: i64,
+    /// What was found.
+    pub description: String,
+    /// Fixed during the visit (立行立改).
+    pub fixed_on_spot: bool,
 }
 
 /// Filters of the visit list (all optional).
@@ -103,7 +111,30 @@ pub struct VisitCounts {
     pub general: i64,
 }
 
-/// A case as the ledger shows it.
+/// Filters of the hazard ledger (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct LedgerFilter {
+    /// Found at or after (ms).
+    pub from: Option<i64>,
+    /// Found before (ms).
+    pub to: Option<i64>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Sector code.
+    pub sector: Option<String>,
+    /// Group id.
+    pub group: Option<String>,
+    /// `major` or `general`.
+    pub severity: Option<String>,
+    /// Only hazards past their deadline.
+    pub overdue: bool,
+    /// Only hazards under listed supervision (挂牌督办).
+    pub listed: bool,
+    /// Only hazards found on covert visits (暗访).
+    pub covert: bool,
+}
+
+/// A hazard ledger entry as the ledger shows it: one per finding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CaseRow {
     /// Record id.
@@ -130,10 +161,14 @@ pub struct CaseRow {
     pub unit: Option<String>,
     /// Deadline, ms.
     pub deadline: Option<i64>,
-    /// Escalated by hand.
+    /// Listed (挂牌督办) by hand.
     pub escalated: bool,
-    /// Opened, ms.
+    /// When the hazard was found, ms.
     pub opened_at: i64,
     /// Closed, ms.
     pub closed_at: Option<i64>,
+    /// Fixed during the visit (立行立改).
+    pub fixed_on_spot: bool,
+    /// Whether the office has written the case record (false: the entry follows the finding).
+    pub recorded: bool,
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import XLSX from 'xlsx';
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 
 const base = process.env.SITEPROOF_URL ?? 'http://127.0.0.1:18931';
 let browser;
@@ -104,10 +105,10 @@ test('a visit shows conflicts, pending evidence, a photo in the viewer and a vid
 
 let casePath;
 
-test('a case goes from open to closed, and its notice is a PDF', async () => {
+test('a finding is an open ledger entry that goes to closed, and its notice is a PDF', async () => {
   await Promise.all([
     page.waitForURL(/\/office\/cases\//),
-    page.locator('button.open-case').first().click(),
+    page.locator('#findings a.case-link[data-status=open]').first().click(),
   ]);
   casePath = new URL(page.url()).pathname;
   assert.equal(await page.getAttribute('#case-status', 'data-status'), 'open');
@@ -119,7 +120,18 @@ test('a case goes from open to closed, and its notice is a PDF', async () => {
   await page.fill('form[data-kind=interim_measures] input[name=note]', '设置警戒区');
   await page.click('form[data-kind=interim_measures] button');
   await page.waitForSelector('#events tr:nth-child(3)');
-  for (const [kind, status] of [['rectified', 'rectified'], ['verified', 'verified'], ['closed', 'closed']]) {
+  // The enterprise's photo, uploaded in the browser as the rectification evidence.
+  const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(3000, 7)]);
+  await page.setInputFiles('form[data-kind=rectified] input[type=file]',
+    { name: '整改后.png', mimeType: 'image/png', buffer: png });
+  await page.click('form[data-kind=rectified] button');
+  await page.waitForSelector('#case-status[data-status=rectified]');
+  const evidence = await page.getAttribute('#uploads a.evidence', 'href');
+  const served = await page.request.get(`${base}${evidence}`);
+  assert.equal(served.status(), 200);
+  assert.deepEqual(Buffer.from(await served.body()), png, 'the same bytes come back');
+  assert.equal(await page.locator('#events a.evidence').count(), 1, 'the report names it');
+  for (const [kind, status] of [['verified', 'verified'], ['closed', 'closed']]) {
     await page.click(`form[data-kind=${kind}] button`);
     await page.waitForSelector(`#case-status[data-status=${status}]`);
   }
@@ -142,6 +154,83 @@ test('the ledger downloads as XLSX with the closed case in it', async () => {
   assert.equal(row[9], '已销号');
   assert.equal(row[6], '某商场物业公司');
   assert.equal(row[8], 0);
+});
+
+test('the ledger holds every finding at its status and its filters narrow it', async () => {
+  await page.goto(`${base}/office/ledger`);
+  const total = Number(await page.textContent('#case-count'));
+  assert.ok(total >= 20, `every synced finding is an entry (${total})`);
+  for (const status of ['fixed_on_spot', 'open', 'rectifying', 'rectified', 'verified', 'closed', 'reopened']) {
+    assert.ok(await page.locator(`#ledger tbody tr[data-status=${status}]`).count() >= 1, `an entry ${status}`);
+  }
+
+  await page.selectOption('#ledger-filters select[name=status]', 'fixed_on_spot');
+  await Promise.all([page.waitForURL('**status=fixed_on_spot**'), page.click('#ledger-filters button[type=submit]')]);
+  const fixed = Number(await page.textContent('#case-count'));
+  assert.ok(fixed > 0 && fixed < total);
+  assert.equal(await page.locator('#ledger tbody tr').count(), fixed);
+  assert.equal(await page.locator('#ledger tbody tr:not([data-status=fixed_on_spot])').count(), 0);
+
+  await page.goto(`${base}/office/ledger`);
+  await page.check('#ledger-filters input[name=overdue]');
+  await Promise.all([page.waitForURL('**overdue=1**'), page.click('#ledger-filters button[type=submit]')]);
+  assert.ok(Number(await page.textContent('#ledger tbody tr .overdue')) > 0, 'days overdue shown');
+  assert.equal(await page.locator('#ledger tbody tr:not(:has(span.flag))').count(), 0, 'overdue means listed');
+
+  await page.goto(`${base}/office/ledger`);
+  await page.check('#ledger-filters input[name=listed]');
+  await Promise.all([page.waitForURL('**listed=1**'), page.click('#ledger-filters button[type=submit]')]);
+  const listed = await page.locator('#ledger tbody tr').count();
+  assert.ok(listed >= 2, 'the overdue one and the one listed by hand');
+  assert.equal(await page.locator('#ledger tbody tr:has(span.flag)').count(), listed);
+
+  await page.goto(`${base}/office/ledger?group=sjz-2`);
+  const group2 = Number(await page.textContent('#case-count'));
+  assert.ok(group2 > 0 && group2 < total);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#xlsx')]);
+  const book = XLSX.read(await readFile(await download.path()));
+  const rows = XLSX.utils.sheet_to_json(book.Sheets[book.SheetNames[0]], { header: 1 });
+  assert.equal(rows.length - 1, group2, 'the export takes the page\'s filters');
+});
+
+test('the report counts hazards, the same in the page and the workbook', async () => {
+  await page.goto(`${base}/office/reports?kind=month`);
+  const figures = {};
+  for (const row of await page.locator('#report-figures tr').all()) {
+    figures[(await row.locator('th').textContent()).trim()] = (await row.locator('td').textContent()).trim();
+  }
+  assert.ok(Number(figures['发现隐患']) >= 20);
+  assert.ok(Number(figures['已销号']) >= 1);
+  assert.ok(Number(figures['超期未整改']) >= 1);
+  assert.match(figures['销号率'], /^\d+\.\d%$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#report-xlsx')]);
+  const book = XLSX.read(await readFile(await download.path()));
+  const rows = XLSX.utils.sheet_to_json(book.Sheets[book.SheetNames[0]], { header: 1 });
+  for (const [label, value] of rows.slice(1)) {
+    assert.equal(String(value), figures[label], label);
+  }
+  await page.goto(`${base}/office/reports?kind=daily&date=2021-03-01`);
+  assert.equal(await page.textContent('#closure-rate'), '—', 'nothing found, no rate');
+});
+
+test('the briefing lists covert hazards with the chosen photos, as PDF and Word', async () => {
+  await page.goto(`${base}/office/briefing`);
+  assert.ok(Number(await page.textContent('#briefing-count')) > 0);
+  const withPhoto = page.locator('#briefing-items li:has(input[name=photo])').first();
+  const site = (await withPhoto.textContent()).split(' · ')[0].trim();
+  assert.ok(await withPhoto.locator('input[name=photo]:checked').count() >= 1, 'the first photos chosen');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#briefing-pdf')]);
+  assert.match(download.url(), /photo=/, 'the chosen photos go with the request');
+  const pdf = await getDocument({ data: new Uint8Array(await readFile(await download.path())) }).promise;
+  let text = '';
+  for (let n = 1; n <= pdf.numPages; n++) {
+    text += (await (await pdf.getPage(n)).getTextContent()).items.map((i) => i.str).join('');
+  }
+  assert.match(text, /安全生产暗访检查情况通报/);
+  assert.ok(text.includes(site), `${site} in the PDF text`);
+  const [word] = await Promise.all([page.waitForEvent('download'), page.click('#briefing-docx')]);
+  const docx = await readFile(await word.path());
+  assert.equal(docx.subarray(0, 2).toString(), 'PK', 'a DOCX package');
 });
 
 test('the month-end report shows the figures and a chart', async () => {

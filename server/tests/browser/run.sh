@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests of the back office: installs what they need (Debian chromium, ffmpeg for the
-# demo's video, a CJK font for the PDF notice, playwright-core and xlsx from npm), starts
+# demo's video, a CJK font for the PDF notice, playwright-core, xlsx and pdfjs-dist from npm), starts
 # `siteproof serve --demo` on 127.0.0.1, runs backoffice.test.mjs with `node --test`, stops
 # the server.
 set -euo pipefail
@@ -16,7 +16,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}"
 fi
-if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/xlsx" ]; then
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/xlsx" ] ||
+  [ ! -d "$here/node_modules/pdfjs-dist" ]; then
   (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
 fi
 

@@ -1,8 +1,12 @@
-//! Cases: the back office writes each as a `case` record (an Automerge document with the scope
-//! of the visit's group, so it syncs read-only to that group) through core's document
-//! functions, and keeps its ledger row in step. Events are only appended; the status is
-//! derived from them by [`Case::status`].
+//! The hazard ledger (问题隐患治理台账): every finding is an entry from the moment it is synced
+//! (the visit index enters it, `rows.rs`), with the status the finding gives it (fixed on the
+//! spot, or open). When the office first acts on an entry it writes the `case` record (an
+//! Automerge document with the scope of the visit's group, so it syncs read-only to that
+//! group, under the id `RecordId::for_finding_case`) through core's document functions, and
+//! keeps the ledger row in step. Events are only appended; the status is derived from them by
+//! [`Case::status`], listing (挂牌督办) by [`siteproof_core::is_listed`].
 
+mod evidence;
 pub(super) mod pages;
 pub(super) mod routes;
 pub(super) mod rows;
@@ -10,9 +14,10 @@ pub(super) mod rows;
 use automerge::{ActorId, AutoCommit, ROOT};
 use siteproof_core::{
     Case, CaseEvent, CaseEventKind, CaseStatus, MediaHash, RecordHeader, RecordId, RecordKind,
+    Sector, Severity,
 };
 
-use super::db::CaseRow;
+use super::db::{CaseRow, LedgerFilter};
 use super::visits::severity_code;
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
@@ -20,19 +25,31 @@ use crate::evidence::{CustodyEvent, custody};
 use crate::identity::visibility::Visibility;
 use rows as case_rows;
 
+/// Whether a row's deadline has passed at `now` without the rectification reported.
+fn overdue(row: &CaseRow, now: i64) -> bool {
+    CaseStatus::from_code(&row.status).is_some_and(CaseStatus::awaits_rectification)
+        && row.deadline.is_some_and(|d| d < now)
+}
+
 /// Whole days a row is past its deadline at `now` (0 when not overdue).
 pub(crate) fn days_overdue(row: &CaseRow, now: i64) -> i64 {
     match row.deadline {
-        Some(d) if d < now && matches!(row.status.as_str(), "open" | "rectifying") => {
-            (now - d) / crate::backoffice::dates::DAY_MS + 1
-        }
+        Some(d) if overdue(row, now) => (now - d) / crate::backoffice::dates::DAY_MS + 1,
         _ => 0,
     }
 }
 
-/// Whether a row is under listed supervision: escalated by hand or overdue, and not closed.
+/// Whether a row is under listed supervision (挂牌督办) at `now`.
 pub(crate) fn escalated(row: &CaseRow, now: i64) -> bool {
-    row.status != "closed" && (row.escalated || days_overdue(row, now) > 0)
+    CaseStatus::from_code(&row.status).is_some_and(|status| {
+        siteproof_core::is_listed(
+            status,
+            row.escalated,
+            overdue(row, now),
+            row.severity == "major",
+            row.fixed_on_spot,
+        )
+    })
 }
 
 /// What a form sends to add an event to a case.
@@ -55,7 +72,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 /// The ledger row of a case as it now stands.
-fn row_of(case: &Case, header: &RecordHeader) -> CaseRow {
+pub(crate) fn row_of(case: &Case, header: &RecordHeader) -> CaseRow {
     let status = case.status();
     CaseRow {
         id: case.id.to_string(),
@@ -70,13 +87,32 @@ fn row_of(case: &Case, header: &RecordHeader) -> CaseRow {
         status: status.code().into(),
         unit: case.unit().map(str::to_owned),
         deadline: case.deadline(),
-        escalated: case
-            .events
-            .iter()
-            .any(|e| e.kind == CaseEventKind::Escalated),
+        escalated: case.listed_by_hand(),
         opened_at: case.events.first().map_or(0, |e| e.at),
         closed_at: (status == CaseStatus::Closed).then(|| case.events.last().map_or(0, |e| e.at)),
+        fixed_on_spot: case.fixed_on_spot,
+        recorded: true,
     }
+}
+
+/// The case of an entry the office has not acted on yet: the finding, no events.
+fn unrecorded_case(row: &CaseRow) -> Result<Case> {
+    Ok(Case {
+        id: row.id.parse().map_err(internal)?,
+        visit: row.visit_id.parse().map_err(internal)?,
+        finding: row.finding_id.parse().map_err(internal)?,
+        site_name: row.site.clone(),
+        sector: Sector::from_code(&row.sector)
+            .ok_or_else(|| internal(format!("sector {}", row.sector)))?,
+        severity: if row.severity == "major" {
+            Severity::Major
+        } else {
+            Severity::General
+        },
+        description: row.description.clone(),
+        events: Vec::new(),
+        fixed_on_spot: row.fixed_on_spot,
+    })
 }
 
 /// The custody entry of a case's newest event.
@@ -99,20 +135,37 @@ fn case_custody(user: &WebUser, case: &Case) -> CustodyEvent {
 }
 
 impl BackOffice {
-    /// Opens a case from a finding of a visit the user may see; a finding has at most one case
-    /// (opening it again returns the existing one).
+    /// Records that the office takes up a finding (立案): writes its case record if it has
+    /// none yet. Returns the ledger entry's id, which every finding has from the moment it is
+    /// synced.
     pub async fn open_case(&self, user: &WebUser, visit: &str, finding: &str) -> Result<RecordId> {
-        let detail = self.visit(user, visit).await?;
-        if let Some(existing) = detail.cases.get(finding) {
-            return existing.parse().map_err(internal);
-        }
-        let f = detail.visit.findings.get(finding).ok_or_else(|| {
-            Error::InvalidInput(format!("visit {visit} has no finding {finding}"))
-        })?;
+        self.refresh_index().await?;
         let _guard = self.case_lock.lock().await;
-        let now = siteproof_core::now();
+        let (vis, v, f) = (Visibility::user(user), visit.to_owned(), finding.to_owned());
+        let row = self
+            .db
+            .run(move |c| case_rows::of_finding(c, &vis, &v, &f))
+            .await?
+            .ok_or_else(|| {
+                Error::InvalidInput(format!("visit {visit} has no finding {finding}"))
+            })?;
+        if !row.recorded {
+            self.record_case(user, &row).await?;
+        }
+        row.id.parse().map_err(internal)
+    }
+
+    /// Writes the case record of an entry that has none, opened now by `user`.
+    async fn record_case(&self, user: &WebUser, row: &CaseRow) -> Result<Case> {
+        let detail = self.visit(user, &row.visit_id).await?;
+        let f = detail.visit.findings.get(&row.finding_id).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "visit {} has no finding {}",
+                row.visit_id, row.finding_id
+            ))
+        })?;
         let case = Case {
-            id: RecordId::random(),
+            id: row.id.parse().map_err(internal)?,
             visit: detail.visit.id.clone(),
             finding: f.id.clone(),
             site_name: detail.visit.site.name.clone(),
@@ -122,12 +175,17 @@ impl BackOffice {
             events: vec![CaseEvent {
                 kind: CaseEventKind::Opened,
                 by: user.login.clone(),
-                at: now,
-                note: None,
+                at: siteproof_core::now(),
+                note: f.interim_measures.clone(),
                 unit: None,
                 deadline: None,
-                media: vec![],
+                media: if f.fixed_on_spot {
+                    f.media.clone()
+                } else {
+                    vec![]
+                },
             }],
+            fixed_on_spot: f.fixed_on_spot,
         };
         let header = RecordHeader {
             kind: RecordKind::Case,
@@ -139,11 +197,13 @@ impl BackOffice {
             .map_err(internal)?;
         self.store_office_record(&header, &mut doc, &[], 0).await?;
         self.index_case(user, &case, &header).await?;
-        Ok(case.id)
+        Ok(case)
     }
 
-    /// A case the user may see: its ledger row and the record.
+    /// A ledger entry the user may see: its row and its case (with no events when the office
+    /// has not acted on it yet).
     pub async fn case(&self, user: &WebUser, id: &str) -> Result<(CaseRow, Case)> {
+        self.refresh_index().await?;
         let unknown = || Error::UnknownRecord { id: id.to_string() };
         let (vis, owned) = (Visibility::user(user), id.to_owned());
         let row = self
@@ -151,6 +211,10 @@ impl BackOffice {
             .run(move |c| case_rows::get(c, &vis, &owned))
             .await?
             .ok_or_else(unknown)?;
+        if !row.recorded {
+            let case = unrecorded_case(&row)?;
+            return Ok((row, case));
+        }
         let (_, case, _) = self.load_case(&row.id).await?;
         Ok((row, case))
     }
@@ -161,18 +225,21 @@ impl BackOffice {
         Ok((doc, case, seq))
     }
 
-    /// Appends an event to a case the user may see, if the lifecycle allows it now.
+    /// Appends an event to an entry the user may see, if the lifecycle allows it now; the
+    /// entry's case record is written first when it has none.
     pub async fn add_case_event(&self, user: &WebUser, id: &str, input: CaseInput) -> Result<Case> {
         let kind = input
             .kind
             .ok_or_else(|| Error::InvalidInput("say which event to record (kind)".into()))?;
         let _guard = self.case_lock.lock().await;
-        let (row, _) = self.case(user, id).await?;
-        let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
-        if !case.allows(kind) {
+        let (row, case) = self.case(user, id).await?;
+        let status = case.status();
+        // An entry without a record has no events: its status is the finding's, and
+        // `allows` judges every kind but the opening (which the record write makes) by it.
+        if kind == CaseEventKind::Opened || !case.allows(kind) {
             return Err(Error::InvalidInput(format!(
                 "a case that is {} cannot be {}",
-                case.status().code(),
+                status.code(),
                 kind.code()
             )));
         }
@@ -183,6 +250,16 @@ impl BackOffice {
             return Err(Error::InvalidInput(
                 "an order needs the responsible unit and a deadline".into(),
             ));
+        }
+        if !row.recorded {
+            self.record_case(user, &row).await?;
+        }
+        let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
+        let uploaded = evidence::uploads(&doc);
+        if let Some(m) = input.media.iter().find(|m| !uploaded.contains(m.as_str())) {
+            return Err(Error::InvalidInput(format!(
+                "evidence {m} was not uploaded to this case"
+            )));
         }
         case.events.push(CaseEvent {
             kind,
@@ -203,28 +280,46 @@ impl BackOffice {
         Ok(case)
     }
 
-    /// The ledger: every case the user may see, opened in `[from, to)` when given.
+    /// The ledger: the entries matching `filter` the user may see, newest found first, at
+    /// most `limit`.
     pub async fn ledger(
         &self,
         user: &WebUser,
-        from: Option<i64>,
-        to: Option<i64>,
-        status: Option<String>,
+        filter: LedgerFilter,
+        limit: i64,
     ) -> Result<Vec<CaseRow>> {
+        self.refresh_index().await?;
         let vis = Visibility::user(user);
+        let now = siteproof_core::now();
         self.db
-            .run(move |c| case_rows::list(c, &vis, from, to, status.as_deref(), 100_000))
+            .run(move |c| case_rows::list(c, &vis, &filter, now, limit))
+            .await
+    }
+
+    /// How many ledger entries match `filter`.
+    pub async fn ledger_count(&self, user: &WebUser, filter: LedgerFilter) -> Result<i64> {
+        self.refresh_index().await?;
+        let vis = Visibility::user(user);
+        let now = siteproof_core::now();
+        self.db
+            .run(move |c| case_rows::count(c, &vis, &filter, now))
             .await
     }
 
     /// The case's ledger row and its custody entry, written together.
     async fn index_case(&self, user: &WebUser, case: &Case, header: &RecordHeader) -> Result<()> {
-        let row = row_of(case, header);
-        let event = case_custody(user, case);
+        self.write_ledger_row(row_of(case, header), case_custody(user, case))
+            .await
+    }
+
+    /// A ledger row and a custody entry in one transaction.
+    async fn write_ledger_row(&self, row: CaseRow, event: CustodyEvent) -> Result<()> {
         self.db
             .run(move |c| {
-                case_rows::put(c, &row)?;
-                custody::append(c, &event).map(drop)
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                case_rows::put(&tx, &row)?;
+                custody::append_in(&tx, &event, siteproof_core::now())?;
+                tx.commit()
             })
             .await
     }

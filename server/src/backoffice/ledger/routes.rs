@@ -1,15 +1,16 @@
 //! Routes of the hazard ledger (台账) and its cases: the ledger, one case, opening a case
 //! from a finding, adding an event.
 
-use axum::extract::{Path, Query};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::CaseInput;
-use super::pages;
+use super::{CaseInput, evidence, pages};
+use crate::backoffice::LedgerFilter;
+use crate::backoffice::dates;
 use crate::backoffice::extract::{
-    NoFields, Office, PageResult, Posted, RouteTable, non_empty, page, parse_due,
+    NoFields, Office, PageResult, Posted, PostedFile, RouteTable, non_empty, page, parse_due,
 };
 use crate::error::Error;
 use siteproof_core::CaseEventKind;
@@ -24,6 +25,10 @@ pub fn routes() -> RouteTable {
         .route("/office/ledger", get(ledger))
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/events", post(case_event))
+        .route(
+            "/office/cases/{id}/evidence",
+            post(case_evidence).layer(DefaultBodyLimit::max(evidence::MAX_EVIDENCE_BYTES)),
+        )
 }
 
 async fn open_case(
@@ -34,23 +39,112 @@ async fn open_case(
     Ok(Redirect::to(&format!("/office/cases/{id}")).into_response())
 }
 
-#[derive(Deserialize)]
-struct LedgerQuery {
-    status: Option<String>,
+/// The ledger's filters as the form sends them (echoed back into the form and the export
+/// links).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct LedgerQuery {
+    /// Status code.
+    pub status: Option<String>,
+    /// Sector code.
+    pub sector: Option<String>,
+    /// Group id.
+    pub group: Option<String>,
+    /// `major` or `general`.
+    pub severity: Option<String>,
+    /// `1`: only overdue hazards.
+    pub overdue: Option<String>,
+    /// `1`: only listed hazards.
+    pub listed: Option<String>,
+    /// Found from (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Found through (`YYYY-MM-DD`, inclusive).
+    pub to: Option<String>,
 }
 
+impl LedgerQuery {
+    /// The filter the query asks for.
+    pub(crate) fn filter(&self) -> LedgerFilter {
+        let flag = |v: &Option<String>| non_empty(v).is_some_and(|v| v != "0");
+        LedgerFilter {
+            from: non_empty(&self.from).and_then(|d| dates::parse_date(&d)),
+            to: non_empty(&self.to)
+                .and_then(|d| dates::parse_date(&d))
+                .map(|t| t + dates::DAY_MS),
+            status: non_empty(&self.status),
+            sector: non_empty(&self.sector),
+            group: non_empty(&self.group),
+            severity: non_empty(&self.severity),
+            overdue: flag(&self.overdue),
+            listed: flag(&self.listed),
+            covert: false,
+        }
+    }
+
+    /// The query string that asks for the same filter (for the export links).
+    pub(crate) fn query_string(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &self.status),
+            ("sector", &self.sector),
+            ("group", &self.group),
+            ("severity", &self.severity),
+            ("overdue", &self.overdue),
+            ("listed", &self.listed),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = non_empty(v) {
+                out.append_pair(k, &v);
+            }
+        }
+        out.finish()
+    }
+}
+
+/// Rows the ledger page shows at most (the count and the exports cover every match).
+const PAGE_ROWS: i64 = 500;
+
 async fn ledger(o: Office, Query(q): Query<LedgerQuery>) -> PageResult {
-    let status = non_empty(&q.status);
-    let rows = o.office.ledger(&o.user, None, None, status.clone()).await?;
+    let filter = q.filter();
+    let rows = o.office.ledger(&o.user, filter.clone(), PAGE_ROWS).await?;
+    let total = o.office.ledger_count(&o.user, filter).await?;
+    let groups = o.office.groups(&o.user).await?;
     Ok(page(
         o.lang,
-        pages::ledger_page(o.lang, &o.user, &rows, status.as_deref()),
+        pages::ledger_page(o.lang, &o.user, &q, &groups, &rows, total),
     ))
 }
 
 async fn case(o: Office, Path(id): Path<String>) -> PageResult {
     let (row, case) = o.office.case(&o.user, &id).await?;
-    Ok(page(o.lang, pages::case_page(o.lang, &o.user, &row, &case)))
+    let uploads = if row.recorded {
+        o.office.case_uploads(&row.id).await?
+    } else {
+        Default::default()
+    };
+    Ok(page(
+        o.lang,
+        pages::case_page(o.lang, &o.user, &row, &case, &uploads),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EvidenceQuery {
+    name: Option<String>,
+}
+
+/// A file of rectification evidence, sent by the case page's script; answers its hash.
+async fn case_evidence(
+    Path(id): Path<String>,
+    Query(q): Query<EvidenceQuery>,
+    PostedFile { o, bytes }: PostedFile,
+) -> PageResult {
+    let name = q.name.unwrap_or_default();
+    let hash = o
+        .office
+        .upload_case_evidence(&o.user, &id, &name, bytes)
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "hash": hash.as_str() })).into_response())
 }
 
 #[derive(Deserialize)]

@@ -1,14 +1,19 @@
-//! SQL of the `bo_cases` table: the ledger's index of case records, written with each case.
+//! SQL of the `bo_cases` table: the hazard ledger, one row per finding. The visit index
+//! enters each finding as it is synced (`recorded` 0: the row follows the finding); the
+//! office's case record, once written, owns the row (`recorded` 1).
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use crate::backoffice::db::CaseRow;
+use crate::backoffice::db::{CaseRow, FindingRow, LedgerFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
 
 const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
                        c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
-                       c.opened_at, c.closed_at";
+                       c.opened_at, c.closed_at, c.fixed_on_spot, c.recorded";
+
+/// Statuses whose deadline still runs (`CaseStatus::awaits_rectification`).
+const AWAITING: &str = "('open', 'rectifying', 'reopened')";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
@@ -27,6 +32,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         escalated: r.get(12)?,
         opened_at: r.get(13)?,
         closed_at: r.get(14)?,
+        fixed_on_spot: r.get(15)?,
+        recorded: r.get(16)?,
     })
 }
 
@@ -35,13 +42,68 @@ fn scope(vis: &Visibility) -> (String, Vec<Value>) {
     (format!(" WHERE 1=1{}", filter.sql), filter.args)
 }
 
-/// Inserts or replaces a case's row.
+/// The SQL condition "overdue at `?`" on alias `c` (one argument: now).
+pub fn overdue_sql() -> String {
+    format!("(c.deadline < ? AND c.status IN {AWAITING})")
+}
+
+/// The SQL condition "listed at `?`" on alias `c` (one argument: now): the rule of
+/// `siteproof_core::is_listed` over the row's columns.
+pub fn listed_sql() -> String {
+    format!(
+        "(c.status <> 'closed' AND (c.escalated OR (c.severity = 'major' AND NOT c.fixed_on_spot) \
+         OR {}))",
+        overdue_sql()
+    )
+}
+
+/// The WHERE clause and arguments of `filter` within what `vis` may see, at `now`.
+fn filtered(vis: &Visibility, filter: &LedgerFilter, now: i64) -> (String, Vec<Value>) {
+    let (mut sql, mut args) = scope(vis);
+    let mut eq = |column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND c.{column} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+    };
+    eq("status", &filter.status);
+    eq("sector", &filter.sector);
+    eq("grp", &filter.group);
+    eq("severity", &filter.severity);
+    if let Some(from) = filter.from {
+        sql.push_str(" AND c.opened_at >= ?");
+        args.push(Value::Integer(from));
+    }
+    if let Some(to) = filter.to {
+        sql.push_str(" AND c.opened_at < ?");
+        args.push(Value::Integer(to));
+    }
+    if filter.overdue {
+        sql.push_str(&format!(" AND {}", overdue_sql()));
+        args.push(Value::Integer(now));
+    }
+    if filter.covert {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM bo_visits v WHERE v.id = c.visit_id AND v.mode = 'covert')",
+        );
+    }
+    if filter.listed {
+        sql.push_str(&format!(" AND {}", listed_sql()));
+        args.push(Value::Integer(now));
+    }
+    (sql, args)
+}
+
+/// Writes a case record's row; it replaces the finding's entry and keeps when the hazard
+/// was found.
 pub fn put(conn: &Connection, c: &CaseRow) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT OR REPLACE INTO bo_cases
          (id, region, grp, visit_id, finding_id, site, sector, severity, description, status,
-          unit, deadline, escalated, opened_at, closed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+          COALESCE((SELECT opened_at FROM bo_cases WHERE visit_id = ?4 AND finding_id = ?5), ?14),
+          ?15, ?16, 1)",
         params![
             c.id,
             c.region,
@@ -57,34 +119,64 @@ pub fn put(conn: &Connection, c: &CaseRow) -> rusqlite::Result<()> {
             c.deadline,
             c.escalated,
             c.opened_at,
-            c.closed_at
+            c.closed_at,
+            c.fixed_on_spot
         ],
     )?;
     Ok(())
 }
 
-/// Every case the user may see, opened in `[from, to)` when given, newest first.
+/// Enters a visit's findings into the ledger: a finding with a case record keeps it (only
+/// when it was found is refreshed), the others follow the finding; entries of findings the
+/// visit no longer has go.
+pub fn enter_findings(
+    conn: &Connection,
+    v: &VisitRow,
+    findings: &[FindingRow],
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM bo_cases WHERE visit_id = ?1 AND recorded = 0")?
+        .execute([&v.id])?;
+    let mut found = conn.prepare_cached(
+        "UPDATE bo_cases SET opened_at = ?3 WHERE visit_id = ?1 AND finding_id = ?2",
+    )?;
+    let mut enter = conn.prepare_cached(
+        "INSERT INTO bo_cases
+         (id, region, grp, visit_id, finding_id, site, sector, severity, description, status,
+          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, 0, ?11, NULL, ?12, 0)",
+    )?;
+    for f in findings {
+        if found.execute(params![v.id, f.id, f.at])? > 0 {
+            continue;
+        }
+        let status = siteproof_core::CaseStatus::of_finding(f.fixed_on_spot);
+        enter.execute(params![
+            f.case_id,
+            v.region,
+            v.group,
+            v.id,
+            f.id,
+            v.site,
+            v.sector,
+            f.severity,
+            f.description,
+            status.code(),
+            f.at,
+            f.fixed_on_spot
+        ])?;
+    }
+    Ok(())
+}
+
+/// The entries matching `filter` that the user may see, newest found first, at most `limit`.
 pub fn list(
     conn: &Connection,
     vis: &Visibility,
-    from: Option<i64>,
-    to: Option<i64>,
-    status: Option<&str>,
+    filter: &LedgerFilter,
+    now: i64,
     limit: i64,
 ) -> rusqlite::Result<Vec<CaseRow>> {
-    let (mut sql, mut args) = scope(vis);
-    if let Some(from) = from {
-        sql.push_str(" AND c.opened_at >= ?");
-        args.push(Value::Integer(from));
-    }
-    if let Some(to) = to {
-        sql.push_str(" AND c.opened_at < ?");
-        args.push(Value::Integer(to));
-    }
-    if let Some(status) = status {
-        sql.push_str(" AND c.status = ?");
-        args.push(Value::Text(status.into()));
-    }
+    let (sql, mut args) = filtered(vis, filter, now);
     args.push(Value::Integer(limit));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM bo_cases c{sql} ORDER BY c.opened_at DESC, c.id LIMIT ?"
@@ -93,7 +185,22 @@ pub fn list(
         .collect()
 }
 
-/// One case, if the user may see it.
+/// How many entries match `filter`.
+pub fn count(
+    conn: &Connection,
+    vis: &Visibility,
+    filter: &LedgerFilter,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    let (sql, args) = filtered(vis, filter, now);
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM bo_cases c{sql}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )
+}
+
+/// One entry, if the user may see it.
 pub fn get(conn: &Connection, vis: &Visibility, id: &str) -> rusqlite::Result<Option<CaseRow>> {
     let (sql, mut args) = scope(vis);
     args.push(Value::Text(id.into()));
@@ -105,10 +212,31 @@ pub fn get(conn: &Connection, vis: &Visibility, id: &str) -> rusqlite::Result<Op
     .optional()
 }
 
-/// The cases opened from a visit's findings: finding id -> case id.
-pub fn of_visit(conn: &Connection, visit: &str) -> rusqlite::Result<Vec<(String, String)>> {
+/// The entry of one finding, if the user may see it.
+pub fn of_finding(
+    conn: &Connection,
+    vis: &Visibility,
+    visit: &str,
+    finding: &str,
+) -> rusqlite::Result<Option<CaseRow>> {
+    let (sql, mut args) = scope(vis);
+    args.push(Value::Text(visit.into()));
+    args.push(Value::Text(finding.into()));
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM bo_cases c{sql} AND c.visit_id = ? AND c.finding_id = ?"),
+        params_from_iter(args.iter()),
+        row,
+    )
+    .optional()
+}
+
+/// The ledger entries of a visit's findings: finding id -> (entry id, status code).
+pub fn of_visit(
+    conn: &Connection,
+    visit: &str,
+) -> rusqlite::Result<Vec<(String, (String, String))>> {
     let mut stmt =
-        conn.prepare_cached("SELECT finding_id, id FROM bo_cases WHERE visit_id = ?1")?;
-    stmt.query_map([visit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        conn.prepare_cached("SELECT finding_id, id, status FROM bo_cases WHERE visit_id = ?1")?;
+    stmt.query_map([visit], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect()
 }

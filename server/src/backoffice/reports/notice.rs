@@ -5,7 +5,9 @@
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use printpdf::{Mm, PdfDocument};
+use printpdf::{
+    IndirectFontRef, Mm, PdfDocument, PdfDocumentReference, PdfLayerIndex, PdfPageIndex,
+};
 use siteproof_core::Case;
 
 use crate::backoffice::CaseRow;
@@ -69,7 +71,7 @@ fn lines(row: &CaseRow, case: &Case, issuer: &str) -> Vec<(f32, String)> {
 
 /// CJK fallback fonts often lack Latin glyphs: ids, dates and names in ASCII are written in
 /// their fullwidth forms (U+FF01..U+FF5E, U+3000), which such fonts carry.
-fn fullwidth(text: &str) -> String {
+pub(crate) fn fullwidth(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             ' ' => '\u{3000}',
@@ -79,8 +81,15 @@ fn fullwidth(text: &str) -> String {
         .collect()
 }
 
-/// The notice as PDF bytes. Blocking: call it on a blocking thread.
-pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
+/// A new A4 PDF with the CJK font embedded: the document, its first page and layer, the font.
+pub(crate) fn cjk_pdf(
+    title: &str,
+) -> Result<(
+    PdfDocumentReference,
+    PdfPageIndex,
+    PdfLayerIndex,
+    IndirectFontRef,
+)> {
     let font_path = cjk_font().ok_or_else(|| {
         Error::Internal(
             "no CJK TrueType font: install fonts-droid-fallback or set SITEPROOF_CJK_FONT".into(),
@@ -88,19 +97,36 @@ pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
     })?;
     let font = std::fs::read(&font_path)
         .map_err(|e| Error::Internal(format!("font {}: {e}", font_path.display())))?;
-    let (doc, page, layer) = PdfDocument::new("整改通知书", Mm(210.0), Mm(297.0), "text");
+    let (doc, page, layer) = PdfDocument::new(title, Mm(210.0), Mm(297.0), "text");
     let font = doc
         .add_external_font(Cursor::new(font))
         .map_err(|e| Error::Internal(format!("font: {e}")))?;
-    let layer = doc.get_page(page).get_layer(layer);
+    Ok((doc, page, layer, font))
+}
+
+/// Lines of text as an A4 PDF in the embedded CJK font, a new page when one is full.
+/// Blocking: call it on a blocking thread.
+pub fn text_pdf(title: &str, lines: &[(f32, String)]) -> Result<Vec<u8>> {
+    let (doc, page, layer, font) = cjk_pdf(title)?;
+    let mut layer = doc.get_page(page).get_layer(layer);
     let mut y = 270.0;
-    for (size, text) in lines(row, case, issuer) {
-        let x = if size > 15.0 { 55.0 } else { 25.0 };
-        layer.use_text(fullwidth(&text), size, Mm(x), Mm(y), &font);
+    for (size, text) in lines {
+        if y < 20.0 {
+            let (page, next) = doc.add_page(Mm(210.0), Mm(297.0), "text");
+            layer = doc.get_page(page).get_layer(next);
+            y = 270.0;
+        }
+        let x = if *size > 15.0 { 55.0 } else { 25.0 };
+        layer.use_text(fullwidth(text), *size, Mm(x), Mm(y), &font);
         y -= size * 0.9;
     }
     doc.save_to_bytes()
         .map_err(|e| Error::Internal(format!("pdf: {e}")))
+}
+
+/// The notice as PDF bytes. Blocking: call it on a blocking thread.
+pub fn notice_pdf(row: &CaseRow, case: &Case, issuer: &str) -> Result<Vec<u8>> {
+    text_pdf("整改通知书", &lines(row, case, issuer))
 }
 
 impl crate::backoffice::BackOffice {

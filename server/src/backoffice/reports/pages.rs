@@ -78,8 +78,6 @@ pub fn report_page(lang: Lang, user: &WebUser, r: &Report, day: &str) -> Markup 
         ReportKind::HalfMonth => lang.t("半月分析", "Half-month analysis"),
         ReportKind::Month => lang.t("月底总结", "Month-end summary"),
     };
-    let major: i64 = r.by_sector.iter().map(|s| s.major).sum();
-    let general: i64 = r.by_sector.iter().map(|s| s.general).sum();
     let body = html! {
         form method="get" action={(BASE) "/reports"} {
             select name="kind" {
@@ -95,16 +93,18 @@ pub fn report_page(lang: Lang, user: &WebUser, r: &Report, day: &str) -> Markup 
             " " button type="submit" { (lang.t("生成", "Show")) }
         }
         p { (user.region) " · " (date(r.start)) " – " (date(r.end - DAY_MS)) }
-        table #report-figures {
-            tr { th { (lang.t("检查次数", "Visits")) } td { (r.visits) } }
-            tr { th { (lang.t("其中暗访", "Covert")) } td { (r.covert) } }
-            tr { th { (lang.t("其中明查", "Announced")) } td { (r.visits - r.covert) } }
-            tr { th { (lang.t("重大隐患", "Major hazards")) } td { (major) } }
-            tr { th { (lang.t("一般隐患", "General hazards")) } td { (general) } }
-            tr { th { (lang.t("立案", "Cases opened")) } td { (r.opened) } }
-            tr { th { (lang.t("已销号", "Closed")) } td { (r.closed) } }
-            tr { th { (lang.t("销号率", "Closure rate")) } td #closure-rate { (format!("{:.1}%", r.closure_rate())) } }
+        p {
+            a #report-csv href={(BASE) "/reports.csv?kind=" (r.kind.code()) "&date=" (day)} { "CSV" } " · "
+            a #report-xlsx href={(BASE) "/reports.xlsx?kind=" (r.kind.code()) "&date=" (day)} { "Excel" } " · "
+            a #report-pdf href={(BASE) "/reports.pdf?kind=" (r.kind.code()) "&date=" (day)} { "PDF" }
         }
+        table #report-figures {
+            @for (i, (label, value)) in r.figures(lang).into_iter().enumerate() {
+                tr data-figure=(i) { th { (label) } td { (value) } }
+            }
+        }
+        p #closure-rate-line { (lang.t("销号率", "Closure rate")) ": " span #closure-rate { (r.hazards.closure_rate_text()) }
+            " " small { (lang.t("（本期发现隐患中已销号的比例）", "(closed among the hazards found in the period)")) } }
         h2 { (lang.t("各行业领域隐患", "Hazards by sector")) }
         (chart(lang, r))
         h2 { (lang.t("超期未整改", "Overdue")) " (" (r.overdue.len()) ")" }

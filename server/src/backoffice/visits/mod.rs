@@ -34,8 +34,8 @@ pub struct VisitDetail {
     pub visit: Visit,
     /// Items answered differently by inspectors offline (every value kept).
     pub conflicts: Vec<AnswerConflict>,
-    /// Cases opened from its findings: finding id -> case id.
-    pub cases: BTreeMap<String, String>,
+    /// The ledger entry of each finding: finding id -> (entry id, status code).
+    pub cases: BTreeMap<String, (String, String)>,
     /// Media the record names whose file is not (yet) on the server.
     pub pending: BTreeSet<String>,
     /// The template version the visit was made with, if the server holds it.
@@ -77,8 +77,11 @@ pub fn index_rows(visit: &Visit, conflicts: usize) -> IndexRows {
         .values()
         .map(|f| FindingRow {
             id: f.id.to_string(),
+            case_id: RecordId::for_finding_case(&visit.id, &f.id).to_string(),
             severity: severity_code(f.severity).into(),
             at: f.at,
+            description: f.description.clone(),
+            fixed_on_spot: f.fixed_on_spot,
         })
         .collect();
     IndexRows::Visit(row, findings)
@@ -102,12 +105,15 @@ fn collection_row(c: &Collection, header: &RecordHeader) -> CollectionRow {
 fn rows_of(full: &FullDocument) -> Option<IndexRows> {
     let doc = decode(&full.to_bytes(), ActorId::random()).ok()?;
     let read = match full.header.kind {
-        RecordKind::Visit => {
-            read_visit(&doc).map(|(visit, conflicts)| index_rows(&visit, conflicts.len()))
-        }
-        RecordKind::Report => {
-            read_collection(&doc).map(|c| IndexRows::Collection(collection_row(&c, &full.header)))
-        }
+        RecordKind::Visit => read_visit(&doc)
+            .map(|(visit, conflicts)| index_rows(&visit, conflicts.len()))
+            .map_err(|e| e.to_string()),
+        RecordKind::Report => read_collection(&doc)
+            .map(|c| IndexRows::Collection(collection_row(&c, &full.header)))
+            .map_err(|e| e.to_string()),
+        RecordKind::Case => autosurgeon::hydrate_prop(&doc, automerge::ROOT, "case")
+            .map(|c| IndexRows::Case(crate::backoffice::ledger::row_of(&c, &full.header)))
+            .map_err(|e| e.to_string()),
         _ => return None,
     };
     read.map_err(|e| tracing::warn!(record = %full.header.id, error = %e, "record not indexed"))
@@ -191,19 +197,7 @@ impl BackOffice {
             .run(move |c| sql::visit(c, &vis, &owned))
             .await?
             .ok_or_else(unknown)?;
-        let record: RecordId = id.parse().map_err(|_| unknown())?;
-        let full = self
-            .storage
-            .full_document(&record)
-            .await?
-            .ok_or_else(unknown)?;
-        let (visit, conflicts) = tokio::task::spawn_blocking(move || {
-            let doc = decode(&full.to_bytes(), ActorId::random()).map_err(|e| e.to_string())?;
-            read_visit(&doc).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(format!("stored visit does not read: {e}")))?;
+        let (visit, conflicts) = self.stored_visit(id).await?;
         let owned = id.to_owned();
         let cases = self
             .db
@@ -240,6 +234,25 @@ impl BackOffice {
             template,
             evidence,
         })
+    }
+
+    /// A stored visit read whole, with its conflicting answers (the caller has checked the
+    /// user may see it).
+    pub(super) async fn stored_visit(&self, id: &str) -> Result<(Visit, Vec<AnswerConflict>)> {
+        let unknown = || Error::UnknownRecord { id: id.to_string() };
+        let record: RecordId = id.parse().map_err(|_| unknown())?;
+        let full = self
+            .storage
+            .full_document(&record)
+            .await?
+            .ok_or_else(unknown)?;
+        tokio::task::spawn_blocking(move || {
+            let doc = decode(&full.to_bytes(), ActorId::random()).map_err(|e| e.to_string())?;
+            read_visit(&doc).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(format!("stored visit does not read: {e}")))
     }
 
     /// The template version a visit names (versions never change, so they are kept once

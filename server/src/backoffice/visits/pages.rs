@@ -32,7 +32,13 @@ pub struct FilterForm {
     pub page: Option<i64>,
 }
 
-fn select(name: &str, current: Option<&str>, any: &str, options: &[(String, String)]) -> Markup {
+/// A `<select>` with an "any" option first and `current` selected.
+pub(crate) fn select(
+    name: &str,
+    current: Option<&str>,
+    any: &str,
+    options: &[(String, String)],
+) -> Markup {
     html! {
         select name=(name) {
             option value="" { (any) }
@@ -41,6 +47,16 @@ fn select(name: &str, current: Option<&str>, any: &str, options: &[(String, Stri
             }
         }
     }
+}
+
+/// The sectors the user sees, as options of a filter.
+pub(crate) fn sector_options(lang: Lang, user: &WebUser) -> Vec<(String, String)> {
+    let policy = Visibility::user(user);
+    Sector::ALL
+        .iter()
+        .filter(|s| policy.sees_sector(Some(**s), Unsectored::Hidden))
+        .map(|s| (s.code().to_owned(), lang.sector(s.code()).to_owned()))
+        .collect()
 }
 
 /// The visit list.
@@ -53,12 +69,7 @@ pub fn visits_page(
     counts: &VisitCounts,
 ) -> Markup {
     let opt = |v: &str, l: &str| (v.to_string(), l.to_string());
-    let policy = Visibility::user(user);
-    let sectors: Vec<_> = Sector::ALL
-        .iter()
-        .filter(|s| policy.sees_sector(Some(**s), Unsectored::Hidden))
-        .map(|s| opt(s.code(), lang.sector(s.code())))
-        .collect();
+    let sectors = sector_options(lang, user);
     let groups: Vec<_> = groups.iter().map(|g| opt(g, g)).collect();
     let page = form.page.unwrap_or(0).max(0);
     let body = html! {
@@ -214,13 +225,8 @@ pub fn visit_page(lang: Lang, user: &WebUser, d: &VisitDetail) -> Markup {
                         td { @if severity_code(f.severity) == "major" { span.major { (lang.severity("major")) } } @else { (lang.severity("general")) } }
                         td { (evidence(lang, d, &f.media.iter().map(ToString::to_string).collect::<Vec<_>>())) }
                         td {
-                            @if let Some(case) = d.cases.get(fid) {
-                                a.case-link href={(BASE) "/cases/" (case)} { (lang.t("查看台账", "Open case")) }
-                            } @else {
-                                form.inline method="post" action={(BASE) "/visits/" (v.id) "/findings/" (fid) "/case"} {
-                                    input type="hidden" name="csrf" value=(user.csrf);
-                                    button.open-case type="submit" { (lang.t("立案", "Open a case")) }
-                                }
+                            @if let Some((case, status)) = d.cases.get(fid) {
+                                a.case-link href={(BASE) "/cases/" (case)} data-status=(status) { (lang.status(status)) }
                             }
                         }
                     }

@@ -6,6 +6,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use crate::backoffice::ledger::rows as case_rows;
 use crate::backoffice::rows::{CollectionRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
 
@@ -173,7 +174,7 @@ pub fn changed_records(
 ) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT c.doc_id FROM changes c JOIN documents d ON d.id = c.doc_id
-         WHERE c.seq > ?1 AND c.seq <= ?2 AND d.kind IN ('visit', 'report')",
+         WHERE c.seq > ?1 AND c.seq <= ?2 AND d.kind IN ('visit', 'report', 'case')",
     )?;
     stmt.query_map([after, through], |r| r.get(0))?.collect()
 }
@@ -205,6 +206,10 @@ pub fn store_index(
         for r in rows {
             let (v, findings) = match r {
                 IndexRows::Visit(v, findings) => (v, findings),
+                IndexRows::Case(c) => {
+                    case_rows::put(&tx, c)?;
+                    continue;
+                }
                 IndexRows::Collection(c) => {
                     collection.execute(params![
                         c.id,
@@ -239,6 +244,7 @@ pub fn store_index(
                     v.id, f.id, v.region, v.group, v.sector, f.severity, f.at
                 ])?;
             }
+            case_rows::enter_findings(&tx, v, findings)?;
         }
     }
     tx.execute(

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_content.sql"),
     include_str!("migrations/004_evidence.sql"),
     include_str!("migrations/005_login_unlocks.sql"),
+    include_str!("migrations/006_hazard_ledger.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
@@ -253,5 +254,36 @@ mod tests {
             .expect("bump");
         drop(conn);
         assert!(SqliteStorage::open(&path).is_err());
+    }
+
+    #[test]
+    fn existing_cases_enter_the_hazard_ledger_found_when_their_finding_was() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        let tx = conn.transaction().expect("tx");
+        migrations::upgrade(&tx, &MIGRATIONS[..5], "server").expect("version 5");
+        tx.execute_batch(
+            "INSERT INTO bo_findings VALUES ('v1', 'f1', 'hebei', 'g1', 'gas', 'major', 1000);
+             INSERT INTO bo_cases VALUES ('c1', 'hebei', 'g1', 'v1', 'f1', '厂', 'gas', 'major',
+               '泄漏', 'rectifying', '厂', 5000, 0, 3000, NULL);
+             UPDATE bo_index_state SET last_seq = 42;",
+        )
+        .expect("a version-5 ledger");
+        migrations::upgrade(&tx, MIGRATIONS, "server").expect("upgrade");
+        let (found, recorded, fixed): (i64, bool, bool) = tx
+            .query_row(
+                "SELECT opened_at, recorded, fixed_on_spot FROM bo_cases WHERE id = 'c1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("the case");
+        assert_eq!(
+            (found, recorded, fixed),
+            (1000, true, false),
+            "found when the finding was, owned by its record"
+        );
+        let seq: i64 = tx
+            .query_row("SELECT last_seq FROM bo_index_state", [], |r| r.get(0))
+            .expect("index state");
+        assert_eq!(seq, 0, "the index reads every visit and case again");
     }
 }
