@@ -54,7 +54,7 @@ use siteproof_core::{RecordHeader, RecordId, RecordKind};
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
 use crate::identity::{DEFAULT_CHECKS, LoginGuard, LoginLimits, SessionConfig, Sessions};
-use crate::storage::SyncStorage;
+use crate::storage::{FullDocument, SyncStorage};
 use crate::storage::{PushWrite, RecordWrite};
 use crate::work_gate::WorkGate;
 use db::Db;
@@ -211,6 +211,17 @@ impl BackOffice {
 }
 
 impl BackOffice {
+    /// Record `id`'s whole stored document; an id that does not parse or is not stored is
+    /// `UnknownRecord`.
+    pub(super) async fn full_document(&self, id: &str) -> Result<FullDocument> {
+        let unknown = || Error::UnknownRecord { id: id.to_string() };
+        let record: RecordId = id.parse().map_err(|_| unknown())?;
+        self.storage
+            .full_document(&record)
+            .await?
+            .ok_or_else(unknown)
+    }
+
     /// Loads record `id` of `kind` from the sync storage, with the log position it was read
     /// at; an unknown id or another kind is `UnknownRecord`.
     pub(super) async fn load_record(
@@ -218,14 +229,10 @@ impl BackOffice {
         id: &str,
         kind: RecordKind,
     ) -> Result<(AutoCommit, u64)> {
-        let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let record: RecordId = id.parse().map_err(|_| unknown())?;
-        let full = self
-            .storage
-            .full_document(&record)
-            .await?
-            .ok_or_else(unknown)?;
-        full.header.expect_kind(kind).map_err(|_| unknown())?;
+        let full = self.full_document(id).await?;
+        full.header
+            .expect_kind(kind)
+            .map_err(|_| Error::UnknownRecord { id: id.to_string() })?;
         let doc = siteproof_core::document::decode(&full.to_bytes(), automerge::ActorId::random())
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok((doc, full.max_seq()))

@@ -239,13 +239,7 @@ impl BackOffice {
     /// A stored visit read whole, with its conflicting answers (the caller has checked the
     /// user may see it).
     pub(super) async fn stored_visit(&self, id: &str) -> Result<(Visit, Vec<AnswerConflict>)> {
-        let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let record: RecordId = id.parse().map_err(|_| unknown())?;
-        let full = self
-            .storage
-            .full_document(&record)
-            .await?
-            .ok_or_else(unknown)?;
+        let full = self.full_document(id).await?;
         tokio::task::spawn_blocking(move || {
             let doc = decode(&full.to_bytes(), ActorId::random()).map_err(|e| e.to_string())?;
             read_visit(&doc).map_err(|e| e.to_string())
