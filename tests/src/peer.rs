@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use siteproof_core::media::MediaStore;
@@ -36,7 +36,8 @@ pub enum Damage {
         /// Offset in that direction's bytes.
         at: usize,
     },
-    /// Closes both connections once `after` bytes have passed in both directions together.
+    /// Ends both connections once `after` bytes have passed in both directions together: the
+    /// bytes before the cut arrive, nothing after it.
     Cut {
         /// Bytes passed before the cut.
         after: usize,
@@ -108,6 +109,7 @@ fn run_proxy(listener: &TcpListener, target: std::net::SocketAddr, damage: Damag
     let (down, _) = listener.accept().expect("proxy accept");
     let up = TcpStream::connect(target).expect("proxy connect");
     let passed = Arc::new(AtomicUsize::new(0));
+    let cut = Arc::new(AtomicBool::new(false));
     std::thread::scope(|scope| {
         for upstream in [true, false] {
             let (from, to) = if upstream {
@@ -116,15 +118,24 @@ fn run_proxy(listener: &TcpListener, target: std::net::SocketAddr, damage: Damag
                 (up.try_clone(), down.try_clone())
             };
             let (mut from, mut to) = (from.expect("clone"), to.expect("clone"));
-            let passed = Arc::clone(&passed);
+            let (passed, cut) = (Arc::clone(&passed), Arc::clone(&cut));
             scope.spawn(move || {
                 let mut buf = [0u8; 4096];
                 let mut offset = 0;
+                // After a cut nothing more is passed on, but what arrives is still read to the
+                // end: closing a socket with unread bytes sends a reset, and a reset makes the
+                // peer's kernel drop bytes it had received and not yet read. A real cut loses
+                // what is in flight; bytes delivered before it stay delivered.
+                let mut forwarding = true;
                 loop {
                     let n = match from.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
+                    if !forwarding || cut.load(Ordering::SeqCst) {
+                        forwarding = false;
+                        continue;
+                    }
                     let mut chunk = buf[..n].to_vec();
                     if let Damage::Flip { upstream: u, at } = damage
                         && u == upstream
@@ -138,13 +149,15 @@ fn run_proxy(listener: &TcpListener, target: std::net::SocketAddr, damage: Damag
                         if before + n > after {
                             let keep = after.saturating_sub(before);
                             let _ = to.write_all(&chunk[..keep]);
-                            let _ = from.shutdown(Shutdown::Both);
-                            let _ = to.shutdown(Shutdown::Both);
-                            break;
+                            cut.store(true, Ordering::SeqCst);
+                            let _ = from.shutdown(Shutdown::Write);
+                            let _ = to.shutdown(Shutdown::Write);
+                            forwarding = false;
+                            continue;
                         }
                     }
                     if to.write_all(&chunk).is_err() {
-                        break;
+                        forwarding = false;
                     }
                 }
                 let _ = to.shutdown(Shutdown::Write);
