@@ -230,6 +230,12 @@ pub fn read_visit(
     ))
 }
 
+/// The re-inspection results a visit document holds, oldest first (none for an ordinary
+/// visit).
+pub fn read_reinspections(doc: &AutoCommit) -> Result<Vec<crate::model::Reinspection>> {
+    crate::visit_doc::reinspections(doc)
+}
+
 /// Reads an assignment document (kind `assignment`).
 pub fn read_assignment(doc: &AutoCommit) -> Result<crate::model::Assignment> {
     Ok(autosurgeon::hydrate_prop(doc, ROOT, "assignment")?)

@@ -6,7 +6,9 @@ use autosurgeon::Hydrate;
 
 use crate::error::{Error, Result};
 use crate::ids::{ItemId, MediaHash};
-use crate::model::{Answer, AnswerConflict, Finding, MediaRef, Severity, TemplateRef, Visit};
+use crate::model::{
+    Answer, AnswerConflict, Finding, MediaRef, Reinspection, Severity, TemplateRef, Visit,
+};
 
 /// Id and value counts the visit list shows.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -96,6 +98,38 @@ pub(crate) fn put_media(doc: &mut AutoCommit, media: &MediaRef) -> Result<()> {
     let map = map_at(doc, "media")?;
     autosurgeon::reconcile_prop(doc, &map, media.hash.as_str(), media)?;
     Ok(())
+}
+
+/// Makes the `reinspections` map of a re-inspection visit. Done when the visit is created,
+/// by its one creator, so results recorded on several phones merge key by key (a map made
+/// later on two phones at once would be two maps, one of them lost).
+pub(crate) fn start_reinspections(doc: &mut AutoCommit) -> Result<()> {
+    doc.put_object(ROOT, "reinspections", ObjType::Map)?;
+    Ok(())
+}
+
+/// Adds a re-inspection result under its own id; the visit must be a re-inspection visit.
+pub(crate) fn put_reinspection(doc: &mut AutoCommit, result: &Reinspection) -> Result<()> {
+    let map = map_at(doc, "reinspections")?;
+    autosurgeon::reconcile_prop(doc, &map, result.id.as_str(), result)?;
+    Ok(())
+}
+
+/// The re-inspection results a visit holds, oldest first (none for an ordinary visit).
+pub(crate) fn reinspections(doc: &AutoCommit) -> Result<Vec<Reinspection>> {
+    let map: Option<std::collections::BTreeMap<String, Reinspection>> =
+        autosurgeon::hydrate_prop(doc, ROOT, "reinspections")?;
+    let mut list: Vec<Reinspection> = map.unwrap_or_default().into_values().collect();
+    list.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    Ok(list)
+}
+
+/// Whether the visit is a re-inspection visit (it has the `reinspections` map).
+pub(crate) fn is_reinspection(doc: &AutoCommit) -> Result<bool> {
+    Ok(matches!(
+        doc.get(ROOT, "reinspections")?,
+        Some((automerge::Value::Object(ObjType::Map), _))
+    ))
 }
 
 /// Sets the end time.

@@ -216,6 +216,7 @@ fn an_assignment_reaches_its_group_and_no_other() {
                 due: None,
                 experts: vec![expert],
                 lead: None,
+                cases: Vec::new(),
             },
         ))
         .expect("push");

@@ -35,17 +35,22 @@ pub enum AssignmentKind {
     /// 推送计划检查对象: a planned inspection target.
     #[autosurgeon(rename = "planned_target")]
     PlannedTarget,
+    /// 复查: go back and check that hazards of the ledger were rectified
+    /// ([`Assignment::cases`] names them; see [`crate::model::Reinspection`]).
+    #[autosurgeon(rename = "reinspection")]
+    Reinspection,
 }
 
 impl AssignmentKind {
     /// Every kind.
-    pub const ALL: [AssignmentKind; 6] = [
+    pub const ALL: [AssignmentKind; 7] = [
         AssignmentKind::RiskPoint,
         AssignmentKind::Lead,
         AssignmentKind::GroupInfo,
         AssignmentKind::KeyFocus,
         AssignmentKind::Experts,
         AssignmentKind::PlannedTarget,
+        AssignmentKind::Reinspection,
     ];
 
     /// The snake_case code used in forms and index tables.
@@ -57,6 +62,7 @@ impl AssignmentKind {
             AssignmentKind::KeyFocus => "key_focus",
             AssignmentKind::Experts => "experts",
             AssignmentKind::PlannedTarget => "planned_target",
+            AssignmentKind::Reinspection => "reinspection",
         }
     }
 
@@ -109,4 +115,9 @@ pub struct Assignment {
     pub issued_by: String,
     /// When.
     pub issued_at: Timestamp,
+    /// The ledger entries (case records) to check again, for a re-inspection; absent in
+    /// older records (empty).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub cases: Vec<RecordId>,
 }

@@ -269,6 +269,13 @@ impl Case {
         )
     }
 
+    /// Whether a re-inspection (复查) that found the hazard rectified on site may verify it
+    /// now: at any status before verification, since the inspector saw the rectification
+    /// whether or not the responsible unit reported it.
+    pub fn allows_verification_on_site(&self) -> bool {
+        !matches!(self.status(), CaseStatus::Verified | CaseStatus::Closed)
+    }
+
     /// Whether `kind` may follow the events so far (the lifecycle's transitions).
     pub fn allows(&self, kind: CaseEventKind) -> bool {
         use CaseEventKind as K;

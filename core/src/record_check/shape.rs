@@ -132,6 +132,17 @@ const MEDIA_REF: Shape = Shape::Map(&[
     ("signature", Shape::Optional(&SIGNATURE)),
 ]);
 
+const REINSPECTION: Shape = Shape::Map(&[
+    ("id", Shape::Id(IdKind::Record)),
+    ("case", Shape::Id(IdKind::Record)),
+    ("outcome", Shape::OneOf(&["rectified", "not_rectified"])),
+    ("note", Shape::Nullable(&Shape::Str)),
+    ("media", MEDIA_LIST),
+    ("by", Shape::Str),
+    ("device", Shape::Id(IdKind::Device)),
+    ("at", Shape::Int),
+]);
+
 /// The root of a visit document (besides the header's `kind` and `schema`).
 pub(super) const VISIT: Shape = Shape::Map(&[
     ("id", Shape::Id(IdKind::Record)),
@@ -181,6 +192,14 @@ pub(super) const VISIT: Shape = Shape::Map(&[
             value: &MEDIA_REF,
             keyed_by: Some("hash"),
         },
+    ),
+    (
+        "reinspections",
+        Shape::Optional(&Shape::MapOf {
+            key: IdKind::Record,
+            value: &REINSPECTION,
+            keyed_by: Some("id"),
+        }),
     ),
 ]);
 

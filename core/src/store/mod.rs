@@ -17,6 +17,7 @@ mod outbox;
 mod peer;
 mod peer_media;
 mod pushes;
+mod reinspection;
 pub(crate) mod schema;
 mod sync_state;
 mod templates;

@@ -72,7 +72,9 @@ impl Store {
     }
 
     /// Starts a visit from an assignment: the visit takes the assignment's site and template
-    /// and links back to it. An assignment that names no site cannot start a visit.
+    /// and links back to it. An assignment that names no site cannot start a visit. A visit
+    /// started from a re-inspection assignment is a re-inspection visit, which holds the
+    /// results ([`Store::record_reinspection`]).
     pub fn start_visit_from_assignment(
         &mut self,
         assignment: &RecordId,
@@ -89,14 +91,16 @@ impl Store {
                 "assignment {assignment} names no checklist; choose a template version"
             ))
         })?;
-        self.create_visit(NewVisit {
+        let reinspection = pushed.kind == crate::model::AssignmentKind::Reinspection;
+        let new = NewVisit {
             site,
             mode: input.mode,
             team: input.team,
             template,
             assignment: Some(assignment.clone()),
             location: input.location,
-        })
+        };
+        self.create_visit_of(new, reinspection)
     }
 
     /// Writes a work update or practice for the office, in this device's group.
@@ -157,7 +161,7 @@ impl Store {
         Ok(list)
     }
 
-    fn record_ids(&self, kind: RecordKind) -> Result<Vec<RecordId>> {
+    pub(super) fn record_ids(&self, kind: RecordKind) -> Result<Vec<RecordId>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM records WHERE kind = ?1 AND id NOT IN (SELECT id FROM unreadable)",
         )?;

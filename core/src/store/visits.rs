@@ -27,6 +27,11 @@ pub struct AnswerInput {
 impl Store {
     /// Starts a visit in this device's scope, with a template version the store holds.
     pub fn create_visit(&mut self, new: NewVisit) -> Result<RecordId> {
+        self.create_visit_of(new, false)
+    }
+
+    /// Starts a visit; a re-inspection visit gets its `reinspections` map at creation.
+    pub(super) fn create_visit_of(&mut self, new: NewVisit, reinspection: bool) -> Result<RecordId> {
         self.template(&new.template.id, new.template.version)?;
         let profile = self.profile()?;
         let id = RecordId::random();
@@ -50,7 +55,13 @@ impl Store {
             id: id.clone(),
             scope: profile.scope,
         };
-        self.create_record(header, |doc| Ok(autosurgeon::reconcile(doc, &visit)?))?;
+        self.create_record(header, |doc| {
+            autosurgeon::reconcile(doc, &visit)?;
+            if reinspection {
+                visit_doc::start_reinspections(doc)?;
+            }
+            Ok(())
+        })?;
         Ok(id)
     }
 
@@ -157,7 +168,7 @@ impl Store {
     }
 }
 
-fn require_media(doc: &automerge::AutoCommit, visit: &RecordId, media: &[MediaHash]) -> Result<()> {
+pub(super) fn require_media(doc: &automerge::AutoCommit, visit: &RecordId, media: &[MediaHash]) -> Result<()> {
     for hash in media {
         if !visit_doc::has_media(doc, hash)? {
             return Err(Error::UnknownMedia {

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::storage::SharedConnection;
 
 pub use super::rows::{
-    CaseRow, CollectionRow, FindingRow, IndexRows, LedgerFilter, VisitCounts, VisitFilter, VisitRow,
+    CaseRow, CollectionRow, FindingRow, IndexRows, LedgerFilter, ReinspectionRow, VisitCounts,
+    VisitFilter, VisitRow,
 };
 
 /// The back office's connection. Cheap to clone.

@@ -125,6 +125,7 @@ impl Lang {
             AssignmentKind::KeyFocus => self.t("重点关注事项", "Key focus"),
             AssignmentKind::Experts => self.t("行业专家", "Sector experts"),
             AssignmentKind::PlannedTarget => self.t("计划检查对象", "Planned target"),
+            AssignmentKind::Reinspection => self.t("复查", "Re-inspection"),
         }
     }
 

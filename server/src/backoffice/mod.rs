@@ -38,7 +38,9 @@ use std::time::Duration;
 
 pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
-pub use db::{CaseRow, CollectionRow, LedgerFilter, VisitCounts, VisitFilter, VisitRow};
+pub use db::{
+    CaseRow, CollectionRow, LedgerFilter, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
+};
 pub(crate) use leads::LeadsApi;
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
 pub use ledger::CaseInput;

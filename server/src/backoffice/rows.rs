@@ -54,12 +54,33 @@ pub struct CollectionRow {
 /// What the index stores for one record read from the log.
 #[derive(Clone, Debug)]
 pub enum IndexRows {
-    /// A visit and its findings.
-    Visit(VisitRow, Vec<FindingRow>),
+    /// A visit, its findings and its re-inspection results.
+    Visit(VisitRow, Vec<FindingRow>, Vec<ReinspectionRow>),
     /// A collection.
     Collection(CollectionRow),
     /// A case record's ledger row.
     Case(CaseRow),
+}
+
+/// One re-inspection result (复查) a phone recorded, placed on its ledger entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReinspectionRow {
+    /// The result's id.
+    pub id: String,
+    /// The ledger entry checked.
+    pub case_id: String,
+    /// The re-inspection visit that holds it (its photos are that visit's media).
+    pub visit_id: String,
+    /// `rectified` or `not_rectified`.
+    pub outcome: String,
+    /// The inspector's note.
+    pub note: Option<String>,
+    /// Photo hashes.
+    pub media: Vec<String>,
+    /// The inspector.
+    pub by: String,
+    /// When, ms.
+    pub at: i64,
 }
 
 /// One finding row for the index.

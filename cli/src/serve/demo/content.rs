@@ -46,6 +46,7 @@ fn push(group: &str, kind: AssignmentKind, title: &str, body: &str) -> NewAssign
         due: None,
         experts: vec![],
         lead: None,
+        cases: Vec::new(),
     }
 }
 

@@ -43,6 +43,9 @@ pub struct NewAssignment {
     pub experts: Vec<i64>,
     /// The lead it answers (set by lead triage).
     pub lead: Option<String>,
+    /// The ledger entries to check again (a re-inspection, made by
+    /// `BackOffice::issue_reinspection`).
+    pub cases: Vec<RecordId>,
 }
 
 /// An assignment as the office lists it.
@@ -96,6 +99,11 @@ impl BackOffice {
         }
         check_len("the title", &title, MAX_TITLE)?;
         check_len("the content", &new.body, MAX_BODY)?;
+        if (new.kind == AssignmentKind::Reinspection) == new.cases.is_empty() {
+            return Err(Error::InvalidInput(
+                "a re-inspection, and only a re-inspection, names hazards of the ledger; send it from the ledger".into(),
+            ));
+        }
         Visibility::user(user).require(Duty::AssignInSector(new.sector))?;
         let (region, group) = (user.region.clone(), new.group.clone());
         let known = self
@@ -149,6 +157,7 @@ impl BackOffice {
             lead: new.lead,
             issued_by: user.login.clone(),
             issued_at: siteproof_core::now(),
+            cases: new.cases,
         };
         let header = RecordHeader {
             kind: RecordKind::Assignment,

@@ -59,7 +59,7 @@ pub fn assignments_page(
                     }
                     label { (lang.t("类别", "Kind")) " "
                         select name="kind" required {
-                            @for k in AssignmentKind::ALL { option value=(k.code()) { (lang.assignment_kind(k)) } }
+                            @for k in AssignmentKind::ALL { @if k != AssignmentKind::Reinspection { option value=(k.code()) { (lang.assignment_kind(k)) } } }
                         }
                     }
                     label { (lang.t("行业领域", "Sector")) " " (sector_select(lang, "sector", false)) }
@@ -126,6 +126,12 @@ pub fn assignment_page(
             h2 { (lang.t("行业专家", "Experts")) }
             ul { @for e in &assignment.experts {
                 li { (e.name) " · " (e.specialty) " · " (e.unit) @if let Some(p) = &e.phone { " · " (p) } }
+            } }
+        }
+        @if !assignment.cases.is_empty() {
+            h2 { (lang.t("复查的隐患", "Hazards to re-inspect")) }
+            ul #reinspection-cases { @for c in &assignment.cases {
+                li { a href={(BASE) "/cases/" (c)} { (c) } }
             } }
         }
         @if let Some(lead) = &assignment.lead { p { a href={(BASE) "/leads/" (lead)} { (lang.t("来源线索", "Source lead")) } } }

@@ -107,6 +107,7 @@ async fn issue_assignment(Posted { o, form }: Posted<AssignmentForm>) -> PageRes
             due: parse_due(non_empty(&form.due))?,
             experts: form.expert.clone(),
             lead: None,
+            cases: Vec::new(),
         };
         o.office.issue_assignment(&o.user, new).await
     };

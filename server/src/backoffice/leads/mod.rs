@@ -315,6 +315,7 @@ impl BackOffice {
                     due,
                     experts: vec![],
                     lead: Some(lead.id.clone()),
+                    cases: Vec::new(),
                 };
                 (Some(self.issue_assignment(user, new).await?), note)
             }

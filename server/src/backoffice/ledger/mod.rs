@@ -7,6 +7,7 @@
 //! [`Case::status`], listing (挂牌督办) by [`siteproof_core::is_listed`].
 
 mod evidence;
+pub(crate) mod reinspection;
 pub(super) mod pages;
 pub(super) mod routes;
 pub(super) mod rows;
@@ -113,6 +114,15 @@ fn unrecorded_case(row: &CaseRow) -> Result<Case> {
         events: Vec::new(),
         fixed_on_spot: row.fixed_on_spot,
     })
+}
+
+/// Where the files an event names must come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Evidence {
+    /// Uploaded to the case in the browser (a rectification report).
+    UploadedToCase,
+    /// Captured on a re-inspection (the re-inspection visit's media, checked by the caller).
+    Reinspection,
 }
 
 /// The custody entry of a case's newest event.
@@ -251,17 +261,7 @@ impl BackOffice {
                 "an order needs the responsible unit and a deadline".into(),
             ));
         }
-        if !row.recorded {
-            self.record_case(user, &row).await?;
-        }
-        let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
-        let uploaded = evidence::uploads(&doc);
-        if let Some(m) = input.media.iter().find(|m| !uploaded.contains(m.as_str())) {
-            return Err(Error::InvalidInput(format!(
-                "evidence {m} was not uploaded to this case"
-            )));
-        }
-        case.events.push(CaseEvent {
+        let event = CaseEvent {
             kind,
             by: user.login.clone(),
             at: siteproof_core::now(),
@@ -269,7 +269,33 @@ impl BackOffice {
             unit: input.unit.filter(|u| !u.trim().is_empty()),
             deadline: input.deadline,
             media: input.media,
-        });
+        };
+        self.append_event(user, &row, event, Evidence::UploadedToCase)
+            .await
+    }
+
+    /// Appends `event` to an entry (the caller holds the case lock and has checked the
+    /// lifecycle allows it), writing the case record first when the entry has none.
+    async fn append_event(
+        &self,
+        user: &WebUser,
+        row: &CaseRow,
+        event: CaseEvent,
+        evidence: Evidence,
+    ) -> Result<Case> {
+        if !row.recorded {
+            self.record_case(user, row).await?;
+        }
+        let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
+        if evidence == Evidence::UploadedToCase {
+            let uploaded = evidence::uploads(&doc);
+            if let Some(m) = event.media.iter().find(|m| !uploaded.contains(m.as_str())) {
+                return Err(Error::InvalidInput(format!(
+                    "evidence {m} was not uploaded to this case"
+                )));
+            }
+        }
+        case.events.push(event);
         let heads = doc.get_heads();
         autosurgeon::reconcile_prop(&mut doc, ROOT, "case", &case).map_err(internal)?;
         doc.commit();

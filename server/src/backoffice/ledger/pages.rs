@@ -11,7 +11,7 @@ use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
 use crate::backoffice::layout::{BASE, layout};
 use crate::backoffice::visits::pages::{sector_options, select};
-use crate::backoffice::{CaseRow, WebUser};
+use crate::backoffice::{CaseRow, ReinspectionRow, WebUser};
 
 /// The ledger: its filters, the count of every match, the first rows and the export links
 /// (with the same filters).
@@ -48,10 +48,17 @@ pub fn ledger_page(
             " · " a #csv href={(BASE) "/ledger.csv?" (query)} { (lang.t("导出 CSV", "Export CSV")) }
             " · " a #xlsx href={(BASE) "/ledger.xlsx?" (query)} { (lang.t("导出 Excel", "Export XLSX")) }
         }
+        form #reinspection-form method="post" action={(BASE) "/ledger/reinspection"} {
+            input type="hidden" name="csrf" value=(user.csrf);
+            label { (lang.t("复查要求", "Re-inspection instructions")) " " input name="note" size="30"; }
+            label { (lang.t("完成期限", "Due")) " " input type="date" name="due"; }
+            button type="submit" { (lang.t("对勾选的隐患派发复查", "Send a re-inspection of the ticked hazards")) }
+        }
         p { (lang.t("共", "Total")) " " strong #case-count { (total) }
             @if total > rows.len() as i64 { " · " (lang.t("显示前", "showing the first")) " " (rows.len()) } }
         table #ledger {
             thead { tr {
+                th { (lang.t("复查", "Re-inspect")) }
                 th { (lang.t("发现日期", "Found")) } th { (lang.t("被检查单位", "Site")) }
                 th { (lang.t("检查组", "Group")) }
                 th { (lang.t("行业领域", "Sector")) } th { (lang.t("等级", "Severity")) }
@@ -62,6 +69,7 @@ pub fn ledger_page(
             tbody {
                 @for r in rows {
                     tr data-case=(r.id) data-status=(r.status) {
+                        td { @if r.status != "closed" { input type="checkbox" form="reinspection-form" name="case" value=(r.id); } }
                         td { (date(r.opened_at)) }
                         td { a href={(BASE) "/cases/" (r.id)} { (r.site) } }
                         td { (r.group) }
@@ -114,15 +122,69 @@ fn event_form(lang: Lang, user: &WebUser, case: &Case, kind: CaseEventKind) -> M
     }
 }
 
-/// One case: its facts, its history, and a form for each event the lifecycle allows now.
+/// What a case page shows besides the case: files uploaded to it and re-inspection results.
+pub struct CaseShown<'a> {
+    /// Rectification evidence uploaded in the browser (hashes).
+    pub uploads: &'a BTreeSet<String>,
+    /// Re-inspection (复查) results from phones, oldest first.
+    pub results: &'a [ReinspectionRow],
+}
+
+/// The re-inspection results with their photos, a button to verify by one that found the
+/// hazard rectified, and the form that sends a re-inspection.
+fn reinspection_section(lang: Lang, user: &WebUser, case: &Case, results: &[ReinspectionRow]) -> Markup {
+    let open = case.status() != CaseStatus::Closed;
+    html! {
+        h2 { (lang.t("复查", "Re-inspection")) }
+        @if !results.is_empty() {
+            table #reinspections {
+                thead { tr { th { (lang.t("时间", "At")) } th { (lang.t("复查人", "Inspector")) } th { (lang.t("结论", "Outcome")) } th { (lang.t("说明", "Note")) } th { (lang.t("照片", "Photos")) } th {} } }
+                tbody {
+                    @for r in results {
+                        tr.reinspection data-result=(r.id) data-outcome=(r.outcome) {
+                            td { (date_time(r.at)) }
+                            td { (r.by) }
+                            td { @if r.outcome == "rectified" { (lang.t("已整改", "Rectified")) } @else { span.overdue { (lang.t("未整改", "Not rectified")) } } }
+                            td { (r.note.as_deref().unwrap_or("")) }
+                            td { @for m in &r.media {
+                                a.evidence href={"/v1/media/" (m) "?record=" (r.visit_id)} {
+                                    img.reinspection-photo src={"/v1/media/" (m) "?record=" (r.visit_id)} alt=(&m[..8]) width="120";
+                                } " "
+                            } }
+                            td { @if r.outcome == "rectified" && case.allows_verification_on_site() {
+                                form method="post" action={(BASE) "/cases/" (case.id) "/reinspections/" (r.id) "/verify"} {
+                                    input type="hidden" name="csrf" value=(user.csrf);
+                                    button.verify-reinspection type="submit" { (lang.t("据此核查通过", "Verify by this")) }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+        @if open {
+            form #send-reinspection method="post" action={(BASE) "/ledger/reinspection"} {
+                input type="hidden" name="csrf" value=(user.csrf);
+                input type="hidden" name="case" value=(case.id);
+                label { (lang.t("要求", "Instructions")) " " input name="note" size="40"; }
+                label { (lang.t("完成期限", "Due")) " " input type="date" name="due"; }
+                button type="submit" { (lang.t("派发复查", "Send a re-inspection")) }
+            }
+        }
+    }
+}
+
+/// One case: its facts, its history, re-inspections, and a form for each event the
+/// lifecycle allows now.
 pub fn case_page(
     lang: Lang,
     user: &WebUser,
     row: &CaseRow,
     case: &Case,
-    uploads: &BTreeSet<String>,
+    shown: &CaseShown<'_>,
 ) -> Markup {
     let now = siteproof_core::now();
+    let uploads = shown.uploads;
     let body = html! {
         p {
             (lang.sector(&row.sector)) " · "
@@ -164,6 +226,7 @@ pub fn case_page(
             h2 { (lang.t("整改证据", "Rectification evidence")) }
             ul #uploads { @for h in uploads { li { a.evidence href={"/v1/media/" (h) "?record=" (case.id)} { (&h[..12]) } } } }
         }
+        (reinspection_section(lang, user, case, shown.results))
         h2 { (lang.t("办理", "Actions")) }
         @for kind in CaseEventKind::ALL {
             @if kind != CaseEventKind::Opened && case.allows(kind) { (event_form(lang, user, case, kind)) }

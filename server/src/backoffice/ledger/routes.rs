@@ -25,6 +25,11 @@ pub fn routes() -> RouteTable {
         .route("/office/ledger", get(ledger))
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/events", post(case_event))
+        .route("/office/ledger/reinspection", post(send_reinspection))
+        .route(
+            "/office/cases/{id}/reinspections/{result}/verify",
+            post(verify_reinspection),
+        )
         .route(
             "/office/cases/{id}/evidence",
             post(case_evidence).layer(DefaultBodyLimit::max(evidence::MAX_EVIDENCE_BYTES)),
@@ -122,9 +127,14 @@ async fn case(o: Office, Path(id): Path<String>) -> PageResult {
     } else {
         Default::default()
     };
+    let results = o.office.reinspection_results(&o.user, &row.id).await?;
+    let shown = pages::CaseShown {
+        uploads: &uploads,
+        results: &results,
+    };
     Ok(page(
         o.lang,
-        pages::case_page(o.lang, &o.user, &row, &case, &uploads),
+        pages::case_page(o.lang, &o.user, &row, &case, &shown),
     ))
 }
 
@@ -177,5 +187,36 @@ async fn case_event(Path(id): Path<String>, Posted { o, form }: Posted<EventForm
         media,
     };
     o.office.add_case_event(&o.user, &id, input).await?;
+    Ok(Redirect::to(&format!("/office/cases/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ReinspectionForm {
+    /// The ledger entries (one from a case page, the ticked rows from the ledger).
+    #[serde(default)]
+    case: Vec<String>,
+    note: Option<String>,
+    due: Option<String>,
+}
+
+/// Sends a re-inspection (复查) of the chosen entries to the group that found them.
+async fn send_reinspection(Posted { o, form }: Posted<ReinspectionForm>) -> PageResult {
+    let due = parse_due(non_empty(&form.due))?;
+    let note = form.note.unwrap_or_default();
+    let id = o
+        .office
+        .issue_reinspection(&o.user, &form.case, &note, due)
+        .await?;
+    Ok(Redirect::to(&format!("/office/assignments/{id}")).into_response())
+}
+
+/// Verifies an entry on the strength of a re-inspection result that found it rectified.
+async fn verify_reinspection(
+    Path((id, result)): Path<(String, String)>,
+    Posted { o, .. }: Posted<NoFields>,
+) -> PageResult {
+    o.office
+        .verify_by_reinspection(&o.user, &id, &result)
+        .await?;
     Ok(Redirect::to(&format!("/office/cases/{id}")).into_response())
 }

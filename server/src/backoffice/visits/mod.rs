@@ -10,12 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use automerge::ActorId;
-use siteproof_core::document::{decode, read_collection, read_visit};
+use siteproof_core::document::{decode, read_collection, read_reinspections, read_visit};
 use siteproof_core::{
-    AnswerConflict, Collection, RecordHeader, RecordId, RecordKind, Severity, Template, Visit,
+    AnswerConflict, Collection, RecordHeader, RecordId, RecordKind, Reinspection, Severity,
+    Template, Visit,
 };
 
-use super::db::{CollectionRow, FindingRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
+use super::db::{
+    CollectionRow, FindingRow, IndexRows, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
+};
 use super::{BackOffice, WebUser};
 use crate::backoffice::ledger::rows as case_rows;
 use crate::error::{Error, Result};
@@ -53,8 +56,8 @@ pub fn severity_code(s: Severity) -> &'static str {
     }
 }
 
-/// The index rows of one visit.
-pub fn index_rows(visit: &Visit, conflicts: usize) -> IndexRows {
+/// The index rows of one visit, with the re-inspection results it holds.
+pub fn index_rows(visit: &Visit, conflicts: usize, results: &[Reinspection]) -> IndexRows {
     let count = |s: Severity| {
         i64::try_from(visit.findings.values().filter(|f| f.severity == s).count()).unwrap_or(0)
     };
@@ -84,7 +87,20 @@ pub fn index_rows(visit: &Visit, conflicts: usize) -> IndexRows {
             fixed_on_spot: f.fixed_on_spot,
         })
         .collect();
-    IndexRows::Visit(row, findings)
+    let results = results
+        .iter()
+        .map(|r| ReinspectionRow {
+            id: r.id.to_string(),
+            case_id: r.case.to_string(),
+            visit_id: visit.id.to_string(),
+            outcome: r.outcome.code().into(),
+            note: r.note.clone(),
+            media: r.media.iter().map(ToString::to_string).collect(),
+            by: r.by.clone(),
+            at: r.at,
+        })
+        .collect();
+    IndexRows::Visit(row, findings, results)
 }
 
 /// The index row of one collection.
@@ -106,7 +122,10 @@ fn rows_of(full: &FullDocument) -> Option<IndexRows> {
     let doc = decode(&full.to_bytes(), ActorId::random()).ok()?;
     let read = match full.header.kind {
         RecordKind::Visit => read_visit(&doc)
-            .map(|(visit, conflicts)| index_rows(&visit, conflicts.len()))
+            .and_then(|(visit, conflicts)| {
+                let results = read_reinspections(&doc)?;
+                Ok(index_rows(&visit, conflicts.len(), &results))
+            })
             .map_err(|e| e.to_string()),
         RecordKind::Report => read_collection(&doc)
             .map(|c| IndexRows::Collection(collection_row(&c, &full.header)))

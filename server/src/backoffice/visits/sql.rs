@@ -205,7 +205,10 @@ pub fn store_index(
         )?;
         for r in rows {
             let (v, findings) = match r {
-                IndexRows::Visit(v, findings) => (v, findings),
+                IndexRows::Visit(v, findings, results) => {
+                    crate::backoffice::ledger::reinspection::put_of_visit(&tx, &v.id, &v.region, &v.group, results)?;
+                    (v, findings)
+                }
                 IndexRows::Case(c) => {
                     case_rows::put(&tx, c)?;
                     continue;

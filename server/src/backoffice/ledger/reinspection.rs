@@ -1,0 +1,211 @@
+//! Re-inspection (复查) from the office's side: the office sends hazards of the ledger to the
+//! group that found them as a re-inspection assignment (their case records written first, so
+//! the phones hold them); the phones' results come back in re-inspection visits, which the
+//! visit index reads into `bo_reinspections` (SQL here); the case page shows them with their
+//! photos, and a result that found the hazard rectified lets the office verify it (then close
+//! it as any verified hazard).
+
+use rusqlite::{Connection, params};
+use siteproof_core::{
+    AssignmentKind, Case, CaseEvent, CaseEventKind, CaseStatus, RecordId, ReinspectionOutcome,
+    Sector,
+};
+
+use super::{BackOffice, Evidence, WebUser, internal};
+use crate::backoffice::NewAssignment;
+use crate::backoffice::db::{CaseRow, ReinspectionRow};
+use crate::error::{Error, Result};
+
+/// How many hazards one re-inspection may name.
+const MAX_CASES: usize = 100;
+
+impl BackOffice {
+    /// Sends a re-inspection of ledger entries `ids` (all found by one group, none closed) to
+    /// that group; returns the assignment's id. The visit that found the first names the
+    /// site and the checklist the phone's re-inspection visit takes.
+    pub async fn issue_reinspection(
+        &self,
+        user: &WebUser,
+        ids: &[String],
+        note: &str,
+        due: Option<i64>,
+    ) -> Result<RecordId> {
+        if ids.is_empty() || ids.len() > MAX_CASES {
+            return Err(Error::InvalidInput(format!(
+                "choose between 1 and {MAX_CASES} hazards to re-inspect"
+            )));
+        }
+        let mut rows: Vec<CaseRow> = Vec::with_capacity(ids.len());
+        {
+            let _guard = self.case_lock.lock().await;
+            for id in ids {
+                let (row, case) = self.case(user, id).await?;
+                if case.status() == CaseStatus::Closed {
+                    return Err(Error::InvalidInput(format!("hazard {id} is closed")));
+                }
+                if rows.first().is_some_and(|first| first.group != row.group) {
+                    return Err(Error::InvalidInput(
+                        "a re-inspection goes to one group: choose hazards that group found".into(),
+                    ));
+                }
+                // The phones read the hazard from its case record: write it now if the
+                // office has not acted on the entry yet.
+                if !row.recorded {
+                    self.record_case(user, &row).await?;
+                }
+                if !rows.iter().any(|r| r.id == row.id) {
+                    rows.push(row);
+                }
+            }
+        }
+        let first = &rows[0];
+        let source = self.visit(user, &first.visit_id).await?.visit;
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|r| format!("· {}：{}", r.site, r.description))
+            .collect();
+        let body = format!("{}\n\n{}", note.trim(), lines.join("\n"));
+        let new = NewAssignment {
+            group: first.group.clone(),
+            kind: AssignmentKind::Reinspection,
+            title: format!("复查 / Re-inspection: {} ({})", first.site, rows.len()),
+            body: body.trim().to_owned(),
+            sector: Sector::from_code(&first.sector),
+            site: Some(source.site),
+            template: Some(source.template),
+            due,
+            experts: Vec::new(),
+            lead: None,
+            cases: rows
+                .iter()
+                .map(|r| r.id.parse().map_err(internal))
+                .collect::<Result<_>>()?,
+        };
+        self.issue_assignment(user, new).await
+    }
+
+    /// The re-inspection results for a ledger entry the user may see, oldest first.
+    pub async fn reinspection_results(
+        &self,
+        user: &WebUser,
+        id: &str,
+    ) -> Result<Vec<ReinspectionRow>> {
+        let (row, _) = self.case(user, id).await?;
+        self.db.run(move |c| of_case(c, &row.id)).await
+    }
+
+    /// Verifies an entry on the strength of re-inspection result `result`, which found it
+    /// rectified: a `verified` event naming the result and its photos.
+    pub async fn verify_by_reinspection(
+        &self,
+        user: &WebUser,
+        id: &str,
+        result: &str,
+    ) -> Result<Case> {
+        let _guard = self.case_lock.lock().await;
+        let (row, case) = self.case(user, id).await?;
+        let owned = row.id.clone();
+        let found = self
+            .db
+            .run(move |c| of_case(c, &owned))
+            .await?
+            .into_iter()
+            .find(|r| r.id == result)
+            .ok_or_else(|| Error::UnknownRecord {
+                id: result.to_owned(),
+            })?;
+        if found.outcome != ReinspectionOutcome::Rectified.code() {
+            return Err(Error::InvalidInput(
+                "the re-inspection found the hazard not rectified".into(),
+            ));
+        }
+        if !case.allows_verification_on_site() {
+            return Err(Error::InvalidInput(format!(
+                "a case that is {} cannot be verified",
+                case.status().code()
+            )));
+        }
+        let note = format!(
+            "复查已整改 / Re-inspected, rectified: {} ({}){}",
+            found.by,
+            found.id,
+            found
+                .note
+                .as_deref()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default()
+        );
+        let event = CaseEvent {
+            kind: CaseEventKind::Verified,
+            by: user.login.clone(),
+            at: siteproof_core::now(),
+            note: Some(note),
+            unit: None,
+            deadline: None,
+            media: found
+                .media
+                .iter()
+                .map(|m| m.parse().map_err(internal))
+                .collect::<Result<_>>()?,
+        };
+        self.append_event(user, &row, event, Evidence::Reinspection)
+            .await
+    }
+}
+
+/// Replaces the results a visit holds (the index reads the visit whole each time).
+pub(crate) fn put_of_visit(
+    conn: &Connection,
+    visit: &str,
+    region: &str,
+    group: &str,
+    results: &[ReinspectionRow],
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM bo_reinspections WHERE visit_id = ?1")?
+        .execute([visit])?;
+    let mut put = conn.prepare_cached(
+        "INSERT OR REPLACE INTO bo_reinspections
+         (id, case_id, visit_id, region, grp, outcome, note, media, by_name, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in results {
+        put.execute(params![
+            r.id,
+            r.case_id,
+            visit,
+            region,
+            group,
+            r.outcome,
+            r.note,
+            r.media.join(" "),
+            r.by,
+            r.at
+        ])?;
+    }
+    Ok(())
+}
+
+/// The results placed on one entry, oldest first. Only results from a visit of the entry's
+/// own group count: a phone of another group cannot speak for this hazard.
+fn of_case(conn: &Connection, case: &str) -> rusqlite::Result<Vec<ReinspectionRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id, r.case_id, r.visit_id, r.outcome, r.note, r.media, r.by_name, r.at
+         FROM bo_reinspections r JOIN bo_cases c ON c.id = r.case_id
+         WHERE r.case_id = ?1 AND r.region = c.region AND r.grp = c.grp
+         ORDER BY r.at, r.id",
+    )?;
+    stmt.query_map([case], |r| {
+        let media: String = r.get(5)?;
+        Ok(ReinspectionRow {
+            id: r.get(0)?,
+            case_id: r.get(1)?,
+            visit_id: r.get(2)?,
+            outcome: r.get(3)?,
+            note: r.get(4)?,
+            media: media.split_whitespace().map(str::to_owned).collect(),
+            by: r.get(6)?,
+            at: r.get(7)?,
+        })
+    })?
+    .collect()
+}
