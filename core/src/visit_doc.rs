@@ -117,9 +117,12 @@ pub(crate) fn put_reinspection(doc: &mut AutoCommit, result: &Reinspection) -> R
 
 /// The re-inspection results a visit holds, oldest first (none for an ordinary visit).
 pub(crate) fn reinspections(doc: &AutoCommit) -> Result<Vec<Reinspection>> {
-    let map: Option<std::collections::BTreeMap<String, Reinspection>> =
+    if !is_reinspection(doc)? {
+        return Ok(Vec::new());
+    }
+    let map: std::collections::BTreeMap<String, Reinspection> =
         autosurgeon::hydrate_prop(doc, ROOT, "reinspections")?;
-    let mut list: Vec<Reinspection> = map.unwrap_or_default().into_values().collect();
+    let mut list: Vec<Reinspection> = map.into_values().collect();
     list.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     Ok(list)
 }

@@ -271,6 +271,7 @@ fn assignment() -> Assignment {
         lead: None,
         issued_by: "省督导办".into(),
         issued_at: 1_733_200_000_000,
+        cases: vec![],
     }
 }
 

@@ -615,3 +615,273 @@ async fn the_briefing_lists_covert_hazards_with_the_photos_the_office_chose_as_p
         "the export names the photo"
     );
 }
+
+fn tasks_template() -> siteproof_core::TemplateRef {
+    let t = common::template();
+    siteproof_core::TemplateRef {
+        id: t.id.clone(),
+        version: t.version,
+    }
+}
+
+/// A small JPEG at `dir/name`, its pixels drawn from `shade`.
+fn jpeg(dir: &std::path::Path, name: &str, shade: u8) -> std::path::PathBuf {
+    let path = dir.join(name);
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, shade])
+    })
+    .save(&path)
+    .expect("a JPEG");
+    path
+}
+
+/// A photo attached to `visit` as evidence.
+fn photo(
+    phone: &mut Phone,
+    visit: &RecordId,
+    media: &siteproof_core::media::MediaStore,
+    path: &std::path::Path,
+) -> siteproof_core::MediaHash {
+    let capture = siteproof_core::MediaCapture {
+        kind: siteproof_core::MediaKind::Photo,
+        mime: "image/jpeg".into(),
+        captured_at: None,
+        location: None,
+        poster: None,
+    };
+    phone
+        .store
+        .add_evidence(visit, media, path, capture)
+        .expect("evidence")
+        .hash
+}
+
+/// Syncs and uploads every queued file over HTTP.
+fn sync_and_upload(phone: &mut Phone, media: &siteproof_core::media::MediaStore) {
+    tokio::task::block_in_place(|| {
+        phone.store.sync()?;
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        phone
+            .store
+            .upload(
+                media,
+                siteproof_core::media::Network::Unmetered,
+                &cancel,
+                &mut |_| {},
+            )
+            .map(drop)
+    })
+    .expect("sync and upload over HTTP");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinspection_sent_from_the_ledger_is_done_on_a_phone_with_photos_and_verified_in_the_office()
+ {
+    use siteproof_core::{
+        AssignmentKind, CaseStatus, NewReinspection, ReinspectionOutcome, VisitFromAssignment,
+        VisitMode,
+    };
+
+    let server = TestServer::new().await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice").await;
+    let mut g1 = phone(&server, &real, "g1").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let media = g1
+        .store
+        .media_store(dir.path().join("media"))
+        .expect("media");
+
+    // A visit finds two hazards; the first has a photo.
+    let visit = g1.capture_visit("某化工厂");
+    let original = photo(&mut g1, &visit, &media, &jpeg(dir.path(), "found.jpg", 10));
+    let mut leak = finding("储罐区可燃气体报警器未投用", Severity::Major, false);
+    leak.media = vec![original.clone()];
+    let leak = g1.store.add_finding(&visit, leak).expect("finding");
+    let exit = g1
+        .store
+        .add_finding(&visit, finding("安全出口上锁", Severity::General, false))
+        .expect("finding");
+    sync_and_upload(&mut g1, &media);
+    let leak_case = RecordId::for_finding_case(&visit, &leak);
+    let exit_case = RecordId::for_finding_case(&visit, &exit);
+    let leak_path = format!("/office/cases/{leak_case}");
+
+    // The office ticks both on the ledger and sends a re-inspection to the group.
+    let (status, body) = office
+        .post(
+            &real,
+            "/office/ledger/reinspection",
+            &[
+                ("case", leak_case.as_str()),
+                ("case", exit_case.as_str()),
+                ("note", "核实整改情况"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let (status, body) = office
+        .post(
+            &real,
+            "/office/ledger/reinspection",
+            &[("note", "nothing ticked")],
+        )
+        .await;
+    assert_eq!(status, 400, "a re-inspection names hazards: {body}");
+
+    // The phone receives it with the hazards and their original evidence (the store's
+    // reads: no network).
+    tokio::task::block_in_place(|| g1.store.sync()).expect("sync");
+    let pushed = g1
+        .store
+        .assignments()
+        .expect("assignments")
+        .into_iter()
+        .find(|a| a.kind == AssignmentKind::Reinspection)
+        .expect("the re-inspection on the phone");
+    assert_eq!(pushed.cases, vec![leak_case.clone(), exit_case.clone()]);
+    let tasks = g1
+        .store
+        .reinspection_tasks(&pushed.id, None)
+        .expect("tasks");
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(tasks[0].case.status(), CaseStatus::Open);
+    assert_eq!(
+        tasks[0].finding.as_ref().map(|f| f.description.as_str()),
+        Some("储罐区可燃气体报警器未投用")
+    );
+    assert_eq!(tasks[0].evidence.len(), 1);
+    assert_eq!(tasks[0].evidence[0].hash, original);
+    assert!(
+        media.original_path(&original).is_some(),
+        "the original photo is on the phone"
+    );
+
+    // On site: one hazard rectified (with a photo), one not.
+    let reinspection = g1
+        .store
+        .start_visit_from_assignment(
+            &pushed.id,
+            VisitFromAssignment {
+                mode: VisitMode::Announced,
+                team: vec!["张三".into()],
+                // The fixture's checklist is the phone's own, not published on the server.
+                template: Some(tasks_template()),
+                location: None,
+            },
+        )
+        .expect("a re-inspection visit");
+    let after = photo(
+        &mut g1,
+        &reinspection,
+        &media,
+        &jpeg(dir.path(), "after.jpg", 200),
+    );
+    let rectified = g1
+        .store
+        .record_reinspection(
+            &reinspection,
+            NewReinspection {
+                case: leak_case.clone(),
+                outcome: ReinspectionOutcome::Rectified,
+                note: Some("报警器已投用并联锁".into()),
+                media: vec![after.clone()],
+            },
+        )
+        .expect("result");
+    let not_rectified = g1
+        .store
+        .record_reinspection(
+            &reinspection,
+            NewReinspection {
+                case: exit_case.clone(),
+                outcome: ReinspectionOutcome::NotRectified,
+                note: Some("出口仍上锁".into()),
+                media: vec![],
+            },
+        )
+        .expect("result");
+    let stray = g1.store.record_reinspection(
+        &visit,
+        NewReinspection {
+            case: leak_case.clone(),
+            outcome: ReinspectionOutcome::Rectified,
+            note: None,
+            media: vec![],
+        },
+    );
+    assert!(stray.is_err(), "an ordinary visit holds no re-inspection");
+    let tasks = g1
+        .store
+        .reinspection_tasks(&pushed.id, Some(&reinspection))
+        .expect("tasks");
+    assert_eq!(tasks[0].results.len(), 1);
+    assert_eq!(
+        tasks[1].results[0].outcome,
+        ReinspectionOutcome::NotRectified
+    );
+
+    sync_and_upload(&mut g1, &media);
+
+    // The result is on the ledger entry, with its photo served to the office.
+    let (status, page) = office.get(&real, &leak_path).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!(
+            "data-result=\"{rectified}\" data-outcome=\"rectified\""
+        )),
+        "{page}"
+    );
+    assert!(page.contains("报警器已投用并联锁"));
+    let photo_url = format!("/v1/media/{after}?record={reinspection}");
+    assert!(page.contains(&photo_url.replace('&', "&amp;")) || page.contains(&photo_url));
+    let resp = office
+        .http
+        .get(real.url(&photo_url))
+        .header("cookie", &office.cookie)
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.expect("bytes");
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), after.as_str());
+
+    // A result that found the hazard still there cannot verify it.
+    let exit_path = format!("/office/cases/{exit_case}");
+    let (status, _) = office
+        .post(
+            &real,
+            &format!("{exit_path}/reinspections/{not_rectified}/verify"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (_, page) = office.get(&real, &exit_path).await;
+    assert!(page.contains("data-outcome=\"not_rectified\""), "{page}");
+    assert!(!page.contains("verify-reinspection"));
+
+    // The office verifies by the rectified result, then closes (销号).
+    office
+        .act(
+            &real,
+            &format!("{leak_path}/reinspections/{rectified}/verify"),
+            &[],
+        )
+        .await;
+    let (_, page) = office.get(&real, &leak_path).await;
+    assert!(
+        page.contains("id=\"case-status\" data-status=\"verified\""),
+        "{page}"
+    );
+    office
+        .act(&real, &format!("{leak_path}/events"), &[("kind", "closed")])
+        .await;
+    assert_eq!(office.ledger_count(&real, "status=closed").await, 1);
+
+    // The phone sees the closure.
+    tokio::task::block_in_place(|| g1.store.sync()).expect("sync");
+    let case = g1.store.case(&leak_case).expect("case");
+    assert_eq!(case.status(), CaseStatus::Closed);
+    let verified = &case.events[case.events.len() - 2];
+    assert_eq!(verified.media, vec![after]);
+}

@@ -11,8 +11,8 @@ mod visit;
 pub use assignment::{Assignment, AssignmentKind, ExpertContact};
 pub use case::{Case, CaseEvent, CaseEventKind, CaseStatus, is_listed};
 pub use collection::{Collection, CollectionKind};
-pub use reinspection::{NewReinspection, Reinspection, ReinspectionOutcome, ReinspectionTask};
 pub use common::{GeoPoint, LocalizedText, Scope, Sector, Severity, Timestamp, now};
+pub use reinspection::{NewReinspection, Reinspection, ReinspectionOutcome, ReinspectionTask};
 pub use template::{AnswerKind, Criterion, Template, TemplateItem, TemplateSource};
 pub use visit::{
     Answer, AnswerConflict, AnswerValue, Finding, MediaKind, MediaRef, NewFinding, NewVisit, Site,

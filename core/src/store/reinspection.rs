@@ -71,9 +71,14 @@ impl Store {
         }
         let assignment: Option<RecordId> =
             autosurgeon::hydrate_prop(&entry.doc, automerge::ROOT, "assignment")?;
-        let assignment = assignment
-            .ok_or_else(|| Error::Malformed(format!("re-inspection visit {visit} names no assignment")))?;
-        if !self.reinspection_assignment(&assignment)?.cases.contains(&input.case) {
+        let assignment = assignment.ok_or_else(|| {
+            Error::Malformed(format!("re-inspection visit {visit} names no assignment"))
+        })?;
+        if !self
+            .reinspection_assignment(&assignment)?
+            .cases
+            .contains(&input.case)
+        {
             return Err(Error::InvalidInput(format!(
                 "hazard {} is not one this re-inspection was sent for",
                 input.case

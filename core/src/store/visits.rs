@@ -31,7 +31,11 @@ impl Store {
     }
 
     /// Starts a visit; a re-inspection visit gets its `reinspections` map at creation.
-    pub(super) fn create_visit_of(&mut self, new: NewVisit, reinspection: bool) -> Result<RecordId> {
+    pub(super) fn create_visit_of(
+        &mut self,
+        new: NewVisit,
+        reinspection: bool,
+    ) -> Result<RecordId> {
         self.template(&new.template.id, new.template.version)?;
         let profile = self.profile()?;
         let id = RecordId::random();
@@ -168,7 +172,11 @@ impl Store {
     }
 }
 
-pub(super) fn require_media(doc: &automerge::AutoCommit, visit: &RecordId, media: &[MediaHash]) -> Result<()> {
+pub(super) fn require_media(
+    doc: &automerge::AutoCommit,
+    visit: &RecordId,
+    media: &[MediaHash],
+) -> Result<()> {
     for hash in media {
         if !visit_doc::has_media(doc, hash)? {
             return Err(Error::UnknownMedia {

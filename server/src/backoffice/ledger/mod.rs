@@ -7,8 +7,8 @@
 //! [`Case::status`], listing (挂牌督办) by [`siteproof_core::is_listed`].
 
 mod evidence;
-pub(crate) mod reinspection;
 pub(super) mod pages;
+pub(crate) mod reinspection;
 pub(super) mod routes;
 pub(super) mod rows;
 

@@ -132,7 +132,12 @@ pub struct CaseShown<'a> {
 
 /// The re-inspection results with their photos, a button to verify by one that found the
 /// hazard rectified, and the form that sends a re-inspection.
-fn reinspection_section(lang: Lang, user: &WebUser, case: &Case, results: &[ReinspectionRow]) -> Markup {
+fn reinspection_section(
+    lang: Lang,
+    user: &WebUser,
+    case: &Case,
+    results: &[ReinspectionRow],
+) -> Markup {
     let open = case.status() != CaseStatus::Closed;
     html! {
         h2 { (lang.t("复查", "Re-inspection")) }

@@ -65,6 +65,14 @@ impl BackOffice {
             .map(|r| format!("· {}：{}", r.site, r.description))
             .collect();
         let body = format!("{}\n\n{}", note.trim(), lines.join("\n"));
+        // The source visit's checklist, when the server holds it (a phone's own template
+        // otherwise: the phone then chooses one).
+        let record = RecordId::for_template(&source.template.id, source.template.version);
+        let published = !self
+            .storage
+            .documents(std::slice::from_ref(&record))
+            .await?
+            .is_empty();
         let new = NewAssignment {
             group: first.group.clone(),
             kind: AssignmentKind::Reinspection,
@@ -72,7 +80,7 @@ impl BackOffice {
             body: body.trim().to_owned(),
             sector: Sector::from_code(&first.sector),
             site: Some(source.site),
-            template: Some(source.template),
+            template: published.then_some(source.template),
             due,
             experts: Vec::new(),
             lead: None,

@@ -206,7 +206,9 @@ pub fn store_index(
         for r in rows {
             let (v, findings) = match r {
                 IndexRows::Visit(v, findings, results) => {
-                    crate::backoffice::ledger::reinspection::put_of_visit(&tx, &v.id, &v.region, &v.group, results)?;
+                    crate::backoffice::ledger::reinspection::put_of_visit(
+                        &tx, &v.id, &v.region, &v.group, results,
+                    )?;
                     (v, findings)
                 }
                 IndexRows::Case(c) => {
