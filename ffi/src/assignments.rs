@@ -23,6 +23,9 @@ pub enum AssignmentKind {
     Experts,
     /// 计划检查对象: a planned inspection target.
     PlannedTarget,
+    /// 复查: go back and check hazards of the ledger (`Assignment.cases`,
+    /// `reinspection_tasks`).
+    Reinspection,
 }
 
 /// An expert named in an assignment.
@@ -66,6 +69,8 @@ pub struct Assignment {
     pub issued_by: String,
     /// When, ms since the epoch.
     pub issued_at: i64,
+    /// The hazards (ledger entry ids) a re-inspection names; empty for other kinds.
+    pub cases: Vec<String>,
 }
 
 /// What the inspector enters to start a visit from an assignment.
@@ -120,6 +125,7 @@ impl From<core::AssignmentKind> for AssignmentKind {
             core::AssignmentKind::KeyFocus => Self::KeyFocus,
             core::AssignmentKind::Experts => Self::Experts,
             core::AssignmentKind::PlannedTarget => Self::PlannedTarget,
+            core::AssignmentKind::Reinspection => Self::Reinspection,
         }
     }
 }
@@ -148,6 +154,7 @@ impl From<core::Assignment> for Assignment {
                 .collect(),
             issued_by: a.issued_by,
             issued_at: a.issued_at,
+            cases: a.cases.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -30,6 +30,7 @@ mod error;
 mod finding;
 mod media;
 mod peer;
+mod reinspection;
 mod store;
 mod sync;
 mod template;
@@ -48,6 +49,9 @@ pub use media::{
     UploadProblem, UploadState, UploadSummary,
 };
 pub use peer::{PeerSession, PeerSummary};
+pub use reinspection::{
+    Hazard, NewReinspection, Reinspection, ReinspectionOutcome, ReinspectionTask,
+};
 pub use store::SiteproofStore;
 pub use sync::{Enrollment, Profile, SyncSummary};
 pub use template::{
