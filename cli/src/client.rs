@@ -7,8 +7,9 @@ use std::sync::atomic::AtomicBool;
 
 use siteproof_core::media::{MediaStore, Network};
 use siteproof_core::{
-    AnswerInput, AnswerValue, CollectionKind, MediaCapture, MediaKind, NewFinding, NewVisit,
-    Profile, RecordId, Sector, Severity, Site, Store, SyncClient, TemplateRef, VisitFromAssignment,
+    AnswerInput, AnswerValue, CollectionKind, MediaCapture, MediaHash, MediaKind, NewFinding,
+    NewReinspection, NewVisit, Profile, RecordId, ReinspectionOutcome, Sector, Severity, Site,
+    Store, SyncClient, TemplateRef, VisitFromAssignment,
 };
 
 use crate::CliError;
@@ -18,7 +19,7 @@ mod discovery;
 mod peer;
 
 pub use args::ClientArgs;
-use args::{ClientCommand, Collect, Sev};
+use args::{ClientCommand, Collect, Outcome, Sev};
 
 /// Runs one client command (blocking).
 pub fn run(args: ClientArgs) -> Result<(), CliError> {
@@ -166,19 +167,50 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
         ClientCommand::Sync => println!("{}", json(&store.sync()?)),
         ClientCommand::Peer { command } => peer::run(&mut store, &args.home, command)?,
         ClientCommand::Upload { visit, files } => {
-            upload(&mut store, &args.home, &visit.parse()?, &files)?
+            attach(&mut store, &args.home, &visit.parse()?, &files)?;
+            send(&mut store, &args.home)?
+        }
+        ClientCommand::Reinspection { assignment, visit } => {
+            let visit = visit.map(|v| v.parse()).transpose()?;
+            let tasks = store.reinspection_tasks(&assignment.parse()?, visit.as_ref())?;
+            println!("{}", json(&tasks));
+        }
+        ClientCommand::Reinspect {
+            visit,
+            case,
+            outcome,
+            note,
+            files,
+        } => {
+            let visit: RecordId = visit.parse()?;
+            let media = attach(&mut store, &args.home, &visit, &files)?;
+            let input = NewReinspection {
+                case: case.parse()?,
+                outcome: match outcome {
+                    Outcome::Rectified => ReinspectionOutcome::Rectified,
+                    Outcome::NotRectified => ReinspectionOutcome::NotRectified,
+                },
+                note,
+                media,
+            };
+            println!("{}", store.record_reinspection(&visit, input)?);
+            if !files.is_empty() {
+                send(&mut store, &args.home)?;
+            }
         }
     }
     Ok(())
 }
 
-fn upload(
+/// Attaches files to a visit as evidence; returns their hashes.
+fn attach(
     store: &mut Store,
     home: &Path,
     visit: &RecordId,
     files: &[PathBuf],
-) -> Result<(), CliError> {
+) -> Result<Vec<MediaHash>, CliError> {
     let media = MediaStore::open(home.join("media"))?;
+    let mut hashes = Vec::with_capacity(files.len());
     for file in files {
         let (kind, mime) = kind_of(file);
         let capture = MediaCapture {
@@ -195,7 +227,14 @@ fn upload(
             attached.hash,
             attached.size
         );
+        hashes.push(attached.hash);
     }
+    Ok(hashes)
+}
+
+/// Syncs, then uploads every queued file (resumable: run again after a cut).
+fn send(store: &mut Store, home: &Path) -> Result<(), CliError> {
+    let media = MediaStore::open(home.join("media"))?;
     // The server accepts a file only once a record it knows refers to it.
     store.sync()?;
     let bar = indicatif::ProgressBar::new(0).with_style(

@@ -73,7 +73,7 @@ pub struct NewReinspection {
     #[uniffi(default = None)]
     pub note: Option<String>,
     /// Photos already attached to the re-inspection visit (`add_evidence`).
-    #[uniffi(default = [])]
+    #[uniffi(default)]
     pub media: Vec<String>,
 }
 

@@ -149,6 +149,15 @@ async fn time_page(state: &AppState, cookie: &str, path: &str) -> (Duration, Dur
     (times[RUNS / 2], times[RUNS - 1], size)
 }
 
+async fn print_page(state: &AppState, cookie: &str, path: &str) {
+    let (median, worst, size) = time_page(state, cookie, path).await;
+    println!(
+        "{path:<52} {:>7.1}ms {:>7.1}ms {size:>10}",
+        median.as_secs_f64() * 1000.0,
+        worst.as_secs_f64() * 1000.0
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<usize> = std::env::args()
@@ -223,8 +232,10 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
+    let mut first_case = None;
     for (i, (v, f)) in first_findings.iter().take(cases).enumerate() {
         let id = office.open_case(&user, v, f).await.expect("open case");
+        first_case.get_or_insert_with(|| id.to_string());
         // Half of them ordered with a deadline that passed: overdue, listed by themselves.
         if i % 2 == 0 {
             let order = CaseInput {
@@ -260,12 +271,16 @@ async fn main() {
         "/office/reports?kind=daily",
         "/office/reports?kind=month",
         "/office/ledger.csv",
+        "/office/briefing",
+        "/office/assignments",
     ] {
-        let (median, worst, size) = time_page(&state, &cookie, path).await;
-        println!(
-            "{path:<52} {:>7.1}ms {:>7.1}ms {size:>10}",
-            median.as_secs_f64() * 1000.0,
-            worst.as_secs_f64() * 1000.0
-        );
+        print_page(&state, &cookie, path).await;
+    }
+    if let Some(case) = first_case {
+        print_page(&state, &cookie, &format!("/office/cases/{case}")).await;
+    }
+    if std::env::var_os("BACKOFFICE_BENCH_KEEP").is_some() {
+        // For EXPLAIN QUERY PLAN on the database afterwards.
+        println!("kept {}", dir.keep().display());
     }
 }

@@ -142,6 +142,31 @@ pub(super) enum ClientCommand {
         #[command(subcommand)]
         command: super::peer::PeerCommand,
     },
+    /// The hazards a re-inspection (复查) names, with the original finding and evidence and
+    /// the results recorded in --visit, as JSON (read offline).
+    Reinspection {
+        /// The re-inspection assignment's id.
+        assignment: String,
+        /// The re-inspection visit (started with `start`), to show its results.
+        #[arg(long)]
+        visit: Option<String>,
+    },
+    /// Record a re-inspection result for one hazard in a re-inspection visit, with photos
+    /// (attached, then synced and uploaded); prints the result's id.
+    Reinspect {
+        /// The re-inspection visit (started from the assignment with `start`).
+        visit: String,
+        /// The hazard (ledger entry id, from `reinspection`).
+        case: String,
+        /// rectified or not-rectified.
+        #[arg(long, value_enum)]
+        outcome: Outcome,
+        /// A note.
+        #[arg(long)]
+        note: Option<String>,
+        /// Photos taken on the re-inspection.
+        files: Vec<PathBuf>,
+    },
     /// Attach files to a visit and upload them (resumable: run again after a cut).
     Upload {
         /// Visit id.
@@ -155,6 +180,12 @@ pub(super) enum ClientCommand {
 pub(super) enum Mode {
     Covert,
     Announced,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(super) enum Outcome {
+    Rectified,
+    NotRectified,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -82,7 +82,7 @@ pub struct NewReinspection {
 
 /// One hazard to check again, with what the phone holds about it (nothing here needs a
 /// network).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReinspectionTask {
     /// The ledger entry, as the office last synced it.
     pub case: Case,

@@ -77,10 +77,17 @@ object Server {
         admin("device", "revoke", deviceId)
     }
 
-    private fun admin(vararg args: String): String {
-        val process = ProcessBuilder(listOf(bin, "admin", "--data", data) + args)
+    /** Adds an office reviewer of the test region with `password`. */
+    fun addOfficeUser(login: String, password: String) {
+        admin("user", "add", "--login", login, "--name", login, "--role", "reviewer",
+            "--region", "hebei", env = mapOf("SITEPROOF_USER_PASSWORD" to password))
+    }
+
+    private fun admin(vararg args: String, env: Map<String, String> = emptyMap()): String {
+        val builder = ProcessBuilder(listOf(bin, "admin", "--data", data) + args)
             .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start()
+        builder.environment().putAll(env)
+        val process = builder.start()
         val out = process.inputStream.bufferedReader().readText()
         check(process.waitFor(60, TimeUnit.SECONDS) && process.exitValue() == 0) {
             "siteproof admin ${args.joinToString(" ")} failed"

@@ -26,10 +26,11 @@ class Server:
         except KeyError as missing:
             pytest.fail(f"{missing} is not set: run ffi/tests/run-python.sh")
 
-    def admin(self, *args):
+    def admin(self, *args, env=None):
         return subprocess.run(
             [self._bin, "admin", "--data", self._data, *args],
             check=True, capture_output=True, text=True,
+            env=None if env is None else {**os.environ, **env},
         ).stdout
 
     def enroll_code(self):

@@ -7,13 +7,30 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::backoffice::db::{CaseRow, FindingRow, LedgerFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
+use siteproof_core::CaseStatus;
 
 const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
                        c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
                        c.opened_at, c.closed_at, c.fixed_on_spot, c.recorded";
 
-/// Statuses whose deadline still runs (`CaseStatus::awaits_rectification`).
-const AWAITING: &str = "('open', 'rectifying', 'reopened')";
+/// The precomputed columns of a row (migration 008): whether it is listed whatever the date
+/// (the rule of `siteproof_core::is_listed`, with "overdue" left to the query) and its
+/// deadline while that still runs (`CaseStatus::awaits_rectification`).
+fn derived(
+    status: &str,
+    escalated: bool,
+    severity: &str,
+    fixed_on_spot: bool,
+    deadline: Option<i64>,
+) -> (bool, Option<i64>) {
+    match CaseStatus::from_code(status) {
+        Some(s) => (
+            siteproof_core::is_listed(s, escalated, false, severity == "major", fixed_on_spot),
+            deadline.filter(|_| s.awaits_rectification()),
+        ),
+        None => (false, None),
+    }
+}
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
@@ -44,17 +61,13 @@ fn scope(vis: &Visibility) -> (String, Vec<Value>) {
 
 /// The SQL condition "overdue at `?`" on alias `c` (one argument: now).
 pub fn overdue_sql() -> String {
-    format!("(c.deadline < ? AND c.status IN {AWAITING})")
+    "(c.open_deadline < ?)".into()
 }
 
-/// The SQL condition "listed at `?`" on alias `c` (one argument: now): the rule of
-/// `siteproof_core::is_listed` over the row's columns.
+/// The SQL condition "listed at `?`" on alias `c` (one argument: now): listed whatever the
+/// date, or overdue (an overdue hazard is never closed, so this is `is_listed`).
 pub fn listed_sql() -> String {
-    format!(
-        "(c.status <> 'closed' AND (c.escalated OR (c.severity = 'major' AND NOT c.fixed_on_spot) \
-         OR {}))",
-        overdue_sql()
-    )
+    format!("(c.listed = 1 OR {})", overdue_sql())
 }
 
 /// The WHERE clause and arguments of `filter` within what `vis` may see, at `now`.
@@ -97,13 +110,21 @@ fn filtered(vis: &Visibility, filter: &LedgerFilter, now: i64) -> (String, Vec<V
 /// Writes a case record's row; it replaces the finding's entry and keeps when the hazard
 /// was found.
 pub fn put(conn: &Connection, c: &CaseRow) -> rusqlite::Result<()> {
+    let (listed, open_deadline) = derived(
+        &c.status,
+        c.escalated,
+        &c.severity,
+        c.fixed_on_spot,
+        c.deadline,
+    );
     conn.execute(
         "INSERT OR REPLACE INTO bo_cases
          (id, region, grp, visit_id, finding_id, site, sector, severity, description, status,
-          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded)
+          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded, listed,
+          open_deadline)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
           COALESCE((SELECT opened_at FROM bo_cases WHERE visit_id = ?4 AND finding_id = ?5), ?14),
-          ?15, ?16, 1)",
+          ?15, ?16, 1, ?17, ?18)",
         params![
             c.id,
             c.region,
@@ -120,7 +141,9 @@ pub fn put(conn: &Connection, c: &CaseRow) -> rusqlite::Result<()> {
             c.escalated,
             c.opened_at,
             c.closed_at,
-            c.fixed_on_spot
+            c.fixed_on_spot,
+            listed,
+            open_deadline
         ],
     )?;
     Ok(())
@@ -142,14 +165,17 @@ pub fn enter_findings(
     let mut enter = conn.prepare_cached(
         "INSERT INTO bo_cases
          (id, region, grp, visit_id, finding_id, site, sector, severity, description, status,
-          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, 0, ?11, NULL, ?12, 0)",
+          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded, listed,
+          open_deadline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, 0, ?11, NULL, ?12, 0, ?13,
+          NULL)",
     )?;
     for f in findings {
         if found.execute(params![v.id, f.id, f.at])? > 0 {
             continue;
         }
-        let status = siteproof_core::CaseStatus::of_finding(f.fixed_on_spot);
+        let status = CaseStatus::of_finding(f.fixed_on_spot);
+        let (listed, _) = derived(status.code(), false, &f.severity, f.fixed_on_spot, None);
         enter.execute(params![
             f.case_id,
             v.region,
@@ -162,7 +188,8 @@ pub fn enter_findings(
             f.description,
             status.code(),
             f.at,
-            f.fixed_on_spot
+            f.fixed_on_spot,
+            listed
         ])?;
     }
     Ok(())
