@@ -14,6 +14,7 @@ use crate::CliError;
 mod content;
 mod ledger;
 mod phone;
+mod reinspection;
 
 use phone::{Phone, capture, earlier_visit, photo, video};
 
@@ -293,6 +294,15 @@ pub async fn seed(
     println!("demo: {visits} visits captured and synced by simulated phones");
     let driven = ledger::drive(&state.backoffice).await?;
     println!("demo: {driven} hazards driven through the ledger");
+    if !reinspection::send(&state.backoffice).await?.is_empty() {
+        let phones = data.join("demo-phones");
+        let done = tokio::task::spawn_blocking(move || {
+            reinspection::on_site(&phones.join("phone-0"), &phones.join("captures"))
+        })
+        .await
+        .map_err(|e| CliError::Usage(format!("demo phone panicked: {e}")))??;
+        println!("demo: a phone re-inspected {done} hazards (复查), awaiting verification");
+    }
     print_logins(base)
 }
 

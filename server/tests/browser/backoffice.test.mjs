@@ -41,7 +41,7 @@ test('a wrong password is refused and the right one signs in', async () => {
   await page.fill('input[name=login]', 'reviewer');
   await page.fill('input[name=password]', 'siteproof-demo');
   await Promise.all([page.waitForURL('**/office/visits'), page.click('button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '31', 'today and the four days before');
+  assert.equal(await page.textContent('#count-visits'), '32', 'today and the four days before, and today\'s re-inspection');
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'sp_session');
   assert.ok(session.httpOnly, 'the session cookie is HttpOnly');
@@ -52,11 +52,11 @@ test('filters narrow the list and the counts', async () => {
   await page.fill('input[name=from]', today);
   await page.fill('input[name=to]', today);
   await Promise.all([page.waitForURL('**from=**'), page.click('#filters button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '7', 'the seven visits of today');
+  assert.equal(await page.textContent('#count-visits'), '8', 'the seven visits of today and the re-inspection');
   await page.selectOption('select[name=mode]', 'announced');
   await Promise.all([page.waitForURL('**mode=announced**'), page.click('#filters button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '1');
-  assert.equal(await page.locator('#visits tbody tr').count(), 1);
+  assert.equal(await page.textContent('#count-visits'), '2', 'one announced visit and the re-inspection');
+  assert.equal(await page.locator('#visits tbody tr').count(), 2);
   await page.goto(`${base}/office/visits?from=${today}&to=${today}&sector=fire_safety&mode=covert`);
   assert.equal(await page.textContent('#count-visits'), '2');
   await page.goto(`${base}/office/reports?kind=daily&date=${today}`);
@@ -241,7 +241,7 @@ test('the month-end report shows the figures and a chart', async () => {
 
 test('a push lists the visit made from it; groups report back', async () => {
   await page.goto(`${base}/office/assignments`);
-  assert.equal(await page.locator('#assignments tbody tr').count(), 6, 'five demo pushes and a lead passed to group 1');
+  assert.equal(await page.locator('#assignments tbody tr').count(), 7, 'five demo pushes, a lead passed to group 1 and a re-inspection');
   await Promise.all([
     page.waitForURL(/\/office\/assignments\/[0-9a-f-]+$/),
     page.click('#assignments a:has-text("鹿泉区某危化品仓库")'),
@@ -279,4 +279,44 @@ test('a whistleblower reports without an account, gets a receipt and checks it',
   await page.selectOption('#assign-lead select[name=group]', 'sjz-2');
   await Promise.all([page.waitForSelector('#lead-assignment'), page.click('#assign-lead button')]);
   assert.equal(await page.getAttribute('#lead-status', 'data-status'), 'assigned');
+});
+
+test('a re-inspection done on a phone shows on its hazards with the photo; the office verifies and closes', async () => {
+  await page.goto(`${base}/office/assignments`);
+  await Promise.all([
+    page.waitForURL(/\/office\/assignments\/[0-9a-f-]+$/),
+    page.click('#assignments a:has-text("复查")'),
+  ]);
+  const hazards = page.locator('#reinspection-cases a');
+  assert.equal(await hazards.count(), 2, 'the demo sent two hazards back to group 1');
+  const rectified = await hazards.nth(0).getAttribute('href');
+  const notRectified = await hazards.nth(1).getAttribute('href');
+
+  await page.goto(`${base}${notRectified}`);
+  assert.equal(await page.locator('tr.reinspection[data-outcome=not_rectified]').count(), 1);
+  assert.equal(await page.locator('.verify-reinspection').count(), 0, 'nothing to verify by');
+
+  await page.goto(`${base}${rectified}`);
+  const result = page.locator('tr.reinspection[data-outcome=rectified]');
+  assert.equal(await result.count(), 1, 'the phone\'s result is on the hazard');
+  assert.match(await result.textContent(), /已整改到位/);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('img.reinspection-photo');
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  await page.click('.verify-reinspection');
+  await page.waitForSelector('#case-status[data-status=verified]');
+  assert.match(await page.textContent('#events'), /复查已整改/);
+  await page.click('form[data-kind=closed] button');
+  await page.waitForSelector('#case-status[data-status=closed]');
+  assert.equal(await page.locator('#send-reinspection').count(), 0, 'a closed hazard is not sent back');
+
+  // The ledger sends a re-inspection of the ticked hazards.
+  await page.goto(`${base}/office/ledger?status=open&group=sjz-2`);
+  await page.locator('#ledger tbody input[name=case]').first().check();
+  await Promise.all([
+    page.waitForURL(/\/office\/assignments\/[0-9a-f-]+$/),
+    page.click('#reinspection-form button[type=submit]'),
+  ]);
+  assert.equal(await page.locator('#reinspection-cases li').count(), 1);
 });

@@ -76,6 +76,13 @@ impl Phone {
         Ok(Self { store, media })
     }
 
+    /// Opens a phone enrolled earlier in `dir`.
+    pub(super) fn reopen(dir: &Path) -> Result<Self, CliError> {
+        let store = Store::open(dir.join("phone.db")).map_err(core_err)?;
+        let media = MediaStore::open(dir.join("media")).map_err(core_err)?;
+        Ok(Self { store, media })
+    }
+
     pub(super) fn upload(&mut self) -> Result<(), CliError> {
         let cancel = AtomicBool::new(false);
         self.store
