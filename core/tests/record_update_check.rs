@@ -34,6 +34,33 @@ fn obj(doc: &AutoCommit, path: &[&str]) -> ObjId {
 
 type Edit = fn(&mut AutoCommit);
 
+const RESULT: &str = "0190f3a1-9000-7000-8000-000000000009";
+
+/// Records a re-inspection result with `outcome`, making the visit's `reinspections` map if
+/// it has none.
+fn reinspection(d: &mut AutoCommit, outcome: &str) {
+    let map = match d.get(ROOT, "reinspections").expect("get") {
+        Some((_, id)) => id,
+        None => d
+            .put_object(ROOT, "reinspections", ObjType::Map)
+            .expect("put"),
+    };
+    let r = d.put_object(&map, RESULT, ObjType::Map).expect("put");
+    for (k, v) in [
+        ("id", RESULT),
+        ("case", "case:0123456789abcdef0123456789abcdef"),
+        ("outcome", outcome),
+        ("by", "张三"),
+        ("device", "39b593e6-16e7-4763-9b33-4e35aebd3853"),
+    ] {
+        d.put(&r, k, v).expect("put");
+    }
+    d.put(&r, "note", S::Null).expect("put");
+    d.put(&r, "at", 1_i64).expect("put");
+    let media = d.put_object(&r, "media", ObjType::List).expect("put");
+    d.insert(&media, 0, HASH).expect("insert");
+}
+
 /// Updates that leave the visit readable.
 const GOOD: &[(&str, Edit)] = &[
     ("a new answer", |d| {
@@ -61,6 +88,9 @@ const GOOD: &[(&str, Edit)] = &[
     ("a team member added", |d| {
         let t = obj(d, &["team"]);
         d.insert(&t, 2, "王五").expect("insert");
+    }),
+    ("a re-inspection result recorded", |d| {
+        reinspection(d, "rectified")
     }),
 ];
 
@@ -197,6 +227,11 @@ const BAD: &[(&str, Edit, &str)] = &[
             d.insert(&t, 0, 7_i64).expect("insert");
         },
         "team/0",
+    ),
+    (
+        "a re-inspection result with an unknown outcome",
+        |d| reinspection(d, "maybe"),
+        "reinspections/0190f3a1-9000-7000-8000-000000000009/outcome",
     ),
     (
         "the kind changed",
