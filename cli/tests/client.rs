@@ -17,6 +17,8 @@ fn every_client_command_has_help() {
         "show",
         "sync",
         "upload",
+        "reinspection",
+        "reinspect",
     ] {
         let text = ok(&["client", sub, "--help"]);
         assert!(text.contains("Usage:"), "{sub}: {text}");
