@@ -53,6 +53,9 @@ const SECONDS_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// How often histogram samples are folded into their buckets when nothing scrapes `/metrics`.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide recorder the first time it is called (later calls return the
@@ -65,6 +68,20 @@ pub fn install() -> &'static PrometheusHandle {
             .expect("the bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
+        // Histogram samples wait in the recorder until upkeep folds them into the buckets; a
+        // server nobody scrapes would otherwise keep every sample it ever recorded.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no metrics upkeep thread; samples are folded on scrape only");
+        }
         if let Err(e) = ::metrics::set_global_recorder(recorder) {
             tracing::warn!(error = %e, "another metrics recorder is installed; /metrics stays empty");
         }
