@@ -191,13 +191,7 @@ fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliErro
                 .answer_item(&visit, &item, answer(AnswerValue::NotApplicable))
                 .map_err(core_err)?;
             let pending = photo(&files, 999)?;
-            let capture = MediaCapture {
-                kind: MediaKind::Photo,
-                mime: "image/jpeg".into(),
-                captured_at: None,
-                location: None,
-                poster: None,
-            };
+            let capture = phone::photo_capture(None);
             first.store.sync().map_err(core_err)?;
             // The second phone never uploads: its photo stays pending on the server.
             let other = &mut phones[1];

@@ -33,6 +33,17 @@ pub(super) fn photo(dir: &Path, n: usize) -> Result<PathBuf, CliError> {
     Ok(path)
 }
 
+/// How the demo's phones describe a JPEG photo they take.
+pub(super) fn photo_capture(location: Option<GeoPoint>) -> MediaCapture {
+    MediaCapture {
+        kind: MediaKind::Photo,
+        mime: "image/jpeg".into(),
+        captured_at: None,
+        location,
+        poster: None,
+    }
+}
+
 /// A short WebM video made with ffmpeg when it is installed (`None` otherwise).
 pub(super) fn video(dir: &Path) -> Option<PathBuf> {
     let path = dir.join("patrol.webm");
@@ -145,13 +156,7 @@ pub(super) fn capture(
         };
         let mut media = vec![];
         if value == AnswerValue::Fail {
-            let capture = MediaCapture {
-                kind: MediaKind::Photo,
-                mime: "image/jpeg".into(),
-                captured_at: None,
-                location,
-                poster: None,
-            };
+            let capture = photo_capture(location);
             let path = photo(files, n * 10 + i)?;
             let attached = phone
                 .store

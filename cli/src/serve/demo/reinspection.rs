@@ -6,12 +6,11 @@
 use std::path::Path;
 
 use siteproof_core::{
-    AssignmentKind, MediaCapture, MediaKind, NewReinspection, ReinspectionOutcome,
-    VisitFromAssignment, VisitMode,
+    AssignmentKind, NewReinspection, ReinspectionOutcome, VisitFromAssignment, VisitMode,
 };
 use siteproof_server::backoffice::{BackOffice, LedgerFilter, WebUser};
 
-use super::phone::{Phone, photo};
+use super::phone::{Phone, photo, photo_capture};
 use super::{GROUPS, PASSWORD, core_err};
 use crate::CliError;
 
@@ -69,13 +68,7 @@ pub(super) fn on_site(phone_dir: &Path, files: &Path) -> Result<usize, CliError>
     for (i, task) in tasks.iter().enumerate() {
         let rectified = i == 0;
         let media = if rectified {
-            let capture = MediaCapture {
-                kind: MediaKind::Photo,
-                mime: "image/jpeg".into(),
-                captured_at: None,
-                location: None,
-                poster: None,
-            };
+            let capture = photo_capture(None);
             let shot = photo(files, 500 + i)?;
             let attached = phone
                 .store
