@@ -36,18 +36,26 @@ pub fn ok(args: &[&str]) -> String {
 }
 
 /// A running `siteproof serve`, killed when dropped.
-pub struct Server(Child);
+pub struct Server {
+    child: Child,
+    /// The thread copying the server's standard error to its log file, joined after the
+    /// server exits so the file is complete when the server is dropped.
+    log: Option<std::thread::JoinHandle<()>>,
+}
 
 impl From<Child> for Server {
     fn from(child: Child) -> Self {
-        Self(child)
+        Self { child, log: None }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(log) = self.log.take() {
+            let _ = log.join();
+        }
     }
 }
 
@@ -75,28 +83,57 @@ pub fn wait_for_listener(addr: &str) {
     }
 }
 
-/// Starts `siteproof serve --data DATA ARGS...` on a free port, its standard error written to
-/// `log` if given; returns it and its URL.
+/// Starts `siteproof serve --data DATA ARGS...` on a port the server picks itself (no window
+/// in which another test could take a port chosen here), its standard error written to `log`
+/// if given; returns it and its URL, read from the server's "listening" log line.
 pub fn start_server_with(
     data: &str,
     args: &[&str],
     log: Option<&std::path::Path>,
 ) -> (Server, String) {
-    let listen = free_address();
-    let stderr = match log {
-        Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
-        None => Stdio::null(),
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args(["serve", "--data", data, "--listen", &listen])
+    let mut log = log.map(|path| std::fs::File::create(path).expect("log file"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
+        .args(["serve", "--data", data, "--listen", "127.0.0.1:0"])
         .args(args)
+        .env("NO_COLOR", "1")
         .stdout(Stdio::null())
-        .stderr(stderr)
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start server");
-    let server = Server(child);
-    wait_for_listener(&listen);
-    (server, format!("http://{listen}"))
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (send, listening) = std::sync::mpsc::channel();
+    let copier = std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(log) = log.as_mut() {
+                let _ = writeln!(log, "{line}");
+            }
+            if line.contains("siteproof server listening")
+                && let Some(addr) = listening_address(&line)
+            {
+                let _ = send.send(addr);
+            }
+        }
+    });
+    let server = Server {
+        child,
+        log: Some(copier),
+    };
+    let addr = listening
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server logs the address it listens on");
+    (server, format!("http://{addr}"))
+}
+
+/// The `addr` of a "listening" log line, in the text format (`addr=...`) or JSON.
+fn listening_address(line: &str) -> Option<String> {
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(line) {
+        return json["fields"]["addr"].as_str().map(str::to_string);
+    }
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("addr="))
+        .map(str::to_string)
 }
 
 /// Publishes the gas operators' template and creates a group in region hebei on the server's
