@@ -68,6 +68,9 @@ impl BlobLocation {
 /// A stream of bytes read from a blob.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 
+/// A stream of staged upload ids.
+pub type IdStream = Pin<Box<dyn Stream<Item = BlobResult<String>> + Send>>;
+
 /// What went wrong in a blob store.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -115,6 +118,13 @@ pub struct StagedUpload {
     /// only in uploads staged by older versions.
     #[serde(default)]
     pub hashed: Option<HashProgress>,
+}
+
+/// The part of a staged upload's description the expiry sweep reads.
+#[derive(Deserialize)]
+struct StagedExpiry {
+    id: String,
+    expires_at: i64,
 }
 
 /// The saved state of a running SHA-256: what lets another process continue an upload's
@@ -168,8 +178,14 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()>;
     /// A staged upload and how many bytes it holds.
     async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>>;
-    /// Every staged upload (for the expiry sweep).
+    /// Every staged upload, read at once (for tools and tests; the expiry sweep uses
+    /// [`BlobStore::expired_staged`]).
     async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>>;
+    /// The ids of the staged uploads (complete or not) whose expiry is before `before` (ms
+    /// since the epoch), one at a time as the store is walked: the expiry sweep's memory
+    /// does not grow with the number of uploads staged. Deleting an id it yielded while
+    /// the stream is still read is allowed.
+    fn expired_staged(&self, before: i64) -> IdStream;
     /// A writer appending at `offset`, which must be the staged length.
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>>;
     /// Cuts a staged upload back to `len` bytes (a chunk that failed its checksum).

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use siteproof_core::MediaHash;
 
-use super::{BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+use super::{BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, StagedUpload, StagedWriter};
 use crate::metrics;
 
 /// A blob store whose operations are timed.
@@ -68,6 +68,11 @@ impl BlobStore for TimedBlobStore {
 
     async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>> {
         timed("list_staged", self.inner.list_staged()).await
+    }
+
+    fn expired_staged(&self, before: i64) -> IdStream {
+        // A stream walked at the caller's pace: its time is the sweep's, not one operation's.
+        self.inner.expired_staged(before)
     }
 
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {

@@ -77,10 +77,7 @@ impl MediaService {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let slot = self.slot(id);
-        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
-            .await
-            .map_err(|_| TusError::Locked)?;
+        let _slot = self.hold(id).await?;
         let (mut upload, current) = self.load(device, id).await?;
         if upload.completed {
             // Every byte is here (or the server held the file already when the upload was
@@ -247,7 +244,6 @@ impl MediaService {
         digest: [u8; 32],
     ) -> Result<(), TusError> {
         self.complete(upload, digest).await?;
-        self.forget(&upload.id);
         self.uploaded(device, &upload.record, &upload.sha256, upload.length)
             .await;
         Ok(())

@@ -36,7 +36,10 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload
 use serde::Serialize;
 use siteproof_core::MediaHash;
 
-use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+use super::{
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, StagedExpiry, StagedUpload,
+    StagedWriter,
+};
 
 mod location;
 mod multipart;
@@ -254,6 +257,27 @@ impl BlobStore for S3BlobStore {
             }
         }
         Ok(out)
+    }
+
+    fn expired_staged(&self, before: i64) -> IdStream {
+        let store = self.clone();
+        // The listing arrives a page (1,000 keys) at a time; each description is read as its
+        // key passes.
+        let ids = self
+            .s3
+            .list(Some(&self.key(&["staging"])))
+            .map_err(err)
+            .try_filter_map(move |meta| {
+                let store = store.clone();
+                async move {
+                    if meta.location.filename() != Some("upload.json") {
+                        return Ok(None);
+                    }
+                    let upload: Option<StagedExpiry> = store.get_json(&meta.location).await?;
+                    Ok(upload.filter(|u| u.expires_at < before).map(|u| u.id))
+                }
+            });
+        Box::pin(ids)
     }
 
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
