@@ -23,7 +23,9 @@ use tokio::io::AsyncSeekExt;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
-use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+use super::{
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, Staged, StagedUpload, StagedWriter,
+};
 
 /// The folder of finished blobs under the store's root.
 pub const FINISHED_DIR: &str = "blobs";
@@ -399,9 +401,10 @@ impl StagedWriter for FsStagedWriter {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
+    async fn finish(mut self: Box<Self>) -> BlobResult<Staged> {
         self.tx = None;
-        self.outcome().await
+        let end = self.outcome().await?;
+        Ok(Staged { end, hashed: None })
     }
 }
 

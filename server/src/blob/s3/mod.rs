@@ -42,7 +42,7 @@ mod location;
 mod multipart;
 
 pub use location::S3Location;
-pub use multipart::{MIN_PART, MultipartState, PartRecord, part_size};
+pub use multipart::{MIN_PART, MultipartState, PartRecord, part_size, part_target};
 use multipart::{PARTS_IN_FLIGHT, S3StagedWriter};
 
 /// A [`BlobStore`] in an S3-compatible bucket.
@@ -260,12 +260,7 @@ impl BlobStore for S3BlobStore {
         let state = self.load_state(id).await?;
         let state = self.cut_to(id, state, offset).await?;
         let tail = self.tail_bytes(id, &state).await?;
-        Ok(Box::new(S3StagedWriter::new(
-            self.clone(),
-            id,
-            state,
-            &tail,
-        )))
+        Ok(Box::new(S3StagedWriter::new(self.clone(), id, state, tail)))
     }
 
     async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
