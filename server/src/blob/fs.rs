@@ -24,8 +24,8 @@ use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
 use super::{
-    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, StagedExpiry, StagedUpload,
-    StagedWriter,
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, Staged, StagedExpiry,
+    StagedUpload, StagedWriter,
 };
 
 /// The folder of finished blobs under the store's root.
@@ -439,9 +439,10 @@ impl StagedWriter for FsStagedWriter {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
+    async fn finish(mut self: Box<Self>) -> BlobResult<Staged> {
         self.tx = None;
-        self.outcome().await
+        let end = self.outcome().await?;
+        Ok(Staged { end, hashed: None })
     }
 }
 

@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use siteproof_core::{MediaHash, RecordId};
 
 pub use fs::{FINISHED_DIR, FsBlobStore, META_DIR};
-pub use s3::{MIN_PART, MultipartState, PartRecord, S3BlobStore, S3Location, part_size};
+pub use s3::{
+    MIN_PART, MultipartState, PartRecord, S3BlobStore, S3Location, part_size, part_target,
+};
 
 /// The embedded blob store's folder in a data directory.
 pub const BLOBS_DIR: &str = "blobs";
@@ -148,14 +150,43 @@ pub struct BlobMeta {
     pub records: Vec<RecordId>,
 }
 
+/// How an append ended: the staged length, and the whole-file hash state there when it is
+/// not everything written (a part that failed: the upload keeps the parts stored before it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Staged {
+    /// Bytes staged.
+    pub end: u64,
+    /// The hash state at `end`, given at a part boundary; `None` when `end` is everything
+    /// written.
+    pub hashed: Option<HashProgress>,
+}
+
 /// Appends the bytes of one tus `PATCH` to a staged upload.
+///
+/// A writer that cuts the bytes into parts says where its next part ends ([`room`]); the
+/// caller writes no more than that, then hands it the whole-file hash state of every byte
+/// written so far ([`boundary`]), which sends the part. Should a later part fail, the
+/// append keeps the parts stored before it and [`finish`] returns that hash state with its
+/// end.
+///
+/// [`room`]: StagedWriter::room
+/// [`boundary`]: StagedWriter::boundary
+/// [`finish`]: StagedWriter::finish
 #[async_trait]
 pub trait StagedWriter: Send {
-    /// Appends `data`.
+    /// Bytes it takes before its next part boundary; `None`: it has no boundaries.
+    fn room(&self) -> Option<u64> {
+        None
+    }
+    /// Appends `data` (no more than [`StagedWriter::room`]).
     async fn write(&mut self, data: Bytes) -> BlobResult<()>;
+    /// At a part boundary (`room` is 0): the whole-file hash state of every byte written.
+    async fn boundary(&mut self, _hashed: HashProgress) -> BlobResult<()> {
+        Ok(())
+    }
     /// Ends the append and returns the staged length. Dropping a writer without finishing
     /// leaves an undefined tail that the caller truncates.
-    async fn finish(self: Box<Self>) -> BlobResult<u64>;
+    async fn finish(self: Box<Self>) -> BlobResult<Staged>;
 }
 
 /// The blob store behind the media endpoints.

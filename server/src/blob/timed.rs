@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use siteproof_core::MediaHash;
 
-use super::{BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, StagedUpload, StagedWriter};
+use super::{
+    BlobMeta, BlobResult, BlobStore, ByteStream, HashProgress, IdStream, Staged, StagedUpload,
+    StagedWriter,
+};
 use crate::metrics;
 
 /// A blob store whose operations are timed.
@@ -116,11 +119,19 @@ struct TimedWriter {
 
 #[async_trait]
 impl StagedWriter for TimedWriter {
+    fn room(&self) -> Option<u64> {
+        self.inner.room()
+    }
+
     async fn write(&mut self, data: Bytes) -> BlobResult<()> {
         timed("append_write", self.inner.write(data)).await
     }
 
-    async fn finish(self: Box<Self>) -> BlobResult<u64> {
+    async fn boundary(&mut self, hashed: HashProgress) -> BlobResult<()> {
+        timed("append_part", self.inner.boundary(hashed)).await
+    }
+
+    async fn finish(self: Box<Self>) -> BlobResult<Staged> {
         timed("append_finish", self.inner.finish()).await
     }
 }
