@@ -215,7 +215,9 @@ impl S3BlobStore {
     }
 
     fn seen_objects(&self) -> std::sync::MutexGuard<'_, SeenObjects> {
-        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn put_json<T: Serialize>(&self, key: &Path, value: &T) -> BlobResult<()> {
