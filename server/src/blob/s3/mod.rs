@@ -15,12 +15,13 @@
 //! copy; a mismatch aborts it and nothing is stored. Every part but the last is at least
 //! `part_size` bytes (5 MiB, S3's rule, or more so that no upload needs more than 10,000
 //! parts) whatever the client's chunk size: a `PATCH` is cut into parts of `part_target`
-//! bytes, up to four in flight at once, and what is left at its end, if shorter than
+//! bytes, up to three in flight at once, and what is left at its end, if shorter than
 //! `part_size`, is kept as a small tail object, which the next `PATCH` (on any process)
 //! prepends. The upload advances only over the parts stored in order.
 //!
 //! Everything an append needs is in the bucket, none of it in process memory, so any
-//! process reaching the bucket continues any upload. The multipart state keeps the state
+//! process reaching the bucket continues any upload (what a process keeps of the staging
+//! objects it saw is only checked against the bucket by ETag, see `SeenObjects`). The multipart state keeps the state
 //! before the last append, so an append whose chunk failed its checksum, or whose upload
 //! description was not saved before the process stopped, is rolled back.
 
