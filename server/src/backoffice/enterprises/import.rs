@@ -190,12 +190,12 @@ pub fn parse_roster(bytes: &[u8], region: &str) -> Result<Vec<Enterprise>, Vec<I
                 None => reasons.push(format!("unknown sector {s:?}")),
             }
         }
-        if let Some(code) = &code {
-            if let Some(first) = seen.insert(code.clone(), line) {
-                reasons.push(format!(
-                    "duplicate credit code {code} (first on line {first})"
-                ));
-            }
+        if let Some(code) = &code
+            && let Some(first) = seen.insert(code.clone(), line)
+        {
+            reasons.push(format!(
+                "duplicate credit code {code} (first on line {first})"
+            ));
         }
         if let (Some(code), true) = (code, reasons.is_empty()) {
             out.push(Enterprise {
