@@ -61,6 +61,7 @@
 //! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
 //!   `http-client`) the tus uploader.
 
+mod credit_code;
 pub mod document;
 mod error;
 pub mod evidence;
@@ -76,6 +77,7 @@ mod store;
 pub mod sync;
 mod visit_doc;
 
+pub use credit_code::{CREDIT_CODE_LEN, CreditCode, CreditCodeError, credit_code_check_char};
 pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};

@@ -12,6 +12,7 @@ use siteproof_server::backoffice::{NewUser, Role};
 use crate::CliError;
 
 mod content;
+mod enterprises;
 mod ledger;
 mod phone;
 mod reinspection;
@@ -288,6 +289,8 @@ pub async fn seed(
     println!("demo: {visits} visits captured and synced by simulated phones");
     let driven = ledger::drive(&state.backoffice).await?;
     println!("demo: {driven} hazards driven through the ledger");
+    let registered = enterprises::seed(&state.backoffice).await?;
+    println!("demo: {registered} enterprises registered, the demo sites merged into theirs");
     if !reinspection::send(&state.backoffice).await?.is_empty() {
         let phones = data.join("demo-phones");
         let done = tokio::task::spawn_blocking(move || {

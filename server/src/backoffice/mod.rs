@@ -7,7 +7,7 @@
 //! (`pages.rs`): `visits/` (the visit index and pages), `ledger/` (cases and the ledger),
 //! `reports/` (period reports and the CSV/XLSX/PDF exports), `assignments/` (六推送),
 //! `leads/` (whistleblower leads, public form included), `rosters/` (inspectors, experts),
-//! `library/` (templates), `collections.rs` (三收集 records from the groups). Shared: the
+//! `library/` (templates), `enterprises/` (the enterprise registry: import, export, merges), `collections.rs` (三收集 records from the groups). Shared: the
 //! connection and its row types (`db.rs`, `rows.rs`), request extractors (`extract.rs`), the
 //! page frame (`layout.rs`), languages and dates, the page headers (`headers.rs`), the login
 //! pages (`login.rs`) and the router that merges every feature's routes (`router.rs`).
@@ -18,6 +18,7 @@ mod briefing;
 mod collections;
 mod dates;
 mod db;
+mod enterprises;
 mod extract;
 pub mod headers;
 mod i18n;
@@ -40,6 +41,10 @@ pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
 pub use db::{
     CaseRow, CollectionRow, LedgerFilter, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
+};
+pub use enterprises::{
+    Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, ImportProblem, RepeatFinding,
+    SiteMerge,
 };
 pub(crate) use leads::LeadsApi;
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};

@@ -26,6 +26,7 @@ pub fn routes() -> RouteTable {
         .merge(super::collections::routes())
         .merge(super::rosters::routes::routes())
         .merge(super::library::routes::routes())
+        .merge(super::enterprises::routes::routes())
         .merge(super::leads::public::routes())
         .merge(super::login::routes())
 }

@@ -8,7 +8,11 @@
 //! - A back-office user reads its region and global records; a sector department only those
 //!   of its sectors. Office tables always carry a region, so their SQL filter is the region
 //!   and, for a sector department, the sector.
-//! - Office duties (rosters, lead triage, templates) follow the role: [`Duty`].
+//! - Enterprises (the registry) belong to a region: an office user sees those of its region,
+//!   whatever its sectors (an enterprise's page then shows only the visits and cases the
+//!   user may see); a device reads its region's directory.
+//! - Office duties (rosters, lead triage, templates, the enterprise registry) follow the
+//!   role: [`Duty`].
 //!
 //! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
@@ -78,6 +82,8 @@ pub enum Duty {
     ManageTemplates,
     /// Push an assignment in this sector (`None`: no sector).
     AssignInSector(Option<Sector>),
+    /// Import enterprises and merge name-only sites into them (and undo merges).
+    KeepEnterprises,
 }
 
 /// Whether office rows with no sector (leads before triage) are shown to sector departments.
@@ -276,6 +282,24 @@ impl Visibility {
         }
     }
 
+    /// The condition narrowing a query on the enterprise registry `table` (an alias with a
+    /// `region` column) to the enterprises the reader may see: those of its region, for an
+    /// office user and for a device alike.
+    pub fn enterprise_filter(&self, table: &str) -> SqlFilter {
+        SqlFilter {
+            sql: format!(" AND {table}.region = ?"),
+            args: vec![Value::Text(self.enterprise_region().to_owned())],
+        }
+    }
+
+    /// The region whose enterprises the reader sees.
+    pub fn enterprise_region(&self) -> &str {
+        match &self.reader {
+            Reader::Office { region, .. } => region,
+            Reader::Device(scope) => &scope.region,
+        }
+    }
+
     /// The region of an office reader (`None` for a device).
     pub fn region(&self) -> Option<&str> {
         match &self.reader {
@@ -295,6 +319,9 @@ impl Visibility {
             )),
             Duty::TriageLeads if *role == Role::SectorDepartment => Err(Error::Forbidden(
                 "leads are triaged by reviewers and administrators",
+            )),
+            Duty::KeepEnterprises if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "the enterprise registry is kept by reviewers and administrators",
             )),
             Duty::ManageTemplates if *role != Role::Admin => Err(Error::Forbidden(
                 "only administrators import and publish templates",
