@@ -73,6 +73,7 @@ pub mod model;
 pub mod peer;
 pub mod record_check;
 mod store;
+pub mod supervision;
 pub mod sync;
 mod visit_doc;
 
@@ -87,6 +88,7 @@ pub use store::{
     TemplateSummary, UnreadableRecord,
 };
 #[cfg(feature = "http-client")]
+pub use supervision::{Reason, RiskFacts, RiskRule, RiskScore, SectorRisk, Tier};
 pub use sync::{Enrollment, SyncClient, SyncSummary};
 
 /// Re-exported so callers can name change hashes and actors without a direct dependency.
