@@ -15,6 +15,7 @@ mod content;
 mod ledger;
 mod phone;
 mod reinspection;
+mod supervision;
 
 use phone::{Phone, capture, earlier_visit, photo, video};
 
@@ -43,6 +44,16 @@ const SITES: &[(&str, &str, &str)] = &[
     ("新华区某燃气站", "石家庄市新华区", "gas-operator-major"),
     ("裕华区某建筑工地", "石家庄市裕华区", "construction-major"),
     ("桥西区某宾馆", "石家庄市桥西区", "fire-major"),
+];
+
+/// The sites' unified social credit codes (check characters per GB 32100-2015), by index.
+const CREDIT_CODES: [&str; 6] = [
+    "911301000000010003",
+    "911301000000010016",
+    "911301000000010029",
+    "91130100000001003C",
+    "91130100000001004F",
+    "91130100000001005J",
 ];
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
@@ -143,6 +154,7 @@ fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliErro
         phones[phone].store.sync().map_err(core_err)?;
     }
     visits += answer_pushes(&mut phones)?;
+    visits += supervision::history(&mut phones[0])?;
     for n in 0..SITES.len() {
         let phone = &mut phones[(n % 2) * 2];
         let visit = capture(phone, n, &files)?;
@@ -297,6 +309,11 @@ pub async fn seed(
         .map_err(|e| CliError::Usage(format!("demo phone panicked: {e}")))??;
         println!("demo: a phone re-inspected {done} hazards (复查), awaiting verification");
     }
+    let (tiers, planned) = supervision::decide(&state.backoffice).await?;
+    println!(
+        "demo: enterprises by tier {tiers}, one blacklisted, one on the key list by hand; \
+         {planned} covert visits proposed to group 1 (/office/planning)"
+    );
     print_logins(base)
 }
 

@@ -8,7 +8,12 @@
 //! - A back-office user reads its region and global records; a sector department only those
 //!   of its sectors. Office tables always carry a region, so their SQL filter is the region
 //!   and, for a sector department, the sector.
-//! - Office duties (rosters, lead triage, templates) follow the role: [`Duty`].
+//! - Office duties (rosters, lead triage, templates, the supervision lists) follow the role:
+//!   [`Duty`].
+//! - Enterprises (known by the credit code their visits carry) are read through their visits:
+//!   a user sees an enterprise, its risk facts and its list entries only through visits it
+//!   may see ([`Visibility::sql_filter`] on the visit index), and list rows by their region
+//!   ([`Visibility::region_filter`]).
 //!
 //! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
@@ -78,6 +83,8 @@ pub enum Duty {
     ManageTemplates,
     /// Push an assignment in this sector (`None`: no sector).
     AssignInSector(Option<Sector>),
+    /// Change the key-supervision list and the blacklist (重点监管企业名单, 黑名单).
+    KeepSupervisionLists,
 }
 
 /// Whether office rows with no sector (leads before triage) are shown to sector departments.
@@ -299,6 +306,9 @@ impl Visibility {
             Duty::ManageTemplates if *role != Role::Admin => Err(Error::Forbidden(
                 "only administrators import and publish templates",
             )),
+            Duty::KeepSupervisionLists if *role == Role::SectorDepartment => Err(
+                Error::Forbidden("the key list and the blacklist are kept by reviewers and administrators"),
+            ),
             Duty::AssignInSector(sector)
                 if sectors
                     .as_ref()
@@ -377,6 +387,7 @@ mod tests {
         assert!(v.sees_sector(None, Unsectored::Shown));
         assert!(!v.sees_sector(None, Unsectored::Hidden));
         assert!(v.require(Duty::KeepRosters).is_err());
+        assert!(v.require(Duty::KeepSupervisionLists).is_err());
         assert!(
             v.require(Duty::AssignInSector(Some(Sector::FireSafety)))
                 .is_ok()

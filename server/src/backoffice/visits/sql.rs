@@ -59,11 +59,13 @@ fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
         general: r.get(9)?,
         conflicts: r.get(10)?,
         assignment: r.get(11)?,
+        credit_code: r.get(12)?,
     })
 }
 
 const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
-                             v.ended_at, v.major, v.general, v.conflicts, v.assignment";
+                             v.ended_at, v.major, v.general, v.conflicts, v.assignment, \
+                             v.credit_code";
 
 /// A page of the user's visits matching `f`, newest first, and the counts over all matches.
 pub fn list_visits(
@@ -190,8 +192,8 @@ pub fn store_index(
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_visits
              (id, region, grp, site, sector, mode, started_at, ended_at, major, general, conflicts,
-              assignment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+              assignment, credit_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let mut collection = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_collections
@@ -200,8 +202,9 @@ pub fn store_index(
         )?;
         let mut clear = tx.prepare_cached("DELETE FROM bo_findings WHERE visit_id = ?1")?;
         let mut finding = tx.prepare_cached(
-            "INSERT INTO bo_findings (visit_id, finding_id, region, grp, sector, severity, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO bo_findings
+             (visit_id, finding_id, region, grp, sector, severity, at, credit_code, item)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for r in rows {
             let (v, findings) = match r {
@@ -241,12 +244,21 @@ pub fn store_index(
                 v.major,
                 v.general,
                 v.conflicts,
-                v.assignment
+                v.assignment,
+                v.credit_code
             ])?;
             clear.execute([&v.id])?;
             for f in findings {
                 finding.execute(params![
-                    v.id, f.id, v.region, v.group, v.sector, f.severity, f.at
+                    v.id,
+                    f.id,
+                    v.region,
+                    v.group,
+                    v.sector,
+                    f.severity,
+                    f.at,
+                    v.credit_code,
+                    f.item
                 ])?;
             }
             case_rows::enter_findings(&tx, v, findings)?;
