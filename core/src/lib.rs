@@ -87,8 +87,8 @@ pub use store::{
     MergeOrigin, MergeOutcome, PeerCredentials, PendingChanges, Profile, Store, StoreKey,
     TemplateSummary, UnreadableRecord,
 };
-#[cfg(feature = "http-client")]
 pub use supervision::{Reason, RiskFacts, RiskRule, RiskScore, SectorRisk, Tier};
+#[cfg(feature = "http-client")]
 pub use sync::{Enrollment, SyncClient, SyncSummary};
 
 /// Re-exported so callers can name change hashes and actors without a direct dependency.

@@ -27,10 +27,11 @@ struct Browser {
 
 impl Browser {
     async fn sign_in(server: &TestServer, login: &str, role: Role, region: &str) -> Self {
-        let sectors = if role == Role::SectorDepartment {
-            vec![siteproof_core::Sector::FireSafety]
-        } else {
-            vec![]
+        // A sector department named "gas" has the gas sector, any other fire safety.
+        let sectors = match (role, login) {
+            (Role::SectorDepartment, "gas") => vec![siteproof_core::Sector::Gas],
+            (Role::SectorDepartment, _) => vec![siteproof_core::Sector::FireSafety],
+            _ => vec![],
         };
         add_user(server, login, role, region, sectors).await;
         let (user, cookie, csrf) = sign_in(server, login).await;
@@ -162,7 +163,12 @@ async fn the_tier_view_scores_enterprises_by_the_documented_rules_with_their_rea
         "某商场",
         MALL,
         VisitMode::Covert,
-        &[major("exits"), major("alarm"), major("remarks"), major("extinguishers")],
+        &[
+            major("exits"),
+            major("alarm"),
+            major("remarks"),
+            major("extinguishers"),
+        ],
     );
     // Announced only, nothing found: sector 10 + never visited covertly 15 = 25, tier C.
     visit(&mut g1, "某小店", SHOP, VisitMode::Announced, &[]);
@@ -171,19 +177,36 @@ async fn the_tier_view_scores_enterprises_by_the_documented_rules_with_their_rea
     assert_eq!(status, 200, "{page}");
     assert_eq!(tier_of(&page, MALL), ("B".into(), 55));
     assert_eq!(tier_of(&page, SHOP), ("C".into(), 25));
-    let at = page.find(&format!("data-enterprise=\"{MALL}\"")).expect("row");
+    let at = page
+        .find(&format!("data-enterprise=\"{MALL}\""))
+        .expect("row");
     let mall = &page[at..at + page[at..].find("</tr>").expect("end")];
     assert!(mall.contains("某商场"), "the name is the visit's site name");
     assert!(mall.contains("data-rule=\"sector\""), "{mall}");
-    assert!(mall.contains("data-rule=\"major_hazards\"") && mall.contains("+45"), "{mall}");
-    assert!(!mall.contains("data-rule=\"covert_gap\""), "visited covertly today: {mall}");
+    assert!(
+        mall.contains("data-rule=\"major_hazards\"") && mall.contains("+45"),
+        "{mall}"
+    );
+    assert!(
+        !mall.contains("data-rule=\"covert_gap\""),
+        "visited covertly today: {mall}"
+    );
 
     // A second covert visit finds the exits again: one repeat finding, +10, and one more
     // major hazard (capped): 65, tier A, on the key list by the tier rule.
-    visit(&mut g1, "某商场（新名）", MALL, VisitMode::Covert, &[major("exits")]);
+    visit(
+        &mut g1,
+        "某商场（新名）",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
     let (_, page) = office.get(&real, "/office/supervision").await;
     assert_eq!(tier_of(&page, MALL), ("A".into(), 65));
-    assert!(page.contains("某商场（新名）"), "the latest visit's site name is shown");
+    assert!(
+        page.contains("某商场（新名）"),
+        "the latest visit's site name is shown"
+    );
     let (_, filtered) = office.get(&real, "/office/supervision?tier=C").await;
     assert!(filtered.contains(SHOP) && !filtered.contains(MALL));
     let (_, filtered) = office.get(&real, "/office/supervision?sector=gas").await;
@@ -214,7 +237,13 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
     let office = Browser::sign_in(&server, "alice", Role::Reviewer, "hebei").await;
     let fire = Browser::sign_in(&server, "fire", Role::SectorDepartment, "hebei").await;
     let mut g1 = phone(&server, &real, "g1").await;
-    visit(&mut g1, "某商场", MALL, VisitMode::Covert, &[major("exits")]);
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
     visit(&mut g1, "某小店", SHOP, VisitMode::Announced, &[]);
 
     // The blacklist: reason, date, who.
@@ -222,7 +251,11 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
         .post(
             &real,
             "/office/supervision/blacklist",
-            &[("credit_code", MALL), ("reason", "屡罚不改"), ("decided_on", "2026-03-01")],
+            &[
+                ("credit_code", MALL),
+                ("reason", "屡罚不改"),
+                ("decided_on", "2026-03-01"),
+            ],
         )
         .await;
     assert_eq!(status, 303, "{body}");
@@ -237,7 +270,11 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
     assert_eq!(status, 303, "{body}");
     // No reason, an unknown enterprise, a second open entry, a sector department: refused.
     let (status, _) = office
-        .post(&real, "/office/supervision/blacklist", &[("credit_code", SHOP), ("reason", " ")])
+        .post(
+            &real,
+            "/office/supervision/blacklist",
+            &[("credit_code", SHOP), ("reason", " ")],
+        )
         .await;
     assert_eq!(status, 400);
     let (status, _) = office
@@ -249,23 +286,34 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
         .await;
     assert_eq!(status, 400);
     let (status, _) = office
-        .post(&real, "/office/supervision/blacklist", &[("credit_code", MALL), ("reason", "again")])
+        .post(
+            &real,
+            "/office/supervision/blacklist",
+            &[("credit_code", MALL), ("reason", "again")],
+        )
         .await;
     assert_eq!(status, 400);
     let (status, _) = fire
-        .post(&real, "/office/supervision/key-list", &[("credit_code", MALL), ("reason", "x")])
+        .post(
+            &real,
+            "/office/supervision/key-list",
+            &[("credit_code", MALL), ("reason", "x")],
+        )
         .await;
-    assert_eq!(status, 403, "only reviewers and administrators change the lists");
+    assert_eq!(
+        status, 403,
+        "only reviewers and administrators change the lists"
+    );
 
     let (status, page) = office.get(&real, "/office/supervision/lists").await;
     assert_eq!(status, 200, "{page}");
-    let black = row(&page, "blacklist", MALL);
-    assert!(black.is_none(), "blacklist rows are keyed by entry, not enterprise");
     let key_mall = row(&page, "key-list", MALL).expect("the blacklisted mall is on the key list");
     assert!(key_mall.contains("data-source=\"blacklist\""), "{key_mall}");
     let key_shop = row(&page, "key-list", SHOP).expect("the manual entry");
     assert!(
-        key_shop.contains("data-source=\"manual\"") && key_shop.contains("alice") && key_shop.contains("节前重点关注"),
+        key_shop.contains("data-source=\"manual\"")
+            && key_shop.contains("alice")
+            && key_shop.contains("节前重点关注"),
         "{key_shop}"
     );
     assert!(page.contains("屡罚不改") && page.contains("2026-03-01"));
@@ -282,9 +330,16 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
         .await
         .expect("lists");
     let entry = lists.blacklist.first().expect("entry").clone();
-    assert_eq!((entry.added_by.as_str(), entry.reason.as_str()), ("alice", "屡罚不改"));
+    assert_eq!(
+        (entry.added_by.as_str(), entry.reason.as_str()),
+        ("alice", "屡罚不改")
+    );
     let (status, _) = office
-        .post(&real, &format!("/office/supervision/blacklist/{}/remove", entry.id), &[("reason", "")])
+        .post(
+            &real,
+            &format!("/office/supervision/blacklist/{}/remove", entry.id),
+            &[("reason", "")],
+        )
         .await;
     assert_eq!(status, 400, "a removal states why");
     let (status, body) = office
@@ -311,9 +366,15 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
         .expect("lists");
     let closed = &lists.blacklist[0];
     assert_eq!(closed.removed_by.as_deref(), Some("alice"));
-    assert_eq!(closed.removed_reason.as_deref(), Some("复查确认整改到位，一年内无重复问题"));
+    assert_eq!(
+        closed.removed_reason.as_deref(),
+        Some("复查确认整改到位，一年内无重复问题")
+    );
     assert!(
-        lists.key_list.iter().all(|(e, _)| e.facts.credit_code != MALL),
+        lists
+            .key_list
+            .iter()
+            .all(|(e, _)| e.facts.credit_code != MALL),
         "off the blacklist, the mall (tier C) leaves the key list"
     );
     let actions: Vec<(&str, &str, &str)> = lists
@@ -330,12 +391,21 @@ async fn blacklist_and_key_list_changes_are_kept_with_who_and_why_and_audited() 
         ],
         "every change, newest first, and nothing for the refused ones"
     );
-    assert!(lists.audit.iter().all(|a| a.by == "alice" && !a.reason.is_empty()));
+    assert!(
+        lists
+            .audit
+            .iter()
+            .all(|a| a.by == "alice" && !a.reason.is_empty())
+    );
     let (_, page) = office.get(&real, "/office/supervision/lists").await;
     assert!(page.contains("data-action=\"remove\"") && page.contains("复查确认整改到位"));
     // It may go back on later.
     let (status, _) = office
-        .post(&real, "/office/supervision/blacklist", &[("credit_code", MALL), ("reason", "再犯")])
+        .post(
+            &real,
+            "/office/supervision/blacklist",
+            &[("credit_code", MALL), ("reason", "再犯")],
+        )
         .await;
     assert_eq!(status, 303);
 }
@@ -348,21 +418,42 @@ async fn a_region_sees_and_changes_only_its_own_enterprises() {
     let tianjin = Browser::sign_in(&server, "bob", Role::Admin, "tianjin").await;
     let gas = Browser::sign_in(&server, "gas", Role::SectorDepartment, "hebei").await;
     let mut g1 = phone(&server, &real, "g1").await;
-    visit(&mut g1, "某商场", MALL, VisitMode::Covert, &[major("exits")]);
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
     let (status, _) = hebei
-        .post(&real, "/office/supervision/blacklist", &[("credit_code", MALL), ("reason", "屡罚不改")])
+        .post(
+            &real,
+            "/office/supervision/blacklist",
+            &[("credit_code", MALL), ("reason", "屡罚不改")],
+        )
         .await;
     assert_eq!(status, 303);
 
     let (_, page) = hebei.get(&real, "/office/supervision").await;
     assert!(page.contains(MALL));
-    for path in ["/office/supervision", "/office/supervision/lists", "/office/planning?all=1"] {
+    for path in [
+        "/office/supervision",
+        "/office/supervision/lists",
+        "/office/planning?all=1",
+    ] {
         let (status, page) = tianjin.get(&real, path).await;
         assert_eq!(status, 200, "{path}: {page}");
-        assert!(!page.contains(MALL) && !page.contains("某商场"), "{path} leaks hebei's enterprise");
+        assert!(
+            !page.contains(MALL) && !page.contains("某商场"),
+            "{path} leaks hebei's enterprise"
+        );
     }
     let (status, body) = tianjin
-        .post(&real, "/office/supervision/key-list", &[("credit_code", MALL), ("reason", "x")])
+        .post(
+            &real,
+            "/office/supervision/key-list",
+            &[("credit_code", MALL), ("reason", "x")],
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     let id = server
@@ -374,11 +465,22 @@ async fn a_region_sees_and_changes_only_its_own_enterprises() {
         .blacklist[0]
         .id;
     let (status, _) = tianjin
-        .post(&real, &format!("/office/supervision/blacklist/{id}/remove"), &[("reason", "x")])
+        .post(
+            &real,
+            &format!("/office/supervision/blacklist/{id}/remove"),
+            &[("reason", "x")],
+        )
         .await;
-    assert_eq!(status, 404, "another region's entry is as if it did not exist");
+    assert_eq!(
+        status, 404,
+        "another region's entry is as if it did not exist"
+    );
     let (status, _) = tianjin
-        .post(&real, "/office/planning", &[("group", "g1"), ("code", MALL)])
+        .post(
+            &real,
+            "/office/planning",
+            &[("group", "g1"), ("code", MALL)],
+        )
         .await;
     assert_eq!(status, 400, "another region's enterprise cannot be planned");
     // A sector department of another sector does not see the fire-safety mall either.
@@ -406,32 +508,64 @@ async fn a_planning_selection_becomes_planned_target_pushes_that_reach_the_group
     let mut g2 = phone(&server, &real, "g2").await;
     // The mall was visited covertly today (tier C or B: not due); the shop never was (due);
     // a g2 enterprise is outside g1's area.
-    visit(&mut g1, "某商场", MALL, VisitMode::Covert, &[major("exits")]);
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
     visit(&mut g1, "某小店", SHOP, VisitMode::Announced, &[]);
-    visit(&mut g2, "他组企业", "91130100MA0000003C", VisitMode::Announced, &[]);
+    visit(
+        &mut g2,
+        "他组企业",
+        "91130100MA0000003C",
+        VisitMode::Announced,
+        &[],
+    );
 
     let (status, page) = office.get(&real, "/office/planning?group=g1").await;
     assert_eq!(status, 200, "{page}");
-    assert!(row(&page, "proposals", SHOP).is_some(), "never visited covertly: proposed");
-    assert!(row(&page, "proposals", MALL).is_none(), "visited covertly today: not due");
-    assert!(!page.contains("91130100MA0000003C"), "g2's area is not g1's");
+    assert!(
+        row(&page, "proposals", SHOP).is_some(),
+        "never visited covertly: proposed"
+    );
+    assert!(
+        row(&page, "proposals", MALL).is_none(),
+        "visited covertly today: not due"
+    );
+    assert!(
+        !page.contains("91130100MA0000003C"),
+        "g2's area is not g1's"
+    );
     let (_, whole) = office.get(&real, "/office/planning?group=g1&all=1").await;
     assert!(whole.contains("91130100MA0000003C"));
     // Key-listed by hand, the mall is proposed whatever its interval.
     let (status, _) = office
-        .post(&real, "/office/supervision/key-list", &[("credit_code", MALL), ("reason", "专项整治")])
+        .post(
+            &real,
+            "/office/supervision/key-list",
+            &[("credit_code", MALL), ("reason", "专项整治")],
+        )
         .await;
     assert_eq!(status, 303);
     let (_, page) = office.get(&real, "/office/planning?group=g1").await;
     assert!(row(&page, "proposals", MALL).is_some());
 
-    let (status, _) = office.post(&real, "/office/planning", &[("group", "g1")]).await;
+    let (status, _) = office
+        .post(&real, "/office/planning", &[("group", "g1")])
+        .await;
     assert_eq!(status, 400, "nothing ticked");
     let (status, body) = office
         .post(
             &real,
             "/office/planning",
-            &[("group", "g1"), ("code", SHOP), ("code", MALL), ("due", "2030-01-31")],
+            &[
+                ("group", "g1"),
+                ("code", SHOP),
+                ("code", MALL),
+                ("due", "2030-01-31"),
+            ],
         )
         .await;
     assert_eq!(status, 303, "{body}");
@@ -450,7 +584,11 @@ async fn a_planning_selection_becomes_planned_target_pushes_that_reach_the_group
         .find(|a| a.site.as_ref().and_then(|s| s.credit_code.as_deref()) == Some(SHOP))
         .expect("the shop's push");
     assert_eq!(shop.site.as_ref().map(|s| s.name.as_str()), Some("某小店"));
-    assert!(shop.body.contains("C") && shop.due.is_some(), "{}", shop.body);
+    assert!(
+        shop.body.contains("C") && shop.due.is_some(),
+        "{}",
+        shop.body
+    );
     // The phone starts the planned covert visit from it and syncs: the shop is no longer
     // due, the key-listed mall still is.
     let id: RecordId = shop.id.clone();

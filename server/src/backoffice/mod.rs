@@ -48,10 +48,10 @@ pub use ledger::CaseInput;
 pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
+pub use router::{front_door, is_office_path, not_found, paths, router};
 pub use supervision::{
     AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, SupervisionLists, TierFilter,
 };
-pub use router::{front_door, is_office_path, not_found, paths, router};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};

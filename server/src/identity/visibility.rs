@@ -306,9 +306,9 @@ impl Visibility {
             Duty::ManageTemplates if *role != Role::Admin => Err(Error::Forbidden(
                 "only administrators import and publish templates",
             )),
-            Duty::KeepSupervisionLists if *role == Role::SectorDepartment => Err(
-                Error::Forbidden("the key list and the blacklist are kept by reviewers and administrators"),
-            ),
+            Duty::KeepSupervisionLists if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "the key list and the blacklist are kept by reviewers and administrators",
+            )),
             Duty::AssignInSector(sector)
                 if sectors
                     .as_ref()

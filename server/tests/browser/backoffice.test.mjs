@@ -41,7 +41,7 @@ test('a wrong password is refused and the right one signs in', async () => {
   await page.fill('input[name=login]', 'reviewer');
   await page.fill('input[name=password]', 'siteproof-demo');
   await Promise.all([page.waitForURL('**/office/visits'), page.click('button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '32', 'today and the four days before, and today\'s re-inspection');
+  assert.equal(await page.textContent('#count-visits'), '35', 'today and the four days before, today\'s re-inspection and three older visits of the tiered enterprises');
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'sp_session');
   assert.ok(session.httpOnly, 'the session cookie is HttpOnly');
@@ -319,4 +319,27 @@ test('a re-inspection done on a phone shows on its hazards with the photo; the o
     page.click('#reinspection-form button[type=submit]'),
   ]);
   assert.equal(await page.locator('#reinspection-cases li').count(), 1);
+});
+
+test('the tier view ranks enterprises with their reasons; the lists keep who and why; planning sends pushes', async () => {
+  await page.goto(`${base}/office/supervision`);
+  for (const tier of ['A', 'B', 'C', 'D']) {
+    assert.ok(await page.locator(`table.tier[data-tier=${tier}] tbody tr`).count() >= 1, `an enterprise in tier ${tier}`);
+  }
+  assert.ok(await page.locator('table.tier[data-tier=A] li[data-rule=major_hazards]').count() >= 1, 'reasons shown');
+  await page.selectOption('#filters select[name=tier]', 'C');
+  await Promise.all([page.waitForURL('**tier=C**'), page.click('#filters button[type=submit]')]);
+  assert.equal(await page.locator('table.tier').count(), 1);
+  assert.match(await page.textContent('table.tier[data-tier=C]'), /正定县某酒店/);
+
+  await page.goto(`${base}/office/supervision/lists`);
+  assert.match(await page.textContent('#blacklist'), /藁城区某化工厂/);
+  assert.match(await page.textContent('#key-list li[data-source=manual]'), /reviewer/);
+  assert.ok(await page.locator('#audit tbody tr').count() >= 2, 'both decisions audited');
+
+  await page.goto(`${base}/office/planning?group=sjz-1`);
+  assert.ok(await page.locator('#proposals tbody tr').count() >= 1, 'covert visits proposed');
+  await page.check('#proposals tr[data-enterprise="91130100000001007Q"] input[name=code]');
+  await Promise.all([page.waitForURL('**/office/assignments'), page.click('#plan button[type=submit]')]);
+  assert.match(await page.textContent('#assignments'), /计划暗访：正定县某酒店/);
 });

@@ -46,8 +46,7 @@ const HISTORY: &[(&str, &str, &str, &str, i64, VisitMode, usize)] = &[
 
 /// Group 1's first phone brings these visits (as a peer's), then syncs; returns how many.
 pub(super) fn history(phone: &mut Phone) -> Result<usize, CliError> {
-    for (n, (site, code, address, template, days_ago, mode, failed)) in HISTORY.iter().enumerate()
-    {
+    for (n, (site, code, address, template, days_ago, mode, failed)) in HISTORY.iter().enumerate() {
         backdated_visit(
             phone,
             &Backdated {

@@ -16,8 +16,8 @@ use siteproof_core::{AssignmentKind, RecordId, RiskFacts, RiskScore, Sector, Sit
 use super::{BackOffice, NewAssignment, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
-pub use facts::Gathered;
 use facts::DAY_MS;
+pub use facts::Gathered;
 
 /// One enterprise with its facts, score and list marks.
 #[derive(Clone, Debug)]
@@ -256,7 +256,11 @@ fn audit_rows(conn: &Connection, vis: &Visibility) -> rusqlite::Result<Vec<Audit
 }
 
 /// The name (latest visit's site name) of an enterprise the user may see.
-fn visible_name(conn: &Connection, vis: &Visibility, code: &str) -> rusqlite::Result<Option<String>> {
+fn visible_name(
+    conn: &Connection,
+    vis: &Visibility,
+    code: &str,
+) -> rusqlite::Result<Option<String>> {
     let mut sql = String::from("SELECT v.site FROM bo_visits v WHERE v.credit_code = ?");
     let mut args = vec![Value::Text(code.into())];
     vis.sql_filter("v", Unsectored::Hidden)
@@ -290,7 +294,11 @@ fn audit(
 
 impl BackOffice {
     /// Every enterprise the user may see, scored at `now`, highest score first.
-    pub async fn enterprise_risks_at(&self, user: &WebUser, now: i64) -> Result<Vec<EnterpriseRisk>> {
+    pub async fn enterprise_risks_at(
+        &self,
+        user: &WebUser,
+        now: i64,
+    ) -> Result<Vec<EnterpriseRisk>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
         let (gathered, black, keyed) = self
@@ -326,8 +334,14 @@ impl BackOffice {
     }
 
     /// The tier view: the enterprises matching `filter`, highest score first.
-    pub async fn tier_view(&self, user: &WebUser, filter: &TierFilter) -> Result<Vec<EnterpriseRisk>> {
-        let all = self.enterprise_risks_at(user, siteproof_core::now()).await?;
+    pub async fn tier_view(
+        &self,
+        user: &WebUser,
+        filter: &TierFilter,
+    ) -> Result<Vec<EnterpriseRisk>> {
+        let all = self
+            .enterprise_risks_at(user, siteproof_core::now())
+            .await?;
         Ok(all
             .into_iter()
             .filter(|e| filter.sector.as_ref().is_none_or(|s| *s == e.facts.sector))
@@ -338,7 +352,9 @@ impl BackOffice {
 
     /// The key list, the blacklist and the audit, as the user may see them.
     pub async fn supervision_lists(&self, user: &WebUser) -> Result<SupervisionLists> {
-        let all = self.enterprise_risks_at(user, siteproof_core::now()).await?;
+        let all = self
+            .enterprise_risks_at(user, siteproof_core::now())
+            .await?;
         let vis = Visibility::user(user);
         let (keyed, black, audit) = self
             .db
@@ -397,7 +413,11 @@ impl BackOffice {
         let reason = reason_of("an entry", reason)?;
         let code = credit_code.trim().to_uppercase();
         self.refresh_index().await?;
-        let (region, by, now) = (user.region.clone(), user.login.clone(), siteproof_core::now());
+        let (region, by, now) = (
+            user.region.clone(),
+            user.login.clone(),
+            siteproof_core::now(),
+        );
         let decided = decided_on.unwrap_or_else(|| super::dates::day_start(now));
         let result = self
             .db
@@ -537,7 +557,12 @@ impl BackOffice {
                 .tier
                 .cmp(&b.enterprise.risk.tier)
                 .then_with(|| gap(b).cmp(&gap(a)))
-                .then_with(|| a.enterprise.facts.credit_code.cmp(&b.enterprise.facts.credit_code))
+                .then_with(|| {
+                    a.enterprise
+                        .facts
+                        .credit_code
+                        .cmp(&b.enterprise.facts.credit_code)
+                })
         });
         Ok(out)
     }
@@ -557,14 +582,18 @@ impl BackOffice {
                 "tick at least one enterprise to plan".into(),
             ));
         }
-        let all = self.enterprise_risks_at(user, siteproof_core::now()).await?;
+        let all = self
+            .enterprise_risks_at(user, siteproof_core::now())
+            .await?;
         let mut chosen = Vec::new();
         for code in credit_codes {
             let e = all
                 .iter()
                 .find(|e| e.facts.credit_code == *code)
                 .ok_or_else(|| {
-                    Error::InvalidInput(format!("no enterprise with credit code {code} is yours to plan"))
+                    Error::InvalidInput(format!(
+                        "no enterprise with credit code {code} is yours to plan"
+                    ))
                 })?;
             chosen.push(e.clone());
         }

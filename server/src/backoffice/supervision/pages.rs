@@ -118,7 +118,12 @@ pub fn tier_page(
             }
         }
     };
-    layout(lang, user, lang.t("分级分类监管", "Tiered supervision"), body)
+    layout(
+        lang,
+        user,
+        lang.t("分级分类监管", "Tiered supervision"),
+        body,
+    )
 }
 
 fn entry_row(lang: Lang, user: &WebUser, e: &ListEntry, remove: &str) -> Markup {
@@ -240,7 +245,12 @@ pub fn lists_page(lang: Lang, user: &WebUser, lists: &SupervisionLists) -> Marku
             }
         }
     };
-    layout(lang, user, lang.t("重点监管与黑名单", "Key list and blacklist"), body)
+    layout(
+        lang,
+        user,
+        lang.t("重点监管与黑名单", "Key list and blacklist"),
+        body,
+    )
 }
 
 /// Proposed covert visits for a group, to tick and send as planned-target pushes.
@@ -296,5 +306,10 @@ pub fn planning_page(
             }
         }
     };
-    layout(lang, user, lang.t("暗访计划", "Covert visit planning"), body)
+    layout(
+        lang,
+        user,
+        lang.t("暗访计划", "Covert visit planning"),
+        body,
+    )
 }

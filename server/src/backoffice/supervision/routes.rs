@@ -9,7 +9,9 @@ use siteproof_core::Tier;
 
 use super::{List, TierFilter, pages};
 use crate::backoffice::dates;
-use crate::backoffice::extract::{Office, PageResult, Posted, RouteTable, non_empty, page, parse_due};
+use crate::backoffice::extract::{
+    Office, PageResult, Posted, RouteTable, non_empty, page, parse_due,
+};
 use crate::error::Error;
 
 /// The routes.
@@ -20,7 +22,10 @@ pub fn routes() -> RouteTable {
         .route("/office/supervision/key-list", post(add_key))
         .route("/office/supervision/key-list/{id}/remove", post(remove_key))
         .route("/office/supervision/blacklist", post(add_black))
-        .route("/office/supervision/blacklist/{id}/remove", post(remove_black))
+        .route(
+            "/office/supervision/blacklist/{id}/remove",
+            post(remove_black),
+        )
         .route("/office/planning", get(planning).post(plan))
 }
 
@@ -73,7 +78,13 @@ const LISTS: &str = "/office/supervision/lists";
 
 async fn add_key(Posted { o, form }: Posted<AddForm>) -> PageResult {
     o.office
-        .add_to_list(&o.user, List::KeyList, &form.credit_code, &form.reason, None)
+        .add_to_list(
+            &o.user,
+            List::KeyList,
+            &form.credit_code,
+            &form.reason,
+            None,
+        )
         .await?;
     Ok(Redirect::to(LISTS).into_response())
 }
@@ -134,7 +145,14 @@ async fn planning(o: Office, Query(q): Query<PlanningQuery>) -> PageResult {
     };
     Ok(page(
         o.lang,
-        pages::planning_page(o.lang, &o.user, &groups, group.as_deref(), whole, &proposals),
+        pages::planning_page(
+            o.lang,
+            &o.user,
+            &groups,
+            group.as_deref(),
+            whole,
+            &proposals,
+        ),
     ))
 }
 
