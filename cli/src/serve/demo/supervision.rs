@@ -11,9 +11,9 @@ use super::{CREDIT_CODES, GROUPS, PASSWORD, core_err};
 use crate::CliError;
 
 /// The enterprises with a chosen history: name, credit code, address, template, days ago,
-/// mode, failed items. Gas operator, one major hazard, covertly visited 120 days ago: 20 + 15
-/// + 5 = 40, tier B. Hotel, announced visit only: 10 + 15 = 25, tier C. Mall, covertly
-/// visited 10 days ago, nothing found: 10, tier D.
+/// mode, failed items. The gas operator (one major hazard, covertly visited 120 days ago)
+/// scores 20, 15 and 5: 40, tier B. The hotel (an announced visit only) scores 10 and 15: 25,
+/// tier C. The supermarket (covertly visited 10 days ago, nothing found) scores 10: tier D.
 const HISTORY: &[(&str, &str, &str, &str, i64, VisitMode, usize)] = &[
     (
         "鹿泉区某液化气站",
