@@ -585,8 +585,11 @@ impl BackOffice {
         let all = self
             .enterprise_risks_at(user, siteproof_core::now())
             .await?;
+        let mut codes = credit_codes.to_vec();
+        codes.sort();
+        codes.dedup();
         let mut chosen = Vec::new();
-        for code in credit_codes {
+        for code in &codes {
             let e = all
                 .iter()
                 .find(|e| e.facts.credit_code == *code)
