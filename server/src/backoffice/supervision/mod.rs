@@ -387,6 +387,8 @@ impl BackOffice {
             );
             key_list.push((e.clone(), sources));
         }
+        // Decisions by hand first (the page shows the first few hundred), then by score.
+        key_list.sort_by_key(|(e, _)| !(e.blacklisted || e.key_listed));
         Ok(SupervisionLists {
             key_list,
             blacklist: black.into_iter().filter(|b| seen(&b.credit_code)).collect(),

@@ -152,13 +152,15 @@ pub fn lists_page(lang: Lang, user: &WebUser, lists: &SupervisionLists) -> Marku
     let body = html! {
         p { a href={(BASE) "/supervision"} { (lang.t("分级视图", "Tier view")) } }
         h2 { (lang.t("重点监管企业名单", "Key-supervision list")) }
+        p #key-list-count { (lang.t("共", "In all:")) " " (lists.key_list.len())
+            @if lists.key_list.len() > SHOWN { " · " (lang.t("仅显示前", "showing the first")) " " (SHOWN) } }
         table #key-list {
             thead { tr {
                 th { (lang.t("企业", "Enterprise")) } th { (lang.t("统一社会信用代码", "Credit code")) }
                 th { (lang.t("等级", "Tier")) } th { (lang.t("列入依据（谁、为何）", "Why and by whom")) }
             } }
             tbody {
-                @for (e, sources) in &lists.key_list {
+                @for (e, sources) in lists.key_list.iter().take(SHOWN) {
                     tr data-enterprise=(e.facts.credit_code) {
                         td { (e.facts.name) } td { (e.facts.credit_code) }
                         td { (e.risk.tier.code()) " · " (e.risk.score) }
