@@ -31,6 +31,7 @@ mod reports;
 mod rosters;
 mod router;
 mod rows;
+mod supervision;
 mod visits;
 
 use std::path::Path;
@@ -53,6 +54,9 @@ pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
 pub use router::{front_door, is_office_path, not_found, paths, router};
+pub use supervision::{
+    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, SupervisionLists, TierFilter,
+};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};
