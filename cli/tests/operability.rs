@@ -387,6 +387,10 @@ fn the_demo_and_the_client_print_no_schema_migration_lines() {
     assert!(!printed.contains("migrating"), "{printed}");
     assert!(printed.contains("/office/login"), "{printed}");
     assert!(printed.contains("login reviewer"), "{printed}");
+    assert!(
+        printed.contains("demo: 10 enterprises registered"),
+        "the demo seeds the enterprise registry: {printed}"
+    );
 
     let home = dir.path().join("laptop");
     let listed = common::siteproof(&["client", "--home", home.to_str().expect("utf-8"), "list"]);
