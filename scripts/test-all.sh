@@ -46,6 +46,14 @@ step "tus-js-client, the standard JavaScript tus client (tests/tus-js) for the t
 step "Garage 2.5.0 (the S3-compatible server the object-storage tests start; built once, cached in ~/.cache/siteproof-tools)"
 scripts/garage.sh install
 
+step "PostgreSQL (Debian's postgresql): a throwaway cluster on a free 127.0.0.1 port for the PostgreSQL backend's tests, removed when this script ends"
+scripts/postgres.sh install
+pg_dir=$(mktemp -d -t siteproof-pg.XXXXXX)
+# Set before the start, so that a cluster that half started is removed too.
+trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+pg_exports=$(scripts/postgres.sh start "$pg_dir")
+eval "$pg_exports" # exports SITEPROOF_TEST_DATABASE_URL, which the PostgreSQL tests require
+
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# PostgreSQL, the database the PostgreSQL backend's tests run against.
+#
+#   scripts/postgres.sh install     install Debian's `postgresql` when no server is installed
+#   scripts/postgres.sh start DIR   make a throwaway cluster in DIR (empty or absent; as root it
+#                                   is given to the postgres user, since initdb refuses root)
+#                                   and start it on a free 127.0.0.1 port; prints
+#                                   `export SITEPROOF_TEST_DATABASE_URL=...`
+#   scripts/postgres.sh stop DIR    stop that cluster and remove DIR
+#   scripts/postgres.sh run CMD...  start a cluster in a temporary folder, run CMD with the
+#                                   variable set, then stop and remove it (also on failure)
+#
+# The cluster trusts every local connection and does not fsync: it is for tests only.
+# scripts/test-all.sh starts one for the whole run. By hand:
+#   scripts/postgres.sh run cargo test -p siteproof-server --test storage_postgres
+set -euo pipefail
+
+# The newest installed server's programs (Debian keeps them out of PATH).
+bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -n "$d" ] && [ -x "$d/initdb" ]; then
+    echo "$d"
+  elif command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"
+  else
+    return 1
+  fi
+}
+
+install() {
+  if bindir >/dev/null; then
+    return 0
+  fi
+  echo "installing Debian's postgresql" >&2
+  local sudo_=""
+  [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  bindir >/dev/null || { echo "postgresql installed, but no initdb found" >&2; return 1; }
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Runs a server program as the cluster's owner: the postgres user when we are root.
+as_owner() {
+  local dir="$1"
+  shift
+  if [ "$(id -u)" -eq 0 ]; then
+    # From inside DIR: the programs look at their working directory, which the postgres user
+    # may not be allowed to read.
+    (cd "$dir" && runuser -u postgres -- "$@")
+  else
+    (cd "$dir" && "$@")
+  fi
+}
+
+start() {
+  local dir="$1"
+  install
+  local bin port
+  bin=$(bindir)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+  if ! as_owner "$dir" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+      --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
+    cat "$dir/initdb.log" >&2
+    return 1
+  fi
+  port=$(free_port)
+  # Sockets in DIR (Debian's default socket folder may be missing); enough connections for
+  # the tests' pools; no fsync, as nothing here must survive a crash.
+  if ! as_owner "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
+          -c max_connections=300 -c fsync=off -c synchronous_commit=off \
+          -c full_page_writes=off" start >/dev/null; then
+    cat "$dir/postgres.log" >&2 || true
+    return 1
+  fi
+  echo "export SITEPROOF_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop() {
+  local dir="$1"
+  [ -d "$dir" ] || return 0
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_owner "$dir" "$(bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null ||
+      echo "stopping the cluster in $dir failed" >&2
+  fi
+  rm -rf "$dir"
+}
+
+run() {
+  [ $# -gt 0 ] || { echo "usage: postgres.sh run CMD..." >&2; return 2; }
+  local dir exports
+  dir=$(mktemp -d -t siteproof-pg.XXXXXX)
+  # shellcheck disable=SC2064 # the folder is fixed now
+  trap "stop '$dir'" EXIT
+  exports=$(start "$dir")
+  eval "$exports"
+  "$@"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start "${2:?usage: postgres.sh start DIR}" ;;
+  stop) stop "${2:?usage: postgres.sh stop DIR}" ;;
+  run) shift; run "$@" ;;
+  *) echo "usage: postgres.sh install | start DIR | stop DIR | run CMD..." >&2; exit 2 ;;
+esac
