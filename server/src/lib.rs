@@ -28,8 +28,9 @@
 //! - [`openapi`]: the OpenAPI 3.1 description, generated from the handlers, at
 //!   `GET /v1/openapi.json` (checked in as `docs/openapi.json`).
 //! - [`tls`]: optional built-in HTTPS, its certificate reloaded on SIGHUP ([`serve_tls`]).
-//! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend and
-//!   [`storage_suite`] as the test suite every backend runs.
+//! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend,
+//!   [`storage::PostgresStorage`] for several processes on one database (not yet selectable)
+//!   and [`storage_suite`] as the test suite every backend runs.
 //!
 //! `docs/ARCHITECTURE.md` maps the layers.
 

@@ -2,19 +2,23 @@
 //! append-only log of Automerge changes plus a per-record snapshot.
 //!
 //! [`SyncStorage`] is the seam between the sync logic and a database. The SQLite
-//! implementation ([`SqliteStorage`]) is the embedded default; a PostgreSQL implementation
-//! plugs in behind the same trait and must pass the same suite ([`crate::storage_suite`]).
+//! implementation ([`SqliteStorage`]) is the embedded default; the PostgreSQL one
+//! ([`PostgresStorage`], for several server processes on one database) passes the same suite
+//! ([`crate::storage_suite`]). The server does not select it yet: the back office and
+//! evidence still read the SQLite file directly (`docs/ARCHITECTURE.md`).
 //!
 //! Rules every implementation keeps:
 //!
 //! - `seq` is global, strictly increasing, never reused, and a reader never sees a change with
 //!   a lower `seq` appear after one with a higher `seq` was visible (pull cursors rely on it;
-//!   PostgreSQL must serialise the allocation, e.g. with a transaction-scoped advisory lock).
+//!   PostgreSQL serialises appends with a transaction-scoped advisory lock).
 //! - A change is stored at most once per record (`UNIQUE (doc_id, hash)`); storing it again is
 //!   a no-op, not an error.
 //! - Rows are never rewritten by read-modify-write outside one transaction, so several server
 //!   processes may accept changes for one record at once.
 
+mod columns;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -22,6 +26,7 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
 use crate::ids::{GroupId, RegionCode};
 
+pub use postgres::{PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use sqlite::{SharedConnection, SqliteStorage};
 
 /// The embedded database's file name in a data directory.

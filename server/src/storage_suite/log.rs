@@ -2,7 +2,7 @@
 
 use siteproof_core::{RecordId, RecordKind, Scope};
 
-use super::{enrolled, group, push, record, seqs_of};
+use super::{enrolled, group, push, record, scanned_ids, seqs_of};
 use crate::storage::{PushWrite, RecordWrite, ScanQuery, StorageError, SyncStorage};
 
 /// Storing a change twice keeps one; seqs grow and `change_hash_at` finds them.
@@ -244,13 +244,7 @@ pub async fn a_scan_sees_the_group_the_region_and_global_records_only(storage: &
         after: 0,
         reader: None,
     };
-    let seen: Vec<RecordId> = storage
-        .scan(&q, 100)
-        .await
-        .expect("scan")
-        .into_iter()
-        .map(|r| r.doc_id)
-        .collect();
+    let seen = scanned_ids(storage, &q).await;
     assert_eq!(
         seen,
         vec![mine.header.id, region.header.id, global.header.id]
@@ -357,4 +351,96 @@ pub async fn a_scan_pages_by_seq(storage: &dyn SyncStorage) {
     }
     assert_eq!(seqs.len(), 10);
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
+
+/// A push that fails inside the database half way (a new record without a change cannot have
+/// a first `seq`) stores nothing of the records before it, and the storage goes on working.
+pub async fn a_push_failing_half_way_stores_nothing(storage: &dyn SyncStorage) {
+    let scope = Scope::group("hebei", "g1");
+    for _ in 0..3 {
+        let before = record(RecordKind::Visit, scope.clone(), 2);
+        let empty = RecordWrite {
+            changes: Vec::new(),
+            ..record(RecordKind::Visit, scope.clone(), 1)
+        };
+        let result = storage
+            .store_push(&PushWrite {
+                pushed_by: None,
+                records: vec![before.clone(), empty.clone()],
+            })
+            .await;
+        assert!(result.is_err(), "{result:?}");
+        assert!(
+            storage
+                .documents(&[before.header.id.clone(), empty.header.id.clone()])
+                .await
+                .expect("docs")
+                .is_empty(),
+            "rolled back whole"
+        );
+    }
+    let q = ScanQuery {
+        scope: scope.clone(),
+        after: 0,
+        reader: None,
+    };
+    assert!(storage.scan(&q, 10).await.expect("scan").is_empty());
+    // Every connection, including those that saw the failure, still takes pushes.
+    let records: Vec<RecordWrite> = (0..20)
+        .map(|_| record(RecordKind::Visit, scope.clone(), 1))
+        .collect();
+    for r in &records {
+        push(storage, None, vec![r.clone()]).await;
+    }
+    let seen = scanned_ids(storage, &q).await;
+    assert_eq!(
+        seen,
+        records
+            .iter()
+            .map(|r| r.header.id.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Values of several MiB (a large change, a large snapshot) come back byte for byte.
+pub async fn multi_megabyte_values_round_trip(storage: &dyn SyncStorage) {
+    use rand::{Rng, SeedableRng};
+    let seed: u64 = rand::random();
+    println!("multi_megabyte_values_round_trip seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut big = vec![0u8; 6 << 20];
+    rng.fill(&mut big[..]);
+    let mut snapshot = vec![0u8; 5 << 20];
+    rng.fill(&mut snapshot[..]);
+    let mut r = record(RecordKind::Visit, Scope::group("hebei", "g1"), 1);
+    // The storage keeps bytes; it does not parse them.
+    r.changes.push(([0xab; 32], big.clone()));
+    push(storage, None, vec![r.clone()]).await;
+    let stored = storage
+        .changes_after(&r.header.id, 0)
+        .await
+        .expect("changes");
+    assert_eq!(stored.len(), 2);
+    assert!(stored[1].data == big, "the 6 MiB change comes back whole");
+    storage
+        .put_snapshot(&r.header.id, stored[0].seq, &snapshot)
+        .await
+        .expect("snapshot");
+    let full = storage
+        .full_document(&r.header.id)
+        .await
+        .expect("full")
+        .expect("exists");
+    assert!(full.snapshot.as_deref() == Some(&snapshot[..]), "snapshot");
+    assert!(
+        full.trailing.len() == 1 && full.trailing[0].data == big,
+        "tail"
+    );
+    let q = ScanQuery {
+        scope: Scope::group("hebei", "g1"),
+        after: stored[0].seq,
+        reader: None,
+    };
+    let rows = storage.scan(&q, 10).await.expect("scan");
+    assert!(rows.len() == 1 && rows[0].data.as_deref() == Some(&big[..]));
 }

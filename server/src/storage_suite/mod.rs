@@ -1,29 +1,35 @@
 //! The test suite every [`SyncStorage`] backend must pass, written once. A backend's tests
-//! invoke [`storage_suite!`](crate::storage_suite!) with an async function that makes a fresh,
-//! empty storage (and a guard that cleans it up when dropped):
+//! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
+//! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
+//! opening storages on it, each as another server process would; both also return a guard
+//! that cleans up when dropped:
 //!
 //! ```ignore
 //! async fn make() -> (SqliteStorage, tempfile::TempDir) { ... }
-//! siteproof_server::storage_suite!(make);
+//! async fn processes() -> (Processes, tempfile::TempDir) { ... }
+//! siteproof_server::storage_suite!(make, processes);
 //! ```
 
 mod accounts;
 mod log;
+mod processes;
 
 pub use accounts::*;
 pub use log::*;
+pub use processes::*;
 
 use automerge::ActorId;
 use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
 use crate::storage::{
-    EnrollmentCodeRecord, GroupRecord, Hash, NewDevice, PushWrite, RecordWrite, SyncStorage,
+    EnrollmentCodeRecord, GroupRecord, Hash, NewDevice, PushWrite, RecordWrite, ScanQuery,
+    SyncStorage,
 };
 
 /// Generates one `#[tokio::test]` per suite case, each on a fresh storage from `$make`.
 #[macro_export]
 macro_rules! storage_suite {
-    ($make:path) => {
+    ($make:path, $processes:path) => {
         $crate::storage_suite!(@cases $make;
             groups_are_created_once_and_listed,
             an_enrollment_code_enrolls_once_and_not_after_expiry,
@@ -35,7 +41,15 @@ macro_rules! storage_suite {
             a_push_stores_its_snapshot_only_if_its_copy_has_every_stored_change,
             a_scan_sees_the_group_the_region_and_global_records_only,
             a_scan_marks_the_readers_own_changes_and_new_records,
-            a_scan_pages_by_seq
+            a_scan_pages_by_seq,
+            a_push_failing_half_way_stores_nothing,
+            multi_megabyte_values_round_trip
+        );
+        $crate::storage_suite!(@processes $processes;
+            processes_starting_together_migrate_once,
+            concurrent_pushes_leave_no_gap_a_reader_can_skip,
+            racing_redemptions_of_one_code_enroll_one_device,
+            two_processes_creating_one_record_store_it_once
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -44,6 +58,15 @@ macro_rules! storage_suite {
             async fn $case() {
                 let (storage, _guard) = $make().await;
                 $crate::storage_suite::$case(&storage).await;
+            }
+        )*
+    };
+    (@processes $processes:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let (open, _guard) = $processes().await;
+                $crate::storage_suite::$case(&open).await;
             }
         )*
     };
@@ -137,4 +160,29 @@ pub(super) async fn push(
         })
         .await
         .expect("store push");
+}
+
+/// The records of the changes a scan returns (one page of up to 100), in order.
+pub(super) async fn scanned_ids(storage: &dyn SyncStorage, q: &ScanQuery) -> Vec<RecordId> {
+    storage
+        .scan(q, 100)
+        .await
+        .expect("scan")
+        .into_iter()
+        .map(|r| r.doc_id)
+        .collect()
+}
+
+/// Follows a cursor to the end of the log as a puller does, pages of `page` changes,
+/// returning the seqs seen; `q.after` is left at the last one.
+pub(super) async fn drain(storage: &dyn SyncStorage, q: &mut ScanQuery, page: u32) -> Vec<u64> {
+    let mut seen = Vec::new();
+    loop {
+        let rows = storage.scan(q, page).await.expect("scan");
+        let Some(last) = rows.last() else {
+            return seen;
+        };
+        q.after = last.seq;
+        seen.extend(rows.iter().map(|r| r.seq));
+    }
 }

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
-use super::queries::{from_sql_seq, parse_id, to_hash, to_sql_seq};
+use crate::storage::columns::{from_sql_seq, parse_id, to_hash, to_sql_seq};
 use crate::storage::{
     DocMeta, FullDocument, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError,
     StorageResult, StoredChange,

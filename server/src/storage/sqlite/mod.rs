@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::Semaphore;
 
 use siteproof_core::migrations::{self, MigrationError};
@@ -193,7 +193,10 @@ fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    let tx = conn.transaction()?;
+    // Immediate: the write lock before the version is read, so that of processes opening a
+    // new file at once one migrates and the others wait and find it done (a deferred
+    // transaction would read, then fail to upgrade its lock).
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     migrations::upgrade(&tx, MIGRATIONS, "server").map_err(|e| match e {
         e @ MigrationError::TooNew { .. } => StorageError::Backend(e.to_string()),
         MigrationError::Sql(e) => e.into(),

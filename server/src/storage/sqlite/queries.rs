@@ -8,6 +8,7 @@ use siteproof_core::{DeviceId, RecordId, Scope};
 use super::SqliteStorage;
 use super::log::{SNAPSHOT_SQL, changes_after, doc_meta_row, full_document, scan, store_push};
 use crate::ids::GroupId;
+use crate::storage::columns::{parse_id, to_hash, to_sql_seq};
 use crate::storage::{
     DeviceRecord, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash, NewDevice,
     PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange,
@@ -307,25 +308,4 @@ fn group_row(r: &Row<'_>) -> rusqlite::Result<StorageResult<GroupRecord>> {
             created_at,
         })
     })())
-}
-
-pub(super) fn parse_id<T: std::str::FromStr>(s: &str) -> StorageResult<T>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse()
-        .map_err(|e: T::Err| StorageError::Backend(format!("stored value: {e}")))
-}
-
-pub(super) fn to_hash(raw: &[u8]) -> StorageResult<Hash> {
-    raw.try_into()
-        .map_err(|_| StorageError::Backend("stored change hash is not 32 bytes".into()))
-}
-
-pub(super) fn to_sql_seq(seq: u64) -> StorageResult<i64> {
-    i64::try_from(seq).map_err(|_| StorageError::Backend(format!("seq {seq} out of range")))
-}
-
-pub(super) fn from_sql_seq(seq: i64) -> u64 {
-    u64::try_from(seq).unwrap_or(0)
 }

@@ -1,0 +1,273 @@
+//! The change log's SQL on PostgreSQL: storing pushes (with their snapshots), reading records
+//! back, and the scope scan that pulls are built from.
+//!
+//! Ordering: pulls page by `seq`, so a reader must never see a change whose `seq` is higher
+//! than one not yet committed. Every push takes [`APPEND_LOCK`] (a transaction-scoped advisory
+//! lock) before it reads or writes anything and keeps it until its commit, so appends from
+//! every process run one at a time and `seq` order is commit order. Reads take no lock.
+
+use deadpool_postgres::GenericClient;
+use siteproof_core::{DeviceId, RecordHeader, RecordId, Scope};
+use tokio_postgres::Row;
+
+use crate::storage::columns::{from_sql_seq, parse_id, to_hash, to_sql_seq};
+use crate::storage::{
+    DocMeta, FullDocument, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError,
+    StorageResult, StoredChange,
+};
+
+/// The advisory lock key of appends to `changes` (the ASCII of "spCHANGE").
+const APPEND_LOCK: i64 = 0x7370_4348_414e_4745;
+
+/// Stores a snapshot unless a newer one is there.
+pub(super) const SNAPSHOT_SQL: &str =
+    "INSERT INTO snapshots (doc_id, seq, data) VALUES ($1, $2, $3)
+     ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
+     WHERE excluded.seq > snapshots.seq";
+
+const DOC_META_SQL: &str =
+    "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = $1";
+
+pub(super) async fn full_document(
+    client: &impl GenericClient,
+    id: &RecordId,
+) -> StorageResult<Option<FullDocument>> {
+    let stmt = client.prepare_cached(DOC_META_SQL).await?;
+    let Some(row) = client.query_opt(&stmt, &[&id.as_str()]).await? else {
+        return Ok(None);
+    };
+    let meta = doc_meta_row(&row)?;
+    let stmt = client
+        .prepare_cached("SELECT seq, data FROM snapshots WHERE doc_id = $1")
+        .await?;
+    let (snapshot_seq, snapshot) = match client.query_opt(&stmt, &[&id.as_str()]).await? {
+        Some(row) => (from_sql_seq(row.get(0)), Some(row.get::<_, Vec<u8>>(1))),
+        None => (0, None),
+    };
+    let trailing = changes_after(client, id, snapshot_seq).await?;
+    Ok(Some(FullDocument {
+        header: meta.header,
+        snapshot,
+        snapshot_seq,
+        trailing,
+    }))
+}
+
+pub(super) async fn changes_after(
+    client: &impl GenericClient,
+    id: &RecordId,
+    after: u64,
+) -> StorageResult<Vec<StoredChange>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT seq, hash, data FROM changes WHERE doc_id = $1 AND seq > $2 ORDER BY seq",
+        )
+        .await?;
+    let rows = client
+        .query(&stmt, &[&id.as_str(), &to_sql_seq(after)?])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredChange {
+                seq: from_sql_seq(r.get(0)),
+                hash: to_hash(r.get(1))?,
+                data: r.get(2),
+            })
+        })
+        .collect()
+}
+
+/// Stores a push inside `tx` (the caller commits).
+pub(super) async fn store_push(
+    tx: &deadpool_postgres::Transaction<'_>,
+    push: &PushWrite,
+) -> StorageResult<Vec<RecordStored>> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+        .await?;
+    let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
+    let existing = tx
+        .prepare_cached("SELECT kind, region, grp FROM documents WHERE id = $1")
+        .await?;
+    let create = tx
+        .prepare_cached(
+            "INSERT INTO documents (id, kind, region, grp, created_seq, created_by)
+             VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .await?;
+    // Changes stored after what the writer knows, that are not among the pushed ones, mean
+    // its copy is not the whole record: then it must not become the snapshot.
+    let foreign = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM changes
+                            WHERE doc_id = $1 AND seq > $2 AND hash <> ALL ($3::bytea[]))",
+        )
+        .await?;
+    // One statement per record; WITH ORDINALITY keeps the pushed (causal) order, which is the
+    // order the identity column numbers the rows in.
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
+             SELECT $1, u.hash, $2, $3, $4, u.data
+             FROM unnest($5::bytea[], $6::bytea[]) WITH ORDINALITY AS u (hash, data, n)
+             ORDER BY u.n
+             ON CONFLICT (doc_id, hash) DO NOTHING",
+        )
+        .await?;
+    let set_created = tx
+        .prepare_cached(
+            "UPDATE documents SET created_seq = (SELECT MIN(seq) FROM changes WHERE doc_id = $1)
+             WHERE id = $1",
+        )
+        .await?;
+    let last_seq = tx
+        .prepare_cached("SELECT MAX(seq) FROM changes WHERE doc_id = $1")
+        .await?;
+    let put_snapshot = tx.prepare_cached(SNAPSHOT_SQL).await?;
+    let mut out = Vec::with_capacity(push.records.len());
+    for record in &push.records {
+        let h = &record.header;
+        let id = h.id.as_str();
+        let hashes: Vec<&[u8]> = record.changes.iter().map(|(h, _)| &h[..]).collect();
+        let data: Vec<&[u8]> = record.changes.iter().map(|(_, d)| &d[..]).collect();
+        let stored = tx.query_opt(&existing, &[&id]).await?;
+        let is_new = stored.is_none();
+        let foreign = match stored {
+            Some(row) => {
+                let (kind, region, grp): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
+                if kind != h.kind.code() || region != h.scope.region || grp != h.scope.group {
+                    return Err(StorageError::Conflict(format!(
+                        "record {} exists with another kind or scope",
+                        h.id
+                    )));
+                }
+                let known = to_sql_seq(record.known_through)?;
+                tx.query_one(&foreign, &[&id, &known, &hashes])
+                    .await?
+                    .get::<_, bool>(0)
+            }
+            None => {
+                let kind = h.kind.code();
+                tx.execute(
+                    &create,
+                    &[&id, &kind, &h.scope.region, &h.scope.group, &pushed_by],
+                )
+                .await?;
+                false
+            }
+        };
+        tx.execute(
+            &insert,
+            &[
+                &id,
+                &h.scope.region,
+                &h.scope.group,
+                &pushed_by,
+                &hashes,
+                &data,
+            ],
+        )
+        .await?;
+        if is_new {
+            tx.execute(&set_created, &[&id]).await?;
+        }
+        let last: Option<i64> = tx.query_one(&last_seq, &[&id]).await?.get(0);
+        let covered_through = match (foreign, last) {
+            (false, Some(last)) => Some(from_sql_seq(last)),
+            _ => None,
+        };
+        if let (Some(seq), Some(snapshot)) = (covered_through, &record.snapshot) {
+            tx.execute(&put_snapshot, &[&id, &to_sql_seq(seq)?, snapshot])
+                .await?;
+        }
+        out.push(RecordStored { covered_through });
+    }
+    Ok(out)
+}
+
+/// The three index ranges of a scope (the group's, the region's, the global one), each read
+/// in `seq` order up to the limit, merged, then joined to the record rows.
+const SCAN_SQL: &str = "
+    WITH hits AS (
+        (SELECT seq FROM changes WHERE region = $1 AND grp = $2 AND seq > $3
+         ORDER BY seq LIMIT $4)
+        UNION
+        (SELECT seq FROM changes WHERE region = $1 AND grp = '' AND seq > $3
+         ORDER BY seq LIMIT $4)
+        UNION
+        (SELECT seq FROM changes WHERE region = '' AND grp = '' AND seq > $3
+         ORDER BY seq LIMIT $4)),
+    page AS (SELECT seq FROM hits ORDER BY seq LIMIT $4),
+    rows AS (
+        SELECT c.seq, c.hash, c.doc_id, d.kind, c.data,
+               ($5::text IS NOT NULL AND c.pushed_by IS NOT DISTINCT FROM $5::text) AS own,
+               (d.created_seq > $3
+                AND ($5::text IS NULL OR d.created_by IS DISTINCT FROM $5::text)) AS new_doc
+        FROM page JOIN changes c ON c.seq = page.seq JOIN documents d ON d.id = c.doc_id)
+    SELECT seq, hash, doc_id, kind, own, new_doc,
+           CASE WHEN own OR new_doc THEN NULL ELSE data END
+    FROM rows ORDER BY seq";
+
+pub(super) async fn scan(
+    client: &impl GenericClient,
+    q: &ScanQuery,
+    limit: u32,
+) -> StorageResult<Vec<ScanRow>> {
+    let stmt = client.prepare_cached(SCAN_SQL).await?;
+    let reader = q.reader.as_ref().map(DeviceId::as_str);
+    let rows = client
+        .query(
+            &stmt,
+            &[
+                &q.scope.region,
+                &q.scope.group,
+                &to_sql_seq(q.after)?,
+                &i64::from(limit),
+                &reader,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ScanRow {
+                seq: from_sql_seq(r.get(0)),
+                hash: to_hash(r.get(1))?,
+                doc_id: parse_id(r.get(2))?,
+                kind: parse_id(r.get(3))?,
+                pushed_by_reader: r.get(4),
+                new_to_reader: r.get(5),
+                data: r.get(6),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn documents(
+    client: &impl GenericClient,
+    ids: &[RecordId],
+) -> StorageResult<Vec<DocMeta>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT d.id, d.kind, d.region, d.grp, d.created_seq, d.created_by
+             FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)
+             JOIN documents d ON d.id = u.id ORDER BY u.n",
+        )
+        .await?;
+    let ids: Vec<&str> = ids.iter().map(RecordId::as_str).collect();
+    let rows = client.query(&stmt, &[&ids]).await?;
+    rows.iter().map(doc_meta_row).collect()
+}
+
+fn doc_meta_row(r: &Row) -> StorageResult<DocMeta> {
+    let (id, kind, region, grp): (&str, &str, String, String) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    let created_by: Option<&str> = r.get(5);
+    Ok(DocMeta {
+        header: RecordHeader {
+            kind: parse_id(kind)?,
+            id: parse_id(id)?,
+            scope: Scope::group(region, grp),
+        },
+        created_seq: from_sql_seq(r.get(4)),
+        created_by: created_by.map(parse_id).transpose()?,
+    })
+}
