@@ -9,7 +9,9 @@ use futures_util::future::{BoxFuture, join_all};
 use siteproof_core::{DeviceId, RecordKind, Scope};
 
 use super::{drain, group, record};
-use crate::storage::{EnrollmentCodeRecord, NewDevice, PushWrite, ScanQuery, SyncStorage};
+use crate::storage::{
+    EnrollmentCodeRecord, NewDevice, PushWrite, RecordWrite, ScanQuery, SyncStorage,
+};
 
 /// Opens one more storage on the case's database, as another server process would. The first
 /// call of a case finds the database empty (not yet migrated).
@@ -47,9 +49,10 @@ pub async fn processes_starting_together_migrate_once(open: &Processes) {
     again.close().await.expect("close");
 }
 
-/// Pushes from several processes at once, read by pullers following a cursor the way devices
-/// do: a reader that saw a change before a lower `seq` committed would move its cursor past
-/// that change and never see it. Every reader must see every change, in `seq` order.
+/// Pushes from several processes at once (some failing half way), read by pullers following a
+/// cursor the way devices do: a reader that saw a change before a lower `seq` committed would
+/// move its cursor past that change and never see it. Every reader must see every change, in
+/// `seq` order, and nothing of the failed pushes.
 pub async fn concurrent_pushes_leave_no_gap_a_reader_can_skip(open: &Processes) {
     const WRITERS_PER_PROCESS: usize = 3;
     const PUSHES: usize = 30;
@@ -86,6 +89,7 @@ pub async fn concurrent_pushes_leave_no_gap_a_reader_can_skip(open: &Processes) 
         .map(|(w, s)| {
             let (s, scope) = (Arc::clone(s), scope.clone());
             tokio::spawn(async move {
+                let mut failed = Vec::new();
                 for i in 0..PUSHES {
                     let records = (0..1 + (w + i) % 3)
                         .map(|n| record(RecordKind::Visit, scope.clone(), 1 + n))
@@ -96,14 +100,41 @@ pub async fn concurrent_pushes_leave_no_gap_a_reader_can_skip(open: &Processes) 
                     })
                     .await
                     .expect("push");
+                    // Now and then a push that fails half way: whatever it took of the log
+                    // (PostgreSQL's seq values) is a gap no reader may stop at.
+                    if i % 7 == w % 7 {
+                        let stored = record(RecordKind::Visit, scope.clone(), 2);
+                        let empty = RecordWrite {
+                            changes: Vec::new(),
+                            ..record(RecordKind::Visit, scope.clone(), 1)
+                        };
+                        failed.push(stored.header.id.clone());
+                        let refused = s
+                            .store_push(&PushWrite {
+                                pushed_by: None,
+                                records: vec![stored, empty],
+                            })
+                            .await;
+                        assert!(refused.is_err(), "{refused:?}");
+                    }
                 }
+                failed
             })
         })
         .collect();
+    let mut failed = Vec::new();
     for w in writers {
-        w.await.expect("writer");
+        failed.extend(w.await.expect("writer"));
     }
     done.store(true, Ordering::SeqCst);
+    assert!(
+        storages[1]
+            .documents(&failed)
+            .await
+            .expect("documents")
+            .is_empty(),
+        "the failed pushes stored nothing"
+    );
     let mut q = ScanQuery {
         scope,
         after: 0,
