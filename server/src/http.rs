@@ -125,7 +125,17 @@ async fn sync(
         .into(),
     })?;
     let req: SyncRequest = wire::decode(&body).map_err(|e| Error::Malformed(e.to_string()))?;
+    // The region's enterprise directory is brought up to date first, so this pull carries
+    // it; a failure there is logged and the sync goes on (`backoffice/directory.rs`).
+    let region = device.scope.region.clone();
+    if let Err(e) = state.backoffice.sync_directory(&region).await {
+        tracing::warn!(%region, error = %e, "enterprise directory not rebuilt");
+    }
+    let pushed = !req.push.is_empty();
     let resp = state.sync.sync(device, req).await?;
+    if pushed {
+        state.backoffice.directory_pushed(&region);
+    }
     let encoded = wire::encode(&resp);
     metrics::sync_round(
         resp.acked.len(),

@@ -10,7 +10,8 @@
 //!   and, for a sector department, the sector.
 //! - Enterprises (the registry) belong to a region: an office user sees those of its region,
 //!   whatever its sectors (an enterprise's page then shows only the visits and cases the
-//!   user may see); a device reads its region's directory.
+//!   user may see); a device reads its region's directory, built under
+//!   [`Visibility::directory`]: the region's enterprises with counts over the whole region.
 //! - Office duties (rosters, lead triage, templates, the enterprise registry) follow the
 //!   role: [`Duty`].
 //!
@@ -35,6 +36,9 @@ enum Reader {
         role: Role,
         sectors: Option<Vec<Sector>>,
     },
+    /// The enterprise directory of a region, built for every device of it
+    /// ([`Visibility::directory`]).
+    Directory(String),
 }
 
 /// What a caller wants to do with a record.
@@ -100,7 +104,7 @@ impl Unsectored {
     /// an assignment with no sector, like every visit and case, is not a sector's.
     pub fn of(kind: RecordKind) -> Self {
         match kind {
-            RecordKind::Report | RecordKind::Template => Unsectored::Shown,
+            RecordKind::Report | RecordKind::Template | RecordKind::Directory => Unsectored::Shown,
             RecordKind::Visit | RecordKind::Case | RecordKind::Assignment => Unsectored::Hidden,
         }
     }
@@ -145,6 +149,17 @@ impl Visibility {
         }
     }
 
+    /// The policy the enterprise directory of `region` is built under. Every device of the
+    /// region receives it (a record of scope `{region, ""}`), so it holds the region's
+    /// registry, and its per-enterprise figures (open and overdue hazards) count the visits
+    /// and cases of the whole region, whatever their group or sector: counts, never the
+    /// hazards themselves. It reads what a device of the region may read and writes nothing.
+    pub fn directory(region: &str) -> Self {
+        Self {
+            reader: Reader::Directory(region.to_owned()),
+        }
+    }
+
     /// The policy for a back-office user.
     pub fn user(user: &WebUser) -> Self {
         let sectors = (user.role == Role::SectorDepartment).then(|| user.sectors.clone());
@@ -166,13 +181,17 @@ impl Visibility {
                         && (record.group.is_empty() || record.group == own.group))
             }
             Reader::Office { region, .. } => record.region.is_empty() || record.region == *region,
+            Reader::Directory(region) => {
+                record.region.is_empty() || (record.region == *region && record.group.is_empty())
+            }
         }
     }
 
     /// Whether the reader may see records of this sector (`None`: a record with no sector).
     pub fn sees_sector(&self, sector: Option<Sector>, unsectored: Unsectored) -> bool {
         match (&self.reader, sector) {
-            (Reader::Device(_), _) | (Reader::Office { sectors: None, .. }, _) => true,
+            (Reader::Device(_) | Reader::Directory(_), _)
+            | (Reader::Office { sectors: None, .. }, _) => true,
             (
                 Reader::Office {
                     sectors: Some(own), ..
@@ -217,6 +236,7 @@ impl Visibility {
                     Ok(())
                 }
             }
+            Reader::Directory(_) => Err(WriteRefusal::Kind),
             Reader::Office { region, .. } => {
                 if !matches!(kind, RecordKind::Case | RecordKind::Assignment) {
                     Err(WriteRefusal::Kind)
@@ -243,6 +263,7 @@ impl Visibility {
             Reader::Office {
                 region, sectors, ..
             } => (region.clone(), sectors.as_deref()),
+            Reader::Directory(region) => (region.clone(), None),
             // A device never reads office tables: match nothing.
             Reader::Device(_) => {
                 out.sql.push_str(" AND 0");
@@ -271,7 +292,7 @@ impl Visibility {
     /// The condition for office tables whose rows have no sector (collections): the region.
     pub fn region_filter(&self, table: &str) -> SqlFilter {
         match &self.reader {
-            Reader::Office { region, .. } => SqlFilter {
+            Reader::Office { region, .. } | Reader::Directory(region) => SqlFilter {
                 sql: format!(" AND {table}.region = ?"),
                 args: vec![Value::Text(region.clone())],
             },
@@ -295,7 +316,7 @@ impl Visibility {
     /// The region whose enterprises the reader sees.
     pub fn enterprise_region(&self) -> &str {
         match &self.reader {
-            Reader::Office { region, .. } => region,
+            Reader::Office { region, .. } | Reader::Directory(region) => region,
             Reader::Device(scope) => &scope.region,
         }
     }
@@ -304,7 +325,7 @@ impl Visibility {
     pub fn region(&self) -> Option<&str> {
         match &self.reader {
             Reader::Office { region, .. } => Some(region),
-            Reader::Device(_) => None,
+            Reader::Device(_) | Reader::Directory(_) => None,
         }
     }
 
