@@ -59,6 +59,14 @@ impl CreditCode {
     }
 }
 
+/// A credit code as typed on a visit or a list form, in the one form the office stores and
+/// compares: trimmed and upper case; `None` when nothing was typed. It is not checked (a visit
+/// keeps what the inspector typed); [`CreditCode`] checks.
+pub fn normalize_credit_code(typed: &str) -> Option<String> {
+    let code = typed.trim().to_uppercase();
+    (!code.is_empty()).then_some(code)
+}
+
 /// The check character for the first seventeen characters of a code (which must be from
 /// the alphabet): 31 minus the weighted sum modulo 31, where 31 maps to `0`.
 pub fn credit_code_check_char(first17: &str) -> Result<char, CreditCodeError> {

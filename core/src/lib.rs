@@ -74,10 +74,13 @@ pub mod model;
 pub mod peer;
 pub mod record_check;
 mod store;
+pub mod supervision;
 pub mod sync;
 mod visit_doc;
 
-pub use credit_code::{CREDIT_CODE_LEN, CreditCode, CreditCodeError, credit_code_check_char};
+pub use credit_code::{
+    CREDIT_CODE_LEN, CreditCode, CreditCodeError, credit_code_check_char, normalize_credit_code,
+};
 pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};
@@ -90,6 +93,7 @@ pub use store::{
     MergeOrigin, MergeOutcome, PeerCredentials, PendingChanges, Profile, Store, StoreKey,
     TemplateSummary, UnreadableRecord,
 };
+pub use supervision::{Reason, RiskFacts, RiskRule, RiskScore, SectorRisk, Tier};
 #[cfg(feature = "http-client")]
 pub use sync::{Enrollment, SyncClient, SyncSummary};
 

@@ -1,6 +1,6 @@
 //! Page server time of the back office with 20,000 visits and 100,000 findings stored (every
-//! finding a hazard ledger entry) and 10,000 registered enterprises (each visit typed with the
-//! credit code of enterprise `n % 10,000`).
+//! finding a hazard ledger entry) and 10,000 registered enterprises (two visits each, typed
+//! with the credit code of enterprise `n % 10,000`; the supervision pages rank all of them).
 //!
 //! ```text
 //! cargo run -p siteproof-server --example backoffice_bench [-- VISITS CASES]
@@ -87,7 +87,7 @@ fn visit(n: usize, now: i64) -> Visit {
         id: RecordId::random(),
         scope: Scope::group(REGION, format!("g{}", n % 4)),
         site: Site {
-            name: format!("企业{n}"),
+            name: format!("企业{}", n % ENTERPRISES),
             credit_code: Some(credit_code(n)),
             address: "某市某区".into(),
             sector: Sector::ALL[n % Sector::ALL.len()],
@@ -303,6 +303,10 @@ async fn main() {
         "/office/enterprises",
         "/office/enterprises?q=%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8999&page=0",
         "/office/enterprises?page=150",
+        "/office/supervision",
+        "/office/supervision?tier=A&sector=gas",
+        "/office/supervision/lists",
+        "/office/planning?group=g1",
     ] {
         print_page(&state, &cookie, path).await;
     }

@@ -6,11 +6,12 @@
 //! ```text
 //! scripts/garage.sh install
 //! cargo build --release -p siteproof-server --example s3_bench --example tus_server --example tus_upload
-//! target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (8 MiB), S3_BENCH_DIR
+//! target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (32 MiB), S3_BENCH_DIR
 //! ```
 //!
 //! - siteproof: the `tus_server` example (`SITEPROOF_BLOBS=s3://siteproof/tus-<round>`) and
-//!   the core's uploader (the `tus_upload` example, S3_BENCH_CHUNK-byte PATCHes), each its own
+//!   the core's uploader (the `tus_upload` example, S3_BENCH_CHUNK-byte PATCHes: four 8 MiB
+//!   parts, which the server sends at once), each its own
 //!   process, so each peak RSS (`VmHWM`) is its own; the server checks every chunk's and the
 //!   whole file's SHA-256 and completes the multipart upload at the content address;
 //! - boto3: `upload_file` with its default transfer settings (8 MiB parts, 10 threads), into
@@ -60,7 +61,7 @@ fn main() -> Res<()> {
             .unwrap_or(default)
     };
     let size = env_or("S3_BENCH_BYTES", 2 << 30);
-    let chunk = env_or("S3_BENCH_CHUNK", 8 << 20);
+    let chunk = env_or("S3_BENCH_CHUNK", 32 << 20);
     let base = std::env::var("S3_BENCH_DIR").unwrap_or_else(|_| "target".into());
     let work = tempfile::tempdir_in(base)?;
     let python = boto3_python()?;

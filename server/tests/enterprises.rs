@@ -319,8 +319,18 @@ async fn visits_match_by_credit_code_and_a_name_only_site_is_merged_in_and_out_w
         )
         .await;
     assert_eq!(status, 409);
+    // A later visit typed with only that name joins through the index, and the tier panel
+    // counts the same visits as the history (the item found on all three: two repeats).
+    let later = visit(&mut g1, "某化工厂（北区）", None);
+    let (_, page) = office.get(&real, &path).await;
+    assert_eq!(office.count(&real, &path, "visit-count").await, 3);
+    assert!(page.contains(&format!("/office/visits/{later}")), "{page}");
+    assert!(
+        page.contains("data-rule=\"repeat_findings\"") && page.contains("同一检查项重复发现 2 次"),
+        "{page}"
+    );
 
-    // Undo: the visit leaves, the trail says who merged and who undid, and when.
+    // Undo: the visits leave, the trail says who merged and who undid, and when.
     let at = page.find("/office/enterprises/merges/").expect("undo form")
         + "/office/enterprises/merges/".len();
     let id = &page[at..at + page[at..].find('/').expect("id end")];
@@ -331,6 +341,7 @@ async fn visits_match_by_credit_code_and_a_name_only_site_is_merged_in_and_out_w
     let (_, page) = office.get(&real, &path).await;
     assert_eq!(office.count(&real, &path, "visit-count").await, 1);
     assert!(!page.contains(&format!("/office/visits/{named}")));
+    assert!(!page.contains(&format!("/office/visits/{later}")));
     let trail = &page[page.find("id=\"enterprise-merges\"").expect("trail")..];
     assert!(
         trail.contains("某化工厂（北区）") && trail.matches("alice").count() == 2,

@@ -257,7 +257,10 @@ async fn an_upload_holding_every_byte_is_completed_when_asked_where_it_stands() 
         .write(bytes::Bytes::from(data.clone()))
         .await
         .expect("write");
-    assert_eq!(writer.finish().await.expect("finish"), data.len() as u64);
+    assert_eq!(
+        writer.finish().await.expect("finish").end,
+        data.len() as u64
+    );
     assert!(
         blobs
             .blob_meta(&media_ref.hash)

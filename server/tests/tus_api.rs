@@ -566,6 +566,67 @@ async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
 }
 
 #[tokio::test]
+async fn requests_on_unknown_completed_and_terminated_uploads_leave_no_lock_behind() {
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let token = phone.phone.token.clone();
+    let data = pseudo_random(5000, 9);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let hash = media_ref.hash.as_str();
+    let done = create(&server, &token, visit.as_str(), hash, 5000).await;
+    let done = done.header("location").expect("loc").to_string();
+    patch(&server, &token, &done, 0, &data[..2000]).await;
+    let last = patch(&server, &token, &done, 2000, &data[2000..]).await;
+    assert_eq!(last.status, StatusCode::NO_CONTENT);
+    let other = pseudo_random(3000, 10);
+    let (visit2, media_ref2) = phone.visit_with_evidence(&server, &other).await;
+    let dropped = create(
+        &server,
+        &token,
+        visit2.as_str(),
+        media_ref2.hash.as_str(),
+        3000,
+    )
+    .await;
+    let dropped = dropped.header("location").expect("loc").to_string();
+    let gone = send(
+        &server,
+        tus("DELETE", &dropped, &token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+
+    for i in 0..200 {
+        let unknown = format!("/v1/uploads/{i:032x}");
+        let head = send(
+            &server,
+            tus("HEAD", &unknown, &token)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+        assert_eq!(head.status, StatusCode::NOT_FOUND);
+        let patched = patch(&server, &token, &unknown, 0, b"x").await;
+        assert_eq!(patched.status, StatusCode::NOT_FOUND);
+        let again = patch(&server, &token, &done, 0, &data).await;
+        assert_eq!(again.header("upload-offset"), Some("5000"));
+        let head = send(
+            &server,
+            tus("HEAD", &done, &token).body(Body::empty()).expect("req"),
+        )
+        .await;
+        assert_eq!(head.header("upload-offset"), Some("5000"));
+    }
+    assert_eq!(
+        server.state.media.upload_slots(),
+        0,
+        "a lock entry outlived its requests"
+    );
+}
+
+#[tokio::test]
 async fn malformed_requests_get_clear_4xx_and_write_nothing_outside_the_blob_store() {
     let server = TestServer::new().await;
     let mut phone = MediaPhone::enroll(&server, "g1").await;

@@ -9,12 +9,12 @@ mod s3_fixture;
 
 use axum::body::Body;
 use axum::http::StatusCode;
-use common::TestServer;
+use common::{RealServer, TestServer};
 use media_fixture::*;
 use object_store::ObjectStoreExt;
 use s3_fixture::{
     Garage, assert_only_the_description_is_left, assert_staged_parts_of_at_least_5_mib,
-    assert_stored_in_parts, keys,
+    assert_stored_in_parts, chunk_ends, expected_parts, keys,
 };
 use siteproof_core::MediaRef;
 use siteproof_server::ServerConfig;
@@ -172,7 +172,8 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
     let photo_ref = upload_photo(&b.server, &mut b.phone).await;
     let (server, store, token) = (&b.server, &b.store, &b.token);
     upload_in_chunks(server, (store, "serve"), token, &location, &data, 2 * MIB).await;
-    assert_stored_in_parts(store, &media_ref.hash, &data).await;
+    let ends = chunk_ends(len as u64, 2 * MIB as u64);
+    assert_stored_in_parts(store, &media_ref.hash, &data, &ends).await;
 
     let uri = format!("/v1/media/{}", media_ref.hash);
     let whole = send(
@@ -382,7 +383,78 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
     assert_eq!(last.status(), reqwest::StatusCode::NO_CONTENT);
     assert_eq!(last.headers()["upload-offset"], &*len.to_string());
 
-    assert_stored_in_parts(&store, &media_ref.hash, &data).await;
+    let ends = [8 * MIB as u64, 16 * MIB as u64, len as u64];
+    assert_stored_in_parts(&store, &media_ref.hash, &data, &ends).await;
     assert_only_the_description_is_left(&store, "ab", &id).await;
     drop(b);
+}
+
+/// One `PATCH` without a checksum for most of a file, its connection cut after 27 MiB: the
+/// parts sent at once while it streamed (three of 8 MiB) are stored in order, the 3 MiB
+/// after them are the tail, the offset and the saved hash state are at their end, and a
+/// `PATCH` from there completes the upload with the whole file's hash verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_patch_across_several_parts_keeps_the_parts_stored_in_order_and_resumes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut b = Bucketed::start("cut").await;
+    let len = 40 * MIB + 5;
+    let data = pseudo_random(len, 70);
+    let (media_ref, location) = b.begin(&data).await;
+    let listening = RealServer::start(&b.server).await;
+    let (server, store, token) = (&b.server, &b.store, &b.token);
+    let id = upload_id(&location).to_string();
+
+    let cut = 27 * MIB;
+    let mut raw = tokio::net::TcpStream::connect(listening.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\
+         tus-resumable: 1.0.0\r\ncontent-type: application/offset+octet-stream\r\n\
+         upload-offset: 0\r\ncontent-length: {len}\r\n\r\n",
+        listening.addr
+    );
+    raw.write_all(head.as_bytes()).await.expect("head");
+    raw.write_all(&data[..cut]).await.expect("part of the body");
+    // The connection ends 27 MiB into the body; the answer comes once the server is done.
+    raw.shutdown().await.expect("shut down the sending side");
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).await.expect("the answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.starts_with("HTTP/1.1 204"), "{answer}");
+
+    let state = store
+        .multipart_state(&id)
+        .await
+        .expect("state")
+        .expect("some");
+    let sizes: Vec<u64> = state.parts.iter().map(|p| p.size).collect();
+    assert_eq!(sizes, vec![8 * MIB as u64; 3], "{state:?}");
+    assert_eq!(state.tail, 3 * MIB as u64);
+    assert_staged_parts_of_at_least_5_mib(store, "cut").await;
+    let (saved, staged) = store.staged(&id).await.expect("staged").expect("some");
+    assert_eq!(staged, cut as u64);
+    assert_eq!(saved.hashed.map(|h| h.bytes), Some(cut as u64));
+    let offset = send(
+        server,
+        tus("HEAD", &location, token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(offset.header("upload-offset"), Some(&*cut.to_string()));
+
+    let rest = patch(server, token, &location, cut as u64, &data[cut..]).await;
+    assert_eq!(rest.status, StatusCode::NO_CONTENT, "{:?}", rest.body);
+    assert_eq!(rest.header("upload-offset"), Some(&*len.to_string()));
+    let ends = [cut as u64, len as u64];
+    assert_eq!(
+        expected_parts(len as u64, &ends),
+        [vec![8 * MIB as u64; 5], vec![5]].concat(),
+        "the resumed PATCH begins with the 3 MiB tail: two more 8 MiB parts and the last 5 bytes"
+    );
+    assert_stored_in_parts(store, &media_ref.hash, &data, &ends).await;
+    assert_only_the_description_is_left(store, "cut", &id).await;
+    drop(listening);
 }

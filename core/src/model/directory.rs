@@ -23,9 +23,6 @@ use crate::model::{Sector, Timestamp};
 /// how many there are in all.
 pub const MAX_DIRECTORY_ENTRIES: usize = 20_000;
 
-/// The supervision tiers, highest risk first (`docs/supervision.md`).
-pub const TIERS: [&str; 4] = ["A", "B", "C", "D"];
-
 /// The most characters of a name or an address kept in the directory (longer ones are cut).
 pub const MAX_DIRECTORY_TEXT: usize = 200;
 
@@ -100,7 +97,7 @@ impl Directory {
                 )));
             }
             if let Some(tier) = &entry.tier
-                && !TIERS.contains(&tier.as_str())
+                && crate::supervision::Tier::from_code(tier).is_none()
             {
                 return Err(Error::InvalidInput(format!(
                     "enterprises/{code}/tier: {tier:?} is not a tier A to D"

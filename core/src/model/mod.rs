@@ -14,7 +14,7 @@ pub use case::{Case, CaseEvent, CaseEventKind, CaseStatus, is_listed};
 pub use collection::{Collection, CollectionKind};
 pub use common::{GeoPoint, LocalizedText, Scope, Sector, Severity, Timestamp, now};
 pub use directory::{
-    Directory, DirectoryEntry, MAX_DIRECTORY_ENTRIES, MAX_DIRECTORY_TEXT, MAX_FORMER_NAMES, TIERS,
+    Directory, DirectoryEntry, MAX_DIRECTORY_ENTRIES, MAX_DIRECTORY_TEXT, MAX_FORMER_NAMES,
     directory_text,
 };
 pub use reinspection::{NewReinspection, Reinspection, ReinspectionOutcome, ReinspectionTask};

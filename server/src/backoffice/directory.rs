@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 use rusqlite::{Connection, params_from_iter};
 use siteproof_core::{
     Directory, DirectoryEntry, MAX_DIRECTORY_ENTRIES, MAX_FORMER_NAMES, RecordHeader, RecordId,
@@ -63,7 +63,10 @@ fn hazard_counts(
     while let Some(r) = rows.next()? {
         out.insert(
             r.get::<_, String>(0)?,
-            (count(r.get(1)?), count(r.get::<_, Option<i64>>(2)?.unwrap_or(0))),
+            (
+                count(r.get(1)?),
+                count(r.get::<_, Option<i64>>(2)?.unwrap_or(0)),
+            ),
         );
     }
     Ok(out)
@@ -79,19 +82,27 @@ fn wanted(
     let enterprises = registry::all(conn, vis)?;
     let registered = enterprises.len() as u64;
     let hazards = hazard_counts(conn, vis, now)?;
+    let tiers = super::supervision::tiers(conn, vis, now)?;
     let mut entries: Vec<DirectoryEntry> = enterprises
         .into_iter()
         .map(|e| {
             let (open, overdue) = hazards.get(&e.credit_code).copied().unwrap_or((0, 0));
             let skip = e.former_names.len().saturating_sub(MAX_FORMER_NAMES);
+            let (tier, key_listed, blacklisted) = match tiers.get(&e.credit_code) {
+                Some((tier, keyed, black)) => (Some(tier.code().to_owned()), *keyed, *black),
+                None => (None, false, false),
+            };
             DirectoryEntry {
-                tier: None,
+                tier,
                 open_hazards: open,
                 overdue_hazards: overdue,
-                key_listed: false,
-                blacklisted: false,
+                key_listed,
+                blacklisted,
                 name: directory_text(&e.name),
-                former_names: e.former_names[skip..].iter().map(|n| directory_text(n)).collect(),
+                former_names: e.former_names[skip..]
+                    .iter()
+                    .map(|n| directory_text(n))
+                    .collect(),
                 address: directory_text(&e.address),
                 sectors: e.sectors,
                 credit_code: e.credit_code,
@@ -117,7 +128,9 @@ fn wanted(
 fn map_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
     match doc.get(obj, key) {
         Ok(Some((automerge::Value::Object(ObjType::Map), id))) => Ok(id),
-        _ => Err(Error::Internal(format!("the directory record has no map {key}"))),
+        _ => Err(Error::Internal(format!(
+            "the directory record has no map {key}"
+        ))),
     }
 }
 
@@ -239,7 +252,7 @@ impl BackOffice {
         self.refresh_index().await?;
         let vis = Visibility::directory(region);
         let (entries, registered) = self.db.run(move |c| wanted(c, &vis, now)).await?;
-        let id = RecordId::for_directory(region)?;
+        let id = RecordId::for_directory(region).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let header = RecordHeader {
             kind: RecordKind::Directory,
             id: id.clone(),
@@ -247,8 +260,11 @@ impl BackOffice {
         };
         let (mut doc, old, known_through) = match self.storage.full_document(&id).await? {
             Some(full) => {
-                let doc = siteproof_core::document::decode(&full.to_bytes(), self.directory_actor.clone())
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let doc = siteproof_core::document::decode(
+                    &full.to_bytes(),
+                    self.directory_actor.clone(),
+                )
+                .map_err(|e| Error::Internal(e.to_string()))?;
                 let old: Directory = autosurgeon::hydrate_prop(&doc, ROOT, "directory")
                     .map_err(|e| Error::Internal(format!("directory {id}: {e}")))?;
                 (doc, Some(old), full.max_seq())
@@ -262,7 +278,11 @@ impl BackOffice {
                 0,
             ),
         };
-        let heads = if old.is_some() { doc.get_heads() } else { Vec::new() };
+        let heads = if old.is_some() {
+            doc.get_heads()
+        } else {
+            Vec::new()
+        };
         if !apply(&mut doc, old.as_ref(), entries, registered, region, now)? {
             return Ok(false);
         }

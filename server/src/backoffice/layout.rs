@@ -59,6 +59,8 @@ pub fn layout(lang: Lang, user: &WebUser, title: &str, body: Markup) -> Markup {
                     a href={(BASE) "/briefing"} { (lang.t("通报", "Briefing")) }
                     a href={(BASE) "/reports"} { (lang.t("统计报告", "Reports")) }
                     a href={(BASE) "/assignments"} { (lang.t("推送", "Pushes")) }
+                    a href={(BASE) "/supervision"} { (lang.t("分级监管", "Supervision")) }
+                    a href={(BASE) "/planning"} { (lang.t("暗访计划", "Planning")) }
                     a href={(BASE) "/leads"} { (lang.t("线索", "Leads")) }
                     a href={(BASE) "/enterprises"} { (lang.t("企业库", "Enterprises")) }
                     a href={(BASE) "/collections"} { (lang.t("收集", "Collections")) }

@@ -17,8 +17,8 @@ mod assignments;
 mod briefing;
 mod collections;
 mod dates;
-mod directory;
 mod db;
+mod directory;
 mod enterprises;
 mod extract;
 pub mod headers;
@@ -32,6 +32,7 @@ mod reports;
 mod rosters;
 mod router;
 mod rows;
+mod supervision;
 mod visits;
 
 use std::path::Path;
@@ -54,6 +55,9 @@ pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
 pub use router::{front_door, is_office_path, not_found, paths, router};
+pub use supervision::{
+    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, SupervisionLists, TierFilter,
+};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};

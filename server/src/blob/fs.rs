@@ -23,7 +23,10 @@ use tokio::io::AsyncSeekExt;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
-use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+use super::{
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, Staged, StagedExpiry,
+    StagedUpload, StagedWriter,
+};
 
 /// The folder of finished blobs under the store's root.
 pub const FINISHED_DIR: &str = "blobs";
@@ -34,6 +37,8 @@ const READ_BUFFER: usize = 256 * 1024;
 /// Frames queued between the request task and the writing thread: bounded, so a fast client
 /// cannot fill memory when the disk is slower.
 const WRITE_QUEUE: usize = 32;
+/// Expired upload ids queued between the thread walking `staging/` and the sweep.
+const EXPIRED_QUEUE: usize = 64;
 
 /// A [`BlobStore`] in a local folder.
 #[derive(Clone, Debug)]
@@ -219,6 +224,41 @@ impl BlobStore for FsBlobStore {
         .await
     }
 
+    fn expired_staged(&self, before: i64) -> IdStream {
+        let dir = self.root.join("staging");
+        let (tx, rx) = mpsc::channel::<BlobResult<String>>(EXPIRED_QUEUE);
+        // One description read at a time on a thread of its own; the bounded queue holds the
+        // walk back while the sweep deletes, and a dropped stream ends it.
+        tokio::task::spawn_blocking(move || {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e.into()));
+                    return;
+                }
+            };
+            for entry in entries {
+                let found = match entry {
+                    Ok(entry) if entry.path().extension().is_some_and(|e| e == "json") => {
+                        match read_json::<StagedExpiry>(&entry.path()) {
+                            Ok(Some(upload)) if upload.expires_at < before => Ok(upload.id),
+                            Ok(_) => continue,
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Ok(_) => continue,
+                    Err(e) => Err(e.into()),
+                };
+                if tx.blocking_send(found).is_err() {
+                    return;
+                }
+            }
+        });
+        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }))
+    }
+
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
         let part = self.part_path(id);
         let file = match OpenOptions::new().write(true).open(&part) {
@@ -399,9 +439,10 @@ impl StagedWriter for FsStagedWriter {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
+    async fn finish(mut self: Box<Self>) -> BlobResult<Staged> {
         self.tx = None;
-        self.outcome().await
+        let end = self.outcome().await?;
+        Ok(Staged { end, hashed: None })
     }
 }
 

@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use siteproof_core::{MediaHash, RecordId};
 
 pub use fs::{FINISHED_DIR, FsBlobStore, META_DIR};
-pub use s3::{MIN_PART, MultipartState, PartRecord, S3BlobStore, S3Location, part_size};
+pub use s3::{
+    MIN_PART, MultipartState, PartRecord, S3BlobStore, S3Location, part_size, part_target,
+};
 
 /// The embedded blob store's folder in a data directory.
 pub const BLOBS_DIR: &str = "blobs";
@@ -67,6 +69,9 @@ impl BlobLocation {
 
 /// A stream of bytes read from a blob.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A stream of staged upload ids.
+pub type IdStream = Pin<Box<dyn Stream<Item = BlobResult<String>> + Send>>;
 
 /// What went wrong in a blob store.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +122,13 @@ pub struct StagedUpload {
     pub hashed: Option<HashProgress>,
 }
 
+/// The part of a staged upload's description the expiry sweep reads.
+#[derive(Deserialize)]
+struct StagedExpiry {
+    id: String,
+    expires_at: i64,
+}
+
 /// The saved state of a running SHA-256: what lets another process continue an upload's
 /// whole-file hash without reading back what was staged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,14 +150,43 @@ pub struct BlobMeta {
     pub records: Vec<RecordId>,
 }
 
+/// How an append ended: the staged length, and the whole-file hash state there when it is
+/// not everything written (a part that failed: the upload keeps the parts stored before it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Staged {
+    /// Bytes staged.
+    pub end: u64,
+    /// The hash state at `end`, given at a part boundary; `None` when `end` is everything
+    /// written.
+    pub hashed: Option<HashProgress>,
+}
+
 /// Appends the bytes of one tus `PATCH` to a staged upload.
+///
+/// A writer that cuts the bytes into parts says where its next part ends ([`room`]); the
+/// caller writes no more than that, then hands it the whole-file hash state of every byte
+/// written so far ([`boundary`]), which sends the part. Should a later part fail, the
+/// append keeps the parts stored before it and [`finish`] returns that hash state with its
+/// end.
+///
+/// [`room`]: StagedWriter::room
+/// [`boundary`]: StagedWriter::boundary
+/// [`finish`]: StagedWriter::finish
 #[async_trait]
 pub trait StagedWriter: Send {
-    /// Appends `data`.
+    /// Bytes it takes before its next part boundary; `None`: it has no boundaries.
+    fn room(&self) -> Option<u64> {
+        None
+    }
+    /// Appends `data` (no more than [`StagedWriter::room`]).
     async fn write(&mut self, data: Bytes) -> BlobResult<()>;
+    /// At a part boundary (`room` is 0): the whole-file hash state of every byte written.
+    async fn boundary(&mut self, _hashed: HashProgress) -> BlobResult<()> {
+        Ok(())
+    }
     /// Ends the append and returns the staged length. Dropping a writer without finishing
     /// leaves an undefined tail that the caller truncates.
-    async fn finish(self: Box<Self>) -> BlobResult<u64>;
+    async fn finish(self: Box<Self>) -> BlobResult<Staged>;
 }
 
 /// The blob store behind the media endpoints.
@@ -168,8 +209,14 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()>;
     /// A staged upload and how many bytes it holds.
     async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>>;
-    /// Every staged upload (for the expiry sweep).
+    /// Every staged upload, read at once (for tools and tests; the expiry sweep uses
+    /// [`BlobStore::expired_staged`]).
     async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>>;
+    /// The ids of the staged uploads (complete or not) whose expiry is before `before` (ms
+    /// since the epoch), one at a time as the store is walked: the expiry sweep's memory
+    /// does not grow with the number of uploads staged. Deleting an id it yielded while
+    /// the stream is still read is allowed.
+    fn expired_staged(&self, before: i64) -> IdStream;
     /// A writer appending at `offset`, which must be the staged length.
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>>;
     /// Cuts a staged upload back to `len` bytes (a chunk that failed its checksum).

@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use siteproof_core::MediaHash;
 
-use super::{BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+use super::{
+    BlobMeta, BlobResult, BlobStore, ByteStream, HashProgress, IdStream, Staged, StagedUpload,
+    StagedWriter,
+};
 use crate::metrics;
 
 /// A blob store whose operations are timed.
@@ -70,6 +73,11 @@ impl BlobStore for TimedBlobStore {
         timed("list_staged", self.inner.list_staged()).await
     }
 
+    fn expired_staged(&self, before: i64) -> IdStream {
+        // A stream walked at the caller's pace: its time is the sweep's, not one operation's.
+        self.inner.expired_staged(before)
+    }
+
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
         let writer = timed("append_staged", self.inner.append_staged(id, offset)).await?;
         Ok(Box::new(TimedWriter { inner: writer }))
@@ -111,11 +119,19 @@ struct TimedWriter {
 
 #[async_trait]
 impl StagedWriter for TimedWriter {
+    fn room(&self) -> Option<u64> {
+        self.inner.room()
+    }
+
     async fn write(&mut self, data: Bytes) -> BlobResult<()> {
         timed("append_write", self.inner.write(data)).await
     }
 
-    async fn finish(self: Box<Self>) -> BlobResult<u64> {
+    async fn boundary(&mut self, hashed: HashProgress) -> BlobResult<()> {
+        timed("append_part", self.inner.boundary(hashed)).await
+    }
+
+    async fn finish(self: Box<Self>) -> BlobResult<Staged> {
         timed("append_finish", self.inner.finish()).await
     }
 }

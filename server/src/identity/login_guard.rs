@@ -55,7 +55,9 @@ pub struct LoginGuard {
     /// The database holding `bo_login_unlocks`.
     db: Mutex<Connection>,
     /// Per login: when the database was last read for an unlock, and the newest unlock
-    /// already applied (ms since the epoch).
+    /// already applied (ms since the epoch). Logins are whatever clients send, so an entry
+    /// lives only while it matters: for `unlock_poll` after its read, and while its applied
+    /// unlock is younger than the window (see [`LoginGuard::unlock_floor`]).
     unlocks_seen: Mutex<HashMap<String, (Instant, i64)>>,
     /// When this guard started (ms since the epoch): older unlocks have nothing to lift.
     started: i64,
@@ -151,7 +153,10 @@ impl LoginGuard {
         {
             return false;
         }
-        let applied = seen.get(login).map_or(self.started, |(_, at)| *at);
+        let floor = self.unlock_floor();
+        let poll = self.limits.unlock_poll;
+        seen.retain(|_, (checked, applied)| checked.elapsed() < poll || *applied > floor);
+        let applied = seen.get(login).map_or(floor, |(_, at)| *at);
         let stored: Option<i64> = self
             .db
             .lock()
@@ -174,6 +179,15 @@ impl LoginGuard {
             self.forget_account(login);
         }
         fresh.is_some()
+    }
+
+    /// Unlocks stored before this have nothing left to lift: the attempts they lifted were
+    /// counted before them, so more than a window ago. A login with no entry has applied
+    /// every unlock up to here.
+    fn unlock_floor(&self) -> i64 {
+        let window = i64::try_from(self.limits.window.as_millis()).unwrap_or(i64::MAX);
+        self.started
+            .max(siteproof_core::now().saturating_sub(window))
     }
 
     fn forget_account(&self, login: &str) {
@@ -243,6 +257,39 @@ mod tests {
         server
             .admit("carol", "1.1.1.1")
             .expect("the running server reads the unlock");
+    }
+
+    #[test]
+    fn refused_logins_leave_no_entry_behind_and_an_applied_unlock_is_not_applied_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = guard(&dir);
+        let admin = guard(&dir);
+        for _ in 0..5 {
+            server.admit("carol", "1.1.1.1").expect("admitted");
+        }
+        admin.unlock("carol").expect("unlock");
+        server
+            .admit("carol", "1.1.1.1")
+            .expect("the unlock is read at the refusal");
+        for _ in 0..4 {
+            server.admit("carol", "1.1.1.1").expect("admitted again");
+        }
+        // A guesser trying 1,000 made-up logins to their limit, each from its own address.
+        for i in 0..1000 {
+            let address = format!("10.0.{}.{}", i / 256, i % 256);
+            for _ in 0..6 {
+                let _ = server.admit(&format!("nobody{i}"), &address);
+            }
+        }
+        let seen = server.unlocks_seen.lock().expect("seen").len();
+        assert!(
+            seen <= 2,
+            "{seen} logins remembered: only carol's applied unlock and the last refusal may be"
+        );
+        assert!(
+            server.admit("carol", "1.1.1.1").is_err(),
+            "the unlock already applied must not lift the new attempts"
+        );
     }
 
     #[test]

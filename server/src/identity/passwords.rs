@@ -1,6 +1,7 @@
 //! Password checks through a [`WorkGate`], each in one of a fixed set of argon2 memory
-//! buffers allocated once: at most `permits` checks run at once, and the memory they use is
-//! `permits × 19 MiB` for the life of the process, never more, however many logins arrive.
+//! buffers, each allocated by its first check and kept: at most `permits` checks run at once,
+//! and the memory they use is at most `permits × 19 MiB` for the life of the process, never
+//! more, however many logins arrive (and nothing on a server nobody has logged in to).
 //! (Letting argon2 allocate per check left the freed blocks in the allocator's per-thread
 //! arenas: 100 parallel checks kept ~2 GB resident.)
 //!
@@ -38,10 +39,8 @@ impl PasswordChecker {
     /// A checker running `permits` checks at once with `queue` more waiting (more: 503).
     pub fn new(permits: usize, queue: usize) -> Self {
         let gate = WorkGate::new("password", permits, queue);
-        let blocks = Params::DEFAULT_M_COST as usize;
-        let buffers = (0..gate.permits())
-            .map(|_| vec![Block::default(); blocks])
-            .collect();
+        // Empty until a check needs one: `check` grows it to the hash's memory cost.
+        let buffers = (0..gate.permits()).map(|_| Vec::new()).collect();
         Self {
             gate,
             buffers: Mutex::new(buffers),
@@ -109,7 +108,8 @@ fn check(password: &[u8], stored: &str, blocks: &mut Vec<Block>) -> bool {
     let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    // A stored hash with a larger memory cost than the pool's (set by hand) grows its buffer.
+    // A buffer's first check allocates it; a stored hash with a larger memory cost than the
+    // default (set by hand) grows it.
     if blocks.len() < params.block_count() {
         blocks.resize(params.block_count(), Block::default());
     }

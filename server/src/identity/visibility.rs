@@ -8,12 +8,14 @@
 //! - A back-office user reads its region and global records; a sector department only those
 //!   of its sectors. Office tables always carry a region, so their SQL filter is the region
 //!   and, for a sector department, the sector.
-//! - Enterprises (the registry) belong to a region: an office user sees those of its region,
-//!   whatever its sectors (an enterprise's page then shows only the visits and cases the
-//!   user may see); a device reads its region's directory, built under
+//! - Enterprises (the registry, and the codes typed on visits) belong to a region: an office
+//!   user sees those of its region, whatever its sectors, and reads an enterprise's history
+//!   and risk facts only through the visits and cases it may see ([`Visibility::sql_filter`]
+//!   on the index); the supervision lists' rows by their region
+//!   ([`Visibility::region_filter`]); a device reads its region's directory, built under
 //!   [`Visibility::directory`]: the region's enterprises with counts over the whole region.
-//! - Office duties (rosters, lead triage, templates, the enterprise registry) follow the
-//!   role: [`Duty`].
+//! - Office duties (rosters, lead triage, templates, the enterprise registry, the supervision
+//!   lists) follow the role: [`Duty`].
 //!
 //! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
@@ -88,6 +90,8 @@ pub enum Duty {
     AssignInSector(Option<Sector>),
     /// Import enterprises and merge name-only sites into them (and undo merges).
     KeepEnterprises,
+    /// Change the key-supervision list and the blacklist (重点监管企业名单, 黑名单).
+    KeepSupervisionLists,
 }
 
 /// Whether office rows with no sector (leads before triage) are shown to sector departments.
@@ -347,6 +351,9 @@ impl Visibility {
             Duty::ManageTemplates if *role != Role::Admin => Err(Error::Forbidden(
                 "only administrators import and publish templates",
             )),
+            Duty::KeepSupervisionLists if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "the key list and the blacklist are kept by reviewers and administrators",
+            )),
             Duty::AssignInSector(sector)
                 if sectors
                     .as_ref()
@@ -425,6 +432,7 @@ mod tests {
         assert!(v.sees_sector(None, Unsectored::Shown));
         assert!(!v.sees_sector(None, Unsectored::Hidden));
         assert!(v.require(Duty::KeepRosters).is_err());
+        assert!(v.require(Duty::KeepSupervisionLists).is_err());
         assert!(
             v.require(Duty::AssignInSector(Some(Sector::FireSafety)))
                 .is_ok()

@@ -15,6 +15,9 @@ use super::doc_cache::CachedDoc;
 use crate::error::{Error, Result};
 use crate::storage::SyncStorage;
 
+/// Template versions kept loaded at most (a server holds tens).
+const TEMPLATES_KEPT: usize = 256;
+
 /// Checks pushed records; keeps the template versions it has read (they never change once
 /// published).
 pub(crate) struct ContentCheck {
@@ -70,6 +73,11 @@ impl ContentCheck {
         };
         let template = Arc::new(template);
         if let Ok(mut cache) = self.templates.lock() {
+            // The id comes from a pushed record: a bound, in case stored records that read
+            // as templates are many. Versions never change, so a cleared one is read again.
+            if cache.len() >= TEMPLATES_KEPT {
+                cache.clear();
+            }
             cache.insert(id.clone(), Arc::clone(&template));
         }
         Ok(Some(template))

@@ -22,7 +22,7 @@ use tracing::Instrument;
 use super::error::TusError;
 use super::hashing::WholeHash;
 use super::service::{MediaService, UploadStatus, add_record, status_of};
-use crate::blob::{BlobMeta, StagedUpload};
+use crate::blob::{BlobMeta, StagedUpload, StagedWriter};
 use crate::storage::DeviceRecord;
 
 /// How a `PATCH` body ended, with the upload's offset after it.
@@ -77,10 +77,7 @@ impl MediaService {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let slot = self.slot(id);
-        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
-            .await
-            .map_err(|_| TusError::Locked)?;
+        let _slot = self.hold(id).await?;
         let (mut upload, current) = self.load(device, id).await?;
         if upload.completed {
             // Every byte is here (or the server held the file already when the upload was
@@ -208,23 +205,30 @@ impl MediaService {
             if let Some(h) = chunk.as_mut() {
                 h.update(&data);
             }
-            whole.update(&data);
-            if let Err(e) = writer.write(data).await {
+            if let Err(e) = write_hashed(writer.as_mut(), data, &mut whole).await {
                 failure = Some(e.into());
                 break;
             }
         }
-        let end = writer.finish().await?;
-        if end != whole.bytes() {
+        let staged = writer.finish().await?;
+        if let Some(at_end) = &staged.hashed {
+            // A part failed: the upload ends after the parts stored before it.
+            whole = WholeHash::resume(at_end)?;
+        }
+        if staged.end != whole.bytes() {
             return Err(TusError::Internal(format!(
-                "staged {end} bytes, hashed {}",
+                "staged {} bytes, hashed {}",
+                staged.end,
                 whole.bytes()
             )));
         }
         match failure {
-            // Without a checksum every byte that arrived is as good as the next: keep them,
-            // and the hash state that has seen them.
+            // Without a checksum every byte that was stored is as good as the next: keep
+            // them, and the hash state that has seen them.
             Some(why @ TusError::BodyInterrupted(_)) if checksum.is_none() => {
+                return Ok(Body::CutKept { whole, why });
+            }
+            Some(why @ TusError::Blob(_)) if checksum.is_none() && staged.end > offset => {
                 return Ok(Body::CutKept { whole, why });
             }
             Some(e) => return Err(e),
@@ -247,7 +251,6 @@ impl MediaService {
         digest: [u8; 32],
     ) -> Result<(), TusError> {
         self.complete(upload, digest).await?;
-        self.forget(&upload.id);
         self.uploaded(device, &upload.record, &upload.sha256, upload.length)
             .await;
         Ok(())
@@ -278,4 +281,25 @@ impl MediaService {
         self.blobs.update_staged(upload).await?;
         Ok(())
     }
+}
+
+/// Writes `data` to `writer` and hashes it into `whole`, split at the writer's part
+/// boundaries, each of which gets the hash state of every byte before it.
+async fn write_hashed(
+    writer: &mut dyn StagedWriter,
+    mut data: Bytes,
+    whole: &mut WholeHash,
+) -> Result<(), crate::blob::BlobError> {
+    while !data.is_empty() {
+        let room = writer.room().map_or(data.len(), |r| {
+            usize::try_from(r).unwrap_or(usize::MAX).min(data.len())
+        });
+        let piece = data.split_to(room);
+        whole.update(&piece);
+        writer.write(piece).await?;
+        if writer.room() == Some(0) {
+            writer.boundary(whole.progress()).await?;
+        }
+    }
+    Ok(())
 }

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use siteproof_core::media::references_media;
 use siteproof_core::model::now;
 use siteproof_core::{MediaHash, RecordId};
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::error::TusError;
-use crate::blob::{BlobMeta, BlobStore, StagedUpload};
+use crate::blob::{BlobError, BlobMeta, BlobStore, StagedUpload};
 use crate::evidence::EvidenceService;
 use crate::identity::visibility::Visibility;
 use crate::storage::{DeviceRecord, SyncStorage};
@@ -66,7 +67,9 @@ pub struct MediaService {
     pub(super) blobs: Arc<dyn BlobStore>,
     pub(super) storage: Arc<dyn SyncStorage>,
     pub(super) config: MediaConfig,
-    pub(super) slots: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+    /// One lock per upload in use, so `PATCH`es on one upload take turns; an entry lives
+    /// while a request holds or awaits it (see [`Held`]).
+    pub(super) slots: Slots,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
     /// Checks completed uploads and logs custody.
@@ -87,7 +90,7 @@ impl MediaService {
             blobs,
             storage,
             config,
-            slots: Mutex::default(),
+            slots: Slots::default(),
             commit_lock: AsyncMutex::new(()),
             last_sweep: Mutex::new(None),
             thumbnails: crate::work_gate::WorkGate::new("thumbnails", 2, 8),
@@ -219,10 +222,7 @@ impl MediaService {
     pub async fn status(&self, device: &DeviceRecord, id: &str) -> Result<UploadStatus, TusError> {
         // Waits for a `PATCH` in progress (e.g. one whose client just died and whose partial
         // chunk is being cut off) so the offset reported is one a `PATCH` may start at.
-        let slot = self.slot(id);
-        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
-            .await
-            .map_err(|_| TusError::Locked)?;
+        let _slot = self.hold(id).await?;
         let (mut upload, offset) = self.load(device, id).await?;
         if !upload.completed && offset == upload.length {
             // Every byte arrived but the process stopped before completing the upload: a
@@ -235,25 +235,28 @@ impl MediaService {
 
     /// Terminates an upload (tus termination): its bytes are dropped.
     pub async fn terminate(&self, device: &DeviceRecord, id: &str) -> Result<(), TusError> {
-        let slot = self.slot(id);
-        let _slot = tokio::time::timeout(self.config.lock_wait, slot.lock_owned())
-            .await
-            .map_err(|_| TusError::Locked)?;
+        let _slot = self.hold(id).await?;
         self.load(device, id).await?;
         self.blobs.delete_staged(id).await?;
-        self.forget(id);
         Ok(())
     }
 
-    /// Deletes every upload whose expiry has passed; returns how many.
+    /// Deletes every upload whose expiry has passed; returns how many. The store yields the
+    /// expired ones one at a time: the sweep holds no list of every staged upload.
     pub async fn sweep_expired(&self) -> Result<usize, TusError> {
-        let at = now();
+        let mut expired = self.blobs.expired_staged(now());
         let mut swept = 0;
-        for upload in self.blobs.list_staged().await? {
-            if upload.expires_at < at {
-                self.blobs.delete_staged(&upload.id).await?;
-                self.forget(&upload.id);
-                swept += 1;
+        while let Some(id) = expired.next().await {
+            match id {
+                Ok(id) => {
+                    self.blobs.delete_staged(&id).await?;
+                    swept += 1;
+                }
+                // One unreadable description must not stop every later sweep.
+                Err(BlobError::Corrupt(e)) => {
+                    tracing::warn!(error = %e, "an unreadable staged upload skipped by the sweep");
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         if swept > 0 {
@@ -300,22 +303,83 @@ impl MediaService {
         }
         if !upload.completed && upload.expires_at < now() {
             self.blobs.delete_staged(id).await?;
-            self.forget(id);
             return Err(TusError::Expired);
         }
         Ok((upload, offset))
     }
 
-    pub(super) fn slot(&self, id: &str) -> Arc<AsyncMutex<()>> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(slots.entry(id.to_owned()).or_default())
+    /// Takes upload `id`'s lock, waiting at most `lock_wait` (then [`TusError::Locked`]).
+    pub(super) async fn hold(&self, id: &str) -> Result<Held<'_>, TusError> {
+        self.slots.hold(id, self.config.lock_wait).await
     }
 
-    pub(super) fn forget(&self, id: &str) {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+    /// How many uploads have a lock entry (held or awaited), for tests and metrics.
+    pub fn upload_slots(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// The per-upload locks. An entry's `Arc` is cloned only under the map's mutex, and an
+/// entry is removed only under it when the map's is the last clone: so nobody holds or
+/// awaits a removed lock, and one upload never has two locks at once.
+#[derive(Default)]
+pub(super) struct Slots(Mutex<HashMap<String, Arc<AsyncMutex<()>>>>);
+
+impl Slots {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AsyncMutex<()>>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes upload `id`'s lock, waiting at most `wait` (then [`TusError::Locked`]).
+    pub(super) async fn hold(&self, id: &str, wait: Duration) -> Result<Held<'_>, TusError> {
+        let slot = self.enter(id);
+        let mut held = Held {
+            slots: self,
+            id: id.to_owned(),
+            slot: Some(Arc::clone(&slot)),
+            guard: None,
+        };
+        // A wait that times out drops its future (and the clone it took) before `held`.
+        let guard = tokio::time::timeout(wait, slot.lock_owned())
+            .await
+            .map_err(|_| TusError::Locked)?;
+        held.guard = Some(guard);
+        Ok(held)
+    }
+
+    /// Upload `id`'s lock, made if it has none.
+    fn enter(&self, id: &str) -> Arc<AsyncMutex<()>> {
+        Arc::clone(self.map().entry(id.to_owned()).or_default())
+    }
+
+    /// Drops upload `id`'s entry unless someone else holds or awaits its lock (the caller
+    /// dropped its own clone first).
+    fn leave(&self, id: &str) {
+        let mut map = self.map();
+        if map.get(id).is_some_and(|slot| Arc::strong_count(slot) == 1) {
+            map.remove(id);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
+/// An upload's lock, held (or being awaited) by one request; dropping it releases the lock
+/// and, if no other request holds or awaits it, its entry.
+pub(super) struct Held<'a> {
+    slots: &'a Slots,
+    id: String,
+    slot: Option<Arc<AsyncMutex<()>>>,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        drop(self.slot.take());
+        self.slots.leave(&self.id);
     }
 }
 
@@ -331,5 +395,74 @@ pub(super) fn status_of(upload: &StagedUpload, offset: u64) -> UploadStatus {
 pub(super) fn add_record(meta: &mut BlobMeta, record: &RecordId) {
     if !meta.records.contains(record) {
         meta.records.push(record.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Requests on three uploads from 32 tasks, a quarter of them giving up at once when the
+    /// lock is taken (their entry must go with them, not with a holder's): never two holders
+    /// of one upload at once, and no entry left when all are done.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn one_upload_never_has_two_holders_while_entries_come_and_go() {
+        let slots = Arc::new(Slots::default());
+        let inside: Arc<Vec<AtomicUsize>> = Arc::new((0..3).map(|_| AtomicUsize::new(0)).collect());
+        let (overlaps, held, gave_up) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..32usize {
+            let (slots, inside) = (Arc::clone(&slots), Arc::clone(&inside));
+            let (overlaps, held, gave_up) = (
+                Arc::clone(&overlaps),
+                Arc::clone(&held),
+                Arc::clone(&gave_up),
+            );
+            tasks.spawn(async move {
+                for round in 0..300usize {
+                    let upload = (t + round) % 3;
+                    let wait = if (t + round) % 4 == 0 {
+                        Duration::ZERO
+                    } else {
+                        Duration::from_secs(30)
+                    };
+                    let Ok(lock) = slots.hold(&format!("upload{upload}"), wait).await else {
+                        gave_up.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    held.fetch_add(1, Ordering::Relaxed);
+                    if inside[upload].fetch_add(1, Ordering::SeqCst) != 0 {
+                        overlaps.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tokio::task::yield_now().await;
+                    inside[upload].fetch_sub(1, Ordering::SeqCst);
+                    drop(lock);
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("task");
+        }
+        let (held, gave_up) = (
+            held.load(Ordering::Relaxed),
+            gave_up.load(Ordering::Relaxed),
+        );
+        assert_eq!(held + gave_up, 32 * 300);
+        assert!(
+            gave_up > 0,
+            "no request gave up waiting: the test did not test that"
+        );
+        assert_eq!(
+            overlaps.load(Ordering::Relaxed),
+            0,
+            "two holders of one upload"
+        );
+        assert_eq!(slots.len(), 0, "entries left behind");
     }
 }

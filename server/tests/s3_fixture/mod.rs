@@ -14,7 +14,7 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use siteproof_core::MediaHash;
-use siteproof_server::blob::{MIN_PART, S3BlobStore, part_size};
+use siteproof_server::blob::{MIN_PART, S3BlobStore, part_size, part_target};
 
 pub use garage::Garage;
 
@@ -61,11 +61,42 @@ pub async fn assert_staged_parts_of_at_least_5_mib(store: &S3BlobStore, prefix: 
     parts
 }
 
+/// The part sizes an upload of `len` bytes sent in `PATCH`es ending at `patch_ends` is
+/// stored in, by the rule the server documents: a `PATCH`'s bytes (after the tail the
+/// previous one left) are cut into parts of `part_target` bytes as they arrive; what is left
+/// at its end is one more part if it is at least the part size or ends the file, else the
+/// tail, which the next `PATCH` begins with.
+pub fn expected_parts(len: u64, patch_ends: &[u64]) -> Vec<u64> {
+    let (part, target) = (part_size(len), part_target(part_size(len)));
+    let (mut parts, mut buffered, mut offset) = (Vec::new(), 0, 0);
+    for &end in patch_ends {
+        let mut arriving = end - offset;
+        while buffered + arriving >= target {
+            arriving -= target - buffered;
+            parts.push(target);
+            buffered = 0;
+        }
+        buffered += arriving;
+        if buffered > 0 && (buffered >= part || end == len) {
+            parts.push(buffered);
+            buffered = 0;
+        }
+        offset = end;
+    }
+    assert_eq!(offset, len, "the PATCHes end at the file's end");
+    parts
+}
+
 /// Asserts that the object at `hash` holds `data` (its SHA-256 is the hash) and was stored
-/// as a multipart upload of parts of `part_size(len)` bytes, all but the last: its ETag is
-/// S3's MD5 of those parts' MD5s followed by their count (Garage computes it as AWS does).
-/// Returns the number of parts.
-pub async fn assert_stored_in_parts(store: &S3BlobStore, hash: &MediaHash, data: &[u8]) -> usize {
+/// as a multipart upload of the parts [`expected_parts`] gives for `PATCH`es ending at
+/// `patch_ends`: its ETag is S3's MD5 of those parts' MD5s followed by their count (Garage
+/// computes it as AWS does). Returns the number of parts.
+pub async fn assert_stored_in_parts(
+    store: &S3BlobStore,
+    hash: &MediaHash,
+    data: &[u8],
+    patch_ends: &[u64],
+) -> usize {
     let s3 = store.object_store();
     let key = store.blob_key(hash);
     let head = s3
@@ -73,19 +104,24 @@ pub async fn assert_stored_in_parts(store: &S3BlobStore, hash: &MediaHash, data:
         .await
         .expect("the blob is at its content address");
     assert_eq!(head.size, data.len() as u64);
-    let part = usize::try_from(part_size(data.len() as u64)).expect("part size");
-    let mut md5s = Md5::new();
-    let mut count = 0;
-    for piece in data.chunks(part) {
-        md5s.update(Md5::digest(piece));
-        count += 1;
+    let sizes = expected_parts(data.len() as u64, patch_ends);
+    for size in &sizes[..sizes.len().saturating_sub(1)] {
+        assert!(*size >= MIN_PART, "a non-final part of {size} bytes");
     }
+    let mut md5s = Md5::new();
+    let mut at = 0;
+    for size in &sizes {
+        let size = usize::try_from(*size).expect("part");
+        md5s.update(Md5::digest(&data[at..at + size]));
+        at += size;
+    }
+    let count = sizes.len();
     let expected = format!("{}-{count}", hex::encode(md5s.finalize()));
     let etag = head.e_tag.expect("etag");
     assert_eq!(
         etag.trim_matches('"'),
         expected,
-        "not {count} parts of {part} bytes but the last"
+        "not stored in the parts {sizes:?}"
     );
     let stored = s3
         .get(&key)
@@ -96,6 +132,13 @@ pub async fn assert_stored_in_parts(store: &S3BlobStore, hash: &MediaHash, data:
         .expect("bytes");
     assert_eq!(hex::encode(Sha256::digest(&stored)), hash.as_str());
     count
+}
+
+/// `PATCH` ends for `chunk`-byte chunks of a `len`-byte file.
+pub fn chunk_ends(len: u64, chunk: u64) -> Vec<u64> {
+    (1..=len.div_ceil(chunk))
+        .map(|i| (i * chunk).min(len))
+        .collect()
 }
 
 /// Asserts that of upload `id`'s staging objects only its (completed) description is left.

@@ -4,14 +4,17 @@
 //! login with wrong passwords (127.0.0.2) and hold slow connections that trickle a body or
 //! half a head (127.0.0.3).
 //!
-//! Every `--every` seconds (default 10) it prints one row: seconds since the devices started,
+//! Every `--every` seconds (default 30) it prints one row: seconds since the devices started,
 //! the server process's resident set and its peak so far (VmRSS, VmHWM from
 //! `/proc/<pid>/status`), this (client) process's resident set (devices and floods), syncs,
 //! uploads, device errors, slow connections the server closed, and the login answers by HTTP
 //! status (`err` = no answer). At the end: the server's RSS at the first row after the
 //! warm-up (`--warmup` seconds, default 120, at most a quarter of the run) against its min
-//! and max over the run's second half, the totals, and every distinct device error. Exits 1
-//! if a device saw an error or the server process died.
+//! and max over the run's second half, the totals, and every distinct device error. Then the
+//! verdict on the server's memory: its RSS at 5 minutes and at the end, the slope of a
+//! least-squares line through the second half's samples (MiB per 10 minutes), and FLAT or
+//! GROWING as that line rises over the second half by at most `--max-growth-mib` (default 8)
+//! or more. Exits 1 if a device saw an error, the server process died, or its RSS grew.
 //!
 //! Run: `cargo build --release -p siteproof-tests --bin soak` then
 //! `target/release/soak --devices 50 --seconds 1800` (or `--minutes 30`); the same flags after
@@ -149,7 +152,8 @@ fn start_server(dir: &Path, devices: usize) -> (Child, ChildStdin, SocketAddr, V
 fn run() -> bool {
     let devices = arg("--devices", 50) as usize;
     let seconds = arg("--seconds", arg("--minutes", 30) * 60);
-    let every = Duration::from_secs(arg("--every", 10));
+    let every = Duration::from_secs(arg("--every", 30));
+    let max_growth_mib = arg("--max-growth-mib", 8) as f64;
     let warmup = arg("--warmup", 120).min(seconds / 4);
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, child_stdin, addr, codes) = start_server(&dir.path().join("server"), devices);
@@ -261,6 +265,7 @@ fn run() -> bool {
         samples.push(report(&counts, started, pid));
     }
     summary(&samples, seconds, warmup, &counts);
+    let flat = verdict(&samples, seconds, max_growth_mib);
     // A closed stdin asks the server to shut down gracefully; it gets 30 s.
     drop(child_stdin);
     let asked = Instant::now();
@@ -275,7 +280,60 @@ fn run() -> bool {
             let _ = child.wait();
         }
     }
-    server_died.is_none() && counts.device_errors.load(Ordering::Relaxed) == 0
+    server_died.is_none() && counts.device_errors.load(Ordering::Relaxed) == 0 && flat
+}
+
+/// The server's RSS at 5 minutes and at the end, the slope of its second half and whether
+/// it stayed within `max_growth_mib` over that half; `true` if it did.
+fn verdict(samples: &[Sample], seconds: u64, max_growth_mib: f64) -> bool {
+    let live: Vec<&Sample> = samples.iter().filter(|s| s.server_rss > 0).collect();
+    if let Some(at5) = live.iter().find(|s| s.t_s >= 300) {
+        println!(
+            "server RSS at 5 min (t={} s): {:.1} MiB",
+            at5.t_s,
+            mib(at5.server_rss)
+        );
+    }
+    if let Some(end) = live.last() {
+        println!(
+            "server RSS at the end (t={} s): {:.1} MiB",
+            end.t_s,
+            mib(end.server_rss)
+        );
+    }
+    let half: Vec<(f64, f64)> = live
+        .iter()
+        .filter(|s| s.t_s >= seconds / 2)
+        .map(|s| (s.t_s as f64, mib(s.server_rss)))
+        .collect();
+    let Some(slope) = slope(&half) else {
+        println!("memory: GROWING? too few samples in the second half to tell");
+        return false;
+    };
+    let span = half.last().map_or(0.0, |l| l.0) - half[0].0;
+    let growth = slope * span;
+    let flat = growth <= max_growth_mib;
+    println!(
+        "server RSS over the second half (t>={} s, {} samples): {:+.2} MiB per 10 min, \
+         {:+.1} MiB over {:.0} s: {} (limit {max_growth_mib} MiB)",
+        seconds / 2,
+        half.len(),
+        slope * 600.0,
+        growth,
+        span,
+        if flat { "FLAT" } else { "GROWING" },
+    );
+    flat
+}
+
+/// The slope of the least-squares line through `points` (y per x), if there are two x's.
+fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    (points.len() >= 2 && sxx > 0.0).then(|| sxy / sxx)
 }
 
 fn report(counts: &Counts, started: Instant, server_pid: u32) -> Sample {

@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::routes::ListQuery;
-use super::{Enterprise, EnterpriseHistory, EnterpriseListRow, PAGE_SIZE};
+use super::{EnterpriseHistory, EnterpriseListRow, PAGE_SIZE};
 use crate::backoffice::WebUser;
 use crate::backoffice::dates::{date, date_time};
 use crate::backoffice::i18n::Lang;
@@ -64,14 +64,9 @@ pub fn list_page(
     layout(lang, user, lang.t("企业库", "Enterprises"), body)
 }
 
-/// Where the tier and risk score of the enterprise go once tiered supervision is built:
-/// nothing for now.
-pub fn supervision_panel(_lang: Lang, _enterprise: &Enterprise) -> Markup {
-    html! {}
-}
-
-/// One enterprise's history.
-pub fn enterprise_page(lang: Lang, user: &WebUser, h: &EnterpriseHistory) -> Markup {
+/// One enterprise's history, with `risk` (tiered supervision's panel: tier, score, reasons,
+/// lists) under its registration.
+pub fn enterprise_page(lang: Lang, user: &WebUser, h: &EnterpriseHistory, risk: Markup) -> Markup {
     let e = &h.enterprise;
     let body = html! {
         dl #enterprise {
@@ -81,8 +76,7 @@ pub fn enterprise_page(lang: Lang, user: &WebUser, h: &EnterpriseHistory) -> Mar
             dt { (lang.t("行业领域", "Sectors")) } dd { (sector_names(lang, &e.sectors)) }
             dt { (lang.t("负责部门", "Department")) } dd { (e.department) }
         }
-        // The tier, risk score and lists of tiered supervision.
-        (supervision_panel(lang, e))
+        (risk)
         h2 { (lang.t("检查记录", "Visits")) " (" span #visit-count { (h.visit_counts.0) } ", "
             (lang.t("暗访", "covert")) " " (h.visit_counts.1) ")" }
         table #enterprise-visits {

@@ -12,6 +12,7 @@ use crate::backoffice::extract::{
     NoFields, Office, PageResult, Posted, PostedFile, RouteTable, download, non_empty, page,
 };
 use crate::backoffice::reports::export;
+use crate::backoffice::supervision::pages::risk_panel;
 use crate::error::Error;
 
 /// The routes.
@@ -48,9 +49,18 @@ async fn list(o: Office, Query(q): Query<ListQuery>) -> PageResult {
 
 async fn enterprise(o: Office, Path(code): Path<String>) -> PageResult {
     let history = o.office.enterprise(&o.user, &code).await?;
+    let risk = o
+        .office
+        .enterprise_risk_at(
+            &o.user,
+            &history.enterprise.credit_code,
+            siteproof_core::now(),
+        )
+        .await?;
+    let panel = risk_panel(o.lang, risk.as_ref());
     Ok(page(
         o.lang,
-        pages::enterprise_page(o.lang, &o.user, &history),
+        pages::enterprise_page(o.lang, &o.user, &history, panel),
     ))
 }
 

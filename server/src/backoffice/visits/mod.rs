@@ -78,8 +78,7 @@ pub fn index_rows(visit: &Visit, conflicts: usize, results: &[Reinspection]) -> 
             .site
             .credit_code
             .as_deref()
-            .map(|c| c.trim().to_uppercase())
-            .filter(|c| !c.is_empty()),
+            .and_then(siteproof_core::normalize_credit_code),
     };
     let findings = visit
         .findings

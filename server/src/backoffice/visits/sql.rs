@@ -6,6 +6,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use crate::backoffice::enterprises::sql as enterprise_sql;
 use crate::backoffice::ledger::rows as case_rows;
 use crate::backoffice::rows::{CollectionRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
@@ -231,8 +232,8 @@ pub fn store_index(
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_visits
              (id, region, grp, site, sector, mode, started_at, ended_at, major, general, conflicts,
-              assignment, credit_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+              assignment, credit_code, site_merge)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         let mut collection = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_collections
@@ -271,6 +272,14 @@ pub fn store_index(
                     continue;
                 }
             };
+            // A name-only site takes the enterprise of its live merge, if any.
+            let (code, merge) = match &v.credit_code {
+                Some(code) => (Some(code.clone()), None),
+                None => match enterprise_sql::live_merge(&tx, &v.region, &v.site)? {
+                    Some((id, code)) => (Some(code), Some(id)),
+                    None => (None, None),
+                },
+            };
             put.execute(params![
                 v.id,
                 v.region,
@@ -284,7 +293,8 @@ pub fn store_index(
                 v.general,
                 v.conflicts,
                 v.assignment,
-                v.credit_code
+                code,
+                merge
             ])?;
             clear.execute([&v.id])?;
             for f in findings {

@@ -12,10 +12,12 @@
 //!
 //! A staged upload is a multipart upload created at the blob's content address (the claimed
 //! hash): completing it after the whole-file hash matched puts the object in place with no
-//! copy; a mismatch aborts it and nothing is stored. Every part but the last is `part_size`
-//! bytes (at least 5 MiB, S3's rule, and large enough that no upload needs more than 10,000
-//! parts) whatever the client's chunk size: what is left of a `PATCH` after its whole parts
-//! is kept as a small tail object, which the next `PATCH` (on any process) prepends.
+//! copy; a mismatch aborts it and nothing is stored. Every part but the last is at least
+//! `part_size` bytes (5 MiB, S3's rule, or more so that no upload needs more than 10,000
+//! parts) whatever the client's chunk size: a `PATCH` is cut into parts of `part_target`
+//! bytes, up to four in flight at once, and what is left at its end, if shorter than
+//! `part_size`, is kept as a small tail object, which the next `PATCH` (on any process)
+//! prepends. The upload advances only over the parts stored in order.
 //!
 //! Everything an append needs is in the bucket, none of it in process memory, so any
 //! process reaching the bucket continues any upload. The multipart state keeps the state
@@ -36,13 +38,16 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload
 use serde::Serialize;
 use siteproof_core::MediaHash;
 
-use super::{BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, StagedUpload, StagedWriter};
+use super::{
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, StagedExpiry, StagedUpload,
+    StagedWriter,
+};
 
 mod location;
 mod multipart;
 
 pub use location::S3Location;
-pub use multipart::{MIN_PART, MultipartState, PartRecord, part_size};
+pub use multipart::{MIN_PART, MultipartState, PartRecord, part_size, part_target};
 use multipart::{PARTS_IN_FLIGHT, S3StagedWriter};
 
 /// A [`BlobStore`] in an S3-compatible bucket.
@@ -256,16 +261,32 @@ impl BlobStore for S3BlobStore {
         Ok(out)
     }
 
+    fn expired_staged(&self, before: i64) -> IdStream {
+        let store = self.clone();
+        // The listing arrives a page (1,000 keys) at a time; each description is read as its
+        // key passes.
+        let ids = self
+            .s3
+            .list(Some(&self.key(&["staging"])))
+            .map_err(err)
+            .try_filter_map(move |meta| {
+                let store = store.clone();
+                async move {
+                    if meta.location.filename() != Some("upload.json") {
+                        return Ok(None);
+                    }
+                    let upload: Option<StagedExpiry> = store.get_json(&meta.location).await?;
+                    Ok(upload.filter(|u| u.expires_at < before).map(|u| u.id))
+                }
+            });
+        Box::pin(ids)
+    }
+
     async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
         let state = self.load_state(id).await?;
         let state = self.cut_to(id, state, offset).await?;
         let tail = self.tail_bytes(id, &state).await?;
-        Ok(Box::new(S3StagedWriter::new(
-            self.clone(),
-            id,
-            state,
-            &tail,
-        )))
+        Ok(Box::new(S3StagedWriter::new(self.clone(), id, state, tail)))
     }
 
     async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {

@@ -1,26 +1,28 @@
 //! The multipart side of an S3 staged upload: part sizes, the state kept in the bucket, its
-//! rollback, and the writer that cuts appends into parts.
+//! rollback, and the writer that cuts appends into parts and sends several at once.
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use object_store::multipart::MultipartStore;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use siteproof_core::MediaHash;
 
 use super::{S3BlobStore, err};
-use crate::blob::{BlobError, BlobResult, StagedWriter};
+use crate::blob::{BlobError, BlobResult, HashProgress, Staged, StagedWriter};
 
 /// S3's smallest part (all but the last).
 pub const MIN_PART: u64 = 5 << 20;
 /// S3's most parts in one upload.
 pub const MAX_PARTS: u64 = 10_000;
-/// Part uploads in flight per append: the client keeps sending while one part travels.
-pub(super) const PARTS_IN_FLIGHT: usize = 2;
+/// Part uploads in flight per append: one 8 MiB part takes ~70 ms on a local Garage, so one
+/// at a time would cap an upload near 100 MiB/s; four (32 MiB of parts) keep the client
+/// sending while they travel, and bound the memory an append holds.
+pub(super) const PARTS_IN_FLIGHT: usize = 4;
 
 /// The part size of an upload of `length` bytes: 5 MiB, or more (whole MiB) when 10,000
 /// parts of 5 MiB would not hold it.
@@ -156,41 +158,61 @@ impl S3BlobStore {
     }
 }
 
-type PartTask = tokio::task::JoinHandle<BlobResult<(usize, PartRecord)>>;
+type PartTask = tokio::task::JoinHandle<BlobResult<PartRecord>>;
 
-/// Appends to a staged upload: cuts what arrives into parts of `part_size`, uploads them
-/// (two at a time), and keeps the remainder as the tail.
+/// A part on its way, and the whole-file hash state at its end.
+struct InFlight {
+    task: PartTask,
+    hashed: HashProgress,
+}
+
+/// The size an append cuts its parts to: 8 MiB (a client's 8 MiB chunk is one part, and a
+/// chunk of a multiple of 8 MiB leaves no tail), or the upload's part size when larger.
+pub fn part_target(part_size: u64) -> u64 {
+    part_size.max(8 << 20)
+}
+
+/// Appends to a staged upload: gathers the request body's buffers (no copy) into parts of
+/// [`part_target`] bytes and uploads up to [`PARTS_IN_FLIGHT`] at once; what is left at the
+/// end becomes one more part if it is at least the part size (or the file's end), else the
+/// tail. The upload only ever advances over the parts stored in order: a part that fails
+/// stops the append, and the parts after it are dropped.
 pub(super) struct S3StagedWriter {
     store: S3BlobStore,
     id: String,
     /// The state when the append began (what a rollback returns to).
     start: MultipartState,
+    /// The parts stored in order so far.
     state: MultipartState,
-    buffer: BytesMut,
-    in_flight: VecDeque<PartTask>,
+    /// The hash state at the end of `state`'s parts, once a part of this append is stored.
+    hashed: Option<HashProgress>,
+    /// The next part's buffers and their length.
+    buffer: Vec<Bytes>,
+    buffered: u64,
+    in_flight: VecDeque<InFlight>,
+    /// The first part that failed: nothing after it is kept.
+    failed: Option<BlobError>,
 }
 
 impl S3StagedWriter {
     /// A writer continuing upload `id` from `state`, whose `tail` bytes come first.
-    pub(super) fn new(store: S3BlobStore, id: &str, state: MultipartState, tail: &[u8]) -> Self {
-        let mut buffer = BytesMut::with_capacity(
-            usize::try_from(state.part_size)
-                .unwrap_or(usize::MAX)
-                .min(64 << 20),
-        );
-        buffer.extend_from_slice(tail);
+    pub(super) fn new(store: S3BlobStore, id: &str, state: MultipartState, tail: Bytes) -> Self {
+        let buffered = tail.len() as u64;
         Self {
             store,
             id: id.to_owned(),
             start: state.clone(),
             state,
-            buffer,
+            hashed: None,
+            buffer: if tail.is_empty() {
+                Vec::new()
+            } else {
+                vec![tail]
+            },
+            buffered,
             in_flight: VecDeque::new(),
+            failed: None,
         }
-    }
-
-    fn part_bytes(&self) -> usize {
-        usize::try_from(self.state.part_size).unwrap_or(usize::MAX)
     }
 
     async fn multipart_id(&mut self) -> BlobResult<String> {
@@ -208,8 +230,8 @@ impl S3StagedWriter {
         Ok(id)
     }
 
-    /// Sends `data` as the next part.
-    async fn send_part(&mut self, data: Bytes) -> BlobResult<()> {
+    /// Sends the buffered bytes as the next part, `hashed` being the hash state at its end.
+    async fn send_part(&mut self, hashed: HashProgress) -> BlobResult<()> {
         let upload_id = self.multipart_id().await?;
         while self.in_flight.len() >= PARTS_IN_FLIGHT {
             self.land_oldest().await?;
@@ -217,86 +239,165 @@ impl S3StagedWriter {
         let index = self.state.parts.len() + self.in_flight.len();
         let s3 = Arc::clone(&self.store.s3);
         let key = self.store.blob_key(&self.state.hash);
-        let size = data.len() as u64;
-        self.in_flight.push_back(tokio::spawn(async move {
+        let size = self.buffered;
+        let payload = std::mem::take(&mut self.buffer)
+            .into_iter()
+            .collect::<PutPayload>();
+        self.buffered = 0;
+        let task = tokio::spawn(async move {
             let part = s3
-                .put_part(&key, &upload_id, index, PutPayload::from(data))
+                .put_part(&key, &upload_id, index, payload)
                 .await
                 .map_err(err)?;
-            Ok((
-                index,
-                PartRecord {
-                    etag: part.content_id,
-                    size,
-                },
-            ))
-        }));
+            Ok(PartRecord {
+                etag: part.content_id,
+                size,
+            })
+        });
+        self.in_flight.push_back(InFlight { task, hashed });
         Ok(())
     }
 
+    /// Waits for the oldest part in flight and counts it as stored; a failure stops the
+    /// append (the parts after it are not kept).
     async fn land_oldest(&mut self) -> BlobResult<()> {
-        let Some(task) = self.in_flight.pop_front() else {
+        let Some(InFlight { task, hashed }) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let (index, part) = task
-            .await
-            .map_err(|e| BlobError::Io(io::Error::other(format!("part upload task: {e}"))))??;
-        debug_assert_eq!(index, self.state.parts.len());
-        self.state.parts.push(part);
-        Ok(())
+        let landed = match task.await {
+            Ok(landed) => landed,
+            Err(e) => Err(BlobError::Io(io::Error::other(format!(
+                "part upload task: {e}"
+            )))),
+        };
+        match landed {
+            Ok(part) => {
+                self.state.parts.push(part);
+                self.hashed = Some(hashed);
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Records the first failure and cancels the parts after it.
+    fn fail(&mut self, e: &BlobError) {
+        if self.failed.is_none() {
+            self.failed = Some(BlobError::Io(io::Error::other(format!(
+                "upload {}: a part failed: {e}",
+                self.id
+            ))));
+        }
+        for part in self.in_flight.drain(..) {
+            part.task.abort();
+        }
+        self.buffer.clear();
+        self.buffered = 0;
+    }
+
+    fn failure(&self) -> Option<BlobError> {
+        self.failed
+            .as_ref()
+            .map(|e| BlobError::Io(io::Error::other(e.to_string())))
     }
 }
 
 impl Drop for S3StagedWriter {
     fn drop(&mut self) {
-        for task in &self.in_flight {
-            task.abort();
+        for part in &self.in_flight {
+            part.task.abort();
         }
     }
 }
 
 #[async_trait]
 impl StagedWriter for S3StagedWriter {
-    async fn write(&mut self, mut data: Bytes) -> BlobResult<()> {
-        // The buffer is filled to exactly one part and handed over whole; the next one is
-        // allocated at its full size, so no part is reallocated (copied) as it grows.
-        let part = self.part_bytes();
-        while !data.is_empty() {
-            let room = part.saturating_sub(self.buffer.len());
-            let piece = data.split_to(room.min(data.len()));
-            self.buffer.extend_from_slice(&piece);
-            if self.buffer.len() >= part {
-                let full = std::mem::replace(&mut self.buffer, BytesMut::with_capacity(part));
-                self.send_part(full.freeze()).await?;
-            }
+    fn room(&self) -> Option<u64> {
+        Some(part_target(self.state.part_size).saturating_sub(self.buffered))
+    }
+
+    async fn write(&mut self, data: Bytes) -> BlobResult<()> {
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        if !data.is_empty() {
+            self.buffered += data.len() as u64;
+            self.buffer.push(data);
         }
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> BlobResult<u64> {
+    async fn boundary(&mut self, hashed: HashProgress) -> BlobResult<()> {
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        if self.buffered >= part_target(self.state.part_size)
+            && let Err(e) = self.send_part(hashed).await
+        {
+            self.fail(&e);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> BlobResult<Staged> {
         while !self.in_flight.is_empty() {
-            self.land_oldest().await?;
+            if self.land_oldest().await.is_err() {
+                break;
+            }
         }
-        let rest = std::mem::take(&mut self.buffer).freeze();
-        let end = self.state.parts_len() + rest.len() as u64;
-        if end == self.start.staged() {
+        let rest = self.buffered;
+        let mut end = self.state.parts_len() + rest;
+        if self.failed.is_none() && end == self.start.staged() {
             // Nothing arrived.
-            return Ok(end);
+            return Ok(Staged { end, hashed: None });
         }
-        if end == self.state.length && !rest.is_empty() {
-            // The file's last bytes: the last part, which may be short.
-            self.send_part(rest).await?;
-            self.land_oldest().await?;
-            self.state.tail = 0;
-        } else {
-            self.state.tail = rest.len() as u64;
-            if !rest.is_empty() {
+        if self.failed.is_none()
+            && rest > 0
+            && (rest >= self.state.part_size || end == self.state.length)
+        {
+            // At least a part's worth, or the file's last bytes (the last part, which may be
+            // short): one more part, ending where the caller's own hash state is.
+            let at_end = HashProgress {
+                bytes: end,
+                state: String::new(),
+            };
+            let sent = match self.send_part(at_end).await {
+                Ok(()) => self.land_oldest().await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(()) => {
+                    self.hashed = None;
+                    self.state.tail = 0;
+                }
+                Err(e) => self.fail(&e),
+            }
+        } else if self.failed.is_none() {
+            self.state.tail = rest;
+            if rest > 0 {
+                let payload = std::mem::take(&mut self.buffer)
+                    .into_iter()
+                    .collect::<PutPayload>();
                 self.store
                     .s3
-                    .put(&self.store.tail_key(&self.id, end), PutPayload::from(rest))
+                    .put(&self.store.tail_key(&self.id, end), payload)
                     .await
                     .map_err(err)?;
             }
+        }
+        let failed = self.failed.is_some();
+        if failed {
+            if self.hashed.is_none() {
+                // Not one part of this append was stored: it changed nothing.
+                return Err(self.failure().unwrap_or(BlobError::NotFound));
+            }
+            // The parts stored in order stay; what came after the failed one is dropped.
+            self.state.tail = 0;
+            end = self.state.parts_len();
         }
         self.state.previous = Some(Box::new(self.start.without_previous()));
         self.store
@@ -312,7 +413,10 @@ impl StagedWriter for S3StagedWriter {
                 .delete_quietly(&self.store.tail_key(&self.id, older.staged()))
                 .await?;
         }
-        Ok(end)
+        Ok(Staged {
+            end,
+            hashed: if failed { self.hashed.take() } else { None },
+        })
     }
 }
 

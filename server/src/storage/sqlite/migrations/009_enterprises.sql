@@ -1,15 +1,21 @@
 -- Schema version 9: the enterprise registry (企业库), keyed by the unified social credit code
 -- within a region, and the reviewers' merges of name-only sites into an enterprise.
 
--- The credit code typed on each visit (trimmed, upper case; NULL when none was typed), and the
--- checklist item of each finding, so an enterprise's visits and repeat findings are found
--- from the index.
+-- The enterprise of each visit, the one credit-code field of the index that the registry and
+-- supervision (010) both read: the code typed on the visit (trimmed, upper case), or, for a
+-- visit typed with only a site name, the code of the live merge of that name (`site_merge`
+-- names the merge, so its undo clears exactly those). NULL: a name-only site not merged.
 ALTER TABLE bo_visits ADD COLUMN credit_code TEXT;
+ALTER TABLE bo_visits ADD COLUMN site_merge INTEGER;
+-- The checklist item of each finding, for repeat findings of the same item.
 ALTER TABLE bo_findings ADD COLUMN item TEXT;
-CREATE INDEX bo_visits_by_credit_code ON bo_visits (region, credit_code)
+-- An enterprise's visits; and, covering, the latest (covert) visit of every enterprise.
+CREATE INDEX bo_visits_by_credit_code ON bo_visits (region, credit_code, started_at, mode)
     WHERE credit_code IS NOT NULL;
 CREATE INDEX bo_visits_by_site ON bo_visits (region, site) WHERE credit_code IS NULL;
+CREATE INDEX bo_visits_by_site_merge ON bo_visits (site_merge) WHERE site_merge IS NOT NULL;
 CREATE INDEX bo_leads_by_site ON bo_leads (region, site);
+CREATE INDEX bo_leads_by_assignment ON bo_leads (assignment_id) WHERE assignment_id IS NOT NULL;
 
 -- One enterprise of a region. `former_names` and `sectors` are lists joined by newlines
 -- and commas; `search` is the lower-cased name, former names and code the list searches.
