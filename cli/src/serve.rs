@@ -67,7 +67,11 @@ pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), C
     let state = Services::open(&options.data, config)?;
     if let Some(addr) = options.metrics_listen {
         let listener = bind(addr).await?;
-        tracing::info!(addr = %addr, "metrics listening");
+        let bound = listener.local_addr().map_err(|source| CliError::Io {
+            context: "cannot read the metrics listener's address".into(),
+            source,
+        })?;
+        tracing::info!(addr = %bound, "metrics listening");
         // Ends with the process: the main listener's shutdown closes the storage, and
         // metrics read nothing from it.
         tokio::spawn(async move {

@@ -1,7 +1,9 @@
 //! The `siteproof` binary end to end: admin commands on a data directory, help texts, and a
 //! server that starts, answers and stops on SIGTERM.
 
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn siteproof(args: &[&str]) -> Output {
@@ -155,48 +157,23 @@ fn the_whole_library_imports_as_drafts_lists_and_publishes_by_id() {
 fn serve_answers_health_and_stops_on_sigterm() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_siteproof"))
-        .args([
-            "serve",
-            "--data",
-            dir.path().to_str().expect("utf-8"),
-            "--listen",
-            &listen,
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let started = Instant::now();
-    let body = loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(&listen) {
-            s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .expect("write");
-            let mut out = String::new();
-            s.read_to_string(&mut out).expect("read");
-            break out;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (mut server, url) = common::start_server(dir.path().to_str().expect("utf-8"));
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut body = String::new();
+    s.read_to_string(&mut body).expect("read");
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     assert!(dir.path().join("siteproof.db").exists());
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.pid().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
     let started = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().expect("wait") {
+        if let Some(status) = server.try_wait() {
             assert!(status.success(), "exit status {status}");
             break;
         }

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs the binary.
 pub fn siteproof(args: &[&str]) -> Output {
@@ -41,11 +41,36 @@ pub struct Server {
     /// The thread copying the server's standard error to its log file, joined after the
     /// server exits so the file is complete when the server is dropped.
     log: Option<std::thread::JoinHandle<()>>,
+    /// The metrics listener's address, when the server logged one before its main listener.
+    metrics: Option<String>,
 }
 
 impl From<Child> for Server {
     fn from(child: Child) -> Self {
-        Self { child, log: None }
+        Self {
+            child,
+            log: None,
+            metrics: None,
+        }
+    }
+}
+
+impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, if the server has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("wait for the server")
+    }
+
+    /// The `--metrics-listen` address the server bound (it logs it before its main listener).
+    pub fn metrics_address(&self) -> &str {
+        self.metrics
+            .as_deref()
+            .expect("the server logged a metrics listener")
     }
 }
 
@@ -64,28 +89,10 @@ pub fn start_server(data: &str) -> (Server, String) {
     start_server_with(data, &[], None)
 }
 
-/// A free loopback address (`127.0.0.1:PORT`).
-pub fn free_address() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("a")
-        .port();
-    format!("127.0.0.1:{port}")
-}
-
-/// Waits until something listens on `addr`.
-pub fn wait_for_listener(addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Starts `siteproof serve --data DATA ARGS...` on a port the server picks itself (no window
 /// in which another test could take a port chosen here), its standard error written to `log`
-/// if given; returns it and its URL, read from the server's "listening" log line.
+/// if given; returns it and its URL, read from the server's "listening" log line. A
+/// `--metrics-listen 127.0.0.1:0` in `args` is read the same way ([`Server::metrics_address`]).
 pub fn start_server_with(
     data: &str,
     args: &[&str],
@@ -109,21 +116,38 @@ pub fn start_server_with(
             if let Some(log) = log.as_mut() {
                 let _ = writeln!(log, "{line}");
             }
-            if line.contains("siteproof server listening")
-                && let Some(addr) = listening_address(&line)
-            {
-                let _ = send.send(addr);
+            let kind = if line.contains("siteproof server listening") {
+                Listener::Main
+            } else if line.contains("metrics listening") {
+                Listener::Metrics
+            } else {
+                continue;
+            };
+            if let Some(addr) = listening_address(&line) {
+                let _ = send.send((kind, addr));
             }
         }
     });
-    let server = Server {
+    let mut server = Server {
         child,
         log: Some(copier),
+        metrics: None,
     };
-    let addr = listening
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the server logs the address it listens on");
-    (server, format!("http://{addr}"))
+    loop {
+        let (kind, addr) = listening
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server logs the address it listens on");
+        match kind {
+            Listener::Metrics => server.metrics = Some(addr),
+            Listener::Main => return (server, format!("http://{addr}")),
+        }
+    }
+}
+
+/// Which listener a "listening" log line names.
+enum Listener {
+    Main,
+    Metrics,
 }
 
 /// The `addr` of a "listening" log line, in the text format (`addr=...`) or JSON.
