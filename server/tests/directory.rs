@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::{Phone, RealServer, TestServer, template};
 use office_fixture::{add_user, sign_in};
+use siteproof_core::sync::wire::{self, SyncRequest, SyncResponse};
 use siteproof_core::{
     Error as CoreError, NewFinding, RecordId, Sector, Severity, TemplateRef, VisitFromEnterprise,
     VisitMode,
@@ -308,6 +309,7 @@ async fn a_device_of_another_region_never_receives_another_regions_enterprises()
         push: vec![],
         need_full: vec![],
         max_bytes: 8 << 20,
+        reads: vec!["directory".into()],
     };
     let resp = server.sync(&s1.token, &req).await;
     let directories: Vec<String> = resp
@@ -370,4 +372,127 @@ async fn a_rebuild_writes_only_what_changed() {
             .expect("one more")
     );
     assert_eq!(server.stored_changes(&id).await, before + 1);
+}
+
+/// Posts one sync request over the real port as a client of its own would; the status and
+/// the decoded response (for a 200).
+async fn post_sync(
+    real: &RealServer,
+    token: &str,
+    req: &SyncRequest,
+) -> (u16, Option<SyncResponse>) {
+    let resp = reqwest::Client::new()
+        .post(real.url("/v1/sync"))
+        .bearer_auth(token)
+        .header("content-type", wire::CONTENT_TYPE)
+        .body(wire::encode(req))
+        .send()
+        .await
+        .expect("sync");
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.expect("body");
+    let decoded = (status == 200).then(|| wire::decode(&body).expect("a sync response"));
+    (status, decoded)
+}
+
+fn directories(resp: &SyncResponse) -> Vec<(String, bool)> {
+    resp.records
+        .iter()
+        .filter(|r| r.kind == "directory")
+        .map(|r| (r.id.to_string(), r.full))
+        .collect()
+}
+
+/// App builds from before the directory stop syncing on a record kind they do not know. A
+/// client that does not announce `directory` in its requests (`reads`) is never sent it,
+/// cannot ask for it, and syncs as before: its pushes are stored, its pulls carry the rest.
+/// The same device announcing it later (an app update, its cursor from before) gets the
+/// directory whole at that sync, then only its changes; the Rust client announces it and
+/// keeps the announcement in its stored cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_clients_that_announce_the_directory_receive_it() {
+    let server = TestServer::new().await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice", "hebei").await;
+    office.import(&real, HEBEI).await;
+    // A current phone of the region: the directory exists and reaches it.
+    let mut current = phone(&server, &real, "g1").await;
+    sync(&mut current);
+    assert_eq!(names(&current, None).len(), 2);
+    let cursor = current
+        .store
+        .sync_cursor()
+        .expect("cursor")
+        .expect("synced");
+    assert_eq!(cursor.reads, ["directory"]);
+    let id = RecordId::for_directory("hebei").expect("id");
+
+    // An old-style client: no `reads`. Its whole first pull does not have the directory; it
+    // pushes a visit, which is stored, and pulls the other phone's visit.
+    let mut old = Phone::enroll(&server, "g1").await;
+    let token = old.token.clone();
+    let (status, first) = post_sync(&real, &token, &old.request(8 << 20)).await;
+    let first = first.unwrap_or_else(|| panic!("old client's first sync: {status}"));
+    assert!(directories(&first).is_empty());
+    assert!(first.cursor.reads.is_empty());
+    old.apply(&first);
+    let mine = old.capture_visit("老版本的现场");
+    let theirs = current.capture_visit("新版本的现场");
+    sync(&mut current);
+    // The office changes the registry: the directory changes, the old client still gets none.
+    office
+        .import(&real, &format!("credit_code,name\n{C},某仓储有限公司\n"))
+        .await;
+    sync(&mut current);
+    assert_eq!(names(&current, None).len(), 3);
+    let (status, second) = post_sync(&real, &token, &old.request(8 << 20)).await;
+    let second = second.unwrap_or_else(|| panic!("old client's sync: {status}"));
+    assert!(
+        second
+            .acked
+            .iter()
+            .any(|a| a.id == mine && !a.hashes.is_empty())
+    );
+    assert!(second.records.iter().any(|r| r.id == theirs));
+    assert!(directories(&second).is_empty(), "{:?}", second.records);
+    old.apply(&second);
+    assert_eq!(old.store.outbox_len().expect("outbox"), 0);
+    // Asking for it by id is answered as for a record it cannot see.
+    let (status, _) = post_sync(
+        &real,
+        &token,
+        &SyncRequest {
+            need_full: vec![id.clone()],
+            ..old.request(8 << 20)
+        },
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // The app is updated: same device, same cursor, now announcing the kind. The directory
+    // comes whole (it was never sent), then the cursor covers it: the next sync carries none.
+    let updated = SyncRequest {
+        reads: vec!["directory".into()],
+        ..old.request(8 << 20)
+    };
+    assert!(updated.cursor.as_ref().is_some_and(|c| c.reads.is_empty()));
+    let (status, third) = post_sync(&real, &token, &updated).await;
+    let third = third.unwrap_or_else(|| panic!("updated client's sync: {status}"));
+    assert_eq!(directories(&third), [(id.to_string(), true)]);
+    assert_eq!(third.cursor.reads, ["directory"]);
+    old.apply(&third);
+    let held = old.store.directory(None, None).expect("directory");
+    assert_eq!(held.len(), 3);
+    let (status, fourth) = post_sync(
+        &real,
+        &token,
+        &SyncRequest {
+            reads: vec!["directory".into()],
+            ..old.request(8 << 20)
+        },
+    )
+    .await;
+    let fourth = fourth.unwrap_or_else(|| panic!("updated client's next sync: {status}"));
+    assert!(directories(&fourth).is_empty(), "{:?}", fourth.records);
+    assert_eq!(fourth.cursor.reads, ["directory"]);
 }

@@ -14,6 +14,8 @@
 //!   on the index); the supervision lists' rows by their region
 //!   ([`Visibility::region_filter`]); a device reads its region's directory, built under
 //!   [`Visibility::directory`]: the region's enterprises with counts over the whole region.
+//! - Some kinds reach a device only when its sync request announces that it reads them
+//!   ([`Reads`]: the directory, which app builds from before it fail on), whatever its scope.
 //! - Office duties (rosters, lead triage, templates, the enterprise registry, the supervision
 //!   lists) follow the role: [`Duty`].
 //!
@@ -21,7 +23,8 @@
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
 
 use rusqlite::types::Value;
-use siteproof_core::{RecordKind, Scope, Sector};
+use siteproof_core::sync::wire::ANNOUNCED_KINDS;
+use siteproof_core::{RecordId, RecordKind, Scope, Sector};
 
 use super::principal::Principal;
 use super::users::{Role, WebUser};
@@ -368,6 +371,60 @@ impl Visibility {
     }
 }
 
+/// The record kinds a device reads, from what its sync request announced (`reads`): every
+/// kind but those sent only to devices that announce them (core's `ANNOUNCED_KINDS`: kinds
+/// added after apps were in the field that stop on a kind they do not know), and of those the
+/// ones it named. Unknown names are ignored (a newer app's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reads {
+    announced: Vec<RecordKind>,
+}
+
+impl Reads {
+    /// What a request (or the cursor it carries) announced.
+    pub fn announced(codes: &[String]) -> Self {
+        let mut announced: Vec<RecordKind> = Vec::new();
+        for code in codes {
+            if let Ok(kind) = code.parse::<RecordKind>()
+                && Self::only_announced(kind)
+                && !announced.contains(&kind)
+            {
+                announced.push(kind);
+            }
+        }
+        announced.sort_by_key(|k| k.code());
+        Self { announced }
+    }
+
+    fn only_announced(kind: RecordKind) -> bool {
+        ANNOUNCED_KINDS.contains(&kind.code())
+    }
+
+    /// Whether the device receives records of `kind`.
+    pub fn receives(&self, kind: RecordKind) -> bool {
+        !Self::only_announced(kind) || self.announced.contains(&kind)
+    }
+
+    /// The announced kinds, as the cursor carries them.
+    pub fn codes(&self) -> Vec<String> {
+        self.announced.iter().map(|k| k.code().to_owned()).collect()
+    }
+
+    /// The records a device of `scope` may hold of the kinds announced here and not in
+    /// `before`: it announces them for the first time, so it has none of them yet. (Every
+    /// kind sent only on announcement is the directory, one record per region.)
+    pub fn first_announced_records(&self, before: &Reads, scope: &Scope) -> Vec<RecordId> {
+        self.announced
+            .iter()
+            .filter(|k| !before.announced.contains(k))
+            .filter_map(|kind| match kind {
+                RecordKind::Directory => RecordId::for_directory(&scope.region).ok(),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// Why a write is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteRefusal {
@@ -409,6 +466,22 @@ mod tests {
             Err(WriteRefusal::Scope)
         );
         assert_eq!(v.sql_filter("v", Unsectored::Hidden).sql, " AND 0");
+    }
+
+    #[test]
+    fn a_device_receives_the_directory_only_when_it_announced_it() {
+        let old = Reads::announced(&[]);
+        let new = Reads::announced(&["directory".into(), "hologram".into(), "visit".into()]);
+        assert!(!old.receives(RecordKind::Directory));
+        assert!(old.receives(RecordKind::Visit) && old.receives(RecordKind::Template));
+        assert!(new.receives(RecordKind::Directory));
+        assert_eq!(new.codes(), ["directory"]);
+        let scope = scope("hebei", "g1");
+        assert_eq!(
+            new.first_announced_records(&old, &scope),
+            [RecordId::for_directory("hebei").expect("id")]
+        );
+        assert!(new.first_announced_records(&new, &scope).is_empty());
     }
 
     #[test]
