@@ -9,7 +9,7 @@ use siteproof_core::media::{MediaStore, Network};
 use siteproof_core::{
     AnswerInput, AnswerValue, CollectionKind, MediaCapture, MediaHash, MediaKind, NewFinding,
     NewReinspection, NewVisit, Profile, RecordId, ReinspectionOutcome, Sector, Severity, Site,
-    Store, SyncClient, TemplateRef, VisitFromAssignment,
+    Store, SyncClient, TemplateRef, VisitFromAssignment, VisitFromEnterprise,
 };
 
 use crate::CliError;
@@ -47,31 +47,57 @@ pub fn run(args: ClientArgs) -> Result<(), CliError> {
             site,
             address,
             credit_code,
+            enterprise,
             sector,
             template,
             template_version,
             mode,
             team,
         } => {
-            let sector = Sector::from_code(&sector)
-                .ok_or_else(|| CliError::Usage(format!("unknown sector {sector:?}")))?;
-            let id = store.create_visit(NewVisit {
-                site: Site {
-                    name: site,
-                    credit_code,
-                    address,
-                    sector,
-                },
-                mode: mode.visit_mode(),
-                team,
-                template: TemplateRef {
-                    id: template.parse()?,
-                    version: template_version,
-                },
-                assignment: None,
-                location: None,
-            })?;
+            let sector = sector
+                .map(|s| {
+                    Sector::from_code(&s)
+                        .ok_or_else(|| CliError::Usage(format!("unknown sector {s:?}")))
+                })
+                .transpose()?;
+            let template = TemplateRef {
+                id: template.parse()?,
+                version: template_version,
+            };
+            let id = match (enterprise, site, sector) {
+                (Some(code), _, sector) => store.start_visit_from_enterprise(
+                    &code,
+                    VisitFromEnterprise {
+                        mode: mode.visit_mode(),
+                        team,
+                        template,
+                        sector,
+                        location: None,
+                    },
+                )?,
+                (None, Some(name), Some(sector)) => store.create_visit(NewVisit {
+                    site: Site {
+                        name,
+                        credit_code,
+                        address,
+                        sector,
+                    },
+                    mode: mode.visit_mode(),
+                    team,
+                    template,
+                    assignment: None,
+                    location: None,
+                })?,
+                (None, _, _) => {
+                    return Err(CliError::Usage(
+                        "give --enterprise, or --site and --sector".into(),
+                    ));
+                }
+            };
             println!("{id}");
+        }
+        ClientCommand::Enterprises { search, limit } => {
+            println!("{}", json(&store.directory(search.as_deref(), limit)?));
         }
         ClientCommand::Assignments => println!("{}", json(&store.assignments()?)),
         ClientCommand::Start {

@@ -100,10 +100,12 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             epoch: "695d21a23f414deebded2662d3099c2d".into(),
             seq: 3,
             check: ByteBuf::from(vec![7; 32]),
+            reads: Vec::new(),
         }),
         push: vec![],
         need_full: vec![visit.clone()],
         max_bytes: 1 << 20,
+        reads: Vec::new(),
     };
     write(&sync, "seed-pull-cursor", &wire::encode(&pull))?;
     let first_change_only = SyncRequest {
@@ -118,6 +120,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         }],
         need_full: vec![],
         max_bytes: 0,
+        reads: Vec::new(),
     };
     write(
         &sync,

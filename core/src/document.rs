@@ -28,16 +28,19 @@ pub enum RecordKind {
     Assignment,
     /// A work update or practice collected from a group: written by the group.
     Report,
+    /// A region's enterprise directory: written by the server from the office's registry.
+    Directory,
 }
 
 impl RecordKind {
     /// Every kind.
-    pub const ALL: [RecordKind; 5] = [
+    pub const ALL: [RecordKind; 6] = [
         RecordKind::Visit,
         RecordKind::Template,
         RecordKind::Case,
         RecordKind::Assignment,
         RecordKind::Report,
+        RecordKind::Directory,
     ];
 
     /// The code stored in documents and on the wire.
@@ -48,6 +51,7 @@ impl RecordKind {
             RecordKind::Case => "case",
             RecordKind::Assignment => "assignment",
             RecordKind::Report => "report",
+            RecordKind::Directory => "directory",
         }
     }
 
@@ -239,6 +243,11 @@ pub fn read_reinspections(doc: &AutoCommit) -> Result<Vec<crate::model::Reinspec
 /// Reads an assignment document (kind `assignment`).
 pub fn read_assignment(doc: &AutoCommit) -> Result<crate::model::Assignment> {
     Ok(autosurgeon::hydrate_prop(doc, ROOT, "assignment")?)
+}
+
+/// Reads a directory document (kind `directory`).
+pub fn read_directory(doc: &AutoCommit) -> Result<crate::model::Directory> {
+    Ok(autosurgeon::hydrate_prop(doc, ROOT, "directory")?)
 }
 
 /// Reads a collection document (kind `report`: a work update or practice).

@@ -85,7 +85,9 @@ pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};
 pub use model::*;
-pub use store::{AnswerInput, RoundOutcome, VisitFromAssignment};
+pub use store::{
+    AnswerInput, DirectoryInfo, RoundOutcome, VisitFromAssignment, VisitFromEnterprise,
+};
 pub use store::{Eviction, MediaCapture, MediaInfo};
 pub use store::{
     MergeOrigin, MergeOutcome, PeerCredentials, PendingChanges, Profile, Store, StoreKey,

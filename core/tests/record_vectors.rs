@@ -275,6 +275,33 @@ fn assignment() -> Assignment {
     }
 }
 
+fn directory() -> Directory {
+    let entry = |code: &str, name: &str, tier: Option<&str>, open: u32| DirectoryEntry {
+        credit_code: code.into(),
+        name: name.into(),
+        former_names: if tier.is_some() {
+            vec!["某化工厂".into()]
+        } else {
+            vec![]
+        },
+        address: "河北省石家庄市".into(),
+        sectors: vec![Sector::HazardousChemicals],
+        tier: tier.map(Into::into),
+        open_hazards: open,
+        overdue_hazards: open.saturating_sub(1),
+        key_listed: tier == Some("A"),
+        blacklisted: false,
+    };
+    let a = entry("91350100M000100Y43", "某化工有限公司", Some("A"), 2);
+    let b = entry("91110000600037341L", "某仓储有限公司", None, 0);
+    Directory {
+        region: "hebei".into(),
+        updated_at: 1_733_500_000_000,
+        registered: 2,
+        enterprises: BTreeMap::from([(a.credit_code.clone(), a), (b.credit_code.clone(), b)]),
+    }
+}
+
 /// Every vector: its file name and its document.
 fn vectors() -> Vec<(&'static str, AutoCommit)> {
     let region = Scope::group("hebei", "");
@@ -313,6 +340,16 @@ fn vectors() -> Vec<(&'static str, AutoCommit)> {
                 group(),
                 "assignment",
                 &assignment(),
+            ),
+        ),
+        (
+            "directory",
+            with_root(
+                RecordKind::Directory,
+                "directory:hebei",
+                Scope::group("hebei", ""),
+                "directory",
+                &directory(),
             ),
         ),
     ]

@@ -26,6 +26,7 @@
 
 mod answer;
 mod assignments;
+mod directory;
 mod error;
 mod finding;
 mod media;
@@ -42,6 +43,7 @@ pub use answer::{Answer, AnswerConflict, AnswerInput, AnswerValue};
 pub use assignments::{
     Assignment, AssignmentKind, Collection, CollectionKind, ExpertContact, VisitFromAssignment,
 };
+pub use directory::{DirectoryEntry, DirectoryInfo, VisitFromEnterprise};
 pub use error::{ApiError, ApiResult};
 pub use finding::{Finding, NewFinding};
 pub use media::{
@@ -72,6 +74,7 @@ mod tests {
     fn doc_comments_never_open_or_close_a_block_comment() {
         let sources = [
             include_str!("answer.rs"),
+            include_str!("directory.rs"),
             include_str!("error.rs"),
             include_str!("finding.rs"),
             include_str!("media.rs"),

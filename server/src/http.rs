@@ -9,11 +9,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use siteproof_core::RecordKind;
 use siteproof_core::sync::wire::{self, SyncRequest};
 
 use crate::AppState;
 use crate::devices::{EnrollRequest, EnrollResponse};
 use crate::error::{AppError, Error, ErrorBody};
+use crate::identity::visibility::Reads;
 use crate::identity::{ClientAddr, Principal};
 use crate::metrics;
 
@@ -125,7 +127,20 @@ async fn sync(
         .into(),
     })?;
     let req: SyncRequest = wire::decode(&body).map_err(|e| Error::Malformed(e.to_string()))?;
+    // The region's enterprise directory is brought up to date first, so this pull carries
+    // it; a failure there is logged and the sync goes on (`backoffice/directory.rs`). Only
+    // for a client that reads it (`Reads`: older app builds are never sent one).
+    let region = device.scope.region.clone();
+    if Reads::announced(&req.reads).receives(RecordKind::Directory)
+        && let Err(e) = state.backoffice.sync_directory(&region).await
+    {
+        tracing::warn!(%region, error = %e, "enterprise directory not rebuilt");
+    }
+    let pushed = !req.push.is_empty();
     let resp = state.sync.sync(device, req).await?;
+    if pushed {
+        state.backoffice.directory_pushed(&region);
+    }
     let encoded = wire::encode(&resp);
     metrics::sync_round(
         resp.acked.len(),

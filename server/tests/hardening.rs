@@ -351,6 +351,7 @@ async fn tokens_codes_passwords_and_cookies_never_reach_the_log() {
         push: vec![],
         need_full: vec![],
         max_bytes: 1024,
+        reads: Vec::new(),
     };
     server.sync(&token, &empty).await;
     let (status, _, _) = server

@@ -271,6 +271,7 @@ async fn need_full_sends_a_known_record_whole() {
         push: vec![],
         need_full: vec![visit.clone()],
         max_bytes: 1 << 20,
+        reads: Vec::new(),
     };
     let resp = server.sync(&a.token, &req).await;
     assert_eq!(resp.records.len(), 1);
@@ -299,6 +300,7 @@ async fn stale_cursor_from_other_epoch_triggers_full_resync() {
                 push: vec![],
                 need_full: vec![],
                 max_bytes: 1 << 20,
+                reads: Vec::new(),
             },
         )
         .await;
@@ -323,6 +325,7 @@ async fn stale_cursor_from_other_epoch_triggers_full_resync() {
                 push: vec![],
                 need_full: vec![],
                 max_bytes: 1 << 20,
+                reads: Vec::new(),
             },
         )
         .await;
@@ -378,6 +381,7 @@ async fn a_cursor_whose_check_hash_differs_triggers_full_resync() {
                 push: vec![],
                 need_full: vec![],
                 max_bytes: 1 << 20,
+                reads: Vec::new(),
             },
         )
         .await;

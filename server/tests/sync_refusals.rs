@@ -17,6 +17,7 @@ fn push_request(push: Vec<PushRecord>) -> Vec<u8> {
         push,
         need_full: vec![],
         max_bytes: 1 << 20,
+        reads: Vec::new(),
     })
 }
 
@@ -174,6 +175,7 @@ async fn unknown_or_invisible_records_in_need_full_are_404() {
             push: vec![],
             need_full: vec![id.clone()],
             max_bytes: 1 << 20,
+            reads: Vec::new(),
         };
         let (status, ct, body) = server.sync_raw(Some(&a.token), wire::encode(&req)).await;
         assert_error(status, &ct, &body, StatusCode::NOT_FOUND, "unknown_record");

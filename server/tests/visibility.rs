@@ -215,6 +215,7 @@ async fn routes_allow(
                     push: vec![],
                     need_full: vec![subject.id.clone()],
                     max_bytes: 1 << 20,
+                    reads: Vec::new(),
                 };
                 let (status, _, _) = server
                     .sync_raw(Some(&phone.token), wire::encode(&req))
@@ -248,6 +249,7 @@ async fn routes_allow(
                     push,
                     need_full: vec![],
                     max_bytes: 1,
+                    reads: Vec::new(),
                 };
                 let (status, _, _) = server
                     .sync_raw(Some(&phone.token), wire::encode(&req))
@@ -311,6 +313,7 @@ async fn routes_allow(
                                     push: vec![],
                                     need_full: vec![],
                                     max_bytes: 1,
+                                    reads: Vec::new(),
                                 })))
                                 .expect("request"),
                         )

@@ -64,6 +64,7 @@ fn raw_push(g: &Group, records: Vec<(RecordId, Vec<Vec<u8>>)>) -> (u16, String, 
             .collect(),
         need_full: vec![],
         max_bytes: 1 << 20,
+        reads: Vec::new(),
     };
     let token = g.m.server_token().expect("token").expect("enrolled");
     let resp = reqwest::blocking::Client::new()

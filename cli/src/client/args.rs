@@ -34,20 +34,30 @@ pub(super) enum ClientCommand {
     },
     /// List the template versions this client holds.
     Templates,
-    /// Start a visit; prints its id.
+    /// Start a visit; prints its id. With `--enterprise`, at an enterprise of the region's
+    /// directory (`client enterprises`), instead of `--site`, `--address` and `--credit-code`.
     Create {
         /// Site (enterprise) name.
-        #[arg(long)]
-        site: String,
+        #[arg(
+            long,
+            required_unless_present = "enterprise",
+            conflicts_with = "enterprise"
+        )]
+        site: Option<String>,
         /// Site address.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", conflicts_with = "enterprise")]
         address: String,
         /// Unified social credit code.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "enterprise")]
         credit_code: Option<String>,
-        /// Sector code, e.g. hazardous_chemicals, gas, fire_safety.
+        /// The credit code of an enterprise of the region's directory (`client enterprises`):
+        /// the visit takes its name, credit code and address.
         #[arg(long)]
-        sector: String,
+        enterprise: Option<String>,
+        /// Sector code, e.g. hazardous_chemicals, gas, fire_safety (with --enterprise, the
+        /// checklist's when not given).
+        #[arg(long, required_unless_present = "enterprise")]
+        sector: Option<String>,
         /// Template id.
         #[arg(long)]
         template: String,
@@ -60,6 +70,16 @@ pub(super) enum ClientCommand {
         /// Team members (repeat).
         #[arg(long)]
         team: Vec<String>,
+    },
+    /// List the enterprises of this client's region (the directory that arrives with `sync`),
+    /// by name, as JSON. Reads the local store only.
+    Enterprises {
+        /// Only those whose credit code, name, former name or address contains this (any case).
+        #[arg(long)]
+        search: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
     },
     /// List the pushes (assignments) the office sent this client's group, as JSON.
     Assignments,

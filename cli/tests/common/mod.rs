@@ -2,6 +2,8 @@
 //! `siteproof serve` on a free loopback port for the length of a test.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod office;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 

@@ -122,6 +122,23 @@ fn check_inner(doc: &AutoCommit, template: Option<&Template>) -> Result<(), Inva
             let a = crate::document::read_assignment(doc).map_err(model_error)?;
             same_id(doc, &a.id, "assignment/id")
         }
+        RecordKind::Directory => {
+            let d = crate::document::read_directory(doc)
+                .map_err(|e| Invalid::at("directory", e.to_string()))?;
+            d.validate()
+                .map_err(|e| Invalid::at("directory", e.to_string()))?;
+            let scope: crate::model::Scope = autosurgeon::hydrate_prop(doc, ROOT, "scope")
+                .map_err(|e| Invalid::at("scope", e.to_string()))?;
+            if scope.region != d.region || !scope.group.is_empty() {
+                return Err(Invalid::at(
+                    "directory/region",
+                    "differs from the header's scope {region, \"\"}".into(),
+                ));
+            }
+            let id = crate::ids::RecordId::for_directory(&d.region)
+                .map_err(|e| Invalid::at("directory/region", e.to_string()))?;
+            same_id(doc, &id, "directory/region")
+        }
     }
 }
 

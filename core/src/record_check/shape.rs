@@ -221,7 +221,14 @@ pub(super) const REPORT: Shape = Shape::Map(&[(
 pub(super) const HEADER: Shape = Shape::Map(&[
     (
         "kind",
-        Shape::OneOf(&["visit", "template", "case", "assignment", "report"]),
+        Shape::OneOf(&[
+            "visit",
+            "template",
+            "case",
+            "assignment",
+            "report",
+            "directory",
+        ]),
     ),
     ("id", Shape::Id(IdKind::Record)),
     ("scope", SCOPE),

@@ -14,6 +14,7 @@ pub(crate) fn reindex(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCom
     match header.kind {
         RecordKind::Visit => reindex_visit(tx, header, doc),
         RecordKind::Template => reindex_template(tx, header, doc),
+        RecordKind::Directory => super::directory::reindex(tx, header, doc),
         _ => Ok(()),
     }
 }
@@ -24,6 +25,7 @@ pub(crate) fn unindex(tx: &Transaction<'_>, id: &crate::ids::RecordId) -> Result
         .execute([id.as_str()])?;
     tx.prepare_cached("DELETE FROM template_index WHERE id = ?1")?
         .execute([id.as_str()])?;
+    super::directory::unindex(tx, id)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! [`Store::open_encrypted`] keeps the whole file encrypted with SQLCipher under the app's
 //! [`StoreKey`]; its [`Store::media_store`] encrypts the evidence files too.
 
+mod directory;
 mod docs;
 mod evidence_keys;
 mod index;
@@ -39,6 +40,7 @@ use docs::{DocCache, LoadedDoc};
 
 pub use key::StoreKey;
 
+pub use directory::{DirectoryInfo, VisitFromEnterprise};
 pub use index::TemplateSummary;
 pub use media::{Eviction, MediaCapture, MediaInfo};
 pub use merge::{MergeOrigin, MergeOutcome};

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/004_media_keys.sql"),
     include_str!("sql/005_unreadable.sql"),
     include_str!("sql/006_peer_media.sql"),
+    include_str!("sql/007_directory.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
@@ -103,6 +104,7 @@ mod tests {
             "upload_queue",
             "media_keys",
             "unreadable",
+            "directory_index",
         ] {
             assert_eq!(
                 table_columns(&old, table),

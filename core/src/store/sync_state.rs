@@ -10,7 +10,7 @@ use super::{Store, get_meta, outbox, set_meta};
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
-use crate::sync::wire::{Cursor, PushRecord, SyncRequest, SyncResponse};
+use crate::sync::wire::{ANNOUNCED_KINDS, Cursor, PushRecord, SyncRequest, SyncResponse};
 
 /// How many records one request pushes at most; more wait for the next round.
 const MAX_PUSH_RECORDS: usize = 500;
@@ -55,6 +55,7 @@ impl Store {
             push,
             need_full: self.need_full()?,
             max_bytes: PAGE_BYTES,
+            reads: ANNOUNCED_KINDS.iter().map(|k| (*k).to_owned()).collect(),
         })
     }
 
@@ -224,6 +225,9 @@ struct CursorJson {
     epoch: String,
     seq: u64,
     check: String,
+    /// Absent from cursors stored before the store announced the kinds it reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    reads: Vec<String>,
 }
 
 impl From<&Cursor> for CursorJson {
@@ -232,6 +236,7 @@ impl From<&Cursor> for CursorJson {
             epoch: c.epoch.clone(),
             seq: c.seq,
             check: hex::encode(&c.check),
+            reads: c.reads.clone(),
         }
     }
 }
@@ -245,6 +250,7 @@ impl TryFrom<CursorJson> for Cursor {
             epoch: c.epoch,
             seq: c.seq,
             check: ByteBuf::from(check),
+            reads: c.reads,
         })
     }
 }

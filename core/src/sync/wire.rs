@@ -22,6 +22,12 @@ pub struct Cursor {
     /// Hash of the change at `seq` (empty when `seq` is 0): a server restored from an older
     /// backup no longer has that change there, so a stale cursor is detected, not trusted.
     pub check: ByteBuf,
+    /// The record kinds the request that got this cursor announced it reads
+    /// ([`SyncRequest::reads`]): what the device's copy covers up to `seq`, so that a device
+    /// announcing a kind for the first time (an app update) gets the records of that kind it
+    /// never received. Empty, and then absent on the wire, when nothing was announced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<String>,
 }
 
 /// Changes of one record the device pushes.
@@ -45,7 +51,17 @@ pub struct SyncRequest {
     pub need_full: Vec<RecordId>,
     /// Soft limit on the response's record data, in bytes (the server may cap it lower).
     pub max_bytes: u64,
+    /// The record kinds this client reads among those the server sends only to clients that
+    /// announce them ([`ANNOUNCED_KINDS`]); older clients send none, and get none of those
+    /// records. Absent on the wire when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<String>,
 }
+
+/// The record kinds a server sends only to clients whose requests announce them in
+/// [`SyncRequest::reads`]: kinds added after clients were in the field that fail on a kind
+/// they do not know. This client reads all of them.
+pub const ANNOUNCED_KINDS: &[&str] = &["directory"];
 
 /// Change hashes the server has stored for one record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +159,7 @@ mod tests {
                 epoch: "e1".into(),
                 seq: 7,
                 check: ByteBuf::from(vec![1; 32]),
+                reads: Vec::new(),
             }),
             push: vec![PushRecord {
                 id: RecordId::random(),
@@ -150,6 +167,7 @@ mod tests {
             }],
             need_full: vec![],
             max_bytes: 1 << 20,
+            reads: Vec::new(),
         };
         let bytes = encode(&req);
         assert_eq!(decode::<SyncRequest>(&bytes).expect("decode"), req);

@@ -2,4 +2,4 @@
 
 package org.siteproof.tests
 
-fun main() = runSuites(CaptureSuite, ErrorSuite, MediaSuite, PeerSuite, ReinspectionSuite, SyncSuite, UploadSuite)
+fun main() = runSuites(CaptureSuite, DirectorySuite, ErrorSuite, MediaSuite, PeerSuite, ReinspectionSuite, SyncSuite, UploadSuite)

@@ -44,6 +44,17 @@ class Office(login: String) {
     fun post(path: String, vararg form: Pair<String, String>): Int =
         send("POST", path, mapOf("csrf" to csrf) + form, session).statusCode()
 
+    /** Imports an enterprise roster (CSV) into the registry, as the list page's script does. */
+    fun importRoster(csv: String) {
+        val request = HttpRequest.newBuilder(URI.create(Server.url + "/office/enterprises/import"))
+            .header("Cookie", session)
+            .header("X-CSRF-Token", csrf)
+            .POST(HttpRequest.BodyPublishers.ofString(csv))
+            .build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        assertTrue(response.statusCode() < 400, "roster import: ${response.body()}")
+    }
+
     private fun send(method: String, path: String, form: Map<String, String>?, cookie: String?): HttpResponse<String> {
         val body = form?.entries?.joinToString("&") { (k, v) ->
             URLEncoder.encode(k, Charsets.UTF_8) + "=" + URLEncoder.encode(v, Charsets.UTF_8)

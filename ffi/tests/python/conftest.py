@@ -1,9 +1,12 @@
 """Fixtures for the Python binding tests: stores in temporary folders, and the real server that
 ffi/tests/run-python.sh started (its address and admin command come in the environment)."""
 
+import http.client
 import os
 import pathlib
+import re
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -12,6 +15,60 @@ import siteproof_ffi as sp
 REPO = pathlib.Path(__file__).resolve().parents[3]
 TEMPLATES = REPO / "content" / "templates"
 GAS = "gas-operator-major"
+PASSWORD = "correct horse battery staple"
+
+
+class Office:
+    """An office user's browser: the session cookie and the CSRF token, over plain HTTP."""
+
+    def __init__(self, server, login):
+        server.admin("user", "add", "--login", login, "--name", login, "--role", "reviewer",
+                     "--region", "hebei", env={"SITEPROOF_USER_PASSWORD": PASSWORD})
+        self.host = urllib.parse.urlsplit(server.url).netloc
+        status, headers, _ = self.request("GET", "/office/login")
+        token = self.cookie(headers, "sp_login_csrf")
+        status, headers, body = self.request(
+            "POST", "/office/login", {"csrf": token, "login": login, "password": PASSWORD},
+            cookie=f"sp_login_csrf={token}")
+        assert status == 303, body
+        self.session = f"sp_session={self.cookie(headers, 'sp_session')}"
+        _, _, page = self.get("/office/ledger")
+        self.csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+    @staticmethod
+    def cookie(headers, name):
+        for key, value in headers:
+            if key.lower() == "set-cookie" and value.startswith(name + "="):
+                return value.split(";")[0].split("=", 1)[1]
+        raise AssertionError(f"no cookie {name}")
+
+    def request(self, method, path, form=None, cookie=None):
+        conn = http.client.HTTPConnection(self.host)
+        body = urllib.parse.urlencode(form or {}, doseq=True)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if cookie or getattr(self, "session", None):
+            headers["Cookie"] = cookie or self.session
+        conn.request(method, path, body=body if form is not None else None, headers=headers)
+        resp = conn.getresponse()
+        out = (resp.status, resp.getheaders(), resp.read().decode("utf-8", "replace"))
+        conn.close()
+        return out
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, **form):
+        return self.request("POST", path, {"csrf": self.csrf, **form})
+
+    def import_roster(self, csv):
+        """Imports an enterprise roster (CSV) into the registry, as the list page's script does."""
+        conn = http.client.HTTPConnection(self.host)
+        conn.request("POST", "/office/enterprises/import", body=csv.encode(),
+                     headers={"Cookie": self.session, "X-CSRF-Token": self.csrf})
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        conn.close()
+        assert resp.status < 400, body
 
 
 class Server:

@@ -3,59 +3,10 @@ hazard back to the group, the phone reads it with its original evidence, records
 with a photo, and the office verifies the hazard by it."""
 
 import hashlib
-import http.client
 import os
-import re
-import urllib.parse
 
 import siteproof_ffi as sp
-from conftest import covert_visit
-
-PASSWORD = "correct horse battery staple"
-
-
-class Office:
-    """An office user's browser: the session cookie and the CSRF token, over plain HTTP."""
-
-    def __init__(self, server, login):
-        server.admin("user", "add", "--login", login, "--name", login, "--role", "reviewer",
-                     "--region", "hebei", env={"SITEPROOF_USER_PASSWORD": PASSWORD})
-        self.host = urllib.parse.urlsplit(server.url).netloc
-        status, headers, _ = self.request("GET", "/office/login")
-        token = self.cookie(headers, "sp_login_csrf")
-        status, headers, body = self.request(
-            "POST", "/office/login", {"csrf": token, "login": login, "password": PASSWORD},
-            cookie=f"sp_login_csrf={token}")
-        assert status == 303, body
-        self.session = f"sp_session={self.cookie(headers, 'sp_session')}"
-        _, _, page = self.get("/office/ledger")
-        self.csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-    @staticmethod
-    def cookie(headers, name):
-        for key, value in headers:
-            if key.lower() == "set-cookie" and value.startswith(name + "="):
-                return value.split(";")[0].split("=", 1)[1]
-        raise AssertionError(f"no cookie {name}")
-
-    def request(self, method, path, form=None, cookie=None):
-        conn = http.client.HTTPConnection(self.host)
-        body = urllib.parse.urlencode(form or {}, doseq=True)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if cookie or getattr(self, "session", None):
-            headers["Cookie"] = cookie or self.session
-        conn.request(method, path, body=body if form is not None else None, headers=headers)
-        resp = conn.getresponse()
-        out = (resp.status, resp.getheaders(), resp.read().decode("utf-8", "replace"))
-        conn.close()
-        return out
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def post(self, path, **form):
-        return self.request("POST", path, {"csrf": self.csrf, **form})
-
+from conftest import Office, covert_visit
 
 def case_id(visit, finding):
     """The ledger entry of a finding (`RecordId::for_finding_case`)."""

@@ -126,6 +126,7 @@ pub async fn capture_and_sync(data_dir: &Path, phone_dir: &Path, file: &Path) ->
                 push,
                 need_full: vec![],
                 max_bytes: 1 << 20,
+                reads: Vec::new(),
             },
         )
         .await?;

@@ -18,6 +18,7 @@ mod briefing;
 mod collections;
 mod dates;
 mod db;
+mod directory;
 mod enterprises;
 mod extract;
 pub mod headers;
@@ -87,6 +88,12 @@ pub struct BackOfficeConfig {
     pub leads_overall: usize,
     /// The window of the lead limits.
     pub lead_window: Duration,
+    /// After devices of a region pushed records, how long at least before a sync rebuilds
+    /// the region's enterprise directory (`backoffice/directory.rs`).
+    pub directory_min_gap: Duration,
+    /// The longest a region's enterprise directory goes without a rebuild (tiers and
+    /// overdue hazards change with time alone).
+    pub directory_max_age: Duration,
 }
 
 impl Default for BackOfficeConfig {
@@ -99,6 +106,8 @@ impl Default for BackOfficeConfig {
             leads_per_address: 5,
             leads_overall: 120,
             lead_window: Duration::from_secs(10 * 60),
+            directory_min_gap: Duration::from_secs(30),
+            directory_max_age: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -119,6 +128,13 @@ pub struct BackOffice {
     templates: std::sync::Mutex<
         std::collections::HashMap<siteproof_core::RecordId, Arc<siteproof_core::Template>>,
     >,
+    /// When each region's enterprise directory was last built, and what changed since.
+    directories: std::sync::Mutex<std::collections::HashMap<String, directory::Built>>,
+    /// Held while a directory is built: builds never run at once.
+    directory_lock: tokio::sync::Mutex<()>,
+    /// This process's actor for the directories it writes (a new one after a restart, so a
+    /// server restored from a backup never reuses a change number devices already hold).
+    directory_actor: automerge::ActorId,
 }
 
 impl BackOffice {
@@ -156,6 +172,9 @@ impl BackOffice {
             case_lock: tokio::sync::Mutex::new(()),
             lead_lock: tokio::sync::Mutex::new(()),
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
+            directories: std::sync::Mutex::new(std::collections::HashMap::new()),
+            directory_lock: tokio::sync::Mutex::new(()),
+            directory_actor: automerge::ActorId::random(),
         })
     }
 
@@ -259,6 +278,10 @@ impl BackOffice {
         heads: &[ChangeHash],
         known_through: u64,
     ) -> Result<()> {
+        if header.kind != RecordKind::Directory {
+            // A case or an assignment changes what the region's directory counts.
+            self.directory_changed(&header.scope.region);
+        }
         let changes = doc
             .get_changes(heads)
             .into_iter()

@@ -12,7 +12,10 @@
 //!   user sees those of its region, whatever its sectors, and reads an enterprise's history
 //!   and risk facts only through the visits and cases it may see ([`Visibility::sql_filter`]
 //!   on the index); the supervision lists' rows by their region
-//!   ([`Visibility::region_filter`]); a device reads its region's directory.
+//!   ([`Visibility::region_filter`]); a device reads its region's directory, built under
+//!   [`Visibility::directory`]: the region's enterprises with counts over the whole region.
+//! - Some kinds reach a device only when its sync request announces that it reads them
+//!   ([`Reads`]: the directory, which app builds from before it fail on), whatever its scope.
 //! - Office duties (rosters, lead triage, templates, the enterprise registry, the supervision
 //!   lists) follow the role: [`Duty`].
 //!
@@ -20,7 +23,8 @@
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
 
 use rusqlite::types::Value;
-use siteproof_core::{RecordKind, Scope, Sector};
+use siteproof_core::sync::wire::ANNOUNCED_KINDS;
+use siteproof_core::{RecordId, RecordKind, Scope, Sector};
 
 use super::principal::Principal;
 use super::users::{Role, WebUser};
@@ -37,6 +41,9 @@ enum Reader {
         role: Role,
         sectors: Option<Vec<Sector>>,
     },
+    /// The enterprise directory of a region, built for every device of it
+    /// ([`Visibility::directory`]).
+    Directory(String),
 }
 
 /// What a caller wants to do with a record.
@@ -104,7 +111,7 @@ impl Unsectored {
     /// an assignment with no sector, like every visit and case, is not a sector's.
     pub fn of(kind: RecordKind) -> Self {
         match kind {
-            RecordKind::Report | RecordKind::Template => Unsectored::Shown,
+            RecordKind::Report | RecordKind::Template | RecordKind::Directory => Unsectored::Shown,
             RecordKind::Visit | RecordKind::Case | RecordKind::Assignment => Unsectored::Hidden,
         }
     }
@@ -149,6 +156,17 @@ impl Visibility {
         }
     }
 
+    /// The policy the enterprise directory of `region` is built under. Every device of the
+    /// region receives it (a record of scope `{region, ""}`), so it holds the region's
+    /// registry, and its per-enterprise figures (open and overdue hazards) count the visits
+    /// and cases of the whole region, whatever their group or sector: counts, never the
+    /// hazards themselves. It reads what a device of the region may read and writes nothing.
+    pub fn directory(region: &str) -> Self {
+        Self {
+            reader: Reader::Directory(region.to_owned()),
+        }
+    }
+
     /// The policy for a back-office user.
     pub fn user(user: &WebUser) -> Self {
         let sectors = (user.role == Role::SectorDepartment).then(|| user.sectors.clone());
@@ -170,13 +188,17 @@ impl Visibility {
                         && (record.group.is_empty() || record.group == own.group))
             }
             Reader::Office { region, .. } => record.region.is_empty() || record.region == *region,
+            Reader::Directory(region) => {
+                record.region.is_empty() || (record.region == *region && record.group.is_empty())
+            }
         }
     }
 
     /// Whether the reader may see records of this sector (`None`: a record with no sector).
     pub fn sees_sector(&self, sector: Option<Sector>, unsectored: Unsectored) -> bool {
         match (&self.reader, sector) {
-            (Reader::Device(_), _) | (Reader::Office { sectors: None, .. }, _) => true,
+            (Reader::Device(_) | Reader::Directory(_), _)
+            | (Reader::Office { sectors: None, .. }, _) => true,
             (
                 Reader::Office {
                     sectors: Some(own), ..
@@ -221,6 +243,7 @@ impl Visibility {
                     Ok(())
                 }
             }
+            Reader::Directory(_) => Err(WriteRefusal::Kind),
             Reader::Office { region, .. } => {
                 if !matches!(kind, RecordKind::Case | RecordKind::Assignment) {
                     Err(WriteRefusal::Kind)
@@ -247,6 +270,7 @@ impl Visibility {
             Reader::Office {
                 region, sectors, ..
             } => (region.clone(), sectors.as_deref()),
+            Reader::Directory(region) => (region.clone(), None),
             // A device never reads office tables: match nothing.
             Reader::Device(_) => {
                 out.sql.push_str(" AND 0");
@@ -275,7 +299,7 @@ impl Visibility {
     /// The condition for office tables whose rows have no sector (collections): the region.
     pub fn region_filter(&self, table: &str) -> SqlFilter {
         match &self.reader {
-            Reader::Office { region, .. } => SqlFilter {
+            Reader::Office { region, .. } | Reader::Directory(region) => SqlFilter {
                 sql: format!(" AND {table}.region = ?"),
                 args: vec![Value::Text(region.clone())],
             },
@@ -299,7 +323,7 @@ impl Visibility {
     /// The region whose enterprises the reader sees.
     pub fn enterprise_region(&self) -> &str {
         match &self.reader {
-            Reader::Office { region, .. } => region,
+            Reader::Office { region, .. } | Reader::Directory(region) => region,
             Reader::Device(scope) => &scope.region,
         }
     }
@@ -308,7 +332,7 @@ impl Visibility {
     pub fn region(&self) -> Option<&str> {
         match &self.reader {
             Reader::Office { region, .. } => Some(region),
-            Reader::Device(_) => None,
+            Reader::Device(_) | Reader::Directory(_) => None,
         }
     }
 
@@ -344,6 +368,60 @@ impl Visibility {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// The record kinds a device reads, from what its sync request announced (`reads`): every
+/// kind but those sent only to devices that announce them (core's `ANNOUNCED_KINDS`: kinds
+/// added after apps were in the field that stop on a kind they do not know), and of those the
+/// ones it named. Unknown names are ignored (a newer app's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reads {
+    announced: Vec<RecordKind>,
+}
+
+impl Reads {
+    /// What a request (or the cursor it carries) announced.
+    pub fn announced(codes: &[String]) -> Self {
+        let mut announced: Vec<RecordKind> = Vec::new();
+        for code in codes {
+            if let Ok(kind) = code.parse::<RecordKind>()
+                && Self::only_announced(kind)
+                && !announced.contains(&kind)
+            {
+                announced.push(kind);
+            }
+        }
+        announced.sort_by_key(|k| k.code());
+        Self { announced }
+    }
+
+    fn only_announced(kind: RecordKind) -> bool {
+        ANNOUNCED_KINDS.contains(&kind.code())
+    }
+
+    /// Whether the device receives records of `kind`.
+    pub fn receives(&self, kind: RecordKind) -> bool {
+        !Self::only_announced(kind) || self.announced.contains(&kind)
+    }
+
+    /// The announced kinds, as the cursor carries them.
+    pub fn codes(&self) -> Vec<String> {
+        self.announced.iter().map(|k| k.code().to_owned()).collect()
+    }
+
+    /// The records a device of `scope` may hold of the kinds announced here and not in
+    /// `before`: it announces them for the first time, so it has none of them yet. (Every
+    /// kind sent only on announcement is the directory, one record per region.)
+    pub fn first_announced_records(&self, before: &Reads, scope: &Scope) -> Vec<RecordId> {
+        self.announced
+            .iter()
+            .filter(|k| !before.announced.contains(k))
+            .filter_map(|kind| match kind {
+                RecordKind::Directory => RecordId::for_directory(&scope.region).ok(),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -388,6 +466,22 @@ mod tests {
             Err(WriteRefusal::Scope)
         );
         assert_eq!(v.sql_filter("v", Unsectored::Hidden).sql, " AND 0");
+    }
+
+    #[test]
+    fn a_device_receives_the_directory_only_when_it_announced_it() {
+        let old = Reads::announced(&[]);
+        let new = Reads::announced(&["directory".into(), "hologram".into(), "visit".into()]);
+        assert!(!old.receives(RecordKind::Directory));
+        assert!(old.receives(RecordKind::Visit) && old.receives(RecordKind::Template));
+        assert!(new.receives(RecordKind::Directory));
+        assert_eq!(new.codes(), ["directory"]);
+        let scope = scope("hebei", "g1");
+        assert_eq!(
+            new.first_announced_records(&old, &scope),
+            [RecordId::for_directory("hebei").expect("id")]
+        );
+        assert!(new.first_announced_records(&new, &scope).is_empty());
     }
 
     #[test]

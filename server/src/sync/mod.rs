@@ -17,7 +17,7 @@ use siteproof_core::RecordId;
 use siteproof_core::sync::wire::{Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
-use crate::identity::visibility::Visibility;
+use crate::identity::visibility::{Reads, Visibility};
 use crate::storage::{DeviceRecord, FullDocument, ScanQuery, SyncStorage};
 use compactor::Compactor;
 use content::ContentCheck;
@@ -112,35 +112,56 @@ impl SyncService {
         let acked = self.push(device, req.push).await?;
         let epoch = self.storage.epoch().await?;
         let (after, reset) = self.resolve_cursor(&epoch, req.cursor.as_ref()).await?;
-        let need_full = self.check_need_full(device, &req.need_full).await?;
+        // A device without a valid cursor is treated as knowing nothing, its own changes included.
+        let knows_nothing = req.cursor.is_none() || reset;
+        let reads = Reads::announced(&req.reads);
+        // What the device's copy covers: the kinds announced when it got its cursor. Kinds it
+        // announces for the first time send their records whole (it has none of them).
+        let covered = match &req.cursor {
+            Some(c) if !knows_nothing => Reads::announced(&c.reads),
+            _ => reads.clone(),
+        };
+        let need_full = self.check_need_full(device, &req.need_full, &reads).await?;
+        let first_announced: Vec<RecordId> = reads
+            .first_announced_records(&covered, &device.scope)
+            .into_iter()
+            .filter(|id| !need_full.contains(id))
+            .collect();
         let budget = usize::try_from(req.max_bytes)
             .unwrap_or(usize::MAX)
             .clamp(1, self.limits.max_page_bytes);
-        let mut page = Page::new(budget);
+        let mut page = Page::new(budget, reads.clone());
         for full in self.fetch_full(&need_full).await? {
             page.add_whole(&full);
         }
-        // A device without a valid cursor is treated as knowing nothing, its own changes included.
-        let knows_nothing = req.cursor.is_none() || reset;
+        let mut all_first_sent = true;
+        for full in self.fetch_full(&first_announced).await? {
+            all_first_sent &= page.add_whole(&full);
+        }
+        // The next cursor covers the newly announced kinds once their records went out.
+        let cursor_reads = if all_first_sent { reads } else { covered };
         let query = ScanQuery {
             scope: device.scope.clone(),
             after,
             reader: (!knows_nothing).then(|| device.id.clone()),
         };
         let more = self.fill(&mut page, query).await?;
-        let cursor = match (page.last, req.cursor) {
+        let mut cursor = match (page.last, req.cursor) {
             (Some((seq, hash)), _) => Cursor {
                 epoch,
                 seq,
                 check: ByteBuf::from(hash.to_vec()),
+                reads: Vec::new(),
             },
             (None, Some(c)) if !reset => c,
             (None, _) => Cursor {
                 epoch,
                 seq: 0,
                 check: ByteBuf::new(),
+                reads: Vec::new(),
             },
         };
+        cursor.reads = cursor_reads.codes();
         Ok(SyncResponse {
             acked,
             records: page.into_records(),
@@ -174,6 +195,7 @@ impl SyncService {
         &self,
         device: &DeviceRecord,
         ids: &[RecordId],
+        reads: &Reads,
     ) -> Result<Vec<RecordId>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -182,7 +204,11 @@ impl SyncService {
         let policy = Visibility::device(&device.scope);
         let visible: HashMap<&RecordId, bool> = metas
             .iter()
-            .map(|m| (&m.header.id, policy.may_read_scope(&m.header.scope)))
+            .map(|m| {
+                let readable =
+                    policy.may_read_scope(&m.header.scope) && reads.receives(m.header.kind);
+                (&m.header.id, readable)
+            })
             .collect();
         let mut out: Vec<RecordId> = Vec::with_capacity(ids.len());
         for id in ids {
@@ -246,7 +272,11 @@ impl SyncService {
                         // Fetch this record and the next few new ones of the batch together.
                         let wanted: Vec<RecordId> = rows[i..]
                             .iter()
-                            .filter(|r| r.new_to_reader && !page.has_whole(&r.doc_id))
+                            .filter(|r| {
+                                r.new_to_reader
+                                    && page.receives(r.kind)
+                                    && !page.has_whole(&r.doc_id)
+                            })
                             .map(|r| r.doc_id.clone())
                             .fold(Vec::new(), |mut acc, id| {
                                 if acc.len() < FETCH_AHEAD && !acc.contains(&id) {

@@ -9,6 +9,7 @@ use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::PulledRecord;
 use siteproof_core::{RecordId, RecordKind};
 
+use crate::identity::visibility::Reads;
 use crate::storage::{FullDocument, Hash, ScanRow};
 
 /// What the page does with a row.
@@ -28,19 +29,23 @@ pub(crate) struct Page {
     records: Vec<PulledRecord>,
     index: HashMap<RecordId, usize>,
     whole: HashSet<RecordId>,
+    /// The kinds the device reads; rows of the others are passed over.
+    reads: Reads,
     /// The last row the page covers: the next cursor.
     pub last: Option<(u64, Hash)>,
 }
 
 impl Page {
-    /// An empty page of at most `budget` bytes of record data (a first record always fits).
-    pub fn new(budget: usize) -> Self {
+    /// An empty page of at most `budget` bytes of record data (a first record always fits),
+    /// for a device reading `reads`.
+    pub fn new(budget: usize, reads: Reads) -> Self {
         Self {
             budget,
             bytes: 0,
             records: Vec::new(),
             index: HashMap::new(),
             whole: HashSet::new(),
+            reads,
             last: None,
         }
     }
@@ -80,9 +85,14 @@ impl Page {
         self.whole.contains(id)
     }
 
+    /// Whether the device reads records of `kind`.
+    pub fn receives(&self, kind: RecordKind) -> bool {
+        self.reads.receives(kind)
+    }
+
     /// Takes one row of the scan. `fetched` holds full documents fetched for this page.
     pub fn offer(&mut self, row: &ScanRow, fetched: &HashMap<RecordId, FullDocument>) -> Step {
-        if self.has_whole(&row.doc_id) {
+        if self.has_whole(&row.doc_id) || !self.receives(row.kind) {
             self.last = Some((row.seq, row.hash));
             return Step::Covered;
         }

@@ -235,6 +235,7 @@ impl TestServer {
             push: vec![],
             need_full: vec![],
             max_bytes: 1 << 20,
+            reads: Vec::new(),
         };
         self.sync(&phone.token, &req).await;
     }
@@ -324,6 +325,7 @@ impl Phone {
             push: self.outbox(),
             need_full: vec![],
             max_bytes,
+            reads: Vec::new(),
         }
     }
 

@@ -179,6 +179,7 @@ impl DiskPhone {
             push,
             need_full: vec![],
             max_bytes: 1 << 20,
+            reads: Vec::new(),
         };
         let resp = server.sync(&self.token, &req).await;
         assert!(!resp.acked.is_empty(), "the visit reached the server");

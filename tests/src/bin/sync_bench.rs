@@ -515,6 +515,7 @@ fn generate(
                             push: push.clone(),
                             need_full: vec![],
                             max_bytes: 8 << 20,
+                            reads: Vec::new(),
                         });
                         let t = Instant::now();
                         let resp = http

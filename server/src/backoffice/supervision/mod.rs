@@ -196,6 +196,27 @@ fn score(g: Gathered, now: i64) -> Option<EnterpriseRisk> {
     })
 }
 
+/// The tier and the list flags (key-listed, blacklisted) of every enterprise `vis` may see
+/// that can be scored, by credit code, at `now`: what the region's enterprise directory
+/// carries (`backoffice/directory.rs`).
+pub(super) fn tiers(
+    conn: &Connection,
+    vis: &Visibility,
+    now: i64,
+) -> rusqlite::Result<std::collections::HashMap<String, (Tier, bool, bool)>> {
+    let black = codes_of(entries(conn, vis, List::Blacklist, Some(true))?);
+    let keyed = codes_of(entries(conn, vis, List::KeyList, Some(true))?);
+    Ok(facts::gather(conn, vis, now, None)?
+        .into_values()
+        .filter_map(|g| score(g, now))
+        .map(|e| {
+            let code = e.facts.credit_code.clone();
+            let flags = (e.risk.tier, keyed.contains(&code), black.contains(&code));
+            (code, flags)
+        })
+        .collect())
+}
+
 /// The credit codes of open entries.
 fn codes_of(entries: Vec<ListEntry>) -> HashSet<String> {
     entries.into_iter().map(|e| e.credit_code).collect()
@@ -504,6 +525,7 @@ impl BackOffice {
                 Ok::<_, rusqlite::Error>(Ok(Some(id)))
             })
             .await?;
+        self.directory_changed(&user.region);
         match result {
             Ok(Some(id)) => Ok(id),
             Ok(None) => Err(Error::InvalidInput(
@@ -565,6 +587,7 @@ impl BackOffice {
                 Ok::<_, rusqlite::Error>(true)
             })
             .await?;
+        self.directory_changed(&user.region);
         if done {
             Ok(())
         } else {
