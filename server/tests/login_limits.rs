@@ -167,9 +167,10 @@ async fn the_account_wide_limit_holds_until_an_administrator_unlocks_from_anothe
 
     // What `siteproof admin user unlock` does: its own guard on the same database file.
     let db = server.dir.path().join("siteproof.db");
-    LoginGuard::open(&db, limits.clone())
-        .expect("the admin's guard")
+    let admin_storage = siteproof_server::SqliteStorage::open(&db).expect("the admin's storage");
+    LoginGuard::new(std::sync::Arc::new(admin_storage), limits.clone())
         .unlock("alice")
+        .await
         .expect("unlock");
     assert_eq!(
         login(&owner, &real.url(""), RIGHT).await,

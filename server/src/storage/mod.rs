@@ -19,6 +19,7 @@
 
 mod columns;
 mod postgres;
+mod rate;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 use crate::ids::{GroupId, RegionCode};
 
 pub use postgres::{PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
+pub use rate::{Admission, RateKey, RateStore};
 pub use sqlite::{SharedConnection, SqliteStorage};
 
 /// The embedded database's file name in a data directory.
@@ -307,4 +309,6 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Whether the database answers now and its schema is this build's (`/readyz`): a
     /// trivial query, and room to write (no other process holds the write lock for long).
     async fn check_ready(&self) -> StorageResult<()>;
+    /// The same backend's throttling counters ([`RateStore`]), on the same database.
+    fn rate_store(&self) -> std::sync::Arc<dyn RateStore>;
 }
