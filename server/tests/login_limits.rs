@@ -232,8 +232,10 @@ async fn a_forwarded_address_from_an_untrusted_peer_cannot_dodge_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn behind_a_trusted_proxy_the_limit_follows_the_forwarded_address() {
-    let mut config = ServerConfig::default();
-    config.trusted_proxies = TrustedProxies::new(vec!["127.0.0.1".parse().expect("net")]);
+    let config = ServerConfig {
+        trusted_proxies: TrustedProxies::new(vec!["127.0.0.1".parse().expect("net")]),
+        ..ServerConfig::default()
+    };
     let server = TestServer::with_config(config).await;
     add_alice(&server).await;
     let real = RealServer::start(&server).await;
