@@ -7,6 +7,10 @@
 //! ([`crate::storage_suite`]). The server does not select it yet: the back office and
 //! evidence still read the SQLite file directly (`docs/ARCHITECTURE.md`).
 //!
+//! [`RateStore`] holds the throttling counters (logins, enrollments, the lead form) beside
+//! them, so a limit holds across every process on one database; each backend implements it
+//! on its own tables and returns itself from [`SyncStorage::rate_store`].
+//!
 //! Rules every implementation keeps:
 //!
 //! - `seq` is global, strictly increasing, never reused, and a reader never sees a change with
