@@ -13,6 +13,7 @@ use std::str::FromStr;
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use siteproof_server::blob::BlobLocation;
+use siteproof_server::identity::ProxyNet;
 
 use crate::CliError;
 
@@ -37,6 +38,16 @@ pub struct ServeOptions {
     /// Without it the metrics are on the main listener.
     #[arg(long, env = "SITEPROOF_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// A load balancer or reverse proxy (an address or CIDR; repeat for several, or separate
+    /// them with commas): from these peers the client's address for login, enrollment and
+    /// lead limits is taken from X-Forwarded-For, from any other peer it is the socket's.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SITEPROOF_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    #[serde(default)]
+    pub trusted_proxy: Vec<ProxyNet>,
     /// Largest sync request body accepted, in MiB [default: 32].
     #[arg(long, env = "SITEPROOF_SYNC_BODY_LIMIT_MIB")]
     pub sync_body_limit_mib: Option<NonZeroUsize>,
@@ -99,6 +110,9 @@ pub struct ServeConfig {
     /// See [`ServeOptions::metrics_listen`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<SocketAddr>,
+    /// See [`ServeOptions::trusted_proxy`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxy: Vec<ProxyNet>,
     /// See [`ServeOptions::sync_body_limit_mib`].
     pub sync_body_limit_mib: NonZeroUsize,
     /// Both or neither: HTTPS with this certificate chain.
@@ -158,6 +172,12 @@ impl ServeOptions {
             blobs: self.blobs.or(lower.blobs),
             listen: self.listen.or(lower.listen),
             metrics_listen: self.metrics_listen.or(lower.metrics_listen),
+            // A list set in a higher layer replaces the lower one's whole.
+            trusted_proxy: if self.trusted_proxy.is_empty() {
+                lower.trusted_proxy
+            } else {
+                self.trusted_proxy
+            },
             sync_body_limit_mib: self.sync_body_limit_mib.or(lower.sync_body_limit_mib),
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
@@ -178,6 +198,7 @@ impl ServeOptions {
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             metrics_listen: self.metrics_listen,
+            trusted_proxy: self.trusted_proxy,
             sync_body_limit_mib: self
                 .sync_body_limit_mib
                 .unwrap_or(NonZeroUsize::new(32).expect("32 is not zero")),

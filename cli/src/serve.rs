@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use siteproof_server::identity::TrustedProxies;
 use siteproof_server::tls::{CertificateReloader, TlsFiles};
 use siteproof_server::{ServerConfig, Services, serve, serve_metrics, serve_tls, shutdown_signal};
 
@@ -49,6 +50,7 @@ pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), C
     let mut config = ServerConfig {
         sync_body_limit: options.sync_body_limit_mib.get().saturating_mul(1 << 20),
         blobs: options.blobs.clone().unwrap_or_default(),
+        trusted_proxies: TrustedProxies::new(options.trusted_proxy.clone()),
         ..ServerConfig::default()
     };
     // The demo serves plain HTTP too.

@@ -133,6 +133,7 @@ fn config_check_prints_the_configuration_in_force_with_secrets_masked() {
         .env("SITEPROOF_LISTEN", "0.0.0.0:8443")
         .env("AWS_SECRET_ACCESS_KEY", "very-secret-key")
         .env("AWS_REGION", "garage")
+        .env("SITEPROOF_TRUSTED_PROXY", "10.0.0.0/8,192.168.10.5")
         .env_remove("SITEPROOF_LOG_FORMAT")
         .env_remove("SITEPROOF_DATA")
         .output()
@@ -145,6 +146,7 @@ fn config_check_prints_the_configuration_in_force_with_secrets_masked() {
         "listen = \"0.0.0.0:8443\"",
         "sync-body-limit-mib = 32",
         "log-format = \"json\"",
+        "trusted-proxy = [\"10.0.0.0/8\", \"192.168.10.5/32\"]",
         "# AWS_REGION = \"garage\"",
         "# AWS_SECRET_ACCESS_KEY = \"********\"",
     ] {
@@ -176,6 +178,11 @@ fn config_check_names_the_bad_key_and_its_line() {
             "format.toml",
             "log-format = \"xml\"\n",
             vec!["line 1", "unknown variant `xml`"],
+        ),
+        (
+            "proxy.toml",
+            "data = \"/srv\"\ntrusted-proxy = [\"10.0.0.0/33\"]\n",
+            vec!["line 2", "10.0.0.0/33", "is no network"],
         ),
         (
             "tls.toml",

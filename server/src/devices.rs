@@ -62,9 +62,6 @@ fn parse_public_key(hex_key: &str) -> Result<[u8; 32]> {
         })
 }
 
-/// The throttle's per-"account" key for enrollments; never limited.
-const ENROLL_BUCKET: &str = "enroll";
-
 /// The longest device name accepted, in characters.
 const MAX_NAME_CHARS: usize = 100;
 
@@ -77,8 +74,7 @@ pub const ENROLL_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Enrolls and authenticates devices.
 pub struct DeviceRegistry {
     storage: Arc<dyn SyncStorage>,
-    /// Refused enrollments per client address (the "account" bucket is one shared,
-    /// unlimited counter: only addresses are throttled).
+    /// Refused enrollments per client address.
     throttle: Throttle,
 }
 
@@ -86,8 +82,13 @@ impl DeviceRegistry {
     /// A registry over `storage`.
     pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
         Self {
+            throttle: Throttle::new(
+                "enroll",
+                ENROLL_WINDOW,
+                ENROLL_FAILURES_PER_ADDRESS,
+                storage.rate_store(),
+            ),
             storage,
-            throttle: Throttle::new(ENROLL_WINDOW, u32::MAX, ENROLL_FAILURES_PER_ADDRESS),
         }
     }
 
@@ -100,12 +101,12 @@ impl DeviceRegistry {
     /// `"unknown"`): past [`ENROLL_FAILURES_PER_ADDRESS`] refusals in [`ENROLL_WINDOW`] it is
     /// turned away before the code is looked at.
     pub async fn enroll_from(&self, req: &EnrollRequest, address: &str) -> Result<EnrollResponse> {
-        if !self.throttle.allows(ENROLL_BUCKET, address) {
+        if !self.throttle.allows(address).await? {
             return Err(Error::TooManyAttempts);
         }
         let result = self.redeem(req).await;
         if matches!(result, Err(Error::EnrollmentRefused)) {
-            self.throttle.failed(ENROLL_BUCKET, address);
+            self.throttle.failed(address).await?;
         }
         result
     }

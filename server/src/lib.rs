@@ -98,6 +98,7 @@ pub use observe::REQUEST_ID;
 pub fn app(state: AppState) -> Router {
     let limit = state.config.sync_body_limit;
     let with_metrics = state.config.metrics_on_main_listener;
+    let trusted = std::sync::Arc::new(state.config.trusted_proxies.clone());
     let app = http::router(&state)
         .layer(RequestBodyLimitLayer::new(limit))
         // Outside the limit layer, so it sees (and rewrites) that layer's own 413s.
@@ -124,6 +125,8 @@ pub fn app(state: AppState) -> Router {
             SET_COOKIE,
         ]))
         .layer(axum::middleware::from_fn(observe::observe))
+        // What `identity::ClientAddr` reads to believe a proxy's X-Forwarded-For.
+        .layer(axum::Extension(trusted))
 }
 
 /// A URL no route serves: the office's 404 page under `/office`, a JSON error elsewhere.

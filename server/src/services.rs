@@ -13,7 +13,7 @@ use crate::connections::ConnectionLimits;
 use crate::devices::DeviceRegistry;
 use crate::error::{Error, Result};
 use crate::evidence::EvidenceService;
-use crate::identity::Sessions;
+use crate::identity::{Sessions, TrustedProxies};
 use crate::storage::{SqliteStorage, SyncStorage};
 use crate::sync::{SyncLimits, SyncService};
 use crate::tus::{MediaConfig, MediaService};
@@ -39,6 +39,8 @@ pub struct ServerConfig {
     /// Whether `GET /metrics` is on the main listener (false when a listener of its own
     /// serves it: `--metrics-listen`).
     pub metrics_on_main_listener: bool,
+    /// Peers whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             connections: ConnectionLimits::default(),
             blobs: BlobLocation::DataDir,
             metrics_on_main_listener: true,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

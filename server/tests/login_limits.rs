@@ -11,6 +11,7 @@ use common::{RealServer, TestServer};
 use reqwest::StatusCode;
 use siteproof_server::ServerConfig;
 use siteproof_server::backoffice::{NewUser, Role};
+use siteproof_server::identity::TrustedProxies;
 use siteproof_server::login_guard::{LoginGuard, LoginLimits};
 
 const RIGHT: &str = "correct horse battery";
@@ -42,12 +43,25 @@ fn client_from(last: u8) -> reqwest::Client {
 
 /// One login at `base` (`http://host:port`); the status and whether a session came back.
 async fn login(client: &reqwest::Client, base: &str, password: &str) -> (StatusCode, bool) {
+    login_forwarded(client, base, password, None).await
+}
+
+/// [`login`] with an `X-Forwarded-For` header, as a proxy (or a client pretending) sends it.
+async fn login_forwarded(
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> (StatusCode, bool) {
     let body = format!(
         "csrf=t&login=alice&password={}",
         form_urlencoded::byte_serialize(password.as_bytes()).collect::<String>()
     );
-    let resp = client
-        .post(format!("{base}/office/login"))
+    let mut request = client.post(format!("{base}/office/login"));
+    if let Some(value) = forwarded_for {
+        request = request.header("x-forwarded-for", value);
+    }
+    let resp = request
         .header("cookie", "sp_login_csrf=t")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
@@ -167,12 +181,130 @@ async fn the_account_wide_limit_holds_until_an_administrator_unlocks_from_anothe
 
     // What `siteproof admin user unlock` does: its own guard on the same database file.
     let db = server.dir.path().join("siteproof.db");
-    LoginGuard::open(&db, limits.clone())
-        .expect("the admin's guard")
+    let admin_storage = siteproof_server::SqliteStorage::open(&db).expect("the admin's storage");
+    LoginGuard::new(std::sync::Arc::new(admin_storage), limits.clone())
         .unlock("alice")
+        .await
         .expect("unlock");
     assert_eq!(
         login(&owner, &real.url(""), RIGHT).await,
         (StatusCode::SEE_OTHER, true)
+    );
+}
+
+/// Wrong guesses for alice from `127.0.0.<last>`, each claiming another forwarded address.
+async fn guesses_with_forwarded(
+    real: &RealServer,
+    last: u8,
+    forwarded: impl Fn(usize) -> String,
+    n: usize,
+) -> Vec<(StatusCode, bool)> {
+    let client = client_from(last);
+    let mut answers = Vec::new();
+    for i in 0..n {
+        let value = forwarded(i);
+        answers.push(
+            login_forwarded(&client, &real.url(""), &format!("wrong-{i}"), Some(&value)).await,
+        );
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forwarded_address_from_an_untrusted_peer_cannot_dodge_the_limit() {
+    // No trusted proxy configured: every peer is a client, its header a claim.
+    let server = TestServer::new().await;
+    add_alice(&server).await;
+    let real = RealServer::start(&server).await;
+    let limit = LoginLimits::default().per_account_and_address;
+    let answers = guesses_with_forwarded(&real, 3, |i| format!("203.0.113.{i}"), limit + 3).await;
+    assert_eq!(
+        count(&answers, StatusCode::UNAUTHORIZED),
+        limit,
+        "{answers:?}"
+    );
+    assert_eq!(
+        count(&answers, StatusCode::TOO_MANY_REQUESTS),
+        3,
+        "{answers:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_a_trusted_proxy_the_limit_follows_the_forwarded_address() {
+    let config = ServerConfig {
+        trusted_proxies: TrustedProxies::new(vec!["127.0.0.1".parse().expect("net")]),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::with_config(config).await;
+    add_alice(&server).await;
+    let real = RealServer::start(&server).await;
+    let limit = LoginLimits::default().per_account_and_address;
+    // Through the proxy (127.0.0.1), one guesser behind it reaches the pair limit...
+    let answers = guesses_with_forwarded(&real, 1, |_| "203.0.113.7".into(), limit + 1).await;
+    assert_eq!(
+        count(&answers, StatusCode::UNAUTHORIZED),
+        limit,
+        "{answers:?}"
+    );
+    assert_eq!(count(&answers, StatusCode::TOO_MANY_REQUESTS), 1);
+    // ...and cannot get out of it by putting another address in front of the proxy's entry:
+    // the right-most untrusted entry is the one the proxy saw.
+    let spoofed = guesses_with_forwarded(&real, 1, |_| "198.51.100.1, 203.0.113.7".into(), 2).await;
+    assert_eq!(
+        count(&spoofed, StatusCode::TOO_MANY_REQUESTS),
+        2,
+        "{spoofed:?}"
+    );
+    // Another client behind the same proxy is its own address: not locked out.
+    let other = guesses_with_forwarded(&real, 1, |_| "203.0.113.8".into(), 1).await;
+    assert_eq!(other[0].0, StatusCode::UNAUTHORIZED, "checked, not refused");
+    assert_eq!(
+        login_forwarded(&client_from(1), &real.url(""), RIGHT, Some("203.0.113.9")).await,
+        (StatusCode::SEE_OTHER, true)
+    );
+    // A peer that is not the proxy is counted by its socket address, whatever it claims.
+    let direct = guesses_with_forwarded(&real, 4, |i| format!("192.0.2.{i}"), limit + 1).await;
+    assert_eq!(
+        count(&direct, StatusCode::TOO_MANY_REQUESTS),
+        1,
+        "{direct:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_on_two_processes_of_one_database_get_the_limit_once() {
+    let first = TestServer::new().await;
+    add_alice(&first).await;
+    // A second server over the same data directory, as another process would open it.
+    let second = TestServer {
+        state: siteproof_server::Services::open(first.dir.path(), ServerConfig::default())
+            .expect("second process"),
+        dir: tempfile::tempdir().expect("unused folder"),
+    };
+    let (one, two) = (
+        RealServer::start(&first).await,
+        RealServer::start(&second).await,
+    );
+    let limit = LoginLimits::default().per_account_and_address;
+    let checks_before =
+        first.state.backoffice.password_checks() + second.state.backoffice.password_checks();
+    let (a, b) = tokio::join!(
+        burst(&one, 5, (0..15).map(|i| format!("one-{i}")).collect()),
+        burst(&two, 5, (0..15).map(|i| format!("two-{i}")).collect()),
+    );
+    let answers: Vec<_> = a.into_iter().chain(b).collect();
+    assert_eq!(
+        count(&answers, StatusCode::UNAUTHORIZED),
+        limit,
+        "{answers:?}"
+    );
+    assert_eq!(count(&answers, StatusCode::TOO_MANY_REQUESTS), 30 - limit);
+    let checks =
+        first.state.backoffice.password_checks() + second.state.backoffice.password_checks();
+    assert_eq!(
+        checks - checks_before,
+        limit as u64,
+        "argon2 ran once per admitted guess"
     );
 }

@@ -91,7 +91,7 @@ pub async fn run(command: UserCommand, office: &BackOffice) -> Result<(), CliErr
             println!("{id}");
         }
         UserCommand::Unlock { login } => {
-            office.logins().unlock(&login)?;
+            office.logins().unlock(&login).await?;
             println!("unlocked {login}");
         }
     }

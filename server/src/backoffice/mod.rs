@@ -149,7 +149,7 @@ impl BackOffice {
         let db = Db::open(db_path)?;
         let sessions = Sessions::new(
             db.connection(),
-            db_path,
+            storage.rate_store(),
             &SessionConfig {
                 ttl: config.session_ttl,
                 logins: config.logins.clone(),
@@ -157,15 +157,16 @@ impl BackOffice {
             },
         )?;
         Ok(Self {
-            db,
-            storage,
-            blobs,
-            sessions,
             lead_gate: LeadGate::new(
+                Arc::clone(&storage),
                 config.lead_window,
                 config.leads_per_address,
                 config.leads_overall,
             ),
+            db,
+            storage,
+            blobs,
+            sessions,
             config,
             documents: WorkGate::new("documents", 2, 8),
             index_lock: tokio::sync::Mutex::new(()),

@@ -6,19 +6,21 @@
 //! guesser meets), per address over every account, and a higher limit per account over every
 //! address, which only a spread-out attack reaches. A guesser at one address thus locks only
 //! their own pair, never the account's owner elsewhere; the account-wide lock is lifted by an
-//! administrator (`siteproof admin user unlock --login NAME`), which writes a row the running
-//! server reads at the next refused attempt, or by the window passing. A successful login
-//! forgets the account's counts and gives the address its attempt back.
+//! administrator (`siteproof admin user unlock --login NAME`), which clears the account's
+//! counters and writes a row every running server reads at its next refused attempt (to drop
+//! the refusals it remembers), or by the window passing. A successful login forgets the
+//! account's counts and gives the address its attempt back.
+//!
+//! The counters are in the database ([`RateStore`]), so the limits hold across every server
+//! process on it: parallel attempts on two processes are counted once each.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension};
-
-use super::rate_limit::{RateLimiter, UNKNOWN_ADDRESS};
+use super::rate_limit::{RateLimiter, UNKNOWN_ADDRESS, rate_key};
 use crate::error::{Error, Result};
+use crate::storage::{RateKey, RateStore};
 
 /// The limits of back-office logins.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,9 +53,8 @@ impl Default for LoginLimits {
 /// Counts login attempts before they cost anything.
 pub struct LoginGuard {
     limits: LoginLimits,
-    attempts: RateLimiter<String>,
-    /// The database holding `bo_login_unlocks`.
-    db: Mutex<Connection>,
+    /// The counters, in the database every process shares (which also keeps the unlocks).
+    attempts: RateLimiter,
     /// Per login: when the database was last read for an unlock, and the newest unlock
     /// already applied (ms since the epoch). Logins are whatever clients send, so an entry
     /// lives only while it matters: for `unlock_poll` after its read, and while its applied
@@ -64,19 +65,14 @@ pub struct LoginGuard {
 }
 
 impl LoginGuard {
-    /// A guard with `limits`, reading and writing unlocks in the SQLite file at `db_path`
-    /// (migrated already).
-    pub fn open(db_path: &Path, limits: LoginLimits) -> Result<Self> {
-        let db = Connection::open(db_path)
-            .and_then(|c| c.busy_timeout(Duration::from_secs(5)).map(|()| c))
-            .map_err(|e| Error::Internal(format!("login guard database: {e}")))?;
-        Ok(Self {
-            attempts: RateLimiter::new(limits.window),
+    /// A guard with `limits`, counting attempts and keeping unlocks in `store`.
+    pub fn new(store: Arc<dyn RateStore>, limits: LoginLimits) -> Self {
+        Self {
+            attempts: RateLimiter::new(store),
             limits,
-            db: Mutex::new(db),
             unlocks_seen: Mutex::new(HashMap::new()),
             started: siteproof_core::now(),
-        })
+        }
     }
 
     /// The limits.
@@ -84,33 +80,39 @@ impl LoginGuard {
         &self.limits
     }
 
-    fn keys(&self, login: &str, address: &str) -> Vec<(String, usize)> {
+    fn keys(&self, login: &str, address: &str) -> Vec<RateKey> {
         let login = login.to_lowercase();
+        let window = self.limits.window;
         let mut keys = vec![
-            (
+            rate_key(
                 pair_key(&login, address),
                 self.limits.per_account_and_address,
+                window,
             ),
-            (account_key(&login), self.limits.per_account),
+            rate_key(account_key(&login), self.limits.per_account, window),
         ];
         // An unknown address must not become one bucket shared by every client.
         if address != UNKNOWN_ADDRESS {
-            keys.push((format!("address:{address}"), self.limits.per_address));
+            keys.push(rate_key(
+                address_key(address),
+                self.limits.per_address,
+                window,
+            ));
         }
         keys
     }
 
     /// Counts an attempt for `login` from `address` on every counter, or refuses it
     /// (`RateLimited`) without counting when one is at its limit.
-    pub fn admit(&self, login: &str, address: &str) -> Result<()> {
+    pub async fn admit(&self, login: &str, address: &str) -> Result<()> {
         let keys = self.keys(login, address);
-        let Err(full) = self.attempts.admit(&keys) else {
+        let Err(full) = self.attempts.admit(&keys).await? else {
             return Ok(());
         };
         // Counter 2 is the address's own: an unlock of the account does not lift it.
         if full < 2
-            && self.apply_unlock(&login.to_lowercase())
-            && self.attempts.admit(&keys).is_ok()
+            && self.apply_unlock(&login.to_lowercase()).await?
+            && self.attempts.admit(&keys).await?.is_ok()
         {
             return Ok(());
         }
@@ -120,65 +122,64 @@ impl LoginGuard {
     }
 
     /// After a successful check: forgets the account's counts and returns the address's.
-    pub fn succeeded(&self, login: &str, address: &str) {
+    pub async fn succeeded(&self, login: &str, address: &str) -> Result<()> {
         let login = login.to_lowercase();
-        self.attempts.clear(&pair_key(&login, address));
-        self.attempts.clear(&account_key(&login));
-        self.attempts.refund(&format!("address:{address}"));
+        self.attempts
+            .clear(&[pair_key(&login, address), account_key(&login)])
+            .await?;
+        self.attempts.refund(&address_key(address)).await
     }
 
-    /// An administrator's unlock: stored for the running server to read, and applied here.
-    pub fn unlock(&self, login: &str) -> Result<()> {
+    /// An administrator's unlock: stored for every running server to read, and applied here.
+    pub async fn unlock(&self, login: &str) -> Result<()> {
         let login = login.to_lowercase();
-        let now = siteproof_core::now();
-        self.db
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .execute(
-                "INSERT INTO bo_login_unlocks (login, unlocked_at) VALUES (?1, ?2)
-                 ON CONFLICT (login) DO UPDATE SET unlocked_at = excluded.unlocked_at",
-                rusqlite::params![login, now],
-            )
-            .map_err(|e| Error::Internal(format!("storing an unlock: {e}")))?;
-        self.forget_account(&login);
-        Ok(())
+        self.attempts
+            .store()
+            .store_unlock(&login, siteproof_core::now())
+            .await?;
+        self.forget_account(&login).await
     }
 
     /// Reads the login's unlock (at most once per `unlock_poll`); one stored since the last
-    /// applied (or since this guard started) clears the account's counters. Whether it did.
-    fn apply_unlock(&self, login: &str) -> bool {
-        let mut seen = self.unlocks_seen.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((checked, _)) = seen.get(login)
-            && checked.elapsed() < self.limits.unlock_poll
-        {
-            return false;
-        }
-        let floor = self.unlock_floor();
-        let poll = self.limits.unlock_poll;
-        seen.retain(|_, (checked, applied)| checked.elapsed() < poll || *applied > floor);
-        let applied = seen.get(login).map_or(floor, |(_, at)| *at);
-        let stored: Option<i64> = self
-            .db
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .query_row(
-                "SELECT unlocked_at FROM bo_login_unlocks WHERE login = ?1",
-                [login],
-                |r| r.get(0),
-            )
-            .optional()
+    /// applied (or since this guard started) drops the account's remembered refusals, so the
+    /// next admission asks the shared counters again. Whether it did.
+    async fn apply_unlock(&self, login: &str) -> Result<bool> {
+        let applied = {
+            let mut seen = self.unlocks_seen.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((checked, _)) = seen.get(login)
+                && checked.elapsed() < self.limits.unlock_poll
+            {
+                return Ok(false);
+            }
+            let floor = self.unlock_floor();
+            let poll = self.limits.unlock_poll;
+            seen.retain(|_, (checked, applied)| checked.elapsed() < poll || *applied > floor);
+            seen.get(login).map_or(floor, |(_, at)| *at)
+        };
+        let stored = self
+            .attempts
+            .store()
+            .unlock_of(login)
+            .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot read login unlocks");
                 None
             });
         let fresh = stored.filter(|at| *at >= applied);
         let applied = fresh.map_or(applied, |at| at + 1);
-        seen.insert(login.to_owned(), (Instant::now(), applied));
-        drop(seen);
+        self.unlocks_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(login.to_owned(), (Instant::now(), applied));
         if fresh.is_some() {
-            self.forget_account(login);
+            // The unlocking process cleared the shared counters when it stored the unlock;
+            // what is left to drop is this process's memory of the account's refusals.
+            let pair = pair_key(login, "");
+            let account = account_key(login);
+            self.attempts
+                .forget_remembered(|k| k.starts_with(&pair) || k == account);
         }
-        fresh.is_some()
+        Ok(fresh.is_some())
     }
 
     /// Unlocks stored before this have nothing left to lift: the attempts they lifted were
@@ -190,95 +191,116 @@ impl LoginGuard {
             .max(siteproof_core::now().saturating_sub(window))
     }
 
-    fn forget_account(&self, login: &str) {
-        let prefix = format!("pair:{login}\n");
-        self.attempts
-            .clear_where(|k| k.starts_with(&prefix) || *k == account_key(login));
+    async fn forget_account(&self, login: &str) -> Result<()> {
+        self.attempts.clear_prefix(&pair_key(login, "")).await?;
+        self.attempts.clear(&[account_key(login)]).await
     }
 }
 
 fn pair_key(login: &str, address: &str) -> String {
-    format!("pair:{login}\n{address}")
+    format!("login:pair:{login}\n{address}")
 }
 
 fn account_key(login: &str) -> String {
-    format!("account:{login}")
+    format!("login:account:{login}")
+}
+
+fn address_key(address: &str) -> String {
+    format!("login:address:{address}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A guard on the database in `dir`, with storage of its own (as another process's).
     fn guard(dir: &tempfile::TempDir) -> LoginGuard {
         let path = dir.path().join("siteproof.db");
-        crate::SqliteStorage::open(&path).expect("migrated database");
+        let storage = crate::SqliteStorage::open(&path).expect("migrated database");
         let limits = LoginLimits {
             unlock_poll: Duration::ZERO,
             ..LoginLimits::default()
         };
-        LoginGuard::open(&path, limits).expect("guard")
+        LoginGuard::new(Arc::new(storage), limits)
     }
 
-    #[test]
-    fn a_guesser_locks_only_their_own_address_until_the_account_wide_limit() {
+    #[tokio::test]
+    async fn a_guesser_locks_only_their_own_address_until_the_account_wide_limit() {
         let dir = tempfile::tempdir().expect("tempdir");
         let g = guard(&dir);
         for _ in 0..5 {
-            g.admit("Alice", "1.1.1.1").expect("under the pair limit");
+            g.admit("Alice", "1.1.1.1")
+                .await
+                .expect("under the pair limit");
         }
-        assert!(g.admit("alice", "1.1.1.1").is_err(), "pair limit, any case");
+        assert!(
+            g.admit("alice", "1.1.1.1").await.is_err(),
+            "pair limit, any case"
+        );
         g.admit("alice", "2.2.2.2")
+            .await
             .expect("the owner elsewhere is not locked");
         g.admit("bob", "1.1.1.1")
+            .await
             .expect("other accounts from the guesser's address");
         for a in 3..8 {
             for _ in 0..5 {
-                let _ = g.admit("alice", &format!("{a}.0.0.1"));
+                let _ = g.admit("alice", &format!("{a}.0.0.1")).await;
             }
         }
-        assert!(g.admit("alice", "9.9.9.9").is_err(), "account-wide limit");
-        g.unlock("alice").expect("unlock");
+        assert!(
+            g.admit("alice", "9.9.9.9").await.is_err(),
+            "account-wide limit"
+        );
+        g.unlock("alice").await.expect("unlock");
         g.admit("alice", "9.9.9.9")
+            .await
             .expect("unlocked by an administrator");
         g.admit("alice", "1.1.1.1")
+            .await
             .expect("the unlock clears the pairs too");
     }
 
-    #[test]
-    fn an_unlock_written_by_another_process_is_read_at_the_next_refusal() {
+    #[tokio::test]
+    async fn an_unlock_written_by_another_process_is_read_at_the_next_refusal() {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = guard(&dir);
         let admin = guard(&dir);
         for _ in 0..5 {
-            server.admit("carol", "1.1.1.1").expect("admitted");
+            server.admit("carol", "1.1.1.1").await.expect("admitted");
         }
-        assert!(server.admit("carol", "1.1.1.1").is_err());
-        admin.unlock("carol").expect("unlock");
+        assert!(server.admit("carol", "1.1.1.1").await.is_err());
+        admin.unlock("carol").await.expect("unlock");
         server
             .admit("carol", "1.1.1.1")
+            .await
             .expect("the running server reads the unlock");
     }
 
-    #[test]
-    fn refused_logins_leave_no_entry_behind_and_an_applied_unlock_is_not_applied_again() {
+    #[tokio::test]
+    async fn refused_logins_leave_no_entry_behind_and_an_applied_unlock_is_not_applied_again() {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = guard(&dir);
         let admin = guard(&dir);
         for _ in 0..5 {
-            server.admit("carol", "1.1.1.1").expect("admitted");
+            server.admit("carol", "1.1.1.1").await.expect("admitted");
         }
-        admin.unlock("carol").expect("unlock");
+        admin.unlock("carol").await.expect("unlock");
         server
             .admit("carol", "1.1.1.1")
+            .await
             .expect("the unlock is read at the refusal");
         for _ in 0..4 {
-            server.admit("carol", "1.1.1.1").expect("admitted again");
+            server
+                .admit("carol", "1.1.1.1")
+                .await
+                .expect("admitted again");
         }
         // A guesser trying 1,000 made-up logins to their limit, each from its own address.
         for i in 0..1000 {
             let address = format!("10.0.{}.{}", i / 256, i % 256);
             for _ in 0..6 {
-                let _ = server.admit(&format!("nobody{i}"), &address);
+                let _ = server.admit(&format!("nobody{i}"), &address).await;
             }
         }
         let seen = server.unlocks_seen.lock().expect("seen").len();
@@ -287,22 +309,25 @@ mod tests {
             "{seen} logins remembered: only carol's applied unlock and the last refusal may be"
         );
         assert!(
-            server.admit("carol", "1.1.1.1").is_err(),
+            server.admit("carol", "1.1.1.1").await.is_err(),
             "the unlock already applied must not lift the new attempts"
         );
     }
 
-    #[test]
-    fn a_success_forgets_the_account_and_returns_the_address_attempt() {
+    #[tokio::test]
+    async fn a_success_forgets_the_account_and_returns_the_address_attempt() {
         let dir = tempfile::tempdir().expect("tempdir");
         let g = guard(&dir);
         for i in 0..19 {
-            g.admit(&format!("user{i}"), "1.1.1.1").expect("admitted");
+            g.admit(&format!("user{i}"), "1.1.1.1")
+                .await
+                .expect("admitted");
         }
-        g.admit("dave", "1.1.1.1").expect("the 20th");
-        g.succeeded("dave", "1.1.1.1");
+        g.admit("dave", "1.1.1.1").await.expect("the 20th");
+        g.succeeded("dave", "1.1.1.1").await.expect("succeeded");
         g.admit("erin", "1.1.1.1")
+            .await
             .expect("the success gave the attempt back");
-        assert!(g.admit("frank", "1.1.1.1").is_err(), "address limit");
+        assert!(g.admit("frank", "1.1.1.1").await.is_err(), "address limit");
     }
 }

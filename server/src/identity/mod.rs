@@ -19,7 +19,7 @@ mod user_rows;
 pub mod users;
 pub mod visibility;
 
-pub use client::ClientAddr;
+pub use client::{ClientAddr, ProxyNet, TrustedProxies};
 pub use login_guard::{LoginGuard, LoginLimits};
 pub use passwords::{DEFAULT_CHECKS, PasswordChecker};
 pub use principal::{Principal, SESSION_COOKIE, cookie};

@@ -1,190 +1,264 @@
-//! The one rate limiter: hits counted per key in a sliding window, in memory (a restart
-//! forgets, which is acceptable for throttling). [`Throttle`] counts failed logins and
-//! enrollments with it; the public lead form's gate (`backoffice/leads/gate.rs`) counts
-//! submissions.
+//! The one rate limiter: hits counted per key in a sliding window, in the database
+//! ([`RateStore`]), so a limit holds across every server process on it. [`Throttle`] counts
+//! refused enrollments with it; the login guard (`login_guard.rs`) counts login attempts, and
+//! the public lead form's gate (`backoffice/leads/gate.rs`) counts submissions.
+//!
+//! A refusal is remembered in the process until the full key's oldest hit expires: a flood
+//! from one address past its limit is turned away without a database round trip, and since
+//! nothing can be admitted on that key before then, the remembered refusal is never wrong
+//! about the count (only an unlock or a success on another process, which lower it early, is
+//! seen late: at the latest when the remembered refusal runs out).
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-/// Hits per key in the last `window`.
-pub struct RateLimiter<K> {
-    window: Duration,
-    hits: Mutex<HashMap<K, VecDeque<Instant>>>,
+use crate::error::Result;
+use crate::storage::{Admission, RateKey, RateStore};
+
+/// Remembered refusals kept before expired ones are swept out.
+const REMEMBERED_FLOOR: usize = 1024;
+
+/// Counters over a [`RateStore`], with the refusals this process has seen.
+pub struct RateLimiter {
+    store: Arc<dyn RateStore>,
+    full: Mutex<FullKeys>,
 }
 
-impl<K: Eq + Hash + Clone> RateLimiter<K> {
-    /// A limiter over `window`.
-    pub fn new(window: Duration) -> Self {
+/// Keys known to be at their limit, and until when (ms since the Unix epoch).
+#[derive(Default)]
+struct FullKeys {
+    until: HashMap<String, i64>,
+    /// Above this size, a new entry first sweeps out the expired ones.
+    sweep_at: usize,
+}
+
+/// One counter: `key`, `limit` hits per `window`.
+pub fn rate_key(key: String, limit: usize, window: Duration) -> RateKey {
+    RateKey {
+        key,
+        limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+impl RateLimiter {
+    /// A limiter counting in `store`.
+    pub fn new(store: Arc<dyn RateStore>) -> Self {
         Self {
-            window,
-            hits: Mutex::new(HashMap::new()),
+            store,
+            full: Mutex::new(FullKeys {
+                until: HashMap::new(),
+                sweep_at: REMEMBERED_FLOOR,
+            }),
         }
     }
 
-    /// The map with hits older than the window dropped (and keys with none forgotten).
-    fn fresh(&self) -> MutexGuard<'_, HashMap<K, VecDeque<Instant>>> {
-        // Counters only: a panic elsewhere leaves them usable.
-        let mut map = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        map.retain(|_, q| {
-            while q
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= self.window)
-            {
-                q.pop_front();
-            }
-            !q.is_empty()
-        });
-        map
+    fn full(&self) -> MutexGuard<'_, FullKeys> {
+        // A cache only: a panic elsewhere leaves it usable.
+        self.full.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether every key has fewer hits than its limit.
-    pub fn allows(&self, keys: &[(K, usize)]) -> bool {
-        let map = self.fresh();
+    /// The first key this process saw refused that is still full at `now`.
+    fn known_full(&self, keys: &[RateKey], now: i64) -> Option<usize> {
+        let full = self.full();
         keys.iter()
-            .all(|(k, limit)| map.get(k).is_none_or(|q| q.len() < *limit))
+            .position(|k| full.until.get(&k.key).is_some_and(|until| *until > now))
     }
 
-    /// Counts a hit on each key.
-    pub fn hit(&self, keys: &[K]) {
-        let mut map = self.fresh();
-        let now = Instant::now();
-        for k in keys {
-            map.entry(k.clone()).or_default().push_back(now);
+    fn remember(&self, key: &str, until: i64, now: i64) {
+        let mut full = self.full();
+        if full.until.len() >= full.sweep_at {
+            full.until.retain(|_, t| *t > now);
+            full.sweep_at = (full.until.len() * 2).max(REMEMBERED_FLOOR);
         }
+        full.until.insert(key.to_owned(), until);
+    }
+
+    /// Drops the remembered refusals of the keys matching `pred` (the counters stay): the next
+    /// admission on them asks the store.
+    pub fn forget_remembered(&self, pred: impl Fn(&str) -> bool) {
+        self.full().until.retain(|k, _| !pred(k));
     }
 
     /// Counts a hit on every key if each is below its limit; otherwise counts nothing and
     /// returns the index of the first key at its limit.
-    pub fn admit(&self, keys: &[(K, usize)]) -> Result<(), usize> {
-        let mut map = self.fresh();
-        if let Some(full) = keys
-            .iter()
-            .position(|(k, limit)| map.get(k).is_some_and(|q| q.len() >= *limit))
-        {
-            return Err(full);
+    pub async fn admit(&self, keys: &[RateKey]) -> Result<std::result::Result<(), usize>> {
+        let now = siteproof_core::now();
+        if let Some(index) = self.known_full(keys, now) {
+            return Ok(Err(index));
         }
-        let now = Instant::now();
-        for (k, _) in keys {
-            map.entry(k.clone()).or_default().push_back(now);
+        match self.store.admit(keys, now).await? {
+            Admission::Admitted => Ok(Ok(())),
+            Admission::Refused { index, until } => {
+                self.remember(&keys[index].key, until, now);
+                Ok(Err(index))
+            }
         }
-        Ok(())
     }
 
-    /// Forgets a key's hits.
-    pub fn clear(&self, key: &K) {
-        self.fresh().remove(key);
+    /// Whether every key has fewer hits than its limit (counting nothing).
+    pub async fn allows(&self, keys: &[RateKey]) -> Result<bool> {
+        let now = siteproof_core::now();
+        if self.known_full(keys, now).is_some() {
+            return Ok(false);
+        }
+        for k in keys {
+            let (count, oldest) = self.store.live_hits(&k.key, now).await?;
+            if count >= k.limit {
+                self.remember(&k.key, oldest.unwrap_or(now), now);
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
-    /// Forgets the hits of every key matching `pred`.
-    pub fn clear_where(&self, pred: impl Fn(&K) -> bool) {
-        self.fresh().retain(|k, _| !pred(k));
+    /// Forgets these keys' hits.
+    pub async fn clear(&self, keys: &[String]) -> Result<()> {
+        self.forget_remembered(|k| keys.iter().any(|c| c == k));
+        Ok(self.store.clear(keys).await?)
+    }
+
+    /// Forgets the hits of every key starting with `prefix`.
+    pub async fn clear_prefix(&self, prefix: &str) -> Result<()> {
+        self.forget_remembered(|k| k.starts_with(prefix));
+        Ok(self.store.clear_prefix(prefix).await?)
     }
 
     /// Takes back a key's newest hit (an attempt that turned out to be legitimate).
-    pub fn refund(&self, key: &K) {
-        if let Some(q) = self.fresh().get_mut(key) {
-            q.pop_back();
-        }
+    pub async fn refund(&self, key: &str) -> Result<()> {
+        self.forget_remembered(|k| k == key);
+        Ok(self.store.refund(key).await?)
+    }
+
+    /// The store, for what is kept beside the counters (login unlocks).
+    pub fn store(&self) -> &Arc<dyn RateStore> {
+        &self.store
     }
 }
 
 /// What the HTTP layer passes when it does not know the client's address.
 pub const UNKNOWN_ADDRESS: &str = "unknown";
 
-/// Failed attempts (logins, enrollments) counted per account and per client address; past
-/// either limit an attempt is refused until the window passes.
+/// Failed attempts counted per client address (`what` names the counter: `enroll`); past the
+/// limit an attempt is refused until the window passes. An unknown address is not counted: it
+/// must not become one bucket shared by every client.
 pub struct Throttle {
-    per_account: usize,
+    what: &'static str,
     per_address: usize,
-    failures: RateLimiter<String>,
+    window: Duration,
+    failures: RateLimiter,
 }
 
 impl Throttle {
-    /// `per_account` and `per_address` failures allowed per `window`.
-    pub fn new(window: Duration, per_account: u32, per_address: u32) -> Self {
+    /// `per_address` failures allowed per `window`, counted in `store`.
+    pub fn new(
+        what: &'static str,
+        window: Duration,
+        per_address: u32,
+        store: Arc<dyn RateStore>,
+    ) -> Self {
         Self {
-            per_account: per_account as usize,
+            what,
             per_address: per_address as usize,
-            failures: RateLimiter::new(window),
+            window,
+            failures: RateLimiter::new(store),
         }
     }
 
-    /// The counters an attempt touches: the account's, and the address's when it is known
-    /// (an unknown address must not become one bucket shared by every client).
-    fn keys(&self, login: &str, address: &str) -> Vec<(String, usize)> {
-        let mut keys = vec![(
-            format!("account:{}", login.to_lowercase()),
-            self.per_account,
-        )];
-        if address != UNKNOWN_ADDRESS {
-            keys.push((format!("address:{address}"), self.per_address));
+    fn keys(&self, address: &str) -> Vec<RateKey> {
+        if address == UNKNOWN_ADDRESS {
+            return Vec::new();
         }
-        keys
+        vec![rate_key(
+            format!("{}:address:{address}", self.what),
+            self.per_address,
+            self.window,
+        )]
     }
 
-    /// Whether an attempt for `login` from `address` may proceed now.
-    pub fn allows(&self, login: &str, address: &str) -> bool {
-        self.failures.allows(&self.keys(login, address))
+    /// Whether an attempt from `address` may proceed now.
+    pub async fn allows(&self, address: &str) -> Result<bool> {
+        self.failures.allows(&self.keys(address)).await
     }
 
     /// Counts a failed attempt.
-    pub fn failed(&self, login: &str, address: &str) {
-        let keys: Vec<String> = self
-            .keys(login, address)
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        self.failures.hit(&keys);
-    }
-
-    /// Forgets the account's failures after a successful attempt.
-    pub fn succeeded(&self, login: &str) {
-        self.failures
-            .clear(&format!("account:{}", login.to_lowercase()));
+    pub async fn failed(&self, address: &str) -> Result<()> {
+        let mut keys = self.keys(address);
+        for k in &mut keys {
+            // Every failure counts, past the limit too (attempts racing the check).
+            k.limit = u32::MAX;
+        }
+        if !keys.is_empty() {
+            let _ = self.failures.admit(&keys).await?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SqliteStorage;
 
-    #[test]
-    fn throttle_blocks_after_the_limit_per_account_and_per_known_address() {
-        let t = Throttle::new(Duration::from_secs(60), 3, 10);
+    fn store(dir: &tempfile::TempDir) -> Arc<dyn RateStore> {
+        Arc::new(SqliteStorage::open(dir.path().join("siteproof.db")).expect("storage"))
+    }
+
+    #[tokio::test]
+    async fn throttle_blocks_after_the_limit_per_known_address() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = Throttle::new("enroll", Duration::from_secs(60), 3, store(&dir));
         for _ in 0..3 {
-            assert!(t.allows("alice", "1.2.3.4"));
-            t.failed("alice", "1.2.3.4");
+            assert!(t.allows("1.2.3.4").await.expect("allows"));
+            t.failed("1.2.3.4").await.expect("failed");
+            t.failed(UNKNOWN_ADDRESS).await.expect("failed");
         }
-        assert!(!t.allows("alice", "5.6.7.8"), "account limit");
-        assert!(t.allows("bob", "1.2.3.4"));
-        t.succeeded("alice");
+        assert!(!t.allows("1.2.3.4").await.expect("allows"), "address limit");
+        assert!(t.allows("5.6.7.8").await.expect("allows"));
         assert!(
-            t.allows("alice", "5.6.7.8"),
-            "a success forgets the account"
-        );
-        for i in 0..10 {
-            t.failed(&format!("user{i}"), "9.9.9.9");
-            t.failed(&format!("user{i}"), UNKNOWN_ADDRESS);
-        }
-        assert!(!t.allows("carol", "9.9.9.9"), "address limit");
-        assert!(
-            t.allows("carol", UNKNOWN_ADDRESS),
+            t.allows(UNKNOWN_ADDRESS).await.expect("allows"),
             "no shared bucket for unknown addresses"
         );
     }
 
-    #[test]
-    fn admit_counts_all_keys_or_none_and_the_window_forgets() {
-        let limiter = RateLimiter::new(Duration::from_secs(60));
-        assert_eq!(limiter.admit(&[("all", 2), ("a", 1)]), Ok(()));
-        assert_eq!(limiter.admit(&[("all", 2), ("a", 1)]), Err(1));
-        assert_eq!(limiter.admit(&[("all", 2), ("b", 1)]), Ok(()));
-        assert_eq!(limiter.admit(&[("all", 2), ("c", 1)]), Err(0));
-        let short = RateLimiter::new(Duration::ZERO);
-        assert_eq!(short.admit(&[("a", 1)]), Ok(()));
-        assert_eq!(short.admit(&[("a", 1)]), Ok(()), "the window has passed");
+    #[tokio::test]
+    async fn admit_counts_all_keys_or_none_and_the_window_forgets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let limiter = RateLimiter::new(store(&dir));
+        let minute = Duration::from_secs(60);
+        let keys = |other: &str, other_limit| {
+            vec![
+                rate_key("all".into(), 2, minute),
+                rate_key(other.into(), other_limit, minute),
+            ]
+        };
+        assert_eq!(limiter.admit(&keys("a", 1)).await.expect("admit"), Ok(()));
+        assert_eq!(limiter.admit(&keys("a", 1)).await.expect("admit"), Err(1));
+        assert_eq!(limiter.admit(&keys("b", 1)).await.expect("admit"), Ok(()));
+        assert_eq!(limiter.admit(&keys("c", 1)).await.expect("admit"), Err(0));
+        let short = [rate_key("s".into(), 1, Duration::ZERO)];
+        assert_eq!(limiter.admit(&short).await.expect("admit"), Ok(()));
+        assert_eq!(
+            limiter.admit(&short).await.expect("admit"),
+            Ok(()),
+            "the window has passed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_remembered_until_the_oldest_hit_expires_and_a_clear_forgets_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = store(&dir);
+        let limiter = RateLimiter::new(Arc::clone(&storage));
+        let key = [rate_key("k".into(), 1, Duration::from_secs(60))];
+        assert_eq!(limiter.admit(&key).await.expect("admit"), Ok(()));
+        assert_eq!(limiter.admit(&key).await.expect("admit"), Err(0));
+        // Another process clears the key: this one still refuses from memory...
+        storage.clear(&["k".into()]).await.expect("clear");
+        assert_eq!(limiter.admit(&key).await.expect("admit"), Err(0));
+        // ...until it clears the key itself.
+        limiter.clear(&["k".into()]).await.expect("clear");
+        assert_eq!(limiter.admit(&key).await.expect("admit"), Ok(()));
     }
 }

@@ -4,7 +4,6 @@
 //! and `bo_sessions` of the server's SQLite (`user_rows.rs`), reached through the connection
 //! the back office shares.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use super::passwords::PasswordChecker;
 use super::user_rows;
 use super::users::{self, NewUser, WebUser};
 use crate::error::{Error, Result};
-use crate::storage::SharedConnection;
+use crate::storage::{RateStore, SharedConnection};
 
 /// How long sessions last and how logins are limited.
 #[derive(Clone, Debug)]
@@ -41,17 +40,17 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 impl Sessions {
-    /// Sessions over `conn`, the server's database at `db_path` (already migrated; the login
-    /// guard keeps a connection of its own for administrators' unlocks).
+    /// Sessions over `conn`, the server's database (already migrated), with login attempts
+    /// counted in `counters`.
     pub fn new(
         conn: SharedConnection,
-        db_path: &Path,
+        counters: Arc<dyn RateStore>,
         config: &SessionConfig,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             conn,
             ttl: config.ttl,
-            logins: LoginGuard::open(db_path, config.logins.clone())?,
+            logins: LoginGuard::new(counters, config.logins.clone()),
             passwords: Arc::new(PasswordChecker::new(
                 config.password_checks.0,
                 config.password_checks.1,
@@ -110,7 +109,7 @@ impl Sessions {
         password: &str,
         address: &str,
     ) -> Result<(String, WebUser)> {
-        self.logins.admit(login, address)?;
+        self.logins.admit(login, address).await?;
         let owned = login.to_owned();
         let found = self.run(move |c| user_rows::password_of(c, &owned)).await?;
         let (user, hash) = found.unzip();
@@ -122,7 +121,7 @@ impl Sessions {
         let Some(user_id) = user else {
             return Err(Error::Unauthorized("the login or the password is wrong"));
         };
-        self.logins.succeeded(login, address);
+        self.logins.succeeded(login, address).await?;
         let session = users::random_token();
         let csrf = users::random_token();
         let hash = users::session_hash(&session);

@@ -7,6 +7,10 @@
 //! ([`crate::storage_suite`]). The server does not select it yet: the back office and
 //! evidence still read the SQLite file directly (`docs/ARCHITECTURE.md`).
 //!
+//! [`RateStore`] holds the throttling counters (logins, enrollments, the lead form) beside
+//! them, so a limit holds across every process on one database; each backend implements it
+//! on its own tables and returns itself from [`SyncStorage::rate_store`].
+//!
 //! Rules every implementation keeps:
 //!
 //! - `seq` is global, strictly increasing, never reused, and a reader never sees a change with
@@ -19,6 +23,7 @@
 
 mod columns;
 mod postgres;
+mod rate;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -27,6 +32,7 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 use crate::ids::{GroupId, RegionCode};
 
 pub use postgres::{PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
+pub use rate::{Admission, RateKey, RateStore};
 pub use sqlite::{SharedConnection, SqliteStorage};
 
 /// The embedded database's file name in a data directory.
@@ -307,4 +313,6 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Whether the database answers now and its schema is this build's (`/readyz`): a
     /// trivial query, and room to write (no other process holds the write lock for long).
     async fn check_ready(&self) -> StorageResult<()>;
+    /// The same backend's throttling counters ([`RateStore`]), on the same database.
+    fn rate_store(&self) -> std::sync::Arc<dyn RateStore>;
 }

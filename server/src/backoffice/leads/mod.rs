@@ -196,7 +196,7 @@ impl BackOffice {
             ));
         }
         // Counted only once the report is well-formed, so typing slips do not lock anyone out.
-        self.lead_gate.admit(address)?;
+        self.lead_gate.admit(address).await?;
         let code = receipt_code();
         let hash = receipt_hash(&code);
         let id = RecordId::random().to_string();

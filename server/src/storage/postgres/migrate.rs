@@ -8,7 +8,10 @@ use deadpool_postgres::Object;
 use crate::storage::{StorageError, StorageResult};
 
 /// The migrations, in order; migration `i` upgrades the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_sync.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_sync.sql"),
+    include_str!("migrations/002_rate_hits.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = siteproof_core::migrations::version_of(MIGRATIONS);

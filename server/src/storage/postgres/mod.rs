@@ -6,6 +6,7 @@
 mod log;
 mod migrate;
 mod queries;
+mod rate;
 
 use std::str::FromStr;
 use std::sync::Arc;

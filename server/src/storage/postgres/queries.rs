@@ -28,6 +28,10 @@ impl SyncStorage for PostgresStorage {
         PostgresStorage::check_ready(self).await
     }
 
+    fn rate_store(&self) -> std::sync::Arc<dyn crate::storage::RateStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

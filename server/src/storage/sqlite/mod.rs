@@ -3,6 +3,7 @@
 
 mod log;
 mod queries;
+mod rate;
 mod shared;
 mod writer;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_ledger_columns.sql"),
     include_str!("migrations/009_enterprises.sql"),
     include_str!("migrations/010_supervision.sql"),
+    include_str!("migrations/011_rate_hits.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
