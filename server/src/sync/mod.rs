@@ -33,6 +33,11 @@ pub struct SyncLimits {
     pub max_need_full: usize,
     /// How many records stay loaded for validating pushes.
     pub cached_docs: usize,
+    /// The most records one push may hold (larger: `400 malformed`, push fewer per request).
+    pub max_push_records: usize,
+    /// A push of more records than this keeps none of them loaded: each is validated and
+    /// dropped before the next is loaded, so a bulk upload holds one document at a time.
+    pub keep_loaded_up_to: usize,
     /// Log rows read per storage round trip while building a page.
     pub scan_batch: u32,
     /// Check every pushed record whole after its changes are applied, rather than the parts
@@ -47,7 +52,9 @@ impl Default for SyncLimits {
         Self {
             max_page_bytes: 8 << 20,
             max_need_full: 1000,
-            cached_docs: 512,
+            cached_docs: 128,
+            max_push_records: MAX_PUSH_RECORDS,
+            keep_loaded_up_to: 16,
             scan_batch: 2048,
             check_whole_records: false,
         }
@@ -57,6 +64,13 @@ impl Default for SyncLimits {
 impl SyncLimits {
     /// Checks what can be checked of a request before touching storage.
     pub fn check(&self, req: &SyncRequest) -> Result<()> {
+        if req.push.len() > self.max_push_records {
+            return Err(Error::Malformed(format!(
+                "the push holds {} records; at most {} per request (push the rest in the next requests)",
+                req.push.len(),
+                self.max_push_records
+            )));
+        }
         if req.need_full.len() > self.max_need_full {
             return Err(Error::Malformed(format!(
                 "need_full names {} records; at most {} per request",
@@ -67,6 +81,9 @@ impl SyncLimits {
         Ok(())
     }
 }
+
+/// The most records one push may hold by default (the protocol's documented limit).
+pub const MAX_PUSH_RECORDS: usize = 500;
 
 /// Full documents fetched at once while building a page.
 const FETCH_AHEAD: usize = 16;

@@ -172,6 +172,11 @@ fn run(check_whole: bool) -> Figures {
         pushed.round_trips,
         pushed.bytes_up as f64 / 1e6
     );
+    println!(
+        "    server peak RSS during the seeding push: {} KiB; now {} KiB (target < 100 MiB)",
+        peak_rss_kib(pid),
+        rss_kib(pid)
+    );
     let saved: usize = visits
         .iter()
         .map(|v| seeder.export_document(v).expect("export").len())
