@@ -387,6 +387,18 @@ fn the_demo_and_the_client_print_no_schema_migration_lines() {
     assert!(!printed.contains("migrating"), "{printed}");
     assert!(printed.contains("/office/login"), "{printed}");
     assert!(printed.contains("login reviewer"), "{printed}");
+    let registered: usize = printed
+        .lines()
+        .filter_map(|line| line.strip_prefix("demo: "))
+        .find_map(|rest| {
+            rest.strip_suffix(" enterprises registered, the demo sites merged into theirs")
+        })
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        registered >= 10,
+        "the demo seeds the enterprise registry (at least ten, one per tier and more): {printed}"
+    );
 
     let home = dir.path().join("laptop");
     let listed = common::siteproof(&["client", "--home", home.to_str().expect("utf-8"), "list"]);

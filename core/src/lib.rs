@@ -61,6 +61,7 @@
 //! - [`media`]: evidence files by SHA-256, thumbnails, the upload queue and (feature
 //!   `http-client`) the tus uploader.
 
+mod credit_code;
 pub mod document;
 mod error;
 pub mod evidence;
@@ -73,9 +74,13 @@ pub mod model;
 pub mod peer;
 pub mod record_check;
 mod store;
+pub mod supervision;
 pub mod sync;
 mod visit_doc;
 
+pub use credit_code::{
+    CREDIT_CODE_LEN, CreditCode, CreditCodeError, credit_code_check_char, normalize_credit_code,
+};
 pub use document::{RecordHeader, RecordKind};
 pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};
@@ -86,6 +91,7 @@ pub use store::{
     MergeOrigin, MergeOutcome, PeerCredentials, PendingChanges, Profile, Store, StoreKey,
     TemplateSummary, UnreadableRecord,
 };
+pub use supervision::{Reason, RiskFacts, RiskRule, RiskScore, SectorRisk, Tier};
 #[cfg(feature = "http-client")]
 pub use sync::{Enrollment, SyncClient, SyncSummary};
 

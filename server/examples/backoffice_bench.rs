@@ -1,5 +1,6 @@
 //! Page server time of the back office with 20,000 visits and 100,000 findings stored (every
-//! finding a hazard ledger entry).
+//! finding a hazard ledger entry) and 10,000 registered enterprises (two visits each, typed
+//! with the credit code of enterprise `n % 10,000`; the supervision pages rank all of them).
 //!
 //! ```text
 //! cargo run -p siteproof-server --example backoffice_bench [-- VISITS CASES]
@@ -28,6 +29,14 @@ use tower::ServiceExt;
 const REGION: &str = "bench";
 const FINDINGS_PER_VISIT: usize = 5;
 const RUNS: usize = 7;
+const ENTERPRISES: usize = 10_000;
+
+/// The valid credit code of bench enterprise `n`.
+fn credit_code(n: usize) -> String {
+    let body = format!("91130100MA{:07}", n % ENTERPRISES);
+    let check = siteproof_core::credit_code_check_char(&body).expect("digits are in the alphabet");
+    format!("{body}{check}")
+}
 
 fn visit(n: usize, now: i64) -> Visit {
     let device: siteproof_core::DeviceId = "bench-device".parse().expect("device id");
@@ -78,8 +87,8 @@ fn visit(n: usize, now: i64) -> Visit {
         id: RecordId::random(),
         scope: Scope::group(REGION, format!("g{}", n % 4)),
         site: Site {
-            name: format!("企业{n}"),
-            credit_code: None,
+            name: format!("企业{}", n % ENTERPRISES),
+            credit_code: Some(credit_code(n)),
             address: "某市某区".into(),
             sector: Sector::ALL[n % Sector::ALL.len()],
         },
@@ -256,6 +265,24 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    let started = Instant::now();
+    let mut roster = String::from("credit_code,name,address,sectors\n");
+    for n in 0..ENTERPRISES {
+        roster.push_str(&format!(
+            "{},某某有限公司{n},某市某区,{}\n",
+            credit_code(n),
+            Sector::ALL[n % Sector::ALL.len()].code()
+        ));
+    }
+    let imported = office
+        .import_enterprises(&user, roster.into_bytes())
+        .await
+        .expect("import")
+        .expect("a good roster");
+    println!(
+        "imported {imported} enterprises in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     println!(
         "{:<52} {:>9} {:>9} {:>10}",
         "page", "median", "worst", "bytes"
@@ -273,9 +300,22 @@ async fn main() {
         "/office/ledger.csv",
         "/office/briefing",
         "/office/assignments",
+        "/office/enterprises",
+        "/office/enterprises?q=%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8999&page=0",
+        "/office/enterprises?page=150",
+        "/office/supervision",
+        "/office/supervision?tier=A&sector=gas",
+        "/office/supervision/lists",
+        "/office/planning?group=g1",
     ] {
         print_page(&state, &cookie, path).await;
     }
+    print_page(
+        &state,
+        &cookie,
+        &format!("/office/enterprises/{}", credit_code(1)),
+    )
+    .await;
     if let Some(case) = first_case {
         print_page(&state, &cookie, &format!("/office/cases/{case}")).await;
     }

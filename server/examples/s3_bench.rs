@@ -5,13 +5,13 @@
 //!
 //! ```text
 //! scripts/garage.sh install
-//! cargo build --release -p siteproof-server --example s3_bench --example tus_server --example tus_upload
-//! target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (32 MiB), S3_BENCH_DIR
+//! cargo build --release -p siteproof-server --examples
+//! S3_BENCH_DIR=/tmp/s3b target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (32 MiB), S3_BENCH_DIR
 //! ```
 //!
 //! - siteproof: the `tus_server` example (`SITEPROOF_BLOBS=s3://siteproof/tus-<round>`) and
 //!   the core's uploader (the `tus_upload` example, S3_BENCH_CHUNK-byte PATCHes: four 8 MiB
-//!   parts, which the server sends at once), each its own
+//!   parts, which the server sends three at a time), each its own
 //!   process, so each peak RSS (`VmHWM`) is its own; the server checks every chunk's and the
 //!   whole file's SHA-256 and completes the multipart upload at the content address;
 //! - boto3: `upload_file` with its default transfer settings (8 MiB parts, 10 threads), into

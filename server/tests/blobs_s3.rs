@@ -1,6 +1,7 @@
 //! Migrating blobs between a folder and a real Garage bucket, both ways: every blob hashed
 //! as it streams, a flipped byte detected and not copied, a second run resuming (copying
-//! nothing twice).
+//! nothing twice). Two stores on one bucket (two server processes) each see the other's
+//! latest staged upload state, though each keeps what it last read.
 
 mod s3_fixture;
 
@@ -8,9 +9,9 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
 use s3_fixture::Garage;
 use sha2::{Digest, Sha256};
-use siteproof_core::MediaHash;
+use siteproof_core::{MediaHash, RecordId};
 use siteproof_server::blob::migrate::{Moved, migrate};
-use siteproof_server::blob::{BlobMeta, BlobStore, FsBlobStore};
+use siteproof_server::blob::{BlobMeta, BlobStore, FsBlobStore, StagedUpload};
 
 fn blob_bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -143,4 +144,49 @@ async fn a_bucket_is_ready_when_it_answers_and_a_missing_one_is_not() {
         missing.check_ready().await.is_err(),
         "a missing bucket is not ready"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_sees_the_staged_state_another_process_wrote_after_its_own_read() {
+    let garage = Garage::start();
+    let (a, b) = (garage.store("two"), garage.store("two"));
+    let mut upload = StagedUpload {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        length: 1000,
+        sha256: MediaHash::from_digest([7; 32]),
+        record: RecordId::random(),
+        device: "device".into(),
+        mime: "video/mp4".into(),
+        created_at: 0,
+        expires_at: 1_000,
+        completed: false,
+        hashed: None,
+    };
+    a.create_staged(&upload).await.expect("create on a");
+    let expires = |store: &siteproof_server::blob::S3BlobStore| {
+        let id = upload.id.clone();
+        let store = store.clone();
+        async move {
+            store
+                .staged(&id)
+                .await
+                .expect("read staged")
+                .map(|(u, _)| u.expires_at)
+        }
+    };
+    // Each store reads (and keeps) the same state; then each writes in turn.
+    assert_eq!(expires(&a).await, Some(1_000));
+    assert_eq!(expires(&b).await, Some(1_000));
+    for (round, (writer, reader)) in [(&b, &a), (&a, &b), (&b, &a)].into_iter().enumerate() {
+        upload.expires_at = 2_000 + round as i64;
+        writer.update_staged(&upload).await.expect("update");
+        assert_eq!(
+            expires(reader).await,
+            Some(upload.expires_at),
+            "round {round}: the other store's write is seen"
+        );
+        assert_eq!(expires(writer).await, Some(upload.expires_at));
+    }
+    b.delete_staged(&upload.id).await.expect("delete on b");
+    assert_eq!(expires(&a).await, None, "a sees the upload gone");
 }

@@ -72,6 +72,11 @@ async fn every_office_post_route_refuses_a_form_without_the_csrf_token() {
         "/office/roster/experts",
         "/office/templates",
         "/office/templates/{id}/{version}/publish",
+        "/office/supervision/key-list",
+        "/office/supervision/key-list/{id}/remove",
+        "/office/supervision/blacklist",
+        "/office/supervision/blacklist/{id}/remove",
+        "/office/planning",
     ] {
         assert!(refused.contains(&known), "{known} was walked: {refused:?}");
     }

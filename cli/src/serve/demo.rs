@@ -12,9 +12,11 @@ use siteproof_server::backoffice::{NewUser, Role};
 use crate::CliError;
 
 mod content;
+mod enterprises;
 mod ledger;
 mod phone;
 mod reinspection;
+mod supervision;
 
 use phone::{Phone, capture, earlier_visit, photo, video};
 
@@ -44,6 +46,26 @@ const SITES: &[(&str, &str, &str)] = &[
     ("裕华区某建筑工地", "石家庄市裕华区", "construction-major"),
     ("桥西区某宾馆", "石家庄市桥西区", "fire-major"),
 ];
+
+/// The credit codes the inspectors type for the sites (check characters per GB 32100-2015),
+/// by index. The guesthouse's inspectors type only its name: the reviewer merges that site
+/// into its registered enterprise (`demo/enterprises.rs`), code [`GUESTHOUSE_CODE`].
+const CREDIT_CODES: [Option<&str>; 6] = [
+    Some("911301000000010003"),
+    Some("911301000000010016"),
+    Some("911301000000010029"),
+    Some("91130100000001003C"),
+    Some("91130100000001004F"),
+    None,
+];
+
+/// The registered credit code of the guesthouse (site 5), typed on none of its visits.
+const GUESTHOUSE_CODE: &str = "91130100000001005J";
+
+/// The registered credit code of site `n`.
+fn site_code(n: usize) -> &'static str {
+    CREDIT_CODES[n % SITES.len()].unwrap_or(GUESTHOUSE_CODE)
+}
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
     let context = context.into();
@@ -143,6 +165,7 @@ fn run_phones(base: &str, codes: &[String], dir: &Path) -> Result<usize, CliErro
         phones[phone].store.sync().map_err(core_err)?;
     }
     visits += answer_pushes(&mut phones)?;
+    visits += supervision::history(&mut phones[0])?;
     for n in 0..SITES.len() {
         let phone = &mut phones[(n % 2) * 2];
         let visit = capture(phone, n, &files)?;
@@ -288,6 +311,8 @@ pub async fn seed(
     println!("demo: {visits} visits captured and synced by simulated phones");
     let driven = ledger::drive(&state.backoffice).await?;
     println!("demo: {driven} hazards driven through the ledger");
+    let registered = enterprises::seed(&state.backoffice).await?;
+    println!("demo: {registered} enterprises registered, the demo sites merged into theirs");
     if !reinspection::send(&state.backoffice).await?.is_empty() {
         let phones = data.join("demo-phones");
         let done = tokio::task::spawn_blocking(move || {
@@ -297,6 +322,11 @@ pub async fn seed(
         .map_err(|e| CliError::Usage(format!("demo phone panicked: {e}")))??;
         println!("demo: a phone re-inspected {done} hazards (复查), awaiting verification");
     }
+    let (tiers, planned) = supervision::decide(&state.backoffice).await?;
+    println!(
+        "demo: enterprises by tier {tiers}, one blacklisted, one on the key list by hand; \
+         {planned} covert visits proposed to group 1 (/office/planning)"
+    );
     print_logins(base)
 }
 

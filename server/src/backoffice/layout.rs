@@ -34,6 +34,10 @@ for(var x of p.files){var r=await fetch(f.dataset.upload+'?name='+encodeURICompo
 {method:'POST',headers:{'x-csrf-token':f.elements.csrf.value},body:x});
 if(!r.ok){f.querySelector('.upload-error').textContent=await r.text();return;}h.push((await r.json()).hash);}
 f.elements.media.value=h.join(',');p.disabled=true;f.submit();});
+document.addEventListener('submit',async function(e){var f=e.target,p=f.querySelector('input[type=file]');
+if(!f.dataset.import||!p||!p.files.length)return;e.preventDefault();
+var r=await fetch(f.dataset.import,{method:'POST',headers:{'x-csrf-token':f.elements.csrf.value},body:p.files[0]});
+f.querySelector('.import-result').textContent=await r.text();});
 "#;
 
 /// The frame of every signed-in page.
@@ -55,7 +59,10 @@ pub fn layout(lang: Lang, user: &WebUser, title: &str, body: Markup) -> Markup {
                     a href={(BASE) "/briefing"} { (lang.t("通报", "Briefing")) }
                     a href={(BASE) "/reports"} { (lang.t("统计报告", "Reports")) }
                     a href={(BASE) "/assignments"} { (lang.t("推送", "Pushes")) }
+                    a href={(BASE) "/supervision"} { (lang.t("分级监管", "Supervision")) }
+                    a href={(BASE) "/planning"} { (lang.t("暗访计划", "Planning")) }
                     a href={(BASE) "/leads"} { (lang.t("线索", "Leads")) }
+                    a href={(BASE) "/enterprises"} { (lang.t("企业库", "Enterprises")) }
                     a href={(BASE) "/collections"} { (lang.t("收集", "Collections")) }
                     a href={(BASE) "/roster"} { (lang.t("人员", "Rosters")) }
                     a href={(BASE) "/templates"} { (lang.t("检查表", "Templates")) }

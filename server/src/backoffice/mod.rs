@@ -7,7 +7,7 @@
 //! (`pages.rs`): `visits/` (the visit index and pages), `ledger/` (cases and the ledger),
 //! `reports/` (period reports and the CSV/XLSX/PDF exports), `assignments/` (六推送),
 //! `leads/` (whistleblower leads, public form included), `rosters/` (inspectors, experts),
-//! `library/` (templates), `collections.rs` (三收集 records from the groups). Shared: the
+//! `library/` (templates), `enterprises/` (the enterprise registry: import, export, merges), `collections.rs` (三收集 records from the groups). Shared: the
 //! connection and its row types (`db.rs`, `rows.rs`), request extractors (`extract.rs`), the
 //! page frame (`layout.rs`), languages and dates, the page headers (`headers.rs`), the login
 //! pages (`login.rs`) and the router that merges every feature's routes (`router.rs`).
@@ -18,6 +18,7 @@ mod briefing;
 mod collections;
 mod dates;
 mod db;
+mod enterprises;
 mod extract;
 pub mod headers;
 mod i18n;
@@ -30,6 +31,7 @@ mod reports;
 mod rosters;
 mod router;
 mod rows;
+mod supervision;
 mod visits;
 
 use std::path::Path;
@@ -41,6 +43,10 @@ pub use assignments::{AssignmentRow, NewAssignment};
 pub use db::{
     CaseRow, CollectionRow, LedgerFilter, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
 };
+pub use enterprises::{
+    Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, ImportProblem, RepeatFinding,
+    SiteMerge,
+};
 pub(crate) use leads::LeadsApi;
 pub use leads::{LeadGate, LeadInput, LeadReceiptStatus, LeadRow, LeadStatus, Triage};
 pub use ledger::CaseInput;
@@ -48,6 +54,9 @@ pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
 pub use router::{front_door, is_office_path, not_found, paths, router};
+pub use supervision::{
+    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, SupervisionLists, TierFilter,
+};
 pub use visits::VisitDetail;
 
 use automerge::{AutoCommit, ChangeHash};

@@ -25,7 +25,9 @@ pub fn routes() -> RouteTable {
         .merge(super::leads::routes::routes())
         .merge(super::collections::routes())
         .merge(super::rosters::routes::routes())
+        .merge(super::supervision::routes::routes())
         .merge(super::library::routes::routes())
+        .merge(super::enterprises::routes::routes())
         .merge(super::leads::public::routes())
         .merge(super::login::routes())
 }

@@ -28,6 +28,8 @@ pub struct VisitRow {
     pub conflicts: i64,
     /// The assignment the visit was started from.
     pub assignment: Option<String>,
+    /// The credit code typed for the site (trimmed, upper case), if any.
+    pub credit_code: Option<String>,
 }
 
 /// A collection (work update or practice) as the office lists it.
@@ -98,6 +100,8 @@ pub struct FindingRow {
     pub description: String,
     /// Fixed during the visit (立行立改).
     pub fixed_on_spot: bool,
+    /// The checklist item it was found under, if any.
+    pub item: Option<String>,
 }
 
 /// Filters of the visit list (all optional).

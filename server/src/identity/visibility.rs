@@ -8,7 +8,13 @@
 //! - A back-office user reads its region and global records; a sector department only those
 //!   of its sectors. Office tables always carry a region, so their SQL filter is the region
 //!   and, for a sector department, the sector.
-//! - Office duties (rosters, lead triage, templates) follow the role: [`Duty`].
+//! - Enterprises (the registry, and the codes typed on visits) belong to a region: an office
+//!   user sees those of its region, whatever its sectors, and reads an enterprise's history
+//!   and risk facts only through the visits and cases it may see ([`Visibility::sql_filter`]
+//!   on the index); the supervision lists' rows by their region
+//!   ([`Visibility::region_filter`]); a device reads its region's directory.
+//! - Office duties (rosters, lead triage, templates, the enterprise registry, the supervision
+//!   lists) follow the role: [`Duty`].
 //!
 //! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
@@ -78,6 +84,10 @@ pub enum Duty {
     ManageTemplates,
     /// Push an assignment in this sector (`None`: no sector).
     AssignInSector(Option<Sector>),
+    /// Import enterprises and merge name-only sites into them (and undo merges).
+    KeepEnterprises,
+    /// Change the key-supervision list and the blacklist (重点监管企业名单, 黑名单).
+    KeepSupervisionLists,
 }
 
 /// Whether office rows with no sector (leads before triage) are shown to sector departments.
@@ -276,6 +286,24 @@ impl Visibility {
         }
     }
 
+    /// The condition narrowing a query on the enterprise registry `table` (an alias with a
+    /// `region` column) to the enterprises the reader may see: those of its region, for an
+    /// office user and for a device alike.
+    pub fn enterprise_filter(&self, table: &str) -> SqlFilter {
+        SqlFilter {
+            sql: format!(" AND {table}.region = ?"),
+            args: vec![Value::Text(self.enterprise_region().to_owned())],
+        }
+    }
+
+    /// The region whose enterprises the reader sees.
+    pub fn enterprise_region(&self) -> &str {
+        match &self.reader {
+            Reader::Office { region, .. } => region,
+            Reader::Device(scope) => &scope.region,
+        }
+    }
+
     /// The region of an office reader (`None` for a device).
     pub fn region(&self) -> Option<&str> {
         match &self.reader {
@@ -296,8 +324,14 @@ impl Visibility {
             Duty::TriageLeads if *role == Role::SectorDepartment => Err(Error::Forbidden(
                 "leads are triaged by reviewers and administrators",
             )),
+            Duty::KeepEnterprises if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "the enterprise registry is kept by reviewers and administrators",
+            )),
             Duty::ManageTemplates if *role != Role::Admin => Err(Error::Forbidden(
                 "only administrators import and publish templates",
+            )),
+            Duty::KeepSupervisionLists if *role == Role::SectorDepartment => Err(Error::Forbidden(
+                "the key list and the blacklist are kept by reviewers and administrators",
             )),
             Duty::AssignInSector(sector)
                 if sectors
@@ -377,6 +411,7 @@ mod tests {
         assert!(v.sees_sector(None, Unsectored::Shown));
         assert!(!v.sees_sector(None, Unsectored::Hidden));
         assert!(v.require(Duty::KeepRosters).is_err());
+        assert!(v.require(Duty::KeepSupervisionLists).is_err());
         assert!(
             v.require(Duty::AssignInSector(Some(Sector::FireSafety)))
                 .is_ok()

@@ -41,7 +41,7 @@ test('a wrong password is refused and the right one signs in', async () => {
   await page.fill('input[name=login]', 'reviewer');
   await page.fill('input[name=password]', 'siteproof-demo');
   await Promise.all([page.waitForURL('**/office/visits'), page.click('button[type=submit]')]);
-  assert.equal(await page.textContent('#count-visits'), '32', 'today and the four days before, and today\'s re-inspection');
+  assert.equal(await page.textContent('#count-visits'), '35', 'today and the four days before, today\'s re-inspection and three older visits of the tiered enterprises');
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'sp_session');
   assert.ok(session.httpOnly, 'the session cookie is HttpOnly');
@@ -319,4 +319,79 @@ test('a re-inspection done on a phone shows on its hazards with the photo; the o
     page.click('#reinspection-form button[type=submit]'),
   ]);
   assert.equal(await page.locator('#reinspection-cases li').count(), 1);
+});
+
+test('the tier view ranks enterprises with their reasons; the lists keep who and why; planning sends pushes', async () => {
+  await page.goto(`${base}/office/supervision`);
+  for (const tier of ['A', 'B', 'C', 'D']) {
+    assert.ok(await page.locator(`table.tier[data-tier=${tier}] tbody tr`).count() >= 1, `an enterprise in tier ${tier}`);
+  }
+  assert.ok(await page.locator('table.tier[data-tier=A] li[data-rule=major_hazards]').count() >= 1, 'reasons shown');
+  await page.selectOption('#filters select[name=tier]', 'C');
+  await Promise.all([page.waitForURL('**tier=C**'), page.click('#filters button[type=submit]')]);
+  assert.equal(await page.locator('table.tier').count(), 1);
+  assert.match(await page.textContent('table.tier[data-tier=C]'), /正定县某酒店/);
+
+  await page.goto(`${base}/office/supervision/lists`);
+  assert.match(await page.textContent('#blacklist'), /石家庄藁城某化工有限公司/, 'the registered name');
+  assert.match(await page.textContent('#key-list li[data-source=manual]'), /reviewer/);
+  assert.ok(await page.locator('#audit tbody tr').count() >= 2, 'both decisions audited');
+
+  await page.goto(`${base}/office/planning?group=sjz-1`);
+  assert.ok(await page.locator('#proposals tbody tr').count() >= 1, 'covert visits proposed');
+  await page.check('#proposals tr[data-enterprise="91130100000001007Q"] input[name=code]');
+  await Promise.all([page.waitForURL('**/office/assignments'), page.click('#plan button[type=submit]')]);
+  assert.match(await page.textContent('#assignments'), /计划暗访：正定县某酒店/);
+});
+
+test('an enterprise page shows its history: visits of a merged site, hazards by status, the merge, its tier with reasons', async () => {
+  await page.goto(`${base}/office/enterprises?q=${encodeURIComponent('宾馆')}`);
+  assert.equal(await page.textContent('#enterprise-count'), '1');
+  await Promise.all([
+    page.waitForURL('**/office/enterprises/91130100000001005J'),
+    page.click('#enterprises a:has-text("石家庄桥西某宾馆有限公司")'),
+  ]);
+  // The inspectors typed only the site's name; the reviewer's merge brought its visits here.
+  const visits = Number(await page.textContent('#visit-count'));
+  assert.ok(visits >= 2, `the guesthouse's visits (${visits})`);
+  assert.equal(await page.locator('#enterprise-visits tbody tr').count(), visits);
+  assert.match(await page.textContent('#enterprise-visits'), /桥西区某宾馆/);
+  assert.ok(await page.locator('#enterprise-hazards tbody tr').count() >= 1, 'its hazards');
+  assert.ok(await page.locator('#hazards-by-status .status').count() >= 1, 'hazards counted by status');
+  assert.match(await page.textContent('#enterprise-merges'), /桥西区某宾馆.*reviewer/s);
+  assert.match(await page.getAttribute('#tier', 'data-tier'), /^[ABCD]$/);
+  assert.ok(await page.locator('#risk li[data-rule=sector]').count() === 1, 'the sector reason');
+  // The visit opens from the history.
+  await Promise.all([page.waitForURL('**/office/visits/**'), page.click('#enterprise-visits tbody tr:first-child a')]);
+  assert.match(await page.textContent('body'), /桥西区某宾馆/);
+});
+
+test('the tier view links a registered enterprise to its page with the same tier and reasons', async () => {
+  await page.goto(`${base}/office/supervision`);
+  const row = page.locator('table.tier tr[data-enterprise="91130100000001006M"]');
+  const tier = await row.locator('xpath=ancestor::table').getAttribute('data-tier');
+  assert.equal(tier, 'B', 'the gas operator of the demo history');
+  const rules = await row.locator('li[data-rule]').evaluateAll((ls) => ls.map((l) => l.dataset.rule));
+  assert.deepEqual(rules, ['sector', 'major_hazards', 'covert_gap']);
+  await Promise.all([page.waitForURL('**/office/enterprises/91130100000001006M'), row.locator('a.enterprise').click()]);
+  assert.equal(await page.getAttribute('#tier', 'data-tier'), 'B');
+  assert.deepEqual(
+    await page.locator('#risk li[data-rule]').evaluateAll((ls) => ls.map((l) => l.dataset.rule)),
+    rules,
+  );
+  assert.match(await page.textContent('#enterprise-visits'), /鹿泉区某液化气站/);
+});
+
+test('planning: ticked proposals become planned-target pushes to the group', async () => {
+  await page.goto(`${base}/office/planning?group=sjz-1&all=1`);
+  const never = page.locator('#proposals tr[data-enterprise="91130100MA0DEM009G"]');
+  assert.equal(await never.count(), 1, 'a registered enterprise never visited is proposed for the whole region');
+  assert.match(await never.textContent(), /从未暗访|never/);
+  await never.locator('input[name=code]').check();
+  await page.check('#proposals tr[data-enterprise="91130100000001006M"] input[name=code]');
+  await page.fill('#plan input[name=due]', today);
+  await Promise.all([page.waitForURL('**/office/assignments'), page.click('#plan button[type=submit]')]);
+  const pushes = await page.textContent('#assignments');
+  assert.match(pushes, /计划暗访：平山县某铁矿有限公司/);
+  assert.match(pushes, /计划暗访：鹿泉区某液化气站/);
 });

@@ -10,7 +10,7 @@ use siteproof_core::{
     Scope, Site, Store, TemplateRef, VisitMode,
 };
 
-use super::{SITES, core_err, io};
+use super::{CREDIT_CODES, SITES, core_err, io};
 use crate::CliError;
 
 /// A small real photo: a PNG drawn here, made a JPEG by core's thumbnailer.
@@ -125,7 +125,7 @@ pub(super) fn capture(
         .create_visit(NewVisit {
             site: Site {
                 name: site.into(),
-                credit_code: None,
+                credit_code: CREDIT_CODES[n % SITES.len()].map(Into::into),
                 address: address.into(),
                 sector: template.sector,
             },
@@ -200,13 +200,64 @@ pub(super) fn capture(
 /// changes, so the next sync pushes it through the protocol like any capture. The demo's
 /// history of the last few days comes from these.
 pub(super) fn earlier_visit(phone: &mut Phone, n: usize, days_ago: i64) -> Result<(), CliError> {
+    let (site, address, template_id) = SITES[n % SITES.len()];
+    backdated_visit(
+        phone,
+        &Backdated {
+            site,
+            credit_code: CREDIT_CODES[n % SITES.len()],
+            address,
+            template: template_id,
+            days_ago,
+            n,
+            mode: if n.is_multiple_of(4) {
+                VisitMode::Announced
+            } else {
+                VisitMode::Covert
+            },
+            failed: None,
+        },
+    )
+}
+
+/// A visit made `days_ago` days before today, as [`earlier_visit`] makes them.
+pub(super) struct Backdated<'a> {
+    /// Site name.
+    pub site: &'a str,
+    /// Its credit code, if the inspectors type one.
+    pub credit_code: Option<&'a str>,
+    /// Its address.
+    pub address: &'a str,
+    /// Template id (version 1).
+    pub template: &'a str,
+    /// How long ago.
+    pub days_ago: i64,
+    /// A number varying the answers and the hour.
+    pub n: usize,
+    /// Covert or announced.
+    pub mode: VisitMode,
+    /// The first so many items fail (`None`: every third, varied by `n`).
+    pub failed: Option<usize>,
+}
+
+/// Builds a backdated visit as a document and merges it into the phone as a peer's changes.
+pub(super) fn backdated_visit(phone: &mut Phone, spec: &Backdated<'_>) -> Result<(), CliError> {
     use std::collections::BTreeMap;
 
     use siteproof_core::{
         Answer, Finding, FindingId, RecordHeader, RecordId, RecordKind, Visit, now,
     };
 
-    let (site, address, template_id) = SITES[n % SITES.len()];
+    let Backdated {
+        site,
+        credit_code,
+        address,
+        template: template_id,
+        days_ago,
+        n,
+        mode,
+        failed: fail_first,
+    } = *spec;
     let template = phone
         .store
         .template(&template_id.parse().map_err(core_err)?, 1)
@@ -217,7 +268,10 @@ pub(super) fn earlier_visit(phone: &mut Phone, n: usize, days_ago: i64) -> Resul
     let mut answers = BTreeMap::new();
     let mut findings = BTreeMap::new();
     for (i, item) in template.items.iter().enumerate().take(6) {
-        let failed = (i + n + days_ago as usize).is_multiple_of(3);
+        let failed = match fail_first {
+            Some(k) => i < k,
+            None => (i + n + days_ago as usize).is_multiple_of(3),
+        };
         let value = match (&item.answer, failed) {
             (siteproof_core::AnswerKind::PassFail, true) => AnswerValue::Fail,
             (siteproof_core::AnswerKind::PassFail, false) => AnswerValue::Pass,
@@ -263,15 +317,11 @@ pub(super) fn earlier_visit(phone: &mut Phone, n: usize, days_ago: i64) -> Resul
         scope: scope.clone(),
         site: Site {
             name: site.into(),
-            credit_code: None,
+            credit_code: credit_code.map(Into::into),
             address: address.into(),
             sector: template.sector,
         },
-        mode: if n.is_multiple_of(4) {
-            VisitMode::Announced
-        } else {
-            VisitMode::Covert
-        },
+        mode,
         team: vec!["王五".into(), "赵六".into()],
         template: TemplateRef {
             id: template.id.clone(),

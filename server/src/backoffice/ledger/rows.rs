@@ -267,3 +267,43 @@ pub fn of_visit(
     stmt.query_map([visit], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect()
 }
+
+/// The entries the user may see of the visits `visits` selects (a subquery whose numbered
+/// parameters are `key`), newest found first, at most `limit`.
+pub fn of_visits_in(
+    conn: &Connection,
+    vis: &Visibility,
+    visits: &str,
+    key: &[Value],
+    limit: i64,
+) -> rusqlite::Result<Vec<CaseRow>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM bo_cases c WHERE c.visit_id IN ({visits})");
+    let mut args = key.to_vec();
+    vis.sql_filter("c", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
+    sql.push_str(" ORDER BY c.opened_at DESC, c.id LIMIT ?");
+    args.push(Value::Integer(limit));
+    conn.prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), row)?
+        .collect()
+}
+
+/// How many entries the user may see of the visits `visits` selects, per status code.
+pub fn statuses_in(
+    conn: &Connection,
+    vis: &Visibility,
+    visits: &str,
+    key: &[Value],
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut sql =
+        format!("SELECT c.status, COUNT(*) FROM bo_cases c WHERE c.visit_id IN ({visits})");
+    let mut args = key.to_vec();
+    vis.sql_filter("c", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
+    sql.push_str(" GROUP BY c.status ORDER BY c.status");
+    conn.prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect()
+}

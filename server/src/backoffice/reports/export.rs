@@ -63,7 +63,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Rows of cells as CSV.
-fn csv(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+pub(in crate::backoffice) fn csv(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut out = String::from("\u{feff}");
     for cells in rows {
         let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
@@ -75,7 +75,11 @@ fn csv(rows: impl IntoIterator<Item = Vec<String>>) -> String {
 
 /// Rows of cells as a one-sheet XLSX workbook: the first row bold, the cells of `numeric`
 /// columns written as numbers.
-fn xlsx(sheet_name: &str, rows: &[Vec<String>], numeric: &[u16]) -> Result<Vec<u8>, String> {
+pub(in crate::backoffice) fn xlsx(
+    sheet_name: &str,
+    rows: &[Vec<String>],
+    numeric: &[u16],
+) -> Result<Vec<u8>, String> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
     let sheet = book.add_worksheet();

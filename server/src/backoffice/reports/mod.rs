@@ -6,7 +6,7 @@
 //! "Report" here means only these period figures: the devices' `report` records are the
 //! collections (`collections.rs`), the public's reports are leads (`leads/`).
 
-mod export;
+pub(super) mod export;
 pub(super) mod notice;
 mod pages;
 pub(super) mod routes;

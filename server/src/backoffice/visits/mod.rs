@@ -74,6 +74,11 @@ pub fn index_rows(visit: &Visit, conflicts: usize, results: &[Reinspection]) -> 
         general: count(Severity::General),
         conflicts: i64::try_from(conflicts).unwrap_or(0),
         assignment: visit.assignment.as_ref().map(ToString::to_string),
+        credit_code: visit
+            .site
+            .credit_code
+            .as_deref()
+            .and_then(siteproof_core::normalize_credit_code),
     };
     let findings = visit
         .findings
@@ -85,6 +90,7 @@ pub fn index_rows(visit: &Visit, conflicts: usize, results: &[Reinspection]) -> 
             at: f.at,
             description: f.description.clone(),
             fixed_on_spot: f.fixed_on_spot,
+            item: f.item.as_ref().map(ToString::to_string),
         })
         .collect();
     let results = results

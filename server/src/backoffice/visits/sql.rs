@@ -6,6 +6,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use crate::backoffice::enterprises::sql as enterprise_sql;
 use crate::backoffice::ledger::rows as case_rows;
 use crate::backoffice::rows::{CollectionRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
@@ -59,11 +60,13 @@ fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
         general: r.get(9)?,
         conflicts: r.get(10)?,
         assignment: r.get(11)?,
+        credit_code: r.get(12)?,
     })
 }
 
 const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
-                             v.ended_at, v.major, v.general, v.conflicts, v.assignment";
+                             v.ended_at, v.major, v.general, v.conflicts, v.assignment, \
+                             v.credit_code";
 
 /// A page of the user's visits matching `f`, newest first, and the counts over all matches.
 pub fn list_visits(
@@ -153,6 +156,45 @@ pub fn visits_of_assignment(
         .collect()
 }
 
+/// The visits the user may see among those `visits` selects (a subquery whose numbered
+/// parameters are `key`), newest first, at most `limit`.
+pub fn visits_in(
+    conn: &Connection,
+    vis: &Visibility,
+    visits: &str,
+    key: &[Value],
+    limit: i64,
+) -> rusqlite::Result<Vec<VisitRow>> {
+    let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.id IN ({visits})");
+    let mut args = key.to_vec();
+    vis.sql_filter("v", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
+    sql.push_str(" ORDER BY v.started_at DESC, v.id LIMIT ?");
+    args.push(Value::Integer(limit));
+    conn.prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), visit_row)?
+        .collect()
+}
+
+/// How many of the visits `visits` selects the user may see: (all, covert).
+pub fn count_in(
+    conn: &Connection,
+    vis: &Visibility,
+    visits: &str,
+    key: &[Value],
+) -> rusqlite::Result<(i64, i64)> {
+    let mut sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(v.mode = 'covert'), 0) FROM bo_visits v WHERE v.id IN ({visits})"
+    );
+    let mut args = key.to_vec();
+    vis.sql_filter("v", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
+    conn.prepare_cached(&sql)?
+        .query_row(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+}
+
 /// The index's position in the change log.
 pub fn index_seq(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
     let last: i64 = conn.query_row(
@@ -190,8 +232,8 @@ pub fn store_index(
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_visits
              (id, region, grp, site, sector, mode, started_at, ended_at, major, general, conflicts,
-              assignment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+              assignment, credit_code, site_merge)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         let mut collection = tx.prepare_cached(
             "INSERT OR REPLACE INTO bo_collections
@@ -200,8 +242,9 @@ pub fn store_index(
         )?;
         let mut clear = tx.prepare_cached("DELETE FROM bo_findings WHERE visit_id = ?1")?;
         let mut finding = tx.prepare_cached(
-            "INSERT INTO bo_findings (visit_id, finding_id, region, grp, sector, severity, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO bo_findings
+             (visit_id, finding_id, region, grp, sector, severity, at, item)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for r in rows {
             let (v, findings) = match r {
@@ -229,6 +272,14 @@ pub fn store_index(
                     continue;
                 }
             };
+            // A name-only site takes the enterprise of its live merge, if any.
+            let (code, merge) = match &v.credit_code {
+                Some(code) => (Some(code.clone()), None),
+                None => match enterprise_sql::live_merge(&tx, &v.region, &v.site)? {
+                    Some((id, code)) => (Some(code), Some(id)),
+                    None => (None, None),
+                },
+            };
             put.execute(params![
                 v.id,
                 v.region,
@@ -241,12 +292,14 @@ pub fn store_index(
                 v.major,
                 v.general,
                 v.conflicts,
-                v.assignment
+                v.assignment,
+                code,
+                merge
             ])?;
             clear.execute([&v.id])?;
             for f in findings {
                 finding.execute(params![
-                    v.id, f.id, v.region, v.group, v.sector, f.severity, f.at
+                    v.id, f.id, v.region, v.group, v.sector, f.severity, f.at, f.item
                 ])?;
             }
             case_rows::enter_findings(&tx, v, findings)?;

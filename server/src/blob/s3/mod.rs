@@ -15,18 +15,20 @@
 //! copy; a mismatch aborts it and nothing is stored. Every part but the last is at least
 //! `part_size` bytes (5 MiB, S3's rule, or more so that no upload needs more than 10,000
 //! parts) whatever the client's chunk size: a `PATCH` is cut into parts of `part_target`
-//! bytes, up to four in flight at once, and what is left at its end, if shorter than
+//! bytes, up to three in flight at once, and what is left at its end, if shorter than
 //! `part_size`, is kept as a small tail object, which the next `PATCH` (on any process)
 //! prepends. The upload advances only over the parts stored in order.
 //!
 //! Everything an append needs is in the bucket, none of it in process memory, so any
-//! process reaching the bucket continues any upload. The multipart state keeps the state
+//! process reaching the bucket continues any upload (what a process keeps of the staging
+//! objects it saw is only checked against the bucket by ETag, see `SeenObjects`). The multipart state keeps the state
 //! before the last append, so an append whose chunk failed its checksum, or whose upload
 //! description was not saved before the process stopped, is rolled back.
 
+use std::collections::HashMap;
 use std::io;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -55,6 +57,49 @@ use multipart::{PARTS_IN_FLIGHT, S3StagedWriter};
 pub struct S3BlobStore {
     s3: Arc<AmazonS3>,
     prefix: Path,
+    /// The staging objects this process last read or wrote, by key: their ETag and bytes.
+    seen: Arc<Mutex<SeenObjects>>,
+}
+
+/// Staging objects (`upload.json`, `multipart.json`) as this process last read or wrote
+/// them. Never trusted on its own: a read asks the store for the object only if its ETag
+/// changed (`If-None-Match`), so another process's write is always seen. It saves the body
+/// of the answer, which matters on stores that send a small body in a segment of its own
+/// (Garage): the receiver's delayed ACK then holds the body back ~40 ms, twice per `PATCH`,
+/// where a `304 Not Modified` answer is one segment.
+#[derive(Debug, Default)]
+struct SeenObjects {
+    objects: HashMap<Path, (String, Bytes)>,
+    bytes: usize,
+}
+
+impl SeenObjects {
+    /// Upper bound on the bytes held (the oldest do not matter: all go when it is reached).
+    const MAX_BYTES: usize = 4 << 20;
+
+    fn get(&self, key: &Path) -> Option<(String, Bytes)> {
+        self.objects.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: &Path, e_tag: Option<String>, body: Bytes) {
+        self.remove(key);
+        let Some(e_tag) = e_tag else { return };
+        if self.bytes + body.len() > Self::MAX_BYTES {
+            self.objects.clear();
+            self.bytes = 0;
+            if body.len() > Self::MAX_BYTES {
+                return;
+            }
+        }
+        self.bytes += body.len();
+        self.objects.insert(key.clone(), (e_tag, body));
+    }
+
+    fn remove(&mut self, key: &Path) {
+        if let Some((_, body)) = self.objects.remove(key) {
+            self.bytes -= body.len();
+        }
+    }
 }
 
 fn err(e: object_store::Error) -> BlobError {
@@ -96,6 +141,7 @@ impl S3BlobStore {
         Ok(Self {
             s3: Arc::new(s3),
             prefix: Path::from(location.prefix.as_str()),
+            seen: Arc::default(),
         })
     }
 
@@ -140,24 +186,55 @@ impl S3BlobStore {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &Path) -> BlobResult<Option<T>> {
-        let Some(got) = found(self.s3.get(key).await)? else {
+        let Some(bytes) = self.get_small(key).await? else {
             return Ok(None);
         };
-        let bytes = got.bytes().await.map_err(err)?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| BlobError::Corrupt(format!("{key}: {e}")))
     }
 
+    /// A small object's bytes: the ones this process saw last if the store says they did
+    /// not change, else the store's.
+    async fn get_small(&self, key: &Path) -> BlobResult<Option<Bytes>> {
+        let seen = self.seen_objects().get(key);
+        let options = GetOptions::default().with_if_none_match(seen.as_ref().map(|s| s.0.clone()));
+        let got = match self.s3.get_opts(key, options).await {
+            Err(object_store::Error::NotModified { .. }) if seen.is_some() => {
+                return Ok(seen.map(|s| s.1));
+            }
+            got => got,
+        };
+        let Some(got) = found(got)? else {
+            self.seen_objects().remove(key);
+            return Ok(None);
+        };
+        let e_tag = got.meta.e_tag.clone();
+        let bytes = got.bytes().await.map_err(err)?;
+        self.seen_objects().insert(key, e_tag, bytes.clone());
+        Ok(Some(bytes))
+    }
+
+    fn seen_objects(&self) -> std::sync::MutexGuard<'_, SeenObjects> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     async fn put_json<T: Serialize>(&self, key: &Path, value: &T) -> BlobResult<()> {
-        self.s3
-            .put(key, PutPayload::from(json(value)?))
+        let body = json(value)?;
+        self.seen_objects().remove(key);
+        let put = self
+            .s3
+            .put(key, PutPayload::from(body.clone()))
             .await
             .map_err(err)?;
+        self.seen_objects().insert(key, put.e_tag, body);
         Ok(())
     }
 
     async fn delete_quietly(&self, key: &Path) -> BlobResult<()> {
+        self.seen_objects().remove(key);
         match self.s3.delete(key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(err(e)),

@@ -20,9 +20,9 @@ pub const MIN_PART: u64 = 5 << 20;
 /// S3's most parts in one upload.
 pub const MAX_PARTS: u64 = 10_000;
 /// Part uploads in flight per append: one 8 MiB part takes ~70 ms on a local Garage, so one
-/// at a time would cap an upload near 100 MiB/s; four (32 MiB of parts) keep the client
-/// sending while they travel, and bound the memory an append holds.
-pub(super) const PARTS_IN_FLIGHT: usize = 4;
+/// at a time would cap an upload near 100 MiB/s; three keep the client sending while they
+/// travel, and bound what an append holds to four parts (three sent, one gathering): 32 MiB.
+pub(super) const PARTS_IN_FLIGHT: usize = 3;
 
 /// The part size of an upload of `length` bytes: 5 MiB, or more (whole MiB) when 10,000
 /// parts of 5 MiB would not hold it.

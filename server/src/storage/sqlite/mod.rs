@@ -29,6 +29,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_hazard_ledger.sql"),
     include_str!("migrations/007_reinspection.sql"),
     include_str!("migrations/008_ledger_columns.sql"),
+    include_str!("migrations/009_enterprises.sql"),
+    include_str!("migrations/010_supervision.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).

@@ -1,0 +1,311 @@
+//! The risk facts of every enterprise a user may see, read from the registry, the visit index
+//! and the hazard ledger: one grouped query per fact, each reading an enterprise's visits
+//! through the index's one credit-code field (`bo_visits.credit_code`, migration 009: typed
+//! on the visit or given by a merge of its site name), so a region of 10,000 enterprises and
+//! 100,000 hazards is read in a few passes over indexes.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+use siteproof_core::SectorRisk;
+
+use crate::backoffice::enterprises::sql as registry;
+use crate::identity::visibility::{Unsectored, Visibility};
+
+pub use crate::backoffice::dates::DAY_MS;
+
+/// How far back hazards, repeat findings and leads count.
+pub const WINDOW_MS: i64 = 365 * DAY_MS;
+
+/// What the office knows of one enterprise.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gathered {
+    /// Credit code.
+    pub credit_code: String,
+    /// In the registry (name and sector come from there).
+    pub registered: bool,
+    /// The registered name, else the site name of its latest visit.
+    pub name: String,
+    /// Sector code: the riskiest of its registered sectors, else its latest visit's.
+    pub sector: String,
+    /// Group of its latest visit (the group whose area it is in; empty: never visited).
+    pub group: String,
+    /// When its latest visit started, ms (`None`: never visited).
+    pub last_visit: Option<i64>,
+    /// When its latest covert visit started, ms.
+    pub last_covert: Option<i64>,
+    /// Major hazards found in the window.
+    pub major: u32,
+    /// Hazards overdue now.
+    pub overdue: u32,
+    /// Repeat findings in the window.
+    pub repeats: u32,
+    /// Leads received in the window.
+    pub leads: u32,
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Runs `sql` (with the visibility filter already in it) and adds each `(code, n)` row.
+fn add_counts(
+    conn: &Connection,
+    sql: &str,
+    args: &[Value],
+    out: &mut HashMap<String, Gathered>,
+    field: fn(&mut Gathered) -> &mut u32,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        let code: String = r.get(0)?;
+        if let Some(g) = out.get_mut(&code) {
+            *field(g) = count(r.get(1)?);
+        }
+    }
+    Ok(())
+}
+
+/// One fact's query: its SQL (with the visibility filter in it) and its arguments.
+type Query = (String, Vec<Value>);
+
+/// The queries of the facts, in the order [`gather`] reads them: latest visit, latest covert
+/// visit, major hazards, overdue hazards, repeat findings, leads. `only`: one enterprise.
+fn queries(vis: &Visibility, now: i64, only: Option<&str>) -> [Query; 6] {
+    let since = now - WINDOW_MS;
+    let region = vis.enterprise_region().to_owned();
+    // Narrowing a query to one code of the region, when asked.
+    let one = |alias: &str, args: &mut Vec<Value>| -> String {
+        match only {
+            Some(code) => {
+                args.push(Value::Text(region.clone()));
+                args.push(Value::Text(code.to_owned()));
+                format!(" AND {alias}.region = ? AND {alias}.credit_code = ?")
+            }
+            None => String::new(),
+        }
+    };
+    // For one enterprise, its visits lead (`CROSS JOIN` keeps SQLite's order) and the hazards
+    // and findings follow by visit (`INDEXED BY`: not the region's indexes); for the region, the hazards' own indexes lead.
+    let (cases_join, findings_join) = if only.is_some() {
+        (
+            "bo_visits v CROSS JOIN bo_cases c INDEXED BY bo_cases_by_visit ON c.visit_id = v.id",
+            "bo_visits v CROSS JOIN bo_findings f INDEXED BY bo_findings_by_item
+             ON f.visit_id = v.id",
+        )
+    } else {
+        (
+            "bo_cases c JOIN bo_visits v ON v.id = c.visit_id",
+            "bo_findings f JOIN bo_visits v ON v.id = f.visit_id",
+        )
+    };
+    let visits = vis.sql_filter("v", Unsectored::Hidden);
+    // SQLite takes the bare columns from the row of the one MAX(): the latest visit.
+    let mut args = visits.args.clone();
+    let narrow = one("v", &mut args);
+    let latest = (
+        format!(
+            "SELECT v.credit_code, v.site, v.sector, v.grp, MAX(v.started_at)
+             FROM bo_visits v WHERE v.credit_code IS NOT NULL{}{narrow}
+             GROUP BY v.credit_code",
+            visits.sql
+        ),
+        args,
+    );
+    let mut args = visits.args.clone();
+    let narrow = one("v", &mut args);
+    let covert = (
+        format!(
+            "SELECT v.credit_code, MAX(v.started_at) FROM bo_visits v
+             WHERE v.credit_code IS NOT NULL AND v.mode = 'covert'{}{narrow}
+             GROUP BY v.credit_code",
+            visits.sql
+        ),
+        args,
+    );
+    let cases = vis.sql_filter("c", Unsectored::Hidden);
+    let mut args = vec![Value::Integer(since)];
+    args.extend(cases.args.iter().cloned());
+    let narrow = one("v", &mut args);
+    let major = (
+        format!(
+            "SELECT v.credit_code, COUNT(*) FROM {cases_join}
+             WHERE c.severity = 'major' AND c.opened_at >= ?{} AND v.credit_code IS NOT NULL{narrow}
+             GROUP BY v.credit_code",
+            cases.sql
+        ),
+        args,
+    );
+    let mut args = vec![Value::Integer(now)];
+    args.extend(cases.args.iter().cloned());
+    let narrow = one("v", &mut args);
+    let overdue = (
+        format!(
+            "SELECT v.credit_code, COUNT(*) FROM {cases_join}
+             WHERE c.open_deadline < ?{} AND v.credit_code IS NOT NULL{narrow}
+             GROUP BY v.credit_code",
+            cases.sql
+        ),
+        args,
+    );
+    let findings = vis.sql_filter("f", Unsectored::Hidden);
+    let mut args = findings.args.clone();
+    args.push(Value::Integer(since));
+    let narrow = one("v", &mut args);
+    let repeats = (
+        format!(
+            "SELECT code, SUM(n - 1) FROM (
+               SELECT v.credit_code AS code, COUNT(DISTINCT f.visit_id) AS n
+               FROM {findings_join}
+               WHERE v.credit_code IS NOT NULL AND f.item IS NOT NULL{} AND f.at >= ?{narrow}
+               GROUP BY v.credit_code, f.item)
+             WHERE n > 1 GROUP BY code",
+            findings.sql
+        ),
+        args,
+    );
+    let leads = vis.sql_filter("l", Unsectored::Shown);
+    let mut args = vec![
+        Value::Text(vis.enterprise_region().to_owned()),
+        Value::Integer(since),
+    ];
+    args.extend(leads.args.iter().cloned());
+    let narrow = one("o", &mut args);
+    let leads = (
+        format!(
+            "SELECT o.credit_code, COUNT(DISTINCT l.id) FROM ({}) o
+             JOIN bo_leads l ON l.id = o.lead
+             WHERE o.region = ? AND l.received_on >= ?{}{narrow}
+             GROUP BY o.credit_code",
+            registry::LEADS_OF,
+            leads.sql
+        ),
+        args,
+    );
+    [latest, covert, major, overdue, repeats, leads]
+}
+
+/// The facts of every enterprise `vis` may see at `now`: the registry's enterprises of its
+/// region, and the codes of the visits it may see that the registry does not hold.
+/// `only`: just this enterprise (its page).
+pub fn gather(
+    conn: &Connection,
+    vis: &Visibility,
+    now: i64,
+    only: Option<&str>,
+) -> rusqlite::Result<HashMap<String, Gathered>> {
+    let mut out = HashMap::new();
+    for e in registry::all_of(conn, vis, only)? {
+        let sector = SectorRisk::riskiest(&e.sectors).map_or("", |s| s.code());
+        out.insert(
+            e.credit_code.clone(),
+            Gathered {
+                credit_code: e.credit_code,
+                registered: true,
+                name: e.name,
+                sector: sector.to_owned(),
+                ..Gathered::default()
+            },
+        );
+    }
+    let [latest, covert, major, overdue, repeats, leads] = queries(vis, now, only);
+    {
+        let mut stmt = conn.prepare_cached(&latest.0)?;
+        let mut rows = stmt.query(params_from_iter(latest.1.iter()))?;
+        while let Some(r) = rows.next()? {
+            let code: String = r.get(0)?;
+            let g = out.entry(code.clone()).or_insert_with(|| Gathered {
+                credit_code: code,
+                ..Gathered::default()
+            });
+            if !g.registered {
+                g.name = r.get(1)?;
+            }
+            if g.sector.is_empty() {
+                g.sector = r.get(2)?;
+            }
+            g.group = r.get(3)?;
+            g.last_visit = Some(r.get(4)?);
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached(&covert.0)?;
+        let mut rows = stmt.query(params_from_iter(covert.1.iter()))?;
+        while let Some(r) = rows.next()? {
+            let code: String = r.get(0)?;
+            if let Some(g) = out.get_mut(&code) {
+                g.last_covert = Some(r.get(1)?);
+            }
+        }
+    }
+    add_counts(conn, &major.0, &major.1, &mut out, |g| &mut g.major)?;
+    add_counts(conn, &overdue.0, &overdue.1, &mut out, |g| &mut g.overdue)?;
+    add_counts(conn, &repeats.0, &repeats.1, &mut out, |g| &mut g.repeats)?;
+    add_counts(conn, &leads.0, &leads.1, &mut out, |g| &mut g.leads)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::users::{Role, WebUser};
+
+    fn plan(conn: &Connection, (sql, args): &Query) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan rows")
+    }
+
+    /// A step of a plan that reads the region's rows rather than the enterprise's: a table
+    /// scan (not of a subquery's rows), or an index searched by region (and time) alone.
+    fn region_wide(step: &str, subqueries: &[String]) -> bool {
+        let scan = step.starts_with("SCAN ")
+            && !step.starts_with("SCAN (")
+            && !subqueries.iter().any(|q| step == format!("SCAN {q}"));
+        let by_region = step.starts_with("SEARCH ")
+            && step.contains("(region=?")
+            && !step.contains("credit_code")
+            && !step.contains("site");
+        scan || by_region
+    }
+
+    /// One enterprise's facts (its page) are read through indexes only: no step of any plan
+    /// scans a table, so the work grows with the enterprise's history, not the region's.
+    #[test]
+    fn one_enterprises_facts_are_searched_by_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server.db");
+        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
+        let conn = Connection::open(&path).expect("open");
+        for role in [Role::Reviewer, Role::SectorDepartment] {
+            let user = WebUser {
+                id: 1,
+                login: "r".into(),
+                name: "r".into(),
+                role,
+                region: "hebei".into(),
+                sectors: vec![siteproof_core::Sector::Gas],
+                csrf: String::new(),
+            };
+            let vis = Visibility::user(&user);
+            for q in queries(&vis, 0, Some("91350100M000100Y43")) {
+                let steps = plan(&conn, &q);
+                let subqueries: Vec<String> = steps
+                    .iter()
+                    .filter_map(|s| s.strip_prefix("CO-ROUTINE ").map(str::to_owned))
+                    .collect();
+                assert!(
+                    steps.iter().all(|s| !region_wide(s, &subqueries)),
+                    "{role:?}: {}\n{steps:#?}",
+                    q.0
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,686 @@
+//! Tiered supervision (分级分类差异化执法, `docs/supervision.md`): every enterprise the user may
+//! see, known by the credit code its visits carry, scored by `siteproof_core::supervision`
+//! from facts the index gathers (`facts.rs`); the key-supervision list (tier A, the blacklist
+//! and manual entries), the blacklist with its way off, the audit of every change to them,
+//! and the planning of covert visits that become planned-target pushes. Lists are office
+//! rows (migration 010); who may change them is `Duty::KeepSupervisionLists`.
+
+mod facts;
+pub(super) mod pages;
+pub(super) mod routes;
+
+use std::collections::HashSet;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use siteproof_core::{
+    AssignmentKind, RecordId, RiskFacts, RiskScore, Sector, Site, Tier, normalize_credit_code,
+};
+
+use super::enterprises::sql as registry;
+use super::{BackOffice, NewAssignment, WebUser};
+use crate::error::{Error, Result};
+use crate::identity::visibility::{Duty, Unsectored, Visibility};
+use facts::DAY_MS;
+pub use facts::Gathered;
+
+/// One enterprise with its facts, score and list marks.
+#[derive(Clone, Debug)]
+pub struct EnterpriseRisk {
+    /// What the index knows.
+    pub facts: Gathered,
+    /// Whole days since its last covert visit.
+    pub days_since_covert: Option<u32>,
+    /// Score, tier, reasons.
+    pub risk: RiskScore,
+    /// On the blacklist now.
+    pub blacklisted: bool,
+    /// A manual key-list entry is open.
+    pub key_listed: bool,
+}
+
+impl EnterpriseRisk {
+    /// On the key-supervision list: tier A, blacklisted, or entered by hand.
+    pub fn on_key_list(&self) -> bool {
+        self.risk.tier == Tier::A || self.blacklisted || self.key_listed
+    }
+}
+
+/// The tier view's filters.
+#[derive(Clone, Debug, Default)]
+pub struct TierFilter {
+    /// Sector code of the latest visit.
+    pub sector: Option<String>,
+    /// Group of the latest visit (the group's area).
+    pub group: Option<String>,
+    /// One tier.
+    pub tier: Option<Tier>,
+}
+
+/// A manual key-list entry or a blacklist entry, open or closed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListEntry {
+    /// Row id.
+    pub id: i64,
+    /// Credit code.
+    pub credit_code: String,
+    /// Name when entered.
+    pub name: String,
+    /// Why it was entered.
+    pub reason: String,
+    /// The day of the decision (blacklist), ms.
+    pub decided_on: Option<i64>,
+    /// Who entered it (login).
+    pub added_by: String,
+    /// When, ms.
+    pub added_at: i64,
+    /// Who removed it.
+    pub removed_by: Option<String>,
+    /// When, ms.
+    pub removed_at: Option<i64>,
+    /// Why.
+    pub removed_reason: Option<String>,
+}
+
+/// One change to the lists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    /// `key_list` or `blacklist`.
+    pub list: String,
+    /// `add` or `remove`.
+    pub action: String,
+    /// Credit code.
+    pub credit_code: String,
+    /// Enterprise name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+    /// Who (login).
+    pub by: String,
+    /// When, ms.
+    pub at: i64,
+}
+
+/// Where a key-list entry comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeySource {
+    /// Tier A by the score.
+    Tier,
+    /// On the blacklist.
+    Blacklist,
+    /// Entered by hand (the open row).
+    Manual(ListEntry),
+}
+
+/// The key-supervision list, the blacklist and their audit, as one user may see them.
+#[derive(Clone, Debug)]
+pub struct SupervisionLists {
+    /// The key list: each enterprise with every source that puts it there.
+    pub key_list: Vec<(EnterpriseRisk, Vec<KeySource>)>,
+    /// Blacklist entries, open first then closed, newest first.
+    pub blacklist: Vec<ListEntry>,
+    /// Closed manual key-list entries.
+    pub key_list_closed: Vec<ListEntry>,
+    /// Every change, newest first.
+    pub audit: Vec<AuditRow>,
+}
+
+/// A proposed covert visit.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    /// The enterprise.
+    pub enterprise: EnterpriseRisk,
+    /// Days past its tier's interval (`None`: never visited covertly).
+    pub overdue_days: Option<i64>,
+}
+
+/// Which list a change is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    /// 重点监管企业名单 (manual entries).
+    KeyList,
+    /// 黑名单.
+    Blacklist,
+}
+
+impl List {
+    fn table(self) -> &'static str {
+        match self {
+            List::KeyList => "bo_key_list",
+            List::Blacklist => "bo_blacklist",
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            List::KeyList => "key_list",
+            List::Blacklist => "blacklist",
+        }
+    }
+}
+
+const MAX_REASON: usize = 1000;
+
+fn reason_of(what: &str, text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_REASON {
+        return Err(Error::InvalidInput(format!(
+            "{what} needs a reason (at most {MAX_REASON} characters)"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+fn whole_days(ms: i64) -> u32 {
+    u32::try_from((ms / DAY_MS).max(0)).unwrap_or(u32::MAX)
+}
+
+fn score(g: Gathered, now: i64) -> Option<EnterpriseRisk> {
+    let sector = Sector::from_code(&g.sector)?;
+    let days_since_covert = g.last_covert.map(|t| whole_days(now - t));
+    let risk = RiskFacts {
+        sector,
+        major_hazards: g.major,
+        overdue_hazards: g.overdue,
+        repeat_findings: g.repeats,
+        leads: g.leads,
+        days_since_covert,
+    }
+    .score();
+    Some(EnterpriseRisk {
+        facts: g,
+        days_since_covert,
+        risk,
+        blacklisted: false,
+        key_listed: false,
+    })
+}
+
+/// The credit codes of open entries.
+fn codes_of(entries: Vec<ListEntry>) -> HashSet<String> {
+    entries.into_iter().map(|e| e.credit_code).collect()
+}
+
+/// Marks an enterprise on the blacklist or the key list by the open entries' codes.
+fn marked(
+    mut e: EnterpriseRisk,
+    black: &HashSet<String>,
+    keyed: &HashSet<String>,
+) -> EnterpriseRisk {
+    e.blacklisted = black.contains(&e.facts.credit_code);
+    e.key_listed = keyed.contains(&e.facts.credit_code);
+    e
+}
+
+const ENTRY_COLUMNS: &str = "id, credit_code, name, reason, {decided}, added_by, added_at, \
+                             removed_by, removed_at, removed_reason";
+
+fn entries(
+    conn: &Connection,
+    vis: &Visibility,
+    list: List,
+    open: Option<bool>,
+) -> rusqlite::Result<Vec<ListEntry>> {
+    let filter = vis.region_filter("l");
+    let decided = match list {
+        List::KeyList => "NULL",
+        List::Blacklist => "decided_on",
+    };
+    let state = match open {
+        Some(true) => " AND l.removed_at IS NULL",
+        Some(false) => " AND l.removed_at IS NOT NULL",
+        None => "",
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {} FROM {} l WHERE 1=1{}{state}
+         ORDER BY l.removed_at IS NOT NULL, l.added_at DESC, l.id DESC",
+        ENTRY_COLUMNS.replace("{decided}", decided),
+        list.table(),
+        filter.sql
+    ))?;
+    stmt.query_map(params_from_iter(filter.args.iter()), |r| {
+        Ok(ListEntry {
+            id: r.get(0)?,
+            credit_code: r.get(1)?,
+            name: r.get(2)?,
+            reason: r.get(3)?,
+            decided_on: r.get(4)?,
+            added_by: r.get(5)?,
+            added_at: r.get(6)?,
+            removed_by: r.get(7)?,
+            removed_at: r.get(8)?,
+            removed_reason: r.get(9)?,
+        })
+    })?
+    .collect()
+}
+
+fn audit_rows(conn: &Connection, vis: &Visibility) -> rusqlite::Result<Vec<AuditRow>> {
+    let filter = vis.region_filter("a");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT a.list, a.action, a.credit_code, a.name, a.reason, a.by_login, a.at
+         FROM bo_supervision_audit a WHERE 1=1{} ORDER BY a.at DESC, a.id DESC LIMIT 1000",
+        filter.sql
+    ))?;
+    stmt.query_map(params_from_iter(filter.args.iter()), |r| {
+        Ok(AuditRow {
+            list: r.get(0)?,
+            action: r.get(1)?,
+            credit_code: r.get(2)?,
+            name: r.get(3)?,
+            reason: r.get(4)?,
+            by: r.get(5)?,
+            at: r.get(6)?,
+        })
+    })?
+    .collect()
+}
+
+/// The name of an enterprise the user may see: the registered one, else its latest visible
+/// visit's site name.
+fn visible_name(
+    conn: &Connection,
+    vis: &Visibility,
+    code: &str,
+) -> rusqlite::Result<Option<String>> {
+    if let Some(e) = registry::get(conn, vis, code)? {
+        return Ok(Some(e.name));
+    }
+    let mut sql = String::from("SELECT v.site FROM bo_visits v WHERE v.credit_code = ?");
+    let mut args = vec![Value::Text(code.into())];
+    vis.sql_filter("v", Unsectored::Hidden)
+        .append_to(&mut sql, &mut args);
+    sql.push_str(" ORDER BY v.started_at DESC LIMIT 1");
+    conn.query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))
+        .optional()
+}
+
+/// Writes one audit row (inside the caller's transaction).
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    conn: &Connection,
+    region: &str,
+    list: List,
+    action: &str,
+    code: &str,
+    name: &str,
+    reason: &str,
+    by: &str,
+    at: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO bo_supervision_audit
+         (region, list, action, credit_code, name, reason, by_login, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![region, list.code(), action, code, name, reason, by, at],
+    )?;
+    Ok(())
+}
+
+impl BackOffice {
+    /// Every enterprise the user may see, scored at `now`, highest score first.
+    pub async fn enterprise_risks_at(
+        &self,
+        user: &WebUser,
+        now: i64,
+    ) -> Result<Vec<EnterpriseRisk>> {
+        self.refresh_index().await?;
+        let vis = Visibility::user(user);
+        let (gathered, black, keyed) = self
+            .db
+            .run(move |c| {
+                Ok::<_, rusqlite::Error>((
+                    facts::gather(c, &vis, now, None)?,
+                    codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
+                    codes_of(entries(c, &vis, List::KeyList, Some(true))?),
+                ))
+            })
+            .await?;
+        let mut out: Vec<EnterpriseRisk> = gathered
+            .into_values()
+            .filter_map(|g| score(g, now))
+            .map(|e| marked(e, &black, &keyed))
+            .collect();
+        out.sort_by(|a, b| {
+            b.risk
+                .score
+                .cmp(&a.risk.score)
+                .then_with(|| a.facts.credit_code.cmp(&b.facts.credit_code))
+        });
+        Ok(out)
+    }
+
+    /// One enterprise's risk as the user may see it (its page's panel), at `now`; `None` when
+    /// the user sees nothing of it or its sector is unknown.
+    pub async fn enterprise_risk_at(
+        &self,
+        user: &WebUser,
+        code: &str,
+        now: i64,
+    ) -> Result<Option<EnterpriseRisk>> {
+        self.refresh_index().await?;
+        let vis = Visibility::user(user);
+        let code = code.to_owned();
+        let (gathered, black, keyed) = self
+            .db
+            .run(move |c| {
+                Ok::<_, rusqlite::Error>((
+                    facts::gather(c, &vis, now, Some(&code))?,
+                    codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
+                    codes_of(entries(c, &vis, List::KeyList, Some(true))?),
+                ))
+            })
+            .await?;
+        Ok(gathered
+            .into_values()
+            .filter_map(|g| score(g, now))
+            .map(|e| marked(e, &black, &keyed))
+            .next())
+    }
+
+    /// The tier view: the enterprises matching `filter`, highest score first.
+    pub async fn tier_view(
+        &self,
+        user: &WebUser,
+        filter: &TierFilter,
+    ) -> Result<Vec<EnterpriseRisk>> {
+        let all = self
+            .enterprise_risks_at(user, siteproof_core::now())
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|e| filter.sector.as_ref().is_none_or(|s| *s == e.facts.sector))
+            .filter(|e| filter.group.as_ref().is_none_or(|g| *g == e.facts.group))
+            .filter(|e| filter.tier.is_none_or(|t| t == e.risk.tier))
+            .collect())
+    }
+
+    /// The key list, the blacklist and the audit, as the user may see them.
+    pub async fn supervision_lists(&self, user: &WebUser) -> Result<SupervisionLists> {
+        let all = self
+            .enterprise_risks_at(user, siteproof_core::now())
+            .await?;
+        let vis = Visibility::user(user);
+        let (keyed, black, audit) = self
+            .db
+            .run(move |c| {
+                Ok::<_, rusqlite::Error>((
+                    entries(c, &vis, List::KeyList, None)?,
+                    entries(c, &vis, List::Blacklist, None)?,
+                    audit_rows(c, &vis)?,
+                ))
+            })
+            .await?;
+        let visible: HashSet<&str> = all.iter().map(|e| e.facts.credit_code.as_str()).collect();
+        let seen = |code: &str| visible.contains(code);
+        let mut key_list = Vec::new();
+        for e in all.iter().filter(|e| e.on_key_list()) {
+            let mut sources = Vec::new();
+            if e.risk.tier == Tier::A {
+                sources.push(KeySource::Tier);
+            }
+            if e.blacklisted {
+                sources.push(KeySource::Blacklist);
+            }
+            sources.extend(
+                keyed
+                    .iter()
+                    .filter(|k| k.removed_at.is_none() && k.credit_code == e.facts.credit_code)
+                    .cloned()
+                    .map(KeySource::Manual),
+            );
+            key_list.push((e.clone(), sources));
+        }
+        // Decisions by hand first (the page shows the first few hundred), then by score.
+        key_list.sort_by_key(|(e, _)| !(e.blacklisted || e.key_listed));
+        Ok(SupervisionLists {
+            key_list,
+            blacklist: black.into_iter().filter(|b| seen(&b.credit_code)).collect(),
+            key_list_closed: keyed
+                .into_iter()
+                .filter(|k| k.removed_at.is_some() && seen(&k.credit_code))
+                .collect(),
+            audit: audit.into_iter().filter(|a| seen(&a.credit_code)).collect(),
+        })
+    }
+
+    /// Puts an enterprise on a list (the key list by hand, or the blacklist decided on
+    /// `decided_on`), with the audit row, in one transaction; returns the entry's id.
+    pub async fn add_to_list(
+        &self,
+        user: &WebUser,
+        list: List,
+        credit_code: &str,
+        reason: &str,
+        decided_on: Option<i64>,
+    ) -> Result<i64> {
+        let vis = Visibility::user(user);
+        vis.require(Duty::KeepSupervisionLists)?;
+        let reason = reason_of("an entry", reason)?;
+        let code = normalize_credit_code(credit_code)
+            .ok_or_else(|| Error::InvalidInput("the credit code is required".into()))?;
+        self.refresh_index().await?;
+        let (region, by, now) = (
+            user.region.clone(),
+            user.login.clone(),
+            siteproof_core::now(),
+        );
+        let decided = decided_on.unwrap_or_else(|| super::dates::day_start(now));
+        let result = self
+            .db
+            .run(move |c| {
+                let Some(name) = visible_name(c, &vis, &code)? else {
+                    return Ok(Err(code));
+                };
+                let tx = c.transaction()?;
+                let open: bool = tx.query_row(
+                    &format!(
+                        "SELECT EXISTS (SELECT 1 FROM {} WHERE region = ?1 AND credit_code = ?2
+                         AND removed_at IS NULL)",
+                        list.table()
+                    ),
+                    params![region, code],
+                    |r| r.get(0),
+                )?;
+                if open {
+                    return Ok(Ok(None));
+                }
+                match list {
+                    List::KeyList => tx.execute(
+                        "INSERT INTO bo_key_list (region, credit_code, name, reason, added_by, added_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![region, code, name, reason, by, now],
+                    )?,
+                    List::Blacklist => tx.execute(
+                        "INSERT INTO bo_blacklist
+                         (region, credit_code, name, reason, decided_on, added_by, added_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![region, code, name, reason, decided, by, now],
+                    )?,
+                };
+                let id = tx.last_insert_rowid();
+                audit(&tx, &region, list, "add", &code, &name, &reason, &by, now)?;
+                tx.commit()?;
+                Ok::<_, rusqlite::Error>(Ok(Some(id)))
+            })
+            .await?;
+        match result {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => Err(Error::InvalidInput(
+                "the enterprise is already on this list".into(),
+            )),
+            Err(code) => Err(Error::InvalidInput(format!(
+                "no enterprise of your region (registered, or named by a visit you may see) has credit code {code}"
+            ))),
+        }
+    }
+
+    /// Takes an entry off its list, stating why, with the audit row, in one transaction. The
+    /// entry is kept, closed.
+    pub async fn remove_from_list(
+        &self,
+        user: &WebUser,
+        list: List,
+        id: i64,
+        reason: &str,
+    ) -> Result<()> {
+        let vis = Visibility::user(user);
+        vis.require(Duty::KeepSupervisionLists)?;
+        let reason = reason_of("a removal", reason)?;
+        let (by, now) = (user.login.clone(), siteproof_core::now());
+        let done = self
+            .db
+            .run(move |c| {
+                let Some(entry) = entries(c, &vis, list, Some(true))?
+                    .into_iter()
+                    .find(|e| e.id == id)
+                else {
+                    return Ok(false);
+                };
+                if visible_name(c, &vis, &entry.credit_code)?.is_none() {
+                    return Ok(false);
+                }
+                let region = vis.region().unwrap_or_default().to_owned();
+                let tx = c.transaction()?;
+                tx.execute(
+                    &format!(
+                        "UPDATE {} SET removed_by = ?1, removed_at = ?2, removed_reason = ?3
+                         WHERE id = ?4 AND removed_at IS NULL",
+                        list.table()
+                    ),
+                    params![by, now, reason, id],
+                )?;
+                audit(
+                    &tx,
+                    &region,
+                    list,
+                    "remove",
+                    &entry.credit_code,
+                    &entry.name,
+                    &reason,
+                    &by,
+                    now,
+                )?;
+                tx.commit()?;
+                Ok::<_, rusqlite::Error>(true)
+            })
+            .await?;
+        if done {
+            Ok(())
+        } else {
+            Err(Error::UnknownRecord { id: id.to_string() })
+        }
+    }
+
+    /// Covert visits to propose to `group` at `now`: enterprises of its area (whose latest
+    /// visit was the group's; the whole region with `whole_region`) whose tier's interval has
+    /// passed since their last covert visit, or that never had one, or that are on the key
+    /// list; highest tier first, then longest without a covert visit.
+    pub async fn planning_at(
+        &self,
+        user: &WebUser,
+        group: &str,
+        whole_region: bool,
+        now: i64,
+    ) -> Result<Vec<Proposal>> {
+        let all = self.enterprise_risks_at(user, now).await?;
+        let mut out: Vec<Proposal> = all
+            .into_iter()
+            .filter(|e| whole_region || e.facts.group == group)
+            .filter_map(|e| {
+                let interval = i64::from(e.risk.tier.visit_interval_days());
+                let overdue_days = e.days_since_covert.map(|d| i64::from(d) - interval);
+                let due = overdue_days.is_none_or(|d| d >= 0) || e.on_key_list();
+                due.then_some(Proposal {
+                    enterprise: e,
+                    overdue_days,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            let gap = |p: &Proposal| p.enterprise.days_since_covert.map_or(u32::MAX, |d| d);
+            a.enterprise
+                .risk
+                .tier
+                .cmp(&b.enterprise.risk.tier)
+                .then_with(|| gap(b).cmp(&gap(a)))
+                .then_with(|| {
+                    a.enterprise
+                        .facts
+                        .credit_code
+                        .cmp(&b.enterprise.facts.credit_code)
+                })
+        });
+        Ok(out)
+    }
+
+    /// Turns a selection of proposals into planned-target pushes (推送计划检查对象) to
+    /// `group`: one assignment per enterprise, with its name and credit code as the site, its
+    /// tier and reasons as the content. Returns the assignments' ids.
+    pub async fn plan_covert_visits(
+        &self,
+        user: &WebUser,
+        group: &str,
+        credit_codes: &[String],
+        due: Option<i64>,
+    ) -> Result<Vec<RecordId>> {
+        if credit_codes.is_empty() {
+            return Err(Error::InvalidInput(
+                "tick at least one enterprise to plan".into(),
+            ));
+        }
+        let all = self
+            .enterprise_risks_at(user, siteproof_core::now())
+            .await?;
+        let mut codes = credit_codes.to_vec();
+        codes.sort();
+        codes.dedup();
+        let mut chosen = Vec::new();
+        for code in &codes {
+            let e = all
+                .iter()
+                .find(|e| e.facts.credit_code == *code)
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "no enterprise with credit code {code} is yours to plan"
+                    ))
+                })?;
+            chosen.push(e.clone());
+        }
+        let mut ids = Vec::new();
+        for e in chosen {
+            let sector = Sector::from_code(&e.facts.sector);
+            let reasons = e
+                .risk
+                .reasons
+                .iter()
+                .map(|r| format!("{}（{} 分）", r.zh, r.points))
+                .collect::<Vec<_>>()
+                .join("；");
+            let new = NewAssignment {
+                group: group.to_owned(),
+                kind: AssignmentKind::PlannedTarget,
+                title: format!("计划暗访：{}", e.facts.name),
+                body: format!(
+                    "风险等级 {}，{} 分：{reasons}",
+                    e.risk.tier.code(),
+                    e.risk.score
+                ),
+                sector,
+                site: sector.map(|sector| Site {
+                    name: e.facts.name.clone(),
+                    credit_code: Some(e.facts.credit_code.clone()),
+                    address: String::new(),
+                    sector,
+                }),
+                template: None,
+                due,
+                experts: Vec::new(),
+                lead: None,
+                cases: Vec::new(),
+            };
+            ids.push(self.issue_assignment(user, new).await?);
+        }
+        Ok(ids)
+    }
+}
