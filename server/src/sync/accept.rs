@@ -119,12 +119,13 @@ impl SyncService {
                 return Err(e.into());
             }
         };
+        let mut to_compact = Vec::new();
         for (record, result) in write.records.iter().zip(&stored) {
             let Some(cached) = guards.get_mut(&record.header.id).and_then(|e| e.as_mut()) else {
                 // Dropped after validation (a bulk push): a stored record whose snapshot this
                 // push did not refresh is compacted in the background, one at a time.
                 if record.snapshot.is_none() {
-                    self.compactor.request(record.header.id.clone());
+                    to_compact.push(record.header.id.clone());
                 }
                 continue;
             };
@@ -136,8 +137,14 @@ impl SyncService {
                 }
             }
             if cached.wants_snapshot() {
-                self.compactor.request(record.header.id.clone());
+                to_compact.push(record.header.id.clone());
             }
+        }
+        // The slots are let go before queueing: the compactor locks them to do its work, and
+        // a full queue makes this push wait for it.
+        drop(guards);
+        for id in to_compact {
+            self.compactor.request(id).await;
         }
         Ok(write
             .records
