@@ -409,3 +409,39 @@ fn the_demo_and_the_client_print_no_schema_migration_lines() {
         common::text(&listed)
     );
 }
+
+/// The `GLIBC_TUNABLES` entry of a running process's environment, read from `/proc`.
+fn tunables_of(pid: u32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read /proc/PID/environ");
+    environ
+        .split(|b| *b == 0)
+        .find_map(|var| var.strip_prefix(b"GLIBC_TUNABLES="))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// `siteproof serve` runs with the allocator's limits (`docs/operations.md`, "Memory"): the
+/// process the test started (same process id) has them in its environment and serves; an
+/// operator's own malloc tunables are kept as they are.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_runs_with_the_allocators_limits_unless_the_operator_set_malloc_tunables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("server");
+    let data = data.to_str().expect("utf-8 path");
+    let (server, url) = start_server_with(data, &[], None);
+    assert_eq!(
+        tunables_of(server.pid()).as_deref(),
+        Some(siteproof_server::allocator::TUNABLES)
+    );
+    assert_alive(&url);
+    drop(server);
+
+    let own = "glibc.malloc.arena_max=4";
+    let server = common::LoggedServer::start(
+        &["--data", data, "--listen", "127.0.0.1:0"],
+        &[("GLIBC_TUNABLES", own)],
+    );
+    let (addr, _) = server.listening();
+    assert_eq!(tunables_of(server.pid()).as_deref(), Some(own));
+    assert_alive(&format!("http://{addr}"));
+}

@@ -66,7 +66,8 @@ fn post(server: &TestServer, token: &str, req: &SyncRequest) -> (u16, Vec<u8>) {
 
 /// A seeding device's first push goes in bounded pages (at most 100 records and about
 /// 512 KiB of changes each, one record always), all of them accepted; a push of more records
-/// than the server's documented 500 is refused with a message that says the limit.
+/// than the server's documented 500 is refused (`413 payload_too_large`, nothing stored) with
+/// a message that says the limit.
 #[test]
 fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -102,9 +103,10 @@ fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() 
     };
     let (status, body) = post(&server, &token, &oversized);
     let text = String::from_utf8_lossy(&body);
-    assert_eq!(status, 400, "{text}");
+    assert_eq!(status, 413, "{text}");
     assert!(
-        text.contains("\"malformed\"") && text.contains("the push holds 501 records; at most 500"),
+        text.contains("\"payload_too_large\"")
+            && text.contains("the push holds 501 records; at most 500"),
         "{text}"
     );
 

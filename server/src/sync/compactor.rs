@@ -115,8 +115,7 @@ impl Compactor {
             };
             if let Worker::Idle = *worker {
                 let (tx, rx) = mpsc::channel(self.capacity);
-                let task =
-                    tokio::spawn(run(
+                let task = tokio::spawn(run(
                     rx,
                     self.capacity,
                     Arc::clone(&self.storage),

@@ -597,6 +597,11 @@ fn shm_dir() -> PathBuf {
 
 /// The child process: the server on the embedded default, on a free loopback port.
 fn serve(dir: &Path, check_whole: bool) {
+    // As `siteproof serve` does: the allocator's limits (`SYNC_BENCH_GLIBC_DEFAULTS=1` keeps
+    // glibc's defaults, to compare).
+    if std::env::var_os("SYNC_BENCH_GLIBC_DEFAULTS").is_none() {
+        siteproof_server::allocator::limit_retention();
+    }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let mut config = ServerConfig::default();
