@@ -13,6 +13,8 @@
 //! an arena trimmed beyond 256 KiB free. Tunables are read only when a process starts, so it
 //! starts the server's executable again in place (same process id, same arguments) with them
 //! added to `GLIBC_TUNABLES`. An operator who sets any `glibc.malloc` tunable keeps theirs.
+//! (glibc 2.36 cuts the variable after the first value it reads, so the process's own
+//! environment then shows only the first tunable; all of them are in force.)
 //! (`malloc_trim` and `mallopt` would need unsafe code, which the workspace forbids.)
 
 /// The glibc malloc tunables the server runs with.
@@ -45,19 +47,5 @@ pub fn limit_retention() {
             .env("GLIBC_TUNABLES", tunables)
             .exec();
         tracing::warn!(%error, "could not restart with the allocator's limits; running with glibc's defaults");
-    }
-}
-
-/// Whether this process runs with glibc malloc tunables set (by [`limit_retention`] or by the
-/// operator); `None` off glibc Linux.
-pub fn retention_limited() -> Option<bool> {
-    if cfg!(all(target_os = "linux", target_env = "gnu")) {
-        Some(
-            std::env::var("GLIBC_TUNABLES")
-                .unwrap_or_default()
-                .contains("glibc.malloc."),
-        )
-    } else {
-        None
     }
 }
