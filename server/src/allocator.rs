@@ -13,8 +13,8 @@
 //! an arena trimmed beyond 256 KiB free. Tunables are read only when a process starts, so it
 //! starts the server's executable again in place (same process id, same arguments) with them
 //! added to `GLIBC_TUNABLES`. An operator who sets any `glibc.malloc` tunable keeps theirs.
-//! (glibc 2.36 cuts the variable after the first value it reads, so the process's own
-//! environment then shows only the first tunable; all of them are in force.)
+//! (glibc 2.36 writes a NUL after each value it reads into the environment block the process
+//! started with, so `/proc/PID/environ` shows the first tunable alone; all are in force.)
 //! (`malloc_trim` and `mallopt` would need unsafe code, which the workspace forbids.)
 
 /// The glibc malloc tunables the server runs with.
