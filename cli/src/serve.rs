@@ -47,6 +47,8 @@ impl ServeArgs {
 pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), CliError> {
     let options = args.settle(log_format)?;
     crate::init_logging(options.log_format, &options.log);
+    // Starts this process again with the allocator's limits when they are not set yet.
+    siteproof_server::allocator::limit_retention();
     let mut config = ServerConfig {
         sync_body_limit: options.sync_body_limit_mib.get().saturating_mul(1 << 20),
         blobs: options.blobs.clone().unwrap_or_default(),

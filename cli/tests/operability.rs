@@ -409,3 +409,50 @@ fn the_demo_and_the_client_print_no_schema_migration_lines() {
         common::text(&listed)
     );
 }
+
+/// Whether the environment a running process started with (read from `/proc`) holds every
+/// `name=value` of `tunables` in `GLIBC_TUNABLES`. glibc may cut the variable where it read
+/// the first value (it writes a NUL there), so the rest is looked for up to the next variable
+/// that is not a tunable.
+fn started_with_tunables(pid: u32, tunables: &str) -> bool {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read /proc/PID/environ");
+    let text = String::from_utf8_lossy(&environ).replace('\0', ":");
+    let Some(start) = text.find("GLIBC_TUNABLES=") else {
+        return false;
+    };
+    let found: Vec<&str> = text[start + "GLIBC_TUNABLES=".len()..]
+        .split(':')
+        .take_while(|item| item.starts_with("glibc."))
+        .collect();
+    tunables.split(':').all(|t| found.contains(&t))
+}
+
+/// `siteproof serve` runs with the allocator's limits (`docs/operations.md`, "Memory"): the
+/// process the test started (same process id) started again with them and serves; an
+/// operator's own malloc tunables are kept as they are.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_runs_with_the_allocators_limits_unless_the_operator_set_malloc_tunables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("server");
+    let data = data.to_str().expect("utf-8 path");
+    let args = ["--data", data, "--listen", "127.0.0.1:0"];
+    let server = common::LoggedServer::start(&args, &[]);
+    let (addr, _) = server.listening();
+    assert!(started_with_tunables(
+        server.pid(),
+        siteproof_server::allocator::TUNABLES
+    ));
+    assert_alive(&format!("http://{addr}"));
+    drop(server);
+
+    let own = "glibc.malloc.arena_max=4";
+    let server = common::LoggedServer::start(&args, &[("GLIBC_TUNABLES", own)]);
+    let (addr, _) = server.listening();
+    assert!(started_with_tunables(server.pid(), own));
+    assert!(!started_with_tunables(
+        server.pid(),
+        "glibc.malloc.mmap_threshold=131072"
+    ));
+    assert_alive(&format!("http://{addr}"));
+}

@@ -19,6 +19,16 @@ pub enum Error {
     /// A field of a request is invalid.
     #[error("{0}")]
     InvalidInput(String),
+    /// A push holds more records than one request may carry.
+    #[error(
+        "the push holds {records} records; at most {limit} per request (push the rest in the next requests)"
+    )]
+    TooManyRecords {
+        /// Records in the push.
+        records: usize,
+        /// The most one push may hold.
+        limit: usize,
+    },
     /// Pushed changes depend on history the server does not have.
     #[error(
         "record {id}: {missing} change(s) depend on history the server does not have; push them too"
@@ -169,6 +179,8 @@ impl AppError {
             AppError::Service(e) => match e {
                 Error::Malformed(_) => (S::BAD_REQUEST, "malformed"),
                 Error::InvalidInput(_) => (S::BAD_REQUEST, "invalid_input"),
+                // The same answer as a body over the limit: push fewer records per request.
+                Error::TooManyRecords { .. } => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
                 Error::MissingDependencies { .. } => {
                     (S::UNPROCESSABLE_ENTITY, "missing_dependencies")
                 }

@@ -93,7 +93,7 @@ async fn enroll(
         (status = 400, description = "`malformed`: the body is not a SyncRequest", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no or a revoked device token", body = ErrorBody),
         (status = 403, description = "`forbidden_scope`, `forbidden_kind`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: over --sync-body-limit-mib", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over --sync-body-limit-mib, or a push of more than 500 records", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not application/cbor", body = ErrorBody),
         (status = 422, description = "`invalid_record`, `missing_dependencies`, `header_changed`", body = ErrorBody),
         (status = 503, description = "`busy`: retry after the `Retry-After` seconds", body = ErrorBody),
@@ -127,6 +127,9 @@ async fn sync(
         .into(),
     })?;
     let req: SyncRequest = wire::decode(&body).map_err(|e| Error::Malformed(e.to_string()))?;
+    // The raw body is not kept while the push is checked and the page is built.
+    let body_len = body.len();
+    drop(body);
     // The region's enterprise directory is brought up to date first, so this pull carries
     // it; a failure there is logged and the sync goes on (`backoffice/directory.rs`). Only
     // for a client that reads it (`Reads`: older app builds are never sent one).
@@ -145,9 +148,10 @@ async fn sync(
     metrics::sync_round(
         resp.acked.len(),
         resp.records.len(),
-        body.len(),
+        body_len,
         encoded.len(),
     );
+    drop(resp);
     Ok((
         [(CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE))],
         encoded,

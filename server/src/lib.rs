@@ -35,6 +35,7 @@
 //! `docs/ARCHITECTURE.md` maps the layers.
 
 pub mod admin;
+pub mod allocator;
 pub mod backoffice;
 pub mod backup;
 pub mod blob;

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
         "blob",
         "work_gate",
         "metrics",
+        "allocator",
     ],
     // Identity and security: principal, users, sessions, throttles, headers, visibility.
     &["identity"],

@@ -9,6 +9,7 @@ use common::*;
 use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{Cursor, SyncRequest};
 use siteproof_core::*;
+use siteproof_server::ServerConfig;
 
 #[tokio::test]
 async fn health_answers_ok() {
@@ -512,4 +513,41 @@ async fn edits_to_a_record_are_compacted_into_its_snapshot_in_the_background() {
     }
     a.sync_all(&server, 1 << 20).await;
     server.wait_for_snapshot(&visit).await;
+}
+
+/// A bulk push of stored records queues each of them for compaction once it is stored. With a
+/// compaction queue of one job the push waits for room instead of the queue growing, and it
+/// lets go of its records before it waits, so the worker compacting them is not locked out:
+/// the push completes and every record is compacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_push_through_a_one_job_compaction_queue_completes_and_compacts_every_record() {
+    let mut config = ServerConfig::default();
+    config.sync.compaction_queue = 1;
+    let server = TestServer::with_config(config).await;
+    let mut a = Phone::enroll(&server, "g1").await;
+    let visits: Vec<RecordId> = (0..40)
+        .map(|n| a.capture_visit(&format!("企业{n}")))
+        .collect();
+    a.sync_all(&server, 1 << 20).await;
+    for visit in &visits {
+        for note in ["一", "二", "三"] {
+            a.store
+                .answer_item(visit, &item("exits"), fail(note))
+                .expect("answer");
+        }
+    }
+    let req = a.request(1 << 20);
+    assert_eq!(req.push.len(), visits.len(), "one push of every record");
+    // A push that deadlocked against the worker would never answer.
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        server.sync(&a.token, &req),
+    )
+    .await
+    .expect("the push completes while the compaction queue is full");
+    a.apply(&resp);
+    assert_eq!(a.store.outbox_len().expect("outbox"), 0);
+    for visit in &visits {
+        server.wait_for_snapshot(visit).await;
+    }
 }

@@ -254,7 +254,8 @@ pub struct LoggedServer {
 
 impl LoggedServer {
     /// Starts `siteproof serve ARGS` with `env` set (and the `SITEPROOF_*` variables the
-    /// tests use removed from the inherited environment), plain-text logs without colour.
+    /// tests use and `GLIBC_TUNABLES` removed from the inherited environment), plain-text
+    /// logs without colour.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_siteproof"));
         command.arg("serve").args(args);
@@ -267,6 +268,7 @@ impl LoggedServer {
             "SITEPROOF_SYNC_BODY_LIMIT_MIB",
             "SITEPROOF_TLS_CERT",
             "SITEPROOF_TLS_KEY",
+            "GLIBC_TUNABLES",
         ] {
             command.env_remove(name);
         }

@@ -13,10 +13,10 @@ use crate::ids::RecordId;
 use crate::sync::wire::{ANNOUNCED_KINDS, Cursor, PushRecord, SyncRequest, SyncResponse};
 
 /// How many records one request pushes at most; more wait for the next round.
-const MAX_PUSH_RECORDS: usize = 500;
+const MAX_PUSH_RECORDS: usize = 100;
 /// How many change bytes one request pushes at most (one record always goes, whatever its
 /// size): small requests keep the server's memory and a retry's cost small on a bad link.
-const MAX_PUSH_BYTES: usize = 2 << 20;
+const MAX_PUSH_BYTES: usize = 512 << 10;
 /// Page size asked of the server.
 const PAGE_BYTES: u64 = 8 << 20;
 

@@ -37,8 +37,11 @@ impl SyncService {
         let mut guards: HashMap<RecordId, _> =
             self.cache.lock_all(&ids).await?.into_iter().collect();
         let mut writes = Vec::with_capacity(parsed.len());
+        let keep_loaded = ids.len() <= self.limits.keep_loaded_up_to;
         let mut outcome = Ok(());
-        for record in &parsed {
+        // Each record's parsed changes are dropped once its write is made (owned loop).
+        for record in parsed {
+            let record = &record;
             let Some(entry) = guards.get_mut(&record.id) else {
                 outcome = Err(Error::Internal(
                     "a pushed record's cache slot is not locked".into(),
@@ -89,6 +92,11 @@ impl SyncService {
                         }
                     }
                     writes.push(write);
+                    if !keep_loaded {
+                        // A bulk push: the record is validated and its write made; drop the
+                        // document now so the push holds one loaded record at a time.
+                        **entry = None;
+                    }
                 }
                 Err(e) => {
                     outcome = Err(e);
@@ -111,8 +119,14 @@ impl SyncService {
                 return Err(e.into());
             }
         };
+        let mut to_compact = Vec::new();
         for (record, result) in write.records.iter().zip(&stored) {
             let Some(cached) = guards.get_mut(&record.header.id).and_then(|e| e.as_mut()) else {
+                // Dropped after validation (a bulk push): a stored record whose snapshot this
+                // push did not refresh is compacted in the background, one at a time.
+                if record.snapshot.is_none() {
+                    to_compact.push(record.header.id.clone());
+                }
                 continue;
             };
             if let Some(seq) = result.covered_through {
@@ -123,8 +137,14 @@ impl SyncService {
                 }
             }
             if cached.wants_snapshot() {
-                self.compactor.request(record.header.id.clone());
+                to_compact.push(record.header.id.clone());
             }
+        }
+        // The slots are let go before queueing: the compactor locks them to do its work, and
+        // a full queue makes this push wait for it.
+        drop(guards);
+        for id in to_compact {
+            self.compactor.request(id).await;
         }
         Ok(write
             .records

@@ -2,6 +2,11 @@
 //! here and re-saved off the request path. Records queued several times before their turn are
 //! saved once. A pull that meets a record still behind compacts it itself.
 //!
+//! The queue is bounded: when it is full, the request that queues more work waits for room
+//! (after its own write is stored), so a burst of pushes larger than the compactor can take
+//! slows those pushes down instead of growing the queue. Callers must not hold a document
+//! cache slot while they queue: the worker locks slots to compact them.
+//!
 //! [`Compactor::close`] stops taking work, lets the worker finish what is queued and waits for
 //! it, so nothing writes to storage after the server has stopped.
 
@@ -20,6 +25,8 @@ use crate::storage::SyncStorage;
 pub(crate) struct Compactor {
     storage: Arc<dyn SyncStorage>,
     cache: Arc<DocCache>,
+    /// The most jobs waiting in the queue.
+    capacity: usize,
     worker: Mutex<Worker>,
 }
 
@@ -28,7 +35,7 @@ enum Worker {
     /// Nothing queued yet.
     Idle,
     /// Running: its queue and its task.
-    Running(mpsc::UnboundedSender<Job>, JoinHandle<()>),
+    Running(mpsc::Sender<Job>, JoinHandle<()>),
     /// Closed: later jobs are dropped (the next pull compacts what needs it).
     Closed,
 }
@@ -46,31 +53,43 @@ enum Job {
 }
 
 impl Compactor {
-    /// A compactor over the service's storage and cache.
-    pub fn new(storage: Arc<dyn SyncStorage>, cache: Arc<DocCache>) -> Self {
+    /// A compactor over the service's storage and cache, queueing at most `capacity` jobs.
+    pub fn new(storage: Arc<dyn SyncStorage>, cache: Arc<DocCache>, capacity: usize) -> Self {
         Self {
             storage,
             cache,
+            capacity: capacity.max(1),
             worker: Mutex::new(Worker::Idle),
         }
     }
 
-    /// Queues a record. Must be called within a tokio runtime (it is: from a request).
-    pub fn request(&self, id: RecordId) {
-        self.send(Job::Compact(id));
+    /// Queues a record, waiting while the queue is full. Must be called within a tokio
+    /// runtime (it is: from a request), holding no document cache slot.
+    pub async fn request(&self, id: RecordId) {
+        self.send(Job::Compact(id)).await;
     }
 
-    /// Queues a snapshot made elsewhere, covering every change of `id` up to `seq`.
-    pub fn store(&self, id: RecordId, seq: u64, bytes: Vec<u8>) {
-        self.send(Job::Store { id, seq, bytes });
+    /// Queues a snapshot made elsewhere, covering every change of `id` up to `seq`, waiting
+    /// while the queue is full (holding no document cache slot).
+    pub async fn store(&self, id: RecordId, seq: u64, bytes: Vec<u8>) {
+        self.send(Job::Store { id, seq, bytes }).await;
     }
 
     /// Waits until every job queued before this call is done.
     pub async fn flush(&self) {
         let (done, finished) = oneshot::channel();
-        self.send(Job::Flush(done));
+        self.send(Job::Flush(done)).await;
         // A closed compactor drops the job: nothing is left to wait for.
         let _ = finished.await;
+    }
+
+    /// How many jobs wait in the queue now (the worker's current batch not counted).
+    #[cfg(test)]
+    pub fn queued(&self) -> usize {
+        match self.worker.lock().as_deref() {
+            Ok(Worker::Running(queue, _)) => queue.max_capacity() - queue.capacity(),
+            _ => 0,
+        }
     }
 
     /// Stops taking jobs, lets the worker finish the queued ones and waits for it.
@@ -80,36 +99,47 @@ impl Compactor {
             Err(_) => return,
         };
         if let Worker::Running(queue, task) = worker {
-            drop(queue); // the worker drains what is queued, then ends
+            // The worker drains what is queued, then ends once senders waiting for room
+            // (which hold their own handle on the queue) are through.
+            drop(queue);
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "the compaction worker failed");
             }
         }
     }
 
-    fn send(&self, job: Job) {
-        let Ok(mut worker) = self.worker.lock() else {
-            return;
+    async fn send(&self, job: Job) {
+        let queue = {
+            let Ok(mut worker) = self.worker.lock() else {
+                return;
+            };
+            if let Worker::Idle = *worker {
+                let (tx, rx) = mpsc::channel(self.capacity);
+                let task = tokio::spawn(run(
+                    rx,
+                    self.capacity,
+                    Arc::clone(&self.storage),
+                    Arc::clone(&self.cache),
+                ));
+                *worker = Worker::Running(tx, task);
+            }
+            match &*worker {
+                Worker::Running(queue, _) => queue.clone(),
+                // A closed queue loses nothing but a snapshot: the log holds every change.
+                Worker::Idle | Worker::Closed => {
+                    tracing::debug!("compaction skipped: the server is stopping");
+                    return;
+                }
+            }
         };
-        if let Worker::Idle = *worker {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let task = tokio::spawn(run(rx, Arc::clone(&self.storage), Arc::clone(&self.cache)));
-            *worker = Worker::Running(tx, task);
-        }
-        match &*worker {
-            // A closed queue loses nothing but a snapshot: the log holds every change.
-            Worker::Running(queue, _) => {
-                let _ = queue.send(job);
-            }
-            Worker::Idle | Worker::Closed => {
-                tracing::debug!("compaction skipped: the server is stopping");
-            }
-        }
+        // Backpressure: waits for room while the queue is full.
+        let _ = queue.send(job).await;
     }
 }
 
 async fn run(
-    mut rx: mpsc::UnboundedReceiver<Job>,
+    mut rx: mpsc::Receiver<Job>,
+    batch: usize,
     storage: Arc<dyn SyncStorage>,
     cache: Arc<DocCache>,
 ) {
@@ -117,7 +147,14 @@ async fn run(
         let mut ids = HashSet::new();
         let mut flushes = Vec::new();
         let mut job = Some(first);
-        while let Some(next) = job.take().or_else(|| rx.try_recv().ok()) {
+        // One batch takes at most a queue's worth, so senders let in while it is taken do
+        // not make it grow without bound.
+        let mut taken = 0;
+        while let Some(next) = job
+            .take()
+            .or_else(|| (taken < batch).then(|| rx.try_recv().ok()).flatten())
+        {
+            taken += 1;
             match next {
                 Job::Compact(id) => {
                     ids.insert(id);
@@ -172,4 +209,54 @@ pub(crate) async fn refresh_snapshot(
     cached.snapshot_len = bytes.len();
     cached.tail_len = 0;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SqliteStorage;
+
+    /// The queue holds at most its capacity: with the worker held up, the next request waits
+    /// (its future stays pending) instead of growing the queue, and goes through once the
+    /// worker moves on.
+    #[tokio::test]
+    async fn a_full_queue_makes_the_next_request_wait_until_the_worker_takes_more() {
+        const CAPACITY: usize = 4;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage: Arc<dyn SyncStorage> =
+            Arc::new(SqliteStorage::open(dir.path().join("s.db")).expect("storage"));
+        let cache = Arc::new(DocCache::new(16));
+        let compactor = Compactor::new(storage, Arc::clone(&cache), CAPACITY);
+        let ids: Vec<RecordId> = (0..=CAPACITY + 1).map(|_| RecordId::random()).collect();
+
+        // Hold the first record's slot: the worker takes it and waits for the slot.
+        let held = cache.lock(&ids[0]).await.expect("lock");
+        compactor.request(ids[0].clone()).await;
+        let mut turns = 0;
+        while compactor.queued() > 0 {
+            tokio::task::yield_now().await;
+            turns += 1;
+            assert!(turns < 1000, "the worker never took its first job");
+        }
+
+        for id in &ids[1..=CAPACITY] {
+            compactor.request(id.clone()).await;
+        }
+        assert_eq!(compactor.queued(), CAPACITY);
+        let mut waiting = std::pin::pin!(compactor.request(ids[CAPACITY + 1].clone()));
+        for _ in 0..10 {
+            tokio::select! {
+                biased;
+                () = &mut waiting => panic!("a request went into a full queue"),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+        assert_eq!(compactor.queued(), CAPACITY, "the queue did not grow");
+
+        drop(held);
+        waiting.await;
+        compactor.flush().await;
+        assert_eq!(compactor.queued(), 0);
+        compactor.close().await;
+    }
 }

@@ -33,6 +33,14 @@ pub struct SyncLimits {
     pub max_need_full: usize,
     /// How many records stay loaded for validating pushes.
     pub cached_docs: usize,
+    /// The most records one push may hold (more: `413 payload_too_large`, push fewer per request).
+    pub max_push_records: usize,
+    /// A push of more records than this keeps none of them loaded: each is validated and
+    /// dropped before the next is loaded, so a bulk upload holds one document at a time.
+    pub keep_loaded_up_to: usize,
+    /// Records (or snapshots) waiting for background compaction at most; a request that
+    /// would queue more waits for room.
+    pub compaction_queue: usize,
     /// Log rows read per storage round trip while building a page.
     pub scan_batch: u32,
     /// Check every pushed record whole after its changes are applied, rather than the parts
@@ -47,7 +55,10 @@ impl Default for SyncLimits {
         Self {
             max_page_bytes: 8 << 20,
             max_need_full: 1000,
-            cached_docs: 512,
+            cached_docs: 128,
+            max_push_records: MAX_PUSH_RECORDS,
+            keep_loaded_up_to: 16,
+            compaction_queue: 256,
             scan_batch: 2048,
             check_whole_records: false,
         }
@@ -57,6 +68,12 @@ impl Default for SyncLimits {
 impl SyncLimits {
     /// Checks what can be checked of a request before touching storage.
     pub fn check(&self, req: &SyncRequest) -> Result<()> {
+        if req.push.len() > self.max_push_records {
+            return Err(Error::TooManyRecords {
+                records: req.push.len(),
+                limit: self.max_push_records,
+            });
+        }
         if req.need_full.len() > self.max_need_full {
             return Err(Error::Malformed(format!(
                 "need_full names {} records; at most {} per request",
@@ -67,6 +84,9 @@ impl SyncLimits {
         Ok(())
     }
 }
+
+/// The most records one push may hold by default (the protocol's documented limit).
+pub const MAX_PUSH_RECORDS: usize = 500;
 
 /// Full documents fetched at once while building a page.
 const FETCH_AHEAD: usize = 16;
@@ -86,7 +106,7 @@ impl SyncService {
         let cache = Arc::new(DocCache::new(limits.cached_docs));
         Self {
             cache: Arc::clone(&cache),
-            compactor: Compactor::new(Arc::clone(&storage), cache),
+            compactor: Compactor::new(Arc::clone(&storage), cache, limits.compaction_queue),
             content: ContentCheck::new(Arc::clone(&storage)),
             storage,
             limits,
@@ -239,19 +259,25 @@ impl SyncService {
             } else {
                 load_current(self.storage.as_ref(), &id, &mut entry).await?;
             }
+            let mut to_store = None;
             if let Some(cached) = entry.as_mut() {
                 // Send a fresh save (made once per state of the record, however many
                 // devices pull it); storing it as the snapshot happens off the request path.
                 let fresh = matches!(&cached.last_save, Some((heads, _)) if *heads == cached.doc.get_heads());
                 let bytes = cached.save();
                 if !fresh {
-                    self.compactor.store(id, cached.seq, bytes.to_vec());
+                    to_store = Some((cached.seq, bytes.to_vec()));
                 }
                 cached.snapshot_len = bytes.len();
                 cached.tail_len = 0;
                 full.snapshot = Some(bytes.to_vec());
                 full.snapshot_seq = cached.seq;
                 full.trailing.clear();
+            }
+            // The slot is let go before queueing: the compactor locks slots to do its work.
+            drop(entry);
+            if let Some((seq, bytes)) = to_store {
+                self.compactor.store(id, seq, bytes).await;
             }
         }
         Ok(docs)

@@ -99,6 +99,8 @@ fn main() {
             "--role server DIR"
         );
         let dir = args.get(3).expect("--role server DIR");
+        // As `siteproof serve` does: the allocator's limits.
+        siteproof_server::allocator::limit_retention();
         return serve(Path::new(dir), arg("--devices", 50) as usize);
     }
     if !run() {

@@ -172,6 +172,11 @@ fn run(check_whole: bool) -> Figures {
         pushed.round_trips,
         pushed.bytes_up as f64 / 1e6
     );
+    println!(
+        "    server peak RSS during the seeding push: {} KiB; now {} KiB (target < 100 MiB)",
+        peak_rss_kib(pid),
+        rss_kib(pid)
+    );
     let saved: usize = visits
         .iter()
         .map(|v| seeder.export_document(v).expect("export").len())
@@ -593,6 +598,11 @@ fn shm_dir() -> PathBuf {
 
 /// The child process: the server on the embedded default, on a free loopback port.
 fn serve(dir: &Path, check_whole: bool) {
+    // As `siteproof serve` does: the allocator's limits (`SYNC_BENCH_GLIBC_DEFAULTS=1` keeps
+    // glibc's defaults, to compare).
+    if std::env::var_os("SYNC_BENCH_GLIBC_DEFAULTS").is_none() {
+        siteproof_server::allocator::limit_retention();
+    }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let mut config = ServerConfig::default();
