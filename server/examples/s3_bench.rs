@@ -9,6 +9,9 @@
 //! S3_BENCH_DIR=/tmp/s3b target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (32 MiB), S3_BENCH_DIR
 //! ```
 //!
+//! The server runs with `MALLOC_MMAP_THRESHOLD_=131072`, as `docs/deploy.md` recommends
+//! (`S3_BENCH_MMAP_THRESHOLD=default` leaves glibc's dynamic threshold).
+//!
 //! - siteproof: the `tus_server` example (`SITEPROOF_BLOBS=s3://siteproof/tus-<round>`) and
 //!   the core's uploader (the `tus_upload` example, S3_BENCH_CHUNK-byte PATCHes: four 8 MiB
 //!   parts, which the server sends three at a time), each its own
@@ -161,6 +164,12 @@ fn siteproof_upload(
     let prefix = format!("tus-{round}");
     let mut env = garage.env.clone();
     env.push(("SITEPROOF_BLOBS".into(), format!("s3://siteproof/{prefix}")));
+    // The server's environment as docs/deploy.md recommends: glibc's malloc with a fixed
+    // mmap threshold (S3_BENCH_MMAP_THRESHOLD, `default` for glibc's own).
+    let threshold = std::env::var("S3_BENCH_MMAP_THRESHOLD").unwrap_or("131072".into());
+    if threshold != "default" {
+        env.push(("MALLOC_MMAP_THRESHOLD_".into(), threshold));
+    }
     let run = tus_run(&data_dir, &phone_dir, &token, chunk, &env)?;
     if field(&run.done, "completed")? != 1 {
         return Err(format!("the siteproof upload failed: {}", run.done).into());

@@ -1,7 +1,8 @@
 //! Migrating blobs between a folder and a real Garage bucket, both ways: every blob hashed
 //! as it streams, a flipped byte detected and not copied, a second run resuming (copying
 //! nothing twice). Two stores on one bucket (two server processes) each see the other's
-//! latest staged upload state, though each keeps what it last read.
+//! latest staged upload state, though each keeps what it last read. An upload an older
+//! version began without part checksums is continued and completed without them.
 
 mod s3_fixture;
 
@@ -189,4 +190,105 @@ async fn a_store_sees_the_staged_state_another_process_wrote_after_its_own_read(
     }
     b.delete_staged(&upload.id).await.expect("delete on b");
     assert_eq!(expires(&a).await, None, "a sees the upload gone");
+}
+
+/// An older version created multipart uploads without part checksums and sent the parts with
+/// a signed payload; a store cannot complete an upload that mixes parts with and without
+/// checksums, so the rest of such an upload goes up as it began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_begun_without_part_checksums_is_completed_without_them() {
+    use object_store::multipart::MultipartStore;
+    let garage = Garage::start();
+    let store = garage.store("older");
+    let data = blob_bytes(12 << 20, 9);
+    let first = 8usize << 20;
+    let hash = MediaHash::from_digest(Sha256::digest(&data).into());
+    let upload = StagedUpload {
+        id: "fedcba9876543210fedcba9876543210".into(),
+        length: data.len() as u64,
+        sha256: hash.clone(),
+        record: RecordId::random(),
+        device: "device".into(),
+        mime: "video/mp4".into(),
+        created_at: 0,
+        expires_at: i64::MAX,
+        completed: false,
+        hashed: None,
+    };
+    store.create_staged(&upload).await.expect("create");
+
+    // What the older version did: a client as configured then (no checksum, signed payload)
+    // creates the multipart upload and sends the first part; its state lacks the new field.
+    let mut builder = object_store::aws::AmazonS3Builder::new();
+    for (key, value) in garage.location("older").settings {
+        builder = builder.with_config(key.parse().expect("setting"), value);
+    }
+    let older = builder
+        .with_bucket_name("siteproof")
+        .build()
+        .expect("client");
+    let key = store.blob_key(&hash);
+    let upload_id = older
+        .create_multipart(&key)
+        .await
+        .expect("create multipart");
+    let part = older
+        .put_part(
+            &key,
+            &upload_id,
+            0,
+            PutPayload::from(data[..first].to_vec()),
+        )
+        .await
+        .expect("first part");
+    let mut state = store
+        .multipart_state(&upload.id)
+        .await
+        .expect("read state")
+        .expect("state");
+    state.upload_id = Some(upload_id);
+    state.parts = vec![siteproof_server::blob::PartRecord {
+        etag: part.content_id,
+        size: first as u64,
+    }];
+    let mut saved = serde_json::to_value(&state).expect("json");
+    saved
+        .as_object_mut()
+        .expect("object")
+        .remove("part_checksums")
+        .expect("the field is there to remove");
+    let state_key =
+        object_store::path::Path::from(format!("older/staging/{}/multipart.json", upload.id));
+    older
+        .put(
+            &state_key,
+            PutPayload::from(serde_json::to_vec(&saved).expect("bytes")),
+        )
+        .await
+        .expect("write the older state");
+
+    // This version appends the rest (the last part) and completes the upload.
+    let mut writer = store
+        .append_staged(&upload.id, first as u64)
+        .await
+        .expect("append");
+    writer
+        .write(Bytes::copy_from_slice(&data[first..]))
+        .await
+        .expect("write");
+    let staged = writer.finish().await.expect("finish");
+    assert_eq!(staged.end, data.len() as u64);
+    let meta = BlobMeta {
+        size: data.len() as u64,
+        mime: "video/mp4".into(),
+        records: vec![upload.record.clone()],
+    };
+    store
+        .commit_staged(&upload.id, &hash, &meta)
+        .await
+        .expect("the store completes the upload");
+    assert!(
+        read_all(&store, &hash, data.len() as u64).await == data,
+        "the blob holds the file's bytes"
+    );
 }

@@ -176,6 +176,9 @@ async fn an_encrypted_phone_uploads_the_plaintext_and_resumes_mid_file() {
     let second = second.expect("second run");
     assert_eq!(second.completed, vec![media_ref.hash.clone()]);
     assert_eq!(second.resumed_from, vec![(media_ref.hash.clone(), 1 << 20)]);
+    // The checksums computed ahead, through a second decrypting reader, matched every chunk.
+    assert_eq!(second.chunks_resent, 0, "no chunk was sent twice");
+    assert_eq!(second.bytes_sent, 3_500_000 - (1 << 20));
     let blob = server.dir.path().join("blobs/blobs").join(&hash);
     assert_eq!(media_fixture::processes::sha256_file(&blob), hash);
     drop(phone);

@@ -1,7 +1,8 @@
 //! The uploader: drains the upload queue to a tus 1.0.0 server, one chunk at a time.
 //!
 //! Each chunk goes up as a `PATCH` with `Upload-Checksum: sha256 <base64>`, and the offset the
-//! server acknowledges is written to the queue before the next chunk is read. After a crash,
+//! server acknowledges is written to the queue before the next chunk is sent (its checksum is
+//! computed on a thread of its own while the chunk before it travels). After a crash,
 //! a lost connection or a restarted server, the next run asks the server (`HEAD`) where the
 //! upload stands and goes on from there: at most the one chunk in flight is sent again.
 //!
@@ -154,6 +155,8 @@ impl Uploader {
         let mut lookups = 0;
         let mut transient = Transient::new(&self.config);
         let mut buf = Vec::new();
+        // The next chunk's checksum, computed on a thread of its own while this one is sent.
+        let mut ahead: Option<HashAhead> = None;
         loop {
             // Find where the server stands: create the upload, or ask it. A server that keeps
             // moving the offset under us is left for a later run rather than chased forever.
@@ -206,12 +209,34 @@ impl Uploader {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::Cancelled);
                 }
-                let len = (item.size - offset).min(self.config.chunk_size as u64) as usize;
-                buf.resize(len, 0);
+                let len = self.chunk_len(&item, offset);
+                buf.clear();
+                buf.reserve_exact(len);
                 file.seek(SeekFrom::Start(offset))?;
-                file.read_exact(&mut buf)
+                (&mut file)
+                    .take(len as u64)
+                    .read_to_end(&mut buf)
                     .map_err(|e| Error::from(e).for_media(&item.hash))?;
-                let checksum = B64.encode(Sha256::digest(&buf));
+                if buf.len() != len {
+                    let short = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+                    return Err(Error::from(short).for_media(&item.hash));
+                }
+                // The checksum hashed ahead while the previous chunk was sent, if it is this
+                // chunk's, else this buffer's.
+                let checksum = ahead
+                    .take()
+                    .filter(|next| next.offset == offset && next.len == len)
+                    .and_then(HashAhead::checksum)
+                    .unwrap_or_else(|| B64.encode(Sha256::digest(&buf)));
+                let next = offset + len as u64;
+                if next < item.size {
+                    ahead = Some(HashAhead::start(
+                        media,
+                        &item,
+                        next,
+                        self.chunk_len(&item, next),
+                    ));
+                }
                 let body = std::mem::take(&mut buf);
                 run.bytes_sent += len as u64;
                 let sent = self
@@ -265,6 +290,11 @@ impl Uploader {
                 }
             }
         }
+    }
+
+    /// The length of the chunk at `offset`.
+    fn chunk_len(&self, item: &UploadItem, offset: u64) -> usize {
+        (item.size - offset).min(self.config.chunk_size as u64) as usize
     }
 
     /// POST: creates the upload. `Ok((url, offset))`; the offset is the size at once when the
@@ -353,6 +383,51 @@ fn classify(resp: Response) -> Outcome {
         400 | 413 | 415 | 422 | 460 => Outcome::Failed(why),
         423 | 429 | 502 | 503 | 504 => Outcome::Retry(why),
         _ => Outcome::Deferred(why),
+    }
+}
+
+/// The `Upload-Checksum` of one chunk, computed on a thread of its own from a reader of its
+/// own while the chunk before it is sent. It reads the chunk in pieces, so the uploader holds
+/// one chunk's buffer (the one being sent) and not two; the chunk is read again into that
+/// buffer when its turn comes (from the page cache, much faster than hashing it). A failure
+/// here only means the checksum is computed from that buffer instead, whose read reports it.
+struct HashAhead {
+    offset: u64,
+    len: usize,
+    thread: std::thread::JoinHandle<std::io::Result<String>>,
+}
+
+impl HashAhead {
+    /// Size of its reads.
+    const PIECE: usize = 1 << 20;
+
+    fn start(media: &MediaStore, item: &UploadItem, offset: u64, len: usize) -> Self {
+        let reader = media.open_original(&item.hash).ok().flatten();
+        let thread = std::thread::spawn(move || {
+            let mut file =
+                reader.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+            file.seek(SeekFrom::Start(offset))?;
+            let mut piece = vec![0u8; Self::PIECE.min(len)];
+            let mut hasher = Sha256::new();
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(piece.len());
+                file.read_exact(&mut piece[..n])?;
+                hasher.update(&piece[..n]);
+                left -= n;
+            }
+            Ok(B64.encode(hasher.finalize()))
+        });
+        Self {
+            offset,
+            len,
+            thread,
+        }
+    }
+
+    /// Waits for the checksum; `None` if it could not be computed.
+    fn checksum(self) -> Option<String> {
+        self.thread.join().ok()?.ok()
     }
 }
 

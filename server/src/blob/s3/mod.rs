@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, Checksum};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
@@ -56,6 +56,9 @@ use multipart::{PARTS_IN_FLIGHT, S3StagedWriter};
 #[derive(Clone, Debug)]
 pub struct S3BlobStore {
     s3: Arc<AmazonS3>,
+    /// The client as configured before part checksums, for the parts of multipart uploads
+    /// begun without them (by an older version): such an upload cannot mix the two.
+    unchecked: Arc<AmazonS3>,
     prefix: Path,
     /// The staging objects this process last read or wrote, by key: their ETag and bytes.
     seen: Arc<Mutex<SeenObjects>>,
@@ -128,21 +131,50 @@ impl S3BlobStore {
     /// Opens the store at `location`, with endpoint, region and credentials from the `AWS_*`
     /// environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`...) and the location's own settings.
+    ///
+    /// Unless `AWS_UNSIGNED_PAYLOAD` or `AWS_CHECKSUM_ALGORITHM` say otherwise, a request's
+    /// body is not hashed into its signature (SHA-256, which the store hashes again to check)
+    /// but sent with an `x-amz-checksum-crc64nvme` the store checks (a CRC, a small fraction of
+    /// a SHA-256's work): every part is still checked on arrival, at a fraction of the CPU.
     pub fn from_env(location: &S3Location) -> BlobResult<Self> {
+        Ok(Self {
+            s3: Arc::new(Self::client(location, true)?),
+            unchecked: Arc::new(Self::client(location, false)?),
+            prefix: Path::from(location.prefix.as_str()),
+            seen: Arc::default(),
+        })
+    }
+
+    /// A client from the environment and `location`'s settings, with part checksums (and
+    /// unsigned payloads) by default if `checked`.
+    fn client(location: &S3Location, checked: bool) -> BlobResult<AmazonS3> {
         let mut builder = AmazonS3Builder::from_env();
+        if checked {
+            let unset = |name: &str| std::env::var_os(name).is_none();
+            if unset("AWS_UNSIGNED_PAYLOAD") {
+                builder = builder.with_unsigned_payload(true);
+            }
+            if unset("AWS_CHECKSUM_ALGORITHM") {
+                builder = builder.with_checksum_algorithm(Checksum::CRC64NVME);
+            }
+        }
         for (key, value) in &location.settings {
             let key: AmazonS3ConfigKey = key.to_ascii_lowercase().parse().map_err(err)?;
             builder = builder.with_config(key, value);
         }
-        let s3 = builder
+        builder
             .with_bucket_name(&location.bucket)
             .build()
-            .map_err(err)?;
-        Ok(Self {
-            s3: Arc::new(s3),
-            prefix: Path::from(location.prefix.as_str()),
-            seen: Arc::default(),
-        })
+            .map_err(err)
+    }
+
+    /// The client for the parts of the upload in `state`.
+    fn parts_client(&self, state: &MultipartState) -> &Arc<AmazonS3> {
+        if state.upload_id.is_none() || state.part_checksums {
+            &self.s3
+        } else {
+            &self.unchecked
+        }
     }
 
     fn key(&self, parts: &[&str]) -> Path {
@@ -296,6 +328,7 @@ impl BlobStore for S3BlobStore {
                 parts: Vec::new(),
                 tail: 0,
                 previous: None,
+                part_checksums: true,
             };
             self.put_json(&self.state_key(&upload.id), &state).await?;
         }
@@ -404,7 +437,7 @@ impl BlobStore for S3BlobStore {
                 // Normally the last append sent the remainder as the last part.
                 let tail = self.tail_bytes(id, &state).await?;
                 let part = self
-                    .s3
+                    .parts_client(&state)
                     .put_part(&key, upload_id, parts.len(), PutPayload::from(tail))
                     .await
                     .map_err(err)?;

@@ -57,6 +57,11 @@ pub struct MultipartState {
     pub tail: u64,
     /// The state before the last append, for rolling it back.
     pub previous: Option<Box<MultipartState>>,
+    /// Whether the multipart upload was created with part checksums (`x-amz-checksum-*`),
+    /// as every upload is now; one begun by an older version was not, and its parts go up
+    /// without them, as it began (a store refuses to complete a mix).
+    #[serde(default)]
+    pub part_checksums: bool,
 }
 
 impl MultipartState {
@@ -120,6 +125,7 @@ impl S3BlobStore {
             // The multipart upload stays (parts past the previous state are sent again).
             let restored = MultipartState {
                 upload_id: state.upload_id.clone(),
+                part_checksums: state.part_checksums,
                 ..previous.clone()
             };
             self.put_json(&self.state_key(id), &restored).await?;
@@ -224,6 +230,8 @@ impl S3StagedWriter {
         // Saved at once: an abort must find it even if this append never finishes.
         self.state.upload_id = Some(id.clone());
         self.start.upload_id = Some(id.clone());
+        self.state.part_checksums = true;
+        self.start.part_checksums = true;
         self.store
             .put_json(&self.store.state_key(&self.id), &self.start)
             .await?;
@@ -237,7 +245,7 @@ impl S3StagedWriter {
             self.land_oldest().await?;
         }
         let index = self.state.parts.len() + self.in_flight.len();
-        let s3 = Arc::clone(&self.store.s3);
+        let s3 = Arc::clone(self.store.parts_client(&self.state));
         let key = self.store.blob_key(&self.state.hash);
         let size = self.buffered;
         let payload = std::mem::take(&mut self.buffer)
