@@ -9,7 +9,7 @@
 //! S3_BENCH_DIR=/tmp/s3b target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (32 MiB), S3_BENCH_DIR
 //! ```
 //!
-//! The server runs with `MALLOC_MMAP_THRESHOLD_=131072`, as `docs/deploy.md` recommends
+//! The server runs with `MALLOC_MMAP_THRESHOLD_=131072`, the mmap threshold `siteproof serve` sets for itself
 //! (`S3_BENCH_MMAP_THRESHOLD=default` leaves glibc's dynamic threshold).
 //!
 //! - siteproof: the `tus_server` example (`SITEPROOF_BLOBS=s3://siteproof/tus-<round>`) and
@@ -164,8 +164,8 @@ fn siteproof_upload(
     let prefix = format!("tus-{round}");
     let mut env = garage.env.clone();
     env.push(("SITEPROOF_BLOBS".into(), format!("s3://siteproof/{prefix}")));
-    // The server's environment as docs/deploy.md recommends: glibc's malloc with a fixed
-    // mmap threshold (S3_BENCH_MMAP_THRESHOLD, `default` for glibc's own).
+    // The mmap threshold `siteproof serve` sets for itself (docs/deploy.md "Memory"): glibc's
+    // malloc with a fixed threshold (S3_BENCH_MMAP_THRESHOLD, `default` for glibc's own).
     let threshold = std::env::var("S3_BENCH_MMAP_THRESHOLD").unwrap_or("131072".into());
     if threshold != "default" {
         env.push(("MALLOC_MMAP_THRESHOLD_".into(), threshold));
