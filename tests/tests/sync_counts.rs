@@ -100,6 +100,7 @@ fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() 
             .collect(),
         need_full: vec![],
         max_bytes: 1 << 20,
+        reads: Vec::new(),
     };
     let (status, body) = post(&server, &token, &oversized);
     let text = String::from_utf8_lossy(&body);
