@@ -55,7 +55,8 @@ pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
 pub use router::{front_door, is_office_path, not_found, paths, router};
 pub use supervision::{
-    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, SupervisionLists, TierFilter,
+    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, RiskCacheStats,
+    SupervisionLists, TierFilter,
 };
 pub use visits::VisitDetail;
 
@@ -116,6 +117,8 @@ pub struct BackOffice {
     case_lock: tokio::sync::Mutex<()>,
     lead_lock: tokio::sync::Mutex<()>,
     lead_gate: LeadGate,
+    /// The supervision's risk facts kept per region between requests.
+    risk_cache: Arc<std::sync::Mutex<supervision::RiskCache>>,
     templates: std::sync::Mutex<
         std::collections::HashMap<siteproof_core::RecordId, Arc<siteproof_core::Template>>,
     >,
@@ -155,6 +158,7 @@ impl BackOffice {
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
             lead_lock: tokio::sync::Mutex::new(()),
+            risk_cache: Arc::default(),
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }

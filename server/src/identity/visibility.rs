@@ -127,6 +127,16 @@ impl SqlFilter {
     }
 }
 
+/// What decides the office rows a reader sees through [`Visibility::sql_filter`]: two
+/// readers with equal keys see the same rows, so what is read for one may be kept for the
+/// other (the supervision's risk facts are kept per key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowsKey {
+    region: String,
+    /// Sorted; `None` when every sector is visible.
+    sectors: Option<Vec<Sector>>,
+}
+
 /// The policy for one reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visibility {
@@ -293,6 +303,24 @@ impl Visibility {
         SqlFilter {
             sql: format!(" AND {table}.region = ?"),
             args: vec![Value::Text(self.enterprise_region().to_owned())],
+        }
+    }
+
+    /// The key of the office rows the reader sees (`None` for a device, which reads none).
+    pub fn rows_key(&self) -> Option<RowsKey> {
+        match &self.reader {
+            Reader::Office {
+                region, sectors, ..
+            } => Some(RowsKey {
+                region: region.clone(),
+                sectors: sectors.as_ref().map(|s| {
+                    let mut s = s.clone();
+                    s.sort();
+                    s.dedup();
+                    s
+                }),
+            }),
+            Reader::Device(_) => None,
         }
     }
 

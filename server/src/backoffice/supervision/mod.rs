@@ -5,6 +5,7 @@
 //! and the planning of covert visits that become planned-target pushes. Lists are office
 //! rows (migration 010); who may change them is `Duty::KeepSupervisionLists`.
 
+mod cache;
 mod facts;
 pub(super) mod pages;
 pub(super) mod routes;
@@ -21,6 +22,7 @@ use super::enterprises::sql as registry;
 use super::{BackOffice, NewAssignment, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
+pub use cache::{RiskCache, RiskCacheStats};
 use facts::DAY_MS;
 pub use facts::Gathered;
 
@@ -318,7 +320,8 @@ fn audit(
 }
 
 impl BackOffice {
-    /// Every enterprise the user may see, scored at `now`, highest score first.
+    /// Every enterprise the user may see, scored at `now`, highest score first. The facts
+    /// come from the kept entry of the user's rows, brought up to date first (`cache.rs`).
     pub async fn enterprise_risks_at(
         &self,
         user: &WebUser,
@@ -326,18 +329,27 @@ impl BackOffice {
     ) -> Result<Vec<EnterpriseRisk>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
+        let cache = self.risk_cache.clone();
         let (gathered, black, keyed) = self
             .db
             .run(move |c| {
+                let gathered = {
+                    let mut kept = cache.lock().unwrap_or_else(|poisoned| {
+                        let mut kept = poisoned.into_inner();
+                        kept.clear();
+                        kept
+                    });
+                    kept.facts_at(c, &vis, now)?
+                };
                 Ok::<_, rusqlite::Error>((
-                    facts::gather(c, &vis, now, None)?,
+                    gathered,
                     codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
                     codes_of(entries(c, &vis, List::KeyList, Some(true))?),
                 ))
             })
             .await?;
         let mut out: Vec<EnterpriseRisk> = gathered
-            .into_values()
+            .into_iter()
             .filter_map(|g| score(g, now))
             .map(|e| marked(e, &black, &keyed))
             .collect();
@@ -350,8 +362,18 @@ impl BackOffice {
         Ok(out)
     }
 
+    /// What the kept risk facts have cost in reads so far (regions read whole, enterprises
+    /// read again, requests served as kept).
+    pub fn risk_cache_stats(&self) -> RiskCacheStats {
+        self.risk_cache
+            .lock()
+            .map(|kept| kept.stats())
+            .unwrap_or_default()
+    }
+
     /// One enterprise's risk as the user may see it (its page's panel), at `now`; `None` when
-    /// the user sees nothing of it or its sector is unknown.
+    /// the user sees nothing of it or its sector is unknown. Read directly: one enterprise's
+    /// facts are a few index searches.
     pub async fn enterprise_risk_at(
         &self,
         user: &WebUser,
@@ -365,7 +387,7 @@ impl BackOffice {
             .db
             .run(move |c| {
                 Ok::<_, rusqlite::Error>((
-                    facts::gather(c, &vis, now, Some(&code))?,
+                    facts::gather(c, &vis, Some(&code))?,
                     codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
                     codes_of(entries(c, &vis, List::KeyList, Some(true))?),
                 ))
@@ -373,7 +395,7 @@ impl BackOffice {
             .await?;
         Ok(gathered
             .into_values()
-            .filter_map(|g| score(g, now))
+            .filter_map(|f| score(f.at(now), now))
             .map(|e| marked(e, &black, &keyed))
             .next())
     }

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_ledger_columns.sql"),
     include_str!("migrations/009_enterprises.sql"),
     include_str!("migrations/010_supervision.sql"),
+    include_str!("migrations/011_risk_changes.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
