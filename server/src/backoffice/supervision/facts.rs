@@ -301,30 +301,8 @@ pub fn gather(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backoffice::db::plans;
     use crate::identity::users::{Role, WebUser};
-
-    fn plan(conn: &Connection, (sql, args): &Query) -> Vec<String> {
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("explain");
-        stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
-            .expect("plan")
-            .collect::<rusqlite::Result<_>>()
-            .expect("plan rows")
-    }
-
-    /// A step of a plan that reads the region's rows rather than the enterprise's: a table
-    /// scan (not of a subquery's rows), or an index searched by region (and time) alone.
-    fn region_wide(step: &str, subqueries: &[String]) -> bool {
-        let scan = step.starts_with("SCAN ")
-            && !step.starts_with("SCAN (")
-            && !subqueries.iter().any(|q| step == format!("SCAN {q}"));
-        let by_region = step.starts_with("SEARCH ")
-            && step.contains("(region=?")
-            && !step.contains("credit_code")
-            && !step.contains("site");
-        scan || by_region
-    }
 
     /// One enterprise's facts (its page) are read through indexes only: no step of any plan
     /// scans a table, so the work grows with the enterprise's history, not the region's.
@@ -345,17 +323,9 @@ mod tests {
                 csrf: String::new(),
             };
             let vis = Visibility::user(&user);
-            for q in queries(&vis, Some("91350100M000100Y43")) {
-                let steps = plan(&conn, &q);
-                let subqueries: Vec<String> = steps
-                    .iter()
-                    .filter_map(|s| s.strip_prefix("CO-ROUTINE ").map(str::to_owned))
-                    .collect();
-                assert!(
-                    steps.iter().all(|s| !region_wide(s, &subqueries)),
-                    "{role:?}: {}\n{steps:#?}",
-                    q.0
-                );
+            for (sql, args) in queries(&vis, Some("91350100M000100Y43")) {
+                let steps = plans::steps(&conn, &sql, &args);
+                assert!(!plans::reads_the_region(&steps), "{role:?}: {sql}\n{steps:#?}");
             }
         }
     }
