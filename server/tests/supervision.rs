@@ -633,6 +633,14 @@ async fn a_planning_selection_becomes_planned_target_pushes_that_reach_the_group
     );
 }
 
+/// A server whose kept risk facts are read only by requests (and by explicit warming), so the
+/// tests count exactly what each request read.
+fn counting_requests() -> siteproof_server::ServerConfig {
+    let mut config = siteproof_server::ServerConfig::default();
+    config.office.warm_risk_facts = false;
+    config
+}
+
 /// A valid credit code of this test's warehouse, registered later.
 fn warehouse_code() -> String {
     let body = "91130100MA0000004";
@@ -645,7 +653,7 @@ fn warehouse_code() -> String {
 /// read again while nothing changed: counted by the cache's own tally, not timed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_risk_facts_follow_every_change_at_once_and_are_not_read_again_unchanged() {
-    let server = TestServer::new().await;
+    let server = TestServer::with_config(counting_requests()).await;
     let real = RealServer::start(&server).await;
     let office = Browser::sign_in(&server, "alice", Role::Reviewer, "hebei").await;
     let gas = Browser::sign_in(&server, "gas", Role::SectorDepartment, "hebei").await;
@@ -823,4 +831,75 @@ async fn kept_risk_facts_follow_every_change_at_once_and_are_not_read_again_unch
     let (_, page) = tianjin.get(&real, "/office/supervision").await;
     assert!(!page.contains(MALL) && !page.contains(&warehouse));
     assert_eq!(bo.risk_cache_stats().regions_gathered, 3);
+}
+
+/// Warming reads a changed region ahead of its first request: the tier view then reads no
+/// fact itself, and what changes after is again read by enterprise, not whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warmed_region_is_ready_before_its_first_tier_view() {
+    let server = TestServer::with_config(counting_requests()).await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice", Role::Reviewer, "hebei").await;
+    let bo = &server.state.backoffice;
+    let mut g1 = phone(&server, &real, "g1").await;
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
+    let roster = format!(
+        "credit_code,name,address,sectors\n{},某仓库有限公司,石家庄市,gas\n",
+        warehouse_code()
+    );
+    bo.import_enterprises(&office.user, roster.into_bytes())
+        .await
+        .expect("import")
+        .expect("a good roster");
+    bo.refresh_index().await.expect("index");
+    bo.warm_risk_facts().await.expect("warm");
+    let warmed = bo.risk_cache_stats();
+    assert_eq!(warmed.regions_gathered, 1, "{warmed:?}");
+
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(tier_of(&page, MALL), ("C".into(), 25));
+    assert_eq!(
+        tier_of(&page, &warehouse_code()),
+        ("C".into(), 35),
+        "gas 20 + never covert 15"
+    );
+    let served = bo.risk_cache_stats();
+    assert_eq!(
+        (
+            served.regions_gathered,
+            served.enterprises_regathered,
+            served.hits
+        ),
+        (1, 0, warmed.hits + 1),
+        "{served:?}"
+    );
+
+    // A change after: the warming reads the one enterprise again, and the request nothing.
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("alarm")],
+    );
+    bo.refresh_index().await.expect("index");
+    bo.warm_risk_facts().await.expect("warm");
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(tier_of(&page, MALL), ("B".into(), 40));
+    let after = bo.risk_cache_stats();
+    assert_eq!(
+        (
+            after.regions_gathered,
+            after.enterprises_regathered,
+            after.hits
+        ),
+        (1, 1, served.hits + 1),
+        "{after:?}"
+    );
 }

@@ -88,6 +88,10 @@ pub struct BackOfficeConfig {
     pub leads_overall: usize,
     /// The window of the lead limits.
     pub lead_window: Duration,
+    /// Whether the supervision's kept risk facts are brought up to date in the background
+    /// after each write (on: the tier view rarely reads more than a few enterprises). Off in
+    /// tests that count what the requests themselves read.
+    pub warm_risk_facts: bool,
 }
 
 impl Default for BackOfficeConfig {
@@ -100,6 +104,7 @@ impl Default for BackOfficeConfig {
             leads_per_address: 5,
             leads_overall: 120,
             lead_window: Duration::from_secs(10 * 60),
+            warm_risk_facts: true,
         }
     }
 }
@@ -118,7 +123,7 @@ pub struct BackOffice {
     lead_lock: tokio::sync::Mutex<()>,
     lead_gate: LeadGate,
     /// The supervision's risk facts kept per region between requests.
-    risk_cache: Arc<std::sync::Mutex<supervision::RiskCache>>,
+    risks: supervision::KeptRisks,
     templates: std::sync::Mutex<
         std::collections::HashMap<siteproof_core::RecordId, Arc<siteproof_core::Template>>,
     >,
@@ -134,6 +139,9 @@ impl BackOffice {
         config: BackOfficeConfig,
     ) -> Result<Self> {
         let db = Db::open(db_path)?;
+        let risks = supervision::KeptRisks::open(db_path, config.warm_risk_facts)?;
+        // Warms the regions the database already holds, ahead of their first tier view.
+        risks.changed();
         let sessions = Sessions::new(
             db.connection(),
             db_path,
@@ -158,13 +166,14 @@ impl BackOffice {
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
             lead_lock: tokio::sync::Mutex::new(()),
-            risk_cache: Arc::default(),
+            risks,
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
-    /// Waits for the database work in flight and closes the back office's connection.
+    /// Waits for the database work in flight and closes the back office's connections.
     pub async fn close(&self) {
+        self.risks.close().await;
         self.db.close().await;
     }
 

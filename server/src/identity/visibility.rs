@@ -137,6 +137,37 @@ pub struct RowsKey {
     sectors: Option<Vec<Sector>>,
 }
 
+impl RowsKey {
+    /// The key of a region's whole view (a reviewer's: every sector).
+    pub fn whole_region(region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            sectors: None,
+        }
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// A reader who sees exactly these rows (for reading them ahead of any request).
+    pub fn reader(&self) -> Visibility {
+        let role = if self.sectors.is_some() {
+            Role::SectorDepartment
+        } else {
+            Role::Reviewer
+        };
+        Visibility {
+            reader: Reader::Office {
+                region: self.region.clone(),
+                role,
+                sectors: self.sectors.clone(),
+            },
+        }
+    }
+}
+
 /// The policy for one reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visibility {

@@ -186,9 +186,12 @@ impl BackOffice {
         }
         let (vis, by) = (Visibility::user(user), user.login.clone());
         let now = siteproof_core::now();
-        self.db
+        let merged = self
+            .db
             .run(move |c| sql::merge(c, &vis, &code, &site, &by, now))
-            .await?
+            .await?;
+        self.risks.changed();
+        merged
     }
 
     /// Undoes merge `id` of the user's region, keeping the row as the record of both.
@@ -196,9 +199,12 @@ impl BackOffice {
         keeper(user)?;
         let (vis, by) = (Visibility::user(user), user.login.clone());
         let now = siteproof_core::now();
-        self.db
+        let undone = self
+            .db
             .run(move |c| sql::undo_merge(c, &vis, id, &by, now))
-            .await?
+            .await?;
+        self.risks.changed();
+        undone
     }
 
     /// Imports a roster (CSV or XLSX, told apart by content) into the user's region: every
@@ -226,6 +232,7 @@ impl BackOffice {
             .db
             .run(move |c| sql::upsert_all(c, &vis, &rows, now))
             .await?;
+        self.risks.changed();
         Ok(Ok(written))
     }
 }

@@ -287,9 +287,7 @@ pub fn of_visits_in(
 /// SQLite's order) and found by visit: left to itself the planner walks the region's
 /// entries by date, reading every hazard of the region for an enterprise's few.
 fn of_visits_from(visits: &str) -> String {
-    format!(
-        "({visits}) k CROSS JOIN bo_cases c INDEXED BY bo_cases_by_visit ON c.visit_id = k.id"
-    )
+    format!("({visits}) k CROSS JOIN bo_cases c INDEXED BY bo_cases_by_visit ON c.visit_id = k.id")
 }
 
 /// The SQL of [`of_visits_in`].
@@ -299,10 +297,7 @@ pub fn of_visits_in_query(
     key: &[Value],
     limit: i64,
 ) -> (String, Vec<Value>) {
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM {} WHERE 1=1",
-        of_visits_from(visits)
-    );
+    let mut sql = format!("SELECT {COLUMNS} FROM {} WHERE 1=1", of_visits_from(visits));
     let mut args = key.to_vec();
     vis.sql_filter("c", Unsectored::Hidden)
         .append_to(&mut sql, &mut args);

@@ -12,12 +12,20 @@
 //! windows of the rules (365 days, deadlines passing, days since the last covert visit) move
 //! with the clock, not with the cache. The blacklist and the key list are not kept: they are
 //! read with each request.
+//!
+//! After a write, [`warm`] does the same off the request path, on a connection of its own
+//! (WAL: it reads beside the office's connection without holding it), for the entries kept
+//! and for the whole view of each region that changed, so a request rarely finds more than a
+//! few enterprises to read again. A request never depends on it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, params};
 
 use super::facts::{self, Facts, Gathered};
+use crate::backoffice::db::Db;
+use crate::error::Result;
 use crate::identity::visibility::{RowsKey, Visibility};
 
 /// Above this many enterprises changed since the last look, the region is read whole again
@@ -49,7 +57,29 @@ struct Entry {
 #[derive(Default)]
 pub struct RiskCache {
     entries: HashMap<RowsKey, Entry>,
+    /// The position up to which [`warm`] has looked for regions that changed.
+    warmed: i64,
     stats: RiskCacheStats,
+}
+
+/// What bringing an entry up to date takes.
+enum Update {
+    /// Nothing: it is up to date.
+    Fresh,
+    /// Reading these enterprises again, from the entry at `from`.
+    Codes { from: i64, codes: HashSet<String> },
+    /// Reading the whole view.
+    Whole,
+}
+
+/// What was read for an [`Update`].
+enum Read {
+    Fresh,
+    Codes {
+        from: i64,
+        facts: Vec<(String, Option<Facts>)>,
+    },
+    Whole(HashMap<String, Facts>),
 }
 
 fn position(conn: &Connection) -> rusqlite::Result<i64> {
@@ -66,7 +96,97 @@ fn changed_since(conn: &Connection, region: &str, after: i64) -> rusqlite::Resul
     .collect()
 }
 
+fn regions_changed_since(conn: &Connection, after: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT DISTINCT region FROM bo_risk_changes INDEXED BY bo_risk_changes_by_seq
+         WHERE seq > ?1",
+    )?
+    .query_map([after], |r| r.get(0))?
+    .collect()
+}
+
+/// Reads what `update` needs, for the reader `vis`.
+fn read(conn: &Connection, vis: &Visibility, update: Update) -> rusqlite::Result<Read> {
+    Ok(match update {
+        Update::Fresh => Read::Fresh,
+        Update::Codes { from, codes } => Read::Codes {
+            from,
+            facts: codes
+                .into_iter()
+                .map(|code| {
+                    let f = facts::gather(conn, vis, Some(&code))?.remove(&code);
+                    Ok((code, f))
+                })
+                .collect::<rusqlite::Result<_>>()?,
+        },
+        Update::Whole => Read::Whole(facts::gather(conn, vis, None)?),
+    })
+}
+
 impl RiskCache {
+    /// What bringing `key`'s entry up to `now_at` takes.
+    fn update_of(&self, conn: &Connection, key: &RowsKey, now_at: i64) -> rusqlite::Result<Update> {
+        Ok(match self.entries.get(key) {
+            // The table went back (a database put back from a backup): read it all again.
+            Some(entry) if entry.position > now_at => Update::Whole,
+            Some(entry) if entry.position == now_at => Update::Fresh,
+            Some(entry) => {
+                let codes: HashSet<String> = changed_since(conn, key.region(), entry.position)?
+                    .into_iter()
+                    .collect();
+                if codes.len() <= REGATHER_ONE_BY_ONE {
+                    Update::Codes {
+                        from: entry.position,
+                        codes,
+                    }
+                } else {
+                    Update::Whole
+                }
+            }
+            None => Update::Whole,
+        })
+    }
+
+    /// Applies what was read at `now_at` to `key`'s entry, unless the entry moved meanwhile
+    /// (read one by one from another position) or is already newer (read whole).
+    fn apply(&mut self, key: &RowsKey, now_at: i64, read: Read) {
+        match read {
+            Read::Fresh => {}
+            Read::Codes { from, facts } => {
+                let Some(entry) = self.entries.get_mut(key) else {
+                    return;
+                };
+                if entry.position != from {
+                    return;
+                }
+                for (code, f) in facts {
+                    match f {
+                        Some(f) => entry.facts.insert(code, f),
+                        None => entry.facts.remove(&code),
+                    };
+                    self.stats.enterprises_regathered += 1;
+                }
+                entry.position = now_at;
+            }
+            Read::Whole(facts) => {
+                self.stats.regions_gathered += 1;
+                if self.entries.get(key).is_some_and(|e| e.position >= now_at) {
+                    return;
+                }
+                if !self.entries.contains_key(key) && self.entries.len() >= MAX_ENTRIES {
+                    self.entries.clear();
+                }
+                self.entries.insert(
+                    key.clone(),
+                    Entry {
+                        position: now_at,
+                        facts,
+                    },
+                );
+            }
+        }
+    }
+
     /// The facts of every enterprise `vis` may see, counted at `now`, read through the kept
     /// entry brought up to date first.
     pub fn facts_at(
@@ -83,49 +203,13 @@ impl RiskCache {
         // One read transaction: the position and the facts read agree.
         let tx = conn.transaction()?;
         let now_at = position(&tx)?;
-        let region = vis.enterprise_region().to_owned();
-        let changed = match self.entries.get(&key) {
-            // The table went back (a database put back from a backup): read it all again.
-            Some(entry) if entry.position > now_at => None,
-            Some(entry) if entry.position == now_at => Some(HashSet::new()),
-            Some(entry) => {
-                let codes: HashSet<String> = changed_since(&tx, &region, entry.position)?
-                    .into_iter()
-                    .collect();
-                (codes.len() <= REGATHER_ONE_BY_ONE).then_some(codes)
-            }
-            None => None,
-        };
-        match (changed, self.entries.get_mut(&key)) {
-            (Some(codes), Some(entry)) => {
-                if codes.is_empty() {
-                    self.stats.hits += 1;
-                }
-                for code in codes {
-                    match facts::gather(&tx, vis, Some(&code))?.remove(&code) {
-                        Some(f) => entry.facts.insert(code, f),
-                        None => entry.facts.remove(&code),
-                    };
-                    self.stats.enterprises_regathered += 1;
-                }
-                entry.position = now_at;
-            }
-            _ => {
-                let facts = facts::gather(&tx, vis, None)?;
-                self.stats.regions_gathered += 1;
-                if self.entries.len() >= MAX_ENTRIES {
-                    self.entries.clear();
-                }
-                self.entries.insert(
-                    key.clone(),
-                    Entry {
-                        position: now_at,
-                        facts,
-                    },
-                );
-            }
+        let update = self.update_of(&tx, &key, now_at)?;
+        if matches!(update, Update::Fresh) {
+            self.stats.hits += 1;
         }
+        let read = read(&tx, vis, update)?;
         tx.finish()?;
+        self.apply(&key, now_at, read);
         Ok(self
             .entries
             .get(&key)
@@ -141,5 +225,130 @@ impl RiskCache {
     /// Drops every entry (after a failure left one half brought up to date).
     pub fn clear(&mut self) {
         self.entries.clear();
+    }
+}
+
+/// Locks the cache; a panic while it was held drops what it kept.
+pub fn lock(cache: &Mutex<RiskCache>) -> std::sync::MutexGuard<'_, RiskCache> {
+    cache.lock().unwrap_or_else(|poisoned| {
+        let mut kept = poisoned.into_inner();
+        kept.clear();
+        kept
+    })
+}
+
+/// Brings the kept entries, and the whole view of every region that changed since the last
+/// warming, up to date, reading on `conn` (its own connection) without holding the cache.
+pub fn warm(cache: &Mutex<RiskCache>, conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let now_at = position(&tx)?;
+    let (keys, warmed) = {
+        let kept = lock(cache);
+        (
+            kept.entries.keys().cloned().collect::<HashSet<_>>(),
+            kept.warmed,
+        )
+    };
+    let mut keys = keys;
+    for region in regions_changed_since(&tx, warmed.min(now_at))? {
+        keys.insert(RowsKey::whole_region(&region));
+    }
+    for key in keys {
+        let update = lock(cache).update_of(&tx, &key, now_at)?;
+        let read = read(&tx, &key.reader(), update)?;
+        lock(cache).apply(&key, now_at, read);
+    }
+    tx.finish()?;
+    let mut kept = lock(cache);
+    kept.warmed = kept.warmed.max(now_at);
+    Ok(())
+}
+
+/// Whether a warming runs, and whether another was asked for meanwhile.
+#[derive(Default)]
+struct Warming {
+    running: bool,
+    again: bool,
+}
+
+/// The kept risk facts of the back office with their warming: the cache, and a connection of
+/// its own to warm it on.
+pub struct KeptRisks {
+    cache: Arc<Mutex<RiskCache>>,
+    db: Db,
+    warming: Arc<Mutex<Warming>>,
+    in_background: bool,
+}
+
+impl KeptRisks {
+    /// Over the server's database at `path`; `in_background`: warm after each write.
+    pub fn open(path: &std::path::Path, in_background: bool) -> Result<Self> {
+        Ok(Self {
+            cache: Arc::default(),
+            db: Db::open(path)?,
+            warming: Arc::default(),
+            in_background,
+        })
+    }
+
+    /// The cache, to read through on the office's connection.
+    pub fn cache(&self) -> Arc<Mutex<RiskCache>> {
+        Arc::clone(&self.cache)
+    }
+
+    /// What the cache has read so far.
+    pub fn stats(&self) -> RiskCacheStats {
+        lock(&self.cache).stats()
+    }
+
+    /// Warms the cache now ([`warm`]), and returns once it is done.
+    pub async fn warm_now(&self) -> Result<()> {
+        let cache = Arc::clone(&self.cache);
+        self.db.run(move |c| warm(&cache, c)).await
+    }
+
+    /// Something the facts are read from was written: warms the cache in the background
+    /// (once more after the running warming, if one runs), when that is on and there is a
+    /// runtime to run it.
+    pub fn changed(&self) {
+        if !self.in_background {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        {
+            let mut w = self.warming.lock().unwrap_or_else(|p| p.into_inner());
+            if w.running {
+                w.again = true;
+                return;
+            }
+            w.running = true;
+        }
+        let (cache, db, warming) = (
+            Arc::clone(&self.cache),
+            self.db.clone(),
+            Arc::clone(&self.warming),
+        );
+        runtime.spawn(async move {
+            loop {
+                let cache = Arc::clone(&cache);
+                if let Err(e) = db.run(move |c| warm(&cache, c)).await {
+                    tracing::warn!(error = %e, "risk facts not warmed");
+                }
+                let mut w = warming.lock().unwrap_or_else(|p| p.into_inner());
+                if w.again {
+                    w.again = false;
+                } else {
+                    w.running = false;
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Waits for a warming in flight and closes the connection.
+    pub async fn close(&self) {
+        self.db.close().await;
     }
 }

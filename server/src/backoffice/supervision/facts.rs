@@ -325,7 +325,10 @@ mod tests {
             let vis = Visibility::user(&user);
             for (sql, args) in queries(&vis, Some("91350100M000100Y43")) {
                 let steps = plans::steps(&conn, &sql, &args);
-                assert!(!plans::reads_the_region(&steps), "{role:?}: {sql}\n{steps:#?}");
+                assert!(
+                    !plans::reads_the_region(&steps),
+                    "{role:?}: {sql}\n{steps:#?}"
+                );
             }
         }
     }

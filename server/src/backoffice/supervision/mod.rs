@@ -22,7 +22,7 @@ use super::enterprises::sql as registry;
 use super::{BackOffice, NewAssignment, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
-pub use cache::{RiskCache, RiskCacheStats};
+pub use cache::{KeptRisks, RiskCacheStats};
 use facts::DAY_MS;
 pub use facts::Gathered;
 
@@ -329,18 +329,11 @@ impl BackOffice {
     ) -> Result<Vec<EnterpriseRisk>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
-        let cache = self.risk_cache.clone();
+        let cache = self.risks.cache();
         let (gathered, black, keyed) = self
             .db
             .run(move |c| {
-                let gathered = {
-                    let mut kept = cache.lock().unwrap_or_else(|poisoned| {
-                        let mut kept = poisoned.into_inner();
-                        kept.clear();
-                        kept
-                    });
-                    kept.facts_at(c, &vis, now)?
-                };
+                let gathered = cache::lock(&cache).facts_at(c, &vis, now)?;
                 Ok::<_, rusqlite::Error>((
                     gathered,
                     codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
@@ -365,10 +358,13 @@ impl BackOffice {
     /// What the kept risk facts have cost in reads so far (regions read whole, enterprises
     /// read again, requests served as kept).
     pub fn risk_cache_stats(&self) -> RiskCacheStats {
-        self.risk_cache
-            .lock()
-            .map(|kept| kept.stats())
-            .unwrap_or_default()
+        self.risks.stats()
+    }
+
+    /// Brings the kept risk facts up to date now, as the warming after each write does in
+    /// the background (`BackOfficeConfig::warm_risk_facts`), and returns once done.
+    pub async fn warm_risk_facts(&self) -> Result<()> {
+        self.risks.warm_now().await
     }
 
     /// One enterprise's risk as the user may see it (its page's panel), at `now`; `None` when
