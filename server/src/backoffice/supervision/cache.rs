@@ -16,7 +16,8 @@
 //! After a write, [`warm`] does the same off the request path, on a connection of its own
 //! (WAL: it reads beside the office's connection without holding it), for the entries kept
 //! and for the whole view of each region that changed, so a request rarely finds more than a
-//! few enterprises to read again. A request never depends on it.
+//! few enterprises to read again. A request never depends on it; requests delete the changes
+//! every entry has read past. One server process keeps the facts of a database.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,9 @@ use crate::identity::visibility::{RowsKey, Visibility};
 /// Above this many enterprises changed since the last look, the region is read whole again
 /// (a few grouped passes) rather than one enterprise at a time.
 const REGATHER_ONE_BY_ONE: usize = 300;
+
+/// Changes read past by every entry before they are deleted.
+const PRUNE_EVERY: i64 = 10_000;
 
 /// Entries kept at most (distinct regions and sector sets); past it, all are dropped.
 const MAX_ENTRIES: usize = 64;
@@ -59,6 +63,8 @@ pub struct RiskCache {
     entries: HashMap<RowsKey, Entry>,
     /// The position up to which [`warm`] has looked for regions that changed.
     warmed: i64,
+    /// The position below which the changes were deleted.
+    pruned: i64,
     stats: RiskCacheStats,
 }
 
@@ -89,20 +95,16 @@ fn position(conn: &Connection) -> rusqlite::Result<i64> {
 
 fn changed_since(conn: &Connection, region: &str, after: i64) -> rusqlite::Result<Vec<String>> {
     conn.prepare_cached(
-        "SELECT credit_code FROM bo_risk_changes INDEXED BY bo_risk_changes_by_seq
-         WHERE seq > ?1 AND region = ?2",
+        "SELECT DISTINCT credit_code FROM bo_risk_changes WHERE seq > ?1 AND region = ?2",
     )?
     .query_map(params![after, region], |r| r.get(0))?
     .collect()
 }
 
 fn regions_changed_since(conn: &Connection, after: i64) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT DISTINCT region FROM bo_risk_changes INDEXED BY bo_risk_changes_by_seq
-         WHERE seq > ?1",
-    )?
-    .query_map([after], |r| r.get(0))?
-    .collect()
+    conn.prepare_cached("SELECT DISTINCT region FROM bo_risk_changes WHERE seq > ?1")?
+        .query_map([after], |r| r.get(0))?
+        .collect()
 }
 
 /// Reads what `update` needs, for the reader `vis`.
@@ -210,11 +212,31 @@ impl RiskCache {
         let read = read(&tx, vis, update)?;
         tx.finish()?;
         self.apply(&key, now_at, read);
+        self.prune(conn)?;
         Ok(self
             .entries
             .get(&key)
             .map(|e| e.facts.values().map(|f| f.at(now)).collect())
             .unwrap_or_default())
+    }
+
+    /// Deletes the changes every entry has read past, once there are many (a new entry
+    /// reads whole); the newest stays, so the position never goes back. Written on the
+    /// office's connection, the one that writes the office's rows.
+    fn prune(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let read_past = self
+            .entries
+            .values()
+            .map(|e| e.position)
+            .chain([self.warmed])
+            .min()
+            .unwrap_or(0);
+        if read_past - self.pruned >= PRUNE_EVERY {
+            conn.prepare_cached("DELETE FROM bo_risk_changes WHERE seq < ?1")?
+                .execute([read_past])?;
+            self.pruned = read_past;
+        }
+        Ok(())
     }
 
     /// What the cache has read so far.
