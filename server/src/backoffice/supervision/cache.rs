@@ -36,6 +36,9 @@ const REGATHER_ONE_BY_ONE: usize = 300;
 /// Changes read past by every entry before they are deleted.
 const PRUNE_EVERY: i64 = 10_000;
 
+/// Changes deleted at most per request.
+const PRUNE_BATCH: i64 = 5_000;
+
 /// Entries kept at most (distinct regions and sector sets); past it, all are dropped.
 const MAX_ENTRIES: usize = 64;
 
@@ -116,12 +119,12 @@ fn read(conn: &Connection, vis: &Visibility, update: Update) -> rusqlite::Result
             facts: codes
                 .into_iter()
                 .map(|code| {
-                    let f = facts::gather(conn, vis, Some(&code))?.remove(&code);
+                    let f = facts::read(conn, vis, Some(&code))?.remove(&code);
                     Ok((code, f))
                 })
                 .collect::<rusqlite::Result<_>>()?,
         },
-        Update::Whole => Read::Whole(facts::gather(conn, vis, None)?),
+        Update::Whole => Read::Whole(facts::read(conn, vis, None)?),
     })
 }
 
@@ -199,8 +202,7 @@ impl RiskCache {
     ) -> rusqlite::Result<Vec<Gathered>> {
         let Some(key) = vis.rows_key() else {
             // Not an office reader: nothing is kept for it.
-            let all = facts::gather(conn, vis, None)?;
-            return Ok(all.values().map(|f| f.at(now)).collect());
+            return Ok(facts::gather(conn, vis, now, None)?.into_values().collect());
         };
         // One read transaction: the position and the facts read agree.
         let tx = conn.transaction()?;
@@ -221,8 +223,9 @@ impl RiskCache {
     }
 
     /// Deletes the changes every entry has read past, once there are many (a new entry
-    /// reads whole); the newest stays, so the position never goes back. Written on the
-    /// office's connection, the one that writes the office's rows.
+    /// reads whole), at most [`PRUNE_BATCH`] per request so no request pays for a backlog;
+    /// the newest stays, so the position never goes back. Written on the office's
+    /// connection, the one that writes the office's rows.
     fn prune(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let read_past = self
             .entries
@@ -231,11 +234,18 @@ impl RiskCache {
             .chain([self.warmed])
             .min()
             .unwrap_or(0);
-        if read_past - self.pruned >= PRUNE_EVERY {
-            conn.prepare_cached("DELETE FROM bo_risk_changes WHERE seq < ?1")?
-                .execute([read_past])?;
-            self.pruned = read_past;
+        if read_past - self.pruned < PRUNE_EVERY {
+            return Ok(());
         }
+        let below: i64 = conn
+            .prepare_cached(
+                "SELECT MIN(?1, COALESCE(MIN(seq), 0) + ?2, COALESCE(MAX(seq), 0))
+                 FROM bo_risk_changes",
+            )?
+            .query_row(params![read_past, PRUNE_BATCH], |r| r.get(0))?;
+        conn.prepare_cached("DELETE FROM bo_risk_changes WHERE seq < ?1")?
+            .execute([below])?;
+        self.pruned = below;
         Ok(())
     }
 
@@ -372,5 +382,52 @@ impl KeptRisks {
     /// Waits for a warming in flight and closes the connection.
     pub async fn close(&self) {
         self.db.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes(conn: &Connection) -> (i64, i64) {
+        conn.query_row(
+            "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM bo_risk_changes",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("count")
+    }
+
+    /// Changes every entry has read past go in batches, one per request, and the newest
+    /// stays: the position never goes back.
+    #[test]
+    fn changes_read_past_are_deleted_a_batch_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server.db");
+        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+             INSERT INTO bo_risk_changes (region, credit_code) SELECT 'r', 'c' || i FROM n",
+        )
+        .expect("changes");
+        let mut cache = RiskCache {
+            warmed: 12_000,
+            ..RiskCache::default()
+        };
+        cache.prune(&conn).expect("prune");
+        assert_eq!(changes(&conn), (12_000 - PRUNE_BATCH, 12_000));
+        cache.prune(&conn).expect("prune");
+        assert_eq!(
+            changes(&conn),
+            (12_000 - PRUNE_BATCH, 12_000),
+            "fewer than PRUNE_EVERY read past since: kept"
+        );
+        cache.warmed = 30_000;
+        for _ in 0..10 {
+            cache.prune(&conn).expect("prune");
+        }
+        assert_eq!(changes(&conn), (1, 12_000), "all but the newest");
+        assert_eq!(position(&conn).expect("position"), 12_000);
     }
 }

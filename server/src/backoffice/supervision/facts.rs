@@ -93,7 +93,7 @@ impl Facts {
 /// One fact's query: its SQL (with the visibility filter in it) and its arguments.
 type Query = (String, Vec<Value>);
 
-/// The queries of the facts, in the order [`gather`] reads them: latest visit, latest covert
+/// The queries of the facts, in the order [`read`] reads them: latest visit, latest covert
 /// visit, major hazards, open deadlines, findings by item and visit, leads. `only`: one
 /// enterprise.
 fn queries(vis: &Visibility, only: Option<&str>) -> [Query; 6] {
@@ -216,10 +216,23 @@ fn each_row(
     Ok(())
 }
 
+/// The facts of every enterprise `vis` may see (or just `only`), counted at `now`.
+pub fn gather(
+    conn: &Connection,
+    vis: &Visibility,
+    now: i64,
+    only: Option<&str>,
+) -> rusqlite::Result<HashMap<String, Gathered>> {
+    Ok(read(conn, vis, only)?
+        .into_iter()
+        .map(|(code, f)| (code, f.at(now)))
+        .collect())
+}
+
 /// The facts of every enterprise `vis` may see: the registry's enterprises of its region, and
 /// the codes of the visits it may see that the registry does not hold. `only`: just this
 /// enterprise (its page, or one that changed).
-pub fn gather(
+pub fn read(
     conn: &Connection,
     vis: &Visibility,
     only: Option<&str>,

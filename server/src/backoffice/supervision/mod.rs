@@ -383,7 +383,7 @@ impl BackOffice {
             .db
             .run(move |c| {
                 Ok::<_, rusqlite::Error>((
-                    facts::gather(c, &vis, Some(&code))?,
+                    facts::gather(c, &vis, now, Some(&code))?,
                     codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
                     codes_of(entries(c, &vis, List::KeyList, Some(true))?),
                 ))
@@ -391,7 +391,7 @@ impl BackOffice {
             .await?;
         Ok(gathered
             .into_values()
-            .filter_map(|f| score(f.at(now), now))
+            .filter_map(|g| score(g, now))
             .map(|e| marked(e, &black, &keyed))
             .next())
     }
