@@ -68,11 +68,20 @@ pub fn groups(conn: &Connection, region: &str) -> rusqlite::Result<Vec<String>> 
     stmt.query_map([region], |r| r.get(0))?.collect()
 }
 
-/// Query plans, for the tests that keep a page's queries on indexes.
+/// A migrated database and query plans, for the tests that keep a page's queries on indexes.
 #[cfg(test)]
 pub mod plans {
     use rusqlite::types::Value;
     use rusqlite::{Connection, params_from_iter};
+
+    /// A database migrated to the current schema (kept while the folder lives).
+    pub fn migrated() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server.db");
+        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
+        let conn = Connection::open(&path).expect("open");
+        (dir, conn)
+    }
 
     /// The steps of `sql`'s plan.
     pub fn steps(conn: &Connection, sql: &str, args: &[Value]) -> Vec<String> {

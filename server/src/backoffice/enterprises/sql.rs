@@ -480,21 +480,13 @@ mod tests {
         })
     }
 
-    fn migrated() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("server.db");
-        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
-        let conn = Connection::open(&path).expect("open");
-        (dir, conn)
-    }
-
     /// An enterprise page's visits, hazards and their counts are read from its own visits
     /// (by credit code) and their rows (by visit): no step reads the region's visits or
     /// hazards, so the page costs the enterprise's history, not the region's (it read the
     /// region's 100,000 hazards four times before).
     #[test]
     fn an_enterprises_history_is_searched_by_index() {
-        let (_dir, conn) = migrated();
+        let (_dir, conn) = plans::migrated();
         let key = [
             Value::Text("hebei".into()),
             Value::Text("91350100M000100Y43".into()),
@@ -522,7 +514,7 @@ mod tests {
     /// index (no step scans a table), for a reviewer and a sector department.
     #[test]
     fn the_open_hazard_count_is_searched_by_index() {
-        let (_dir, conn) = migrated();
+        let (_dir, conn) = plans::migrated();
         for user in users() {
             let (sql, args) =
                 open_hazards_query(&Visibility::user(&user), "hebei", "91350100M000100Y43");

@@ -402,10 +402,7 @@ mod tests {
     /// stays: the position never goes back.
     #[test]
     fn changes_read_past_are_deleted_a_batch_at_a_time() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("server.db");
-        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
-        let conn = Connection::open(&path).expect("open");
+        let (_dir, conn) = crate::backoffice::db::plans::migrated();
         conn.execute_batch(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
              INSERT INTO bo_risk_changes (region, credit_code) SELECT 'r', 'c' || i FROM n",

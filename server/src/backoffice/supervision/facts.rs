@@ -321,10 +321,7 @@ mod tests {
     /// scans a table, so the work grows with the enterprise's history, not the region's.
     #[test]
     fn one_enterprises_facts_are_searched_by_index() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("server.db");
-        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
-        let conn = Connection::open(&path).expect("open");
+        let (_dir, conn) = plans::migrated();
         for role in [Role::Reviewer, Role::SectorDepartment] {
             let user = WebUser {
                 id: 1,
