@@ -139,7 +139,7 @@ impl BackOffice {
         config: BackOfficeConfig,
     ) -> Result<Self> {
         let db = Db::open(db_path)?;
-        let risks = supervision::KeptRisks::open(db_path, config.warm_risk_facts)?;
+        let risks = supervision::KeptRisks::open(db_path, db.clone(), config.warm_risk_facts)?;
         // Warms the regions the database already holds, ahead of their first tier view.
         risks.changed();
         let sessions = Sessions::new(

@@ -16,8 +16,8 @@
 //! After a write, [`warm`] does the same off the request path, on a connection of its own
 //! (WAL: it reads beside the office's connection without holding it), for the entries kept
 //! and for the whole view of each region that changed, so a request rarely finds more than a
-//! few enterprises to read again. A request never depends on it; requests delete the changes
-//! every entry has read past. One server process keeps the facts of a database.
+//! few enterprises to read again, then deletes, a batch at a time on the office's connection,
+//! the changes every entry has read past. A request never depends on it. One server process keeps the facts of a database.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -36,8 +36,8 @@ const REGATHER_ONE_BY_ONE: usize = 300;
 /// Changes read past by every entry before they are deleted.
 const PRUNE_EVERY: i64 = 10_000;
 
-/// Changes deleted at most per request.
-const PRUNE_BATCH: i64 = 5_000;
+/// Changes deleted at once (then other work on the office's connection may go first).
+const PRUNE_BATCH: i64 = 1_000;
 
 /// Entries kept at most (distinct regions and sector sets); past it, all are dropped.
 const MAX_ENTRIES: usize = 64;
@@ -214,7 +214,6 @@ impl RiskCache {
         let read = read(&tx, vis, update)?;
         tx.finish()?;
         self.apply(&key, now_at, read);
-        self.prune(conn)?;
         Ok(self
             .entries
             .get(&key)
@@ -222,11 +221,10 @@ impl RiskCache {
             .unwrap_or_default())
     }
 
-    /// Deletes the changes every entry has read past, once there are many (a new entry
-    /// reads whole), at most [`PRUNE_BATCH`] per request so no request pays for a backlog;
-    /// the newest stays, so the position never goes back. Written on the office's
-    /// connection, the one that writes the office's rows.
-    fn prune(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+    /// Deletes one batch ([`PRUNE_BATCH`]) of the changes every entry has read past, once
+    /// there are many (a new entry reads whole); the newest stays, so the position never goes
+    /// back. Returns whether there may be more to delete.
+    fn prune(&mut self, conn: &Connection) -> rusqlite::Result<bool> {
         let read_past = self
             .entries
             .values()
@@ -235,7 +233,7 @@ impl RiskCache {
             .min()
             .unwrap_or(0);
         if read_past - self.pruned < PRUNE_EVERY {
-            return Ok(());
+            return Ok(false);
         }
         let below: i64 = conn
             .prepare_cached(
@@ -245,8 +243,9 @@ impl RiskCache {
             .query_row(params![read_past, PRUNE_BATCH], |r| r.get(0))?;
         conn.prepare_cached("DELETE FROM bo_risk_changes WHERE seq < ?1")?
             .execute([below])?;
+        let more = below > self.pruned && below < read_past;
         self.pruned = below;
-        Ok(())
+        Ok(more)
     }
 
     /// What the cache has read so far.
@@ -308,16 +307,21 @@ struct Warming {
 pub struct KeptRisks {
     cache: Arc<Mutex<RiskCache>>,
     db: Db,
+    /// The office's connection, the one that writes the office's rows: the changes read past
+    /// are deleted there, a batch at a time.
+    office: Db,
     warming: Arc<Mutex<Warming>>,
     in_background: bool,
 }
 
 impl KeptRisks {
-    /// Over the server's database at `path`; `in_background`: warm after each write.
-    pub fn open(path: &std::path::Path, in_background: bool) -> Result<Self> {
+    /// Over the server's database at `path` (`office`: the office's connection);
+    /// `in_background`: warm after each write.
+    pub fn open(path: &std::path::Path, office: Db, in_background: bool) -> Result<Self> {
         Ok(Self {
             cache: Arc::default(),
             db: Db::open(path)?,
+            office,
             warming: Arc::default(),
             in_background,
         })
@@ -357,16 +361,28 @@ impl KeptRisks {
             }
             w.running = true;
         }
-        let (cache, db, warming) = (
+        let (cache, db, office, warming) = (
             Arc::clone(&self.cache),
             self.db.clone(),
+            self.office.clone(),
             Arc::clone(&self.warming),
         );
         runtime.spawn(async move {
             loop {
-                let cache = Arc::clone(&cache);
-                if let Err(e) = db.run(move |c| warm(&cache, c)).await {
+                let kept = Arc::clone(&cache);
+                if let Err(e) = db.run(move |c| warm(&kept, c)).await {
                     tracing::warn!(error = %e, "risk facts not warmed");
+                }
+                loop {
+                    let kept = Arc::clone(&cache);
+                    match office.run(move |c| lock(&kept).prune(c)).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "risk changes not pruned");
+                            break;
+                        }
+                    }
                 }
                 let mut w = warming.lock().unwrap_or_else(|p| p.into_inner());
                 if w.again {
@@ -398,8 +414,8 @@ mod tests {
         .expect("count")
     }
 
-    /// Changes every entry has read past go in batches, one per request, and the newest
-    /// stays: the position never goes back.
+    /// Changes every entry has read past go in batches, and the newest stays: the position
+    /// never goes back.
     #[test]
     fn changes_read_past_are_deleted_a_batch_at_a_time() {
         let (_dir, conn) = crate::backoffice::db::plans::migrated();
@@ -412,18 +428,16 @@ mod tests {
             warmed: 12_000,
             ..RiskCache::default()
         };
-        cache.prune(&conn).expect("prune");
-        assert_eq!(changes(&conn), (12_000 - PRUNE_BATCH, 12_000));
-        cache.prune(&conn).expect("prune");
-        assert_eq!(
-            changes(&conn),
-            (12_000 - PRUNE_BATCH, 12_000),
-            "fewer than PRUNE_EVERY read past since: kept"
+        assert!(cache.prune(&conn).expect("prune"), "more to delete");
+        assert_eq!(changes(&conn), (12_000 - PRUNE_BATCH, 12_000), "one batch");
+        while cache.prune(&conn).expect("prune") {}
+        let (left, _) = changes(&conn);
+        assert!(
+            left > 12_000 - PRUNE_EVERY && left < 12_000,
+            "fewer than PRUNE_EVERY read past are kept: {left}"
         );
         cache.warmed = 30_000;
-        for _ in 0..10 {
-            cache.prune(&conn).expect("prune");
-        }
+        while cache.prune(&conn).expect("prune") {}
         assert_eq!(changes(&conn), (1, 12_000), "all but the newest");
         assert_eq!(position(&conn).expect("position"), 12_000);
     }
