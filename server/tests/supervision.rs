@@ -103,13 +103,24 @@ fn major(item_id: &str) -> NewFinding {
 /// A visit of the enterprise `code` (sector of the fixture template: fire safety, medium
 /// risk) with these findings, synced over HTTP.
 fn visit(phone: &mut Phone, name: &str, code: &str, mode: VisitMode, findings: &[NewFinding]) {
+    visit_of(phone, name, Some(code), mode, findings);
+}
+
+/// A visit of the site `name`, typed with the credit code `code` or with the name only.
+fn visit_of(
+    phone: &mut Phone,
+    name: &str,
+    code: Option<&str>,
+    mode: VisitMode,
+    findings: &[NewFinding],
+) {
     let t = template();
     let visit = phone
         .store
         .create_visit(NewVisit {
             site: Site {
                 name: name.into(),
-                credit_code: Some(code.into()),
+                credit_code: code.map(str::to_owned),
                 address: "石家庄市".into(),
                 sector: t.sector,
             },
@@ -619,5 +630,276 @@ async fn a_planning_selection_becomes_planned_target_pushes_that_reach_the_group
             .iter()
             .all(|a| a.kind != AssignmentKind::PlannedTarget),
         "another group's phone does not get them"
+    );
+}
+
+/// A server whose kept risk facts are read only by requests (and by explicit warming), so the
+/// tests count exactly what each request read.
+fn counting_requests() -> siteproof_server::ServerConfig {
+    let mut config = siteproof_server::ServerConfig::default();
+    config.office.warm_risk_facts = false;
+    config
+}
+
+/// A valid credit code of this test's warehouse, registered later.
+fn warehouse_code() -> String {
+    let body = "91130100MA0000004";
+    let check = siteproof_core::credit_code_check_char(body).expect("digits");
+    format!("{body}{check}")
+}
+
+/// The kept risk facts (`supervision/cache.rs`) are shown fresh after each kind of change (a
+/// hazard synced, a blacklist entry, a registration, a merge and its undo, a lead) and are not
+/// read again while nothing changed: counted by the cache's own tally, not timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_risk_facts_follow_every_change_at_once_and_are_not_read_again_unchanged() {
+    let server = TestServer::with_config(counting_requests()).await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice", Role::Reviewer, "hebei").await;
+    let gas = Browser::sign_in(&server, "gas", Role::SectorDepartment, "hebei").await;
+    let tianjin = Browser::sign_in(&server, "bob", Role::Reviewer, "tianjin").await;
+    let bo = &server.state.backoffice;
+    let mut g1 = phone(&server, &real, "g1").await;
+    // Fire safety 10 + one major 15, covert today: 25. Fire safety 10 + never covert 15: 25.
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
+    visit(&mut g1, "某小店", SHOP, VisitMode::Announced, &[]);
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(tier_of(&page, MALL), ("C".into(), 25));
+    assert_eq!(tier_of(&page, SHOP), ("C".into(), 25));
+    let first = bo.risk_cache_stats();
+    assert_eq!(
+        (first.regions_gathered, first.enterprises_regathered),
+        (1, 0)
+    );
+
+    // Nothing changed: the tier view, the key list and planning read no fact again.
+    for path in [
+        "/office/supervision",
+        "/office/supervision/lists",
+        "/office/planning?group=g1",
+    ] {
+        let (status, page) = office.get(&real, path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+    }
+    let unchanged = bo.risk_cache_stats();
+    assert_eq!(
+        (
+            unchanged.regions_gathered,
+            unchanged.enterprises_regathered,
+            unchanged.hits
+        ),
+        (1, 0, first.hits + 3),
+        "{unchanged:?}"
+    );
+
+    // A new major hazard synced for the shop: 40, tier B, at once; only the shop read again.
+    visit(
+        &mut g1,
+        "某小店",
+        SHOP,
+        VisitMode::Announced,
+        &[major("alarm")],
+    );
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(tier_of(&page, SHOP), ("B".into(), 40));
+    assert_eq!(tier_of(&page, MALL), ("C".into(), 25));
+    let synced = bo.risk_cache_stats();
+    assert_eq!(
+        (synced.regions_gathered, synced.enterprises_regathered),
+        (1, 1),
+        "{synced:?}"
+    );
+
+    // Blacklisted: on the key list and proposed for a covert visit at once, though the mall
+    // was visited covertly today.
+    let (_, page) = office.get(&real, "/office/planning?group=g1").await;
+    assert!(row(&page, "proposals", MALL).is_none(), "not due yet");
+    let (status, _) = office
+        .post(
+            &real,
+            "/office/supervision/blacklist",
+            &[("credit_code", MALL), ("reason", "屡罚不改")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = office.get(&real, "/office/supervision/lists").await;
+    let key = row(&page, "key-list", MALL).expect("blacklisted: on the key list");
+    assert!(key.contains("data-source=\"blacklist\""), "{key}");
+    let (_, page) = office.get(&real, "/office/planning?group=g1").await;
+    assert!(row(&page, "proposals", MALL).is_some(), "{page}");
+
+    // A name-only site with a major hazard; the enterprise registered; the site merged into
+    // it; a lead naming the site; the merge undone: each shown at the next request.
+    let warehouse = warehouse_code();
+    visit_of(
+        &mut g1,
+        "某仓库",
+        None,
+        VisitMode::Announced,
+        &[major("exits")],
+    );
+    let roster = format!(
+        "credit_code,name,address,sectors\n{warehouse},某仓库有限公司,石家庄市,fire_safety\n"
+    );
+    bo.import_enterprises(&office.user, roster.into_bytes())
+        .await
+        .expect("import")
+        .expect("a good roster");
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(
+        tier_of(&page, &warehouse),
+        ("C".into(), 25),
+        "registered, never visited: 10 + 15"
+    );
+    let merge = bo
+        .merge_site(&office.user, &warehouse, "某仓库")
+        .await
+        .expect("merge");
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(
+        tier_of(&page, &warehouse),
+        ("B".into(), 40),
+        "the merged visit's major hazard: + 15"
+    );
+    bo.submit_lead(
+        siteproof_server::backoffice::LeadInput {
+            region: "hebei".into(),
+            sector: None,
+            site: "某仓库".into(),
+            address: String::new(),
+            description: "仓库安全通道长期堆放杂物，消防通道被占用".into(),
+        },
+        "127.0.0.1",
+    )
+    .await
+    .expect("lead");
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(
+        tier_of(&page, &warehouse),
+        ("B".into(), 45),
+        "a lead naming the merged site: + 5"
+    );
+    bo.undo_merge(&office.user, merge).await.expect("undo");
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(
+        tier_of(&page, &warehouse),
+        ("C".into(), 25),
+        "undone: neither the visit nor the lead is the warehouse's"
+    );
+    assert_eq!(
+        bo.risk_cache_stats().regions_gathered,
+        1,
+        "each change read again only what it changed"
+    );
+
+    // The clock moves the windows, not the cache: a year and a day on, the majors have left
+    // the window, with nothing read again.
+    let before = bo.risk_cache_stats();
+    let later = bo
+        .enterprise_risks_at(&office.user, siteproof_core::now() + 366 * DAY)
+        .await
+        .expect("risks");
+    let shop = later
+        .iter()
+        .find(|e| e.facts.credit_code == SHOP)
+        .expect("shop");
+    assert_eq!((shop.facts.major, shop.risk.score), (0, 25));
+    let mall = later
+        .iter()
+        .find(|e| e.facts.credit_code == MALL)
+        .expect("mall");
+    assert_eq!(
+        (mall.facts.major, mall.days_since_covert, mall.risk.score),
+        (0, Some(366), 25)
+    );
+    let after = bo.risk_cache_stats();
+    assert_eq!(
+        (after.regions_gathered, after.enterprises_regathered),
+        (before.regions_gathered, before.enterprises_regathered)
+    );
+
+    // Other readers have their own facts: a gas department sees none of these fire-safety
+    // enterprises, another region none of hebei's.
+    let (_, page) = gas.get(&real, "/office/supervision").await;
+    assert!(!page.contains(MALL) && !page.contains(SHOP));
+    let (_, page) = tianjin.get(&real, "/office/supervision").await;
+    assert!(!page.contains(MALL) && !page.contains(&warehouse));
+    assert_eq!(bo.risk_cache_stats().regions_gathered, 3);
+}
+
+/// Warming reads a changed region ahead of its first request: the tier view then reads no
+/// fact itself, and what changes after is again read by enterprise, not whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warmed_region_is_ready_before_its_first_tier_view() {
+    let server = TestServer::with_config(counting_requests()).await;
+    let real = RealServer::start(&server).await;
+    let office = Browser::sign_in(&server, "alice", Role::Reviewer, "hebei").await;
+    let bo = &server.state.backoffice;
+    let mut g1 = phone(&server, &real, "g1").await;
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("exits")],
+    );
+    let roster = format!(
+        "credit_code,name,address,sectors\n{},某仓库有限公司,石家庄市,gas\n",
+        warehouse_code()
+    );
+    bo.import_enterprises(&office.user, roster.into_bytes())
+        .await
+        .expect("import")
+        .expect("a good roster");
+    bo.refresh_index().await.expect("index");
+    bo.warm_risk_facts().await.expect("warm");
+    let warmed = bo.risk_cache_stats();
+    assert_eq!(warmed.regions_gathered, 1, "{warmed:?}");
+
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(tier_of(&page, MALL), ("C".into(), 25));
+    assert_eq!(
+        tier_of(&page, &warehouse_code()),
+        ("C".into(), 35),
+        "gas 20 + never covert 15"
+    );
+    let served = bo.risk_cache_stats();
+    assert_eq!(
+        (
+            served.regions_gathered,
+            served.enterprises_regathered,
+            served.hits
+        ),
+        (1, 0, warmed.hits + 1),
+        "{served:?}"
+    );
+
+    // A change after: the warming reads the one enterprise again, and the request nothing.
+    visit(
+        &mut g1,
+        "某商场",
+        MALL,
+        VisitMode::Covert,
+        &[major("alarm")],
+    );
+    bo.refresh_index().await.expect("index");
+    bo.warm_risk_facts().await.expect("warm");
+    let (_, page) = office.get(&real, "/office/supervision").await;
+    assert_eq!(tier_of(&page, MALL), ("B".into(), 40));
+    let after = bo.risk_cache_stats();
+    assert_eq!(
+        (
+            after.regions_gathered,
+            after.enterprises_regathered,
+            after.hits
+        ),
+        (1, 1, served.hits + 1),
+        "{after:?}"
     );
 }

@@ -56,7 +56,8 @@ pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
 pub use router::{front_door, is_office_path, not_found, paths, router};
 pub use supervision::{
-    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, SupervisionLists, TierFilter,
+    AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, RiskCacheStats,
+    SupervisionLists, TierFilter,
 };
 pub use visits::VisitDetail;
 
@@ -94,6 +95,10 @@ pub struct BackOfficeConfig {
     /// The longest a region's enterprise directory goes without a rebuild (tiers and
     /// overdue hazards change with time alone).
     pub directory_max_age: Duration,
+    /// Whether the supervision's kept risk facts are brought up to date in the background
+    /// after each write (on: the tier view rarely reads more than a few enterprises). Off in
+    /// tests that count what the requests themselves read.
+    pub warm_risk_facts: bool,
 }
 
 impl Default for BackOfficeConfig {
@@ -108,6 +113,7 @@ impl Default for BackOfficeConfig {
             lead_window: Duration::from_secs(10 * 60),
             directory_min_gap: Duration::from_secs(30),
             directory_max_age: Duration::from_secs(15 * 60),
+            warm_risk_facts: true,
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct BackOffice {
     case_lock: tokio::sync::Mutex<()>,
     lead_lock: tokio::sync::Mutex<()>,
     lead_gate: LeadGate,
+    /// The supervision's risk facts kept per region between requests.
+    risks: supervision::KeptRisks,
     templates: std::sync::Mutex<
         std::collections::HashMap<siteproof_core::RecordId, Arc<siteproof_core::Template>>,
     >,
@@ -147,6 +155,9 @@ impl BackOffice {
         config: BackOfficeConfig,
     ) -> Result<Self> {
         let db = Db::open(db_path)?;
+        let risks = supervision::KeptRisks::open(db_path, db.clone(), config.warm_risk_facts)?;
+        // Warms the regions the database already holds, ahead of their first tier view.
+        risks.changed();
         let sessions = Sessions::new(
             db.connection(),
             storage.rate_store(),
@@ -172,6 +183,7 @@ impl BackOffice {
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
             lead_lock: tokio::sync::Mutex::new(()),
+            risks,
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
             directories: std::sync::Mutex::new(std::collections::HashMap::new()),
             directory_lock: tokio::sync::Mutex::new(()),
@@ -179,8 +191,9 @@ impl BackOffice {
         })
     }
 
-    /// Waits for the database work in flight and closes the back office's connection.
+    /// Waits for the database work in flight and closes the back office's connections.
     pub async fn close(&self) {
+        self.risks.close().await;
         self.db.close().await;
     }
 

@@ -134,6 +134,47 @@ impl SqlFilter {
     }
 }
 
+/// What decides the office rows a reader sees through [`Visibility::sql_filter`]: two
+/// readers with equal keys see the same rows, so what is read for one may be kept for the
+/// other (the supervision's risk facts are kept per key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowsKey {
+    region: String,
+    /// Sorted; `None` when every sector is visible.
+    sectors: Option<Vec<Sector>>,
+}
+
+impl RowsKey {
+    /// The key of a region's whole view (a reviewer's: every sector).
+    pub fn whole_region(region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            sectors: None,
+        }
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// A reader who sees exactly these rows (for reading them ahead of any request).
+    pub fn reader(&self) -> Visibility {
+        let role = if self.sectors.is_some() {
+            Role::SectorDepartment
+        } else {
+            Role::Reviewer
+        };
+        Visibility {
+            reader: Reader::Office {
+                region: self.region.clone(),
+                role,
+                sectors: self.sectors.clone(),
+            },
+        }
+    }
+}
+
 /// The policy for one reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visibility {
@@ -317,6 +358,30 @@ impl Visibility {
         SqlFilter {
             sql: format!(" AND {table}.region = ?"),
             args: vec![Value::Text(self.enterprise_region().to_owned())],
+        }
+    }
+
+    /// The key of the office rows the reader sees (`None` for a device, which reads none; the
+    /// directory's is its region's whole office).
+    pub fn rows_key(&self) -> Option<RowsKey> {
+        match &self.reader {
+            Reader::Office {
+                region, sectors, ..
+            } => Some(RowsKey {
+                region: region.clone(),
+                sectors: sectors.as_ref().map(|s| {
+                    let mut s = s.clone();
+                    s.sort();
+                    s.dedup();
+                    s
+                }),
+            }),
+            // The directory reads a region's rows as its whole office does.
+            Reader::Directory(region) => Some(RowsKey {
+                region: region.clone(),
+                sectors: None,
+            }),
+            Reader::Device(_) => None,
         }
     }
 

@@ -191,6 +191,7 @@ impl BackOffice {
             .run(move |c| sql::merge(c, &vis, &code, &site, &by, now))
             .await?;
         self.directory_changed(&user.region);
+        self.risks.changed();
         merged
     }
 
@@ -204,6 +205,7 @@ impl BackOffice {
             .run(move |c| sql::undo_merge(c, &vis, id, &by, now))
             .await?;
         self.directory_changed(&user.region);
+        self.risks.changed();
         undone
     }
 
@@ -233,6 +235,7 @@ impl BackOffice {
             .run(move |c| sql::upsert_all(c, &vis, &rows, now))
             .await?;
         self.directory_changed(&user.region);
+        self.risks.changed();
         Ok(Ok(written))
     }
 }

@@ -212,6 +212,7 @@ impl BackOffice {
                 )
             })
             .await?;
+        self.risks.changed();
         Ok(code)
     }
 
@@ -336,6 +337,7 @@ impl BackOffice {
                 )
             })
             .await?;
+        self.risks.changed();
         Ok(assignment)
     }
 

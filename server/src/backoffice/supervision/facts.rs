@@ -3,6 +3,11 @@
 //! through the index's one credit-code field (`bo_visits.credit_code`, migration 009: typed
 //! on the visit or given by a merge of its site name), so a region of 10,000 enterprises and
 //! 100,000 hazards is read in a few passes over indexes.
+//!
+//! What is read is [`Facts`]: the times behind each count (when each major hazard was found,
+//! each open deadline, ...) rather than the counts, so the counts at any moment follow from
+//! them ([`Facts::at`]) and a region's facts can be kept between requests (`cache.rs`) while
+//! the windows of the rules move with the clock.
 
 use std::collections::HashMap;
 
@@ -18,7 +23,7 @@ pub use crate::backoffice::dates::DAY_MS;
 /// How far back hazards, repeat findings and leads count.
 pub const WINDOW_MS: i64 = 365 * DAY_MS;
 
-/// What the office knows of one enterprise.
+/// What the office knows of one enterprise at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gathered {
     /// Credit code.
@@ -45,36 +50,53 @@ pub struct Gathered {
     pub leads: u32,
 }
 
-fn count(n: i64) -> u32 {
-    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+/// What the office knows of one enterprise, whatever the moment: the counts of [`Gathered`]
+/// as the times they are counted from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Everything but the counts (left at zero here).
+    pub known: Gathered,
+    /// When each major hazard was found.
+    pub major_found: Vec<i64>,
+    /// The deadline of each hazard awaiting rectification.
+    pub open_deadlines: Vec<i64>,
+    /// For each checklist item found: for each visit that found it, its latest finding of it.
+    pub item_visits: Vec<Vec<i64>>,
+    /// When each linked lead was received.
+    pub leads_received: Vec<i64>,
 }
 
-/// Runs `sql` (with the visibility filter already in it) and adds each `(code, n)` row.
-fn add_counts(
-    conn: &Connection,
-    sql: &str,
-    args: &[Value],
-    out: &mut HashMap<String, Gathered>,
-    field: fn(&mut Gathered) -> &mut u32,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params_from_iter(args.iter()))?;
-    while let Some(r) = rows.next()? {
-        let code: String = r.get(0)?;
-        if let Some(g) = out.get_mut(&code) {
-            *field(g) = count(r.get(1)?);
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Facts {
+    /// The facts at `now`: what the windows of the rules hold then.
+    pub fn at(&self, now: i64) -> Gathered {
+        let since = now - WINDOW_MS;
+        let in_window = |times: &[i64]| count(times.iter().filter(|t| **t >= since).count());
+        let repeats = self
+            .item_visits
+            .iter()
+            .map(|visits| in_window(visits).saturating_sub(1))
+            .fold(0u32, u32::saturating_add);
+        Gathered {
+            major: in_window(&self.major_found),
+            overdue: count(self.open_deadlines.iter().filter(|d| **d < now).count()),
+            repeats,
+            leads: in_window(&self.leads_received),
+            ..self.known.clone()
         }
     }
-    Ok(())
 }
 
 /// One fact's query: its SQL (with the visibility filter in it) and its arguments.
 type Query = (String, Vec<Value>);
 
-/// The queries of the facts, in the order [`gather`] reads them: latest visit, latest covert
-/// visit, major hazards, overdue hazards, repeat findings, leads. `only`: one enterprise.
-fn queries(vis: &Visibility, now: i64, only: Option<&str>) -> [Query; 6] {
-    let since = now - WINDOW_MS;
+/// The queries of the facts, in the order [`read`] reads them: latest visit, latest covert
+/// visit, major hazards, open deadlines, findings by item and visit, leads. `only`: one
+/// enterprise.
+fn queries(vis: &Visibility, only: Option<&str>) -> [Query; 6] {
     let region = vis.enterprise_region().to_owned();
     // Narrowing a query to one code of the region, when asked.
     let one = |alias: &str, args: &mut Vec<Value>| -> String {
@@ -126,100 +148,127 @@ fn queries(vis: &Visibility, now: i64, only: Option<&str>) -> [Query; 6] {
         args,
     );
     let cases = vis.sql_filter("c", Unsectored::Hidden);
-    let mut args = vec![Value::Integer(since)];
-    args.extend(cases.args.iter().cloned());
+    let mut args = cases.args.clone();
     let narrow = one("v", &mut args);
     let major = (
         format!(
-            "SELECT v.credit_code, COUNT(*) FROM {cases_join}
-             WHERE c.severity = 'major' AND c.opened_at >= ?{} AND v.credit_code IS NOT NULL{narrow}
-             GROUP BY v.credit_code",
+            "SELECT v.credit_code, c.opened_at FROM {cases_join}
+             WHERE c.severity = 'major'{} AND v.credit_code IS NOT NULL{narrow}",
             cases.sql
         ),
         args,
     );
-    let mut args = vec![Value::Integer(now)];
-    args.extend(cases.args.iter().cloned());
+    let mut args = cases.args.clone();
     let narrow = one("v", &mut args);
-    let overdue = (
+    let deadlines = (
         format!(
-            "SELECT v.credit_code, COUNT(*) FROM {cases_join}
-             WHERE c.open_deadline < ?{} AND v.credit_code IS NOT NULL{narrow}
-             GROUP BY v.credit_code",
+            "SELECT v.credit_code, c.open_deadline FROM {cases_join}
+             WHERE c.open_deadline IS NOT NULL{} AND v.credit_code IS NOT NULL{narrow}",
             cases.sql
         ),
         args,
     );
     let findings = vis.sql_filter("f", Unsectored::Hidden);
     let mut args = findings.args.clone();
-    args.push(Value::Integer(since));
     let narrow = one("v", &mut args);
-    let repeats = (
+    let items = (
         format!(
-            "SELECT code, SUM(n - 1) FROM (
-               SELECT v.credit_code AS code, COUNT(DISTINCT f.visit_id) AS n
-               FROM {findings_join}
-               WHERE v.credit_code IS NOT NULL AND f.item IS NOT NULL{} AND f.at >= ?{narrow}
-               GROUP BY v.credit_code, f.item)
-             WHERE n > 1 GROUP BY code",
+            "SELECT v.credit_code, f.item, MAX(f.at) FROM {findings_join}
+             WHERE v.credit_code IS NOT NULL AND f.item IS NOT NULL{}{narrow}
+             GROUP BY v.credit_code, f.item, f.visit_id
+             ORDER BY v.credit_code, f.item",
             findings.sql
         ),
         args,
     );
     let leads = vis.sql_filter("l", Unsectored::Shown);
-    let mut args = vec![
-        Value::Text(vis.enterprise_region().to_owned()),
-        Value::Integer(since),
-    ];
+    let mut args = vec![Value::Text(vis.enterprise_region().to_owned())];
     args.extend(leads.args.iter().cloned());
     let narrow = one("o", &mut args);
     let leads = (
         format!(
-            "SELECT o.credit_code, COUNT(DISTINCT l.id) FROM ({}) o
+            "SELECT DISTINCT o.credit_code, l.id, l.received_on FROM ({}) o
              JOIN bo_leads l ON l.id = o.lead
-             WHERE o.region = ? AND l.received_on >= ?{}{narrow}
-             GROUP BY o.credit_code",
+             WHERE o.region = ?{}{narrow}",
             registry::LEADS_OF,
             leads.sql
         ),
         args,
     );
-    [latest, covert, major, overdue, repeats, leads]
+    [latest, covert, major, deadlines, items, leads]
 }
 
-/// The facts of every enterprise `vis` may see at `now`: the registry's enterprises of its
-/// region, and the codes of the visits it may see that the registry does not hold.
-/// `only`: just this enterprise (its page).
+/// Runs `sql` (with the visibility filter in it) and hands each row's enterprise to `each`.
+fn each_row(
+    conn: &Connection,
+    (sql, args): &Query,
+    out: &mut HashMap<String, Facts>,
+    mut each: impl FnMut(&mut Facts, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        let code: String = r.get(0)?;
+        if let Some(f) = out.get_mut(&code) {
+            each(f, r)?;
+        }
+    }
+    Ok(())
+}
+
+/// The facts of every enterprise `vis` may see (or just `only`), counted at `now`.
 pub fn gather(
     conn: &Connection,
     vis: &Visibility,
     now: i64,
     only: Option<&str>,
 ) -> rusqlite::Result<HashMap<String, Gathered>> {
+    Ok(read(conn, vis, only)?
+        .into_iter()
+        .map(|(code, f)| (code, f.at(now)))
+        .collect())
+}
+
+/// The facts of every enterprise `vis` may see: the registry's enterprises of its region, and
+/// the codes of the visits it may see that the registry does not hold. `only`: just this
+/// enterprise (its page, or one that changed).
+pub fn read(
+    conn: &Connection,
+    vis: &Visibility,
+    only: Option<&str>,
+) -> rusqlite::Result<HashMap<String, Facts>> {
     let mut out = HashMap::new();
     for e in registry::all_of(conn, vis, only)? {
         let sector = SectorRisk::riskiest(&e.sectors).map_or("", |s| s.code());
+        let known = Gathered {
+            credit_code: e.credit_code.clone(),
+            registered: true,
+            name: e.name,
+            sector: sector.to_owned(),
+            ..Gathered::default()
+        };
         out.insert(
-            e.credit_code.clone(),
-            Gathered {
-                credit_code: e.credit_code,
-                registered: true,
-                name: e.name,
-                sector: sector.to_owned(),
-                ..Gathered::default()
+            e.credit_code,
+            Facts {
+                known,
+                ..Facts::default()
             },
         );
     }
-    let [latest, covert, major, overdue, repeats, leads] = queries(vis, now, only);
+    let [latest, covert, major, deadlines, items, leads] = queries(vis, only);
     {
         let mut stmt = conn.prepare_cached(&latest.0)?;
         let mut rows = stmt.query(params_from_iter(latest.1.iter()))?;
         while let Some(r) = rows.next()? {
             let code: String = r.get(0)?;
-            let g = out.entry(code.clone()).or_insert_with(|| Gathered {
-                credit_code: code,
-                ..Gathered::default()
+            let f = out.entry(code.clone()).or_insert_with(|| Facts {
+                known: Gathered {
+                    credit_code: code,
+                    ..Gathered::default()
+                },
+                ..Facts::default()
             });
+            let g = &mut f.known;
             if !g.registered {
                 g.name = r.get(1)?;
             }
@@ -230,59 +279,49 @@ pub fn gather(
             g.last_visit = Some(r.get(4)?);
         }
     }
-    {
-        let mut stmt = conn.prepare_cached(&covert.0)?;
-        let mut rows = stmt.query(params_from_iter(covert.1.iter()))?;
-        while let Some(r) = rows.next()? {
-            let code: String = r.get(0)?;
-            if let Some(g) = out.get_mut(&code) {
-                g.last_covert = Some(r.get(1)?);
-            }
+    each_row(conn, &covert, &mut out, |f, r| {
+        f.known.last_covert = Some(r.get(1)?);
+        Ok(())
+    })?;
+    each_row(conn, &major, &mut out, |f, r| {
+        f.major_found.push(r.get(1)?);
+        Ok(())
+    })?;
+    each_row(conn, &deadlines, &mut out, |f, r| {
+        f.open_deadlines.push(r.get(1)?);
+        Ok(())
+    })?;
+    // Rows come by enterprise and item: a new item starts a new list of visits.
+    let mut last: Option<(String, String)> = None;
+    each_row(conn, &items, &mut out, |f, r| {
+        let key = (r.get::<_, String>(0)?, r.get::<_, String>(1)?);
+        if last.as_ref() != Some(&key) || f.item_visits.is_empty() {
+            f.item_visits.push(Vec::new());
+            last = Some(key);
         }
-    }
-    add_counts(conn, &major.0, &major.1, &mut out, |g| &mut g.major)?;
-    add_counts(conn, &overdue.0, &overdue.1, &mut out, |g| &mut g.overdue)?;
-    add_counts(conn, &repeats.0, &repeats.1, &mut out, |g| &mut g.repeats)?;
-    add_counts(conn, &leads.0, &leads.1, &mut out, |g| &mut g.leads)?;
+        if let Some(visits) = f.item_visits.last_mut() {
+            visits.push(r.get(2)?);
+        }
+        Ok(())
+    })?;
+    each_row(conn, &leads, &mut out, |f, r| {
+        f.leads_received.push(r.get(2)?);
+        Ok(())
+    })?;
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backoffice::db::plans;
     use crate::identity::users::{Role, WebUser};
-
-    fn plan(conn: &Connection, (sql, args): &Query) -> Vec<String> {
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("explain");
-        stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
-            .expect("plan")
-            .collect::<rusqlite::Result<_>>()
-            .expect("plan rows")
-    }
-
-    /// A step of a plan that reads the region's rows rather than the enterprise's: a table
-    /// scan (not of a subquery's rows), or an index searched by region (and time) alone.
-    fn region_wide(step: &str, subqueries: &[String]) -> bool {
-        let scan = step.starts_with("SCAN ")
-            && !step.starts_with("SCAN (")
-            && !subqueries.iter().any(|q| step == format!("SCAN {q}"));
-        let by_region = step.starts_with("SEARCH ")
-            && step.contains("(region=?")
-            && !step.contains("credit_code")
-            && !step.contains("site");
-        scan || by_region
-    }
 
     /// One enterprise's facts (its page) are read through indexes only: no step of any plan
     /// scans a table, so the work grows with the enterprise's history, not the region's.
     #[test]
     fn one_enterprises_facts_are_searched_by_index() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("server.db");
-        drop(crate::storage::SqliteStorage::open(&path).expect("migrated"));
-        let conn = Connection::open(&path).expect("open");
+        let (_dir, conn) = plans::migrated();
         for role in [Role::Reviewer, Role::SectorDepartment] {
             let user = WebUser {
                 id: 1,
@@ -294,16 +333,11 @@ mod tests {
                 csrf: String::new(),
             };
             let vis = Visibility::user(&user);
-            for q in queries(&vis, 0, Some("91350100M000100Y43")) {
-                let steps = plan(&conn, &q);
-                let subqueries: Vec<String> = steps
-                    .iter()
-                    .filter_map(|s| s.strip_prefix("CO-ROUTINE ").map(str::to_owned))
-                    .collect();
+            for (sql, args) in queries(&vis, Some("91350100M000100Y43")) {
+                let steps = plans::steps(&conn, &sql, &args);
                 assert!(
-                    steps.iter().all(|s| !region_wide(s, &subqueries)),
-                    "{role:?}: {}\n{steps:#?}",
-                    q.0
+                    !plans::reads_the_region(&steps),
+                    "{role:?}: {sql}\n{steps:#?}"
                 );
             }
         }

@@ -5,6 +5,7 @@
 //! and the planning of covert visits that become planned-target pushes. Lists are office
 //! rows (migration 010); who may change them is `Duty::KeepSupervisionLists`.
 
+mod cache;
 mod facts;
 pub(super) mod pages;
 pub(super) mod routes;
@@ -21,6 +22,7 @@ use super::enterprises::sql as registry;
 use super::{BackOffice, NewAssignment, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
+pub use cache::{KeptRisks, RiskCacheStats};
 use facts::DAY_MS;
 pub use facts::Gathered;
 
@@ -339,7 +341,8 @@ fn audit(
 }
 
 impl BackOffice {
-    /// Every enterprise the user may see, scored at `now`, highest score first.
+    /// Every enterprise the user may see, scored at `now`, highest score first. The facts
+    /// come from the kept entry of the user's rows, brought up to date first (`cache.rs`).
     pub async fn enterprise_risks_at(
         &self,
         user: &WebUser,
@@ -347,18 +350,20 @@ impl BackOffice {
     ) -> Result<Vec<EnterpriseRisk>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
+        let cache = self.risks.cache();
         let (gathered, black, keyed) = self
             .db
             .run(move |c| {
+                let gathered = cache::lock(&cache).facts_at(c, &vis, now)?;
                 Ok::<_, rusqlite::Error>((
-                    facts::gather(c, &vis, now, None)?,
+                    gathered,
                     codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
                     codes_of(entries(c, &vis, List::KeyList, Some(true))?),
                 ))
             })
             .await?;
         let mut out: Vec<EnterpriseRisk> = gathered
-            .into_values()
+            .into_iter()
             .filter_map(|g| score(g, now))
             .map(|e| marked(e, &black, &keyed))
             .collect();
@@ -371,8 +376,21 @@ impl BackOffice {
         Ok(out)
     }
 
+    /// What the kept risk facts have cost in reads so far (regions read whole, enterprises
+    /// read again, requests served as kept).
+    pub fn risk_cache_stats(&self) -> RiskCacheStats {
+        self.risks.stats()
+    }
+
+    /// Brings the kept risk facts up to date now, as the warming after each write does in
+    /// the background (`BackOfficeConfig::warm_risk_facts`), and returns once done.
+    pub async fn warm_risk_facts(&self) -> Result<()> {
+        self.risks.warm_now().await
+    }
+
     /// One enterprise's risk as the user may see it (its page's panel), at `now`; `None` when
-    /// the user sees nothing of it or its sector is unknown.
+    /// the user sees nothing of it or its sector is unknown. Read directly: one enterprise's
+    /// facts are a few index searches.
     pub async fn enterprise_risk_at(
         &self,
         user: &WebUser,

@@ -174,6 +174,7 @@ impl BackOffice {
                 .run(move |c| sql::store_index(c, &rows, through))
                 .await?;
         }
+        self.risks.changed();
         Ok(())
     }
 

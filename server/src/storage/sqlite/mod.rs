@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_enterprises.sql"),
     include_str!("migrations/010_supervision.sql"),
     include_str!("migrations/011_rate_hits.sql"),
+    include_str!("migrations/012_risk_changes.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
