@@ -66,7 +66,7 @@ impl SqliteStorage {
     pub fn open(path: impl AsRef<Path>) -> StorageResult<Self> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
-        prepare_writer(&mut conn)?;
+        prepare_writer(&mut conn, &path)?;
         let epoch: String = conn.query_row(
             "SELECT value FROM server_meta WHERE key = 'epoch'",
             [],
@@ -187,13 +187,13 @@ impl SqliteStorage {
     }
 }
 
-fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
+fn prepare_writer(conn: &mut Connection, path: &Path) -> StorageResult<()> {
     // WAL with synchronous=FULL: an acknowledged change is on disk even if power fails, which
     // matters because the phone deletes it from its outbox on the acknowledgement.
     // The timeout first: switching to WAL needs a lock that another process (or a server
     // still closing) may hold for a moment.
     conn.busy_timeout(Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    switch_to_wal(conn, path)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Immediate: the write lock before the version is read, so that of processes opening a
@@ -205,6 +205,34 @@ fn prepare_writer(conn: &mut Connection) -> StorageResult<()> {
         MigrationError::Sql(e) => e.into(),
     })?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Puts the database in WAL mode. SQLite answers "database is locked" at once, without
+/// waiting out the busy timeout, when two connections switch a new file's journal mode at
+/// the same moment; so the switch is made under an exclusive lock on the database's folder
+/// (`flock`, apart from SQLite's own locks on the file), which processes opening it at once
+/// take in turn. A file already in WAL mode needs no switch and no lock.
+fn switch_to_wal(conn: &Connection, path: &Path) -> StorageResult<()> {
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return Ok(());
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let lock_error = |e: std::io::Error| {
+        StorageError::Backend(format!(
+            "locking {} to open the database: {e}",
+            folder.display()
+        ))
+    };
+    let guard = std::fs::File::open(folder).map_err(lock_error)?;
+    guard.lock().map_err(lock_error)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Dropping the folder's handle lets the lock go.
+    drop(guard);
     Ok(())
 }
 
