@@ -9,7 +9,7 @@ mod office_fixture;
 use std::time::Duration;
 
 use common::{Phone, RealServer, TestServer, template};
-use office_fixture::{add_user, sign_in};
+use office_fixture::Browser;
 use siteproof_core::sync::wire::{self, SyncRequest, SyncResponse};
 use siteproof_core::{
     Error as CoreError, NewFinding, RecordId, Sector, Severity, TemplateRef, VisitFromEnterprise,
@@ -22,68 +22,21 @@ const A: &str = "91350100M000100Y43";
 const B: &str = "91110000600037341L";
 const C: &str = "91130100MA00000012";
 
-/// An office user's browser: the session cookie and the CSRF token.
-struct Browser {
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
 impl Browser {
     async fn sign_in(server: &TestServer, login: &str, region: &str) -> Self {
-        add_user(server, login, Role::Reviewer, region, vec![]).await;
-        let (_, cookie, csrf) = sign_in(server, login).await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { http, cookie, csrf }
+        Self::open(server, login, Role::Reviewer, region, vec![]).await
     }
 
-    async fn get(&self, real: &RealServer, path: &str) -> (u16, String) {
-        let resp = self
-            .http
-            .get(real.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("get");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
-    }
-
-    async fn post(&self, real: &RealServer, path: &str, form: &[(&str, &str)]) {
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        body.append_pair("csrf", &self.csrf);
-        for (k, v) in form {
-            body.append_pair(k, v);
-        }
-        let resp = self
-            .http
-            .post(real.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.finish())
-            .send()
-            .await
-            .expect("post");
-        let status = resp.status().as_u16();
-        assert_eq!(status, 303, "{path}: {}", resp.text().await.expect("body"));
+    /// Sends a form the office answers with a redirect.
+    async fn submit(&self, real: &RealServer, path: &str, form: &[(&str, &str)]) {
+        let (status, body) = self.post(real, path, form).await;
+        assert_eq!(status, 303, "{path}: {body}");
     }
 
     /// Imports a roster (CSV) as the list page's script does.
-    async fn import(&self, real: &RealServer, csv: &str) {
-        let resp = self
-            .http
-            .post(real.url("/office/enterprises/import"))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-            .body(csv.as_bytes().to_vec())
-            .send()
-            .await
-            .expect("post");
-        let status = resp.status().as_u16();
-        assert!(status < 400, "import: {}", resp.text().await.expect("body"));
+    async fn import_csv(&self, real: &RealServer, csv: &str) {
+        let (status, body) = self.import(real, csv.as_bytes().to_vec()).await;
+        assert!(status < 400, "import: {body}");
     }
 }
 
@@ -144,7 +97,7 @@ async fn the_directory_reaches_a_phone_and_a_visit_started_from_it_is_the_enterp
     assert!(g1.store.directory(None, None).expect("empty").is_empty());
     assert!(g1.store.directory_info().expect("info").is_none());
 
-    office.import(&real, HEBEI).await;
+    office.import_csv(&real, HEBEI).await;
     sync(&mut g1);
     assert_eq!(names(&g1, None), ["某化工有限公司", "某燃气有限公司"]);
     let info = g1.store.directory_info().expect("info").expect("held");
@@ -214,7 +167,7 @@ async fn the_directory_reaches_a_phone_and_a_visit_started_from_it_is_the_enterp
         RecordId::for_finding_case(&visit, &finding)
     );
     office
-        .post(
+        .submit(
             &real,
             &events,
             &[
@@ -225,7 +178,7 @@ async fn the_directory_reaches_a_phone_and_a_visit_started_from_it_is_the_enterp
         )
         .await;
     office
-        .post(
+        .submit(
             &real,
             "/office/supervision/blacklist",
             &[
@@ -236,7 +189,7 @@ async fn the_directory_reaches_a_phone_and_a_visit_started_from_it_is_the_enterp
         )
         .await;
     office
-        .import(
+        .import_csv(
             &real,
             &format!("credit_code,name,address\n{C},某仓储有限公司,石家庄市新华区\n"),
         )
@@ -250,7 +203,7 @@ async fn the_directory_reaches_a_phone_and_a_visit_started_from_it_is_the_enterp
         ["某仓储有限公司", "某化工有限公司", "某燃气有限公司"]
     );
     for kind in ["rectified", "verified", "closed"] {
-        office.post(&real, &events, &[("kind", kind)]).await;
+        office.submit(&real, &events, &[("kind", kind)]).await;
     }
     sync(&mut g1);
     let entry = g1.store.directory_entry(A).expect("entry");
@@ -275,9 +228,9 @@ async fn a_device_of_another_region_never_receives_another_regions_enterprises()
     let real = RealServer::start(&server).await;
     let hebei = Browser::sign_in(&server, "alice", "hebei").await;
     let shanxi = Browser::sign_in(&server, "bob", "shanxi").await;
-    hebei.import(&real, HEBEI).await;
+    hebei.import_csv(&real, HEBEI).await;
     shanxi
-        .import(
+        .import_csv(
             &real,
             &format!(
                 "credit_code,name,address\n{A},山西某化工公司,太原市\n{C},山西某仓储公司,太原市\n"
@@ -346,7 +299,7 @@ async fn a_rebuild_writes_only_what_changed() {
             .await
             .expect("none yet")
     );
-    office.import(&real, HEBEI).await;
+    office.import_csv(&real, HEBEI).await;
     assert!(
         backoffice
             .write_directory("hebei", now)
@@ -363,7 +316,7 @@ async fn a_rebuild_writes_only_what_changed() {
     );
     assert_eq!(server.stored_changes(&id).await, before);
     office
-        .import(&real, &format!("credit_code,name\n{C},某仓储有限公司\n"))
+        .import_csv(&real, &format!("credit_code,name\n{C},某仓储有限公司\n"))
         .await;
     assert!(
         backoffice
@@ -414,7 +367,7 @@ async fn only_clients_that_announce_the_directory_receive_it() {
     let server = TestServer::new().await;
     let real = RealServer::start(&server).await;
     let office = Browser::sign_in(&server, "alice", "hebei").await;
-    office.import(&real, HEBEI).await;
+    office.import_csv(&real, HEBEI).await;
     // A current phone of the region: the directory exists and reaches it.
     let mut current = phone(&server, &real, "g1").await;
     sync(&mut current);
@@ -441,7 +394,7 @@ async fn only_clients_that_announce_the_directory_receive_it() {
     sync(&mut current);
     // The office changes the registry: the directory changes, the old client still gets none.
     office
-        .import(&real, &format!("credit_code,name\n{C},某仓储有限公司\n"))
+        .import_csv(&real, &format!("credit_code,name\n{C},某仓储有限公司\n"))
         .await;
     sync(&mut current);
     assert_eq!(names(&current, None).len(), 3);

@@ -7,7 +7,7 @@ mod common;
 mod office_fixture;
 
 use common::{Phone, RealServer, TestServer, item, new_visit, template};
-use office_fixture::{add_user, sign_in};
+use office_fixture::Browser;
 use siteproof_core::{NewFinding, RecordId, Severity, Site};
 use siteproof_server::backoffice::Role;
 
@@ -15,75 +15,10 @@ const A: &str = "91350100M000100Y43";
 const B: &str = "91110000600037341L";
 const C: &str = "91130100MA00000012";
 
-/// An office user's browser: the session cookie and the CSRF token.
-struct Browser {
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
 impl Browser {
     async fn sign_in(server: &TestServer, login: &str, role: Role, region: &str) -> Self {
-        add_user(
-            server,
-            login,
-            role,
-            region,
-            vec![siteproof_core::Sector::FireSafety],
-        )
-        .await;
-        let (_, cookie, csrf) = sign_in(server, login).await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { http, cookie, csrf }
-    }
-
-    async fn get(&self, real: &RealServer, path: &str) -> (u16, String) {
-        let resp = self
-            .http
-            .get(real.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("get");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
-    }
-
-    async fn post(&self, real: &RealServer, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        body.append_pair("csrf", &self.csrf);
-        for (k, v) in form {
-            body.append_pair(k, v);
-        }
-        let resp = self
-            .http
-            .post(real.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.finish())
-            .send()
-            .await
-            .expect("post");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
-    }
-
-    /// Sends a roster file as the list page's script does.
-    async fn import(&self, real: &RealServer, file: Vec<u8>) -> (u16, String) {
-        let resp = self
-            .http
-            .post(real.url("/office/enterprises/import"))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-            .body(file)
-            .send()
-            .await
-            .expect("post");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
+        let sectors = vec![siteproof_core::Sector::FireSafety];
+        Self::open(server, login, role, region, sectors).await
     }
 
     /// The number in the element with id `id` of the page at `path`.

@@ -7,58 +7,14 @@ mod common;
 mod office_fixture;
 
 use common::{Phone, RealServer, TestServer};
-use office_fixture::{add_user, sign_in};
+use office_fixture::{Browser, add_user, sign_in};
 use sha2::Digest;
 use siteproof_core::{NewFinding, RecordId, Severity};
 use siteproof_server::backoffice::Role;
 
-/// An office user's browser: the session cookie and the CSRF token.
-struct Browser {
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
 impl Browser {
     async fn sign_in(server: &TestServer, login: &str) -> Self {
-        add_user(server, login, Role::Reviewer, "hebei", vec![]).await;
-        let (_, cookie, csrf) = sign_in(server, login).await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self { http, cookie, csrf }
-    }
-
-    async fn get(&self, real: &RealServer, path: &str) -> (u16, String) {
-        let resp = self
-            .http
-            .get(real.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("get");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
-    }
-
-    async fn post(&self, real: &RealServer, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        body.append_pair("csrf", &self.csrf);
-        for (k, v) in form {
-            body.append_pair(k, v);
-        }
-        let resp = self
-            .http
-            .post(real.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.finish())
-            .send()
-            .await
-            .expect("post");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
+        Self::open(server, login, Role::Reviewer, "hebei", vec![]).await
     }
 
     /// Records an event (`form`: its kind and fields) on the ledger entry at `events`; the

@@ -8,22 +8,15 @@ mod common;
 mod office_fixture;
 
 use common::{Phone, RealServer, TestServer, item, template};
-use office_fixture::{add_user, sign_in};
+use office_fixture::Browser;
 use siteproof_core::{
     AssignmentKind, NewFinding, NewVisit, RecordId, Severity, Site, Tier, VisitMode,
 };
-use siteproof_server::backoffice::{Role, WebUser};
+use siteproof_server::backoffice::Role;
 
 const MALL: &str = "91130100MA0000001A";
 const SHOP: &str = "91130100MA0000002B";
 const DAY: i64 = 86_400_000;
-
-struct Browser {
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-    user: WebUser,
-}
 
 impl Browser {
     async fn sign_in(server: &TestServer, login: &str, role: Role, region: &str) -> Self {
@@ -33,49 +26,7 @@ impl Browser {
             (Role::SectorDepartment, _) => vec![siteproof_core::Sector::FireSafety],
             _ => vec![],
         };
-        add_user(server, login, role, region, sectors).await;
-        let (user, cookie, csrf) = sign_in(server, login).await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self {
-            http,
-            cookie,
-            csrf,
-            user,
-        }
-    }
-
-    async fn get(&self, real: &RealServer, path: &str) -> (u16, String) {
-        let resp = self
-            .http
-            .get(real.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("get");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
-    }
-
-    async fn post(&self, real: &RealServer, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        body.append_pair("csrf", &self.csrf);
-        for (k, v) in form {
-            body.append_pair(k, v);
-        }
-        let resp = self
-            .http
-            .post(real.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.finish())
-            .send()
-            .await
-            .expect("post");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
+        Self::open(server, login, role, region, sectors).await
     }
 }
 
