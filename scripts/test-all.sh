@@ -8,11 +8,14 @@ step() { printf '\n==> %s\n' "$*"; }
 # A one-off build gains nothing from incremental artefacts; they would only fill the disk.
 export CARGO_INCREMENTAL=0
 
-step "System libraries: libssl-dev (SQLCipher, the phone store's encryption, links libcrypto)"
-if ! dpkg -s libssl-dev >/dev/null 2>&1; then
+step "System packages: libssl-dev (SQLCipher, the phone store's encryption, links libcrypto), fonts-droid-fallback (the CJK font of the office's PDF reports)"
+missing=()
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
+[ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || missing+=(fonts-droid-fallback)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 step "Test tools: tuspy (a standard tus client the media tests upload with)"
