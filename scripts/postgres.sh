@@ -5,7 +5,10 @@
 #   scripts/postgres.sh start DIR   make a throwaway cluster in DIR (empty or absent; as root it
 #                                   is given to the postgres user, since initdb refuses root)
 #                                   and start it on a free 127.0.0.1 port; prints
-#                                   `export SITEPROOF_TEST_DATABASE_URL=...`
+#                                   `export SITEPROOF_TEST_DATABASE_URL=...`; with
+#                                   DIR/server.crt and DIR/server.key present, it speaks TLS
+#                                   with that certificate and refuses plaintext over TCP
+#   scripts/postgres.sh restart DIR stop that cluster and start it again on the same port
 #   scripts/postgres.sh stop DIR    stop that cluster and remove DIR
 #   scripts/postgres.sh run CMD...  start a cluster in a temporary folder, run CMD with the
 #                                   variable set, then stop and remove it (also on failure)
@@ -71,16 +74,36 @@ start() {
     return 1
   fi
   port=$(free_port)
+  local tls=""
+  if [ -f "$dir/server.crt" ] && [ -f "$dir/server.key" ]; then
+    # PostgreSQL refuses a key that others may read.
+    chmod 600 "$dir/server.key"
+    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir/server.crt" "$dir/server.key"
+    tls="-c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+    printf '%s\n' 'local all all trust' 'hostssl all all 127.0.0.1/32 trust' \
+      'hostnossl all all 127.0.0.1/32 reject' >"$dir/data/pg_hba.conf"
+  fi
   # Sockets in DIR (Debian's default socket folder may be missing); enough connections for
   # the tests' pools; no fsync, as nothing here must survive a crash.
   if ! as_owner "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
           -c max_connections=300 -c fsync=off -c synchronous_commit=off \
-          -c full_page_writes=off" start >/dev/null; then
+          -c full_page_writes=off $tls" start >/dev/null; then
     cat "$dir/postgres.log" >&2 || true
     return 1
   fi
   echo "export SITEPROOF_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+# pg_ctl restart starts the server with the options of its last start (postmaster.opts).
+restart() {
+  local dir="$1"
+  dir=$(cd "$dir" && pwd)
+  if ! as_owner "$dir" "$(bindir)/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -m fast -w \
+      -t 60 restart >/dev/null; then
+    cat "$dir/postgres.log" >&2 || true
+    return 1
+  fi
 }
 
 stop() {
@@ -107,7 +130,8 @@ run() {
 case "${1:-}" in
   install) install ;;
   start) start "${2:?usage: postgres.sh start DIR}" ;;
+  restart) restart "${2:?usage: postgres.sh restart DIR}" ;;
   stop) stop "${2:?usage: postgres.sh stop DIR}" ;;
   run) shift; run "$@" ;;
-  *) echo "usage: postgres.sh install | start DIR | stop DIR | run CMD..." >&2; exit 2 ;;
+  *) echo "usage: postgres.sh install | start DIR | restart DIR | stop DIR | run CMD..." >&2; exit 2 ;;
 esac

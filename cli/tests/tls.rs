@@ -3,39 +3,14 @@
 //! new connection sees the new certificate; a reload that fails keeps the previous one.
 
 mod common;
+#[path = "../../server/tests/pki_fixture/mod.rs"]
+mod pki_fixture;
 
 use std::path::Path;
 use std::process::Command;
 
 use common::LoggedServer;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-
-/// A certificate authority of its own: its certificate (PEM) and a leaf for 127.0.0.1 that it
-/// signed (certificate and key, PEM).
-struct Authority {
-    ca_pem: String,
-    leaf_pem: String,
-    leaf_key_pem: String,
-}
-
-fn authority(name: &str) -> Authority {
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, name);
-    let ca_pem = ca.self_signed(&ca_key).expect("CA certificate").pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = KeyPair::generate().expect("leaf key");
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .expect("leaf params")
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf certificate");
-    Authority {
-        ca_pem,
-        leaf_pem: leaf.pem(),
-        leaf_key_pem: leaf_key.serialize_pem(),
-    }
-}
+use pki_fixture::{Authority, authority};
 
 fn install(authority: &Authority, cert: &Path, key: &Path) {
     std::fs::write(cert, &authority.leaf_pem).expect("write certificate");

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+mod pki_fixture;
+
 use siteproof_server::SyncStorage;
 use siteproof_server::storage::{PostgresStorage, StorageError};
 
@@ -62,23 +63,6 @@ fn script(command: &str, dir: &Path) -> Vec<u8> {
     out.stdout
 }
 
-/// A certificate authority (its PEM) and a server certificate it signed for 127.0.0.1 and
-/// localhost (certificate and key, PEM).
-fn authority(name: &str) -> (String, String, String) {
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, name);
-    let ca_pem = ca.self_signed(&ca_key).expect("CA certificate").pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let server_key = KeyPair::generate().expect("server key");
-    let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("server params")
-        .signed_by(&server_key, &issuer)
-        .expect("server certificate");
-    (ca_pem, server.pem(), server_key.serialize_pem())
-}
-
 /// Opens the storage at `url`; the error's text when it is refused.
 async fn refusal(url: &str) -> String {
     match PostgresStorage::open(url).await {
@@ -90,14 +74,14 @@ async fn refusal(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_to_the_database_verifies_the_certificate_and_its_name() {
-    let (ca_pem, server_pem, server_key) = authority("siteproof test database CA");
-    let (other_ca_pem, _, _) = authority("someone else's CA");
-    let cluster = Cluster::start(Some((&server_pem, &server_key)));
+    let ours = pki_fixture::authority("siteproof test database CA");
+    let theirs = pki_fixture::authority("someone else's CA");
+    let cluster = Cluster::start(Some((&ours.leaf_pem, &ours.leaf_key_pem)));
     let keys = tempfile::tempdir().expect("folder");
     let ca = keys.path().join("ca.pem");
     let other_ca = keys.path().join("other-ca.pem");
-    std::fs::write(&ca, &ca_pem).expect("write");
-    std::fs::write(&other_ca, &other_ca_pem).expect("write");
+    std::fs::write(&ca, &ours.ca_pem).expect("write");
+    std::fs::write(&other_ca, &theirs.ca_pem).expect("write");
     let url = &cluster.url;
 
     for mode in ["require", "verify-full", "prefer"] {

@@ -41,12 +41,6 @@ impl Db {
         self.conn.run(move |c| work(c).map_err(internal)).await
     }
 
-    /// The shared connection itself (for the sessions, which keep their tables beside the
-    /// office's).
-    pub fn connection(&self) -> SharedConnection {
-        self.conn.clone()
-    }
-
     /// Waits for the work in flight and closes the connection.
     pub async fn close(&self) {
         self.conn.close().await;

@@ -159,7 +159,7 @@ impl BackOffice {
         // Warms the regions the database already holds, ahead of their first tier view.
         risks.changed();
         let sessions = Sessions::new(
-            db.connection(),
+            storage.web_user_store(),
             storage.rate_store(),
             &SessionConfig {
                 ttl: config.session_ttl,

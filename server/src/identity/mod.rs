@@ -15,7 +15,6 @@ mod passwords;
 mod principal;
 pub mod rate_limit;
 mod sessions;
-mod user_rows;
 pub mod users;
 pub mod visibility;
 

@@ -1,20 +1,16 @@
 //! Web users' accounts and sessions: creating users, logins (limited per account and per
 //! client address before any password is checked, `login_guard.rs`; checks bounded in number
-//! and memory, `passwords.rs`), the user of a live session, logouts. The tables are `bo_users`
-//! and `bo_sessions` of the server's SQLite (`user_rows.rs`), reached through the connection
-//! the back office shares.
+//! and memory, `passwords.rs`), the user of a live session, logouts. Users and sessions are
+//! kept by the storage layer's [`WebUserStore`], in the database every process shares.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
-
 use super::login_guard::{LoginGuard, LoginLimits};
 use super::passwords::PasswordChecker;
-use super::user_rows;
 use super::users::{self, NewUser, WebUser};
 use crate::error::{Error, Result};
-use crate::storage::{RateStore, SharedConnection};
+use crate::storage::{NewSession, NewWebUser, RateStore, WebUserStore};
 
 /// How long sessions last and how logins are limited.
 #[derive(Clone, Debug)]
@@ -29,26 +25,21 @@ pub struct SessionConfig {
 
 /// Users and sessions. Shared (`Arc`) by the back office and the web layer.
 pub struct Sessions {
-    conn: SharedConnection,
+    store: Arc<dyn WebUserStore>,
     ttl: Duration,
     logins: LoginGuard,
     passwords: Arc<PasswordChecker>,
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("back office database: {e}"))
-}
-
 impl Sessions {
-    /// Sessions over `conn`, the server's database (already migrated), with login attempts
-    /// counted in `counters`.
+    /// Sessions kept in `store`, with login attempts counted in `counters`.
     pub fn new(
-        conn: SharedConnection,
+        store: Arc<dyn WebUserStore>,
         counters: Arc<dyn RateStore>,
         config: &SessionConfig,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
-            conn,
+            store,
             ttl: config.ttl,
             logins: LoginGuard::new(counters, config.logins.clone()),
             passwords: Arc::new(PasswordChecker::new(
@@ -68,14 +59,6 @@ impl Sessions {
         self.passwords.checks()
     }
 
-    async fn run<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        self.conn.run(move |c| work(c).map_err(internal)).await
-    }
-
     /// Creates a web user; a taken login is a conflict.
     pub async fn create_user(&self, user: NewUser) -> Result<i64> {
         if user.login.trim().is_empty() || user.password.chars().count() < 8 {
@@ -86,18 +69,19 @@ impl Sessions {
         let hash = users::hash_password(&user.password)?;
         let sectors: Vec<&str> = user.sectors.iter().map(|s| s.code()).collect();
         let sectors = sectors.join(",");
-        let login = user.login.clone();
-        let row = user_rows::UserInsert {
+        let row = NewWebUser {
             login: user.login,
             name: user.name,
-            hash,
-            role: user.role,
+            password_hash: hash,
+            role: user.role.code().to_owned(),
             region: user.region,
             sectors,
+            created_at: siteproof_core::now(),
         };
-        self.run(move |c| user_rows::insert_user(c, &row, siteproof_core::now()))
+        self.store
+            .insert_user(&row)
             .await?
-            .ok_or_else(|| Error::Conflict(format!("the login {login} is taken")))
+            .ok_or_else(|| Error::Conflict(format!("the login {} is taken", row.login)))
     }
 
     /// Checks a password and opens a session: the session id for the cookie (only its hash is
@@ -110,8 +94,7 @@ impl Sessions {
         address: &str,
     ) -> Result<(String, WebUser)> {
         self.logins.admit(login, address).await?;
-        let owned = login.to_owned();
-        let found = self.run(move |c| user_rows::password_of(c, &owned)).await?;
+        let found = self.store.password_of(login).await?;
         let (user, hash) = found.unzip();
         // An unknown login gets a decoy check of the same cost: no probing by timing.
         let user = match self.passwords.verify(password, hash).await? {
@@ -124,10 +107,16 @@ impl Sessions {
         self.logins.succeeded(login, address).await?;
         let session = users::random_token();
         let csrf = users::random_token();
-        let hash = users::session_hash(&session);
         let now = siteproof_core::now();
-        let expires = now + i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
-        self.run(move |c| user_rows::insert_session(c, &hash, user_id, &csrf, now, expires))
+        self.store
+            .insert_session(&NewSession {
+                id_hash: users::session_hash(&session),
+                user: user_id,
+                csrf,
+                created_at: now,
+                expires_at: now
+                    .saturating_add(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)),
+            })
             .await?;
         let user = self
             .session(&session)
@@ -140,10 +129,7 @@ impl Sessions {
     pub async fn session(&self, session: &str) -> Result<Option<WebUser>> {
         let hash = users::session_hash(session);
         let now = siteproof_core::now();
-        let Some((cols, csrf)) = self
-            .run(move |c| user_rows::session_user(c, &hash, now))
-            .await?
-        else {
+        let Some((cols, csrf)) = self.store.session_user(&hash, now).await? else {
             return Ok(None);
         };
         Ok(Some(WebUser {
@@ -165,7 +151,6 @@ impl Sessions {
     pub async fn logout(&self, session: &str) -> Result<()> {
         let hash = users::session_hash(session);
         let now = siteproof_core::now();
-        self.run(move |c| user_rows::delete_session(c, &hash, now))
-            .await
+        Ok(self.store.delete_session(&hash, now).await?)
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! [`RateStore`] holds the throttling counters (logins, enrollments, the lead form) beside
 //! them, so a limit holds across every process on one database; each backend implements it
-//! on its own tables and returns itself from [`SyncStorage::rate_store`].
+//! on its own tables and returns itself from [`SyncStorage::rate_store`]. [`WebUserStore`]
+//! holds the back office's users and sessions the same way ([`SyncStorage::web_user_store`]),
+//! so a session opened on one process is live on every other.
 //!
 //! Rules every implementation keeps:
 //!
@@ -25,6 +27,7 @@ mod columns;
 mod postgres;
 mod rate;
 mod sqlite;
+mod web_users;
 
 use async_trait::async_trait;
 use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
@@ -34,6 +37,7 @@ use crate::ids::{GroupId, RegionCode};
 pub use postgres::{PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
 pub use sqlite::{SharedConnection, SqliteStorage};
+pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
 pub const DATABASE_FILE: &str = "siteproof.db";
@@ -315,4 +319,6 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn check_ready(&self) -> StorageResult<()>;
     /// The same backend's throttling counters ([`RateStore`]), on the same database.
     fn rate_store(&self) -> std::sync::Arc<dyn RateStore>;
+    /// The same backend's web users and sessions ([`WebUserStore`]), on the same database.
+    fn web_user_store(&self) -> std::sync::Arc<dyn WebUserStore>;
 }

@@ -1,4 +1,5 @@
-//! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore)), written once. A backend's tests
+//! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore)
+//! and [`WebUserStore`](crate::storage::WebUserStore)), written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
 //! opening storages on it, each as another server process would; both also return a guard
@@ -14,11 +15,13 @@ mod accounts;
 mod log;
 mod processes;
 mod rate;
+mod web_users;
 
 pub use accounts::*;
 pub use log::*;
 pub use processes::*;
 pub use rate::*;
+pub use web_users::*;
 
 use automerge::ActorId;
 use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
@@ -47,14 +50,17 @@ macro_rules! storage_suite {
             a_push_failing_half_way_stores_nothing,
             multi_megabyte_values_round_trip,
             a_counter_admits_to_its_limit_and_again_once_the_oldest_hit_expires,
-            counters_clear_refund_and_prune_and_unlocks_are_kept
+            counters_clear_refund_and_prune_and_unlocks_are_kept,
+            a_login_is_taken_once_and_its_password_found,
+            a_session_is_live_until_it_expires_or_is_deleted
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
             concurrent_pushes_leave_no_gap_a_reader_can_skip,
             racing_redemptions_of_one_code_enroll_one_device,
             two_processes_creating_one_record_store_it_once,
-            processes_hitting_one_key_at_once_count_every_hit_once
+            processes_hitting_one_key_at_once_count_every_hit_once,
+            processes_creating_one_login_at_once_create_one_user
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -11,6 +11,7 @@ use crate::storage::{StorageError, StorageResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_sync.sql"),
     include_str!("migrations/002_rate_hits.sql"),
+    include_str!("migrations/003_web_users.sql"),
 ];
 
 /// The schema version this build writes.

@@ -7,14 +7,15 @@ mod log;
 mod migrate;
 mod queries;
 mod rate;
+mod tls;
+mod web_users;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{StorageError, StorageResult};
 pub use migrate::SCHEMA_VERSION;
@@ -61,23 +62,29 @@ impl std::ops::DerefMut for Conn<'_> {
 }
 
 impl PostgresStorage {
-    /// Connects to the database at `url` (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`),
-    /// creating or upgrading its schema.
+    /// Connects to the database at `url` (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`, with
+    /// libpq's `sslmode` and `sslrootcert` parameters: see [`tls`]), creating or upgrading its
+    /// schema.
     pub async fn open(url: &str) -> StorageResult<Self> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
-            StorageError::Backend(format!(
-                "the database URL is not a PostgreSQL connection string: {e}"
-            ))
-        })?;
-        Self::connect(config).await
+        let (config, tls) = tls::from_url(url)?;
+        Self::connect_with(config, tls).await
     }
 
-    /// Connects with a parsed configuration, creating or upgrading the schema. Processes that
-    /// start together migrate once: the others wait for the lock and find the work done.
+    /// Connects with a parsed configuration, trusting the system's roots for TLS, creating or
+    /// upgrading the schema.
     pub async fn connect(config: tokio_postgres::Config) -> StorageResult<Self> {
+        Self::connect_with(config, tls::with_system_roots()?).await
+    }
+
+    /// Connects with a parsed configuration and a TLS connector. Processes that start
+    /// together migrate once: the others wait for the lock and find the work done.
+    async fn connect_with(
+        config: tokio_postgres::Config,
+        tls: MakeRustlsConnect,
+    ) -> StorageResult<Self> {
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 // A connection that broke (the database restarted) fails its next query;
                 // checking each one before use would cost a round trip per operation.
@@ -162,7 +169,16 @@ impl From<tokio_postgres::Error> for StorageError {
             Some(db) => {
                 StorageError::Backend(format!("postgres {}: {}", db.code().code(), db.message()))
             }
-            None => StorageError::Backend(format!("postgres: {e}")),
+            // Its `Display` leaves out the cause (a TLS handshake's is rustls' reason).
+            None => {
+                let mut message = format!("postgres: {e}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    message.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                StorageError::Backend(message)
+            }
         }
     }
 }

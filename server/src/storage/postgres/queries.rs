@@ -32,6 +32,10 @@ impl SyncStorage for PostgresStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn web_user_store(&self) -> std::sync::Arc<dyn crate::storage::WebUserStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

@@ -5,6 +5,7 @@ mod log;
 mod queries;
 mod rate;
 mod shared;
+mod web_users;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -30,6 +30,10 @@ impl SyncStorage for SqliteStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn web_user_store(&self) -> std::sync::Arc<dyn crate::storage::WebUserStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }
