@@ -443,8 +443,8 @@ fn exchange(devices: &mut [Store], visit: &siteproof_core::RecordId) {
     }
 }
 
-/// A case record as the office writes it: opened, then `events - 1` more events, each
-/// appended by reconciling the whole case, one change each.
+/// A case record as the office writes it: opened, then `events - 1` more events appended,
+/// one change each.
 fn office_case(events: usize) -> (AutoCommit, siteproof_core::RecordId) {
     let visit = siteproof_core::RecordId::random();
     let finding = FindingId::random();
@@ -474,12 +474,19 @@ fn office_case(events: usize) -> (AutoCommit, siteproof_core::RecordId) {
     (doc, id)
 }
 
-/// Appends one event to an office case document as the office does; returns its change.
+/// Appends one event to an office case document, one change as the office's append makes
+/// (a new element at the end of `case/events`); returns the change.
 fn next_event(doc: &mut AutoCommit, n: usize) -> Vec<u8> {
-    let mut case: Case = autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "case").expect("case");
+    use automerge::ReadDoc;
     let heads = doc.get_heads();
-    case.events.push(case_event(n));
-    autosurgeon::reconcile_prop(doc, automerge::ROOT, "case", &case).expect("reconcile");
+    let case = doc
+        .get(automerge::ROOT, "case")
+        .expect("get")
+        .expect("case")
+        .1;
+    let events = doc.get(&case, "events").expect("get").expect("events").1;
+    let at = doc.length(&events);
+    autosurgeon::reconcile_insert(doc, events, at, case_event(n)).expect("event");
     doc.commit();
     doc.save_after(&heads)
 }
