@@ -211,8 +211,10 @@ fn an_event_received_on_a_case_with_500_events_writes_what_one_on_a_fresh_case_d
         on_fresh >= 50,
         "every event commits pages ({on_fresh} for 50)"
     );
+    // The two cases' chunks share B-tree pages, the one whose random id sorts first paying a
+    // few more (about 1.4x, either way round); a whole case written per event is 4x and more.
     assert!(
-        on_long * 2 <= on_fresh * 3,
+        on_long <= on_fresh * 2,
         "50 events on the long case wrote {on_long} pages, on a fresh one {on_fresh}"
     );
 }
