@@ -4,18 +4,22 @@
 //! - listing 5,000 visits, target < 50 ms;
 //! - loading a visit with 200 answers (cold, from disk; and warm), target < 10 ms;
 //! - encryption at rest: durable capture and media import (and the decrypting read the
-//!   uploader does) in an encrypted store vs an unencrypted one, target: under 30 % more.
+//!   uploader does) in an encrypted store vs an unencrypted one, target: under 30 % more;
+//! - long-lived records: a capture on a visit with 2,000 changes from three devices, and a
+//!   received event on a case with 500 events, each vs the same on a fresh record, target ≤ 2x.
 //!
-//! Run: `cargo bench -p siteproof-core --bench store` (`-- encrypted` for the last group only).
+//! Run: `cargo bench -p siteproof-core --bench store` (`-- encrypted` or `-- long` for one group).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
+use automerge::AutoCommit;
 use siteproof_core::media::MediaStore;
 use siteproof_core::{
-    AnswerInput, AnswerValue, ItemId, NewVisit, Profile, Scope, Site, Store, StoreKey, Template,
-    TemplateRef, VisitMode,
+    ActorId, AnswerInput, AnswerValue, Case, CaseEvent, CaseEventKind, FindingId, ItemId,
+    MergeOrigin, NewVisit, Profile, RecordHeader, RecordKind, Scope, Sector, Severity, Site, Store,
+    StoreKey, Template, TemplateRef, VisitMode,
 };
 
 fn template(items: usize) -> Template {
@@ -89,6 +93,9 @@ fn answer(n: usize) -> AnswerInput {
 }
 
 fn capture(c: &mut Criterion) {
+    if !wanted("durable capture") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let t = template(60);
     let mut s = store(dir.path(), &t);
@@ -176,6 +183,9 @@ fn target<'a>(
 }
 
 fn list_and_load(c: &mut Criterion) {
+    if !wanted("list 5,000 visits, load a visit with 200 answers") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let t = template(200);
     let mut s = store(dir.path(), &t);
@@ -204,6 +214,9 @@ fn list_and_load(c: &mut Criterion) {
 
 /// Encrypted vs unencrypted, each pair measured alternately in the same run.
 fn encrypted(c: &mut Criterion) {
+    if !wanted("encrypted") {
+        return;
+    }
     let t = template(60);
     let (plain_dir, enc_dir) = (
         tempfile::tempdir().expect("dir"),
@@ -314,10 +327,200 @@ fn encrypted(c: &mut Criterion) {
     g.finish();
 }
 
+/// Long-lived records against fresh ones, alternately in one run: a capture on a visit whose
+/// 2,000 changes came from three devices (merged back and forth as peers would), and a case
+/// event received on a case with 500 events (each its own change, as the office writes them).
+fn long_history(c: &mut Criterion) {
+    if !wanted("long history") {
+        return;
+    }
+    let t = template(60);
+    let items: Vec<ItemId> = t.items.iter().map(|i| i.id.clone()).collect();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let mut devices: Vec<Store> = dirs.iter().map(|d| store(d.path(), &t)).collect();
+    let long = devices[0].create_visit(new_visit(&t, 0)).expect("visit");
+    exchange(&mut devices, &long);
+    let mut n = 0;
+    while n < 2_000 {
+        for device in devices.iter_mut() {
+            for _ in 0..50 {
+                device
+                    .answer_item(&long, &items[(n * 7) % items.len()], answer(n))
+                    .expect("answer");
+                n += 1;
+            }
+        }
+        exchange(&mut devices, &long);
+    }
+    let mut s = devices.swap_remove(0);
+    let mut fresh = s.create_visit(new_visit(&t, 1)).expect("visit");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for n in 0..600 {
+        if n % 20 == 0 {
+            fresh = s.create_visit(new_visit(&t, n)).expect("visit");
+        }
+        let item = &items[n % items.len()];
+        a.push(timed(|| {
+            s.answer_item(&long, item, answer(n)).expect("answer")
+        }));
+        b.push(timed(|| {
+            s.answer_item(&fresh, item, answer(n)).expect("answer")
+        }));
+    }
+    let (a, b) = (median(a), median(b));
+    println!(
+        "capture, interleaved x600: median {a:?} on a visit with 2,000 changes from 3 devices vs {b:?} on a fresh one: {:.2}x",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+
+    let (mut long_case, long_id) = office_case(500);
+    s.merge(None, &long_case.save(), MergeOrigin::Server)
+        .expect("case");
+    let (mut fresh_case, mut fresh_id) = office_case(1);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for n in 0..300 {
+        if n % 20 == 0 {
+            (fresh_case, fresh_id) = office_case(1);
+            s.merge(None, &fresh_case.save(), MergeOrigin::Server)
+                .expect("case");
+        }
+        for (doc, id, times) in [
+            (&mut long_case, &long_id, &mut a),
+            (&mut fresh_case, &fresh_id, &mut b),
+        ] {
+            let change = next_event(doc, n);
+            times.push(timed(|| {
+                s.merge(Some(id), &change, MergeOrigin::Server)
+                    .expect("event");
+            }));
+        }
+    }
+    assert_eq!(s.case(&long_id).expect("case").events.len(), 800);
+    let (a, b) = (median(a), median(b));
+    println!(
+        "case event received, interleaved x300: median {a:?} on a case with 500 events vs {b:?} on a fresh one: {:.2}x",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+
+    let mut g = c.benchmark_group("long history");
+    let mut n = 600;
+    g.bench_function(
+        "answer_item, visit with 2,000 changes from 3 devices",
+        |bench| {
+            bench.iter(|| {
+                n += 1;
+                s.answer_item(&long, &items[n % items.len()], answer(n))
+                    .expect("answer")
+            })
+        },
+    );
+    g.bench_function("answer_item, fresh visit", |bench| {
+        bench.iter(|| {
+            n += 1;
+            if n % 20 == 0 {
+                fresh = s.create_visit(new_visit(&t, n)).expect("visit");
+            }
+            s.answer_item(&fresh, &items[n % items.len()], answer(n))
+                .expect("answer")
+        })
+    });
+    g.finish();
+}
+
+/// Every device merges the others' copies of `visit`, as peers syncing in turn would.
+fn exchange(devices: &mut [Store], visit: &siteproof_core::RecordId) {
+    for from in 0..devices.len() {
+        let Ok(bytes) = devices[from].export_document(visit) else {
+            continue;
+        };
+        for (to, device) in devices.iter_mut().enumerate() {
+            if to != from {
+                device
+                    .merge(Some(visit), &bytes, MergeOrigin::Peer)
+                    .expect("merge");
+            }
+        }
+    }
+}
+
+/// A case record as the office writes it: opened, then `events - 1` more events appended,
+/// one change each.
+fn office_case(events: usize) -> (AutoCommit, siteproof_core::RecordId) {
+    let visit = siteproof_core::RecordId::random();
+    let finding = FindingId::random();
+    let id = siteproof_core::RecordId::for_finding_case(&visit, &finding);
+    let case = Case {
+        id: id.clone(),
+        visit,
+        finding,
+        site_name: "化工厂".into(),
+        sector: Sector::Gas,
+        severity: Severity::Major,
+        description: "储罐区可燃气体报警器失效".into(),
+        events: vec![case_event(0)],
+        fixed_on_spot: false,
+    };
+    let header = RecordHeader {
+        kind: RecordKind::Case,
+        id: id.clone(),
+        scope: Scope::group("hebei", "g1"),
+    };
+    let mut doc = header
+        .create_with(ActorId::random(), "case", &case)
+        .expect("case");
+    for n in 1..events {
+        next_event(&mut doc, n);
+    }
+    (doc, id)
+}
+
+/// Appends one event to an office case document, one change as the office's append makes
+/// (a new element at the end of `case/events`); returns the change.
+fn next_event(doc: &mut AutoCommit, n: usize) -> Vec<u8> {
+    use automerge::ReadDoc;
+    let heads = doc.get_heads();
+    let case = doc
+        .get(automerge::ROOT, "case")
+        .expect("get")
+        .expect("case")
+        .1;
+    let events = doc.get(&case, "events").expect("get").expect("events").1;
+    let at = doc.length(&events);
+    autosurgeon::reconcile_insert(doc, events, at, case_event(n)).expect("event");
+    doc.commit();
+    doc.save_after(&heads)
+}
+
+fn case_event(n: usize) -> CaseEvent {
+    CaseEvent {
+        kind: if n == 0 {
+            CaseEventKind::Opened
+        } else {
+            CaseEventKind::InterimMeasures
+        },
+        by: "reviewer".into(),
+        at: 1_700_000_000_000 + n as i64,
+        note: Some(format!("第{n}次防控措施记录")),
+        unit: None,
+        deadline: None,
+        media: vec![],
+    }
+}
+
 fn read_whole(media: &MediaStore, hash: &siteproof_core::MediaHash) {
     let mut reader = media.open_original(hash).expect("open").expect("present");
     let mut buf = vec![0u8; 1 << 20];
     while reader.read(&mut buf).expect("read") > 0 {}
+}
+
+/// Whether the command line's filter (`-- encrypted`) can match one of `names`: each group's
+/// setup (thousands of captures) runs only for the groups asked for.
+fn wanted(names: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| names.contains(f.as_str()))
 }
 
 fn timed(f: impl FnOnce()) -> Duration {
@@ -334,6 +537,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
-    targets = capture, list_and_load, encrypted
+    targets = capture, list_and_load, encrypted, long_history
 }
 criterion_main!(benches);

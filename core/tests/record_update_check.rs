@@ -245,22 +245,30 @@ const BAD: &[(&str, Edit, &str)] = &[
 /// Applies `edit` as an update and returns (touched, full check, update check) outcomes as
 /// the path each refusal names.
 fn both(edit: Edit) -> (Touched, Option<String>, Option<String>) {
-    let mut doc = base();
+    let id = "0190f3a1-7c2e-7a4b-8d1e-2f3a4b5c6d7e".parse().expect("id");
+    as_update(base(), &id, edit)
+}
+
+/// Applies `edit`, made on another replica, as an update to record `id` held as `doc`.
+fn as_update(
+    mut doc: AutoCommit,
+    id: &RecordId,
+    edit: Edit,
+) -> (Touched, Option<String>, Option<String>) {
     let mut device = doc.fork().with_actor(ActorId::from(vec![9_u8; 16]));
     let before = device.get_heads();
     edit(&mut device);
     device.commit();
     let changes = device.get_changes(&before);
     doc.apply_changes(changes.clone()).expect("applies");
-    let id: RecordId = "0190f3a1-7c2e-7a4b-8d1e-2f3a4b5c6d7e".parse().expect("id");
     let touched = Touched::of(&doc, &changes);
     let path = |r: siteproof_core::Result<()>| match r {
         Ok(()) => None,
         Err(siteproof_core::Error::InvalidRecord { path, .. }) => Some(path),
         Err(e) => panic!("unexpected error {e}"),
     };
-    let full = path(record_check::check(&doc, &id, None));
-    let update = path(record_check::check_update(&doc, &id, None, &touched));
+    let full = path(record_check::check(&doc, id, None));
+    let update = path(record_check::check_update(&doc, id, None, &touched));
     (touched, full, update)
 }
 
@@ -312,4 +320,117 @@ fn a_bad_answer_concurrent_with_a_good_one_is_refused() {
         matches!(&refused, Err(siteproof_core::Error::InvalidRecord { path, .. }) if path.starts_with("answers/i-pass")),
         "{refused:?}"
     );
+}
+
+/// Appends `edit`'s event to the case vector as an update; returns the touched parts and the
+/// paths the full and the update check refuse.
+fn case_update(edit: Edit) -> (Touched, Option<String>, Option<String>) {
+    case_update_of(|_| {}, edit)
+}
+
+/// As [`case_update`], on the case vector as `stored` left it.
+fn case_update_of(stored: Edit, edit: Edit) -> (Touched, Option<String>, Option<String>) {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/record-vectors/case.automerge");
+    let mut doc = AutoCommit::load(&std::fs::read(path).expect("vector")).expect("loads");
+    stored(&mut doc);
+    doc.commit();
+    as_update(doc, &"case-0190f3a1".parse().expect("id"), edit)
+}
+
+/// Appends an event with `kind` at the end of the case's events, as the office does.
+fn append_event(d: &mut AutoCommit, kind: &str) -> ObjId {
+    let events = obj(d, &["case", "events"]);
+    let e = d
+        .insert_object(&events, d.length(&events), ObjType::Map)
+        .expect("insert");
+    for (k, v) in [("kind", kind), ("by", "王五")] {
+        d.put(&e, k, v).expect("put");
+    }
+    for k in ["note", "unit", "deadline"] {
+        d.put(&e, k, S::Null).expect("put");
+    }
+    d.put(&e, "at", 1_734_100_000_000_i64).expect("put");
+    d.put_object(&e, "media", ObjType::List).expect("put");
+    e
+}
+
+#[test]
+fn an_event_appended_to_a_case_is_checked_alone_and_refused_when_malformed() {
+    let (touched, full, update) = case_update(|d| {
+        append_event(d, "rectified");
+    });
+    assert_eq!((full, update), (None, None), "{touched:?}");
+    let bad: &[(&str, Edit, &str)] = &[
+        (
+            "an unknown kind",
+            |d| {
+                append_event(d, "forgotten");
+            },
+            "case/events/1",
+        ),
+        (
+            "no author",
+            |d| {
+                let e = append_event(d, "rectified");
+                d.delete(&e, "by").expect("delete");
+            },
+            "case/events/1",
+        ),
+        (
+            "an empty event",
+            |d| {
+                let events = obj(d, &["case", "events"]);
+                d.insert_object(&events, 1, ObjType::Map).expect("insert");
+            },
+            "case/events/1",
+        ),
+        (
+            "a scalar for an event (the whole case is read)",
+            |d| {
+                let events = obj(d, &["case", "events"]);
+                d.insert(&events, 1, "closed").expect("insert");
+            },
+            "case",
+        ),
+        (
+            "an older event's time made text",
+            |d| {
+                let e = obj(d, &["case", "events"]);
+                let first = d.get(&e, 0).expect("get").expect("event").1;
+                d.put(&first, "at", "yesterday").expect("put");
+            },
+            "case/events/0",
+        ),
+        (
+            "the case's id changed",
+            |d| {
+                let c = obj(d, &["case"]);
+                d.put(&c, "id", "case-other").expect("put");
+            },
+            "case/id",
+        ),
+    ];
+    for (what, edit, path) in bad {
+        let (touched, full, update) = case_update(*edit);
+        assert!(full.is_some(), "{what}: the full check refuses");
+        assert_eq!(
+            update.as_deref(),
+            Some(*path),
+            "{what}: the update check ({touched:?})"
+        );
+    }
+    // The events before the appended one are not read again: an older event made malformed
+    // in the stored copy (which the check never lets in) goes unnoticed by the update check.
+    let (_, full, update) = case_update_of(
+        |d| {
+            let e = obj(d, &["case", "events"]);
+            let first = d.get(&e, 0).expect("get").expect("event").1;
+            d.put(&first, "at", "yesterday").expect("put");
+        },
+        |d| {
+            append_event(d, "rectified");
+        },
+    );
+    assert_eq!((full.as_deref(), update), (Some("case"), None));
 }

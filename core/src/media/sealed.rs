@@ -91,6 +91,22 @@ fn stream(file_key: &RawKey) -> StreamBE32<SegmentCipher> {
     StreamBE32::from_aead(aead, &GenericArray::default())
 }
 
+/// The writer's key for the segments, as ring holds it.
+fn sealing_key(file_key: &RawKey) -> Result<ring::aead::LessSafeKey> {
+    let key = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, file_key.as_slice())
+        .map_err(|_| Error::Malformed("media file key could not be used".into()))?;
+    Ok(ring::aead::LessSafeKey::new(key))
+}
+
+/// STREAM's nonce for segment `position`, as [`StreamBE32`] makes it for the reader: the
+/// all-zero prefix, the position (32-bit big-endian), then 1 for the last segment, else 0.
+fn stream_nonce(position: u32, last: bool) -> ring::aead::Nonce {
+    let mut nonce = [0u8; ring::aead::NONCE_LEN];
+    nonce[7..11].copy_from_slice(&position.to_be_bytes());
+    nonce[11] = u8::from(last);
+    ring::aead::Nonce::assume_unique_for_key(nonce)
+}
+
 /// Encrypts a stream of plaintext into `out`. The header is written last, once the
 /// plaintext's hash (part of the header's associated data) is known.
 pub(crate) struct SealWriter<W: Write + Seek> {
@@ -98,7 +114,9 @@ pub(crate) struct SealWriter<W: Write + Seek> {
     key_id: u32,
     wrapping: RawKey,
     file_key: RawKey,
-    stream: StreamBE32<SegmentCipher>,
+    /// The same AES-256-GCM under the file key, from ring: its assembly (AES-NI and carry-less
+    /// multiply, interleaved) encrypts several times faster than the portable code that reads.
+    sealing: ring::aead::LessSafeKey,
     /// Up to one segment of plaintext; sealed once more bytes show it is not the last.
     buf: Vec<u8>,
     position: u32,
@@ -116,11 +134,16 @@ impl<W: Write + Seek> SealWriter<W> {
             out,
             key_id,
             wrapping,
-            stream: stream(&file_key),
+            sealing: sealing_key(&file_key)?,
             file_key,
             buf: Vec::with_capacity(SEGMENT + TAG),
             position: 0,
         })
+    }
+
+    /// Where the sealed bytes go.
+    pub(crate) fn inner(&self) -> &W {
+        &self.out
     }
 
     /// Encrypts `data`, writing every segment it completes.
@@ -137,9 +160,15 @@ impl<W: Write + Seek> SealWriter<W> {
     }
 
     fn seal(&mut self, last: bool) -> Result<()> {
-        self.stream
-            .encrypt_in_place(self.position, last, &[], &mut self.buf)
+        let tag = self
+            .sealing
+            .seal_in_place_separate_tag(
+                stream_nonce(self.position, last),
+                ring::aead::Aad::empty(),
+                &mut self.buf,
+            )
             .map_err(|_| Error::Malformed("media segment could not be encrypted".into()))?;
+        self.buf.extend_from_slice(tag.as_ref());
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         self.position = self
@@ -388,5 +417,30 @@ mod tests {
         let mut wrong = Vec::new();
         let opened = open(&other_keys, &sealed, &hash).and_then(|mut r| r.read_to_end(&mut wrong));
         assert!(opened.is_err());
+    }
+
+    #[test]
+    fn the_writers_segments_are_the_readers_stream_to_the_byte() {
+        let key = random_key();
+        let sealing = sealing_key(&key).expect("key");
+        let reference = stream(&key);
+        for (position, last) in [(0, false), (1, false), (7, true), (u32::MAX, true)] {
+            let plain: Vec<u8> = (0..1000u32)
+                .map(|i| i.wrapping_mul(31).wrapping_add(position) as u8)
+                .collect();
+            let mut ours = plain.clone();
+            let tag = sealing
+                .seal_in_place_separate_tag(
+                    stream_nonce(position, last),
+                    ring::aead::Aad::empty(),
+                    &mut ours,
+                )
+                .expect("seal");
+            ours.extend_from_slice(tag.as_ref());
+            let theirs = reference
+                .encrypt(position, last, plain.as_slice())
+                .expect("encrypt");
+            assert_eq!(ours, theirs, "segment {position}, last {last}");
+        }
     }
 }

@@ -33,8 +33,17 @@ impl Sink {
 
     pub(super) fn write(&mut self, data: &[u8]) -> Result<()> {
         match self {
-            Sink::Plain(file) => Ok(file.write_all(data)?),
-            Sink::Sealed(sealed) => sealed.write(data),
+            Sink::Plain(file) => file.write_all(data)?,
+            Sink::Sealed(sealed) => sealed.write(data)?,
+        }
+        start_writeback(self.file());
+        Ok(())
+    }
+
+    fn file(&self) -> &File {
+        match self {
+            Sink::Plain(file) => file,
+            Sink::Sealed(sealed) => sealed.inner(),
         }
     }
 
@@ -45,6 +54,18 @@ impl Sink {
         }
     }
 }
+
+/// Starts writing the file's dirty pages to the disk without waiting for them (Linux's
+/// `POSIX_FADV_DONTNEED` starts the writeback, then drops the pages already clean), so the
+/// disk works while the rest of the file is read, hashed and encrypted, and the `fsync` that
+/// makes the import durable finds little left to write. Only a hint: a failure changes nothing.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn start_writeback(file: &File) {
+    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn start_writeback(_file: &File) {}
 
 /// Copies everything `reader` yields into `out`, hashing it: the reading and hashing run on
 /// this thread, the encryption and writing on another, so an encrypted import takes about as

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::legacy::{Key, ObjectId};
+use automerge::legacy::{Key, ObjectId, OpType};
 use automerge::{AutoCommit, Change, ObjId, Prop, ROOT, ReadDoc, hydrate};
 
 use super::shape::{Shape, VISIT, field, join, walk, walk_entry};
@@ -21,12 +21,18 @@ use crate::model::{Answer, Template};
 /// every answer is checked against.
 const WHOLE_ON: &[&str] = &["kind", "id", "scope", "schema", "template", "answers"];
 
-/// The parts of a record a set of changes writes: whole root fields, and entries of the maps
-/// under the root (`answers/<item>`, `findings/<id>`, `media/<hash>`).
+/// The parts of a record a set of changes writes: whole root fields, entries of the maps
+/// under the root (`answers/<item>`, `findings/<id>`, `media/<hash>`), and the elements of
+/// the lists those hold (`case/events/<index>`).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Touched {
     fields: BTreeSet<String>,
     entries: BTreeSet<(String, String)>,
+    /// `(map key, key, index)`: element `index` of the list at `<map key>/<key>`.
+    elements: BTreeSet<(String, String, usize)>,
+    /// Entries whose list an operation wrote at no element that can be named (a deletion, a
+    /// scalar put into the list): checked whole.
+    lists: BTreeSet<(String, String)>,
     whole: bool,
 }
 
@@ -37,7 +43,9 @@ impl Touched {
         // The path of each object named, looked up once per object.
         let mut paths: HashMap<String, Option<Vec<Prop>>> = HashMap::new();
         for change in changes {
-            for op in change.decode().operations {
+            let change = change.decode();
+            let actor = change.actor_id.to_hex_string();
+            for (n, op) in change.operations.into_iter().enumerate() {
                 let path = match op.obj {
                     ObjectId::Root => Some(Vec::new()),
                     ObjectId::Id(id) => paths
@@ -45,6 +53,24 @@ impl Touched {
                         .or_insert_with_key(|id| path_of(doc, id))
                         .clone(),
                 };
+                if let Some([Prop::Map(k1), Prop::Map(k2), rest @ ..]) = path.as_deref() {
+                    let made = (rest.is_empty() && matches!(op.action, OpType::Make(_)))
+                        .then(|| {
+                            path_of(
+                                doc,
+                                &format!("{}@{actor}", change.start_op.get() + n as u64),
+                            )
+                        })
+                        .flatten();
+                    match (rest, made.as_deref()) {
+                        ([Prop::Seq(i), ..], _) | ([], Some([_, _, Prop::Seq(i)])) => {
+                            touched.elements.insert((k1.clone(), k2.clone(), *i));
+                        }
+                        _ => {
+                            touched.lists.insert((k1.clone(), k2.clone()));
+                        }
+                    }
+                }
                 match (path.as_deref(), op.key) {
                     (Some([]), Key::Map(k)) => {
                         touched.fields.insert(k.to_string());
@@ -83,6 +109,20 @@ impl Touched {
     fn needs_whole(&self) -> bool {
         self.whole || WHOLE_ON.iter().any(|k| self.fields.contains(*k))
     }
+
+    /// The events of a case the changes wrote, by index, when they wrote nothing else of it
+    /// (how the office appends to a case); `None` otherwise.
+    fn case_events_only(&self) -> Option<Vec<usize>> {
+        let events = ("case".to_string(), "events".to_string());
+        let only_events = self.fields.is_empty()
+            && self.entries.iter().all(|e| e == &events)
+            && self.lists.iter().all(|(k1, _)| k1 != "case")
+            && self
+                .elements
+                .iter()
+                .all(|(k1, k2, _)| (k1, k2) == (&events.0, &events.1));
+        only_events.then(|| self.elements.iter().map(|(_, _, i)| *i).collect())
+    }
 }
 
 /// The keys from the root down to object `id` (its `counter@actor` form), or `None` if the
@@ -104,6 +144,12 @@ pub(super) fn check_touched(
         Ok(Some((v, _))) => v.as_str().and_then(|s| s.parse::<RecordKind>().ok()),
         _ => None,
     };
+    if kind == Some(RecordKind::Case)
+        && !touched.needs_whole()
+        && let Some(events) = touched.case_events_only()
+    {
+        return check_case_events(doc, &events);
+    }
     if touched.needs_whole() || kind != Some(RecordKind::Visit) {
         return check_inner(doc, template);
     }
@@ -135,6 +181,27 @@ pub(super) fn check_touched(
                 }
             }
             Some(shape) => check_field(doc, map_key, shape)?,
+        }
+    }
+    Ok(())
+}
+
+/// Checks the case events at `indices`, each whole, as the full check reads every event.
+fn check_case_events(doc: &AutoCommit, indices: &[usize]) -> Result<(), Invalid> {
+    let Some(case) = map_id(doc, "case")? else {
+        return Err(Invalid::at("case", "is missing".into()));
+    };
+    let events = match doc.get(&case, "events") {
+        Ok(Some((automerge::Value::Object(automerge::ObjType::List), id))) => id,
+        Ok(_) => return Err(Invalid::at("case/events", "is not a list".into())),
+        Err(e) => return Err(Invalid::at("case/events", e.to_string())),
+    };
+    for &i in indices {
+        let path = format!("case/events/{i}");
+        let event: Option<crate::model::CaseEvent> = autosurgeon::hydrate_prop(doc, &events, i)
+            .map_err(|e| Invalid::at(&path, e.to_string()))?;
+        if event.is_none() {
+            return Err(Invalid::at(&path, "is missing".into()));
         }
     }
     Ok(())

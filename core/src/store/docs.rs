@@ -55,6 +55,8 @@ impl LoadedDoc {
 pub(crate) struct DocCache {
     entries: HashMap<RecordId, LoadedDoc>,
     clock: u64,
+    /// Documents loaded from disk so far (each load reads and replays a whole history).
+    loads: u64,
 }
 
 impl DocCache {
@@ -71,6 +73,7 @@ impl DocCache {
                 kind: "record",
                 id: id.to_string(),
             })?;
+            self.loads += 1;
             self.insert(id.clone(), loaded);
         }
         let entry = self.entries.get_mut(id).expect("present: inserted above");
@@ -92,6 +95,11 @@ impl DocCache {
             self.entries.remove(&oldest);
         }
         self.entries.insert(id, doc);
+    }
+
+    /// How many documents were loaded from disk since the cache was made.
+    pub fn loads(&self) -> u64 {
+        self.loads
     }
 
     /// Forgets a document, so that the next use reloads it from disk.

@@ -8,6 +8,7 @@ use super::{Store, Written, write_change};
 use crate::document::{self, RecordHeader};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
+use crate::record_check::Touched;
 
 /// Where merged data came from; it decides whether the changes still need pushing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,19 +157,16 @@ fn merge_into(
                 found: format!("{} {} in {:?}", header.kind, header.id, header.scope),
             });
         }
-        let new: Vec<ChangeHash> = entry
-            .doc
-            .get_changes(&before)
-            .iter()
-            .map(|c| c.hash())
-            .collect();
+        let changes = entry.doc.get_changes(&before);
+        let new: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
         if !new.is_empty() {
             let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
                 &new
             } else {
                 &[]
             };
-            write_change(tx, id, entry, outbox, Written::Received)?;
+            let touched = Touched::of(&entry.doc, &changes);
+            write_change(tx, id, entry, outbox, Written::ReceivedUpdate(&touched))?;
         }
         Ok(MergeOutcome {
             id: id.clone(),

@@ -215,6 +215,13 @@ impl Store {
         self.docs = DocCache::default();
     }
 
+    /// How many documents were read from disk since the store opened or its cache was
+    /// cleared: each read replays a record's whole history, which a capture on a record in
+    /// use never does (diagnostics and tests).
+    pub fn document_loads(&self) -> u64 {
+        self.docs.loads()
+    }
+
     /// How many chunks record `id` has on disk, and how many of them are snapshots.
     pub fn chunk_stats(&self, id: &RecordId) -> Result<(u32, u32)> {
         docs::chunk_count(&self.conn, id)
@@ -281,11 +288,14 @@ impl Store {
 
 /// Where a written change came from: it decides whether the content is checked first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Written {
+enum Written<'a> {
     /// Made here through the model: readable by construction.
     Here,
-    /// Received from the server or a peer: checked, and set aside if unreadable.
+    /// Received from the server or a peer: checked whole, and set aside if unreadable.
     Received,
+    /// Received changes to a record held here: what they wrote is checked (the whole record
+    /// when it was unreadable), so the check costs the update, not the record's history.
+    ReceivedUpdate(&'a crate::record_check::Touched),
 }
 
 /// Writes a record's new chunk, its row, its index rows and outbox entries. Only kinds that
@@ -296,7 +306,7 @@ fn write_change(
     id: &RecordId,
     entry: &mut LoadedDoc,
     outbox_hashes: &[ChangeHash],
-    written: Written,
+    written: Written<'_>,
 ) -> Result<()> {
     docs::upsert_record(tx, &entry.header, now())?;
     docs::persist_chunk(tx, id, entry)?;
@@ -305,7 +315,10 @@ fn write_change(
     }
     match written {
         Written::Here => index::reindex(tx, &entry.header, &entry.doc),
-        Written::Received => unreadable::reindex_received(tx, &entry.header, &entry.doc),
+        Written::Received => unreadable::reindex_received(tx, &entry.header, &entry.doc, None),
+        Written::ReceivedUpdate(touched) => {
+            unreadable::reindex_received(tx, &entry.header, &entry.doc, Some(touched))
+        }
     }
 }
 

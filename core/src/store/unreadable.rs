@@ -30,13 +30,22 @@ pub struct UnreadableRecord {
 }
 
 /// Indexes a received record if it reads as the model; otherwise drops its index rows and
-/// lists it as unreadable. Errors other than the content's are returned.
+/// lists it as unreadable. `touched` names what received changes wrote to a record held
+/// before: only that is checked, unless the record was unreadable (then all of it is). Errors
+/// other than the content's are returned.
 pub(crate) fn reindex_received(
     tx: &Transaction<'_>,
     header: &RecordHeader,
     doc: &AutoCommit,
+    touched: Option<&record_check::Touched>,
 ) -> Result<()> {
-    match record_check::check(doc, &header.id, None) {
+    let checked = match touched {
+        Some(touched) if get(tx, &header.id)?.is_none() => {
+            record_check::check_update(doc, &header.id, None, touched)
+        }
+        _ => record_check::check(doc, &header.id, None),
+    };
+    match checked {
         Ok(()) => {
             tx.prepare_cached("DELETE FROM unreadable WHERE id = ?1")?
                 .execute([header.id.as_str()])?;
