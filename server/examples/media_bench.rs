@@ -1,4 +1,5 @@
-//! The media benchmark: one run prints every figure issue 4 asks for.
+//! The media benchmark: one run prints every figure issue 4 asks for, and the tus peer beside
+//! them.
 //!
 //! ```text
 //! cargo build --release -p siteproof-server --examples
@@ -7,35 +8,90 @@
 //!
 //! - peak RSS of the upload client (`tus_upload`) and the server (`tus_server`), each its
 //!   own process, while a 2 GiB file goes up in 8 MiB chunks;
-//! - tus upload throughput on loopback (whole-file SHA-256 verified by the server) against
-//!   a plain `curl -T` PUT of the same file to nginx's WebDAV module;
+//! - tus upload throughput on loopback (whole-file SHA-256 verified, stored and fsynced by the
+//!   server) against the durable limit: a plain `curl -T` PUT of the same file to nginx's
+//!   WebDAV module followed by an fsync of the stored file, and `dd conv=fsync`;
+//! - with `MEDIA_BENCH_TUS_PEER` (a folder holding the tus peer's `server.mjs` and
+//!   `upload.mjs` with their `npm ci` done, and `tests/tus-js/upload.mjs` copied in as
+//!   `siteproof-upload.mjs`; `scripts/bench-peers.sh media` prepares it): tus-js-client into
+//!   this server and into @tus/server (the peer), so the table compares one client on both;
 //! - the core's SHA-256 rate against `openssl speed -evp sha256`;
 //! - the time to make the thumbnail of a 12-megapixel JPEG.
 //!
-//! Needs Debian's `nginx` (with its dav module), `curl` and `openssl` on the PATH. The work
-//! folder is `MEDIA_BENCH_DIR` or `target/`; it is removed at the end.
+//! The uploads run in `MEDIA_BENCH_ROUNDS` interleaved rounds (default 3; medians printed),
+//! each after a `sync` and `MEDIA_BENCH_SETTLE` seconds of quiet (default 10), every one
+//! from the same server state. Needs Debian's `nginx` (with its dav module), `curl`, `dd`
+//! and `openssl` on the PATH (and Node.js for the peer). The work folder is
+//! `MEDIA_BENCH_DIR` or `target/`; it is removed at the end.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use siteproof_core::media::MediaStore;
 
 mod bench_common;
 
+use bench_common::uploads::{self, Pristine};
 use bench_common::*;
 
 const CHUNK: u64 = 8 << 20;
 
-fn main() -> Res<()> {
-    let size: u64 = std::env::var("MEDIA_BENCH_BYTES")
+/// Every round's throughput of one kind of upload, in bytes per second, and the largest peak
+/// RSS of its server.
+struct Rates {
+    what: &'static str,
+    rates: Vec<f64>,
+    server_rss_kib: u64,
+}
+
+impl Rates {
+    fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            rates: Vec::new(),
+            server_rss_kib: 0,
+        }
+    }
+
+    /// Records one round's upload of `size` bytes and prints it at once (a long run shows
+    /// its progress).
+    fn add(&mut self, round: usize, size: u64, run: &uploads::Timed) {
+        let rate = size as f64 / run.secs;
+        self.rates.push(rate);
+        self.server_rss_kib = self.server_rss_kib.max(run.server_rss_kib);
+        println!("round {round}: {:<32} {:>8.1} MiB/s", self.what, rate / MIB);
+    }
+
+    fn median(&self) -> f64 {
+        let mut v = self.rates.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    fn spread(&self) -> String {
+        let min = self.rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.rates.iter().copied().fold(0.0, f64::max);
+        format!("{:.0}-{:.0}", min / MIB, max / MIB)
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2 << 30);
+        .unwrap_or(default)
+}
+
+fn main() -> Res<()> {
+    let size: u64 = env_or("MEDIA_BENCH_BYTES", 2 << 30);
+    let rounds: usize = env_or("MEDIA_BENCH_ROUNDS", 3);
+    let settle = Duration::from_secs_f64(env_or("MEDIA_BENCH_SETTLE", 10.0));
+    let peer: Option<PathBuf> = std::env::var_os("MEDIA_BENCH_TUS_PEER").map(PathBuf::from);
     let base = std::env::var("MEDIA_BENCH_DIR").unwrap_or_else(|_| "target".into());
     let work = tempfile::tempdir_in(base)?;
     println!(
-        "media bench: {:.0} MiB in {}",
+        "media bench: {:.0} MiB in {}, {rounds} rounds",
         size as f64 / MIB,
         work.path().display()
     );
@@ -60,27 +116,70 @@ fn main() -> Res<()> {
     let phone_dir = work.path().join("phone");
     std::fs::create_dir_all(&phone_dir)?;
     let started = Instant::now();
-    let token = tokio::runtime::Builder::new_current_thread()
+    let (token, visit) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(capture_and_sync(&data_dir, &phone_dir, &file))?;
     let import_secs = started.elapsed().as_secs_f64();
     std::fs::remove_file(&file)?;
-
-    // The upload: both sides in their own processes, so each one's RSS is its own.
-    let run = tus_run(&data_dir, &phone_dir, &token, CHUNK, &[])?;
-    let (upload_secs, client_rss, server_rss) = (run.secs, run.client_rss_kib, run.server_rss_kib);
+    // Every upload sends the phone's copy of the footage.
+    let source = MediaStore::open(phone_dir.join("media"))?
+        .original_path(&hash)
+        .ok_or("the phone holds no original")?;
+    let pristine = Pristine::keep(
+        &data_dir,
+        &phone_dir.join("phone.db"),
+        &work.path().join("pristine"),
+    )?;
     let blob = data_dir.join("blobs").join("blobs").join(hash.as_str());
-    let (stored, stored_len) = MediaStore::hash_file(&blob)?;
-    if stored != hash || stored_len != size {
-        return Err("the stored blob does not match".into());
-    }
-    let tus_rate = size as f64 / upload_secs;
 
-    // The sink to beat: nginx WebDAV PUT of the same bytes.
-    let put_rate = nginx_put_rate(work.path(), &blob, size)?;
+    let mut ours = Rates::new("siteproof client -> siteproof");
+    let mut js_ours = Rates::new("tus-js-client -> siteproof");
+    let mut js_peer = Rates::new("tus-js-client -> @tus/server");
+    let mut put = Rates::new("nginx PUT + fsync");
+    let mut dd = Rates::new("dd conv=fsync");
+    let mut client_rss = 0;
+    for round in 1..=rounds {
+        // The upload: both sides in their own processes, so each one's RSS is its own.
+        pristine.restore()?;
+        uploads::prepare(&source, settle)?;
+        let run = tus_run(&data_dir, &phone_dir, &token, CHUNK, &[])?;
+        uploads::check_copy(&blob, &hash, size)?;
+        client_rss = client_rss.max(run.client_rss_kib);
+        let run = uploads::Timed {
+            secs: run.secs,
+            server_rss_kib: run.server_rss_kib,
+        };
+        ours.add(round, size, &run);
+        if let Some(peer) = &peer {
+            pristine.restore()?;
+            uploads::prepare(&source, settle)?;
+            let (record, sha256) = (visit.as_str(), hash.as_str());
+            let run =
+                uploads::tus_js_to_siteproof(peer, &data_dir, &token, record, sha256, &source)?;
+            uploads::check_copy(&blob, &hash, size)?;
+            js_ours.add(round, size, &run);
+            uploads::prepare(&source, settle)?;
+            let run = uploads::tus_js_to_tus_server(peer, work.path(), &source, &hash, size)?;
+            js_peer.add(round, size, &run);
+        }
+        uploads::prepare(&source, settle)?;
+        put.add(
+            round,
+            size,
+            &uploads::nginx_put_fsync(work.path(), &source, &hash, size)?,
+        );
+        uploads::prepare(&source, settle)?;
+        dd.add(
+            round,
+            size,
+            &uploads::dd_fsync(work.path(), &source, &hash, size)?,
+        );
+    }
     let thumb = thumbnail_secs(work.path())?;
 
+    let tus_rate = ours.median();
+    let put_rate = put.median();
     println!();
     println!(
         "peak RSS, upload client      {:>8.1} MiB   (target < 64)  {}",
@@ -89,13 +188,13 @@ fn main() -> Res<()> {
     );
     println!(
         "peak RSS, server             {:>8.1} MiB   (target < 64)  {}",
-        server_rss as f64 / 1024.0,
-        verdict(server_rss < 64 * 1024)
+        ours.server_rss_kib as f64 / 1024.0,
+        verdict(ours.server_rss_kib < 64 * 1024)
     );
     println!("tus upload, hash verified    {:>8.1} MiB/s", tus_rate / MIB);
-    println!("nginx WebDAV PUT (curl -T)   {:>8.1} MiB/s", put_rate / MIB);
+    println!("nginx PUT + fsync            {:>8.1} MiB/s", put_rate / MIB);
     println!(
-        "  tus / PUT                  {:>8.1} %      (target >= 80) {}",
+        "  tus / (PUT + fsync)        {:>8.1} %      (target >= 80) {}",
         100.0 * tus_rate / put_rate,
         verdict(tus_rate >= 0.8 * put_rate)
     );
@@ -115,6 +214,76 @@ fn main() -> Res<()> {
         size as f64 / MIB / import_secs
     );
     println!("thumbnail, 12 MP JPEG        {:>8.0} ms", thumb * 1000.0);
+
+    println!();
+    println!(
+        "{:.0} MiB uploads, MiB/s: median of {rounds} interleaved rounds (min-max); ratio = siteproof / peer",
+        size as f64 / MIB
+    );
+    println!("| measure | siteproof | peer | ratio |");
+    println!("| --- | --- | --- | --- |");
+    let row = |name: &str, a: &Rates, b: &Rates, target: &str| {
+        let ratio = a.median() / b.median();
+        let mark = if target.is_empty() {
+            String::new()
+        } else {
+            let floor: f64 = target.parse().unwrap_or(1.0);
+            format!(" (target >= {target}: {})", verdict(ratio >= floor))
+        };
+        println!(
+            "| {name} | {:.0} ({}) | {:.0} ({}) | {ratio:.2}{mark} |",
+            a.median() / MIB,
+            a.spread(),
+            b.median() / MIB,
+            b.spread()
+        );
+    };
+    if peer.is_some() {
+        row(
+            "tus-js-client -> server (peer: @tus/server, no fsync)",
+            &js_ours,
+            &js_peer,
+            "1",
+        );
+        row(
+            "siteproof's client -> siteproof (peer: tus-js-client -> siteproof)",
+            &ours,
+            &js_ours,
+            "1",
+        );
+        row(
+            "tus-js-client -> siteproof (peer: durable limit, nginx PUT + fsync)",
+            &js_ours,
+            &put,
+            "0.8",
+        );
+        row(
+            "tus-js-client -> siteproof (peer: dd conv=fsync)",
+            &js_ours,
+            &dd,
+            "",
+        );
+    }
+    row(
+        "siteproof's client -> siteproof (peer: nginx PUT + fsync)",
+        &ours,
+        &put,
+        "",
+    );
+    row(
+        "siteproof's client -> siteproof (peer: dd conv=fsync)",
+        &ours,
+        &dd,
+        "",
+    );
+    if peer.is_some() {
+        println!(
+            "| server peak RSS (MiB), tus-js-client -> server | {:.0} | {:.0} | {:.2} |",
+            js_ours.server_rss_kib as f64 / 1024.0,
+            js_peer.server_rss_kib as f64 / 1024.0,
+            js_ours.server_rss_kib as f64 / js_peer.server_rss_kib as f64
+        );
+    }
     Ok(())
 }
 
@@ -150,68 +319,6 @@ fn openssl_sha256_rate() -> Res<f64> {
         .trim_end_matches('k')
         .parse()?;
     Ok(k * 1000.0)
-}
-
-/// Starts nginx with WebDAV PUT on a free loopback port, PUTs `file` with curl, stops nginx.
-fn nginx_put_rate(work: &Path, file: &Path, size: u64) -> Res<f64> {
-    let prefix = work.join("nginx");
-    for sub in ["www", "body", "logs"] {
-        std::fs::create_dir_all(prefix.join(sub))?;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let p = prefix.display();
-    let conf = format!(
-        "daemon off; master_process off; worker_processes 1; error_log {p}/logs/error.log; pid {p}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{ access_log off; client_max_body_size 0; client_body_temp_path {p}/body; client_body_buffer_size 1m;
-  server {{ listen 127.0.0.1:{port}; root {p}/www;
-    location / {{ dav_methods PUT; create_full_put_path on; }} }} }}\n"
-    );
-    let conf_path = prefix.join("nginx.conf");
-    std::fs::write(&conf_path, conf)?;
-    let mut nginx = NginxGuard(
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-c")
-            .arg(&conf_path)
-            .spawn()?,
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return Err("nginx did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let started = Instant::now();
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T"])
-        .arg(file)
-        .arg(format!("http://127.0.0.1:{port}/footage.mp4"))
-        .output()?;
-    let secs = started.elapsed().as_secs_f64();
-    let code = String::from_utf8_lossy(&out.stdout).to_string();
-    let _ = nginx.0.kill();
-    let _ = nginx.0.wait();
-    let put_len = std::fs::metadata(prefix.join("www/footage.mp4"))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    if !code.starts_with('2') || put_len != size {
-        return Err(format!("nginx PUT failed: HTTP {code}, {put_len} bytes").into());
-    }
-    Ok(size as f64 / secs)
-}
-
-struct NginxGuard(Child);
-
-impl Drop for NginxGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Seconds to thumbnail a 4000 × 3000 JPEG (best of three).

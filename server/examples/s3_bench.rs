@@ -160,7 +160,7 @@ fn siteproof_upload(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let token = runtime.block_on(capture_and_sync(&data_dir, &phone_dir, file))?;
+    let (token, _) = runtime.block_on(capture_and_sync(&data_dir, &phone_dir, file))?;
     let prefix = format!("tus-{round}");
     let mut env = garage.env.clone();
     env.push(("SITEPROOF_BLOBS".into(), format!("s3://siteproof/{prefix}")));

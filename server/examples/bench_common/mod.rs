@@ -3,6 +3,8 @@
 // Each benchmark uses a subset.
 #![allow(dead_code)]
 
+pub mod uploads;
+
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -52,8 +54,12 @@ const TEMPLATE: &str = r#"{"id": "bench", "version": 1, "sector": "gas",
              "severity": "general", "answer": {"kind": "pass_fail"}, "evidence_required": true}]}"#;
 
 /// Sets up a group and a device on the server, captures a visit with the footage on the
-/// phone and pushes it. Returns the device token.
-pub async fn capture_and_sync(data_dir: &Path, phone_dir: &Path, file: &Path) -> Res<String> {
+/// phone and pushes it. Returns the device token and the visit's id.
+pub async fn capture_and_sync(
+    data_dir: &Path,
+    phone_dir: &Path,
+    file: &Path,
+) -> Res<(String, RecordId)> {
     let state = AppState::open(data_dir, ServerConfig::default())?;
     let group = state
         .admin
@@ -132,7 +138,7 @@ pub async fn capture_and_sync(data_dir: &Path, phone_dir: &Path, file: &Path) ->
         .await?;
     // Closed before a server process opens the same folder.
     state.shutdown().await?;
-    Ok(enrolled.token)
+    Ok((enrolled.token, visit))
 }
 
 /// The address in a `tus_server` child's first line.

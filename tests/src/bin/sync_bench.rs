@@ -3,18 +3,23 @@
 //!    documents' saved size;
 //! 2. one changed answer synced while 1,000 visits are in scope: round trips, bytes, time;
 //! 3. 100 devices (20 groups of 5) syncing at once: changes/s, p50/p99 sync latency, and the
-//!    server's peak RSS.
+//!    server's peak RSS;
+//! 4. the same 100 devices making 50 changes each, one at a time, each synced and acknowledged
+//!    by the server before the next (the automerge-repo peer's workload, for
+//!    `scripts/bench-peers.sh sync`).
 //!
 //! Run: `cargo run --release -p siteproof-tests --bin sync-bench [-- --compare-check]`
 //! (the server runs as a child process of this binary, on a loopback port). With
 //! `--compare-check` the whole benchmark runs twice in one process, first against a server
 //! that checks every pushed record whole, then against one that checks what each push writes
-//! (the default), and prints the figures side by side with their ratio.
+//! (the default), and prints the figures side by side with their ratio. `--figures FILE`
+//! (after the other arguments) also writes the figures the peer comparison reads to FILE, one
+//! `name value` line each.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_bytes::ByteBuf;
@@ -29,6 +34,8 @@ const DEVICES: usize = 100;
 const GROUP_SIZE: usize = 5;
 const ROUNDS: usize = 10;
 const CHANGES_PER_ROUND: usize = 10;
+/// Phase 4: changes per device, each acknowledged before the next.
+const ACKED_CHANGES: usize = 50;
 
 /// Throughput and latency of one load phase.
 #[derive(Clone, Copy, Default)]
@@ -44,17 +51,26 @@ struct Load {
 struct Figures {
     seed_push: Duration,
     pull: Duration,
+    pull_bytes: u64,
     one_change: Duration,
+    one_change_bytes: u64,
+    one_change_seen: Duration,
     closed: Load,
     paced: Load,
     gen_closed: Load,
     gen_paced: Load,
+    acked: Load,
     peak_rss_seed_kib: u64,
     peak_rss_load_kib: u64,
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let figures = args.iter().position(|a| a == "--figures").map(|at| {
+        let file = args.get(at + 1).expect("--figures FILE").clone();
+        args.drain(at..at + 2);
+        PathBuf::from(file)
+    });
     match args.first().map(String::as_str) {
         Some("--serve") => {
             let dir = PathBuf::from(args.get(1).expect("data dir"));
@@ -74,8 +90,34 @@ fn main() {
             println!("sync-bench [--compare-check]: see the top of tests/src/bin/sync_bench.rs")
         }
         _ => {
-            run(false);
+            let fig = run(false);
+            if let Some(file) = figures {
+                std::fs::write(&file, fig.lines()).expect("write the figures");
+            }
         }
+    }
+}
+
+impl Figures {
+    /// `name value` lines, in the units their names end with.
+    fn lines(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        [
+            ("pull_ms", ms(self.pull)),
+            ("pull_bytes", self.pull_bytes as f64),
+            ("one_change_ack_ms", ms(self.one_change)),
+            ("one_change_seen_ms", ms(self.one_change_seen)),
+            ("one_change_bytes", self.one_change_bytes as f64),
+            ("acked_per_s", self.acked.per_s),
+            ("acked_p50_ms", ms(self.acked.p50)),
+            ("acked_p99_ms", ms(self.acked.p99)),
+            ("acked_server_cpu_s", self.acked.server_cpu_s),
+            ("peak_rss_seed_mib", self.peak_rss_seed_kib as f64 / 1024.0),
+            ("peak_rss_load_mib", self.peak_rss_load_kib as f64 / 1024.0),
+        ]
+        .iter()
+        .map(|(name, value)| format!("{name} {value:.3}\n"))
+        .collect()
     }
 }
 
@@ -191,6 +233,7 @@ fn run(check_whole: bool) -> Figures {
     let pulled = fresh.sync().expect("pull");
     let took = t.elapsed();
     fig.pull = took;
+    fig.pull_bytes = pulled.bytes_up + pulled.bytes_down;
     assert_eq!(fresh.list_visits().expect("list").len(), VISITS);
     println!(
         "[1] fresh device pulled {} records in {took:.2?} ({} round trips): {:.2} MB on the wire for {:.2} MB of saved documents = {:.3}x   (target < 2 s, <= 1.1x)",
@@ -210,8 +253,10 @@ fn run(check_whole: bool) -> Figures {
     // Reset the peak so the next figure is that of the steady phases.
     reset_peak(pid);
 
-    // 2. One changed answer with 1,000 visits in scope.
-    let mut times = Vec::new();
+    // 2. One changed answer with 1,000 visits in scope; the seeding device (which holds them
+    // all) then syncs and receives it.
+    seeder.sync().expect("seeder catches up");
+    let (mut times, mut seen) = (Vec::new(), Vec::new());
     let mut last = None;
     for k in 0..21 {
         fresh
@@ -224,11 +269,20 @@ fn run(check_whole: bool) -> Figures {
         let t = Instant::now();
         let s = fresh.sync().expect("sync one change");
         times.push(t.elapsed());
-        last = Some(s);
+        let other = seeder.sync().expect("the other device syncs");
+        seen.push(t.elapsed());
+        assert!(
+            other.records_updated >= 1,
+            "the other device got the change"
+        );
+        last = Some((s, other));
     }
     times.sort();
+    seen.sort();
     fig.one_change = times[times.len() / 2];
-    let s = last.expect("measured");
+    fig.one_change_seen = seen[seen.len() / 2];
+    let (s, other) = last.expect("measured");
+    fig.one_change_bytes = s.bytes_up + s.bytes_down + other.bytes_up + other.bytes_down;
     println!(
         "[2] one changed answer, {VISITS} visits in scope: {} round trip(s), {} B up + {} B down = {} B, median {:.1?} (target: 1 round trip, < 2 KB, < 20 ms)",
         s.round_trips,
@@ -236,6 +290,12 @@ fn run(check_whole: bool) -> Figures {
         s.bytes_down,
         s.bytes_up + s.bytes_down,
         times[times.len() / 2]
+    );
+    println!(
+        "    the other device's sync that brings it: {} B up + {} B down; change to the other device holding it, median {:.1?}",
+        other.bytes_up,
+        other.bytes_down,
+        seen[seen.len() / 2]
     );
 
     // 3. 100 devices in groups of 5, syncing at once.
@@ -267,6 +327,9 @@ fn run(check_whole: bool) -> Figures {
             (DEVICES * CHANGES_PER_ROUND) as f64 / 1_600.0,
         )),
     );
+    // 4. Every device makes one change and waits for the server's acknowledgement (its sync)
+    // before the next: the peer's concurrent workload.
+    fig.acked = acked_changes(&mut devices, pid);
     // 3c/3d: the same traffic from a load generator: each device's captures are made
     // beforehand and only their sync requests are sent, so the 2 cores serve the server
     // (on a real deployment the devices are phones, not threads beside it).
@@ -276,16 +339,7 @@ fn run(check_whole: bool) -> Figures {
         .map(|(d, (store, visit))| {
             let rounds = (0..ROUNDS)
                 .map(|round| {
-                    for c in 0..CHANGES_PER_ROUND {
-                        let item = format!("i{}", (round * CHANGES_PER_ROUND + c) % ANSWERS);
-                        store
-                            .answer_item(
-                                visit,
-                                &item.parse().expect("item"),
-                                answer(c, &format!("g d{d} r{round}")),
-                            )
-                            .expect("answer");
-                    }
+                    answer_round(store, visit, round, &format!("g d{d}"));
                     let pending = store.pending_changes(10).expect("pending");
                     let acked: Vec<_> = pending
                         .iter()
@@ -369,6 +423,12 @@ fn compare(a: &Figures, b: &Figures) {
         ),
         ("[3c] p99 (ms)", ms(a.gen_closed.p99), ms(b.gen_closed.p99)),
         (
+            "[4] acknowledged one by one (changes/s)",
+            a.acked.per_s,
+            b.acked.per_s,
+        ),
+        ("[4] p99 (ms)", ms(a.acked.p99), ms(b.acked.p99)),
+        (
             "[3c] server CPU (s)",
             a.gen_closed.server_cpu_s,
             b.gen_closed.server_cpu_s,
@@ -405,57 +465,28 @@ fn compare(a: &Figures, b: &Figures) {
 /// With `period`, each device starts round r at r * period (staggered), so the offered load is
 /// fixed; without, it goes again at once.
 fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) -> Load {
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let barrier = Arc::new(Barrier::new(devices.len()));
     let n = devices.len();
     let (server_cpu0, client_cpu0) = (cpu_seconds(Some(pid)), cpu_seconds(None));
-    let t = Instant::now();
-    let pushed_total: u64 = std::thread::scope(|scope| {
-        let handles: Vec<_> = devices
-            .iter_mut()
-            .enumerate()
-            .map(|(d, (store, visit))| {
-                let (latencies, barrier) = (Arc::clone(&latencies), Arc::clone(&barrier));
-                scope.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    let mut pushed = 0;
-                    for round in 0..ROUNDS {
-                        if let Some(period) = period {
-                            let due = period.mul_f64(round as f64 + d as f64 / n as f64);
-                            if let Some(wait) = due.checked_sub(start.elapsed()) {
-                                std::thread::sleep(wait);
-                            }
-                        }
-                        for c in 0..CHANGES_PER_ROUND {
-                            let item = format!("i{}", (round * CHANGES_PER_ROUND + c) % ANSWERS);
-                            store
-                                .answer_item(
-                                    visit,
-                                    &item.parse().expect("item"),
-                                    answer(c, &format!("d{d} r{round}")),
-                                )
-                                .expect("answer");
-                        }
-                        let t = Instant::now();
-                        pushed += store.sync().expect("concurrent sync").pushed;
-                        latencies.lock().expect("lock").push(t.elapsed());
-                    }
-                    pushed
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("device thread"))
-            .sum()
+    let (pushed_total, lat, wall) = drive(devices, |d, store, visit, latencies| {
+        let start = Instant::now();
+        let mut pushed = 0;
+        for round in 0..ROUNDS {
+            if let Some(period) = period {
+                let due = period.mul_f64(round as f64 + d as f64 / n as f64);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            answer_round(store, visit, round, &format!("d{d}"));
+            let t = Instant::now();
+            pushed += store.sync().expect("concurrent sync").pushed;
+            latencies.push(t.elapsed());
+        }
+        pushed
     });
-    let wall = t.elapsed();
     let server_cpu = cpu_seconds(Some(pid)) - server_cpu0;
     let client_cpu = cpu_seconds(None) - client_cpu0;
-    let mut lat = latencies.lock().expect("lock").clone();
-    lat.sort();
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let pct = |p: f64| percentile(&lat, p);
     let label = match period {
         None => "3a closed loop".to_string(),
         Some(p) => format!("3b paced, one sync per device every {p:.0?}"),
@@ -477,6 +508,48 @@ fn load(devices: &mut [(Store, RecordId)], pid: u32, period: Option<Duration>) -
     );
     Load {
         per_s: pushed_total as f64 / wall.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        server_cpu_s: server_cpu,
+    }
+}
+
+/// Every device makes [`ACKED_CHANGES`] changes one after another, each synced (pushed and
+/// acknowledged) before the next; latency from before the change to the acknowledgement.
+fn acked_changes(devices: &mut [(Store, RecordId)], pid: u32) -> Load {
+    let n = devices.len();
+    let server_cpu0 = cpu_seconds(Some(pid));
+    let (pushed, lat, wall) = drive(devices, |d, store, visit, latencies| {
+        let mut pushed = 0;
+        for k in 0..ACKED_CHANGES {
+            let t = Instant::now();
+            store
+                .answer_item(
+                    visit,
+                    &format!("i{}", k % ANSWERS).parse().expect("item"),
+                    answer(k, &format!("acked d{d} k{k}")),
+                )
+                .expect("answer");
+            pushed += store.sync().expect("acked sync").pushed;
+            latencies.push(t.elapsed());
+        }
+        pushed
+    });
+    let server_cpu = cpu_seconds(Some(pid)) - server_cpu0;
+    let pct = |p: f64| percentile(&lat, p);
+    println!(
+        "[4] {n} devices x {ACKED_CHANGES} changes, each acknowledged before the next: {pushed} in {wall:.2?} = {:.0} changes/s; latency p50 {:.1?}, p99 {:.1?}; server CPU {server_cpu:.1} s",
+        pushed as f64 / wall.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
+    );
+    assert_eq!(
+        pushed as usize,
+        n * ACKED_CHANGES,
+        "every change acknowledged"
+    );
+    Load {
+        per_s: pushed as f64 / wall.as_secs_f64(),
         p50: pct(0.50),
         p99: pct(0.99),
         server_cpu_s: server_cpu,
@@ -551,7 +624,7 @@ fn generate(
     let server_cpu = cpu_seconds(Some(pid)) - server_cpu0;
     let mut lat = latencies.into_inner().expect("lock");
     lat.sort();
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let pct = |p: f64| percentile(&lat, p);
     let label = match period {
         None => "3c generator, closed loop".to_string(),
         Some(p) => format!("3d generator, paced: one sync per device every {p:.0?}"),
@@ -572,6 +645,60 @@ fn generate(
         p50: pct(0.50),
         p99: pct(0.99),
         server_cpu_s: server_cpu,
+    }
+}
+
+/// Runs `device(d, store, visit, latencies)` for every device at once, one thread each, all
+/// started together. Returns the changes they pushed, every latency they recorded (sorted)
+/// and the wall time.
+fn drive<F>(devices: &mut [(Store, RecordId)], device: F) -> (u64, Vec<Duration>, Duration)
+where
+    F: Fn(usize, &mut Store, &RecordId, &mut Vec<Duration>) -> u64 + Sync,
+{
+    let barrier = Barrier::new(devices.len());
+    let t = Instant::now();
+    let results: Vec<(u64, Vec<Duration>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = devices
+            .iter_mut()
+            .enumerate()
+            .map(|(d, (store, visit))| {
+                let (barrier, device) = (&barrier, &device);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut latencies = Vec::new();
+                    let pushed = device(d, store, visit, &mut latencies);
+                    (pushed, latencies)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("device thread"))
+            .collect()
+    });
+    let wall = t.elapsed();
+    let pushed = results.iter().map(|(pushed, _)| pushed).sum();
+    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(_, l)| l).collect();
+    latencies.sort();
+    (pushed, latencies, wall)
+}
+
+/// The `p` quantile of sorted latencies.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// A load round's [`CHANGES_PER_ROUND`] answers on one device's visit, noted `"{tag} r{round}"`.
+fn answer_round(store: &mut Store, visit: &RecordId, round: usize, tag: &str) {
+    for c in 0..CHANGES_PER_ROUND {
+        let item = format!("i{}", (round * CHANGES_PER_ROUND + c) % ANSWERS);
+        store
+            .answer_item(
+                visit,
+                &item.parse().expect("item"),
+                answer(c, &format!("{tag} r{round}")),
+            )
+            .expect("answer");
     }
 }
 
