@@ -6,19 +6,22 @@
 //! ```text
 //! scripts/garage.sh install
 //! cargo build --release -p siteproof-server --examples
-//! S3_BENCH_DIR=/tmp/s3b target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (32 MiB), S3_BENCH_DIR
+//! S3_BENCH_DIR=/tmp/s3b target/release/examples/s3_bench     # S3_BENCH_BYTES (2 GiB), S3_BENCH_CHUNK (128 MiB), S3_BENCH_DIR
 //! ```
 //!
 //! The server runs with `MALLOC_MMAP_THRESHOLD_=131072`, the mmap threshold `siteproof serve` sets for itself
 //! (`S3_BENCH_MMAP_THRESHOLD=default` leaves glibc's dynamic threshold).
 //!
 //! - siteproof: the `tus_server` example (`SITEPROOF_BLOBS=s3://siteproof/tus-<round>`) and
-//!   the core's uploader (the `tus_upload` example, S3_BENCH_CHUNK-byte PATCHes: four 8 MiB
-//!   parts, which the server sends three at a time), each its own
-//!   process, so each peak RSS (`VmHWM`) is its own; the server checks every chunk's and the
+//!   the core's uploader (the `tus_upload` example, S3_BENCH_CHUNK-byte PATCHes streamed from
+//!   the file: sixteen 8 MiB parts each, which the server sends three at a time), each its
+//!   own process, so each peak RSS (`VmHWM`) is its own; the server checks every chunk's and the
 //!   whole file's SHA-256 and completes the multipart upload at the content address;
 //! - boto3: `upload_file` with its default transfer settings (8 MiB parts, 10 threads), into
 //!   a venv in ~/.cache/siteproof-tools/boto3-venv made on the first run (`pip install boto3`).
+//!
+//! Before each timed upload the dirty pages are written out (`sync`), so neither side pays
+//! for the writes before it.
 //!
 //! Garage is started by `scripts/garage.sh` (as for the tests) and stopped at the end; the
 //! work folder (S3_BENCH_DIR or `target/`) holds the file and is removed at the end.
@@ -64,7 +67,9 @@ fn main() -> Res<()> {
             .unwrap_or(default)
     };
     let size = env_or("S3_BENCH_BYTES", 2 << 30);
-    let chunk = env_or("S3_BENCH_CHUNK", 32 << 20);
+    // Each PATCH ends with its last parts landing before it is answered: the longer the
+    // PATCH, the fewer such waits. The uploader holds none of it in memory.
+    let chunk = env_or("S3_BENCH_CHUNK", 128 << 20);
     let base = std::env::var("S3_BENCH_DIR").unwrap_or_else(|_| "target".into());
     let work = tempfile::tempdir_in(base)?;
     let python = boto3_python()?;
@@ -170,6 +175,7 @@ fn siteproof_upload(
     if threshold != "default" {
         env.push(("MALLOC_MMAP_THRESHOLD_".into(), threshold));
     }
+    settle()?;
     let run = tus_run(&data_dir, &phone_dir, &token, chunk, &env)?;
     if field(&run.done, "completed")? != 1 {
         return Err(format!("the siteproof upload failed: {}", run.done).into());
@@ -211,6 +217,7 @@ fn boto3_upload(
             .map(|(_, v)| v.clone())
             .ok_or(format!("{name} missing"))
     };
+    settle()?;
     let out = Command::new(python)
         .args(["-c", BOTO3])
         .args([
@@ -240,6 +247,17 @@ fn boto3_upload(
         client_rss_kib: field(&line, "peak_rss_kib")?,
         server_rss_kib: None,
     })
+}
+
+/// Writes every dirty page out before a timed upload, so that neither upload pays for the
+/// writes before it (the 2 GiB the phone's untimed import just copied, the file itself, the
+/// other upload's objects): the kernel would flush them during the upload, beside Garage's
+/// own writes.
+fn settle() -> Res<()> {
+    if !Command::new("sync").status()?.success() {
+        return Err("sync failed".into());
+    }
+    Ok(())
 }
 
 /// The venv's python with boto3, made on the first run.

@@ -34,6 +34,8 @@ mod sealed;
 mod sink;
 mod thumbnail;
 #[cfg(feature = "http-client")]
+mod tus_body;
+#[cfg(feature = "http-client")]
 mod tus_client;
 #[cfg(feature = "http-client")]
 mod tus_config;

@@ -2,7 +2,8 @@
 //!
 //! Each chunk goes up as a `PATCH` with `Upload-Checksum: sha256 <base64>`, and the offset the
 //! server acknowledges is written to the queue before the next chunk is sent (its checksum is
-//! computed on a thread of its own while the chunk before it travels). After a crash,
+//! computed on a thread of its own while the chunk before it travels; its body is read from
+//! the file as it is sent, so no chunk is held in memory: `tus_body.rs`). After a crash,
 //! a lost connection or a restarted server, the next run asks the server (`HEAD`) where the
 //! upload stands and goes on from there: at most the one chunk in flight is sent again.
 //!
@@ -19,11 +20,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
 use sha2::{Digest, Sha256};
 
+use super::tus_body::ChunkSender;
 pub use super::tus_config::{UploadRun, UploaderConfig};
-use super::{MediaStore, Network, UploadItem, UploadProgress};
+use super::{MediaReader, MediaStore, Network, UploadItem, UploadProgress};
 use crate::Store;
 use crate::error::{Error, Result};
 
@@ -39,6 +41,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(4);
 pub struct Uploader {
     config: UploaderConfig,
     http: Client,
+    chunks: ChunkSender,
 }
 
 /// How one item's upload ended.
@@ -93,7 +96,12 @@ impl Uploader {
             .timeout(None)
             .build()
             .map_err(net)?;
-        Ok(Self { config, http })
+        let chunks = ChunkSender::new(config.connect_timeout)?;
+        Ok(Self {
+            config,
+            http,
+            chunks,
+        })
     }
 
     /// Uploads every pending item that `network` allows, oldest first, reporting progress
@@ -142,8 +150,8 @@ impl Uploader {
         progress: &mut dyn FnMut(&UploadProgress),
         run: &mut UploadRun,
     ) -> Result<Outcome> {
-        // In an encrypted store the reader decrypts one segment at a time: the server and
-        // the hash see the plaintext, memory stays one chunk plus one segment.
+        // In an encrypted store the readers decrypt one segment at a time: the server and
+        // the hash see the plaintext, memory stays a few pieces of a chunk (`tus_body.rs`).
         let Some(mut file) = media.open_original(&item.hash)? else {
             return Ok(Outcome::Failed(
                 "original is no longer on this device".into(),
@@ -154,7 +162,6 @@ impl Uploader {
         let mut retries = 0;
         let mut lookups = 0;
         let mut transient = Transient::new(&self.config);
-        let mut buf = Vec::new();
         // The next chunk's checksum, computed on a thread of its own while this one is sent.
         let mut ahead: Option<HashAhead> = None;
         loop {
@@ -210,24 +217,17 @@ impl Uploader {
                     return Err(Error::Cancelled);
                 }
                 let len = self.chunk_len(&item, offset);
-                buf.clear();
-                buf.reserve_exact(len);
-                file.seek(SeekFrom::Start(offset))?;
-                (&mut file)
-                    .take(len as u64)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::from(e).for_media(&item.hash))?;
-                if buf.len() != len {
-                    let short = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
-                    return Err(Error::from(short).for_media(&item.hash));
-                }
                 // The checksum hashed ahead while the previous chunk was sent, if it is this
-                // chunk's, else this buffer's.
-                let checksum = ahead
+                // chunk's, else hashed now.
+                let checksum = match ahead
                     .take()
                     .filter(|next| next.offset == offset && next.len == len)
                     .and_then(HashAhead::checksum)
-                    .unwrap_or_else(|| B64.encode(Sha256::digest(&buf)));
+                {
+                    Some(checksum) => checksum,
+                    None => chunk_checksum(&mut file, offset, len)
+                        .map_err(|e| Error::from(e).for_media(&item.hash))?,
+                };
                 let next = offset + len as u64;
                 if next < item.size {
                     ahead = Some(HashAhead::start(
@@ -237,15 +237,25 @@ impl Uploader {
                         self.chunk_len(&item, next),
                     ));
                 }
-                let body = std::mem::take(&mut buf);
+                let Some(body) = media.open_original(&item.hash)? else {
+                    return Ok(Outcome::Failed(
+                        "original is no longer on this device".into(),
+                    ));
+                };
                 run.bytes_sent += len as u64;
+                let mut headers = self.headers()?;
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/offset+octet-stream"),
+                );
+                headers.insert("Upload-Offset", HeaderValue::from(offset));
+                headers.insert(
+                    "Upload-Checksum",
+                    header_value(&format!("sha256 {checksum}"))?,
+                );
                 let sent = self
-                    .request(reqwest::Method::PATCH, &u)
-                    .header("Content-Type", "application/offset+octet-stream")
-                    .header("Upload-Offset", offset.to_string())
-                    .header("Upload-Checksum", format!("sha256 {checksum}"))
-                    .body(body)
-                    .send();
+                    .chunks
+                    .patch(self.resolve(&u)?, headers, body, offset, len as u64);
                 let resp = match sent {
                     Ok(r) => r,
                     // The server may have kept part of the chunk or all of it: ask it.
@@ -254,9 +264,9 @@ impl Uploader {
                         None => break,
                     },
                 };
-                match resp.status() {
+                match resp.status {
                     StatusCode::NO_CONTENT | StatusCode::OK => {
-                        offset = header_u64(resp.headers(), "Upload-Offset").ok_or_else(|| {
+                        offset = header_u64(&resp.headers, "Upload-Offset").ok_or_else(|| {
                             Error::Upload("PATCH answer lacks Upload-Offset".into())
                         })?;
                         retries = 0;
@@ -280,7 +290,7 @@ impl Uploader {
                         url = None;
                         break;
                     }
-                    _ => match classify(resp) {
+                    status => match classify(status, &resp.body) {
                         Outcome::Retry(why) => match transient.failed(why) {
                             Some(outcome) => return Ok(outcome),
                             None => break,
@@ -320,7 +330,7 @@ impl Uploader {
             Err(e) => return Ok(Err(Outcome::Retry(format!("network: {e}")))),
         };
         if resp.status() != StatusCode::CREATED {
-            return Ok(Err(classify(resp)));
+            return Ok(Err(refusal(resp)));
         }
         let location = resp
             .headers()
@@ -348,7 +358,7 @@ impl Uploader {
                 Ok(Ok(Some(offset)))
             }
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Ok(None)),
-            _ => Ok(Err(classify(resp))),
+            _ => Ok(Err(refusal(resp))),
         }
     }
 
@@ -357,6 +367,16 @@ impl Uploader {
         reqwest::Url::parse(&self.config.endpoint)
             .and_then(|base| base.join(location))
             .map_err(|e| Error::Upload(format!("bad upload URL: {e}")))
+    }
+
+    /// The headers of every request: the token and the protocol version.
+    fn headers(&self) -> Result<HeaderMap> {
+        let mut token = header_value(&format!("Bearer {}", self.config.token))?;
+        token.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, token);
+        headers.insert("Tus-Resumable", HeaderValue::from_static(TUS_VERSION));
+        Ok(headers)
     }
 
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
@@ -371,13 +391,17 @@ impl Uploader {
     }
 }
 
+/// [`classify`] for an answer of the blocking client.
+fn refusal(resp: Response) -> Outcome {
+    let status = resp.status();
+    classify(status, &resp.text().unwrap_or_default())
+}
+
 /// Decides whether a refusal is worth retrying. The server's verdicts on the content (a hash
 /// that does not match, a file too large, a malformed request) are final; a busy or locked
 /// upload is tried again soon; anything else about timing or access (not synced yet) is left
 /// for a later run.
-fn classify(resp: Response) -> Outcome {
-    let status = resp.status();
-    let body = resp.text().unwrap_or_default();
+fn classify(status: StatusCode, body: &str) -> Outcome {
     let why = format!("{status}: {}", body.chars().take(200).collect::<String>());
     match status.as_u16() {
         400 | 413 | 415 | 422 | 460 => Outcome::Failed(why),
@@ -387,10 +411,10 @@ fn classify(resp: Response) -> Outcome {
 }
 
 /// The `Upload-Checksum` of one chunk, computed on a thread of its own from a reader of its
-/// own while the chunk before it is sent. It reads the chunk in pieces, so the uploader holds
-/// one chunk's buffer (the one being sent) and not two; the chunk is read again into that
-/// buffer when its turn comes (from the page cache, much faster than hashing it). A failure
-/// here only means the checksum is computed from that buffer instead, whose read reports it.
+/// own while the chunk before it is sent. It reads the chunk in pieces, as the body does
+/// when the chunk's turn comes (then from the page cache, much faster than hashing it). A
+/// failure here only means the checksum is computed again before the chunk is sent, and that
+/// read reports it.
 struct HashAhead {
     offset: u64,
     len: usize,
@@ -406,17 +430,7 @@ impl HashAhead {
         let thread = std::thread::spawn(move || {
             let mut file =
                 reader.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
-            file.seek(SeekFrom::Start(offset))?;
-            let mut piece = vec![0u8; Self::PIECE.min(len)];
-            let mut hasher = Sha256::new();
-            let mut left = len;
-            while left > 0 {
-                let n = left.min(piece.len());
-                file.read_exact(&mut piece[..n])?;
-                hasher.update(&piece[..n]);
-                left -= n;
-            }
-            Ok(B64.encode(hasher.finalize()))
+            chunk_checksum(&mut file, offset, len)
         });
         Self {
             offset,
@@ -429,6 +443,25 @@ impl HashAhead {
     fn checksum(self) -> Option<String> {
         self.thread.join().ok()?.ok()
     }
+}
+
+/// The base64 SHA-256 of `len` bytes of `file` from `offset`, read a piece at a time.
+fn chunk_checksum(file: &mut MediaReader, offset: u64, len: usize) -> std::io::Result<String> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut piece = vec![0u8; HashAhead::PIECE.min(len)];
+    let mut hasher = Sha256::new();
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(piece.len());
+        file.read_exact(&mut piece[..n])?;
+        hasher.update(&piece[..n]);
+        left -= n;
+    }
+    Ok(B64.encode(hasher.finalize()))
+}
+
+fn header_value(text: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(text).map_err(|_| Error::Upload("a header the server cannot take".into()))
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
