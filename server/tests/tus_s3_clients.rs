@@ -121,6 +121,8 @@ async fn uploads_by(client: Client) {
 fn core_upload(phone: &mut DiskPhone, endpoint: &str, chunk: usize, check: &PartCheck) -> usize {
     let mut config = UploaderConfig::new(endpoint, &phone.token);
     config.chunk_size = chunk;
+    // Every PATCH `chunk` bytes: the parts asserted follow from that size.
+    config.max_chunk_size = chunk;
     let mut parts_seen = 0;
     let run = phone.upload_queue(config, &mut |p| {
         if p.done < p.total {

@@ -32,10 +32,52 @@ async fn serve_on_a_new_port(server: &TestServer) -> std::net::SocketAddr {
     addr
 }
 
+/// An uploader sending every PATCH `chunk` bytes long (no growth), as these tests count on.
 fn uploader(endpoint: &str, token: &str, chunk: usize) -> Uploader {
     let mut config = UploaderConfig::new(endpoint, token);
     config.chunk_size = chunk;
+    config.max_chunk_size = chunk;
     Uploader::new(config).expect("uploader")
+}
+
+/// On a fast link PATCHes double from `chunk_size` up to `max_chunk_size`, the
+/// chunk hashed ahead keeping the size chosen when it started: 1, 1, 2, 4, 4, ... MiB here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patches_grow_on_a_fast_link_up_to_the_largest_size() {
+    let server = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let file = phone.dir.path().join("clip.mp4");
+    let len = 20_000_000_u64;
+    let hash = write_pseudo_random_file(&file, len, 37);
+    let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
+    let endpoint = listen(&server).await;
+    let token = phone.token.clone();
+    let (run, done) = tokio::task::spawn_blocking(move || {
+        let mut config = UploaderConfig::new(endpoint, token);
+        config.chunk_size = 1 << 20;
+        config.max_chunk_size = 4 << 20;
+        // Any answer within a minute counts as fast: growth does not hang on the machine's load.
+        config.patch_grows_below = std::time::Duration::from_secs(60);
+        let mut done = Vec::new();
+        let run = phone.upload_queue(config, &mut |p| done.push(p.done));
+        (run, done)
+    })
+    .await
+    .expect("upload");
+    assert_eq!(run.completed, vec![media_ref.hash.clone()], "{run:?}");
+    let sizes: Vec<u64> = std::iter::once(0)
+        .chain(done.iter().copied())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .collect();
+    const MIB: u64 = 1 << 20;
+    assert_eq!(sizes[..4], [MIB, MIB, 2 * MIB, 4 * MIB], "{sizes:?}");
+    assert!(sizes.iter().all(|&s| s <= 4 * MIB), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<u64>(), len);
+    assert_eq!(run.bytes_sent, len, "nothing sent twice");
+    let blob = server.dir.path().join("blobs/blobs").join(&hash);
+    assert_eq!(std::fs::metadata(blob).expect("stored").len(), len);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

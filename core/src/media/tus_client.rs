@@ -14,7 +14,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -164,6 +164,7 @@ impl Uploader {
         let mut transient = Transient::new(&self.config);
         // The next chunk's checksum, computed on a thread of its own while this one is sent.
         let mut ahead: Option<HashAhead> = None;
+        let mut sizes = PatchSizes::new(&self.config);
         loop {
             // Find where the server stands: create the upload, or ask it. A server that keeps
             // moving the offset under us is left for a later run rather than chased forever.
@@ -216,14 +217,14 @@ impl Uploader {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::Cancelled);
                 }
-                let len = self.chunk_len(&item, offset);
-                // The checksum hashed ahead while the previous chunk was sent, if it is this
-                // chunk's, else hashed now.
-                let checksum = match ahead
-                    .take()
-                    .filter(|next| next.offset == offset && next.len == len)
-                    .and_then(HashAhead::checksum)
-                {
+                // The chunk hashed ahead while the previous one was sent, if it starts here
+                // (its length was chosen then), else one of the size PATCHes have now.
+                let ahead_here = ahead.take().filter(|next| next.offset == offset);
+                let len = match &ahead_here {
+                    Some(next) => next.len,
+                    None => chunk_len(&item, offset, sizes.current),
+                };
+                let checksum = match ahead_here.and_then(HashAhead::checksum) {
                     Some(checksum) => checksum,
                     None => chunk_checksum(&mut file, offset, len)
                         .map_err(|e| Error::from(e).for_media(&item.hash))?,
@@ -234,7 +235,7 @@ impl Uploader {
                         media,
                         &item,
                         next,
-                        self.chunk_len(&item, next),
+                        chunk_len(&item, next, sizes.current),
                     ));
                 }
                 let Some(body) = media.open_original(&item.hash)? else {
@@ -253,16 +254,21 @@ impl Uploader {
                     "Upload-Checksum",
                     header_value(&format!("sha256 {checksum}"))?,
                 );
+                let started = Instant::now();
                 let sent = self
                     .chunks
                     .patch(self.resolve(&u)?, headers, body, offset, len as u64);
                 let resp = match sent {
                     Ok(r) => r,
                     // The server may have kept part of the chunk or all of it: ask it.
-                    Err(e) => match transient.failed(format!("network: {e}")) {
-                        Some(outcome) => return Ok(outcome),
-                        None => break,
-                    },
+                    Err(e) => {
+                        sizes.failed();
+                        ahead = None;
+                        match transient.failed(format!("network: {e}")) {
+                            Some(outcome) => return Ok(outcome),
+                            None => break,
+                        }
+                    }
                 };
                 match resp.status {
                     StatusCode::NO_CONTENT | StatusCode::OK => {
@@ -271,6 +277,7 @@ impl Uploader {
                         })?;
                         retries = 0;
                         transient.succeeded(&self.config);
+                        sizes.sent(next < item.size, started.elapsed());
                         store.set_upload_offset(&item.hash, offset)?;
                         progress(&UploadProgress {
                             hash: item.hash.clone(),
@@ -282,6 +289,8 @@ impl Uploader {
                     s if s.as_u16() == 460 && retries < MAX_CHUNK_RETRIES => {
                         retries += 1;
                         run.chunks_resent += 1;
+                        sizes.failed();
+                        ahead = None;
                     }
                     // 409: our offset is stale (a resend raced an ack); ask again.
                     StatusCode::CONFLICT => break,
@@ -300,11 +309,6 @@ impl Uploader {
                 }
             }
         }
-    }
-
-    /// The length of the chunk at `offset`.
-    fn chunk_len(&self, item: &UploadItem, offset: u64) -> usize {
-        (item.size - offset).min(self.config.chunk_size as u64) as usize
     }
 
     /// POST: creates the upload. `Ok((url, offset))`; the offset is the size at once when the
@@ -415,6 +419,50 @@ fn classify(status: StatusCode, body: &str) -> Outcome {
 /// when the chunk's turn comes (then from the page cache, much faster than hashing it). A
 /// failure here only means the checksum is computed again before the chunk is sent, and that
 /// read reports it.
+/// The length of the chunk at `offset` when PATCHes are `size` bytes.
+fn chunk_len(item: &UploadItem, offset: u64, size: usize) -> usize {
+    (item.size - offset).min(size as u64) as usize
+}
+
+/// PATCH sizes for one file: [`UploaderConfig::chunk_size`] at first; a PATCH (but the
+/// file's last) answered within [`UploaderConfig::patch_grows_below`] doubles the size (up to
+/// [`UploaderConfig::max_chunk_size`]), one that took more than four times that halves it, and
+/// any failure brings it back to the first size. The chunk hashed ahead keeps the size chosen
+/// when its hashing started, so a change shows one chunk later.
+#[derive(Debug)]
+struct PatchSizes {
+    first: usize,
+    most: usize,
+    grow_below: Duration,
+    current: usize,
+}
+
+impl PatchSizes {
+    fn new(config: &UploaderConfig) -> Self {
+        let first = config.chunk_size.max(1);
+        Self {
+            first,
+            most: config.max_chunk_size.max(first),
+            grow_below: config.patch_grows_below,
+            current: first,
+        }
+    }
+
+    /// After an acknowledged PATCH; `before_the_end`: it was not the file's last, whose
+    /// shortness says nothing of the link.
+    fn sent(&mut self, before_the_end: bool, took: Duration) {
+        if took < self.grow_below && before_the_end {
+            self.current = self.current.saturating_mul(2).min(self.most);
+        } else if took > self.grow_below.saturating_mul(4) {
+            self.current = (self.current / 2).max(self.first);
+        }
+    }
+
+    fn failed(&mut self) {
+        self.current = self.first;
+    }
+}
+
 struct HashAhead {
     offset: u64,
     len: usize,
@@ -470,4 +518,71 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 
 fn net(e: reqwest::Error) -> Error {
     Error::Upload(format!("HTTP client: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    fn sizes() -> PatchSizes {
+        let mut config = UploaderConfig::new("http://127.0.0.1:1/v1/uploads", "token");
+        config.chunk_size = MIB;
+        config.max_chunk_size = 8 * MIB;
+        config.patch_grows_below = Duration::from_secs(1);
+        PatchSizes::new(&config)
+    }
+
+    #[test]
+    fn quick_patches_double_up_to_the_largest_size() {
+        let mut s = sizes();
+        let quick = Duration::from_millis(200);
+        let mut seen = vec![s.current];
+        for _ in 0..5 {
+            s.sent(true, quick);
+            seen.push(s.current);
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 8, 8].map(|n| n * MIB));
+    }
+
+    #[test]
+    fn the_last_chunk_does_not_grow_and_a_slow_patch_halves() {
+        let mut s = sizes();
+        s.sent(true, Duration::from_millis(10));
+        s.sent(true, Duration::from_millis(10));
+        assert_eq!(s.current, 4 * MIB);
+        // The file's last chunk (often short) says nothing of the link.
+        s.sent(false, Duration::from_millis(1));
+        assert_eq!(s.current, 4 * MIB);
+        // Between one and four times the threshold: stays.
+        s.sent(true, Duration::from_secs(3));
+        assert_eq!(s.current, 4 * MIB);
+        s.sent(true, Duration::from_secs(5));
+        assert_eq!(s.current, 2 * MIB);
+        s.sent(true, Duration::from_secs(60));
+        s.sent(true, Duration::from_secs(60));
+        assert_eq!(s.current, MIB, "never below the first size");
+    }
+
+    #[test]
+    fn a_failure_brings_patches_back_to_the_first_size() {
+        let mut s = sizes();
+        for _ in 0..3 {
+            s.sent(true, Duration::from_millis(10));
+        }
+        assert_eq!(s.current, 8 * MIB);
+        s.failed();
+        assert_eq!(s.current, MIB);
+    }
+
+    #[test]
+    fn a_largest_size_below_the_first_keeps_every_patch_the_first_size() {
+        let mut config = UploaderConfig::new("http://127.0.0.1:1/v1/uploads", "token");
+        config.chunk_size = 2 * MIB;
+        config.max_chunk_size = MIB;
+        let mut s = PatchSizes::new(&config);
+        s.sent(true, Duration::from_millis(1));
+        assert_eq!(s.current, 2 * MIB);
+    }
 }

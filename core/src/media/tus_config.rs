@@ -19,8 +19,16 @@ pub struct UploaderConfig {
     pub endpoint: String,
     /// The device's bearer token (the one sync uses).
     pub token: String,
-    /// Bytes per `PATCH`; the most a cut connection can cost.
+    /// Bytes of the first `PATCH` of a file, and after any failure: the most a cut connection
+    /// costs on a link that has just failed.
     pub chunk_size: usize,
+    /// The largest `PATCH`. While PATCHes finish within `patch_grows_below` the next ones
+    /// double, up to this (a fast link sends few large PATCHes, with fewer waits between
+    /// them); one that takes more than four times that halves them, and a failure brings them
+    /// back to `chunk_size`. Equal to `chunk_size`: every PATCH that size.
+    pub max_chunk_size: usize,
+    /// How quickly a full-size PATCH must be answered for the next ones to grow.
+    pub patch_grows_below: Duration,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
     /// Transient failures (network errors, a busy or locked upload) tolerated per file in
@@ -32,7 +40,8 @@ pub struct UploaderConfig {
 }
 
 impl UploaderConfig {
-    /// Defaults: 8 MiB chunks, 20 s to connect, no overall request timeout (a chunk may take
+    /// Defaults: 8 MiB chunks growing to 128 MiB while each is answered within 1 s, 20 s to
+    /// connect, no overall request timeout (a chunk may take
     /// minutes on a poor link), 6 transient failures per file with backoff from 250 ms
     /// (about 12 s of waiting in all).
     pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
@@ -40,6 +49,8 @@ impl UploaderConfig {
             endpoint: endpoint.into(),
             token: token.into(),
             chunk_size: 8 << 20,
+            max_chunk_size: 128 << 20,
+            patch_grows_below: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(20),
             transient_retries: 6,
             retry_backoff: Duration::from_millis(250),
