@@ -7,7 +7,7 @@
 //! ```
 //!
 //! - peak RSS of the upload client (`tus_upload`) and the server (`tus_server`), each its
-//!   own process, while a 2 GiB file goes up in 8 MiB chunks;
+//!   own process, while a 2 GiB file goes up in the uploader's own PATCH sizes (8 MiB growing to 128 MiB);
 //! - tus upload throughput on loopback (whole-file SHA-256 verified, stored and fsynced by the
 //!   server) against the durable limit: a plain `curl -T` PUT of the same file to nginx's
 //!   WebDAV module followed by an fsync of the stored file, and `dd conv=fsync`;
@@ -34,8 +34,6 @@ mod bench_common;
 
 use bench_common::uploads::{self, Pristine};
 use bench_common::*;
-
-const CHUNK: u64 = 8 << 20;
 
 /// Every round's throughput of one kind of upload, in bytes per second, and the largest peak
 /// RSS of its server.
@@ -143,7 +141,8 @@ fn main() -> Res<()> {
         // The upload: both sides in their own processes, so each one's RSS is its own.
         pristine.restore()?;
         uploads::prepare(&source, settle)?;
-        let run = tus_run(&data_dir, &phone_dir, &token, CHUNK, &[])?;
+        // The uploader's own PATCH sizes, as on a phone.
+        let run = tus_run(&data_dir, &phone_dir, &token, None, &[])?;
         uploads::check_copy(&blob, &hash, size)?;
         client_rss = client_rss.max(run.client_rss_kib);
         let run = uploads::Timed {

@@ -176,7 +176,7 @@ fn siteproof_upload(
         env.push(("MALLOC_MMAP_THRESHOLD_".into(), threshold));
     }
     settle()?;
-    let run = tus_run(&data_dir, &phone_dir, &token, chunk, &env)?;
+    let run = tus_run(&data_dir, &phone_dir, &token, Some(chunk), &env)?;
     if field(&run.done, "completed")? != 1 {
         return Err(format!("the siteproof upload failed: {}", run.done).into());
     }

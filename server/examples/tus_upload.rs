@@ -4,7 +4,9 @@
 //! `progress <done> <total>` after each acknowledged chunk and a closing
 //! `done completed=.. deferred=.. failed=.. resumed_from=.. bytes_sent=.. resent=.. peak_rss_kib=..`
 //! line (peak RSS from `/proc/self/status`, 0 where there is none).
-//! Exits 0 when every item completed, 2 when some were deferred, 3 when some failed.
+//! Exits 0 when every item completed, 2 when some were deferred, 3 when some failed. With
+//! `chunk-bytes` every PATCH is that long; without, the uploader's defaults (PATCHes growing
+//! from 8 MiB while the link is fast).
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
@@ -24,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = UploaderConfig::new(endpoint.clone(), token.clone());
     if let Some(chunk) = rest.first() {
         config.chunk_size = chunk.parse()?;
+        config.max_chunk_size = config.chunk_size;
     }
     let uploader = Uploader::new(config)?;
     let cancel = AtomicBool::new(false);

@@ -185,13 +185,14 @@ pub struct TusRun {
 }
 
 /// Uploads the queue of the phone in `phone_dir` to a server on `data_dir`: the `tus_server`
-/// example (with `env`) and the `tus_upload` example in `chunk`-byte PATCHes, each its own
-/// process, so each one's peak RSS is its own. The server is stopped at the end.
+/// example (with `env`) and the `tus_upload` example in `chunk`-byte PATCHes (`None`: the
+/// uploader's own sizes, growing while the link is fast), each its own process, so each one's
+/// peak RSS is its own. The server is stopped at the end.
 pub fn tus_run(
     data_dir: &Path,
     phone_dir: &Path,
     token: &str,
-    chunk: u64,
+    chunk: Option<u64>,
     env: &[(String, String)],
 ) -> Res<TusRun> {
     let examples = std::env::current_exe()?
@@ -210,7 +211,7 @@ pub fn tus_run(
         .arg(phone_dir.join("media"))
         .arg(format!("http://{addr}/v1/uploads"))
         .arg(token)
-        .arg(chunk.to_string())
+        .args(chunk.map(|c| c.to_string()))
         .stdout(Stdio::piped())
         .output()?;
     let secs = started.elapsed().as_secs_f64();
