@@ -42,6 +42,8 @@ pub struct Uploader {
     config: UploaderConfig,
     http: Client,
     chunks: ChunkSender,
+    /// The headers of every request: the token and the protocol version.
+    headers: HeaderMap,
 }
 
 /// How one item's upload ended.
@@ -97,10 +99,12 @@ impl Uploader {
             .build()
             .map_err(net)?;
         let chunks = ChunkSender::new(config.connect_timeout)?;
+        let headers = base_headers(&config.token)?;
         Ok(Self {
             config,
             http,
             chunks,
+            headers,
         })
     }
 
@@ -244,7 +248,7 @@ impl Uploader {
                     ));
                 };
                 run.bytes_sent += len as u64;
-                let mut headers = self.headers()?;
+                let mut headers = self.headers.clone();
                 headers.insert(
                     reqwest::header::CONTENT_TYPE,
                     HeaderValue::from_static("application/offset+octet-stream"),
@@ -373,26 +377,23 @@ impl Uploader {
             .map_err(|e| Error::Upload(format!("bad upload URL: {e}")))
     }
 
-    /// The headers of every request: the token and the protocol version.
-    fn headers(&self) -> Result<HeaderMap> {
-        let mut token = header_value(&format!("Bearer {}", self.config.token))?;
-        token.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::AUTHORIZATION, token);
-        headers.insert("Tus-Resumable", HeaderValue::from_static(TUS_VERSION));
-        Ok(headers)
-    }
-
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
         let url = self
             .resolve(url)
             .map(|u| u.to_string())
             .unwrap_or_else(|_| url.to_owned());
-        self.http
-            .request(method, url)
-            .bearer_auth(&self.config.token)
-            .header("Tus-Resumable", TUS_VERSION)
+        self.http.request(method, url).headers(self.headers.clone())
     }
+}
+
+/// The headers of every request: the token and the protocol version.
+fn base_headers(token: &str) -> Result<HeaderMap> {
+    let mut bearer = header_value(&format!("Bearer {token}"))?;
+    bearer.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    headers.insert("Tus-Resumable", HeaderValue::from_static(TUS_VERSION));
+    Ok(headers)
 }
 
 /// [`classify`] for an answer of the blocking client.
@@ -414,11 +415,6 @@ fn classify(status: StatusCode, body: &str) -> Outcome {
     }
 }
 
-/// The `Upload-Checksum` of one chunk, computed on a thread of its own from a reader of its
-/// own while the chunk before it is sent. It reads the chunk in pieces, as the body does
-/// when the chunk's turn comes (then from the page cache, much faster than hashing it). A
-/// failure here only means the checksum is computed again before the chunk is sent, and that
-/// read reports it.
 /// The length of the chunk at `offset` when PATCHes are `size` bytes.
 fn chunk_len(item: &UploadItem, offset: u64, size: usize) -> usize {
     (item.size - offset).min(size as u64) as usize
@@ -463,6 +459,11 @@ impl PatchSizes {
     }
 }
 
+/// The `Upload-Checksum` of one chunk, computed on a thread of its own from a reader of its
+/// own while the chunk before it is sent. It reads the chunk in pieces, as the body does
+/// when the chunk's turn comes (then from the page cache, much faster than hashing it). A
+/// failure here only means the checksum is computed again before the chunk is sent, and that
+/// read reports it.
 struct HashAhead {
     offset: u64,
     len: usize,

@@ -89,7 +89,7 @@ pub(crate) fn merge_in(
     };
     let id = header.id.clone();
     let mut entry = LoadedDoc::new(doc, header);
-    write_change(tx, &id, &mut entry, outbox, Written::Received)?;
+    write_change(tx, &id, &mut entry, outbox, Written::Received(None))?;
     docs.insert(id.clone(), entry);
     Ok(MergeOutcome {
         id,
@@ -119,7 +119,7 @@ pub(crate) fn replace_in(
     docs.evict(id);
     tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id.as_str()])?;
     let mut entry = LoadedDoc::new(doc, header);
-    write_change(tx, id, &mut entry, &[], Written::Received)?;
+    write_change(tx, id, &mut entry, &[], Written::Received(None))?;
     docs.insert(id.clone(), entry);
     Ok(())
 }
@@ -166,7 +166,7 @@ fn merge_into(
                 &[]
             };
             let touched = Touched::of(&entry.doc, &changes);
-            write_change(tx, id, entry, outbox, Written::ReceivedUpdate(&touched))?;
+            write_change(tx, id, entry, outbox, Written::Received(Some(&touched)))?;
         }
         Ok(MergeOutcome {
             id: id.clone(),

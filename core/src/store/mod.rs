@@ -291,11 +291,11 @@ impl Store {
 enum Written<'a> {
     /// Made here through the model: readable by construction.
     Here,
-    /// Received from the server or a peer: checked whole, and set aside if unreadable.
-    Received,
-    /// Received changes to a record held here: what they wrote is checked (the whole record
-    /// when it was unreadable), so the check costs the update, not the record's history.
-    ReceivedUpdate(&'a crate::record_check::Touched),
+    /// Received from the server or a peer: checked, and set aside if unreadable. A new
+    /// record is checked whole; changes to a record held here name what they wrote, and only
+    /// that is checked (the whole record when it was unreadable), so the check costs the
+    /// update, not the record's history.
+    Received(Option<&'a crate::record_check::Touched>),
 }
 
 /// Writes a record's new chunk, its row, its index rows and outbox entries. Only kinds that
@@ -315,9 +315,8 @@ fn write_change(
     }
     match written {
         Written::Here => index::reindex(tx, &entry.header, &entry.doc),
-        Written::Received => unreadable::reindex_received(tx, &entry.header, &entry.doc, None),
-        Written::ReceivedUpdate(touched) => {
-            unreadable::reindex_received(tx, &entry.header, &entry.doc, Some(touched))
+        Written::Received(touched) => {
+            unreadable::reindex_received(tx, &entry.header, &entry.doc, touched)
         }
     }
 }
