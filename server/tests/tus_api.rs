@@ -14,7 +14,7 @@ fn blob_root(server: &TestServer) -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn options_advertises_tus_1_0_0_with_its_extensions_and_sha256() {
+async fn options_advertises_tus_1_0_0_with_its_extensions_and_checksums() {
     let server = TestServer::new().await;
     let answer = send(
         &server,
@@ -40,7 +40,10 @@ async fn options_advertises_tus_1_0_0_with_its_extensions_and_sha256() {
     ] {
         assert!(extensions.contains(&ext), "{ext} missing");
     }
-    assert_eq!(answer.header("tus-checksum-algorithm"), Some("sha256"));
+    assert_eq!(
+        answer.header("tus-checksum-algorithm"),
+        Some("crc32c,sha256,sha1")
+    );
 }
 
 #[tokio::test]
@@ -238,6 +241,70 @@ async fn a_chunk_that_fails_its_checksum_is_discarded_with_460_and_can_be_resent
 
     let resent = patch(&server, &token, &location, 0, &data).await;
     assert_eq!(resent.status, StatusCode::NO_CONTENT);
+    let stored = std::fs::read(
+        blob_root(&server)
+            .join("blobs")
+            .join(media_ref.hash.as_str()),
+    )
+    .expect("blob");
+    assert_eq!(stored, data);
+}
+
+/// Each offered algorithm checks the chunk it comes with: a damaged body is refused with 460
+/// and a sound one kept, one chunk after another of the same upload, and HEAD says which
+/// algorithms there are (a resuming client reads them there).
+#[tokio::test]
+async fn every_offered_checksum_algorithm_checks_its_chunk() {
+    use siteproof_core::media::checksum::{ChecksumAlgorithm, UploadChecksum};
+
+    let server = TestServer::new().await;
+    let mut phone = MediaPhone::enroll(&server, "g1").await;
+    let data = pseudo_random(30_000, 9);
+    let (visit, media_ref) = phone.visit_with_evidence(&server, &data).await;
+    let token = phone.phone.token.clone();
+    let created = create(
+        &server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        30_000,
+    )
+    .await;
+    let location = created.header("location").expect("location").to_string();
+    for (n, algorithm) in ChecksumAlgorithm::ALL.into_iter().enumerate() {
+        let (offset, chunk) = (n * 10_000, &data[n * 10_000..(n + 1) * 10_000]);
+        let mut hasher = algorithm.hasher();
+        hasher.update(chunk);
+        let header = UploadChecksum::new(algorithm, hasher.finish()).to_string();
+        let mut damaged = chunk.to_vec();
+        damaged[4321] ^= 0x01;
+        for (body, expected) in [(damaged, 460), (chunk.to_vec(), 204)] {
+            let req = tus("PATCH", &location, &token)
+                .header("content-type", "application/offset+octet-stream")
+                .header("upload-offset", offset.to_string())
+                .header("upload-checksum", &header)
+                .body(Body::from(body))
+                .expect("req");
+            let answer = send(&server, req).await;
+            assert_eq!(answer.status.as_u16(), expected, "{header}");
+        }
+        let head = send(
+            &server,
+            tus("HEAD", &location, &token)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+        let stored = (n + 1) * 10_000;
+        assert_eq!(
+            head.header("upload-offset"),
+            Some(stored.to_string().as_str())
+        );
+        assert_eq!(
+            head.header("tus-checksum-algorithm"),
+            Some("crc32c,sha256,sha1")
+        );
+    }
     let stored = std::fs::read(
         blob_root(&server)
             .join("blobs")

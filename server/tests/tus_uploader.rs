@@ -13,6 +13,7 @@ use common::TestServer;
 use media_fixture::processes::DiskPhone;
 use media_fixture::write_pseudo_random_file;
 use siteproof_core::Error;
+use siteproof_core::media::checksum::ChecksumAlgorithm;
 use siteproof_core::media::{Network, UploadProgress, UploadState, Uploader, UploaderConfig};
 
 /// Serves `server`'s app on a new loopback port; returns the tus endpoint.
@@ -76,6 +77,15 @@ async fn patches_grow_on_a_fast_link_up_to_the_largest_size() {
     assert!(sizes.iter().all(|&s| s <= 4 * MIB), "{sizes:?}");
     assert_eq!(sizes.iter().sum::<u64>(), len);
     assert_eq!(run.bytes_sent, len, "nothing sent twice");
+    // The server's HEAD lists CRC-32C first: every chunk went with it (and passed it).
+    assert!(!run.checked_with.is_empty());
+    assert!(
+        run.checked_with
+            .iter()
+            .all(|(h, a)| *h == media_ref.hash && *a == ChecksumAlgorithm::Crc32c),
+        "{:?}",
+        run.checked_with
+    );
     let blob = server.dir.path().join("blobs/blobs").join(&hash);
     assert_eq!(std::fs::metadata(blob).expect("stored").len(), len);
 }

@@ -27,6 +27,7 @@
 //! The rows that say what each file is (kind, MIME type, verified, evicted) and the upload
 //! queue live in the SQLite store: see [`crate::Store::import_media`].
 
+pub mod checksum;
 mod keys;
 mod reader;
 mod references;

@@ -1,7 +1,8 @@
 //! The uploader: drains the upload queue to a tus 1.0.0 server, one chunk at a time.
 //!
-//! Each chunk goes up as a `PATCH` with `Upload-Checksum: sha256 <base64>`, and the offset the
-//! server acknowledges is written to the queue before the next chunk is sent (its checksum is
+//! Each chunk goes up as a `PATCH` with an `Upload-Checksum` (CRC-32C when the server lists it
+//! in `Tus-Checksum-Algorithm` on its `HEAD` answer, SHA-256 otherwise: `checksum.rs` says
+//! why a CRC is enough beside the whole-file hash), and the offset the server acknowledges is written to the queue before the next chunk is sent (its checksum is
 //! computed on a thread of its own while the chunk before it travels; its body is read from
 //! the file as it is sent, so no chunk is held in memory: `tus_body.rs`). After a crash,
 //! a lost connection or a restarted server, the next run asks the server (`HEAD`) where the
@@ -21,8 +22,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
-use sha2::{Digest, Sha256};
 
+use super::checksum::{ChecksumAlgorithm, UploadChecksum};
 use super::tus_body::ChunkSender;
 pub use super::tus_config::{UploadRun, UploaderConfig};
 use super::{MediaReader, MediaStore, Network, UploadItem, UploadProgress};
@@ -169,6 +170,8 @@ impl Uploader {
         // The next chunk's checksum, computed on a thread of its own while this one is sent.
         let mut ahead: Option<HashAhead> = None;
         let mut sizes = PatchSizes::new(&self.config);
+        // What the server checks chunks with, from its HEAD answer (always asked first).
+        let mut algorithm: ChecksumAlgorithm;
         loop {
             // Find where the server stands: create the upload, or ask it. A server that keeps
             // moving the offset under us is left for a later run rather than chased forever.
@@ -198,7 +201,11 @@ impl Uploader {
                 continue;
             };
             match self.offset_of(&u)? {
-                Ok(Some(at)) => offset = at,
+                Ok(Some(position)) => {
+                    offset = position.offset;
+                    algorithm = position.algorithm;
+                    run.checked_with.push((item.hash.clone(), algorithm));
+                }
                 Ok(None) => {
                     // Expired or terminated on the server: start over.
                     store.set_upload_url(&item.hash, None)?;
@@ -223,14 +230,16 @@ impl Uploader {
                 }
                 // The chunk hashed ahead while the previous one was sent, if it starts here
                 // (its length was chosen then), else one of the size PATCHes have now.
-                let ahead_here = ahead.take().filter(|next| next.offset == offset);
+                let ahead_here = ahead
+                    .take()
+                    .filter(|next| next.offset == offset && next.algorithm == algorithm);
                 let len = match &ahead_here {
                     Some(next) => next.len,
                     None => chunk_len(&item, offset, sizes.current),
                 };
                 let checksum = match ahead_here.and_then(HashAhead::checksum) {
                     Some(checksum) => checksum,
-                    None => chunk_checksum(&mut file, offset, len)
+                    None => chunk_checksum(&mut file, offset, len, algorithm)
                         .map_err(|e| Error::from(e).for_media(&item.hash))?,
                 };
                 let next = offset + len as u64;
@@ -240,6 +249,7 @@ impl Uploader {
                         &item,
                         next,
                         chunk_len(&item, next, sizes.current),
+                        algorithm,
                     ));
                 }
                 let Some(body) = media.open_original(&item.hash)? else {
@@ -254,10 +264,7 @@ impl Uploader {
                     HeaderValue::from_static("application/offset+octet-stream"),
                 );
                 headers.insert("Upload-Offset", HeaderValue::from(offset));
-                headers.insert(
-                    "Upload-Checksum",
-                    header_value(&format!("sha256 {checksum}"))?,
-                );
+                headers.insert("Upload-Checksum", header_value(&checksum.to_string())?);
                 let started = Instant::now();
                 let sent = self
                     .chunks
@@ -353,8 +360,8 @@ impl Uploader {
         Ok(Ok((location, offset)))
     }
 
-    /// HEAD: the server's offset, or `None` when the upload is gone.
-    fn offset_of(&self, url: &str) -> Result<Result<Option<u64>, Outcome>> {
+    /// HEAD: where the upload stands on the server, or `None` when it is gone.
+    fn offset_of(&self, url: &str) -> Result<Result<Option<Position>, Outcome>> {
         let resp = match self.request(reqwest::Method::HEAD, url).send() {
             Ok(r) => r,
             Err(e) => return Ok(Err(Outcome::Retry(format!("network: {e}")))),
@@ -363,7 +370,15 @@ impl Uploader {
             StatusCode::OK | StatusCode::NO_CONTENT => {
                 let offset = header_u64(resp.headers(), "Upload-Offset")
                     .ok_or_else(|| Error::Upload("HEAD answer lacks Upload-Offset".into()))?;
-                Ok(Ok(Some(offset)))
+                // A server that does not list its algorithms here takes SHA-256 (every
+                // siteproof server does).
+                let algorithm = resp
+                    .headers()
+                    .get("Tus-Checksum-Algorithm")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(ChecksumAlgorithm::preferred_in)
+                    .unwrap_or(ChecksumAlgorithm::Sha256);
+                Ok(Ok(Some(Position { offset, algorithm })))
             }
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Ok(None)),
             _ => Ok(Err(refusal(resp))),
@@ -384,6 +399,13 @@ impl Uploader {
             .unwrap_or_else(|_| url.to_owned());
         self.http.request(method, url).headers(self.headers.clone())
     }
+}
+
+/// Where an upload stands on the server, from its `HEAD` answer.
+struct Position {
+    offset: u64,
+    /// The checksum the server prefers of those it lists.
+    algorithm: ChecksumAlgorithm,
 }
 
 /// The headers of every request: the token and the protocol version.
@@ -467,38 +489,51 @@ impl PatchSizes {
 struct HashAhead {
     offset: u64,
     len: usize,
-    thread: std::thread::JoinHandle<std::io::Result<String>>,
+    algorithm: ChecksumAlgorithm,
+    thread: std::thread::JoinHandle<std::io::Result<UploadChecksum>>,
 }
 
 impl HashAhead {
     /// Size of its reads.
     const PIECE: usize = 1 << 20;
 
-    fn start(media: &MediaStore, item: &UploadItem, offset: u64, len: usize) -> Self {
+    fn start(
+        media: &MediaStore,
+        item: &UploadItem,
+        offset: u64,
+        len: usize,
+        algorithm: ChecksumAlgorithm,
+    ) -> Self {
         let reader = media.open_original(&item.hash).ok().flatten();
         let thread = std::thread::spawn(move || {
             let mut file =
                 reader.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
-            chunk_checksum(&mut file, offset, len)
+            chunk_checksum(&mut file, offset, len, algorithm)
         });
         Self {
             offset,
             len,
+            algorithm,
             thread,
         }
     }
 
     /// Waits for the checksum; `None` if it could not be computed.
-    fn checksum(self) -> Option<String> {
+    fn checksum(self) -> Option<UploadChecksum> {
         self.thread.join().ok()?.ok()
     }
 }
 
-/// The base64 SHA-256 of `len` bytes of `file` from `offset`, read a piece at a time.
-fn chunk_checksum(file: &mut MediaReader, offset: u64, len: usize) -> std::io::Result<String> {
+/// The checksum of `len` bytes of `file` from `offset`, read a piece at a time.
+fn chunk_checksum(
+    file: &mut MediaReader,
+    offset: u64,
+    len: usize,
+    algorithm: ChecksumAlgorithm,
+) -> std::io::Result<UploadChecksum> {
     file.seek(SeekFrom::Start(offset))?;
     let mut piece = vec![0u8; HashAhead::PIECE.min(len)];
-    let mut hasher = Sha256::new();
+    let mut hasher = algorithm.hasher();
     let mut left = len;
     while left > 0 {
         let n = left.min(piece.len());
@@ -506,7 +541,7 @@ fn chunk_checksum(file: &mut MediaReader, offset: u64, len: usize) -> std::io::R
         hasher.update(&piece[..n]);
         left -= n;
     }
-    Ok(B64.encode(hasher.finalize()))
+    Ok(UploadChecksum::new(algorithm, hasher.finish()))
 }
 
 fn header_value(text: &str) -> Result<HeaderValue> {

@@ -6,6 +6,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use super::checksum::ChecksumAlgorithm;
 use super::tus_client::Uploader;
 use super::{MediaStore, Network, UploadProgress};
 use crate::Store;
@@ -75,6 +76,8 @@ pub struct UploadRun {
     pub bytes_sent: u64,
     /// Chunks sent again because the server found their checksum wrong.
     pub chunks_resent: u32,
+    /// The checksum each upload's chunks went with, from the server's answer as it resumed.
+    pub checked_with: Vec<(MediaHash, ChecksumAlgorithm)>,
 }
 
 impl Store {

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 use siteproof_core::MediaHash;
+use siteproof_core::media::checksum::UploadChecksum;
 use siteproof_core::model::now;
 use tracing::Instrument;
 
@@ -34,7 +34,7 @@ enum Body {
 }
 
 impl MediaService {
-    /// Appends one `PATCH` body at `offset`, checking `checksum` (the SHA-256 of the body)
+    /// Appends one `PATCH` body at `offset`, checking `checksum` (of the body, if sent)
     /// when given. Completes the upload when the last byte arrives: the whole file's hash
     /// must match the claim, or the upload is dropped and nothing is stored.
     ///
@@ -48,7 +48,7 @@ impl MediaService {
         device: &DeviceRecord,
         id: &str,
         offset: u64,
-        checksum: Option<[u8; 32]>,
+        checksum: Option<UploadChecksum>,
         body: S,
     ) -> Result<UploadStatus, TusError>
     where
@@ -70,7 +70,7 @@ impl MediaService {
         device: &DeviceRecord,
         id: &str,
         offset: u64,
-        checksum: Option<[u8; 32]>,
+        checksum: Option<UploadChecksum>,
         body: S,
     ) -> Result<UploadStatus, TusError>
     where
@@ -174,7 +174,7 @@ impl MediaService {
         &self,
         upload: &StagedUpload,
         offset: u64,
-        checksum: Option<[u8; 32]>,
+        checksum: Option<UploadChecksum>,
         mut body: S,
         mut whole: WholeHash,
     ) -> Result<Body, TusError>
@@ -183,7 +183,7 @@ impl MediaService {
         E: std::fmt::Display,
     {
         let remaining = upload.length - offset;
-        let mut chunk = checksum.map(|_| Sha256::new());
+        let mut chunk = checksum.as_ref().map(|c| c.algorithm.hasher());
         let mut writer = self.blobs.append_staged(&upload.id, offset).await?;
         let mut len = 0u64;
         let mut failure = None;
@@ -235,7 +235,7 @@ impl MediaService {
             None => {}
         }
         if let (Some(expected), Some(h)) = (checksum, chunk)
-            && <[u8; 32]>::from(h.finalize()) != expected
+            && h.finish() != expected.digest
         {
             return Err(TusError::ChecksumMismatch);
         }

@@ -64,8 +64,8 @@ pub enum TusError {
         /// The declared length.
         length: u64,
     },
-    /// `Upload-Checksum` names an algorithm other than sha256.
-    #[error("Upload-Checksum must use sha256")]
+    /// `Upload-Checksum` names an algorithm the server does not check.
+    #[error("Upload-Checksum must use crc32c, sha256 or sha1")]
     UnsupportedChecksum,
     /// The chunk's bytes do not match its `Upload-Checksum`; it was discarded.
     #[error("the chunk does not match its Upload-Checksum; it was discarded, send it again")]

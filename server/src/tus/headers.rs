@@ -7,6 +7,7 @@
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use siteproof_core::media::checksum::{ChecksumError, UploadChecksum};
 use siteproof_core::{MediaHash, RecordId};
 
 use super::TUS_VERSION;
@@ -80,25 +81,16 @@ pub fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
-/// `Upload-Checksum: sha256 <base64>`, if present.
-pub fn checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, TusError> {
+/// `Upload-Checksum: <algorithm> <base64>` (crc32c, sha256 or sha1), if present.
+pub fn checksum(headers: &HeaderMap) -> Result<Option<UploadChecksum>, TusError> {
     let Some(raw) = header_str(headers, "upload-checksum", "Upload-Checksum")? else {
         return Ok(None);
     };
-    let (algorithm, value) = raw
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| invalid("Upload-Checksum", "use: sha256 <base64>"))?;
-    if !algorithm.eq_ignore_ascii_case("sha256") {
-        return Err(TusError::UnsupportedChecksum);
+    match raw.parse() {
+        Ok(checksum) => Ok(Some(checksum)),
+        Err(ChecksumError::Unsupported(_)) => Err(TusError::UnsupportedChecksum),
+        Err(ChecksumError::Malformed(why)) => Err(invalid("Upload-Checksum", why)),
     }
-    let bytes = B64
-        .decode(value.trim())
-        .map_err(|_| invalid("Upload-Checksum", "the digest is not base64"))?;
-    bytes
-        .try_into()
-        .map(Some)
-        .map_err(|_| invalid("Upload-Checksum", "a SHA-256 digest is 32 bytes"))
 }
 
 /// Parses `Upload-Metadata`: comma-separated `key base64value` pairs, each key at most once.

@@ -1,5 +1,6 @@
 //! Evidence uploads over tus 1.0.0 (creation, creation-with-upload, termination, checksum
-//! with sha256, expiration) and evidence serving (`GET /v1/media/<hash>` with ranges).
+//! with crc32c, sha256 or sha1, expiration) and evidence serving (`GET /v1/media/<hash>`
+//! with ranges).
 //!
 //! `Upload-Metadata` must name the `record` that references the file and the file's claimed
 //! `sha256` (hex); `filetype` is kept as its MIME type. A device may only upload files its
@@ -24,6 +25,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use siteproof_core::media::checksum::ChecksumAlgorithm;
 
 pub use error::TusError;
 use headers::{
@@ -76,7 +78,7 @@ pub(crate) struct MediaApi;
     responses((status = 204, description = "The server's tus capabilities", headers(
         ("Tus-Version" = String, description = "`1.0.0`"),
         ("Tus-Extension" = String, description = "creation,creation-with-upload,termination,checksum,expiration"),
-        ("Tus-Checksum-Algorithm" = String, description = "`sha256`"),
+        ("Tus-Checksum-Algorithm" = String, description = "`crc32c,sha256,sha1`: what `Upload-Checksum` may use, the first the one to prefer"),
         ("Tus-Max-Size" = u64, description = "The largest upload accepted, in bytes"),
     ))))]
 async fn options(State(state): State<AppState>) -> Response {
@@ -84,7 +86,10 @@ async fn options(State(state): State<AppState>) -> Response {
     let mut headers = tus_headers();
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     headers.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
-    headers.insert("tus-checksum-algorithm", HeaderValue::from_static("sha256"));
+    headers.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static(ChecksumAlgorithm::offered()),
+    );
     headers.insert("tus-max-size", HeaderValue::from(max));
     (StatusCode::NO_CONTENT, headers).into_response()
 }
@@ -98,7 +103,7 @@ async fn options(State(state): State<AppState>) -> Response {
         ("Tus-Resumable" = String, Header, description = "The protocol version: `1.0.0`"),
         ("Upload-Length" = u64, Header, description = "The file's size in bytes"),
         ("Upload-Metadata" = String, Header, description = "`record <b64>,sha256 <b64>[,filetype <b64>]`"),
-        ("Upload-Checksum" = Option<String>, Header, description = "`sha256 <b64>` of the first chunk, if sent"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`<algorithm> <b64>` of the first chunk, if sent (as on PATCH)"),
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream",
         description = "Optional: the first chunk (creation-with-upload)"),
@@ -159,6 +164,7 @@ async fn create(
         (status = 200, description = "The upload", headers(
             ("Upload-Offset" = u64, description = "Bytes stored so far"),
             ("Upload-Length" = u64, description = "The file's size"),
+            ("Tus-Checksum-Algorithm" = String, description = "As on `OPTIONS`, so a client resuming an upload knows it without asking"),
         )),
         (status = 400, description = "`invalid_id`", body = ErrorBody),
         (status = 404, description = "`unknown_upload`", body = ErrorBody),
@@ -181,6 +187,10 @@ async fn status(
         .await?;
     let mut out = status_headers(&status);
     out.insert("upload-length", HeaderValue::from(status.length));
+    out.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static(ChecksumAlgorithm::offered()),
+    );
     out.insert("cache-control", HeaderValue::from_static("no-store"));
     Ok((StatusCode::OK, out).into_response())
 }
@@ -193,7 +203,7 @@ async fn status(
         ("id" = String, Path, description = "The upload's id"),
         ("Tus-Resumable" = String, Header, description = "The protocol version: `1.0.0`"),
         ("Upload-Offset" = u64, Header, description = "Where this chunk starts"),
-        ("Upload-Checksum" = Option<String>, Header, description = "`sha256 <b64>` of this chunk"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`<algorithm> <b64>` of this chunk: `crc32c` (4 bytes, big-endian), `sha256` or `sha1`"),
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
     responses(
