@@ -26,6 +26,7 @@
 mod columns;
 mod postgres;
 mod rate;
+mod row_filter;
 mod sqlite;
 mod web_users;
 
@@ -34,9 +35,10 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
 use crate::ids::{GroupId, RegionCode};
 
-pub use postgres::{PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
+pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
-pub use sqlite::{SharedConnection, SqliteStorage};
+pub use row_filter::{RowFilter, SectorRows};
+pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.

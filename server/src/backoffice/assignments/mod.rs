@@ -256,7 +256,8 @@ fn list(
          FROM bo_assignments a WHERE 1=1",
     );
     let mut args = Vec::new();
-    vis.sql_filter("a", Unsectored::of(RecordKind::Assignment))
+    vis.rows(Unsectored::of(RecordKind::Assignment))
+        .to_sqlite("a")
         .append_to(&mut sql, &mut args);
     if let Some(id) = id {
         sql.push_str(" AND a.id = ?");

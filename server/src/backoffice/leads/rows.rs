@@ -28,7 +28,8 @@ pub(super) fn list(
          FROM bo_leads l WHERE 1=1",
     );
     let mut args = Vec::new();
-    vis.sql_filter("l", Unsectored::Shown)
+    vis.rows(Unsectored::Shown)
+        .to_sqlite("l")
         .append_to(&mut sql, &mut args);
     if let Some(id) = id {
         sql.push_str(" AND l.id = ?");

@@ -4,6 +4,7 @@
 mod log;
 mod queries;
 mod rate;
+mod row_filter;
 mod shared;
 mod web_users;
 mod writer;
@@ -18,6 +19,7 @@ use tokio::sync::Semaphore;
 use siteproof_core::migrations::{self, MigrationError};
 
 use super::{StorageError, StorageResult};
+pub use row_filter::SqliteCondition;
 pub use shared::SharedConnection;
 use writer::Writer;
 
