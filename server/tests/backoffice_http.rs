@@ -670,6 +670,91 @@ async fn rosters_pushes_leads_and_templates_through_the_pages() {
         "no triage form once decided"
     );
 
+    // Another lead: an assignment that cannot be issued leaves it received; one that can
+    // decides it, and a second decision is a conflict.
+    let report = send(
+        &server,
+        post(
+            "/report",
+            "",
+            &encode(&[
+                ("region", "hebei"),
+                ("site", "某仓库"),
+                ("description", "仓库内违规存放易燃液体，无人看管。"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::CREATED, "{}", report.body);
+    let leads = send(&server, get("/office/leads?status=received", &alice)).await;
+    let second = {
+        let at = leads.body.find("data-lead=\"").expect("lead row") + 11;
+        leads.body[at..].split('"').next().expect("id").to_owned()
+    };
+    assert_ne!(second, lead);
+    let assign = |group: &'static str| {
+        post(
+            &format!("/office/leads/{second}/triage"),
+            &alice,
+            &encode(&[
+                ("csrf", &csrf),
+                ("decision", "assign"),
+                ("group", group),
+                ("note", "请尽快核查"),
+            ]),
+        )
+    };
+    let refused = send(&server, assign("no-such-group")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let page = send(&server, get(&format!("/office/leads/{second}"), &alice)).await;
+    assert!(
+        page.body.contains("data-status=\"received\""),
+        "a failed assignment takes the decision back"
+    );
+    let assigned = send(&server, assign("g1")).await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
+    let page = send(&server, get(&format!("/office/leads/{second}"), &alice)).await;
+    assert!(
+        page.body.contains("data-status=\"assigned\""),
+        "{}",
+        page.body
+    );
+    let list = send(&server, get("/office/assignments", &alice)).await;
+    assert_eq!(list.body.matches("data-assignment=").count(), 3);
+    let again = send(&server, assign("g1")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let list = send(&server, get("/office/assignments", &alice)).await;
+    assert_eq!(
+        list.body.matches("data-assignment=").count(),
+        3,
+        "a refused decision issues nothing"
+    );
+    // Once a visit of the group answers the assignment, the lead reads as inspected.
+    let assignment_id: siteproof_core::RecordId = {
+        let at = page.body.find("/assignments/").expect("assignment link") + 13;
+        page.body[at..]
+            .split('"')
+            .next()
+            .expect("id")
+            .parse()
+            .expect("record id")
+    };
+    let mut phone = Phone::enroll(&server, "g1").await;
+    phone
+        .store
+        .create_visit(siteproof_core::NewVisit {
+            assignment: Some(assignment_id),
+            ..common::new_visit(&common::template(), "某仓库")
+        })
+        .expect("visit");
+    phone.sync_all(&server, 1 << 20).await;
+    let page = send(&server, get(&format!("/office/leads/{second}"), &alice)).await;
+    assert!(
+        page.body.contains("data-status=\"inspected\""),
+        "{}",
+        page.body
+    );
+
     // Templates: imported as a draft by an admin, published only by an admin.
     let template = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

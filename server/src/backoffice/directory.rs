@@ -53,7 +53,8 @@ fn hazard_counts(
          WHERE v.credit_code IS NOT NULL AND c.status <> 'closed'",
     );
     let mut args = vec![rusqlite::types::Value::Integer(now)];
-    vis.sql_filter("c", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("c")
         .append_to(&mut sql, &mut args);
     sql.push_str(" GROUP BY v.credit_code");
     let mut stmt = conn.prepare_cached(&sql)?;

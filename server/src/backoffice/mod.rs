@@ -129,7 +129,6 @@ pub struct BackOffice {
     documents: WorkGate,
     index_lock: tokio::sync::Mutex<()>,
     case_lock: tokio::sync::Mutex<()>,
-    lead_lock: tokio::sync::Mutex<()>,
     lead_gate: LeadGate,
     /// The supervision's risk facts kept per region between requests.
     risks: supervision::KeptRisks,
@@ -182,7 +181,6 @@ impl BackOffice {
             documents: WorkGate::new("documents", 2, 8),
             index_lock: tokio::sync::Mutex::new(()),
             case_lock: tokio::sync::Mutex::new(()),
-            lead_lock: tokio::sync::Mutex::new(()),
             risks,
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
             directories: std::sync::Mutex::new(std::collections::HashMap::new()),

@@ -6,13 +6,14 @@
 //! - A device reads its group's records, its region's (group `""`) and global ones (region
 //!   `""`); it writes only records of kinds devices write, in exactly its own scope.
 //! - A back-office user reads its region and global records; a sector department only those
-//!   of its sectors. Office tables always carry a region, so their SQL filter is the region
-//!   and, for a sector department, the sector.
+//!   of its sectors. Office tables always carry a region, so the rows a reader sees there
+//!   ([`RowFilter`], which each storage backend turns into its own SQL) are the region's
+//!   and, for a sector department, its sectors'.
 //! - Enterprises (the registry, and the codes typed on visits) belong to a region: an office
 //!   user sees those of its region, whatever its sectors, and reads an enterprise's history
-//!   and risk facts only through the visits and cases it may see ([`Visibility::sql_filter`]
-//!   on the index); the supervision lists' rows by their region
-//!   ([`Visibility::region_filter`]); a device reads its region's directory, built under
+//!   and risk facts only through the visits and cases it may see ([`Visibility::rows`] on
+//!   the index); the supervision lists' rows by their region ([`Visibility::region_rows`]);
+//!   a device reads its region's directory, built under
 //!   [`Visibility::directory`]: the region's enterprises with counts over the whole region.
 //! - Some kinds reach a device only when its sync request announces that it reads them
 //!   ([`Reads`]: the directory, which app builds from before it fail on), whatever its scope.
@@ -22,13 +23,13 @@
 //! The storage's pull scan (`storage/sqlite/log.rs`) states the device rule in SQL for
 //! speed; `tests/visibility.rs` checks that it agrees with this policy.
 
-use rusqlite::types::Value;
 use siteproof_core::sync::wire::ANNOUNCED_KINDS;
 use siteproof_core::{RecordId, RecordKind, Scope, Sector};
 
 use super::principal::Principal;
 use super::users::{Role, WebUser};
 use crate::error::{Error, Result};
+use crate::storage::{RowFilter, SectorRows};
 
 /// What a reader is, as far as visibility goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,24 +118,7 @@ impl Unsectored {
     }
 }
 
-/// A condition to append to a `WHERE` clause, with its arguments.
-#[derive(Clone, Debug, Default)]
-pub struct SqlFilter {
-    /// Starts with ` AND `.
-    pub sql: String,
-    /// One per `?` in `sql`, in order.
-    pub args: Vec<Value>,
-}
-
-impl SqlFilter {
-    /// Appends the condition to `sql` and its arguments to `args`.
-    pub fn append_to(self, sql: &mut String, args: &mut Vec<Value>) {
-        sql.push_str(&self.sql);
-        args.extend(self.args);
-    }
-}
-
-/// What decides the office rows a reader sees through [`Visibility::sql_filter`]: two
+/// What decides the office rows a reader sees through [`Visibility::rows`]: two
 /// readers with equal keys see the same rows, so what is read for one may be kept for the
 /// other (the supervision's risk facts are kept per key).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -303,62 +287,39 @@ impl Visibility {
         matches!(self.reader, Reader::Office { .. })
     }
 
-    /// The condition narrowing an office query on `table` (an alias with `region` and
-    /// `sector` columns) to what the reader may see.
-    pub fn sql_filter(&self, table: &str, unsectored: Unsectored) -> SqlFilter {
-        let mut out = SqlFilter::default();
+    /// The office rows (visits, cases, findings, assignments, leads: rows with a region and a
+    /// sector) the reader may see; `unsectored` says whether rows with no sector count.
+    pub fn rows(&self, unsectored: Unsectored) -> RowFilter {
         let (region, sectors) = match &self.reader {
             Reader::Office {
                 region, sectors, ..
-            } => (region.clone(), sectors.as_deref()),
-            Reader::Directory(region) => (region.clone(), None),
-            // A device never reads office tables: match nothing.
-            Reader::Device(_) => {
-                out.sql.push_str(" AND 0");
-                return out;
-            }
+            } => (region, sectors.as_ref()),
+            Reader::Directory(region) => (region, None),
+            // A device never reads office tables.
+            Reader::Device(_) => return RowFilter::Nothing,
         };
-        out.sql.push_str(&format!(" AND {table}.region = ?"));
-        out.args.push(Value::Text(region));
-        if let Some(sectors) = sectors {
-            let marks = vec!["?"; sectors.len().max(1)].join(",");
-            let or_null = match unsectored {
-                Unsectored::Shown => format!("{table}.sector IS NULL OR "),
-                Unsectored::Hidden => String::new(),
-            };
-            out.sql
-                .push_str(&format!(" AND ({or_null}{table}.sector IN ({marks}))"));
-            if sectors.is_empty() {
-                out.args.push(Value::Text(String::new()));
-            }
-            out.args
-                .extend(sectors.iter().map(|s| Value::Text(s.code().into())));
+        RowFilter::Region {
+            region: region.clone(),
+            sectors: sectors.map(|s| SectorRows {
+                sectors: s.clone(),
+                unsectored: unsectored == Unsectored::Shown,
+            }),
         }
-        out
     }
 
-    /// The condition for office tables whose rows have no sector (collections): the region.
-    pub fn region_filter(&self, table: &str) -> SqlFilter {
+    /// The office rows with no sector (collections, the supervision lists) the reader may
+    /// see: those of its region.
+    pub fn region_rows(&self) -> RowFilter {
         match &self.reader {
-            Reader::Office { region, .. } | Reader::Directory(region) => SqlFilter {
-                sql: format!(" AND {table}.region = ?"),
-                args: vec![Value::Text(region.clone())],
-            },
-            Reader::Device(_) => SqlFilter {
-                sql: " AND 0".into(),
-                args: Vec::new(),
-            },
+            Reader::Office { region, .. } | Reader::Directory(region) => RowFilter::region(region),
+            Reader::Device(_) => RowFilter::Nothing,
         }
     }
 
-    /// The condition narrowing a query on the enterprise registry `table` (an alias with a
-    /// `region` column) to the enterprises the reader may see: those of its region, for an
+    /// The enterprises of the registry the reader may see: those of its region, for an
     /// office user and for a device alike.
-    pub fn enterprise_filter(&self, table: &str) -> SqlFilter {
-        SqlFilter {
-            sql: format!(" AND {table}.region = ?"),
-            args: vec![Value::Text(self.enterprise_region().to_owned())],
-        }
+    pub fn enterprise_rows(&self) -> RowFilter {
+        RowFilter::region(self.enterprise_region())
     }
 
     /// The key of the office rows the reader sees (`None` for a device, which reads none; the
@@ -530,7 +491,9 @@ mod tests {
             v.check_write(RecordKind::Visit, &scope("hebei", "")),
             Err(WriteRefusal::Scope)
         );
-        assert_eq!(v.sql_filter("v", Unsectored::Hidden).sql, " AND 0");
+        assert_eq!(v.rows(Unsectored::Hidden), RowFilter::Nothing);
+        assert_eq!(v.region_rows(), RowFilter::Nothing);
+        assert_eq!(v.enterprise_rows(), RowFilter::region("hebei"));
     }
 
     #[test]
@@ -561,12 +524,17 @@ mod tests {
             csrf: String::new(),
         };
         let v = Visibility::user(&user);
-        let f = v.sql_filter("l", Unsectored::Shown);
-        assert_eq!(
-            f.sql,
-            " AND l.region = ? AND (l.sector IS NULL OR l.sector IN (?))"
-        );
-        assert_eq!(f.args.len(), 2);
+        let fire = |unsectored| RowFilter::Region {
+            region: "hebei".into(),
+            sectors: Some(SectorRows {
+                sectors: vec![Sector::FireSafety],
+                unsectored,
+            }),
+        };
+        assert_eq!(v.rows(Unsectored::Shown), fire(true));
+        assert_eq!(v.rows(Unsectored::Hidden), fire(false));
+        assert_eq!(v.region_rows(), RowFilter::region("hebei"));
+        assert_eq!(v.enterprise_rows(), RowFilter::region("hebei"));
         assert!(v.sees_sector(None, Unsectored::Shown));
         assert!(!v.sees_sector(None, Unsectored::Hidden));
         assert!(v.require(Duty::KeepRosters).is_err());
@@ -580,11 +548,46 @@ mod tests {
             sectors: vec![],
             ..user
         });
-        let f = none.sql_filter("v", Unsectored::Hidden);
         assert_eq!(
-            f.args.len(),
-            2,
-            "an empty sector list still matches nothing"
+            none.rows(Unsectored::Hidden),
+            RowFilter::Region {
+                region: "hebei".into(),
+                sectors: Some(SectorRows {
+                    sectors: vec![],
+                    unsectored: false
+                }),
+            },
+            "an empty sector list is kept, so it matches no sectored row"
+        );
+    }
+
+    #[test]
+    fn a_reviewer_and_the_directory_see_every_sector_of_their_region() {
+        let reviewer = WebUser {
+            id: 2,
+            login: "rev".into(),
+            name: "rev".into(),
+            role: Role::Reviewer,
+            region: "hebei".into(),
+            // Sectors on a reviewer narrow nothing: only sector departments are narrowed.
+            sectors: vec![Sector::Gas],
+            csrf: String::new(),
+        };
+        for v in [Visibility::user(&reviewer), Visibility::directory("hebei")] {
+            for unsectored in [Unsectored::Shown, Unsectored::Hidden] {
+                assert_eq!(v.rows(unsectored), RowFilter::region("hebei"));
+            }
+            assert_eq!(v.region_rows(), RowFilter::region("hebei"));
+            assert_eq!(v.enterprise_rows(), RowFilter::region("hebei"));
+        }
+    }
+
+    #[test]
+    fn readers_with_equal_row_keys_get_equal_row_filters() {
+        let key = RowsKey::whole_region("hebei");
+        assert_eq!(
+            key.reader().rows(Unsectored::Hidden),
+            RowFilter::region("hebei")
         );
     }
 }

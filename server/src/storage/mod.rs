@@ -11,7 +11,10 @@
 //! them, so a limit holds across every process on one database; each backend implements it
 //! on its own tables and returns itself from [`SyncStorage::rate_store`]. [`WebUserStore`]
 //! holds the back office's users and sessions the same way ([`SyncStorage::web_user_store`]),
-//! so a session opened on one process is live on every other.
+//! so a session opened on one process is live on every other, and [`LeadStore`] the
+//! whistleblower leads ([`SyncStorage::lead_store`]), so a lead is triaged once whichever
+//! process decides. Which office rows a reader sees is a [`RowFilter`] from the visibility
+//! policy, which each backend translates into its own SQL.
 //!
 //! Rules every implementation keeps:
 //!
@@ -24,8 +27,10 @@
 //!   processes may accept changes for one record at once.
 
 mod columns;
+mod leads;
 mod postgres;
 mod rate;
+mod row_filter;
 mod sqlite;
 mod web_users;
 
@@ -34,9 +39,11 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
 use crate::ids::{GroupId, RegionCode};
 
-pub use postgres::{PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
+pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
+pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
-pub use sqlite::{SharedConnection, SqliteStorage};
+pub use row_filter::{RowFilter, SectorRows};
+pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
@@ -321,4 +328,6 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn rate_store(&self) -> std::sync::Arc<dyn RateStore>;
     /// The same backend's web users and sessions ([`WebUserStore`]), on the same database.
     fn web_user_store(&self) -> std::sync::Arc<dyn WebUserStore>;
+    /// The same backend's whistleblower leads ([`LeadStore`]), on the same database.
+    fn lead_store(&self) -> std::sync::Arc<dyn LeadStore>;
 }

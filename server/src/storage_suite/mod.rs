@@ -1,5 +1,6 @@
-//! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore)
-//! and [`WebUserStore`](crate::storage::WebUserStore)), written once. A backend's tests
+//! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore),
+//! [`WebUserStore`](crate::storage::WebUserStore) and [`LeadStore`](crate::storage::LeadStore)),
+//! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
 //! opening storages on it, each as another server process would; both also return a guard
@@ -12,12 +13,14 @@
 //! ```
 
 mod accounts;
+mod leads;
 mod log;
 mod processes;
 mod rate;
 mod web_users;
 
 pub use accounts::*;
+pub use leads::*;
 pub use log::*;
 pub use processes::*;
 pub use rate::*;
@@ -52,7 +55,10 @@ macro_rules! storage_suite {
             a_counter_admits_to_its_limit_and_again_once_the_oldest_hit_expires,
             counters_clear_refund_and_prune_and_unlocks_are_kept,
             a_login_is_taken_once_and_its_password_found,
-            a_session_is_live_until_it_expires_or_is_deleted
+            a_session_is_live_until_it_expires_or_is_deleted,
+            a_lead_is_stored_once_and_found_by_its_receipt,
+            leads_are_listed_within_the_readers_rows_newest_first,
+            a_lead_is_triaged_once_and_a_taken_back_triage_frees_it
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -60,7 +66,8 @@ macro_rules! storage_suite {
             racing_redemptions_of_one_code_enroll_one_device,
             two_processes_creating_one_record_store_it_once,
             processes_hitting_one_key_at_once_count_every_hit_once,
-            processes_creating_one_login_at_once_create_one_user
+            processes_creating_one_login_at_once_create_one_user,
+            processes_triaging_one_lead_at_once_triage_it_once
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

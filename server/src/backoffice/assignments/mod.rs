@@ -7,6 +7,8 @@
 mod pages;
 pub(super) mod routes;
 
+use std::collections::HashSet;
+
 use automerge::ActorId;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -93,6 +95,18 @@ impl BackOffice {
     /// Pushes something to one group of the user's region; returns the assignment's id.
     /// A sector department issues only within its sectors.
     pub async fn issue_assignment(&self, user: &WebUser, new: NewAssignment) -> Result<RecordId> {
+        self.issue_assignment_as(user, RecordId::random(), new)
+            .await
+    }
+
+    /// [`BackOffice::issue_assignment`] under an id chosen beforehand (lead triage records
+    /// the id before it issues the assignment).
+    pub(super) async fn issue_assignment_as(
+        &self,
+        user: &WebUser,
+        id: RecordId,
+        new: NewAssignment,
+    ) -> Result<RecordId> {
         let title = new.title.trim().to_owned();
         if title.is_empty() {
             return Err(Error::InvalidInput("a push needs a title".into()));
@@ -145,7 +159,7 @@ impl BackOffice {
             found
         };
         let assignment = Assignment {
-            id: RecordId::random(),
+            id,
             kind: new.kind,
             title,
             body: new.body,
@@ -256,7 +270,8 @@ fn list(
          FROM bo_assignments a WHERE 1=1",
     );
     let mut args = Vec::new();
-    vis.sql_filter("a", Unsectored::of(RecordKind::Assignment))
+    vis.rows(Unsectored::of(RecordKind::Assignment))
+        .to_sqlite("a")
         .append_to(&mut sql, &mut args);
     if let Some(id) = id {
         sql.push_str(" AND a.id = ?");
@@ -283,8 +298,29 @@ fn list(
     .collect()
 }
 
-/// The assignment made from a lead, if any (for the lead's public status).
-pub(super) fn visits_for_lead(conn: &Connection, lead: &str) -> rusqlite::Result<i64> {
+impl BackOffice {
+    /// Which of `leads` a visit has answered (a visit started from the assignment made from
+    /// the lead), from the office index.
+    pub(super) async fn answered_leads(&self, leads: Vec<String>) -> Result<HashSet<String>> {
+        if leads.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.db
+            .run(move |c| {
+                let mut answered = HashSet::new();
+                for lead in leads {
+                    if visits_for_lead(c, &lead)? > 0 {
+                        answered.insert(lead);
+                    }
+                }
+                Ok(answered)
+            })
+            .await
+    }
+}
+
+/// How many visits answer the assignment made from a lead.
+fn visits_for_lead(conn: &Connection, lead: &str) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT COUNT(*) FROM bo_visits v JOIN bo_assignments a ON v.assignment = a.id
          WHERE a.lead_id = ?1",

@@ -89,7 +89,9 @@ fn search_text(e: &Enterprise) -> String {
 fn list_where(vis: &Visibility, search: Option<&str>) -> (String, Vec<Value>) {
     let mut sql = String::from(" WHERE 1=1");
     let mut args = Vec::new();
-    vis.enterprise_filter("e").append_to(&mut sql, &mut args);
+    vis.enterprise_rows()
+        .to_sqlite("e")
+        .append_to(&mut sql, &mut args);
     if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
         let escaped = term
             .to_lowercase()
@@ -111,7 +113,8 @@ fn open_hazards_query(vis: &Visibility, region: &str, code: &str) -> (String, Ve
          WHERE v.region = ?1 AND v.credit_code = ?2 AND c.status <> 'closed'",
     );
     let mut args = vec![Value::Text(region.into()), Value::Text(code.into())];
-    vis.sql_filter("c", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("c")
         .append_to(&mut sql, &mut args);
     (sql, args)
 }
@@ -196,7 +199,9 @@ pub fn get(
 ) -> rusqlite::Result<Option<Enterprise>> {
     let mut sql = format!("SELECT {COLUMNS} FROM bo_enterprises e WHERE e.credit_code = ?");
     let mut args = vec![Value::Text(code.into())];
-    vis.enterprise_filter("e").append_to(&mut sql, &mut args);
+    vis.enterprise_rows()
+        .to_sqlite("e")
+        .append_to(&mut sql, &mut args);
     conn.query_row(&sql, params_from_iter(args.iter()), row)
         .optional()
 }
@@ -247,7 +252,8 @@ fn repeats(
          WHERE v.region = ?1 AND v.credit_code = ?2 AND f.item IS NOT NULL",
     );
     let mut args = key.to_vec();
-    vis.sql_filter("f", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("f")
         .append_to(&mut sql, &mut args);
     sql.push_str(" GROUP BY f.item HAVING COUNT(DISTINCT f.visit_id) > 1 ORDER BY 2 DESC, 1");
     conn.prepare_cached(&sql)?
@@ -275,7 +281,8 @@ fn leads(
         Value::Text(e.region.clone()),
         Value::Text(e.credit_code.clone()),
     ];
-    vis.sql_filter("l", Unsectored::Shown)
+    vis.rows(Unsectored::Shown)
+        .to_sqlite("l")
         .append_to(&mut sql, &mut args);
     sql.push_str(&format!(
         " ORDER BY l.received_on DESC LIMIT {HISTORY_ROWS}"

@@ -8,11 +8,12 @@
 //! The office triages a lead: dismissed with a reason, or turned into an assignment (of kind
 //! `lead`) for one group, which the group's inspectors answer with a visit.
 //!
-//! Here: the service and its SQL (`rows.rs`), the submission gate (`gate.rs`), receipt codes
+//! Leads are stored through the storage's [`LeadStore`](crate::storage::LeadStore), shared by
+//! every server process. Here: the service, a stored lead as the office sees it (`rows.rs`),
+//! the submission gate (`gate.rs`), receipt codes
 //! (`receipt.rs`), the office's routes and pages (`routes.rs`, `pages.rs`) and the public form's
 //! (`public.rs`, `public_pages.rs`).
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use siteproof_core::{AssignmentKind, RecordId, Sector, Site, TemplateRef};
 
@@ -30,10 +31,11 @@ mod rows;
 pub use gate::LeadGate;
 pub(crate) use public::LeadsApi;
 use receipt::{receipt_code, receipt_hash};
-use rows::{list, status_of};
+use rows::{row, status};
 
 use crate::error::{Error, Result};
-use crate::identity::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Unsectored, Visibility};
+use crate::storage::{LeadState, LeadTriage, NewLead};
 
 /// Largest lead description, in characters.
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -179,18 +181,7 @@ impl BackOffice {
             ),
         };
         let region = input.region.trim().to_owned();
-        let r = region.clone();
-        let known = self
-            .db
-            .run(move |c| {
-                c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM groups WHERE region = ?1)",
-                    [&r],
-                    |row| row.get::<_, bool>(0),
-                )
-            })
-            .await?;
-        if !known {
+        if !self.lead_regions().await?.contains(&region) {
             return Err(Error::InvalidInput(
                 "choose one of the listed regions".into(),
             ));
@@ -198,20 +189,17 @@ impl BackOffice {
         // Counted only once the report is well-formed, so typing slips do not lock anyone out.
         self.lead_gate.admit(address).await?;
         let code = receipt_code();
-        let hash = receipt_hash(&code);
-        let id = RecordId::random().to_string();
-        let day = dates::day_start(siteproof_core::now());
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "INSERT INTO bo_leads
-                     (id, receipt_hash, region, sector, site, address, description, received_on,
-                      status)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received')",
-                    params![id, hash, region, sector, site, location, description, day],
-                )
-            })
-            .await?;
+        let lead = NewLead {
+            id: RecordId::random().to_string(),
+            receipt_hash: receipt_hash(&code),
+            region,
+            sector,
+            site,
+            address: location,
+            description,
+            received_on: dates::day_start(siteproof_core::now()),
+        };
+        self.storage.lead_store().insert_lead(&lead).await?;
         self.risks.changed();
         Ok(code)
     }
@@ -219,35 +207,41 @@ impl BackOffice {
     /// What a receipt code reveals; `None` for a code that matches no lead.
     pub async fn lead_status(&self, receipt: &str) -> Result<Option<LeadReceiptStatus>> {
         self.refresh_index().await?;
-        let hash = receipt_hash(receipt);
-        let found = self
-            .db
-            .run(move |c| {
-                let row = c
-                    .query_row(
-                        "SELECT id, status, received_on FROM bo_leads WHERE receipt_hash = ?1",
-                        [hash],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
-                    )
-                    .optional()?;
-                row.map(|(id, status, day): (String, String, i64)| {
-                    Ok((status_of(c, &id, &status)?, day))
-                })
-                .transpose()
-            })
-            .await?;
-        Ok(found.map(|(status, day)| LeadReceiptStatus {
-            status,
-            received_on: dates::date(day),
+        let store = self.storage.lead_store();
+        let Some(lead) = store.lead_by_receipt(&receipt_hash(receipt)).await? else {
+            return Ok(None);
+        };
+        let answered = self.answered_leads(vec![lead.id.clone()]).await?;
+        Ok(Some(LeadReceiptStatus {
+            status: status(lead.state, answered.contains(&lead.id)),
+            received_on: dates::date(lead.received_on),
         }))
+    }
+
+    /// The leads `user` may see (only the one with id `only`, when given), newest first.
+    async fn visible_leads(&self, user: &WebUser, only: Option<&str>) -> Result<Vec<LeadRow>> {
+        self.refresh_index().await?;
+        let visible = Visibility::user(user).rows(Unsectored::Shown);
+        let leads = self.storage.lead_store().leads(&visible, only).await?;
+        let assigned = leads
+            .iter()
+            .filter(|l| l.state == LeadState::Assigned)
+            .map(|l| l.id.clone())
+            .collect();
+        let answered = self.answered_leads(assigned).await?;
+        Ok(leads
+            .into_iter()
+            .map(|l| {
+                let done = answered.contains(&l.id);
+                row(l, done)
+            })
+            .collect())
     }
 
     /// The leads of the user's region (a sector department: of its sectors and those without
     /// a sector), newest first; `status` filters by status code.
     pub async fn leads(&self, user: &WebUser, status: Option<String>) -> Result<Vec<LeadRow>> {
-        self.refresh_index().await?;
-        let vis = Visibility::user(user);
-        let rows = self.db.run(move |c| list(c, &vis, None)).await?;
+        let rows = self.visible_leads(user, None).await?;
         Ok(rows
             .into_iter()
             .filter(|r| status.as_deref().is_none_or(|s| r.status.code() == s))
@@ -256,17 +250,16 @@ impl BackOffice {
 
     /// One lead the user may see.
     pub async fn lead(&self, user: &WebUser, id: &str) -> Result<LeadRow> {
-        self.refresh_index().await?;
-        let (vis, owned) = (Visibility::user(user), id.to_owned());
-        self.db
-            .run(move |c| list(c, &vis, Some(&owned)))
+        self.visible_leads(user, Some(id))
             .await?
             .pop()
             .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })
     }
 
     /// Decides on a lead that is still `received`: assigns it to a group (returns the
-    /// assignment's id) or dismisses it.
+    /// assignment's id) or dismisses it. The decision is recorded before the assignment is
+    /// issued, so of several users (on any process) deciding at once exactly one goes on and
+    /// the others get a conflict; an assignment that cannot be issued takes the decision back.
     pub async fn triage_lead(
         &self,
         user: &WebUser,
@@ -274,7 +267,6 @@ impl BackOffice {
         triage: Triage,
     ) -> Result<Option<RecordId>> {
         Visibility::user(user).require(Duty::TriageLeads)?;
-        let _guard = self.lead_lock.lock().await;
         let lead = self.lead(user, id).await?;
         if lead.status != LeadStatus::Received {
             return Err(Error::Conflict(format!(
@@ -282,10 +274,18 @@ impl BackOffice {
                 lead.status.code()
             )));
         }
-        let (assignment, note) = match triage {
+        let store = self.storage.lead_store();
+        let by = user.login.clone();
+        let assignment = match triage {
             Triage::Dismiss { reason } => {
                 let reason = clean("the reason", &reason, 2, 1000)?;
-                (None, Some(reason))
+                let decision = LeadTriage {
+                    assignment: None,
+                    note: Some(reason),
+                    by,
+                };
+                store.triage_lead(id, &decision).await?;
+                None
             }
             Triage::Assign {
                 group,
@@ -318,37 +318,41 @@ impl BackOffice {
                     lead: Some(lead.id.clone()),
                     cases: Vec::new(),
                 };
-                (Some(self.issue_assignment(user, new).await?), note)
+                let assignment = RecordId::random();
+                let decision = LeadTriage {
+                    assignment: Some(assignment.to_string()),
+                    note,
+                    by,
+                };
+                store.triage_lead(id, &decision).await?;
+                if let Err(e) = self
+                    .issue_assignment_as(user, assignment.clone(), new)
+                    .await
+                {
+                    if let Err(undo) = store.undo_triage(id, &decision).await {
+                        tracing::error!(error = %undo, "taking back a lead's triage failed");
+                    }
+                    self.risks.changed();
+                    return Err(e);
+                }
+                Some(assignment)
             }
         };
-        let (owned, by) = (id.to_owned(), user.login.clone());
-        let assigned = assignment.as_ref().map(ToString::to_string);
-        let status = if assigned.is_some() {
-            "assigned"
-        } else {
-            "dismissed"
-        };
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "UPDATE bo_leads SET status = ?1, triage_note = ?2, triaged_by = ?3,
-                     assignment_id = ?4 WHERE id = ?5",
-                    params![status, note, by, assigned, owned],
-                )
-            })
-            .await?;
         self.risks.changed();
         Ok(assignment)
     }
 
     /// The regions the public form offers (those with at least one group).
     pub async fn lead_regions(&self) -> Result<Vec<String>> {
-        self.db
-            .run(|c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT DISTINCT region FROM groups ORDER BY region")?;
-                stmt.query_map([], |r| r.get(0))?.collect()
-            })
-            .await
+        let mut regions: Vec<String> = self
+            .storage
+            .list_groups()
+            .await?
+            .into_iter()
+            .map(|g| g.region.as_str().to_owned())
+            .collect();
+        regions.sort();
+        regions.dedup();
+        Ok(regions)
     }
 }

@@ -1,65 +1,50 @@
-//! SQL of the `bo_leads` table, filtered by the reader's [`Visibility`].
-
-use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+//! A stored lead ([`LeadRecord`]) as the office and its reporter see it: an assigned lead
+//! reads as inspected once a visit answers it, which only the office index knows.
 
 use super::{LeadRow, LeadStatus};
-use crate::backoffice::assignments::visits_for_lead;
-use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::{LeadRecord, LeadState};
 
-/// A stored status, with `assigned` becoming `inspected` once a visit answers the lead.
-pub(super) fn status_of(conn: &Connection, id: &str, stored: &str) -> rusqlite::Result<LeadStatus> {
-    Ok(match stored {
-        "dismissed" => LeadStatus::Dismissed,
-        "assigned" if visits_for_lead(conn, id)? > 0 => LeadStatus::Inspected,
-        "assigned" => LeadStatus::Assigned,
-        _ => LeadStatus::Received,
-    })
+/// The status of a lead in `state`; `answered`: a visit answers its assignment.
+pub(super) fn status(state: LeadState, answered: bool) -> LeadStatus {
+    match state {
+        LeadState::Received => LeadStatus::Received,
+        LeadState::Dismissed => LeadStatus::Dismissed,
+        LeadState::Assigned if answered => LeadStatus::Inspected,
+        LeadState::Assigned => LeadStatus::Assigned,
+    }
 }
 
-pub(super) fn list(
-    conn: &Connection,
-    vis: &Visibility,
-    id: Option<&str>,
-) -> rusqlite::Result<Vec<LeadRow>> {
-    let mut sql = String::from(
-        "SELECT id, region, sector, site, address, description, received_on, status,
-                triage_note, triaged_by, assignment_id
-         FROM bo_leads l WHERE 1=1",
-    );
-    let mut args = Vec::new();
-    vis.sql_filter("l", Unsectored::Shown)
-        .append_to(&mut sql, &mut args);
-    if let Some(id) = id {
-        sql.push_str(" AND l.id = ?");
-        args.push(Value::Text(id.into()));
+/// The office's row of a stored lead.
+pub(super) fn row(lead: LeadRecord, answered: bool) -> LeadRow {
+    LeadRow {
+        status: status(lead.state, answered),
+        id: lead.id,
+        region: lead.region,
+        sector: lead.sector,
+        site: lead.site,
+        address: lead.address,
+        description: lead.description,
+        received_on: lead.received_on,
+        triage_note: lead.triage_note,
+        triaged_by: lead.triaged_by,
+        assignment: lead.assignment,
     }
-    sql.push_str(" ORDER BY l.received_on DESC, l.id LIMIT 1000");
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok((
-                LeadRow {
-                    id: r.get(0)?,
-                    region: r.get(1)?,
-                    sector: r.get(2)?,
-                    site: r.get(3)?,
-                    address: r.get(4)?,
-                    description: r.get(5)?,
-                    received_on: r.get(6)?,
-                    status: LeadStatus::Received,
-                    triage_note: r.get(8)?,
-                    triaged_by: r.get(9)?,
-                    assignment: r.get(10)?,
-                },
-                r.get::<_, String>(7)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(mut row, stored)| {
-            row.status = status_of(conn, &row.id, &stored)?;
-            Ok(row)
-        })
-        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_assigned_lead_reads_as_inspected_once_answered() {
+        assert_eq!(status(LeadState::Assigned, true), LeadStatus::Inspected);
+        assert_eq!(status(LeadState::Assigned, false), LeadStatus::Assigned);
+        for answered in [false, true] {
+            assert_eq!(status(LeadState::Received, answered), LeadStatus::Received);
+            assert_eq!(
+                status(LeadState::Dismissed, answered),
+                LeadStatus::Dismissed
+            );
+        }
+    }
 }

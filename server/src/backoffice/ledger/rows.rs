@@ -55,7 +55,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
 }
 
 fn scope(vis: &Visibility) -> (String, Vec<Value>) {
-    let filter = vis.sql_filter("c", Unsectored::Hidden);
+    let filter = vis.rows(Unsectored::Hidden).to_sqlite("c");
     (format!(" WHERE 1=1{}", filter.sql), filter.args)
 }
 
@@ -299,7 +299,8 @@ pub fn of_visits_in_query(
 ) -> (String, Vec<Value>) {
     let mut sql = format!("SELECT {COLUMNS} FROM {} WHERE 1=1", of_visits_from(visits));
     let mut args = key.to_vec();
-    vis.sql_filter("c", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("c")
         .append_to(&mut sql, &mut args);
     sql.push_str(" ORDER BY c.opened_at DESC, c.id LIMIT ?");
     args.push(Value::Integer(limit));
@@ -328,7 +329,8 @@ pub fn statuses_in_query(vis: &Visibility, visits: &str, key: &[Value]) -> (Stri
         of_visits_from(visits)
     );
     let mut args = key.to_vec();
-    vis.sql_filter("c", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("c")
         .append_to(&mut sql, &mut args);
     sql.push_str(" GROUP BY c.status ORDER BY c.status");
     (sql, args)

@@ -166,7 +166,7 @@ impl Report {
 }
 
 fn scope_sql(vis: &Visibility, table: &str) -> (String, Vec<Value>) {
-    let filter = vis.sql_filter(table, Unsectored::Hidden);
+    let filter = vis.rows(Unsectored::Hidden).to_sqlite(table);
     (format!(" 1=1{}", filter.sql), filter.args)
 }
 

@@ -123,7 +123,7 @@ fn queries(vis: &Visibility, only: Option<&str>) -> [Query; 6] {
             "bo_findings f JOIN bo_visits v ON v.id = f.visit_id",
         )
     };
-    let visits = vis.sql_filter("v", Unsectored::Hidden);
+    let visits = vis.rows(Unsectored::Hidden).to_sqlite("v");
     // SQLite takes the bare columns from the row of the one MAX(): the latest visit.
     let mut args = visits.args.clone();
     let narrow = one("v", &mut args);
@@ -147,7 +147,7 @@ fn queries(vis: &Visibility, only: Option<&str>) -> [Query; 6] {
         ),
         args,
     );
-    let cases = vis.sql_filter("c", Unsectored::Hidden);
+    let cases = vis.rows(Unsectored::Hidden).to_sqlite("c");
     let mut args = cases.args.clone();
     let narrow = one("v", &mut args);
     let major = (
@@ -168,7 +168,7 @@ fn queries(vis: &Visibility, only: Option<&str>) -> [Query; 6] {
         ),
         args,
     );
-    let findings = vis.sql_filter("f", Unsectored::Hidden);
+    let findings = vis.rows(Unsectored::Hidden).to_sqlite("f");
     let mut args = findings.args.clone();
     let narrow = one("v", &mut args);
     let items = (
@@ -181,7 +181,7 @@ fn queries(vis: &Visibility, only: Option<&str>) -> [Query; 6] {
         ),
         args,
     );
-    let leads = vis.sql_filter("l", Unsectored::Shown);
+    let leads = vis.rows(Unsectored::Shown).to_sqlite("l");
     let mut args = vec![Value::Text(vis.enterprise_region().to_owned())];
     args.extend(leads.args.iter().cloned());
     let narrow = one("o", &mut args);

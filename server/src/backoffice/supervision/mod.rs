@@ -244,7 +244,7 @@ fn entries(
     list: List,
     open: Option<bool>,
 ) -> rusqlite::Result<Vec<ListEntry>> {
-    let filter = vis.region_filter("l");
+    let filter = vis.region_rows().to_sqlite("l");
     let decided = match list {
         List::KeyList => "NULL",
         List::Blacklist => "decided_on",
@@ -279,7 +279,7 @@ fn entries(
 }
 
 fn audit_rows(conn: &Connection, vis: &Visibility) -> rusqlite::Result<Vec<AuditRow>> {
-    let filter = vis.region_filter("a");
+    let filter = vis.region_rows().to_sqlite("a");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT a.list, a.action, a.credit_code, a.name, a.reason, a.by_login, a.at
          FROM bo_supervision_audit a WHERE 1=1{} ORDER BY a.at DESC, a.id DESC LIMIT 1000",
@@ -311,7 +311,8 @@ fn visible_name(
     }
     let mut sql = String::from("SELECT v.site FROM bo_visits v WHERE v.credit_code = ?");
     let mut args = vec![Value::Text(code.into())];
-    vis.sql_filter("v", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("v")
         .append_to(&mut sql, &mut args);
     sql.push_str(" ORDER BY v.started_at DESC LIMIT 1");
     conn.query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))

@@ -14,7 +14,8 @@ use crate::identity::visibility::{Unsectored, Visibility};
 fn visit_where(vis: &Visibility, f: &VisitFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(" WHERE 1=1");
     let mut args = Vec::new();
-    vis.sql_filter("v", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("v")
         .append_to(&mut sql, &mut args);
     let mut eq = |col: &str, v: &Option<String>| {
         if let Some(v) = v {
@@ -108,7 +109,8 @@ pub fn list_visits(
 pub fn visit(conn: &Connection, vis: &Visibility, id: &str) -> rusqlite::Result<Option<VisitRow>> {
     let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.id = ?");
     let mut args = vec![Value::Text(id.into())];
-    vis.sql_filter("v", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("v")
         .append_to(&mut sql, &mut args);
     conn.query_row(&sql, params_from_iter(args.iter()), visit_row)
         .optional()
@@ -119,7 +121,7 @@ pub fn list_collections(
     conn: &Connection,
     vis: &Visibility,
 ) -> rusqlite::Result<Vec<CollectionRow>> {
-    let filter = vis.region_filter("c");
+    let filter = vis.region_rows().to_sqlite("c");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT c.id, c.region, c.grp, c.kind, c.title, c.body, c.author, c.written_at
          FROM bo_collections c WHERE 1=1{} ORDER BY c.written_at DESC, c.id LIMIT 1000",
@@ -148,7 +150,8 @@ pub fn visits_of_assignment(
 ) -> rusqlite::Result<Vec<VisitRow>> {
     let mut sql = format!("SELECT {VISIT_COLUMNS} FROM bo_visits v WHERE v.assignment = ?");
     let mut args = vec![Value::Text(id.into())];
-    vis.sql_filter("v", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("v")
         .append_to(&mut sql, &mut args);
     sql.push_str(" ORDER BY v.started_at");
     let mut stmt = conn.prepare(&sql)?;
@@ -184,7 +187,8 @@ pub fn visits_in_query(
         "SELECT {VISIT_COLUMNS} FROM ({visits}) k CROSS JOIN bo_visits v ON v.id = k.id WHERE 1=1"
     );
     let mut args = key.to_vec();
-    vis.sql_filter("v", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("v")
         .append_to(&mut sql, &mut args);
     sql.push_str(" ORDER BY v.started_at DESC, v.id LIMIT ?");
     args.push(Value::Integer(limit));
@@ -212,7 +216,8 @@ pub fn count_in_query(vis: &Visibility, visits: &str, key: &[Value]) -> (String,
          FROM ({visits}) k CROSS JOIN bo_visits v ON v.id = k.id WHERE 1=1"
     );
     let mut args = key.to_vec();
-    vis.sql_filter("v", Unsectored::Hidden)
+    vis.rows(Unsectored::Hidden)
+        .to_sqlite("v")
         .append_to(&mut sql, &mut args);
     (sql, args)
 }

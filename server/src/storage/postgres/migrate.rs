@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_sync.sql"),
     include_str!("migrations/002_rate_hits.sql"),
     include_str!("migrations/003_web_users.sql"),
+    include_str!("migrations/004_leads.sql"),
 ];
 
 /// The schema version this build writes.

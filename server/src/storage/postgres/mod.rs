@@ -3,10 +3,12 @@
 //! log whose appends are serialised by a transaction-scoped advisory lock, so that several
 //! server processes can share one database.
 
+mod leads;
 mod log;
 mod migrate;
 mod queries;
 mod rate;
+mod row_filter;
 mod tls;
 mod web_users;
 
@@ -19,6 +21,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{StorageError, StorageResult};
 pub use migrate::SCHEMA_VERSION;
+pub use row_filter::PostgresCondition;
 
 /// How many connections one storage (one server process) holds at most.
 const POOL_SIZE: usize = 16;

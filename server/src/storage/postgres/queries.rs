@@ -36,6 +36,10 @@ impl SyncStorage for PostgresStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn lead_store(&self) -> std::sync::Arc<dyn crate::storage::LeadStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

@@ -1,9 +1,11 @@
 //! The embedded backend: one SQLite file in WAL mode, one writer connection on its own thread
 //! (with group commit) and a small pool of read-only connections used on blocking threads.
 
+mod leads;
 mod log;
 mod queries;
 mod rate;
+mod row_filter;
 mod shared;
 mod web_users;
 mod writer;
@@ -18,6 +20,7 @@ use tokio::sync::Semaphore;
 use siteproof_core::migrations::{self, MigrationError};
 
 use super::{StorageError, StorageResult};
+pub use row_filter::SqliteCondition;
 pub use shared::SharedConnection;
 use writer::Writer;
 

@@ -34,6 +34,10 @@ impl SyncStorage for SqliteStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn lead_store(&self) -> std::sync::Arc<dyn crate::storage::LeadStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }
