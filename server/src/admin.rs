@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::ids::{GroupId, RegionCode};
 use crate::secret;
 use crate::storage::{
-    DeviceRecord, EnrollmentCodeRecord, GroupRecord, PushWrite, RecordWrite, SyncStorage,
+    DeviceRecord, EnrollmentCodeRecord, GroupRecord, RecordWrite, SyncStorage, TemplateVersion,
 };
 
 /// How long an enrollment code stays valid unless told otherwise.
@@ -110,20 +110,21 @@ impl AdminService {
     /// Publishes a template version for every region. Versions are immutable: publishing one
     /// that exists is a conflict.
     pub async fn publish_template(&self, template: &Template) -> Result<RecordId> {
+        self.publish_template_from(template, None).await
+    }
+
+    /// Publishes a template version, deleting its library draft `from_draft` in the same
+    /// write. A version is created once: publishing one that exists (even one another
+    /// process publishes at this moment) is a conflict and writes nothing.
+    pub async fn publish_template_from(
+        &self,
+        template: &Template,
+        from_draft: Option<&TemplateVersion>,
+    ) -> Result<RecordId> {
         template
             .validate()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let id = template.record_id();
-        if !self
-            .storage
-            .documents(std::slice::from_ref(&id))
-            .await?
-            .is_empty()
-        {
-            return Err(Error::Conflict(format!(
-                "template {id} is already published"
-            )));
-        }
         let header = RecordHeader {
             kind: RecordKind::Template,
             id: id.clone(),
@@ -140,23 +141,16 @@ impl AdminService {
             .into_iter()
             .map(|mut c| (c.hash().0, c.bytes().into_owned()))
             .collect();
-        let write = PushWrite {
-            pushed_by: None,
-            records: vec![RecordWrite {
-                header,
-                changes,
-                known_through: 0,
-                snapshot: Some(doc.save()),
-            }],
+        let record = RecordWrite {
+            header,
+            changes,
+            known_through: 0,
+            snapshot: Some(doc.save()),
         };
-        self.storage.store_push(&write).await?;
-        let seq = self
-            .storage
-            .changes_after(&id, 0)
-            .await?
-            .last()
-            .map_or(0, |c| c.seq);
-        self.storage.put_snapshot(&id, seq, &doc.save()).await?;
+        self.storage
+            .template_store()
+            .publish_template(&record, from_draft)
+            .await?;
         Ok(id)
     }
 }

@@ -13,7 +13,8 @@
 //! holds the back office's users and sessions the same way ([`SyncStorage::web_user_store`]),
 //! so a session opened on one process is live on every other, and [`LeadStore`] the
 //! whistleblower leads ([`SyncStorage::lead_store`]), so a lead is triaged once whichever
-//! process decides. Which office rows a reader sees is a [`RowFilter`] from the visibility
+//! process decides, and [`TemplateStore`] the template library
+//! ([`SyncStorage::template_store`]), so a template version is published once. Which office rows a reader sees is a [`RowFilter`] from the visibility
 //! policy, which each backend translates into its own SQL.
 //!
 //! Rules every implementation keeps:
@@ -32,6 +33,7 @@ mod postgres;
 mod rate;
 mod row_filter;
 mod sqlite;
+mod templates;
 mod web_users;
 
 use async_trait::async_trait;
@@ -44,6 +46,7 @@ pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRE
 pub use rate::{Admission, RateKey, RateStore};
 pub use row_filter::{RowFilter, SectorRows};
 pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
+pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
@@ -330,4 +333,6 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn web_user_store(&self) -> std::sync::Arc<dyn WebUserStore>;
     /// The same backend's whistleblower leads ([`LeadStore`]), on the same database.
     fn lead_store(&self) -> std::sync::Arc<dyn LeadStore>;
+    /// The same backend's template library ([`TemplateStore`]), on the same database.
+    fn template_store(&self) -> std::sync::Arc<dyn TemplateStore>;
 }

@@ -1,5 +1,6 @@
 //! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore),
-//! [`WebUserStore`](crate::storage::WebUserStore) and [`LeadStore`](crate::storage::LeadStore)),
+//! [`WebUserStore`](crate::storage::WebUserStore), [`LeadStore`](crate::storage::LeadStore)
+//! and [`TemplateStore`](crate::storage::TemplateStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -17,6 +18,7 @@ mod leads;
 mod log;
 mod processes;
 mod rate;
+mod templates;
 mod web_users;
 
 pub use accounts::*;
@@ -24,6 +26,7 @@ pub use leads::*;
 pub use log::*;
 pub use processes::*;
 pub use rate::*;
+pub use templates::*;
 pub use web_users::*;
 
 use automerge::ActorId;
@@ -58,7 +61,9 @@ macro_rules! storage_suite {
             a_session_is_live_until_it_expires_or_is_deleted,
             a_lead_is_stored_once_and_found_by_its_receipt,
             leads_are_listed_within_the_readers_rows_newest_first,
-            a_lead_is_triaged_once_and_a_taken_back_triage_frees_it
+            a_lead_is_triaged_once_and_a_taken_back_triage_frees_it,
+            a_template_draft_is_imported_once_and_listed_in_order,
+            a_template_version_is_published_once_with_its_draft
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -67,7 +72,8 @@ macro_rules! storage_suite {
             two_processes_creating_one_record_store_it_once,
             processes_hitting_one_key_at_once_count_every_hit_once,
             processes_creating_one_login_at_once_create_one_user,
-            processes_triaging_one_lead_at_once_triage_it_once
+            processes_triaging_one_lead_at_once_triage_it_once,
+            processes_publishing_one_template_version_at_once_publish_it_once
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

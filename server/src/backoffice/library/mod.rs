@@ -7,13 +7,13 @@ pub(super) mod routes;
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, params};
 use siteproof_core::{RecordId, Template};
 
 use super::{BackOffice, WebUser};
 use crate::admin::AdminService;
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Visibility};
+use crate::storage::{DraftImport, StorageError, TemplateDraft, TemplateVersion};
 
 /// Whether a library entry is only imported or already on its way to devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,40 +63,28 @@ impl BackOffice {
     pub async fn import_template(&self, text: &str) -> Result<Template> {
         let template = parse_template(text)?;
         let record = template.record_id();
-        if self.template_version(record.clone()).await.is_some() {
-            return Err(Error::Conflict(format!(
+        let draft = TemplateDraft {
+            key: TemplateVersion {
+                id: template.id.to_string(),
+                version: template.version,
+            },
+            body: serde_json::to_string(&template).map_err(internal)?,
+            imported_at: siteproof_core::now(),
+        };
+        match self
+            .storage
+            .template_store()
+            .import_draft(&draft, &record)
+            .await?
+        {
+            DraftImport::Stored | DraftImport::Unchanged => Ok(template),
+            DraftImport::Published => Err(Error::Conflict(format!(
                 "template {record} is already published; publish a new version instead"
-            )));
-        }
-        let body = serde_json::to_string(&template).map_err(internal)?;
-        let (id, version) = (template.id.to_string(), template.version);
-        let stored = self
-            .db
-            .run(move |c| {
-                let old: Option<String> = c
-                    .query_row(
-                        "SELECT body FROM bo_template_drafts WHERE id = ?1 AND version = ?2",
-                        params![id, version],
-                        |r| r.get(0),
-                    )
-                    .ok();
-                if let Some(old) = old {
-                    return Ok(old == body);
-                }
-                c.execute(
-                    "INSERT INTO bo_template_drafts (id, version, body, imported_at)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![id, version, body, siteproof_core::now()],
-                )?;
-                Ok(true)
-            })
-            .await?;
-        if !stored {
-            return Err(Error::Conflict(format!(
+            ))),
+            DraftImport::OtherContent => Err(Error::Conflict(format!(
                 "template {record} was already imported with other content; give it a new version"
-            )));
+            ))),
         }
-        Ok(template)
     }
 
     /// The published template versions (what assignments and leads may name).
@@ -111,12 +99,10 @@ impl BackOffice {
 
     /// Every template version: drafts and published, by id then version.
     pub async fn template_library(&self) -> Result<Vec<TemplateEntry>> {
-        let (drafts, published) = self.db.run(|c| Ok((drafts(c)?, published_ids(c)?))).await?;
+        let store = self.storage.template_store();
+        let (drafts, published) = (store.drafts().await?, store.published_templates().await?);
         let mut entries: BTreeMap<(String, u32), TemplateEntry> = BTreeMap::new();
-        for id in published {
-            let Ok(record) = id.parse::<RecordId>() else {
-                continue;
-            };
+        for record in published {
             if let Some(t) = self.template_version(record).await {
                 entries.insert(
                     (t.id.to_string(), t.version),
@@ -127,8 +113,8 @@ impl BackOffice {
                 );
             }
         }
-        for body in drafts {
-            let template: Template = serde_json::from_str(&body).map_err(internal)?;
+        for draft in drafts {
+            let template: Template = serde_json::from_str(&draft.body).map_err(internal)?;
             entries
                 .entry((template.id.to_string(), template.version))
                 .or_insert(TemplateEntry {
@@ -151,52 +137,29 @@ impl BackOffice {
         self.publish_draft(id, version).await
     }
 
-    /// Publishes an imported draft without a web user (the `siteproof admin` command).
+    /// Publishes an imported draft without a web user (the `siteproof admin` command). The
+    /// record is created and the draft deleted in one write; a version published meanwhile
+    /// (by any process) is a conflict and nothing is written.
     pub async fn publish_draft(&self, id: &str, version: u32) -> Result<RecordId> {
-        let owned = id.to_owned();
-        let body = self
-            .db
-            .run(move |c| {
-                c.query_row(
-                    "SELECT body FROM bo_template_drafts WHERE id = ?1 AND version = ?2",
-                    params![owned, version],
-                    |r| r.get::<_, String>(0),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })
-            })
+        let key = TemplateVersion {
+            id: id.to_owned(),
+            version,
+        };
+        let missing =
+            || Error::InvalidInput(format!("no imported draft {id}@{version}; import it first"));
+        let draft = self
+            .storage
+            .template_store()
+            .draft(&key)
             .await?
-            .ok_or_else(|| {
-                Error::InvalidInput(format!("no imported draft {id}@{version}; import it first"))
-            })?;
-        let template = parse_template(&body)?;
-        let record = AdminService::new(self.storage.clone())
-            .publish_template(&template)
-            .await?;
-        let owned = id.to_owned();
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "DELETE FROM bo_template_drafts WHERE id = ?1 AND version = ?2",
-                    params![owned, version],
-                )
-            })
-            .await?;
-        Ok(record)
+            .ok_or_else(missing)?;
+        let template = parse_template(&draft.body)?;
+        match AdminService::new(self.storage.clone())
+            .publish_template_from(&template, Some(&key))
+            .await
+        {
+            Err(Error::Storage(StorageError::NotFound(_))) => Err(missing()),
+            other => other,
+        }
     }
-}
-
-fn drafts(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT body FROM bo_template_drafts ORDER BY id, version")?;
-    stmt.query_map([], |r| r.get(0))?.collect()
-}
-
-fn published_ids(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id FROM documents WHERE kind = 'template' ORDER BY id")?;
-    stmt.query_map([], |r| r.get(0))?.collect()
 }

@@ -77,13 +77,20 @@ pub(super) async fn changes_after(
         .collect()
 }
 
+/// Takes [`APPEND_LOCK`] until `tx` ends: what `tx` reads of the log after this stays true
+/// until its commit. Taking it again in the same transaction is harmless.
+pub(super) async fn lock_appends(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+        .await?;
+    Ok(())
+}
+
 /// Stores a push inside `tx` (the caller commits).
 pub(super) async fn store_push(
     tx: &deadpool_postgres::Transaction<'_>,
     push: &PushWrite,
 ) -> StorageResult<Vec<RecordStored>> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-        .await?;
+    lock_appends(tx).await?;
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
     let existing = tx
         .prepare_cached("SELECT kind, region, grp FROM documents WHERE id = $1")

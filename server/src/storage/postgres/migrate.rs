@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_rate_hits.sql"),
     include_str!("migrations/003_web_users.sql"),
     include_str!("migrations/004_leads.sql"),
+    include_str!("migrations/005_template_drafts.sql"),
 ];
 
 /// The schema version this build writes.

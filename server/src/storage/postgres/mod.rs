@@ -9,6 +9,7 @@ mod migrate;
 mod queries;
 mod rate;
 mod row_filter;
+mod templates;
 mod tls;
 mod web_users;
 

@@ -7,6 +7,7 @@ mod queries;
 mod rate;
 mod row_filter;
 mod shared;
+mod templates;
 mod web_users;
 mod writer;
 
