@@ -11,11 +11,12 @@
 //! them, so a limit holds across every process on one database; each backend implements it
 //! on its own tables and returns itself from [`SyncStorage::rate_store`]. [`WebUserStore`]
 //! holds the back office's users and sessions the same way ([`SyncStorage::web_user_store`]),
-//! so a session opened on one process is live on every other, and [`LeadStore`] the
+//! so a session opened on one process is live on every other. [`LeadStore`] keeps the
 //! whistleblower leads ([`SyncStorage::lead_store`]), so a lead is triaged once whichever
-//! process decides, and [`TemplateStore`] the template library
-//! ([`SyncStorage::template_store`]), so a template version is published once. Which office rows a reader sees is a [`RowFilter`] from the visibility
-//! policy, which each backend translates into its own SQL.
+//! process decides; [`TemplateStore`] the template library ([`SyncStorage::template_store`]),
+//! so a template version is published once; [`RosterStore`] the inspectors and experts
+//! ([`SyncStorage::roster_store`]). Which office rows a reader sees is a [`RowFilter`] from the
+//! visibility policy, which each backend translates into its own SQL.
 //!
 //! Rules every implementation keeps:
 //!
@@ -31,6 +32,7 @@ mod columns;
 mod leads;
 mod postgres;
 mod rate;
+mod rosters;
 mod row_filter;
 mod sqlite;
 mod templates;
@@ -44,6 +46,7 @@ use crate::ids::{GroupId, RegionCode};
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
+pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
 pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
@@ -335,4 +338,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn lead_store(&self) -> std::sync::Arc<dyn LeadStore>;
     /// The same backend's template library ([`TemplateStore`]), on the same database.
     fn template_store(&self) -> std::sync::Arc<dyn TemplateStore>;
+    /// The same backend's rosters of inspectors and experts ([`RosterStore`]), on the same
+    /// database.
+    fn roster_store(&self) -> std::sync::Arc<dyn RosterStore>;
 }

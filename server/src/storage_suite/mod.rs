@@ -1,6 +1,7 @@
 //! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore),
-//! [`WebUserStore`](crate::storage::WebUserStore), [`LeadStore`](crate::storage::LeadStore)
-//! and [`TemplateStore`](crate::storage::TemplateStore)),
+//! [`WebUserStore`](crate::storage::WebUserStore), [`LeadStore`](crate::storage::LeadStore),
+//! [`TemplateStore`](crate::storage::TemplateStore) and
+//! [`RosterStore`](crate::storage::RosterStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -18,6 +19,7 @@ mod leads;
 mod log;
 mod processes;
 mod rate;
+mod rosters;
 mod templates;
 mod web_users;
 
@@ -26,6 +28,7 @@ pub use leads::*;
 pub use log::*;
 pub use processes::*;
 pub use rate::*;
+pub use rosters::*;
 pub use templates::*;
 pub use web_users::*;
 
@@ -63,7 +66,9 @@ macro_rules! storage_suite {
             leads_are_listed_within_the_readers_rows_newest_first,
             a_lead_is_triaged_once_and_a_taken_back_triage_frees_it,
             a_template_draft_is_imported_once_and_listed_in_order,
-            a_template_version_is_published_once_with_its_draft
+            a_template_version_is_published_once_with_its_draft,
+            inspectors_join_only_groups_of_their_region,
+            experts_are_kept_per_region_by_name
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -73,7 +78,8 @@ macro_rules! storage_suite {
             processes_hitting_one_key_at_once_count_every_hit_once,
             processes_creating_one_login_at_once_create_one_user,
             processes_triaging_one_lead_at_once_triage_it_once,
-            processes_publishing_one_template_version_at_once_publish_it_once
+            processes_publishing_one_template_version_at_once_publish_it_once,
+            processes_editing_one_roster_at_once_keep_every_inspector_in_one_group
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -18,7 +18,7 @@ use siteproof_core::{
 };
 
 use super::db::{self, VisitRow};
-use super::{BackOffice, WebUser, rosters};
+use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
 
@@ -146,11 +146,7 @@ impl BackOffice {
         let experts = if new.experts.is_empty() {
             Vec::new()
         } else {
-            let (region, ids) = (user.region.clone(), new.experts.clone());
-            let found = self
-                .db
-                .run(move |c| rosters::expert_contacts(c, &region, &ids))
-                .await?;
+            let found = self.expert_contacts(&user.region, &new.experts).await?;
             if found.len() != new.experts.len() {
                 return Err(Error::InvalidInput(
                     "an expert chosen is not in the region's expert pool".into(),

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_web_users.sql"),
     include_str!("migrations/004_leads.sql"),
     include_str!("migrations/005_template_drafts.sql"),
+    include_str!("migrations/006_rosters.sql"),
 ];
 
 /// The schema version this build writes.

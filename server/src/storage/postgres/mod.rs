@@ -8,6 +8,7 @@ mod log;
 mod migrate;
 mod queries;
 mod rate;
+mod rosters;
 mod row_filter;
 mod templates;
 mod tls;

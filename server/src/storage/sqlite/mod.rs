@@ -5,6 +5,7 @@ mod leads;
 mod log;
 mod queries;
 mod rate;
+mod rosters;
 mod row_filter;
 mod shared;
 mod templates;

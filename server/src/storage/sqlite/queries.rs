@@ -42,6 +42,10 @@ impl SyncStorage for SqliteStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn roster_store(&self) -> std::sync::Arc<dyn crate::storage::RosterStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }
