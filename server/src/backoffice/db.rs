@@ -47,15 +47,6 @@ impl Db {
     }
 }
 
-/// Whether group `group` exists in `region`.
-pub fn group_in_region(conn: &Connection, group: &str, region: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM groups WHERE id = ?1 AND region = ?2)",
-        [group, region],
-        |r| r.get(0),
-    )
-}
-
 /// The distinct groups of the user's region, for the filter.
 pub fn groups(conn: &Connection, region: &str) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM groups WHERE region = ?1 ORDER BY id")?;

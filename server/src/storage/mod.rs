@@ -15,7 +15,8 @@
 //! whistleblower leads ([`SyncStorage::lead_store`]), so a lead is triaged once whichever
 //! process decides; [`TemplateStore`] the template library ([`SyncStorage::template_store`]),
 //! so a template version is published once; [`RosterStore`] the inspectors and experts
-//! ([`SyncStorage::roster_store`]). Which office rows a reader sees is a [`RowFilter`] from the
+//! ([`SyncStorage::roster_store`]); [`AssignmentStore`] the assignments the office issued
+//! ([`SyncStorage::assignment_store`]), each record stored with its row in one transaction. Which office rows a reader sees is a [`RowFilter`] from the
 //! visibility policy, which each backend translates into its own SQL.
 //!
 //! Rules every implementation keeps:
@@ -28,6 +29,7 @@
 //! - Rows are never rewritten by read-modify-write outside one transaction, so several server
 //!   processes may accept changes for one record at once.
 
+mod assignments;
 mod columns;
 mod leads;
 mod postgres;
@@ -43,6 +45,7 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 
 use crate::ids::{GroupId, RegionCode};
 
+pub use assignments::{ASSIGNMENT_LIST_LIMIT, AssignmentStore, IssuedAssignment};
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
@@ -341,4 +344,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The same backend's rosters of inspectors and experts ([`RosterStore`]), on the same
     /// database.
     fn roster_store(&self) -> std::sync::Arc<dyn RosterStore>;
+    /// The same backend's rows of the assignments the office issued ([`AssignmentStore`]),
+    /// on the same database.
+    fn assignment_store(&self) -> std::sync::Arc<dyn AssignmentStore>;
 }

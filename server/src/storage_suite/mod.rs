@@ -1,7 +1,8 @@
 //! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore),
 //! [`WebUserStore`](crate::storage::WebUserStore), [`LeadStore`](crate::storage::LeadStore),
-//! [`TemplateStore`](crate::storage::TemplateStore) and
-//! [`RosterStore`](crate::storage::RosterStore)),
+//! [`TemplateStore`](crate::storage::TemplateStore),
+//! [`RosterStore`](crate::storage::RosterStore) and
+//! [`AssignmentStore`](crate::storage::AssignmentStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -15,6 +16,7 @@
 //! ```
 
 mod accounts;
+mod assignments;
 mod leads;
 mod log;
 mod processes;
@@ -24,6 +26,7 @@ mod templates;
 mod web_users;
 
 pub use accounts::*;
+pub use assignments::*;
 pub use leads::*;
 pub use log::*;
 pub use processes::*;
@@ -68,7 +71,9 @@ macro_rules! storage_suite {
             a_template_draft_is_imported_once_and_listed_in_order,
             a_template_version_is_published_once_with_its_draft,
             inspectors_join_only_groups_of_their_region,
-            experts_are_kept_per_region_by_name
+            experts_are_kept_per_region_by_name,
+            an_assignment_is_issued_with_its_row_and_listed_within_the_readers_rows,
+            issuing_an_assignment_under_a_stored_id_writes_nothing
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -79,7 +84,8 @@ macro_rules! storage_suite {
             processes_creating_one_login_at_once_create_one_user,
             processes_triaging_one_lead_at_once_triage_it_once,
             processes_publishing_one_template_version_at_once_publish_it_once,
-            processes_editing_one_roster_at_once_keep_every_inspector_in_one_group
+            processes_editing_one_roster_at_once_keep_every_inspector_in_one_group,
+            processes_issuing_one_assignment_at_once_issue_it_once
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

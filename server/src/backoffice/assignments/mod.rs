@@ -1,8 +1,8 @@
 //! Assignments (六推送, "pushes" in the source policy; not the sync push): the back office writes each as an `assignment` record with the
 //! scope of the one group it is for, so that group's devices pull it and no other device can;
-//! `bo_assignments` is its row in the office, written with it. Visits started from an
-//! assignment name it, and the visit index keeps that link. Routes in `routes.rs`, pages in
-//! `pages.rs`.
+//! its row in the office is stored with it in one transaction, through the storage's
+//! `AssignmentStore`. Visits started from an assignment name it, and the visit index keeps
+//! that link. Routes in `routes.rs`, pages in `pages.rs`.
 
 mod pages;
 pub(super) mod routes;
@@ -10,17 +10,18 @@ pub(super) mod routes;
 use std::collections::HashSet;
 
 use automerge::ActorId;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use siteproof_core::{
     Assignment, AssignmentKind, RecordHeader, RecordId, RecordKind, Scope, Sector, Site,
     TemplateRef,
 };
 
-use super::db::{self, VisitRow};
+use super::db::VisitRow;
+use super::visits::sql as index;
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
+use crate::ids::GroupId;
+use crate::storage::{IssuedAssignment, RecordWrite};
 
 /// What the office fills in to issue an assignment to a group.
 #[derive(Clone, Debug)]
@@ -41,7 +42,7 @@ pub struct NewAssignment {
     pub template: Option<TemplateRef>,
     /// Deadline, ms.
     pub due: Option<i64>,
-    /// Experts from the region's pool (ids in `bo_experts`).
+    /// Experts from the region's pool (their roster ids).
     pub experts: Vec<i64>,
     /// The lead it answers (set by lead triage).
     pub lead: Option<String>,
@@ -119,11 +120,15 @@ impl BackOffice {
             ));
         }
         Visibility::user(user).require(Duty::AssignInSector(new.sector))?;
-        let (region, group) = (user.region.clone(), new.group.clone());
-        let known = self
-            .db
-            .run(move |c| db::group_in_region(c, &group, &region))
-            .await?;
+        let group = new.group.parse::<GroupId>().ok();
+        let known = match &group {
+            Some(g) => self
+                .storage
+                .group(g)
+                .await?
+                .is_some_and(|g| g.region.as_str() == user.region),
+            None => false,
+        };
         if !known {
             return Err(Error::InvalidInput(format!(
                 "there is no group {:?} in region {}",
@@ -177,8 +182,7 @@ impl BackOffice {
         let mut doc = header
             .create_with(ActorId::random(), "assignment", &assignment)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        self.store_office_record(&header, &mut doc, &[], 0).await?;
-        let row = AssignmentRow {
+        let row = IssuedAssignment {
             id: assignment.id.to_string(),
             region: header.scope.region.clone(),
             group: header.scope.group.clone(),
@@ -190,9 +194,24 @@ impl BackOffice {
             due: assignment.due,
             issued_by: assignment.issued_by.clone(),
             issued_at: assignment.issued_at,
-            visits: 0,
         };
-        self.db.run(move |c| put(c, &row)).await?;
+        let changes = doc
+            .get_changes(&[])
+            .into_iter()
+            .map(|mut c| (c.hash().0, c.bytes().into_owned()))
+            .collect();
+        let record = RecordWrite {
+            header,
+            changes,
+            known_through: 0,
+            snapshot: Some(doc.save()),
+        };
+        // An assignment changes what the region's directory counts.
+        self.directory_changed(&record.header.scope.region);
+        self.storage
+            .assignment_store()
+            .issue_assignment(&record, &row)
+            .await?;
         Ok(assignment.id)
     }
 
@@ -200,8 +219,7 @@ impl BackOffice {
     /// first, with how many visits each has led to.
     pub async fn assignments(&self, user: &WebUser) -> Result<Vec<AssignmentRow>> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
-        self.db.run(move |c| list(c, &vis, None)).await
+        self.assignment_rows(user, None).await
     }
 
     /// One assignment the user may see, with the visits started from it.
@@ -211,118 +229,82 @@ impl BackOffice {
         id: &str,
     ) -> Result<(AssignmentRow, Assignment, Vec<VisitRow>)> {
         self.refresh_index().await?;
-        let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let vis = Visibility::user(user);
-        let (v, owned) = (vis.clone(), id.to_owned());
         let row = self
-            .db
-            .run(move |c| list(c, &v, Some(&owned)))
+            .assignment_rows(user, Some(id))
             .await?
             .pop()
-            .ok_or_else(unknown)?;
+            .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })?;
         let (doc, _) = self.load_record(id, RecordKind::Assignment).await?;
         let assignment = siteproof_core::document::read_assignment(&doc)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let owned = id.to_owned();
+        let (vis, owned) = (Visibility::user(user), id.to_owned());
         let visits = self
             .db
-            .run(move |c| super::visits::sql::visits_of_assignment(c, &vis, &owned))
+            .run(move |c| index::visits_of_assignment(c, &vis, &owned))
             .await?;
         Ok((row, assignment, visits))
     }
-}
 
-fn put(conn: &Connection, a: &AssignmentRow) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO bo_assignments
-         (id, region, grp, kind, title, sector, site, lead_id, due, issued_by, issued_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            a.id,
-            a.region,
-            a.group,
-            a.kind,
-            a.title,
-            a.sector,
-            a.site,
-            a.lead,
-            a.due,
-            a.issued_by,
-            a.issued_at
-        ],
-    )?;
-    Ok(())
-}
-
-fn list(
-    conn: &Connection,
-    vis: &Visibility,
-    id: Option<&str>,
-) -> rusqlite::Result<Vec<AssignmentRow>> {
-    let mut sql = String::from(
-        "SELECT a.id, a.region, a.grp, a.kind, a.title, a.sector, a.site, a.lead_id, a.due,
-                a.issued_by, a.issued_at,
-                (SELECT COUNT(*) FROM bo_visits v WHERE v.assignment = a.id)
-         FROM bo_assignments a WHERE 1=1",
-    );
-    let mut args = Vec::new();
-    vis.rows(Unsectored::of(RecordKind::Assignment))
-        .to_sqlite("a")
-        .append_to(&mut sql, &mut args);
-    if let Some(id) = id {
-        sql.push_str(" AND a.id = ?");
-        args.push(Value::Text(id.into()));
+    /// The stored assignments the user may see (only `only`, when given), each with the
+    /// number of visits the index holds for it.
+    async fn assignment_rows(
+        &self,
+        user: &WebUser,
+        only: Option<&str>,
+    ) -> Result<Vec<AssignmentRow>> {
+        let visible = Visibility::user(user).rows(Unsectored::of(RecordKind::Assignment));
+        let issued = self
+            .storage
+            .assignment_store()
+            .assignments(&visible, only)
+            .await?;
+        let ids: Vec<String> = issued.iter().map(|a| a.id.clone()).collect();
+        let counts = self
+            .db
+            .run(move |c| index::visits_per_assignment(c, &ids))
+            .await?;
+        Ok(issued
+            .into_iter()
+            .map(|a| {
+                let visits = counts.get(&a.id).copied().unwrap_or(0);
+                AssignmentRow {
+                    id: a.id,
+                    region: a.region,
+                    group: a.group,
+                    kind: a.kind,
+                    title: a.title,
+                    sector: a.sector,
+                    site: a.site,
+                    lead: a.lead,
+                    due: a.due,
+                    issued_by: a.issued_by,
+                    issued_at: a.issued_at,
+                    visits,
+                }
+            })
+            .collect())
     }
-    sql.push_str(" ORDER BY a.issued_at DESC, a.id LIMIT 1000");
-    let mut stmt = conn.prepare(&sql)?;
-    stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok(AssignmentRow {
-            id: r.get(0)?,
-            region: r.get(1)?,
-            group: r.get(2)?,
-            kind: r.get(3)?,
-            title: r.get(4)?,
-            sector: r.get(5)?,
-            site: r.get(6)?,
-            lead: r.get(7)?,
-            due: r.get(8)?,
-            issued_by: r.get(9)?,
-            issued_at: r.get(10)?,
-            visits: r.get(11)?,
-        })
-    })?
-    .collect()
-}
 
-impl BackOffice {
     /// Which of `leads` a visit has answered (a visit started from the assignment made from
     /// the lead), from the office index.
     pub(super) async fn answered_leads(&self, leads: Vec<String>) -> Result<HashSet<String>> {
         if leads.is_empty() {
             return Ok(HashSet::new());
         }
-        self.db
-            .run(move |c| {
-                let mut answered = HashSet::new();
-                for lead in leads {
-                    if visits_for_lead(c, &lead)? > 0 {
-                        answered.insert(lead);
-                    }
-                }
-                Ok(answered)
-            })
-            .await
+        let made = self
+            .storage
+            .assignment_store()
+            .assignments_of_leads(&leads)
+            .await?;
+        let ids: Vec<String> = made.iter().map(|(_, a)| a.clone()).collect();
+        let counts = self
+            .db
+            .run(move |c| index::visits_per_assignment(c, &ids))
+            .await?;
+        Ok(made
+            .into_iter()
+            .filter(|(_, a)| counts.get(a).is_some_and(|n| *n > 0))
+            .map(|(lead, _)| lead)
+            .collect())
     }
-}
-
-/// How many visits answer the assignment made from a lead.
-fn visits_for_lead(conn: &Connection, lead: &str) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM bo_visits v JOIN bo_assignments a ON v.assignment = a.id
-         WHERE a.lead_id = ?1",
-        [lead],
-        |r| r.get(0),
-    )
-    .optional()
-    .map(Option::unwrap_or_default)
 }

@@ -142,6 +142,23 @@ pub fn list_collections(
     .collect()
 }
 
+/// How many visits the index holds for each of `assignments` (whoever may see them); an
+/// assignment with none is absent.
+pub fn visits_per_assignment(
+    conn: &Connection,
+    assignments: &[String],
+) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
+    let mut stmt = conn.prepare_cached("SELECT COUNT(*) FROM bo_visits WHERE assignment = ?1")?;
+    let mut out = std::collections::HashMap::new();
+    for id in assignments {
+        let n: i64 = stmt.query_row([id], |r| r.get(0))?;
+        if n > 0 {
+            out.insert(id.clone(), n);
+        }
+    }
+    Ok(out)
+}
+
 /// The visits the user may see that were started from assignment `id`.
 pub fn visits_of_assignment(
     conn: &Connection,

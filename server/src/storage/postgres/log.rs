@@ -85,6 +85,17 @@ pub(super) async fn lock_appends(tx: &deadpool_postgres::Transaction<'_>) -> Sto
     Ok(())
 }
 
+/// Whether a record with this id is stored.
+pub(super) async fn record_exists(
+    client: &impl GenericClient,
+    id: &RecordId,
+) -> StorageResult<bool> {
+    let stmt = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1)")
+        .await?;
+    Ok(client.query_one(&stmt, &[&id.as_str()]).await?.get(0))
+}
+
 /// Stores a push inside `tx` (the caller commits).
 pub(super) async fn store_push(
     tx: &deadpool_postgres::Transaction<'_>,

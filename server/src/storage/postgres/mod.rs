@@ -3,6 +3,7 @@
 //! log whose appends are serialised by a transaction-scoped advisory lock, so that several
 //! server processes can share one database.
 
+mod assignments;
 mod leads;
 mod log;
 mod migrate;

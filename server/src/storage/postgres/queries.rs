@@ -48,6 +48,10 @@ impl SyncStorage for PostgresStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn assignment_store(&self) -> std::sync::Arc<dyn crate::storage::AssignmentStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

@@ -8,7 +8,7 @@ use siteproof_core::RecordId;
 use tokio_postgres::Row;
 
 use super::PostgresStorage;
-use super::log::{lock_appends, store_push};
+use super::log::{lock_appends, record_exists, store_push};
 use crate::storage::columns::parse_id;
 use crate::storage::{
     DraftImport, PushWrite, RecordWrite, StorageError, StorageResult, TemplateDraft, TemplateStore,
@@ -35,8 +35,6 @@ fn version_i32(key: &TemplateVersion) -> StorageResult<i32> {
         .map_err(|_| StorageError::Conflict(format!("version {} is too large", key.version)))
 }
 
-const RECORD_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1)";
-
 #[async_trait]
 impl TemplateStore for PostgresStorage {
     async fn import_draft(
@@ -46,12 +44,7 @@ impl TemplateStore for PostgresStorage {
     ) -> StorageResult<DraftImport> {
         let version = version_i32(&d.key)?;
         let conn = self.conn().await?;
-        let exists = conn.prepare_cached(RECORD_EXISTS).await?;
-        if conn
-            .query_one(&exists, &[&record.as_str()])
-            .await?
-            .get::<_, bool>(0)
-        {
+        if record_exists(&*conn, record).await? {
             return Ok(DraftImport::Published);
         }
         let insert = conn
@@ -127,12 +120,7 @@ impl TemplateStore for PostgresStorage {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         lock_appends(&tx).await?;
-        let exists = tx.prepare_cached(RECORD_EXISTS).await?;
-        if tx
-            .query_one(&exists, &[&id.as_str()])
-            .await?
-            .get::<_, bool>(0)
-        {
+        if record_exists(&tx, id).await? {
             return Err(StorageError::Conflict(format!(
                 "template {id} is already published"
             )));

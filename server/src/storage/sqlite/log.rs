@@ -72,6 +72,15 @@ pub(super) fn changes_after(
     Ok(out)
 }
 
+/// Whether a record with this id is stored.
+pub(super) fn record_exists(conn: &Connection, id: &RecordId) -> StorageResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
+        .query_row([id.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 pub(super) fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<Vec<RecordStored>> {
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
     let mut existing =

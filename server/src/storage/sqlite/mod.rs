@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode, one writer connection on its own thread
 //! (with group commit) and a small pool of read-only connections used on blocking threads.
 
+mod assignments;
 mod leads;
 mod log;
 mod queries;

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use siteproof_core::RecordId;
 
 use super::SqliteStorage;
-use super::log::store_push;
+use super::log::{record_exists, store_push};
 use crate::storage::columns::parse_id;
 use crate::storage::{
     DraftImport, PushWrite, RecordWrite, StorageError, StorageResult, TemplateDraft, TemplateStore,
@@ -26,14 +26,6 @@ fn draft_row(r: &Row<'_>) -> rusqlite::Result<TemplateDraft> {
         body: r.get(2)?,
         imported_at: r.get(3)?,
     })
-}
-
-fn record_exists(conn: &rusqlite::Connection, id: &RecordId) -> StorageResult<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
-        .query_row([id.as_str()], |_| Ok(()))
-        .optional()?
-        .is_some())
 }
 
 #[async_trait]
