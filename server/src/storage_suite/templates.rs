@@ -187,8 +187,8 @@ pub async fn a_template_version_is_published_once_with_its_draft(storage: &dyn S
 }
 
 /// Of three processes each publishing one imported version at once (each with its own
-/// record), one creates it; every other gets a conflict, the record holds the winner's
-/// changes only, and the draft is gone.
+/// record) while importing it again, one creates it; every other gets a conflict, the record
+/// holds the winner's changes only, and no draft is left.
 pub async fn processes_publishing_one_template_version_at_once_publish_it_once(open: &Processes) {
     const PROCESSES: usize = 3;
     let storages: Vec<Arc<dyn SyncStorage>> = join_all((0..PROCESSES).map(|_| open())).await;
@@ -222,8 +222,27 @@ pub async fn processes_publishing_one_template_version_at_once_publish_it_once(o
                 (record, result)
             })
         });
+        // Imports of the version again, racing the publications: each finds the draft or the
+        // record, and none leaves a draft behind a published version.
+        let imports = storages.iter().map(|s| {
+            let (s, id) = (Arc::clone(s), id.clone());
+            tokio::spawn(async move {
+                s.template_store()
+                    .import_draft(&draft("raced", round, "{}"), &id)
+                    .await
+                    .expect("import")
+            })
+        });
+        let (tasks, imports) = futures_util::future::join(join_all(tasks), join_all(imports)).await;
+        for import in imports {
+            let found = import.expect("join");
+            assert!(
+                matches!(found, DraftImport::Unchanged | DraftImport::Published),
+                "{found:?}"
+            );
+        }
         let mut won = Vec::new();
-        for task in join_all(tasks).await {
+        for task in tasks {
             match task.expect("join") {
                 (record, Ok(())) => won.push(record),
                 (_, Err(StorageError::Conflict(_))) => {}

@@ -1,7 +1,8 @@
 //! [`TemplateStore`] for PostgreSQL: drafts in `bo_template_drafts` (migration 005),
 //! published versions as `template` records of the change log. A publication takes the log's
 //! append lock before it looks for the record, so of processes publishing one version at once
-//! the second waits for the first's commit, then finds the record and stores nothing.
+//! the second waits for the first's commit, then finds the record and stores nothing; an
+//! import takes it too, so it never stores a draft of a version published meanwhile.
 
 use async_trait::async_trait;
 use siteproof_core::RecordId;
@@ -43,35 +44,40 @@ impl TemplateStore for PostgresStorage {
         record: &RecordId,
     ) -> StorageResult<DraftImport> {
         let version = version_i32(&d.key)?;
-        let conn = self.conn().await?;
-        if record_exists(&*conn, record).await? {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        // Under the lock a publication holds, so a draft is never stored for a version
+        // published between the check and the insert.
+        lock_appends(&tx).await?;
+        if record_exists(&tx, record).await? {
             return Ok(DraftImport::Published);
         }
-        let insert = conn
+        let insert = tx
             .prepare_cached(
                 "INSERT INTO bo_template_drafts (id, version, body, imported_at)
                  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .await?;
-        let inserted = conn
+        let inserted = tx
             .execute(&insert, &[&d.key.id, &version, &d.body, &d.imported_at])
             .await?;
-        if inserted == 1 {
-            return Ok(DraftImport::Stored);
-        }
-        let stored = conn
-            .prepare_cached("SELECT body FROM bo_template_drafts WHERE id = $1 AND version = $2")
-            .await?;
-        // Absent when the draft was published between the insert and this read.
-        let body: Option<String> = conn
-            .query_opt(&stored, &[&d.key.id, &version])
-            .await?
-            .map(|r| r.get(0));
-        Ok(match body {
-            None => DraftImport::Published,
-            Some(body) if body == d.body => DraftImport::Unchanged,
-            Some(_) => DraftImport::OtherContent,
-        })
+        let found = if inserted == 1 {
+            DraftImport::Stored
+        } else {
+            let stored = tx
+                .prepare_cached(
+                    "SELECT body FROM bo_template_drafts WHERE id = $1 AND version = $2",
+                )
+                .await?;
+            let body: String = tx.query_one(&stored, &[&d.key.id, &version]).await?.get(0);
+            if body == d.body {
+                DraftImport::Unchanged
+            } else {
+                DraftImport::OtherContent
+            }
+        };
+        tx.commit().await?;
+        Ok(found)
     }
 
     async fn draft(&self, key: &TemplateVersion) -> StorageResult<Option<TemplateDraft>> {
