@@ -127,3 +127,54 @@ async fn a_template_version_is_published_once_and_must_be_valid() {
         Err(Error::InvalidInput(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_draft_published_by_two_processes_at_once_is_published_once() {
+    let first = TestServer::new().await;
+    // A second server over the same data directory, as another process would open it.
+    let second = siteproof_server::Services::open(
+        first.dir.path(),
+        siteproof_server::ServerConfig::default(),
+    )
+    .expect("second process");
+    let text = serde_json::to_string(&template()).expect("json");
+    first
+        .state
+        .backoffice
+        .import_template(&text)
+        .await
+        .expect("import");
+    let (a, b) = tokio::join!(
+        first.state.backoffice.publish_draft("fixture", 1),
+        second.backoffice.publish_draft("fixture", 1),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(id), Err(e)) | (Err(e), Ok(id)) => (id, e),
+        other => panic!("exactly one publication should win: {other:?}"),
+    };
+    assert!(matches!(lost, Error::Conflict(_)), "{lost:?}");
+    assert_eq!(won.as_str(), "template:fixture@1");
+    for office in [&first.state.backoffice, &second.backoffice] {
+        let library = office.template_library().await.expect("library");
+        assert_eq!(library.len(), 1, "one version, not a draft beside it");
+        assert_eq!(library[0].state.code(), "published");
+    }
+    let mut alone = template();
+    alone.version = 2;
+    let alone = first
+        .state
+        .admin
+        .publish_template(&alone)
+        .await
+        .expect("v2");
+    let storage = &first.state.storage;
+    assert_eq!(
+        storage.changes_after(&won, 0).await.expect("changes").len(),
+        storage
+            .changes_after(&alone, 0)
+            .await
+            .expect("changes")
+            .len(),
+        "the changes of one publication only"
+    );
+}
