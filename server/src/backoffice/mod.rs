@@ -294,22 +294,33 @@ impl BackOffice {
             // A case or an assignment changes what the region's directory counts.
             self.directory_changed(&header.scope.region);
         }
-        let changes = doc
-            .get_changes(heads)
-            .into_iter()
-            .map(|mut c| (c.hash().0, c.bytes().into_owned()))
-            .collect();
         self.storage
             .store_push(&PushWrite {
                 pushed_by: None,
-                records: vec![RecordWrite {
-                    header: header.clone(),
-                    changes,
-                    known_through,
-                    snapshot: Some(doc.save()),
-                }],
+                records: vec![office_write(header, doc, heads, known_through)],
             })
             .await?;
         Ok(())
+    }
+}
+
+/// What the back office stores of one of its records: the changes of `doc` after `heads`
+/// (empty for a new record) and a fresh snapshot, read at log position `known_through`.
+pub(super) fn office_write(
+    header: &RecordHeader,
+    doc: &mut AutoCommit,
+    heads: &[ChangeHash],
+    known_through: u64,
+) -> RecordWrite {
+    let changes = doc
+        .get_changes(heads)
+        .into_iter()
+        .map(|mut c| (c.hash().0, c.bytes().into_owned()))
+        .collect();
+    RecordWrite {
+        header: header.clone(),
+        changes,
+        known_through,
+        snapshot: Some(doc.save()),
     }
 }

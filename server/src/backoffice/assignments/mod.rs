@@ -17,11 +17,11 @@ use siteproof_core::{
 
 use super::db::VisitRow;
 use super::visits::sql as index;
-use super::{BackOffice, WebUser};
+use super::{BackOffice, WebUser, office_write};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
 use crate::ids::GroupId;
-use crate::storage::{IssuedAssignment, RecordWrite};
+use crate::storage::IssuedAssignment;
 
 /// What the office fills in to issue an assignment to a group.
 #[derive(Clone, Debug)]
@@ -195,17 +195,7 @@ impl BackOffice {
             issued_by: assignment.issued_by.clone(),
             issued_at: assignment.issued_at,
         };
-        let changes = doc
-            .get_changes(&[])
-            .into_iter()
-            .map(|mut c| (c.hash().0, c.bytes().into_owned()))
-            .collect();
-        let record = RecordWrite {
-            header,
-            changes,
-            known_through: 0,
-            snapshot: Some(doc.save()),
-        };
+        let record = office_write(&header, &mut doc, &[], 0);
         // An assignment changes what the region's directory counts.
         self.directory_changed(&record.header.scope.region);
         self.storage
