@@ -172,6 +172,27 @@ pub fn vm_hwm_kib(pid: u32) -> Res<u64> {
     Ok(line.trim().trim_end_matches("kB").trim().parse()?)
 }
 
+/// CPU seconds (user + system) process `pid` has used so far.
+pub fn cpu_secs(pid: u32) -> Res<f64> {
+    stat_ticks(&format!("/proc/{pid}/stat"), 13)
+}
+
+/// CPU seconds (user + system) this process's waited-for children have used so far.
+pub fn children_cpu_secs() -> Res<f64> {
+    stat_ticks("/proc/self/stat", 15)
+}
+
+/// The sum of the two clock-tick fields of `/proc/.../stat` from field `first` (0-based, the
+/// command's name counted as one field), in seconds (Linux reports 100 ticks a second).
+fn stat_ticks(path: &str, first: usize) -> Res<f64> {
+    let stat = std::fs::read_to_string(path)?;
+    // The name is in parentheses and may hold spaces: count fields after its closing one.
+    let after = &stat[stat.rfind(')').ok_or("no command name")? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let at = |i: usize| -> Res<f64> { Ok(fields.get(i - 2).ok_or("short stat")?.parse()?) };
+    Ok((at(first)? + at(first + 1)?) / 100.0)
+}
+
 /// One timed upload of a phone's queue.
 pub struct TusRun {
     /// From the client's start to its exit.
@@ -182,6 +203,9 @@ pub struct TusRun {
     pub client_rss_kib: u64,
     /// The server's peak RSS.
     pub server_rss_kib: u64,
+    /// CPU seconds the client used, and the server.
+    pub client_cpu_secs: f64,
+    pub server_cpu_secs: f64,
 }
 
 /// Uploads the queue of the phone in `phone_dir` to a server on `data_dir`: the `tus_server`
@@ -205,7 +229,7 @@ pub fn tus_run(
         .stdout(Stdio::piped())
         .spawn()?;
     let addr = listening_addr(&mut server)?;
-    let started = Instant::now();
+    let (started, children_before) = (Instant::now(), children_cpu_secs()?);
     let out = Command::new(examples.join("tus_upload"))
         .arg(phone_dir.join("phone.db"))
         .arg(phone_dir.join("media"))
@@ -215,7 +239,9 @@ pub fn tus_run(
         .stdout(Stdio::piped())
         .output()?;
     let secs = started.elapsed().as_secs_f64();
+    let client_cpu_secs = children_cpu_secs()? - children_before;
     let server_rss_kib = vm_hwm_kib(server.id())?;
+    let server_cpu_secs = cpu_secs(server.id())?;
     let _ = server.kill();
     let _ = server.wait();
     let done = String::from_utf8_lossy(&out.stdout)
@@ -231,5 +257,7 @@ pub fn tus_run(
         client_rss_kib: field(&done, "peak_rss_kib")?,
         server_rss_kib,
         done,
+        client_cpu_secs,
+        server_cpu_secs,
     })
 }

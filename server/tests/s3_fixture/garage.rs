@@ -81,6 +81,11 @@ impl Garage {
         location
     }
 
+    /// Its process id (for its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     pub fn store(&self, prefix: &str) -> S3BlobStore {
         S3BlobStore::from_env(&self.location(prefix)).expect("s3 store")
     }
