@@ -2,7 +2,10 @@
 //!
 //! `tus_server <data-dir> [addr]` prints `listening http://<addr>` once it accepts
 //! connections, then serves until SIGTERM or Ctrl-C. `SITEPROOF_BLOBS` (a folder or
-//! `s3://BUCKET/PREFIX`, with the `AWS_*` variables) puts the blobs elsewhere.
+//! `s3://BUCKET/PREFIX`, with the `AWS_*` variables) puts the blobs elsewhere;
+//! `SITEPROOF_UPLOAD_LEASE_MS` shortens the uploads' leases (how long an upload stays locked
+//! after the process appending to it was killed) for tests that kill one, and
+//! `SITEPROOF_UPLOAD_LOCK_WAIT_MS` how long a request waits for a locked upload.
 
 use std::io::Write;
 
@@ -20,6 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut config = ServerConfig::default();
         if let Ok(blobs) = std::env::var("SITEPROOF_BLOBS") {
             config.blobs = blobs.parse()?;
+        }
+        if let Ok(ms) = std::env::var("SITEPROOF_UPLOAD_LEASE_MS") {
+            config.media.lease = std::time::Duration::from_millis(ms.parse()?);
+        }
+        if let Ok(ms) = std::env::var("SITEPROOF_UPLOAD_LOCK_WAIT_MS") {
+            config.media.lock_wait = std::time::Duration::from_millis(ms.parse()?);
         }
         let state = AppState::open(std::path::Path::new(&dir), config)?;
         let listener = tokio::net::TcpListener::bind(&addr).await?;

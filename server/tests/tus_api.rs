@@ -618,6 +618,29 @@ async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
     )
     .await;
     assert_eq!(gone.status, StatusCode::GONE);
+    // While another process holds the second upload's lease (it is appending to it), the
+    // sweep leaves it alone, however expired it reads.
+    let second_id = second
+        .header("location")
+        .expect("loc")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_string();
+    let leases = server.state.storage.upload_lease_store();
+    let at = siteproof_core::model::now();
+    assert!(
+        leases
+            .take_lease(&second_id, "another process", at, at + 60_000)
+            .await
+            .expect("lease")
+    );
+    let swept = server.state.media.sweep_expired().await.expect("sweep");
+    assert_eq!(swept, 0, "the leased upload is spared");
+    leases
+        .release_lease(&second_id, "another process")
+        .await
+        .expect("release");
     let swept = server.state.media.sweep_expired().await.expect("sweep");
     assert_eq!(swept, 1, "the second upload, never touched again");
     assert!(files_under(&blob_root(&server).join("staging")).is_empty());

@@ -164,3 +164,137 @@ async fn a_byte_flipped_in_transit_fails_the_chunk_checksum_and_only_that_chunk_
     );
     server.kill();
 }
+
+/// Two server processes on one data folder: while a `PATCH` on A is in progress (its body
+/// stalled, A renewing the upload's lease), B answers `423 Locked` to a `HEAD` and to a
+/// `PATCH` on the same upload, however long A's request lasts; once it ends, B continues the
+/// upload from the offset A stored, and the file completes, its hash verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_in_progress_on_one_process_locks_the_upload_on_the_other() {
+    use tokio::io::AsyncWriteExt;
+
+    let len = 3 * 1024 * 1024_u64;
+    let server = TestServer::new().await;
+    let mut phone = DiskPhone::enroll(&server, "g1").await;
+    let file = phone.dir.path().join("footage.mp4");
+    let hash = write_pseudo_random_file(&file, len, 31);
+    let original = std::fs::read(&file).expect("read");
+    let (visit, _) = phone.capture_and_sync(&server, &file).await;
+    let data = server.close().await;
+    // Leases of 600 ms renewed every 200 ms; a request waits 300 ms for a locked upload.
+    let env: Vec<(String, String)> = [
+        ("SITEPROOF_UPLOAD_LEASE_MS", "600"),
+        ("SITEPROOF_UPLOAD_LOCK_WAIT_MS", "300"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let a = ServerProcess::start_with_env(data.path(), &env);
+    let b = ServerProcess::start_with_env(data.path(), &env);
+    let client = reqwest::Client::new();
+    let tus = |method, url| tus_over_http(&client, &phone.token, method, url);
+    let created = tus(
+        reqwest::Method::POST,
+        format!("http://{}/v1/uploads", a.addr),
+    )
+    .header("upload-length", len.to_string())
+    .header(
+        "upload-metadata",
+        media_fixture::metadata(visit.as_str(), &hash),
+    )
+    .send()
+    .await
+    .expect("create");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let path = created.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+
+    // A PATCH on A without a checksum, stalled after its first MiB.
+    let mut stalled = tokio::net::TcpStream::connect(a.addr)
+        .await
+        .expect("connect A");
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ntus-resumable: 1.0.0\r\n\
+         content-type: application/offset+octet-stream\r\nupload-offset: 0\r\n\
+         content-length: {len}\r\n\r\n",
+        a.addr, phone.token
+    );
+    stalled.write_all(head.as_bytes()).await.expect("head");
+    stalled
+        .write_all(&original[..1 << 20])
+        .await
+        .expect("first MiB");
+    stalled.flush().await.expect("flush");
+    // Once A has the upload, B is refused, also well past several lease lengths.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let head = tus(reqwest::Method::HEAD, format!("http://{}{path}", b.addr))
+            .send()
+            .await
+            .expect("head on B");
+        if head.status().as_u16() == 423 {
+            break;
+        }
+        assert!(
+            head.status().is_success() && std::time::Instant::now() < deadline,
+            "A never took the upload: {}",
+            head.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let refused = tus(reqwest::Method::PATCH, format!("http://{}{path}", b.addr))
+            .header("content-type", "application/offset+octet-stream")
+            .header("upload-offset", "0")
+            .body(original[..1000].to_vec())
+            .send()
+            .await
+            .expect("patch on B");
+        assert_eq!(
+            refused.status().as_u16(),
+            423,
+            "B must wait for A's request"
+        );
+    }
+
+    // A's request ends (its connection cut): A keeps the MiB that arrived, and B goes on.
+    drop(stalled);
+    let offset = loop {
+        let head = tus(reqwest::Method::HEAD, format!("http://{}{path}", b.addr))
+            .send()
+            .await
+            .expect("head on B");
+        if head.status().is_success() {
+            break head.headers()["upload-offset"]
+                .to_str()
+                .expect("offset")
+                .parse::<usize>()
+                .expect("number");
+        }
+        assert_eq!(head.status().as_u16(), 423);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never got the upload"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    // (A has read the MiB by now, seconds later, unless the machine is very slow.)
+    assert!(
+        offset > 0 && offset <= 1 << 20,
+        "A kept what arrived: {offset}"
+    );
+    let rest = tus(reqwest::Method::PATCH, format!("http://{}{path}", b.addr))
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", offset.to_string())
+        .body(original[offset..].to_vec())
+        .send()
+        .await
+        .expect("rest on B");
+    assert_eq!(rest.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(rest.headers()["upload-offset"], &*len.to_string());
+    assert_eq!(std::fs::read(blob(&data, &hash)).expect("stored"), original);
+    drop((a, b));
+}

@@ -287,7 +287,7 @@ async fn an_expired_upload_is_aborted_and_swept_from_the_bucket() {
 /// continued from the saved state (staged parts cannot be read back from the bucket).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_killed() {
-    use media_fixture::processes::{DiskPhone, ServerProcess};
+    use media_fixture::processes::{DiskPhone, ServerProcess, tus_over_http};
     use tokio::io::AsyncWriteExt;
 
     let garage = Garage::start();
@@ -303,16 +303,13 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
 
     let mut env = garage.env.clone();
     env.push(("SITEPROOF_BLOBS".into(), "s3://siteproof/ab".into()));
+    // A's lease on the upload lapses 2 s after A is killed (not 30), and B takes it then.
+    env.push(("SITEPROOF_UPLOAD_LEASE_MS".into(), "2000".into()));
     let a = ServerProcess::start_with_env(dir.path(), &env);
     let b = ServerProcess::start_with_env(dir.path(), &env);
     let store = garage.store("ab");
     let client = reqwest::Client::new();
-    let tus = |method: reqwest::Method, url: String| {
-        client
-            .request(method, url)
-            .header("authorization", format!("Bearer {}", phone.token))
-            .header("tus-resumable", "1.0.0")
-    };
+    let tus = |method, url| tus_over_http(&client, &phone.token, method, url);
     let created = tus(
         reqwest::Method::POST,
         format!("http://{}/v1/uploads", a.addr),

@@ -16,8 +16,10 @@
 //! process decides; [`TemplateStore`] the template library ([`SyncStorage::template_store`]),
 //! so a template version is published once; [`RosterStore`] the inspectors and experts
 //! ([`SyncStorage::roster_store`]); [`AssignmentStore`] the assignments the office issued
-//! ([`SyncStorage::assignment_store`]), each record stored with its row in one transaction. Which office rows a reader sees is a [`RowFilter`] from the
-//! visibility policy, which each backend translates into its own SQL.
+//! ([`SyncStorage::assignment_store`]), each record stored with its row in one transaction;
+//! [`UploadLeaseStore`] the leases on tus uploads ([`SyncStorage::upload_lease_store`]), so
+//! one process at a time appends to an upload. Which office rows a reader sees is a
+//! [`RowFilter`] from the visibility policy, which each backend translates into its own SQL.
 //!
 //! Rules every implementation keeps:
 //!
@@ -38,6 +40,7 @@ mod rosters;
 mod row_filter;
 mod sqlite;
 mod templates;
+mod upload_leases;
 mod web_users;
 
 use async_trait::async_trait;
@@ -53,6 +56,7 @@ pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
 pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
+pub use upload_leases::UploadLeaseStore;
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
@@ -339,6 +343,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn web_user_store(&self) -> std::sync::Arc<dyn WebUserStore>;
     /// The same backend's whistleblower leads ([`LeadStore`]), on the same database.
     fn lead_store(&self) -> std::sync::Arc<dyn LeadStore>;
+    /// The same backend's leases on tus uploads ([`UploadLeaseStore`]), on the same database.
+    fn upload_lease_store(&self) -> std::sync::Arc<dyn UploadLeaseStore>;
     /// The same backend's template library ([`TemplateStore`]), on the same database.
     fn template_store(&self) -> std::sync::Arc<dyn TemplateStore>;
     /// The same backend's rosters of inspectors and experts ([`RosterStore`]), on the same

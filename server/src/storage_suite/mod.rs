@@ -23,6 +23,7 @@ mod processes;
 mod rate;
 mod rosters;
 mod templates;
+mod upload_leases;
 mod web_users;
 
 pub use accounts::*;
@@ -33,6 +34,7 @@ pub use processes::*;
 pub use rate::*;
 pub use rosters::*;
 pub use templates::*;
+pub use upload_leases::*;
 pub use web_users::*;
 
 use automerge::ActorId;
@@ -73,7 +75,8 @@ macro_rules! storage_suite {
             inspectors_join_only_groups_of_their_region,
             experts_are_kept_per_region_by_name,
             an_assignment_is_issued_with_its_row_and_listed_within_the_readers_rows,
-            issuing_an_assignment_under_a_stored_id_writes_nothing
+            issuing_an_assignment_under_a_stored_id_writes_nothing,
+            a_lease_has_one_holder_until_it_lapses_or_is_given_back
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -85,7 +88,8 @@ macro_rules! storage_suite {
             processes_triaging_one_lead_at_once_triage_it_once,
             processes_publishing_one_template_version_at_once_publish_it_once,
             processes_editing_one_roster_at_once_keep_every_inspector_in_one_group,
-            processes_issuing_one_assignment_at_once_issue_it_once
+            processes_issuing_one_assignment_at_once_issue_it_once,
+            processes_taking_one_lease_at_once_give_it_to_one
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -77,7 +77,7 @@ impl MediaService {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let _slot = self.hold(id).await?;
+        let slot = self.hold(id).await?;
         let (mut upload, current) = self.load(device, id).await?;
         if upload.completed {
             // Every byte is here (or the server held the file already when the upload was
@@ -100,6 +100,7 @@ impl MediaService {
             Ok(Body::Whole { whole }) => (whole.bytes(), whole),
             Ok(Body::CutKept { whole, why }) if whole.bytes() < upload.length => {
                 let kept = whole.bytes() - offset;
+                slot.still_held()?;
                 self.accept(&mut upload, &whole).await?;
                 tracing::info!(upload = %id, kept, "a cut PATCH body: kept the bytes that arrived");
                 return Err(why);
@@ -112,6 +113,8 @@ impl MediaService {
                 return Err(e);
             }
         };
+        // What this request wrote counts only if no other process took the upload meanwhile.
+        slot.still_held()?;
         if end < upload.length {
             self.accept(&mut upload, &whole).await?;
             return Ok(status_of(&upload, end));

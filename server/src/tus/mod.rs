@@ -14,6 +14,7 @@ mod error;
 mod hashing;
 #[doc(hidden)]
 pub mod headers;
+mod lease;
 mod serve;
 mod service;
 

@@ -12,10 +12,11 @@ use siteproof_core::{MediaHash, RecordId};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::error::TusError;
+use super::lease::UploadLease;
 use crate::blob::{BlobError, BlobMeta, BlobStore, StagedUpload};
 use crate::evidence::EvidenceService;
 use crate::identity::visibility::Visibility;
-use crate::storage::{DeviceRecord, SyncStorage};
+use crate::storage::{DeviceRecord, SyncStorage, UploadLeaseStore};
 
 /// Settings of the media endpoints.
 #[derive(Clone, Debug)]
@@ -26,6 +27,9 @@ pub struct MediaConfig {
     pub expiry: Duration,
     /// How long a `PATCH` waits for another `PATCH` on the same upload to end.
     pub lock_wait: Duration,
+    /// How long an upload's lease lasts unless its holder renews it (a third of it): how long
+    /// an upload stays locked after the process appending to it died.
+    pub lease: Duration,
 }
 
 impl Default for MediaConfig {
@@ -34,6 +38,7 @@ impl Default for MediaConfig {
             max_upload_bytes: 64 << 30,
             expiry: Duration::from_secs(24 * 3600),
             lock_wait: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -70,6 +75,9 @@ pub struct MediaService {
     /// One lock per upload in use, so `PATCH`es on one upload take turns; an entry lives
     /// while a request holds or awaits it (see [`Held`]).
     pub(super) slots: Slots,
+    /// The uploads' leases in the database, so that requests on other processes take turns
+    /// with this one's too ([`UploadLease`]).
+    pub(super) leases: Arc<dyn UploadLeaseStore>,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
     /// Checks completed uploads and logs custody.
@@ -88,6 +96,7 @@ impl MediaService {
     ) -> Self {
         Self {
             blobs,
+            leases: storage.upload_lease_store(),
             storage,
             config,
             slots: Slots::default(),
@@ -249,6 +258,12 @@ impl MediaService {
         while let Some(id) = expired.next().await {
             match id {
                 Ok(id) => {
+                    // An upload a request (on any process) is working on is left to it.
+                    let taken =
+                        UploadLease::take(&self.leases, &id, self.config.lease, Duration::ZERO);
+                    let Ok(_lease) = taken.await else {
+                        continue;
+                    };
                     self.blobs.delete_staged(&id).await?;
                     swept += 1;
                 }
@@ -308,9 +323,14 @@ impl MediaService {
         Ok((upload, offset))
     }
 
-    /// Takes upload `id`'s lock, waiting at most `lock_wait` (then [`TusError::Locked`]).
+    /// Takes upload `id`'s lock in this process, then its lease in the database, waiting at
+    /// most `lock_wait` in all (then [`TusError::Locked`]).
     pub(super) async fn hold(&self, id: &str) -> Result<Held<'_>, TusError> {
-        self.slots.hold(id, self.config.lock_wait).await
+        let started = Instant::now();
+        let mut held = self.slots.hold(id, self.config.lock_wait).await?;
+        let wait = self.config.lock_wait.saturating_sub(started.elapsed());
+        held.lease = Some(UploadLease::take(&self.leases, id, self.config.lease, wait).await?);
+        Ok(held)
     }
 
     /// How many uploads have a lock entry (held or awaited), for tests and metrics.
@@ -338,6 +358,7 @@ impl Slots {
             id: id.to_owned(),
             slot: Some(Arc::clone(&slot)),
             guard: None,
+            lease: None,
         };
         // A wait that times out drops its future (and the clone it took) before `held`.
         let guard = tokio::time::timeout(wait, slot.lock_owned())
@@ -366,17 +387,27 @@ impl Slots {
     }
 }
 
-/// An upload's lock, held (or being awaited) by one request; dropping it releases the lock
-/// and, if no other request holds or awaits it, its entry.
+/// An upload's lock, held (or being awaited) by one request, with the upload's lease once
+/// taken; dropping it gives the lease back and releases the lock and, if no other request
+/// holds or awaits it, its entry.
 pub(super) struct Held<'a> {
     slots: &'a Slots,
     id: String,
     slot: Option<Arc<AsyncMutex<()>>>,
     guard: Option<OwnedMutexGuard<()>>,
+    lease: Option<UploadLease>,
+}
+
+impl Held<'_> {
+    /// `Ok` while no other process took the upload's lease ([`UploadLease::still_held`]).
+    pub(super) fn still_held(&self) -> Result<(), TusError> {
+        self.lease.as_ref().map_or(Ok(()), UploadLease::still_held)
+    }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
+        drop(self.lease.take());
         drop(self.guard.take());
         drop(self.slot.take());
         self.slots.leave(&self.id);

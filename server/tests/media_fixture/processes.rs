@@ -359,3 +359,16 @@ pub fn tuspy(
         .arg(chunk.to_string());
     command
 }
+
+/// A tus request over real HTTP with the device's token and `Tus-Resumable`.
+pub fn tus_over_http(
+    client: &reqwest::Client,
+    token: &str,
+    method: reqwest::Method,
+    url: String,
+) -> reqwest::RequestBuilder {
+    client
+        .request(method, url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("tus-resumable", "1.0.0")
+}

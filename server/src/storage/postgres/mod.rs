@@ -13,6 +13,7 @@ mod rosters;
 mod row_filter;
 mod templates;
 mod tls;
+mod upload_leases;
 mod web_users;
 
 use std::sync::Arc;

@@ -10,6 +10,7 @@ mod rosters;
 mod row_filter;
 mod shared;
 mod templates;
+mod upload_leases;
 mod web_users;
 mod writer;
 
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_supervision.sql"),
     include_str!("migrations/011_rate_hits.sql"),
     include_str!("migrations/012_risk_changes.sql"),
+    include_str!("migrations/013_upload_leases.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).

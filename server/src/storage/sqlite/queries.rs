@@ -38,6 +38,10 @@ impl SyncStorage for SqliteStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn upload_lease_store(&self) -> std::sync::Arc<dyn crate::storage::UploadLeaseStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     fn template_store(&self) -> std::sync::Arc<dyn crate::storage::TemplateStore> {
         std::sync::Arc::new(self.clone())
     }
