@@ -26,18 +26,11 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rand::Rng;
 use rand::rngs::StdRng;
-use siteproof_core::media::{MediaStore, UploadPolicy};
-use siteproof_core::{
-    AnswerInput, AnswerValue, Error, MediaCapture, MediaHash, MediaKind, NewFinding, RecordId,
-    Severity, Store, StoreKey, SyncClient, Template,
-};
-use siteproof_tests::footage::{Footage, disk_usage, recording_sizes};
+use siteproof_core::{MediaHash, Store, StoreKey, SyncClient};
+use siteproof_tests::footage::{disk_usage, recording_sizes};
 use siteproof_tests::procstat::{peak_rss_kib, reset_peak};
 use siteproof_tests::server::TestServer;
 
@@ -57,6 +50,7 @@ const RSS_TARGET_MIB: f64 = 150.0;
 const CAPTURE_TARGET_MS: f64 = 100.0;
 const OVERHEAD_TARGET_PCT: f64 = 10.0;
 
+mod capture;
 mod month;
 mod network;
 
@@ -342,132 +336,4 @@ fn p50_max_ms(samples: &mut [Duration]) -> (f64, f64) {
         ms(samples[samples.len() / 2]),
         ms(*samples.last().expect("samples")),
     )
-}
-
-/// An answer the inspector gives to item `i`: mostly passes, a fail every seventh, with a note.
-fn answer_input(visit: usize, item: usize) -> AnswerInput {
-    AnswerInput {
-        value: if item % 7 == 3 {
-            AnswerValue::Fail
-        } else {
-            AnswerValue::Pass
-        },
-        note: Some(format!(
-            "第{visit}家第{item}项：现场核实，负责人在场，已拍照留存"
-        )),
-        media: vec![],
-    }
-}
-
-/// A finding about item `item`.
-fn finding_input(visit: usize, item: usize) -> NewFinding {
-    NewFinding {
-        description: format!("第{visit}家：第{item}项不符合判定标准，储罐区可燃气体报警器未投用"),
-        severity: if item.is_multiple_of(2) {
-            Severity::Major
-        } else {
-            Severity::General
-        },
-        item: Some(format!("i{item}").parse().expect("item id")),
-        location: None,
-        media: vec![],
-        fixed_on_spot: false,
-        interim_measures: Some("责令停止作业".into()),
-    }
-}
-
-/// A video recording, as the camera hands it over.
-fn video() -> MediaCapture {
-    MediaCapture {
-        kind: MediaKind::Video,
-        mime: "video/mp4".into(),
-        captured_at: None,
-        location: None,
-        poster: None,
-    }
-}
-
-/// Imports `len` bytes of footage from `seed` and attaches it to `visit`, queued for upload:
-/// what `Store::add_evidence` does with a file, from a stream.
-fn record_footage(
-    store: &mut Store,
-    media: &MediaStore,
-    visit: &RecordId,
-    seed: u64,
-    len: u64,
-) -> MediaHash {
-    let imported = media
-        .import_reader(Footage::new(seed, len))
-        .expect("import footage");
-    let media_ref = store
-        .record_media(media, &imported, video())
-        .expect("record footage");
-    store
-        .attach_media(visit, &media_ref)
-        .expect("attach footage");
-    store
-        .queue_upload(visit, &media_ref.hash, UploadPolicy::for_size(len))
-        .expect("queue footage");
-    media_ref.hash
-}
-
-/// A store shared by the capture thread and the sync, as the app's store object is.
-type Shared = Mutex<Store>;
-
-fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Runs `work` while a thread answers items of `visit` on `store` every [`CAPTURE_PACE`];
-/// returns what `work` returned and each capture's time (waiting for the store included).
-fn with_captures<R>(
-    store: &Shared,
-    visit: &RecordId,
-    template: &Template,
-    work: impl FnOnce() -> R,
-) -> (R, Vec<Duration>) {
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let captures = s.spawn(|| {
-            let mut times = Vec::new();
-            for n in 0.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let item = n % template.items.len();
-                let t = Instant::now();
-                let mut store = lock(store);
-                if n % 5 == 4 {
-                    store
-                        .add_finding(visit, finding_input(VISITS, item))
-                        .expect("finding during the network phase");
-                } else {
-                    store
-                        .answer_item(
-                            visit,
-                            &format!("i{item}").parse().expect("item id"),
-                            answer_input(n, item),
-                        )
-                        .expect("capture during the network phase");
-                }
-                drop(store);
-                times.push(t.elapsed());
-                std::thread::sleep(CAPTURE_PACE);
-            }
-            times
-        });
-        let out = work();
-        stop.store(true, Ordering::Relaxed);
-        (out, captures.join().expect("capture thread"))
-    })
-}
-
-/// Whether `e` is the uploader stopping at the cut this benchmark asked for.
-fn is_cancelled(e: &Error) -> bool {
-    matches!(e, Error::Cancelled)
-}
-
-/// A random visit of `visits`.
-fn any_visit<'a>(visits: &'a [RecordId], rng: &mut StdRng) -> &'a RecordId {
-    &visits[rng.random_range(0..visits.len())]
 }

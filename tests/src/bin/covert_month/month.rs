@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use siteproof_core::media::MediaStore;
-use siteproof_core::{MediaHash, RecordId, Store, Template};
-use siteproof_tests::footage::disk_usage;
+use siteproof_core::media::{MediaStore, UploadPolicy};
+use siteproof_core::{MediaCapture, MediaHash, MediaKind, RecordId, Store, Template};
+use siteproof_tests::footage::{Footage, disk_usage};
 
+use super::capture::{answer_input, finding_input};
 use super::{
     ANSWERS, FINDINGS, LIST_TARGET_MS, LOAD_TARGET_MS, OVERHEAD_TARGET_PCT, Report, SAMPLES,
-    answer_input, any_visit, finding_input, p50_max_ms, record_footage,
+    p50_max_ms,
 };
 
 /// What the month left in the store.
@@ -174,6 +175,46 @@ pub fn report_reads(report: &mut Report, store: &mut Store, month: &Month, rng: 
     let (p50, max) = p50_max_ms(&mut loads);
     report.target("load one visit from disk, ms p50", p50, LOAD_TARGET_MS);
     report.target("load one visit from disk, ms max", max, LOAD_TARGET_MS);
+}
+
+/// A video recording, as the camera hands it over.
+fn video() -> MediaCapture {
+    MediaCapture {
+        kind: MediaKind::Video,
+        mime: "video/mp4".into(),
+        captured_at: None,
+        location: None,
+        poster: None,
+    }
+}
+
+/// Imports `len` bytes of footage from `seed` and attaches it to `visit`, queued for upload:
+/// what `Store::add_evidence` does with a file, from a stream.
+fn record_footage(
+    store: &mut Store,
+    media: &MediaStore,
+    visit: &RecordId,
+    seed: u64,
+    len: u64,
+) -> MediaHash {
+    let imported = media
+        .import_reader(Footage::new(seed, len))
+        .expect("import footage");
+    let media_ref = store
+        .record_media(media, &imported, video())
+        .expect("record footage");
+    store
+        .attach_media(visit, &media_ref)
+        .expect("attach footage");
+    store
+        .queue_upload(visit, &media_ref.hash, UploadPolicy::for_size(len))
+        .expect("queue footage");
+    media_ref.hash
+}
+
+/// A random visit of `visits`.
+fn any_visit<'a>(visits: &'a [RecordId], rng: &mut StdRng) -> &'a RecordId {
+    &visits[rng.random_range(0..visits.len())]
 }
 
 /// The length of a value's JSON, for counting what was entered.

@@ -9,14 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use siteproof_core::media::{MediaStore, Network, UploadProgress};
-use siteproof_core::{MediaHash, Store, StoreKey};
+use siteproof_core::{Error, MediaHash, Store, StoreKey};
 use siteproof_tests::procstat::reset_peak;
 
+use super::capture::{Capture, Shared, Timeline, lock, with_captures};
 use super::month::Month;
-use super::{
-    ANSWERS, CAPTURE_TARGET_MS, Report, ServerChild, Shared, is_cancelled, lock, p50_max_ms,
-    phone_peak_mib, with_captures,
-};
+use super::{ANSWERS, CAPTURE_TARGET_MS, Report, ServerChild, p50_max_ms, phone_peak_mib};
 
 /// The longest the evicting thread sleeps between two looks at the media table.
 const EVICT_EVERY: Duration = Duration::from_millis(200);
@@ -41,8 +39,13 @@ pub fn returns(
     // The first sync, with the store shared as the app shares it: a capture waits while the
     // sync holds the store.
     reset_peak(pid);
+    let timeline = Timeline::new();
     let t = Instant::now();
-    let (summary, mut captures) = with_captures(&store, &live, &template, || lock(&store).sync());
+    let (summary, captures) = with_captures(&store, &live, &template, &timeline, || {
+        let summary = lock(&store).sync();
+        timeline.note("the sync returned".into());
+        summary
+    });
     let sync_time = t.elapsed();
     let summary = summary.expect("first sync");
     report.value("first sync of every visit, s", sync_time.as_secs_f64());
@@ -50,7 +53,7 @@ pub fn returns(
     report.value("  round trips", summary.round_trips as f64);
     report.value("  bytes up, MB", summary.bytes_up as f64 / 1e6);
     report.rss("phone peak RSS, first sync, MiB", phone_peak_mib());
-    report_captures(report, "sync", &mut captures);
+    report_captures(report, "sync", &captures, &timeline);
     lock(&store)
         .sync()
         .expect("sync the captures made meanwhile");
@@ -66,11 +69,13 @@ pub fn returns(
     let mut uploader = Store::open_encrypted(db, key).expect("uploader's connection");
     let evictor = Store::open_encrypted(db, key).expect("evictor's connection");
     let stop = AtomicBool::new(false);
+    let timeline = Timeline::new();
     let t = Instant::now();
-    let ((uploads, evicted), mut captures) = with_captures(&store, &live, &template, || {
+    let ((uploads, evicted), captures) = with_captures(&store, &live, &template, &timeline, || {
         std::thread::scope(|s| {
-            let evicting = s.spawn(|| evict_as_verified(evictor, media, server, month, &stop));
-            let uploads = upload_cut_once(&mut uploader, media, month.footage_bytes());
+            let evicting =
+                s.spawn(|| evict_as_verified(evictor, media, server, month, &stop, &timeline));
+            let uploads = upload_cut_once(&mut uploader, media, month.footage_bytes(), &timeline);
             stop.store(true, Ordering::Relaxed);
             (uploads, evicting.join().expect("evicting thread"))
         })
@@ -85,7 +90,7 @@ pub fn returns(
     report.value("  resumed from, MB", uploads.resumed_from as f64 / 1e6);
     report.value("  runs of the queue", uploads.runs as f64);
     report.rss("phone peak RSS, upload, MiB", phone_peak_mib());
-    report_captures(report, "upload", &mut captures);
+    report_captures(report, "upload", &captures, &timeline);
     report.value(
         "space given back by evicting verified originals, MB",
         evicted.bytes as f64 / 1e6,
@@ -127,20 +132,33 @@ pub fn returns(
     );
 }
 
-fn report_captures(report: &mut Report, phase: &str, captures: &mut [Duration]) {
+fn report_captures(report: &mut Report, phase: &str, captures: &[Capture], timeline: &Timeline) {
+    report.value(
+        &format!("captures during the {phase}"),
+        captures.len() as f64,
+    );
     if captures.is_empty() {
-        report.value(&format!("captures during the {phase}"), 0.0);
         return;
     }
-    let n = captures.len();
-    let (p50, max) = p50_max_ms(captures);
-    report.value(&format!("captures during the {phase}"), n as f64);
+    let mut blocked: Vec<Duration> = captures.iter().map(Capture::blocked).collect();
+    let (p50, max) = p50_max_ms(&mut blocked);
+    let wait = captures.iter().map(|c| c.wait).max().unwrap_or_default();
     report.value(&format!("  capture during the {phase}, ms p50"), p50);
     report.target(
         &format!("  longest capture during the {phase}, ms"),
         max,
         CAPTURE_TARGET_MS,
     );
+    report.value(
+        &format!("  longest wait for the store during the {phase}, ms"),
+        wait.as_secs_f64() * 1e3,
+    );
+    let slow = Duration::from_secs_f64(CAPTURE_TARGET_MS / 1e3);
+    report.value(
+        &format!("  captures over {CAPTURE_TARGET_MS} ms during the {phase}"),
+        blocked.iter().filter(|b| **b > slow).count() as f64,
+    );
+    timeline.print(phase, captures, slow);
 }
 
 /// What the upload runs did.
@@ -156,7 +174,12 @@ struct Uploads {
 
 /// Runs the upload queue until it is empty, cancelling the first run once a third of the
 /// footage is acknowledged.
-fn upload_cut_once(store: &mut Store, media: &MediaStore, total: u64) -> Uploads {
+fn upload_cut_once(
+    store: &mut Store,
+    media: &MediaStore,
+    total: u64,
+    timeline: &Timeline,
+) -> Uploads {
     let mut out = Uploads::default();
     let cancel = AtomicBool::new(false);
     let mut done: Vec<(MediaHash, u64)> = Vec::new();
@@ -168,11 +191,18 @@ fn upload_cut_once(store: &mut Store, media: &MediaStore, total: u64) -> Uploads
                 Some(entry) => entry.1 = p.done,
                 None => done.push((p.hash.clone(), p.done)),
             }
+            if p.done == p.total {
+                timeline.note(format!(
+                    "{:.0} MB uploaded and verified",
+                    p.total as f64 / 1e6
+                ));
+            }
             let acknowledged: u64 = done.iter().map(|(_, d)| d).sum();
             if cut_file.is_none() && acknowledged * 3 >= total && p.done < p.total {
                 cancel.store(true, Ordering::Relaxed);
                 cut_file = Some(p.hash.clone());
                 out.cut_at = acknowledged;
+                timeline.note(format!("upload cut at {:.0} MB", acknowledged as f64 / 1e6));
             }
         };
         match store.upload(media, Network::Unmetered, &cancel, &mut progress) {
@@ -184,7 +214,7 @@ fn upload_cut_once(store: &mut Store, media: &MediaStore, total: u64) -> Uploads
                     out.resumed_from = *at;
                 }
             }
-            Err(e) if is_cancelled(&e) => cancel.store(false, Ordering::Relaxed),
+            Err(Error::Cancelled) => cancel.store(false, Ordering::Relaxed),
             Err(e) => panic!("upload run failed: {e}"),
         }
     }
@@ -208,17 +238,26 @@ fn evict_as_verified(
     server: &ServerChild,
     month: &Month,
     stop: &AtomicBool,
+    timeline: &Timeline,
 ) -> Evicted {
     let mut out = Evicted::default();
     let mut gone: HashSet<MediaHash> = HashSet::new();
     loop {
         let last = stop.load(Ordering::Relaxed);
         let t = Instant::now();
-        out.bytes += store
+        let freed = store
             .evict_verified_media(media, 0)
             .expect("evict verified originals")
             .bytes;
         out.time += t.elapsed();
+        out.bytes += freed;
+        if freed > 0 {
+            timeline.note(format!(
+                "evicted {:.0} MB in {:.0} ms",
+                freed as f64 / 1e6,
+                t.elapsed().as_secs_f64() * 1e3
+            ));
+        }
         for (hash, size) in &month.footage {
             if gone.contains(hash) {
                 continue;
@@ -232,7 +271,12 @@ fn evict_as_verified(
                 if std::fs::metadata(&blob).is_ok_and(|m| m.len() == *size) {
                     out.whole_on_server += 1;
                 }
+                let t = Instant::now();
                 let _ = std::fs::remove_file(&blob);
+                timeline.note(format!(
+                    "server copy deleted in {:.0} ms",
+                    t.elapsed().as_secs_f64() * 1e3
+                ));
                 gone.insert(hash.clone());
             }
         }
