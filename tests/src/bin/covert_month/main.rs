@@ -13,8 +13,10 @@
 //! Run: `cargo build --release -p siteproof-tests --bin covert-month && target/release/covert-month`.
 //! `COVERT_MONTH_SCALE` (default 1) scales visits and footage, `COVERT_MONTH_VISITS` sets the
 //! visits alone, `COVERT_MONTH_DIR` is where the work folder goes (default `target/`; it is
-//! deleted at the end), `SITEPROOF_SEED` replays a run. The phone side is this process; the
-//! server is a child process, so this process's VmHWM is the phone's own peak.
+//! deleted at the end), `COVERT_MONTH_SERVER_DIR` puts the server's data elsewhere (another
+//! disk or a tmpfs, to see what the phone's captures pay for sharing a disk with the server),
+//! `SITEPROOF_SEED` replays a run. The phone side is this process; the server is a child
+//! process, so this process's VmHWM is the phone's own peak.
 //!
 //! To stay within about 25 GB of disk, originals are evicted as soon as the server has
 //! verified them (as a phone short of space does), and the server's copy of each is deleted
@@ -90,7 +92,19 @@ fn main() {
         plan.footage as f64 / 1e9,
         work.path().display()
     );
-    let ok = run(&plan, rng, work.path());
+    let server_tmp = std::env::var_os("COVERT_MONTH_SERVER_DIR").map(|dir| {
+        tempfile::Builder::new()
+            .prefix("covert-month-server-")
+            .tempdir_in(dir)
+            .expect("server folder")
+    });
+    let server_dir = server_tmp
+        .as_ref()
+        .map_or_else(|| work.path().join("server"), |d| d.path().join("server"));
+    println!("server data in {}", server_dir.display());
+    let ok = run(&plan, rng, work.path(), &server_dir);
+    // `exit` runs no destructors: the folders go first.
+    drop(server_tmp);
     drop(work);
     std::process::exit(if ok { 0 } else { 1 });
 }
@@ -112,8 +126,8 @@ struct Plan {
 }
 
 /// The whole run; `false` if an outcome was wrong.
-fn run(plan: &Plan, mut rng: StdRng, work: &Path) -> bool {
-    let server = ServerChild::start(&work.join("server"));
+fn run(plan: &Plan, mut rng: StdRng, work: &Path, server_dir: &Path) -> bool {
+    let server = ServerChild::start(server_dir);
     let phone = work.join("phone");
     std::fs::create_dir_all(&phone).expect("phone folder");
     let db = phone.join("siteproof.db");
