@@ -15,7 +15,8 @@
 //! visits alone, `COVERT_MONTH_DIR` is where the work folder goes (default `target/`; it is
 //! deleted at the end), `COVERT_MONTH_SERVER_DIR` puts the server's data elsewhere (another
 //! disk or a tmpfs, to see what the phone's captures pay for sharing a disk with the server),
-//! `SITEPROOF_SEED` replays a run. The phone side is this process; the server is a child
+//! `COVERT_MONTH_SYNC=rounds` takes the first sync one round at a time, the store held per
+//! round only (`rounds.rs`), `SITEPROOF_SEED` replays a run. The phone side is this process; the server is a child
 //! process, so this process's VmHWM is the phone's own peak.
 //!
 //! To stay within about 25 GB of disk, originals are evicted as soon as the server has
@@ -55,6 +56,7 @@ const OVERHEAD_TARGET_PCT: f64 = 10.0;
 mod capture;
 mod month;
 mod network;
+mod rounds;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
