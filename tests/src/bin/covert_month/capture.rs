@@ -13,6 +13,8 @@ use super::{CAPTURE_PACE, VISITS};
 /// A store shared by the capture thread and the sync, as the app's store object is.
 pub type Shared = Mutex<Store>;
 
+/// The store for one call. A panicked holder left it consistent on disk (every write is one
+/// transaction), so a poisoned lock is taken over, as the FFI does.
 pub fn lock(store: &Shared) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -75,6 +77,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// A timeline starting now.
     pub fn new() -> Self {
         Self {
             start: Instant::now(),
@@ -82,6 +85,7 @@ impl Timeline {
         }
     }
 
+    /// Notes that `what` happened now.
     pub fn note(&self, what: String) {
         let at = self.start.elapsed();
         self.events

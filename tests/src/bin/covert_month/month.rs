@@ -19,6 +19,7 @@ use super::{
 
 /// What the month left in the store.
 pub struct Month {
+    /// The visits, in the order they were made.
     pub visits: Vec<RecordId>,
     /// Each recording's hash and size.
     pub footage: Vec<(MediaHash, u64)>,
@@ -29,11 +30,14 @@ pub struct Month {
     pub entered_bytes: u64,
     /// Visits started, items answered, findings recorded.
     pub captures: usize,
+    /// Time spent making the visits (creation, answers, findings).
     pub capture_time: Duration,
+    /// Time spent importing and attaching the recordings.
     pub import_time: Duration,
 }
 
 impl Month {
+    /// Bytes of footage recorded.
     pub fn footage_bytes(&self) -> u64 {
         self.footage.iter().map(|(_, size)| size).sum()
     }
