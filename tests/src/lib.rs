@@ -1,6 +1,7 @@
 //! Shared fixtures for the cross-crate scenarios in `tests/tests/` and the `capture-loop`
 //! helper that the crash test kills.
 
+pub mod footage;
 pub mod peer;
 pub mod procstat;
 pub mod proxy;
