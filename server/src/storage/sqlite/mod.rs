@@ -9,6 +9,7 @@ mod web_users;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +62,8 @@ struct Inner {
     read_permits: Semaphore,
     epoch: String,
     certificate_seed: [u8; 32],
+    /// Reads and writes sent to another thread so far.
+    hops: AtomicU64,
 }
 
 impl SqliteStorage {
@@ -86,8 +89,15 @@ impl SqliteStorage {
                 path,
                 epoch,
                 certificate_seed,
+                hops: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// How many reads and writes went to another thread (a blocking thread or the writer)
+    /// so far: each costs two thread wake-ups, and the sync's tests count them.
+    pub fn thread_hops(&self) -> u64 {
+        self.inner.hops.load(Ordering::Relaxed)
     }
 
     /// The database file.
@@ -156,6 +166,7 @@ impl SqliteStorage {
             .await
             .map_err(|_| StorageError::Backend("reader pool closed".into()))?;
         let _active = crate::metrics::read_active();
+        self.inner.hops.fetch_add(1, Ordering::Relaxed);
         let pooled = self.lock_readers()?.pop();
         let conn = match pooled {
             Some(conn) => conn,
@@ -172,12 +183,37 @@ impl SqliteStorage {
         out
     }
 
+    /// Runs `work`, an index lookup of a few rows, on the calling thread when a read
+    /// connection is free at once; otherwise as [`SqliteStorage::read`] does. A hop to a
+    /// blocking thread and back costs two thread wake-ups, more CPU than such a lookup of
+    /// pages the OS holds in memory, and a sync made several (the token, the records' rows,
+    /// the revoked devices, the cursor's change). Scans and whole records still hop.
+    async fn lookup<T, F>(&self, work: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let Ok(_permit) = self.inner.read_permits.try_acquire() else {
+            return self.read(work).await;
+        };
+        let Some(conn) = self.lock_readers()?.pop() else {
+            return self.read(work).await;
+        };
+        let _active = crate::metrics::read_active();
+        // A panic in `work` drops the connection with it; `read` opens a new one when the
+        // pool comes up short.
+        let out = work(&conn);
+        self.lock_readers()?.push(conn);
+        out
+    }
+
     /// Runs `work` in a write transaction.
     async fn write<T, F>(&self, work: F) -> StorageResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
+        self.inner.hops.fetch_add(1, Ordering::Relaxed);
         self.inner.writer.write(work).await
     }
 
