@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use siteproof_core::SyncClient;
-use siteproof_tests::procstat::{peak_rss_kib, reset_peak, rss_kib};
+use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib, reset_peak, rss_kib};
 
 use super::{ANSWERS, Server, answer, verdict};
 
@@ -72,10 +72,12 @@ pub(super) fn run(visits: usize) {
     );
     let server_before = rss_kib(server.pid);
     reset_peak(server.pid);
+    let server_cpu0 = cpu_seconds(Some(server.pid));
 
     let mut stdin = child.stdin.take().expect("stdin");
     writeln!(stdin, "go").expect("start the pull");
     let result = next_line();
+    let server_cpu = cpu_seconds(Some(server.pid)) - server_cpu0;
     child.wait().ok();
     let fields: Vec<f64> = result
         .split_whitespace()
@@ -89,6 +91,7 @@ pub(super) fn run(visits: usize) {
         wait_max_ms,
         wait_p99_ms,
         captures,
+        client_cpu,
     ] = fields[..]
     else {
         panic!("unexpected result line: {result}");
@@ -100,6 +103,7 @@ pub(super) fn run(visits: usize) {
         "[5] fresh device pulled {pulled} records ({held} visits held) in {took:.2?}: target < {PULL_TARGET:?}: {}",
         verdict(held as usize == visits && took < PULL_TARGET)
     );
+    println!("    CPU during the pull: the device {client_cpu:.2} s, the server {server_cpu:.2} s");
     println!(
         "    device peak RSS {client_mib:.1} MiB (its own process): target < {CLIENT_RSS_TARGET_MIB} MiB: {}",
         verdict(client_mib < CLIENT_RSS_TARGET_MIB)
@@ -136,7 +140,7 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
 
     let store = Mutex::new(store);
     let done = AtomicBool::new(false);
-    let (summary, took, mut waits) = std::thread::scope(|scope| {
+    let (summary, took, cpu, mut waits) = std::thread::scope(|scope| {
         let capturing = scope.spawn(|| {
             let mut waits = Vec::new();
             let mut k = 0;
@@ -158,10 +162,17 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
             waits
         });
         let t = Instant::now();
+        let cpu0 = cpu_seconds(None);
         let summary = store.lock().expect("store").sync().expect("pull");
+        let cpu = cpu_seconds(None) - cpu0;
         let took = t.elapsed();
         done.store(true, Ordering::Release);
-        (summary, took, capturing.join().expect("capture thread"))
+        (
+            summary,
+            took,
+            cpu,
+            capturing.join().expect("capture thread"),
+        )
     });
     let store = store.into_inner().expect("store");
     let held = store.list_visits().expect("list").len() - 1;
@@ -173,7 +184,7 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
         .copied()
         .unwrap_or_default();
     println!(
-        "{} {held} {:.1} {} {:.1} {:.1} {}",
+        "{} {held} {:.1} {} {:.1} {:.1} {} {cpu:.2}",
         summary.pulled,
         ms(took),
         peak_rss_kib(std::process::id()),
