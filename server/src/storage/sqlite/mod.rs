@@ -193,10 +193,13 @@ impl SqliteStorage {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
-        let Ok(_permit) = self.inner.read_permits.try_acquire() else {
+        let Ok(permit) = self.inner.read_permits.try_acquire() else {
             return self.read(work).await;
         };
-        let Some(conn) = self.lock_readers()?.pop() else {
+        let pooled = self.lock_readers()?.pop();
+        let Some(conn) = pooled else {
+            // A reader was lost to a panic: `read` replaces it under a permit of its own.
+            drop(permit);
             return self.read(work).await;
         };
         let _active = crate::metrics::read_active();
