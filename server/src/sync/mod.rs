@@ -416,7 +416,8 @@ mod tests {
     /// and pulls its group's news sends three: the commit, the pull's scan and the write of
     /// the record's new snapshot (in the background). The record's row, the revoked devices,
     /// the record's changes since it was cached and the cursor's change are looked up where
-    /// the request runs (before: eleven, with two reads of nothing).
+    /// the request runs (before: ten, two of them reads of an empty list, and the token's
+    /// lookup in front of the service an eleventh).
     #[tokio::test]
     async fn a_sync_of_ten_answers_to_a_held_record_sends_three_storage_calls_to_other_threads() {
         let dir = tempfile::tempdir().expect("tempdir");
