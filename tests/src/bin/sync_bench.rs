@@ -118,7 +118,9 @@ fn main() {
             big_pull::client(&arg(1), &arg(2), Path::new(&arg(3)));
         }
         Some("--help" | "-h") => {
-            println!("sync-bench [--compare-check]: see the top of tests/src/bin/sync_bench.rs")
+            println!(
+                "sync-bench [--compare-check | --pull [N]]: see the top of tests/src/bin/sync_bench.rs"
+            )
         }
         _ => {
             let fig = run(false);
