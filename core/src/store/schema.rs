@@ -29,6 +29,13 @@ pub fn prepare(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // One plan per statement, whatever is bound: otherwise a cached statement with `col = ?`
+    // or `LIMIT ?` is compiled again on each use (rusqlite clears its bindings when it takes
+    // it back, and SQLite then plans it anew), which a pull pays for every record it writes.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     let tx = conn.transaction()?;
     migrations::upgrade(&tx, MIGRATIONS, "store").map_err(|e| match e {
         MigrationError::TooNew { found, supported } => Error::SchemaTooNew { found, supported },

@@ -16,10 +16,13 @@ use crate::error::{Error, Result};
 use crate::storage::{DeviceRecord, DocMeta, PushWrite, RecordWrite};
 
 impl SyncService {
+    /// Stores `push` (all of it or none) for `device`, whose group's revoked devices are
+    /// `revoked`.
     pub(super) async fn push(
         &self,
         device: &DeviceRecord,
         push: Vec<PushRecord>,
+        revoked: &[siteproof_core::DeviceId],
     ) -> Result<Vec<Ack>> {
         if push.is_empty() {
             return Ok(Vec::new());
@@ -33,7 +36,6 @@ impl SyncService {
             .into_iter()
             .map(|m| (m.header.id.clone(), m))
             .collect();
-        let revoked = self.storage.revoked_devices(&device.scope).await?;
         let mut guards: HashMap<RecordId, _> =
             self.cache.lock_all(&ids).await?.into_iter().collect();
         let mut writes = Vec::with_capacity(parsed.len());
@@ -53,11 +55,11 @@ impl SyncService {
                 Some(meta) => match push::authorize(device, &meta.header) {
                     Err(e) => Err(e),
                     Ok(()) => {
-                        self.validate_existing(device, meta, entry, record, &revoked)
+                        self.validate_existing(device, meta, entry, record, revoked)
                             .await
                     }
                 },
-                None => push::refuse_revoked_authors(None, record, &revoked)
+                None => push::refuse_revoked_authors(None, record, revoked)
                     .and_then(|()| push::create_new(device, record))
                     .map(|(doc, write)| {
                         **entry = Some(doc);

@@ -8,6 +8,13 @@
 //!    by the server before the next (the automerge-repo peer's workload, for
 //!    `scripts/bench-peers.sh sync`).
 //!
+//! 5. with `--pull [N]` instead (N = 10,000 by default; nothing else runs): a fresh device
+//!    pulling N visits in a process of its own while it captures: time, its own peak RSS,
+//!    how long captures waited for the store (`sync_bench/big_pull.rs`).
+//!
+//! Phases 3c and 3d print the server's CPU per synced change; each target line says `ok` or
+//! `MISSED`.
+//!
 //! Run: `cargo run --release -p siteproof-tests --bin sync-bench [-- --compare-check]`
 //! (the server runs as a child process of this binary, on a loopback port). With
 //! `--compare-check` the whole benchmark runs twice in one process, first against a server
@@ -28,6 +35,9 @@ use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient};
 use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
 use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib, reset_peak, rss_kib};
 
+#[path = "sync_bench/big_pull.rs"]
+mod big_pull;
+
 const VISITS: usize = 1_000;
 const ANSWERS: usize = 60;
 const DEVICES: usize = 100;
@@ -36,6 +46,19 @@ const ROUNDS: usize = 10;
 const CHANGES_PER_ROUND: usize = 10;
 /// Phase 4: changes per device, each acknowledged before the next.
 const ACKED_CHANGES: usize = 50;
+
+/// The server's targets under load (issue 17): CPU per synced change, the generator's
+/// closed loop, the paced load, the server's resident set.
+const CPU_PER_CHANGE_TARGET_MS: f64 = 0.08;
+const CLOSED_LOOP_TARGET_PER_S: f64 = 8_000.0;
+const CLOSED_LOOP_P99_TARGET: Duration = Duration::from_millis(250);
+const PACED_P99_TARGET: Duration = Duration::from_millis(50);
+const SERVER_RSS_TARGET_KIB: u64 = 100 * 1024;
+
+/// `ok` or `MISSED`, for a target line.
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
 
 /// Throughput and latency of one load phase.
 #[derive(Clone, Copy, Default)]
@@ -86,8 +109,18 @@ fn main() {
             let written = run(false);
             compare(&whole, &written);
         }
+        Some("--pull") => {
+            let visits = args.get(1).map_or(10_000, |n| n.parse().expect("--pull N"));
+            big_pull::run(visits);
+        }
+        Some("--pull-client") => {
+            let arg = |i: usize| args.get(i).expect("--pull-client URL CODE DB").clone();
+            big_pull::client(&arg(1), &arg(2), Path::new(&arg(3)));
+        }
         Some("--help" | "-h") => {
-            println!("sync-bench [--compare-check]: see the top of tests/src/bin/sync_bench.rs")
+            println!(
+                "sync-bench [--compare-check | --pull [N]]: see the top of tests/src/bin/sync_bench.rs"
+            )
         }
         _ => {
             let fig = run(false);
@@ -121,63 +154,102 @@ impl Figures {
     }
 }
 
+/// The server child process, and the admin handle the benchmark sets it up with.
+struct Server {
+    child: std::process::Child,
+    url: String,
+    pid: u32,
+    admin: AppState,
+    admin_rt: tokio::runtime::Runtime,
+}
+
+impl Server {
+    /// Starts a server on `dir` in a child process (this binary with `--serve`).
+    fn start(dir: &Path, check_whole: bool) -> Self {
+        let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
+        let admin = AppState::open(dir, ServerConfig::default()).expect("admin state");
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
+            .arg("--serve")
+            .arg(dir)
+            .args(check_whole.then_some("--check-whole"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read addr");
+        let url = format!(
+            "http://{}",
+            line.trim()
+                .strip_prefix("listening ")
+                .expect("listening line")
+        );
+        let pid = child.id();
+        Self {
+            child,
+            url,
+            pid,
+            admin,
+            admin_rt,
+        }
+    }
+
+    fn publish(&self, template: &siteproof_core::model::Template) {
+        self.admin_rt
+            .block_on(self.admin.admin.publish_template(template))
+            .expect("publish");
+    }
+
+    fn group(&self, name: &str) -> GroupId {
+        let region: RegionCode = "hebei".parse().expect("region");
+        self.admin_rt
+            .block_on(self.admin.admin.create_group(region, name, None))
+            .expect("group")
+            .id
+    }
+
+    fn code(&self, g: &GroupId) -> String {
+        self.admin_rt
+            .block_on(
+                self.admin
+                    .admin
+                    .issue_enrollment_code(g, Duration::from_secs(3600)),
+            )
+            .expect("code")
+            .code
+    }
+
+    fn enroll(&self, path: &Path, g: &GroupId, name: &str) -> Store {
+        let mut store = siteproof_tests::open_store(path, name);
+        SyncClient::new(&self.url)
+            .expect("client")
+            .enroll(&mut store, &self.code(g), name)
+            .expect("enroll");
+        store
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
 /// The whole benchmark against a fresh server child process.
 fn run(check_whole: bool) -> Figures {
     let mut fig = Figures::default();
     let disk = tempfile::tempdir().expect("tempdir");
     let shm = tempfile::tempdir_in(shm_dir()).expect("tempdir in /dev/shm");
     let server_dir = disk.path().join("server");
-    let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
-    let admin = AppState::open(&server_dir, ServerConfig::default()).expect("admin state");
-
-    let mut child = Command::new(std::env::current_exe().expect("exe"))
-        .arg("--serve")
-        .arg(&server_dir)
-        .args(check_whole.then_some("--check-whole"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read addr");
-    let url = format!(
-        "http://{}",
-        line.trim()
-            .strip_prefix("listening ")
-            .expect("listening line")
-    );
-    let pid = child.id();
-
+    let server = Server::start(&server_dir, check_whole);
+    let (url, pid) = (server.url.clone(), server.pid);
     let template = siteproof_tests::template(ANSWERS);
-    admin_rt
-        .block_on(admin.admin.publish_template(&template))
-        .expect("publish");
-    let region: RegionCode = "hebei".parse().expect("region");
-    let group = |name: &str| -> GroupId {
-        admin_rt
-            .block_on(admin.admin.create_group(region.clone(), name, None))
-            .expect("group")
-            .id
-    };
-    let code = |g: &GroupId| -> String {
-        admin_rt
-            .block_on(
-                admin
-                    .admin
-                    .issue_enrollment_code(g, Duration::from_secs(3600)),
-            )
-            .expect("code")
-            .code
-    };
-    let enroll = |path: &Path, g: &GroupId, name: &str| -> Store {
-        let mut store = siteproof_tests::open_store(path, name);
-        SyncClient::new(&url)
-            .expect("client")
-            .enroll(&mut store, &code(g), name)
-            .expect("enroll");
-        store
-    };
+    server.publish(&template);
+    let group = |name: &str| server.group(name);
+    let code = |g: &GroupId| server.code(g);
+    let enroll = |path: &Path, g: &GroupId, name: &str| server.enroll(path, g, name);
 
     // 1. A group with 1,000 visits of 60 answers; a fresh device pulls them.
     let big = group("大组");
@@ -251,6 +323,7 @@ fn run(check_whole: bool) -> Figures {
         rss_kib(pid)
     );
     // Reset the peak so the next figure is that of the steady phases.
+    let rss_before_load = rss_kib(pid);
     reset_peak(pid);
 
     // 2. One changed answer with 1,000 visits in scope; the seeding device (which holds them
@@ -375,14 +448,16 @@ fn run(check_whole: bool) -> Figures {
     let db_size = std::fs::metadata(server_dir.join("siteproof.db"))
         .map(|m| m.len())
         .unwrap_or(0);
+    let rss_after = rss_kib(pid);
     println!(
-        "server peak RSS during [2] and [3]: {} KiB, {} KiB after; database {:.1} MB",
+        "server peak RSS during [2] and [3]: {} KiB (target < {} KiB: {}); {rss_before_load} KiB before them, {rss_after} KiB after (the allocator keeps {} KiB more than before); database {:.1} MB",
         fig.peak_rss_load_kib,
-        rss_kib(pid),
+        SERVER_RSS_TARGET_KIB,
+        verdict(fig.peak_rss_load_kib < SERVER_RSS_TARGET_KIB),
+        rss_after.saturating_sub(rss_before_load),
         db_size as f64 / 1e6
     );
-    child.kill().ok();
-    child.wait().ok();
+    drop(server);
     fig
 }
 
@@ -629,12 +704,28 @@ fn generate(
         None => "3c generator, closed loop".to_string(),
         Some(p) => format!("3d generator, paced: one sync per device every {p:.0?}"),
     };
+    let per_s = changes as f64 / wall.as_secs_f64();
+    let cpu_ms = server_cpu * 1e3 / changes as f64;
     println!(
-        "[{label}] {n} devices x {ROUNDS} syncs: {changes} changes in {wall:.2?} = {:.0} changes/s; latency p50 {:.1?}, p99 {:.1?}; server CPU {server_cpu:.1} s (target >= 1500/s with p99 < 250 ms)",
-        changes as f64 / wall.as_secs_f64(),
+        "[{label}] {n} devices x {ROUNDS} syncs: {changes} changes in {wall:.2?} = {per_s:.0} changes/s; latency p50 {:.1?}, p99 {:.1?}; server CPU {server_cpu:.2} s = {cpu_ms:.3} ms per change",
         pct(0.50),
         pct(0.99)
     );
+    let cpu = format!(
+        "CPU per change <= {CPU_PER_CHANGE_TARGET_MS} ms: {}",
+        verdict(cpu_ms <= CPU_PER_CHANGE_TARGET_MS)
+    );
+    match period {
+        None => println!(
+            "    targets: {cpu}; >= {CLOSED_LOOP_TARGET_PER_S:.0} changes/s: {}; p99 < {CLOSED_LOOP_P99_TARGET:?}: {}",
+            verdict(per_s >= CLOSED_LOOP_TARGET_PER_S),
+            verdict(pct(0.99) < CLOSED_LOOP_P99_TARGET)
+        ),
+        Some(_) => println!(
+            "    targets: {cpu}; p99 < {PACED_P99_TARGET:?}: {}",
+            verdict(pct(0.99) < PACED_P99_TARGET)
+        ),
+    }
     assert_eq!(
         changes,
         n * ROUNDS * CHANGES_PER_ROUND,

@@ -45,14 +45,16 @@ pub(super) fn full_document(
     }))
 }
 
+/// A record's changes after a position, in log order.
+pub(super) const CHANGES_AFTER_SQL: &str =
+    "SELECT seq, hash, data FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq";
+
 pub(super) fn changes_after(
     conn: &Connection,
     id: &RecordId,
     after: u64,
 ) -> StorageResult<Vec<StoredChange>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, hash, data FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
-    )?;
+    let mut stmt = conn.prepare_cached(CHANGES_AFTER_SQL)?;
     let rows = stmt.query_map(params![id.as_str(), to_sql_seq(after)?], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -170,7 +172,7 @@ pub(super) fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<V
 
 /// The three index ranges of a scope (the group's, the region's, the global one), merged in
 /// `seq` order by SQLite's compound-select merge, then joined to the record rows.
-const SCAN_SQL: &str = "
+pub(super) const SCAN_SQL: &str = "
     WITH hits(seq) AS (
         SELECT seq FROM changes WHERE region = ?1 AND grp = ?2 AND seq > ?3
         UNION SELECT seq FROM changes WHERE region = ?1 AND grp = '' AND seq > ?3

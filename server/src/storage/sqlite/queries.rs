@@ -2,7 +2,7 @@
 //! `log.rs`.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use siteproof_core::{DeviceId, RecordId, Scope};
 
 use super::SqliteStorage;
@@ -178,7 +178,7 @@ impl SyncStorage for SqliteStorage {
 
     async fn device_by_token(&self, token_hash: &Hash) -> StorageResult<Option<DeviceRecord>> {
         let token_hash = *token_hash;
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             conn.prepare_cached(&format!("{DEVICE_COLUMNS} WHERE token_hash = ?1"))?
                 .query_row([&token_hash[..]], device_row)
                 .optional()?
@@ -199,7 +199,7 @@ impl SyncStorage for SqliteStorage {
 
     async fn revoked_devices(&self, scope: &Scope) -> StorageResult<Vec<DeviceId>> {
         let (region, group) = (scope.region.clone(), scope.group.clone());
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id FROM devices WHERE region = ?1 AND group_id = ?2 \
                  AND revoked_at IS NOT NULL ORDER BY id",
@@ -212,7 +212,7 @@ impl SyncStorage for SqliteStorage {
 
     async fn device_public_key(&self, id: &DeviceId) -> StorageResult<Option<[u8; 32]>> {
         let id = id.to_string();
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             let key: Option<Option<Vec<u8>>> = conn
                 .prepare_cached("SELECT public_key FROM devices WHERE id = ?1")?
                 .query_row([id], |r| r.get(0))
@@ -237,7 +237,8 @@ impl SyncStorage for SqliteStorage {
 
     async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>> {
         let ids = ids.to_vec();
-        self.read(move |conn| {
+        let few = ids.len() <= LOOKUP_IDS;
+        let work = move |conn: &Connection| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = ?1",
             )?;
@@ -248,8 +249,12 @@ impl SyncStorage for SqliteStorage {
                 }
             }
             Ok(out)
-        })
-        .await
+        };
+        if few {
+            self.lookup(work).await
+        } else {
+            self.read(work).await
+        }
     }
 
     async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>> {
@@ -271,7 +276,8 @@ impl SyncStorage for SqliteStorage {
 
     async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>> {
         let id = id.clone();
-        self.read(move |conn| changes_after(conn, &id, after)).await
+        self.lookup(move |conn| changes_after(conn, &id, after))
+            .await
     }
 
     async fn store_push(&self, push: &PushWrite) -> StorageResult<Vec<RecordStored>> {
@@ -293,7 +299,7 @@ impl SyncStorage for SqliteStorage {
     }
 
     async fn change_hash_at(&self, seq: u64) -> StorageResult<Option<Hash>> {
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             let raw: Option<Vec<u8>> = conn
                 .prepare_cached("SELECT hash FROM changes WHERE seq = ?1")?
                 .query_row([to_sql_seq(seq)?], |r| r.get(0))
@@ -308,6 +314,10 @@ impl SyncStorage for SqliteStorage {
         self.read(move |conn| scan(conn, &query, limit)).await
     }
 }
+
+/// The most record ids whose rows are looked up on the calling thread (a sync's push holds
+/// one or a few; a bulk upload's hundreds go to a blocking thread).
+const LOOKUP_IDS: usize = 16;
 
 const DEVICE_COLUMNS: &str =
     "SELECT id, name, region, group_id, enrolled_at, revoked_at FROM devices";
