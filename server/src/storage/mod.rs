@@ -16,8 +16,11 @@
 //! process decides; [`TemplateStore`] the template library ([`SyncStorage::template_store`]),
 //! so a template version is published once; [`RosterStore`] the inspectors and experts
 //! ([`SyncStorage::roster_store`]); [`AssignmentStore`] the assignments the office issued
-//! ([`SyncStorage::assignment_store`]), each record stored with its row in one transaction. Which office rows a reader sees is a [`RowFilter`] from the
-//! visibility policy, which each backend translates into its own SQL.
+//! ([`SyncStorage::assignment_store`]), each record stored with its row in one transaction;
+//! [`CustodyStore`] the chain of custody and the evidence checks it records
+//! ([`SyncStorage::custody_store`]), one chain in one order whichever process appends. Which
+//! office rows a reader sees is a [`RowFilter`] from the visibility policy, which each backend
+//! translates into its own SQL.
 //!
 //! Rules every implementation keeps:
 //!
@@ -31,6 +34,7 @@
 
 mod assignments;
 mod columns;
+mod custody;
 mod leads;
 mod postgres;
 mod rate;
@@ -46,12 +50,16 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 use crate::ids::{GroupId, RegionCode};
 
 pub use assignments::{ASSIGNMENT_LIST_LIMIT, AssignmentStore, IssuedAssignment};
+pub use custody::{
+    BrokenLink, ChainCheck, CustodyEntry, CustodyEvent, CustodyStore, ENTRY_VERSION, EvidenceRow,
+    EvidenceSigner, GENESIS,
+};
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
-pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
+pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage, append_custody_in};
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
@@ -347,4 +355,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The same backend's rows of the assignments the office issued ([`AssignmentStore`]),
     /// on the same database.
     fn assignment_store(&self) -> std::sync::Arc<dyn AssignmentStore>;
+    /// The same backend's custody log and evidence checks ([`CustodyStore`]), on the same
+    /// database.
+    fn custody_store(&self) -> std::sync::Arc<dyn CustodyStore>;
 }

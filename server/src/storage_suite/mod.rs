@@ -1,8 +1,9 @@
 //! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore),
 //! [`WebUserStore`](crate::storage::WebUserStore), [`LeadStore`](crate::storage::LeadStore),
 //! [`TemplateStore`](crate::storage::TemplateStore),
-//! [`RosterStore`](crate::storage::RosterStore) and
-//! [`AssignmentStore`](crate::storage::AssignmentStore)),
+//! [`RosterStore`](crate::storage::RosterStore),
+//! [`AssignmentStore`](crate::storage::AssignmentStore) and
+//! [`CustodyStore`](crate::storage::CustodyStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -17,6 +18,7 @@
 
 mod accounts;
 mod assignments;
+mod custody;
 mod leads;
 mod log;
 mod processes;
@@ -27,6 +29,7 @@ mod web_users;
 
 pub use accounts::*;
 pub use assignments::*;
+pub use custody::*;
 pub use leads::*;
 pub use log::*;
 pub use processes::*;
@@ -73,7 +76,9 @@ macro_rules! storage_suite {
             inspectors_join_only_groups_of_their_region,
             experts_are_kept_per_region_by_name,
             an_assignment_is_issued_with_its_row_and_listed_within_the_readers_rows,
-            issuing_an_assignment_under_a_stored_id_writes_nothing
+            issuing_an_assignment_under_a_stored_id_writes_nothing,
+            custody_entries_chain_in_order_and_are_found_by_subject,
+            an_evidence_check_is_stored_with_its_custody_entry_or_not_at_all
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -85,7 +90,8 @@ macro_rules! storage_suite {
             processes_triaging_one_lead_at_once_triage_it_once,
             processes_publishing_one_template_version_at_once_publish_it_once,
             processes_editing_one_roster_at_once_keep_every_inspector_in_one_group,
-            processes_issuing_one_assignment_at_once_issue_it_once
+            processes_issuing_one_assignment_at_once_issue_it_once,
+            processes_appending_custody_at_once_keep_one_chain
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

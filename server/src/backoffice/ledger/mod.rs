@@ -22,7 +22,7 @@ use super::db::{CaseRow, LedgerFilter};
 use super::visits::severity_code;
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
-use crate::evidence::{CustodyEvent, custody};
+use crate::evidence::CustodyEvent;
 use crate::identity::visibility::Visibility;
 use rows as case_rows;
 
@@ -344,7 +344,8 @@ impl BackOffice {
             .run(move |c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 case_rows::put(&tx, &row)?;
-                custody::append_in(&tx, &event, siteproof_core::now())?;
+                crate::storage::append_custody_in(&tx, &event, siteproof_core::now())
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                 tx.commit()
             })
             .await

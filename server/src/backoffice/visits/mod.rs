@@ -246,11 +246,7 @@ impl BackOffice {
             }
         }
         let template = self.template(&visit).await;
-        let owned = id.to_owned();
-        let evidence = self
-            .db
-            .run(move |c| crate::evidence::statuses_of(c, &owned))
-            .await?;
+        let evidence = self.storage.custody_store().statuses(id).await?;
         Ok(VisitDetail {
             row,
             visit,

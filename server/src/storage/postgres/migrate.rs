@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_template_drafts.sql"),
     include_str!("migrations/006_rosters.sql"),
     include_str!("migrations/007_assignments.sql"),
+    include_str!("migrations/008_custody.sql"),
 ];
 
 /// The schema version this build writes.

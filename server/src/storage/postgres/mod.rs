@@ -4,6 +4,7 @@
 //! server processes can share one database.
 
 mod assignments;
+mod custody;
 mod leads;
 mod log;
 mod migrate;
