@@ -40,7 +40,7 @@ fn entry_row(r: &Row) -> CustodyEntry {
 }
 
 /// Takes the chain's lock until `tx` ends and returns the database's time (ms) as of then.
-async fn lock_chain(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<i64> {
+pub(super) async fn lock_chain(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<i64> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CUSTODY_LOCK])
         .await?;
     let now = tx
@@ -53,7 +53,7 @@ async fn lock_chain(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<i6
 }
 
 /// Appends `event` at `at` inside `tx`, which holds the chain's lock.
-async fn append_in(
+pub(super) async fn append_in(
     tx: &deadpool_postgres::Transaction<'_>,
     event: &CustodyEvent,
     at: i64,

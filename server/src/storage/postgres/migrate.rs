@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_rosters.sql"),
     include_str!("migrations/007_assignments.sql"),
     include_str!("migrations/008_custody.sql"),
+    include_str!("migrations/009_cases.sql"),
 ];
 
 /// The schema version this build writes.

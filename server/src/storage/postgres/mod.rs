@@ -4,6 +4,7 @@
 //! server processes can share one database.
 
 mod assignments;
+mod cases;
 mod custody;
 mod leads;
 mod log;

@@ -32,9 +32,12 @@ fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustodyEntry> {
 }
 
 /// Appends `event` at `at` inside the write transaction open on `conn` (which must hold the
-/// write lock: `BEGIN IMMEDIATE`, or the writer's savepoint); returns the new entry. The
-/// office's ledger writes its rows with an entry through this until cases have a store.
-pub fn append_in(conn: &Connection, event: &CustodyEvent, at: i64) -> StorageResult<CustodyEntry> {
+/// write lock: the writer's savepoint inside `BEGIN IMMEDIATE`); returns the new entry.
+pub(super) fn append_in(
+    conn: &Connection,
+    event: &CustodyEvent,
+    at: i64,
+) -> StorageResult<CustodyEntry> {
     let head: Option<(i64, String)> = conn
         .prepare_cached("SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
