@@ -304,9 +304,7 @@ impl BackOffice {
         evidence: Evidence,
         decide: impl Fn(&Case) -> Result<CaseEvent>,
     ) -> Result<Case> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        for attempt in 1..=CASE_WRITE_ATTEMPTS {
             let row = self.entry(user, id).await?;
             if !row.recorded {
                 // Judged on the finding first, so a refused event writes no record.
@@ -346,6 +344,9 @@ impl BackOffice {
                 Err(e) => return Err(e),
             }
         }
+        Err(Error::Conflict(format!(
+            "case {id} kept changing while this event was decided: try again"
+        )))
     }
 
     /// The ledger: the entries matching `filter` the user may see, newest found first, at
