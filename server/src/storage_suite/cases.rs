@@ -9,10 +9,12 @@ use std::sync::Arc;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use futures_util::future::join_all;
-use siteproof_core::{RecordHeader, RecordId, RecordKind, Scope};
+use siteproof_core::{RecordHeader, RecordId, RecordKind, Scope, Sector};
 
 use super::Processes;
-use crate::storage::{CaseRow, CustodyEvent, RecordWrite, RowFilter, StorageError, SyncStorage};
+use crate::storage::{
+    CaseRow, CustodyEvent, RecordWrite, RowFilter, SectorRows, StorageError, SyncStorage,
+};
 
 fn header(id: &RecordId) -> RecordHeader {
     RecordHeader {
@@ -100,7 +102,7 @@ async fn custody_count(storage: &dyn SyncStorage, id: &RecordId) -> usize {
 }
 
 /// A case is stored with its row and custody entry; the row is read by id and by finding
-/// within the reader's region only; a later write from the record as read replaces the row
+/// within the reader's region and sectors only; a later write from the record as read replaces the row
 /// but keeps when the hazard was found.
 pub async fn a_case_is_written_with_its_row_and_custody_entry(storage: &dyn SyncStorage) {
     let store = storage.case_store();
@@ -142,6 +144,27 @@ pub async fn a_case_is_written_with_its_row_and_custody_entry(storage: &dyn Sync
             .await
             .expect("row"),
         None
+    );
+    let sector = |sectors: Vec<Sector>| RowFilter::Region {
+        region: "hebei".into(),
+        sectors: Some(SectorRows {
+            sectors,
+            unsectored: true,
+        }),
+    };
+    assert_eq!(
+        store
+            .case_row(&sector(vec![Sector::CoalMine]), id.as_str())
+            .await
+            .expect("row"),
+        None
+    );
+    assert_eq!(
+        store
+            .case_row(&sector(vec![Sector::CoalMine, Sector::Gas]), id.as_str())
+            .await
+            .expect("row"),
+        Some(opened.clone())
     );
 
     let (mut doc, seq) = read(storage, &id).await;
