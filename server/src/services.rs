@@ -106,11 +106,10 @@ impl Services {
             .blobs
             .open(data_dir)
             .map_err(|e| Error::Internal(format!("cannot open the blob store: {e}")))?;
-        let evidence = Arc::new(EvidenceService::open(
-            &db_path,
+        let evidence = Arc::new(EvidenceService::new(
             Arc::clone(&storage),
             Arc::clone(&blobs),
-        )?);
+        ));
         let media = Arc::new(MediaService::new(
             Arc::clone(&blobs),
             Arc::clone(&storage),
@@ -138,14 +137,13 @@ impl Services {
     }
 
     /// Stops the services in order, once no request is left: the background compaction
-    /// finishes what is queued, the back office and evidence close their connections, and the
+    /// finishes what is queued, the back office closes its connection, and the
     /// storage lets its queued writes commit and folds its log into the database file. When
     /// this returns nothing writes to the data directory any more, so it can be copied as a
     /// backup. Every clone is closed with it.
     pub async fn shutdown(&self) -> Result<()> {
         self.sync.close().await;
         self.backoffice.close().await;
-        self.evidence.close().await;
         self.storage.close().await?;
         tracing::info!("storage closed");
         Ok(())

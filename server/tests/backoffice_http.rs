@@ -353,14 +353,32 @@ async fn a_case_goes_from_a_finding_to_closed_and_syncs_to_the_group() {
 /// `(actor, action)` of every custody entry, in order; the chain must hold.
 fn custody_actions(server: &TestServer) -> Vec<(String, String)> {
     let db = rusqlite::Connection::open(server.dir.path().join("siteproof.db")).expect("db");
-    let chain = siteproof_server::evidence::custody::verify_chain(&db).expect("read chain");
-    assert!(chain.is_ok(), "{chain:?}");
-    db.prepare("SELECT actor, action FROM custody_log ORDER BY seq")
+    let entries: Vec<siteproof_server::storage::CustodyEntry> = db
+        .prepare(
+            "SELECT seq, at, actor, action, subject, details, prev_hash, entry_hash
+             FROM custody_log ORDER BY seq",
+        )
         .expect("sql")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            Ok(siteproof_server::storage::CustodyEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                details: r.get(5)?,
+                prev_hash: r.get(6)?,
+                entry_hash: r.get(7)?,
+            })
+        })
         .expect("rows")
         .collect::<Result<_, _>>()
-        .expect("entries")
+        .expect("entries");
+    let mut chain = siteproof_server::storage::ChainCheck::default();
+    for e in &entries {
+        chain.push(e).expect("the chain holds");
+    }
+    entries.into_iter().map(|e| (e.actor, e.action)).collect()
 }
 
 #[tokio::test]

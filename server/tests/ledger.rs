@@ -841,3 +841,84 @@ async fn a_reinspection_sent_from_the_ledger_is_done_on_a_phone_with_photos_and_
     let verified = &case.events[case.events.len() - 2];
     assert_eq!(verified.media, vec![after]);
 }
+
+/// A reviewer of the region, as a signed-in session would give the office.
+fn reviewer(login: &str) -> siteproof_server::backoffice::WebUser {
+    siteproof_server::backoffice::WebUser {
+        id: 1,
+        login: login.into(),
+        name: login.into(),
+        role: Role::Reviewer,
+        region: "hebei".into(),
+        sectors: vec![],
+        csrf: String::new(),
+    }
+}
+
+fn event(kind: siteproof_core::CaseEventKind) -> siteproof_server::backoffice::CaseInput {
+    siteproof_server::backoffice::CaseInput {
+        kind: Some(kind),
+        ..Default::default()
+    }
+}
+
+/// Two server processes on one database: two reviewers verifying one hazard at once (its case
+/// not yet written) write one case and one verification, the later one refused by the
+/// lifecycle on the case as the first left it; closing it at once closes it once. The chain
+/// of custody holds one entry per event written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_acting_on_one_hazard_at_once_write_each_event_once() {
+    use siteproof_core::CaseEventKind;
+    use siteproof_server::Error;
+
+    let first = TestServer::new().await;
+    // A second server over the same data directory, as another process would open it.
+    let second = siteproof_server::Services::open(
+        first.dir.path(),
+        siteproof_server::ServerConfig::default(),
+    )
+    .expect("second process");
+    let mut phone = common::Phone::enroll(&first, "g1").await;
+    let visit = phone.capture_visit("化工厂");
+    let found = phone
+        .store
+        .add_finding(&visit, finding("阀门泄漏", Severity::General, true))
+        .expect("finding");
+    phone.round(&first, 1 << 20).await;
+    let entry = RecordId::for_finding_case(&visit, &found).to_string();
+    let (wang, li) = (reviewer("wang"), reviewer("li"));
+    let offices = [&first.state.backoffice, &second.backoffice];
+
+    for kind in [CaseEventKind::Verified, CaseEventKind::Closed] {
+        let (a, b) = tokio::join!(
+            offices[0].add_case_event(&wang, &entry, event(kind)),
+            offices[1].add_case_event(&li, &entry, event(kind)),
+        );
+        let lost = match (a, b) {
+            (Ok(_), Err(e)) | (Err(e), Ok(_)) => e,
+            other => panic!("exactly one {} should be written: {other:?}", kind.code()),
+        };
+        assert!(matches!(lost, Error::InvalidInput(_)), "{lost:?}");
+    }
+    for office in offices {
+        let (row, case) = office.case(&wang, &entry).await.expect("case");
+        assert_eq!(row.status, "closed");
+        let kinds: Vec<_> = case.events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                CaseEventKind::Opened,
+                CaseEventKind::Verified,
+                CaseEventKind::Closed
+            ]
+        );
+    }
+    let custody = first.state.storage.custody_store();
+    let about = custody
+        .entries_about(std::slice::from_ref(&entry))
+        .await
+        .expect("entries");
+    assert_eq!(about.len(), 3, "{about:?}");
+    assert!(custody.verify_chain().await.expect("chain").is_ok());
+    second.shutdown().await.expect("second closes");
+}

@@ -128,7 +128,6 @@ pub struct BackOffice {
     /// PDF and XLSX generation: two at once, eight more waiting (more: 503).
     documents: WorkGate,
     index_lock: tokio::sync::Mutex<()>,
-    case_lock: tokio::sync::Mutex<()>,
     lead_gate: LeadGate,
     /// The supervision's risk facts kept per region between requests.
     risks: supervision::KeptRisks,
@@ -180,7 +179,6 @@ impl BackOffice {
             config,
             documents: WorkGate::new("documents", 2, 8),
             index_lock: tokio::sync::Mutex::new(()),
-            case_lock: tokio::sync::Mutex::new(()),
             risks,
             templates: std::sync::Mutex::new(std::collections::HashMap::new()),
             directories: std::sync::Mutex::new(std::collections::HashMap::new()),

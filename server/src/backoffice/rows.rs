@@ -159,41 +159,4 @@ pub struct LedgerFilter {
     pub covert: bool,
 }
 
-/// A hazard ledger entry as the ledger shows it: one per finding.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CaseRow {
-    /// Record id.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Group.
-    pub group: String,
-    /// The visit.
-    pub visit_id: String,
-    /// The finding.
-    pub finding_id: String,
-    /// Site.
-    pub site: String,
-    /// Sector code.
-    pub sector: String,
-    /// Severity code.
-    pub severity: String,
-    /// What was found.
-    pub description: String,
-    /// Status code (derived from the events when the case was last written).
-    pub status: String,
-    /// Responsible unit.
-    pub unit: Option<String>,
-    /// Deadline, ms.
-    pub deadline: Option<i64>,
-    /// Listed (挂牌督办) by hand.
-    pub escalated: bool,
-    /// When the hazard was found, ms.
-    pub opened_at: i64,
-    /// Closed, ms.
-    pub closed_at: Option<i64>,
-    /// Fixed during the visit (立行立改).
-    pub fixed_on_spot: bool,
-    /// Whether the office has written the case record (false: the entry follows the finding).
-    pub recorded: bool,
-}
+pub use crate::storage::CaseRow;

@@ -8,28 +8,25 @@
 //! `verified`, `unverified` (unsigned, or no key to check with) or `rejected` with a reason.
 //!
 //! Every upload, verification, view, export and case event is appended to the hash-chained
-//! custody log ([`custody`]). Like the back office, this module works on the server's SQLite
-//! file through a connection of its own.
+//! custody log. Both are kept by the storage's [`CustodyStore`], so the evidence row and its
+//! custody entry commit together and the chain has one order across server processes.
 
-pub mod custody;
 mod package;
 mod pem;
 mod verify;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{Connection, params};
 use siteproof_core::{MediaHash, RecordId};
 
-pub use custody::{BrokenLink, CustodyEntry, CustodyEvent};
+pub use crate::storage::{BrokenLink, CustodyEntry, CustodyEvent};
 pub use package::PackageSummary;
 pub use pem::public_key_pem;
 
 use crate::blob::BlobStore;
 use crate::error::{Error, Result};
-use crate::storage::{SharedConnection, SyncStorage};
+use crate::storage::{CustodyStore, EvidenceRow, SyncStorage};
 
 /// The outcome of checking one piece of evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +65,7 @@ pub struct EvidenceCheck {
 
 /// Checks evidence and keeps the custody log.
 pub struct EvidenceService {
-    conn: SharedConnection,
+    custody: Arc<dyn CustodyStore>,
     storage: Arc<dyn SyncStorage>,
     blobs: Arc<dyn BlobStore>,
 }
@@ -78,37 +75,19 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 impl EvidenceService {
-    /// The service over the server's SQLite file at `db_path` (opened and migrated by
-    /// [`crate::SqliteStorage`] first), its storage and its blob store.
-    pub fn open(
-        db_path: &Path,
-        storage: Arc<dyn SyncStorage>,
-        blobs: Arc<dyn BlobStore>,
-    ) -> Result<Self> {
-        Ok(Self {
-            conn: SharedConnection::open(db_path).map_err(internal)?,
+    /// The service over a storage (whose [`CustodyStore`] keeps the log and the checks) and
+    /// its blob store.
+    pub fn new(storage: Arc<dyn SyncStorage>, blobs: Arc<dyn BlobStore>) -> Self {
+        Self {
+            custody: storage.custody_store(),
             storage,
             blobs,
-        })
-    }
-
-    /// Runs `work` on the connection on a blocking thread.
-    async fn run<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        self.conn.run(move |c| work(c).map_err(internal)).await
-    }
-
-    /// Waits for the work in flight and closes the connection.
-    pub async fn close(&self) {
-        self.conn.close().await;
+        }
     }
 
     /// Appends one custody entry.
     pub async fn log(&self, event: CustodyEvent) -> Result<CustodyEntry> {
-        self.run(move |c| custody::append(c, &event)).await
+        Ok(self.custody.append(&event).await?)
     }
 
     /// Records a completed upload of `hash` for `record` by `actor`, then checks it.
@@ -141,44 +120,29 @@ impl EvidenceService {
     ) -> Result<EvidenceCheck> {
         let found = self.examine(record, hash, rehash).await?;
         let check = found.check.clone();
-        let actor = actor.to_owned();
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let at = siteproof_core::now();
-            tx.execute(
-                "INSERT OR REPLACE INTO evidence
-                 (record_id, hash, size, signer, status, reason, statement, signature, checked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    found.check.record.as_str(),
-                    found.check.hash.as_str(),
-                    found.size as i64,
-                    found.signer,
-                    found.check.status.code(),
-                    found.check.reason,
-                    found.statement,
-                    found.signature.as_ref().map(|s| &s[..]),
-                    at
-                ],
-            )?;
-            custody::append_in(
-                &tx,
-                &CustodyEvent {
-                    actor,
-                    action: "verify".into(),
-                    subject: found.check.hash.to_string(),
-                    details: serde_json::json!({
-                        "record": found.check.record.as_str(),
-                        "status": found.check.status.code(),
-                        "reason": found.check.reason,
-                        "signer": found.signer,
-                    }),
-                },
-                at,
-            )?;
-            tx.commit()
-        })
-        .await?;
+        let row = EvidenceRow {
+            record: found.check.record.to_string(),
+            hash: found.check.hash.to_string(),
+            size: found.size,
+            signer: found.signer.clone(),
+            status: found.check.status.code().into(),
+            reason: found.check.reason.clone(),
+            statement: found.statement,
+            signature: found.signature.map(|s| s.to_vec()),
+            checked_at: siteproof_core::now(),
+        };
+        let event = CustodyEvent {
+            actor: actor.to_owned(),
+            action: "verify".into(),
+            subject: found.check.hash.to_string(),
+            details: serde_json::json!({
+                "record": found.check.record.as_str(),
+                "status": found.check.status.code(),
+                "reason": found.check.reason,
+                "signer": found.signer,
+            }),
+        };
+        self.custody.record_check(&row, &event).await?;
         crate::metrics::evidence_check(check.status.code());
         if check.status != EvidenceStatus::Verified {
             tracing::warn!(record = %check.record, hash = %check.hash, status = check.status.code(),
@@ -190,14 +154,7 @@ impl EvidenceService {
     /// Re-hashes every stored piece of evidence and re-checks its signature; returns every
     /// outcome (each is stored and logged).
     pub async fn reverify_all(&self, actor: &str) -> Result<Vec<EvidenceCheck>> {
-        let rows: Vec<(String, String)> = self
-            .run(|c| {
-                let mut stmt =
-                    c.prepare("SELECT record_id, hash FROM evidence ORDER BY record_id, hash")?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect()
-            })
-            .await?;
+        let rows = self.custody.checked().await?;
         let mut out = Vec::with_capacity(rows.len());
         for (record, hash) in rows {
             let record: RecordId = record.parse().map_err(internal)?;
@@ -227,25 +184,17 @@ impl EvidenceService {
 
     /// Checks the whole custody chain: the number of entries, or the first broken link.
     pub async fn verify_chain(&self) -> Result<std::result::Result<u64, BrokenLink>> {
-        self.run(|c| custody::verify_chain(c)).await
+        Ok(self.custody.verify_chain().await?)
     }
 
     /// The chain's last entry, if any: the value to record outside the server (print it,
     /// send it elsewhere) so a rewrite of the whole chain would show.
     pub async fn chain_head(&self) -> Result<Option<CustodyEntry>> {
-        self.run(|c| custody::head(c)).await
+        Ok(self.custody.head().await?)
     }
 
     /// The status of each file of `record` that was checked, by hash.
     pub async fn statuses(&self, record: &str) -> Result<BTreeMap<String, String>> {
-        let record = record.to_owned();
-        self.run(move |c| statuses_of(c, &record)).await
+        Ok(self.custody.statuses(record).await?)
     }
-}
-
-/// The status code of each checked file of `record`, by hash (for pages on other connections).
-pub fn statuses_of(conn: &Connection, record: &str) -> rusqlite::Result<BTreeMap<String, String>> {
-    let mut stmt = conn.prepare_cached("SELECT hash, status FROM evidence WHERE record_id = ?1")?;
-    let rows = stmt.query_map([record], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
 }

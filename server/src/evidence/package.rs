@@ -15,14 +15,13 @@ use std::path::{Path, PathBuf};
 
 use automerge::ActorId;
 use futures_util::StreamExt;
-use rusqlite::OptionalExtension;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use siteproof_core::document::{decode, read_visit};
 use siteproof_core::{MediaHash, RecordId, RecordKind};
 use tokio::io::AsyncWriteExt;
 
-use super::{CustodyEvent, EvidenceService, custody, internal, public_key_pem};
+use super::{CustodyEvent, EvidenceService, internal, public_key_pem};
 use crate::error::{Error, Result};
 
 /// What an export wrote.
@@ -166,9 +165,8 @@ impl EvidenceService {
         .await?;
         let mut subjects: Vec<String> = media.keys().cloned().collect();
         subjects.push(visit.to_string());
-        let (entries, head) = self
-            .run(move |c| Ok((custody::entries_about(c, &subjects)?, custody::head(c)?)))
-            .await?;
+        let entries = self.custody.entries_about(&subjects).await?;
+        let head = self.custody.head().await?;
         summary.custody_entries = entries.len();
         let mut jsonl = String::new();
         for e in &entries {
@@ -195,27 +193,15 @@ impl EvidenceService {
     }
 
     async fn row(&self, visit: &RecordId, hash: &MediaHash) -> Result<Option<Row>> {
-        let (visit, hash) = (visit.to_string(), hash.to_string());
-        self.run(move |c| {
-            c.query_row(
-                "SELECT e.status, e.reason, e.signer, e.statement, e.signature, d.public_key
-                 FROM evidence e LEFT JOIN devices d ON d.id = e.signer
-                 WHERE e.record_id = ?1 AND e.hash = ?2",
-                [visit, hash],
-                |r| {
-                    Ok(Row {
-                        status: r.get(0)?,
-                        reason: r.get(1)?,
-                        signer: r.get(2)?,
-                        statement: r.get(3)?,
-                        signature: r.get(4)?,
-                        public_key: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .await
+        let found = self.custody.evidence(visit.as_str(), hash.as_str()).await?;
+        Ok(found.map(|(row, public_key)| Row {
+            status: row.status,
+            reason: row.reason,
+            signer: row.signer,
+            statement: row.statement,
+            signature: row.signature,
+            public_key,
+        }))
     }
 
     /// Copies a stored blob into the package; `false` when the server does not hold it.

@@ -3,7 +3,6 @@
 
 use automerge::ActorId;
 use futures_util::StreamExt;
-use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 use siteproof_core::document::{decode, read_visit};
 use siteproof_core::evidence::{statement, verify};
@@ -19,13 +18,6 @@ pub(super) struct Found {
     pub signer: Option<String>,
     pub statement: Option<Vec<u8>>,
     pub signature: Option<[u8; 64]>,
-}
-
-/// The signing device as registered: its key (if it sent one) and its scope.
-struct Signer {
-    public_key: Option<Vec<u8>>,
-    region: String,
-    group: String,
 }
 
 impl EvidenceService {
@@ -77,7 +69,7 @@ impl EvidenceService {
         let Some(signature) = found.signature else {
             return reject(found, "the signature is malformed");
         };
-        let Some(signer) = self.signer(sig.signer.as_str()).await? else {
+        let Some(signer) = self.custody.signer(sig.signer.as_str()).await? else {
             return reject(found, "the signing device is unknown");
         };
         if signer.region != scope.region || signer.group != scope.group {
@@ -133,21 +125,5 @@ impl EvidenceService {
         .await
         .map_err(internal)?;
         Ok(media.map(|m| (scope, m)))
-    }
-
-    async fn signer(&self, id: &str) -> Result<Option<Signer>> {
-        let id = id.to_owned();
-        self.run(move |c| {
-            c.prepare_cached("SELECT public_key, region, group_id FROM devices WHERE id = ?1")?
-                .query_row([id], |r| {
-                    Ok(Signer {
-                        public_key: r.get(0)?,
-                        region: r.get(1)?,
-                        group: r.get(2)?,
-                    })
-                })
-                .optional()
-        })
-        .await
     }
 }

@@ -4,8 +4,8 @@
 //! [`SyncStorage`] is the seam between the sync logic and a database. The SQLite
 //! implementation ([`SqliteStorage`]) is the embedded default; the PostgreSQL one
 //! ([`PostgresStorage`], for several server processes on one database) passes the same suite
-//! ([`crate::storage_suite`]). The server does not select it yet: the back office and
-//! evidence still read the SQLite file directly (`docs/ARCHITECTURE.md`).
+//! ([`crate::storage_suite`]). The server does not select it yet: the back office's visit
+//! index still reads the SQLite file directly (`docs/ARCHITECTURE.md`).
 //!
 //! [`RateStore`] holds the throttling counters (logins, enrollments, the lead form) beside
 //! them, so a limit holds across every process on one database; each backend implements it
@@ -17,9 +17,14 @@
 //! so a template version is published once; [`RosterStore`] the inspectors and experts
 //! ([`SyncStorage::roster_store`]); [`AssignmentStore`] the assignments the office issued
 //! ([`SyncStorage::assignment_store`]), each record stored with its row in one transaction;
-//! [`UploadLeaseStore`] the leases on tus uploads ([`SyncStorage::upload_lease_store`]), so
-//! one process at a time appends to an upload. Which office rows a reader sees is a
-//! [`RowFilter`] from the visibility policy, which each backend translates into its own SQL.
+//! [`CustodyStore`] the chain of custody and the evidence checks it records
+//! ([`SyncStorage::custody_store`]), one chain in one order whichever process appends;
+//! [`CaseStore`] the hazard cases the office writes ([`SyncStorage::case_store`]), each
+//! write of a case record, its ledger row and its custody entry one transaction, conditional
+//! on what the office read; [`UploadLeaseStore`] the leases on tus uploads
+//! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
+//! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
+//! backend translates into its own SQL.
 //!
 //! Rules every implementation keeps:
 //!
@@ -32,7 +37,9 @@
 //!   processes may accept changes for one record at once.
 
 mod assignments;
+mod cases;
 mod columns;
+mod custody;
 mod leads;
 mod postgres;
 mod rate;
@@ -49,12 +56,17 @@ use siteproof_core::{DeviceId, RecordHeader, RecordId, RecordKind, Scope};
 use crate::ids::{GroupId, RegionCode};
 
 pub use assignments::{ASSIGNMENT_LIST_LIMIT, AssignmentStore, IssuedAssignment};
+pub use cases::{CaseRow, CaseStore, ledger_columns};
+pub use custody::{
+    BrokenLink, ChainCheck, CustodyEntry, CustodyEvent, CustodyStore, ENTRY_VERSION, EvidenceRow,
+    EvidenceSigner, GENESIS,
+};
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
-pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage};
+pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row};
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
@@ -353,4 +365,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The same backend's rows of the assignments the office issued ([`AssignmentStore`]),
     /// on the same database.
     fn assignment_store(&self) -> std::sync::Arc<dyn AssignmentStore>;
+    /// The same backend's custody log and evidence checks ([`CustodyStore`]), on the same
+    /// database.
+    fn custody_store(&self) -> std::sync::Arc<dyn CustodyStore>;
+    /// The same backend's case records and ledger rows ([`CaseStore`]), on the same database.
+    fn case_store(&self) -> std::sync::Arc<dyn CaseStore>;
 }

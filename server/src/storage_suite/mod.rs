@@ -1,8 +1,10 @@
 //! The test suite every [`SyncStorage`] backend must pass (with its [`RateStore`](crate::storage::RateStore),
 //! [`WebUserStore`](crate::storage::WebUserStore), [`LeadStore`](crate::storage::LeadStore),
 //! [`TemplateStore`](crate::storage::TemplateStore),
-//! [`RosterStore`](crate::storage::RosterStore) and
-//! [`AssignmentStore`](crate::storage::AssignmentStore)),
+//! [`RosterStore`](crate::storage::RosterStore),
+//! [`AssignmentStore`](crate::storage::AssignmentStore),
+//! [`CustodyStore`](crate::storage::CustodyStore) and
+//! [`CaseStore`](crate::storage::CaseStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -17,6 +19,8 @@
 
 mod accounts;
 mod assignments;
+mod cases;
+mod custody;
 mod leads;
 mod log;
 mod processes;
@@ -28,6 +32,8 @@ mod web_users;
 
 pub use accounts::*;
 pub use assignments::*;
+pub use cases::*;
+pub use custody::*;
 pub use leads::*;
 pub use log::*;
 pub use processes::*;
@@ -76,6 +82,10 @@ macro_rules! storage_suite {
             experts_are_kept_per_region_by_name,
             an_assignment_is_issued_with_its_row_and_listed_within_the_readers_rows,
             issuing_an_assignment_under_a_stored_id_writes_nothing,
+            custody_entries_chain_in_order_and_are_found_by_subject,
+            an_evidence_check_is_stored_with_its_custody_entry_or_not_at_all,
+            a_case_is_written_with_its_row_and_custody_entry,
+            a_case_write_not_as_read_writes_nothing,
             a_lease_has_one_holder_until_it_lapses_or_is_given_back
         );
         $crate::storage_suite!(@processes $processes;
@@ -89,6 +99,9 @@ macro_rules! storage_suite {
             processes_publishing_one_template_version_at_once_publish_it_once,
             processes_editing_one_roster_at_once_keep_every_inspector_in_one_group,
             processes_issuing_one_assignment_at_once_issue_it_once,
+            processes_appending_custody_at_once_keep_one_chain,
+            processes_opening_one_case_at_once_open_it_once,
+            processes_advancing_one_case_at_once_decide_on_each_others_events,
             processes_taking_one_lease_at_once_give_it_to_one
         );
     };

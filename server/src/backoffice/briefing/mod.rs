@@ -16,7 +16,7 @@ use siteproof_core::{MediaHash, MediaKind, Visit};
 use super::db::{CaseRow, LedgerFilter};
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
-use crate::evidence::{CustodyEvent, custody};
+use crate::evidence::CustodyEvent;
 
 /// Hazards a briefing lists at most.
 pub const MAX_ITEMS: i64 = 200;
@@ -143,9 +143,7 @@ impl BackOffice {
                 "photos": exported,
             }),
         };
-        self.db
-            .run(move |c| custody::append(c, &event).map(drop))
-            .await?;
+        self.storage.custody_store().append(&event).await?;
         Ok(out)
     }
 }

@@ -93,8 +93,7 @@ impl BackOffice {
             .ok_or_else(|| Error::Internal("no blob store".into()))?;
         let hash = MediaHash::from_digest(Sha256::digest(&bytes).into());
         let name: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
-        let _guard = self.case_lock.lock().await;
-        let (row, _) = self.case(user, id).await?;
+        let row = self.entry(user, id).await?;
         if !row.recorded {
             self.record_case(user, &row).await?;
         }
@@ -125,13 +124,6 @@ impl BackOffice {
                 .await
                 .map_err(blob_error)?;
         }
-        let (mut doc, case, seq) = self.load_case(&row.id).await?;
-        let heads = doc.get_heads();
-        name_upload(&mut doc, &hash, mime, size, &name, &user.login)?;
-        doc.commit();
-        let header = RecordHeader::read(&doc).map_err(internal)?;
-        self.store_office_record(&header, &mut doc, &heads, seq)
-            .await?;
         let upload = CustodyEvent {
             actor: format!("user:{}", user.login),
             action: "office_upload".into(),
@@ -145,9 +137,32 @@ impl BackOffice {
                 "name": name,
             }),
         };
-        self.write_ledger_row(super::row_of(&case, &header), upload)
-            .await?;
-        Ok(hash)
+        // Named in the case as it stands when written: read again if another writer of the
+        // case came first.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut doc, case, seq) = self.load_case(&row.id).await?;
+            let heads = doc.get_heads();
+            name_upload(&mut doc, &hash, mime, size, &name, &user.login)?;
+            doc.commit();
+            let header = RecordHeader::read(&doc).map_err(internal)?;
+            let written = self
+                .write_case(
+                    &header,
+                    &mut doc,
+                    &heads,
+                    seq,
+                    super::row_of(&case, &header),
+                    upload.clone(),
+                )
+                .await;
+            match written {
+                Ok(()) => return Ok(hash),
+                Err(Error::Conflict(_)) if attempt < super::CASE_WRITE_ATTEMPTS => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The files uploaded in the browser to an entry's case record.

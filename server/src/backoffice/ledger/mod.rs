@@ -3,8 +3,12 @@
 //! spot, or open). When the office first acts on an entry it writes the `case` record (an
 //! Automerge document with the scope of the visit's group, so it syncs read-only to that
 //! group, under the id `RecordId::for_finding_case`) through core's document functions, and
-//! keeps the ledger row in step. Events are only appended; the status is derived from them by
-//! [`Case::status`], listing (挂牌督办) by [`siteproof_core::is_listed`].
+//! keeps the ledger row in step: the record, the row and the custody entry are one write of the
+//! storage's `CaseStore`, conditional on the record being as the office read it. Opening is
+//! create-only, so a finding has one case whoever opens it on whichever process; an event is
+//! decided on the case as read and stored only if nobody wrote the case since, else the case
+//! is read and the event decided again. Events are only appended; the status is derived from
+//! them by [`Case::status`], listing (挂牌督办) by [`siteproof_core::is_listed`].
 
 mod evidence;
 pub(super) mod pages;
@@ -12,7 +16,7 @@ pub(crate) mod reinspection;
 pub(super) mod routes;
 pub(super) mod rows;
 
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use siteproof_core::{
     Case, CaseEvent, CaseEventKind, CaseStatus, MediaHash, RecordHeader, RecordId, RecordKind,
     Sector, Severity,
@@ -22,9 +26,13 @@ use super::db::{CaseRow, LedgerFilter};
 use super::visits::severity_code;
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
-use crate::evidence::{CustodyEvent, custody};
-use crate::identity::visibility::Visibility;
+use crate::evidence::CustodyEvent;
+use crate::identity::visibility::{Unsectored, Visibility};
 use rows as case_rows;
+
+/// How many times a case write is decided again after losing to another writer of the case
+/// before the caller gets the conflict.
+const CASE_WRITE_ATTEMPTS: usize = 8;
 
 /// Whether a row's deadline has passed at `now` without the rectification reported.
 fn overdue(row: &CaseRow, now: i64) -> bool {
@@ -150,11 +158,11 @@ impl BackOffice {
     /// synced.
     pub async fn open_case(&self, user: &WebUser, visit: &str, finding: &str) -> Result<RecordId> {
         self.refresh_index().await?;
-        let _guard = self.case_lock.lock().await;
-        let (vis, v, f) = (Visibility::user(user), visit.to_owned(), finding.to_owned());
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
         let row = self
-            .db
-            .run(move |c| case_rows::of_finding(c, &vis, &v, &f))
+            .storage
+            .case_store()
+            .case_of_finding(&rows, visit, finding)
             .await?
             .ok_or_else(|| {
                 Error::InvalidInput(format!("visit {visit} has no finding {finding}"))
@@ -165,8 +173,10 @@ impl BackOffice {
         row.id.parse().map_err(internal)
     }
 
-    /// Writes the case record of an entry that has none, opened now by `user`.
-    async fn record_case(&self, user: &WebUser, row: &CaseRow) -> Result<Case> {
+    /// Writes the case record of an entry that has none, opened now by `user`. When another
+    /// writer opened it meanwhile (here or on another process) its case stands: a finding has
+    /// one case.
+    async fn record_case(&self, user: &WebUser, row: &CaseRow) -> Result<()> {
         let detail = self.visit(user, &row.visit_id).await?;
         let f = detail.visit.findings.get(&row.finding_id).ok_or_else(|| {
             Error::InvalidInput(format!(
@@ -205,22 +215,31 @@ impl BackOffice {
         let mut doc = header
             .create_with(ActorId::random(), "case", &case)
             .map_err(internal)?;
-        self.store_office_record(&header, &mut doc, &[], 0).await?;
-        self.index_case(user, &case, &header).await?;
-        Ok(case)
+        let custody = case_custody(user, &case);
+        match self
+            .write_case(&header, &mut doc, &[], 0, row_of(&case, &header), custody)
+            .await
+        {
+            Ok(()) | Err(Error::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ledger row of an entry the user may see.
+    async fn entry(&self, user: &WebUser, id: &str) -> Result<CaseRow> {
+        self.refresh_index().await?;
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
+        self.storage
+            .case_store()
+            .case_row(&rows, id)
+            .await?
+            .ok_or_else(|| Error::UnknownRecord { id: id.to_string() })
     }
 
     /// A ledger entry the user may see: its row and its case (with no events when the office
     /// has not acted on it yet).
     pub async fn case(&self, user: &WebUser, id: &str) -> Result<(CaseRow, Case)> {
-        self.refresh_index().await?;
-        let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let (vis, owned) = (Visibility::user(user), id.to_owned());
-        let row = self
-            .db
-            .run(move |c| case_rows::get(c, &vis, &owned))
-            .await?
-            .ok_or_else(unknown)?;
+        let row = self.entry(user, id).await?;
         if !row.recorded {
             let case = unrecorded_case(&row)?;
             return Ok((row, case));
@@ -241,69 +260,93 @@ impl BackOffice {
         let kind = input
             .kind
             .ok_or_else(|| Error::InvalidInput("say which event to record (kind)".into()))?;
-        let _guard = self.case_lock.lock().await;
-        let (row, case) = self.case(user, id).await?;
-        let status = case.status();
-        // An entry without a record has no events: its status is the finding's, and
-        // `allows` judges every kind but the opening (which the record write makes) by it.
-        if kind == CaseEventKind::Opened || !case.allows(kind) {
-            return Err(Error::InvalidInput(format!(
-                "a case that is {} cannot be {}",
-                status.code(),
-                kind.code()
-            )));
-        }
-        if kind == CaseEventKind::Ordered
-            && (input.unit.as_deref().is_none_or(|u| u.trim().is_empty())
-                || input.deadline.is_none())
-        {
-            return Err(Error::InvalidInput(
-                "an order needs the responsible unit and a deadline".into(),
-            ));
-        }
-        let event = CaseEvent {
-            kind,
-            by: user.login.clone(),
-            at: siteproof_core::now(),
-            note: input.note.filter(|n| !n.trim().is_empty()),
-            unit: input.unit.filter(|u| !u.trim().is_empty()),
-            deadline: input.deadline,
-            media: input.media,
+        let decide = |case: &Case| {
+            let status = case.status();
+            // An entry without a record has no events: its status is the finding's, and
+            // `allows` judges every kind but the opening (which the record write makes) by it.
+            if kind == CaseEventKind::Opened || !case.allows(kind) {
+                return Err(Error::InvalidInput(format!(
+                    "a case that is {} cannot be {}",
+                    status.code(),
+                    kind.code()
+                )));
+            }
+            if kind == CaseEventKind::Ordered
+                && (input.unit.as_deref().is_none_or(|u| u.trim().is_empty())
+                    || input.deadline.is_none())
+            {
+                return Err(Error::InvalidInput(
+                    "an order needs the responsible unit and a deadline".into(),
+                ));
+            }
+            Ok(CaseEvent {
+                kind,
+                by: user.login.clone(),
+                at: siteproof_core::now(),
+                note: input.note.clone().filter(|n| !n.trim().is_empty()),
+                unit: input.unit.clone().filter(|u| !u.trim().is_empty()),
+                deadline: input.deadline,
+                media: input.media.clone(),
+            })
         };
-        self.append_event(user, &row, event, Evidence::UploadedToCase)
+        self.advance_case(user, id, Evidence::UploadedToCase, decide)
             .await
     }
 
-    /// Appends `event` to an entry (the caller holds the case lock and has checked the
-    /// lifecycle allows it), writing the case record first when the entry has none.
-    async fn append_event(
+    /// Appends the event `decide` makes of an entry's case as it stands, writing the case
+    /// record first when the entry has none. `decide` refuses what the lifecycle does not
+    /// allow; it judges the case as read, and the write is stored only if nobody wrote the
+    /// case since, else the case is read and judged again.
+    async fn advance_case(
         &self,
         user: &WebUser,
-        row: &CaseRow,
-        event: CaseEvent,
+        id: &str,
         evidence: Evidence,
+        decide: impl Fn(&Case) -> Result<CaseEvent>,
     ) -> Result<Case> {
-        if !row.recorded {
-            self.record_case(user, row).await?;
-        }
-        let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
-        if evidence == Evidence::UploadedToCase {
-            let uploaded = evidence::uploads(&doc);
-            if let Some(m) = event.media.iter().find(|m| !uploaded.contains(m.as_str())) {
-                return Err(Error::InvalidInput(format!(
-                    "evidence {m} was not uploaded to this case"
-                )));
+        for attempt in 1..=CASE_WRITE_ATTEMPTS {
+            let row = self.entry(user, id).await?;
+            if !row.recorded {
+                // Judged on the finding first, so a refused event writes no record.
+                decide(&unrecorded_case(&row)?)?;
+                self.record_case(user, &row).await?;
+                continue;
+            }
+            let (mut doc, mut case, seq) = self.load_case(&row.id).await?;
+            let event = decide(&case)?;
+            if evidence == Evidence::UploadedToCase {
+                let uploaded = evidence::uploads(&doc);
+                if let Some(m) = event.media.iter().find(|m| !uploaded.contains(m.as_str())) {
+                    return Err(Error::InvalidInput(format!(
+                        "evidence {m} was not uploaded to this case"
+                    )));
+                }
+            }
+            case.events.push(event);
+            let heads = doc.get_heads();
+            autosurgeon::reconcile_prop(&mut doc, ROOT, "case", &case).map_err(internal)?;
+            doc.commit();
+            let header = RecordHeader::read(&doc).map_err(internal)?;
+            let custody = case_custody(user, &case);
+            match self
+                .write_case(
+                    &header,
+                    &mut doc,
+                    &heads,
+                    seq,
+                    row_of(&case, &header),
+                    custody,
+                )
+                .await
+            {
+                Ok(()) => return Ok(case),
+                Err(Error::Conflict(_)) if attempt < CASE_WRITE_ATTEMPTS => {}
+                Err(e) => return Err(e),
             }
         }
-        case.events.push(event);
-        let heads = doc.get_heads();
-        autosurgeon::reconcile_prop(&mut doc, ROOT, "case", &case).map_err(internal)?;
-        doc.commit();
-        let header = RecordHeader::read(&doc).map_err(internal)?;
-        self.store_office_record(&header, &mut doc, &heads, seq)
-            .await?;
-        self.index_case(user, &case, &header).await?;
-        Ok(case)
+        Err(Error::Conflict(format!(
+            "case {id} kept changing while this event was decided: try again"
+        )))
     }
 
     /// The ledger: the entries matching `filter` the user may see, newest found first, at
@@ -332,21 +375,25 @@ impl BackOffice {
             .await
     }
 
-    /// The case's ledger row and its custody entry, written together.
-    async fn index_case(&self, user: &WebUser, case: &Case, header: &RecordHeader) -> Result<()> {
-        self.write_ledger_row(row_of(case, header), case_custody(user, case))
-            .await
-    }
-
-    /// A ledger row and a custody entry in one transaction.
-    async fn write_ledger_row(&self, row: CaseRow, event: CustodyEvent) -> Result<()> {
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                case_rows::put(&tx, &row)?;
-                custody::append_in(&tx, &event, siteproof_core::now())?;
-                tx.commit()
-            })
-            .await
+    /// Stores what the office wrote to a case record (the changes of `doc` after `heads`, read
+    /// at log position `known_through`, 0 for a new case) with its ledger row and a custody
+    /// entry, in one transaction; a `Conflict` when the record is no longer as read.
+    async fn write_case(
+        &self,
+        header: &RecordHeader,
+        doc: &mut AutoCommit,
+        heads: &[ChangeHash],
+        known_through: u64,
+        row: CaseRow,
+        custody: CustodyEvent,
+    ) -> Result<()> {
+        // A case changes what the region's directory counts.
+        self.directory_changed(&header.scope.region);
+        let record = super::office_write(header, doc, heads, known_through);
+        self.storage
+            .case_store()
+            .write_case(&record, &row, &custody)
+            .await?;
+        Ok(())
     }
 }

@@ -36,26 +36,23 @@ impl BackOffice {
             )));
         }
         let mut rows: Vec<CaseRow> = Vec::with_capacity(ids.len());
-        {
-            let _guard = self.case_lock.lock().await;
-            for id in ids {
-                let (row, case) = self.case(user, id).await?;
-                if case.status() == CaseStatus::Closed {
-                    return Err(Error::InvalidInput(format!("hazard {id} is closed")));
-                }
-                if rows.first().is_some_and(|first| first.group != row.group) {
-                    return Err(Error::InvalidInput(
-                        "a re-inspection goes to one group: choose hazards that group found".into(),
-                    ));
-                }
-                // The phones read the hazard from its case record: write it now if the
-                // office has not acted on the entry yet.
-                if !row.recorded {
-                    self.record_case(user, &row).await?;
-                }
-                if !rows.iter().any(|r| r.id == row.id) {
-                    rows.push(row);
-                }
+        for id in ids {
+            let (row, case) = self.case(user, id).await?;
+            if case.status() == CaseStatus::Closed {
+                return Err(Error::InvalidInput(format!("hazard {id} is closed")));
+            }
+            if rows.first().is_some_and(|first| first.group != row.group) {
+                return Err(Error::InvalidInput(
+                    "a re-inspection goes to one group: choose hazards that group found".into(),
+                ));
+            }
+            // The phones read the hazard from its case record: write it now if the office
+            // has not acted on the entry yet (a case opened meanwhile elsewhere stands).
+            if !row.recorded {
+                self.record_case(user, &row).await?;
+            }
+            if !rows.iter().any(|r| r.id == row.id) {
+                rows.push(row);
             }
         }
         let first = &rows[0];
@@ -110,8 +107,7 @@ impl BackOffice {
         id: &str,
         result: &str,
     ) -> Result<Case> {
-        let _guard = self.case_lock.lock().await;
-        let (row, case) = self.case(user, id).await?;
+        let row = self.entry(user, id).await?;
         let owned = row.id.clone();
         let found = self
             .db
@@ -127,12 +123,6 @@ impl BackOffice {
                 "the re-inspection found the hazard not rectified".into(),
             ));
         }
-        if !case.allows_verification_on_site() {
-            return Err(Error::InvalidInput(format!(
-                "a case that is {} cannot be verified",
-                case.status().code()
-            )));
-        }
         let note = format!(
             "复查已整改 / Re-inspected, rectified: {} ({}){}",
             found.by,
@@ -143,20 +133,29 @@ impl BackOffice {
                 .map(|n| format!(" — {n}"))
                 .unwrap_or_default()
         );
-        let event = CaseEvent {
-            kind: CaseEventKind::Verified,
-            by: user.login.clone(),
-            at: siteproof_core::now(),
-            note: Some(note),
-            unit: None,
-            deadline: None,
-            media: found
-                .media
-                .iter()
-                .map(|m| m.parse().map_err(internal))
-                .collect::<Result<_>>()?,
+        let media: Vec<_> = found
+            .media
+            .iter()
+            .map(|m| m.parse().map_err(internal))
+            .collect::<Result<_>>()?;
+        let decide = |case: &Case| {
+            if !case.allows_verification_on_site() {
+                return Err(Error::InvalidInput(format!(
+                    "a case that is {} cannot be verified",
+                    case.status().code()
+                )));
+            }
+            Ok(CaseEvent {
+                kind: CaseEventKind::Verified,
+                by: user.login.clone(),
+                at: siteproof_core::now(),
+                note: Some(note.clone()),
+                unit: None,
+                deadline: None,
+                media: media.clone(),
+            })
         };
-        self.append_event(user, &row, event, Evidence::Reinspection)
+        self.advance_case(user, id, Evidence::Reinspection, decide)
             .await
     }
 }

@@ -1,36 +1,20 @@
-//! SQL of the `bo_cases` table: the hazard ledger, one row per finding. The visit index
-//! enters each finding as it is synced (`recorded` 0: the row follows the finding); the
-//! office's case record, once written, owns the row (`recorded` 1).
+//! SQL of the `bo_cases` table that the visit index reads and writes: the hazard ledger, one
+//! row per finding. The visit index enters each finding as it is synced (`recorded` 0: the row
+//! follows the finding); the office's case record, once written, owns the row (`recorded` 1),
+//! which the storage's `CaseStore` writes with the record. Lists and counts join the index's
+//! visits, so they stay here with it.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 
 use crate::backoffice::db::{CaseRow, FindingRow, LedgerFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::ledger_columns;
 use siteproof_core::CaseStatus;
 
 const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
                        c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
                        c.opened_at, c.closed_at, c.fixed_on_spot, c.recorded";
-
-/// The precomputed columns of a row (migration 008): whether it is listed whatever the date
-/// (the rule of `siteproof_core::is_listed`, with "overdue" left to the query) and its
-/// deadline while that still runs (`CaseStatus::awaits_rectification`).
-fn derived(
-    status: &str,
-    escalated: bool,
-    severity: &str,
-    fixed_on_spot: bool,
-    deadline: Option<i64>,
-) -> (bool, Option<i64>) {
-    match CaseStatus::from_code(status) {
-        Some(s) => (
-            siteproof_core::is_listed(s, escalated, false, severity == "major", fixed_on_spot),
-            deadline.filter(|_| s.awaits_rectification()),
-        ),
-        None => (false, None),
-    }
-}
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
@@ -107,48 +91,6 @@ fn filtered(vis: &Visibility, filter: &LedgerFilter, now: i64) -> (String, Vec<V
     (sql, args)
 }
 
-/// Writes a case record's row; it replaces the finding's entry and keeps when the hazard
-/// was found.
-pub fn put(conn: &Connection, c: &CaseRow) -> rusqlite::Result<()> {
-    let (listed, open_deadline) = derived(
-        &c.status,
-        c.escalated,
-        &c.severity,
-        c.fixed_on_spot,
-        c.deadline,
-    );
-    conn.execute(
-        "INSERT OR REPLACE INTO bo_cases
-         (id, region, grp, visit_id, finding_id, site, sector, severity, description, status,
-          unit, deadline, escalated, opened_at, closed_at, fixed_on_spot, recorded, listed,
-          open_deadline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-          COALESCE((SELECT opened_at FROM bo_cases WHERE visit_id = ?4 AND finding_id = ?5), ?14),
-          ?15, ?16, 1, ?17, ?18)",
-        params![
-            c.id,
-            c.region,
-            c.group,
-            c.visit_id,
-            c.finding_id,
-            c.site,
-            c.sector,
-            c.severity,
-            c.description,
-            c.status,
-            c.unit,
-            c.deadline,
-            c.escalated,
-            c.opened_at,
-            c.closed_at,
-            c.fixed_on_spot,
-            listed,
-            open_deadline
-        ],
-    )?;
-    Ok(())
-}
-
 /// Enters a visit's findings into the ledger: a finding with a case record keeps it (only
 /// when it was found is refreshed), the others follow the finding; entries of findings the
 /// visit no longer has go.
@@ -175,7 +117,7 @@ pub fn enter_findings(
             continue;
         }
         let status = CaseStatus::of_finding(f.fixed_on_spot);
-        let (listed, _) = derived(status.code(), false, &f.severity, f.fixed_on_spot, None);
+        let (listed, _) = ledger_columns(status.code(), false, &f.severity, f.fixed_on_spot, None);
         enter.execute(params![
             f.case_id,
             v.region,
@@ -225,36 +167,6 @@ pub fn count(
         params_from_iter(args.iter()),
         |r| r.get(0),
     )
-}
-
-/// One entry, if the user may see it.
-pub fn get(conn: &Connection, vis: &Visibility, id: &str) -> rusqlite::Result<Option<CaseRow>> {
-    let (sql, mut args) = scope(vis);
-    args.push(Value::Text(id.into()));
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM bo_cases c{sql} AND c.id = ?"),
-        params_from_iter(args.iter()),
-        row,
-    )
-    .optional()
-}
-
-/// The entry of one finding, if the user may see it.
-pub fn of_finding(
-    conn: &Connection,
-    vis: &Visibility,
-    visit: &str,
-    finding: &str,
-) -> rusqlite::Result<Option<CaseRow>> {
-    let (sql, mut args) = scope(vis);
-    args.push(Value::Text(visit.into()));
-    args.push(Value::Text(finding.into()));
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM bo_cases c{sql} AND c.visit_id = ? AND c.finding_id = ?"),
-        params_from_iter(args.iter()),
-        row,
-    )
-    .optional()
 }
 
 /// The ledger entries of a visit's findings: finding id -> (entry id, status code).

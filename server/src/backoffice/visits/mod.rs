@@ -203,13 +203,18 @@ impl BackOffice {
     /// Whether the policy lets its reader see a record: a visit or a case in the index.
     pub async fn may_read_record(&self, vis: &Visibility, id: &str) -> Result<bool> {
         self.refresh_index().await?;
-        let (vis, owned) = (vis.clone(), id.to_owned());
-        self.db
-            .run(move |c| {
-                Ok(sql::visit(c, &vis, &owned)?.is_some()
-                    || case_rows::get(c, &vis, &owned)?.is_some())
-            })
-            .await
+        let (visible, owned) = (vis.clone(), id.to_owned());
+        if self
+            .db
+            .run(move |c| sql::visit(c, &visible, &owned))
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+        let rows = vis.rows(crate::identity::visibility::Unsectored::Hidden);
+        let case = self.storage.case_store().case_row(&rows, id).await?;
+        Ok(case.is_some())
     }
 
     /// One visit, or `UnknownRecord` when it does not exist or the user may not see it (the
@@ -246,11 +251,7 @@ impl BackOffice {
             }
         }
         let template = self.template(&visit).await;
-        let owned = id.to_owned();
-        let evidence = self
-            .db
-            .run(move |c| crate::evidence::statuses_of(c, &owned))
-            .await?;
+        let evidence = self.storage.custody_store().statuses(id).await?;
         Ok(VisitDetail {
             row,
             visit,

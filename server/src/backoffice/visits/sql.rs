@@ -299,7 +299,8 @@ pub fn store_index(
                     (v, findings)
                 }
                 IndexRows::Case(c) => {
-                    case_rows::put(&tx, c)?;
+                    crate::storage::put_sqlite_case_row(&tx, c)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                     continue;
                 }
                 IndexRows::Collection(c) => {

@@ -16,7 +16,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_template_drafts.sql"),
     include_str!("migrations/006_rosters.sql"),
     include_str!("migrations/007_assignments.sql"),
-    include_str!("migrations/008_upload_leases.sql"),
+    include_str!("migrations/008_custody.sql"),
+    include_str!("migrations/009_cases.sql"),
+    include_str!("migrations/010_upload_leases.sql"),
 ];
 
 /// The schema version this build writes.

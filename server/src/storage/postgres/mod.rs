@@ -4,6 +4,8 @@
 //! server processes can share one database.
 
 mod assignments;
+mod cases;
+mod custody;
 mod leads;
 mod log;
 mod migrate;

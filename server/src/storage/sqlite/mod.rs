@@ -2,6 +2,8 @@
 //! (with group commit) and a small pool of read-only connections used on blocking threads.
 
 mod assignments;
+mod cases;
+mod custody;
 mod leads;
 mod log;
 mod queries;
@@ -26,6 +28,7 @@ use tokio::sync::Semaphore;
 use siteproof_core::migrations::{self, MigrationError};
 
 use super::{StorageError, StorageResult};
+pub use cases::put_row as put_sqlite_case_row;
 pub use row_filter::SqliteCondition;
 pub use shared::SharedConnection;
 use writer::Writer;

@@ -54,6 +54,14 @@ impl SyncStorage for SqliteStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn custody_store(&self) -> std::sync::Arc<dyn crate::storage::CustodyStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
+    fn case_store(&self) -> std::sync::Arc<dyn crate::storage::CaseStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

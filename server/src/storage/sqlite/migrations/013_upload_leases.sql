@@ -1,7 +1,7 @@
 -- Leases on tus uploads (`storage/upload_leases.rs`), so that one process at a time appends
 -- to an upload and the expiry sweep spares one being appended to; a lease lasts until
 -- `expires_at` (ms since the Unix epoch) unless its holder renews it (PostgreSQL
--- migration 008).
+-- migration 010).
 
 CREATE TABLE upload_leases (
     upload_id  TEXT PRIMARY KEY,

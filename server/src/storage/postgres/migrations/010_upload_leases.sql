@@ -1,4 +1,4 @@
--- Schema version 8: leases on tus uploads (`storage/upload_leases.rs`), so that one process
+-- Schema version 10: leases on tus uploads (`storage/upload_leases.rs`), so that one process
 -- at a time appends to an upload and the expiry sweep spares one being appended to; a
 -- lease lasts until `expires_at` (ms since the Unix epoch) unless its holder renews it
 -- (SQLite migration 013).
