@@ -2,7 +2,7 @@
 //! delegate to the core; the conversions live with the records.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 
 use siteproof_core::media::{MediaStore, Uploader};
 use siteproof_core::sync::SyncClient;
@@ -29,7 +29,9 @@ use crate::visit::{NewVisit, Visit, VisitSummary};
 /// connection so that captures go on while footage uploads.
 #[derive(uniffi::Object)]
 pub struct SiteproofStore {
-    inner: Mutex<Store>,
+    /// Handed over fairly: `sync` takes it for one step at a time and a capture waiting for it
+    /// gets it before the sync's next step (`siteproof_core::sync::SyncAccess`).
+    inner: parking_lot::Mutex<Store>,
     media: MediaStore,
     db_path: String,
     /// The store key, kept to open the uploader's connection (wiped on drop).
@@ -61,7 +63,7 @@ impl SiteproofStore {
         let store = open_store(&db_path, key.as_ref())?;
         Ok(Self {
             media: store.media_store(&media_dir)?,
-            inner: Mutex::new(store),
+            inner: parking_lot::Mutex::new(store),
             db_path,
             key: Mutex::new(key),
             uploads: Mutex::new(None),
@@ -279,9 +281,18 @@ impl SiteproofStore {
 
     /// Pushes the outbox and pulls what changed for this device's group. Safe to call at any
     /// time; a sync cut off anywhere leaves the store consistent and the next one completes
-    /// it. Network I/O; other store calls wait while it runs.
+    /// it. Network I/O: the store is held for one step at a time (building a request, merging
+    /// a part of what arrived), never while waiting for the server, so captures go on
+    /// meanwhile and wait for one step at most.
     pub fn sync(&self) -> ApiResult<SyncSummary> {
-        Ok(self.store().sync()?.into())
+        let base = self
+            .store()
+            .server_url()?
+            .ok_or_else(|| core::Error::NotFound {
+                kind: "server enrollment",
+                id: "this device".into(),
+            })?;
+        Ok(SyncClient::new(&base)?.sync_with(&self.inner)?.into())
     }
 
     /// Uploads every pending file `network` allows, oldest first, resuming where earlier runs
@@ -363,20 +374,41 @@ impl SiteproofStore {
 }
 
 impl SiteproofStore {
-    /// The store, for one call. A panic in an earlier call poisons the lock; the store itself
-    /// is consistent on disk (every write is one transaction), so its cache is dropped and
-    /// work goes on.
+    /// The store, for one call. A call that panics drops the store's cache as it unwinds (the
+    /// store itself is consistent on disk: every write is one transaction), and work goes on.
     /// The media folder (a handle: cloning it copies no files).
     pub(crate) fn media_store(&self) -> MediaStore {
         self.media.clone()
     }
 
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.inner.lock().unwrap_or_else(|poisoned| {
-            let mut store = poisoned.into_inner();
-            store.clear_cache();
-            store
-        })
+    pub(crate) fn store(&self) -> StoreGuard<'_> {
+        StoreGuard(self.inner.lock())
+    }
+}
+
+/// The store held for one call ([`SiteproofStore::store`]).
+pub(crate) struct StoreGuard<'a>(parking_lot::MutexGuard<'a, Store>);
+
+impl std::ops::Deref for StoreGuard<'_> {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.0
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        // A call that panicked may have left cached documents ahead of the database.
+        if std::thread::panicking() {
+            self.0.clear_cache();
+        }
     }
 }
 

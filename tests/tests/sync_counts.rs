@@ -1,6 +1,6 @@
 //! Regression guards that count instead of timing, so they cannot flake on a shared machine:
 //! one changed answer with many visits in scope costs one round trip and under 2 KB on the
-//! wire.
+//! wire; a sync of a store shared with captures takes it one bounded step at a time.
 
 use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{self, PushRecord, SyncRequest, SyncResponse};
@@ -148,4 +148,103 @@ fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() 
     let mut fresh = server.enroll_store(&group, &dir.path().join("fresh.db"), "乙");
     fresh.sync().expect("pull");
     assert_eq!(fresh.list_visits().expect("list").len(), SEEDED);
+}
+
+/// The store behind a lock, as the app shares it, counting the steps a sync takes it for.
+struct CountingSteps<'a> {
+    store: &'a parking_lot::Mutex<siteproof_core::Store>,
+    steps: usize,
+}
+
+use siteproof_core::sync::SyncAccess;
+
+impl SyncAccess for &mut CountingSteps<'_> {
+    fn with<R>(
+        &mut self,
+        step: impl FnOnce(&mut siteproof_core::Store) -> siteproof_core::Result<R>,
+    ) -> siteproof_core::Result<R> {
+        self.steps += 1;
+        (&mut &*self.store).with(step)
+    }
+
+    fn part(&self) -> Option<usize> {
+        Some(siteproof_core::sync::SHARED_PART)
+    }
+}
+
+/// A fresh device whose store is shared with captures pulls 100 visits with the store taken
+/// for one step at a time: a request, then at most `SHARED_PART` records merged per step,
+/// then the round's end; captures made on another thread meanwhile all stay and go up with
+/// the next sync, and the device ends with what a device syncing on its own store holds.
+#[test]
+fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
+    use siteproof_core::sync::{SHARED_PART, SyncClient};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(&dir.path().join("server"));
+    let group = server.create_group("第一督导组");
+    let template = siteproof_tests::template(ANSWERS);
+    server.publish_template(&template);
+    // Enrolled (and synced once) before the seeder pushes: its next sync pulls every visit.
+    let mut fresh = server.enroll_store(&group, &dir.path().join("fresh.db"), "乙");
+    let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
+    for n in 0..VISITS {
+        let v = seeder
+            .create_visit(siteproof_tests::new_visit(&template, &format!("企业{n}")))
+            .expect("visit");
+        answer(&mut seeder, &v, "i0", AnswerValue::Pass, &format!("{n}"));
+    }
+    seeder.sync().expect("push");
+
+    let own = fresh
+        .create_visit(siteproof_tests::new_visit(&template, "现场"))
+        .expect("own visit");
+    let shared = parking_lot::Mutex::new(fresh);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut counting = CountingSteps {
+        store: &shared,
+        steps: 0,
+    };
+    let (summary, captured) = std::thread::scope(|scope| {
+        let capturing = scope.spawn(|| {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || n < 3 {
+                {
+                    let mut store = shared.lock();
+                    let item = format!("i{}", n % ANSWERS);
+                    answer(&mut store, &own, &item, AnswerValue::Pass, &format!("c{n}"));
+                }
+                n += 1;
+                // An inspector's pace, not a loop holding the lock back to back.
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            n
+        });
+        let client = SyncClient::new(&server.url()).expect("client");
+        let summary = client.sync_with(&mut counting).expect("shared sync");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        (summary, capturing.join().expect("captures"))
+    });
+    assert!(summary.pulled as usize >= VISITS, "{summary:?}");
+    let rounds = summary.round_trips as usize;
+    // The token, then per round a request and its end, and the pulled records in parts.
+    let least = 1 + 2 * rounds + (summary.pulled as usize).div_ceil(SHARED_PART);
+    assert!(
+        counting.steps >= least,
+        "{} steps for {} records in {rounds} rounds (at least {least})",
+        counting.steps,
+        summary.pulled
+    );
+    let mut fresh = shared.into_inner();
+    assert_eq!(fresh.list_visits().expect("list").len(), VISITS + 1);
+    assert!(captured >= 3);
+    fresh.sync().expect("the captures go up");
+    assert_eq!(
+        fresh.outbox_len().expect("outbox"),
+        0,
+        "every capture acknowledged"
+    );
+    let mut other = server.enroll_store(&group, &dir.path().join("other.db"), "丙");
+    other.sync().expect("pull");
+    assert_eq!(other.list_visits().expect("list").len(), VISITS + 1);
 }

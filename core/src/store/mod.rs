@@ -47,7 +47,7 @@ pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
 pub use peer::PeerCredentials;
 pub use pushes::VisitFromAssignment;
-pub use sync_state::RoundOutcome;
+pub use sync_state::{PulledPage, RoundOutcome};
 pub use unreadable::UnreadableRecord;
 
 /// Who is capturing on this device: set at enrollment and when an inspector signs in.

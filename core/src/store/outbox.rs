@@ -73,6 +73,18 @@ impl Store {
 
     /// The unacknowledged changes, record by record, at most `max_records` records.
     pub fn pending_changes(&mut self, max_records: usize) -> Result<Vec<PendingChanges>> {
+        self.pending_changes_within(max_records, usize::MAX)
+    }
+
+    /// The unacknowledged changes, record by record, at most `max_records` records and no
+    /// more records once their changes' bytes pass `max_bytes` (the first record comes
+    /// whatever its size, and the one that passes the limit is included, for the caller to
+    /// leave out): records past the limit are not loaded.
+    pub fn pending_changes_within(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<PendingChanges>> {
         let ids: Vec<String> = {
             let mut stmt = self
                 .conn
@@ -86,7 +98,11 @@ impl Store {
                 .collect::<Result<_, _>>()?
         };
         let mut out = Vec::with_capacity(ids.len());
+        let mut bytes = 0_usize;
         for id in ids {
+            if bytes > max_bytes {
+                break;
+            }
             let id: RecordId = id.parse()?;
             let wanted: Vec<ChangeHash> = {
                 let mut stmt = self
@@ -120,6 +136,7 @@ impl Store {
                 pending.hashes.push(change.hash());
                 pending.changes.push(change.bytes().into_owned());
             }
+            bytes += pending.changes.iter().map(Vec::len).sum::<usize>();
             out.push(pending);
         }
         Ok(out)

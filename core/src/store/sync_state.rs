@@ -1,6 +1,7 @@
 //! The device side of a sync round, without I/O: build the request from the outbox and the
-//! cursor, then apply the response in one transaction. The HTTP client (feature
-//! `http-client`) only moves the bytes.
+//! cursor, then apply the response, in one transaction or (for a store shared with captures)
+//! a part at a time ([`PulledPage`]). The HTTP client (feature `http-client`) only moves the
+//! bytes.
 
 use automerge::ChangeHash;
 use serde_bytes::ByteBuf;
@@ -32,6 +33,9 @@ pub struct RoundOutcome {
     /// Whether the caller should run another round (more pages, outbox not drained, or
     /// records to fetch whole).
     pub again: bool,
+    /// Whether that is for more to pull (more pages, records to fetch whole, a reset), not
+    /// only for changes still in the outbox.
+    pub more_to_pull: bool,
 }
 
 impl Store {
@@ -39,7 +43,7 @@ impl Store {
     pub fn prepare_sync(&mut self) -> Result<SyncRequest> {
         let mut push = Vec::new();
         let mut bytes = 0;
-        for p in self.pending_changes(MAX_PUSH_RECORDS)? {
+        for p in self.pending_changes_within(MAX_PUSH_RECORDS, MAX_PUSH_BYTES)? {
             let size: usize = p.changes.iter().map(Vec::len).sum();
             if !push.is_empty() && bytes + size > MAX_PUSH_BYTES {
                 break;
@@ -65,104 +69,91 @@ impl Store {
     /// round starts from the same place. Acknowledgements are by hash, so applying a response
     /// late or twice is harmless.
     pub fn apply_sync_response(&mut self, response: SyncResponse) -> Result<RoundOutcome> {
+        let mut applying = PulledPage::new(response);
+        let records = std::mem::take(&mut applying.response.records);
         // Read before the transaction: a renewed certificate is checked against them.
-        let credentials = match response.certificate {
+        let credentials = match applying.response.certificate {
             Some(_) => Some(self.peer_credentials()?),
             None => None,
         };
-        let result = self.apply_in_transaction(response, credentials.as_ref());
+        let result: Result<RoundOutcome> = (|| {
+            let tx = self.conn.transaction()?;
+            merge_pulled(
+                &tx,
+                &mut self.docs,
+                &mut self.templates,
+                &self.actor,
+                &records,
+                &mut applying,
+            )?;
+            let out = finish_round(
+                &tx,
+                &mut self.docs,
+                &self.actor,
+                applying,
+                credentials.as_ref(),
+            )?;
+            tx.commit()?;
+            Ok(out)
+        })();
         if result.is_err() {
             self.clear_cache();
         }
         result
     }
 
-    fn apply_in_transaction(
-        &mut self,
-        response: SyncResponse,
-        credentials: Option<&super::PeerCredentials>,
-    ) -> Result<RoundOutcome> {
-        let tx = self.conn.transaction()?;
-        let mut out = RoundOutcome::default();
-        let mut need_full: Vec<RecordId> = Vec::new();
-        for record in &response.records {
-            out.pulled += 1;
-            match merge_in(
+    /// Merges the next `at_most` records of a pulled page (see [`PulledPage`]) in a
+    /// transaction of their own; returns whether records are left. What is merged stays even
+    /// if the round ends there: merging the same changes again is harmless, and the cursor
+    /// moves only with [`Store::finish_pulled_page`].
+    pub fn merge_pulled_part(&mut self, page: &mut PulledPage, at_most: usize) -> Result<bool> {
+        let end = (page.next + at_most).min(page.response.records.len());
+        let records = std::mem::take(&mut page.response.records);
+        let result: Result<()> = (|| {
+            let tx = self.conn.transaction()?;
+            merge_pulled(
                 &tx,
                 &mut self.docs,
+                &mut self.templates,
                 &self.actor,
-                Some(&record.id),
-                &record.data,
-                MergeOrigin::Server,
-            ) {
-                Ok(merged) => out.updated += u64::from(merged.new_changes > 0),
-                // Our copy lacks history the changes build on: ask for the whole document.
-                Err(Error::MissingDependencies { .. }) => {
-                    self.docs.evict(&record.id);
-                    need_full.push(record.id.clone());
-                }
-                // A back-office record (template, case, assignment) that we hold as a copy of
-                // our own making, e.g. a template installed by hand before enrolling: the
-                // server owns these, so its copy replaces ours (whole, or fetched whole).
-                Err(Error::Malformed(_) | Error::WrongKind { .. })
-                    if record
-                        .kind
-                        .parse::<RecordKind>()
-                        .is_ok_and(|k| !k.written_by_devices()) =>
-                {
-                    self.docs.evict(&record.id);
-                    self.templates.remove(&record.id);
-                    if record.full {
-                        replace_in(&tx, &mut self.docs, &self.actor, &record.id, &record.data)?;
-                        out.updated += 1;
-                    } else {
-                        need_full.push(record.id.clone());
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+                &records[page.next..end],
+                page,
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        page.response.records = records;
+        if result.is_err() {
+            self.clear_cache();
         }
-        {
-            let mut stmt =
-                tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
-            for ack in &response.acked {
-                for hash in &ack.hashes {
-                    let hash = ChangeHash::try_from(hash.as_slice()).map_err(|_| {
-                        Error::Malformed("acknowledged hash is not 32 bytes".into())
-                    })?;
-                    out.pushed +=
-                        stmt.execute(rusqlite::params![ack.id.as_str(), hash.as_ref()])? as u64;
-                }
-            }
+        result?;
+        page.next = end;
+        Ok(page.next < page.response.records.len())
+    }
+
+    /// Ends a round whose records [`Store::merge_pulled_part`] merged: clears acknowledged
+    /// changes from the outbox and stores the new cursor, in one transaction.
+    pub fn finish_pulled_page(&mut self, mut page: PulledPage) -> Result<RoundOutcome> {
+        if page.next < page.response.records.len() {
+            return Err(Error::Malformed(
+                "a pulled page finished before all its records were merged".into(),
+            ));
         }
-        if response.reset {
-            // The server lost history (or is another server): offer it everything we hold.
-            tracing::warn!("server did not recognise our sync cursor; re-queueing every record");
-            outbox::requeue_all(&tx, &mut self.docs, &self.actor)?;
+        page.response.records.clear();
+        let credentials = match page.response.certificate {
+            Some(_) => Some(self.peer_credentials()?),
+            None => None,
+        };
+        let result: Result<RoundOutcome> = (|| {
+            let tx = self.conn.transaction()?;
+            let out = finish_round(&tx, &mut self.docs, &self.actor, page, credentials.as_ref())?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        if result.is_err() {
+            self.clear_cache();
         }
-        set_meta(
-            &tx,
-            "sync_cursor",
-            &serde_json::to_string(&CursorJson::from(&response.cursor))?,
-        )?;
-        if let Some(revoked) = &response.revoked {
-            let list: Vec<&str> = revoked.iter().map(|d| d.as_str()).collect();
-            set_meta(&tx, "peer_revoked", &list.join(","))?;
-        }
-        if let (Some(certificate), Some(current)) = (&response.certificate, credentials) {
-            super::peer::store_renewed_certificate(&tx, current, certificate)?;
-        }
-        let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
-        set_meta(&tx, "sync_need_full", &still_needed.join(","))?;
-        let outbox_left: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
-        tx.commit()?;
-        out.again = response.more
-            || !need_full.is_empty()
-            || response.reset
-            // More to push, and this round made progress (a server that acknowledges nothing
-            // must not keep us looping).
-            || (out.pushed > 0 && outbox_left > 0);
-        Ok(out)
+        result
     }
 
     /// The cursor the next sync sends, if this device has synced before.
@@ -253,4 +244,131 @@ impl TryFrom<CursorJson> for Cursor {
             reads: c.reads,
         })
     }
+}
+
+/// A server's answer being applied a part at a time ([`Store::merge_pulled_part`], then
+/// [`Store::finish_pulled_page`]), so that a shared store is held for one part at a time, not
+/// for a whole page of thousands of records.
+pub struct PulledPage {
+    response: SyncResponse,
+    /// The first record not merged yet.
+    next: usize,
+    out: RoundOutcome,
+    need_full: Vec<RecordId>,
+}
+
+impl PulledPage {
+    /// The answer to apply.
+    pub fn new(response: SyncResponse) -> Self {
+        Self {
+            response,
+            next: 0,
+            out: RoundOutcome::default(),
+            need_full: Vec::new(),
+        }
+    }
+}
+
+/// Merges `records` (the pulled records or a part of them) into the store in `tx`, counting
+/// them in `page`.
+fn merge_pulled(
+    tx: &rusqlite::Transaction<'_>,
+    docs: &mut super::docs::DocCache,
+    templates: &mut std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>,
+    actor: &automerge::ActorId,
+    records: &[crate::sync::wire::PulledRecord],
+    page: &mut PulledPage,
+) -> Result<()> {
+    for record in records {
+        page.out.pulled += 1;
+        match merge_in(
+            tx,
+            docs,
+            actor,
+            Some(&record.id),
+            &record.data,
+            MergeOrigin::Server,
+        ) {
+            Ok(merged) => page.out.updated += u64::from(merged.new_changes > 0),
+            // Our copy lacks history the changes build on: ask for the whole document.
+            Err(Error::MissingDependencies { .. }) => {
+                docs.evict(&record.id);
+                page.need_full.push(record.id.clone());
+            }
+            // A back-office record (template, case, assignment) that we hold as a copy of
+            // our own making, e.g. a template installed by hand before enrolling: the
+            // server owns these, so its copy replaces ours (whole, or fetched whole).
+            Err(Error::Malformed(_) | Error::WrongKind { .. })
+                if record
+                    .kind
+                    .parse::<RecordKind>()
+                    .is_ok_and(|k| !k.written_by_devices()) =>
+            {
+                docs.evict(&record.id);
+                templates.remove(&record.id);
+                if record.full {
+                    replace_in(tx, docs, actor, &record.id, &record.data)?;
+                    page.out.updated += 1;
+                } else {
+                    page.need_full.push(record.id.clone());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The rest of a round, in `tx`: acknowledged changes out of the outbox, the cursor, the
+/// revoked devices, a renewed certificate and the records to fetch whole.
+fn finish_round(
+    tx: &rusqlite::Transaction<'_>,
+    docs: &mut super::docs::DocCache,
+    actor: &automerge::ActorId,
+    page: PulledPage,
+    credentials: Option<&super::PeerCredentials>,
+) -> Result<RoundOutcome> {
+    let PulledPage {
+        response,
+        mut out,
+        need_full,
+        ..
+    } = page;
+    {
+        let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
+        for ack in &response.acked {
+            for hash in &ack.hashes {
+                let hash = ChangeHash::try_from(hash.as_slice())
+                    .map_err(|_| Error::Malformed("acknowledged hash is not 32 bytes".into()))?;
+                out.pushed +=
+                    stmt.execute(rusqlite::params![ack.id.as_str(), hash.as_ref()])? as u64;
+            }
+        }
+    }
+    if response.reset {
+        // The server lost history (or is another server): offer it everything we hold.
+        tracing::warn!("server did not recognise our sync cursor; re-queueing every record");
+        outbox::requeue_all(tx, docs, actor)?;
+    }
+    set_meta(
+        tx,
+        "sync_cursor",
+        &serde_json::to_string(&CursorJson::from(&response.cursor))?,
+    )?;
+    if let Some(revoked) = &response.revoked {
+        let list: Vec<&str> = revoked.iter().map(|d| d.as_str()).collect();
+        set_meta(tx, "peer_revoked", &list.join(","))?;
+    }
+    if let (Some(certificate), Some(current)) = (&response.certificate, credentials) {
+        super::peer::store_renewed_certificate(tx, current, certificate)?;
+    }
+    let still_needed: Vec<String> = need_full.iter().map(|id| id.to_string()).collect();
+    set_meta(tx, "sync_need_full", &still_needed.join(","))?;
+    let outbox_left: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+    out.more_to_pull = response.more || !need_full.is_empty() || response.reset;
+    out.again = out.more_to_pull
+        // More to push, and this round made progress (a server that acknowledges nothing
+        // must not keep us looping).
+        || (out.pushed > 0 && outbox_left > 0);
+    Ok(out)
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::evidence::EvidenceKey;
 use crate::ids::DeviceId;
 use crate::model::Scope;
-use crate::store::{Profile, Store};
+use crate::store::{Profile, PulledPage, Store};
 
 /// A guard against a server that always says `more`.
 const MAX_ROUNDS: usize = 10_000;
@@ -121,31 +121,51 @@ impl SyncClient {
     /// Pushes the outbox and pulls what changed, in as many rounds as needed (one in the
     /// common case). Safe to call at any time.
     pub fn sync(&self, store: &mut Store) -> Result<SyncSummary> {
-        let token = store.server_token()?.ok_or_else(|| Error::NotFound {
-            kind: "server enrollment",
-            id: "this device".into(),
-        })?;
+        self.sync_with(store)
+    }
+
+    /// [`SyncClient::sync`] on a store reached through `store` ([`SyncAccess`]): a store
+    /// shared with captures is taken for one step at a time, never across a network wait.
+    pub fn sync_with(&self, mut store: impl SyncAccess) -> Result<SyncSummary> {
+        let token = store
+            .with(|s| s.server_token())?
+            .ok_or_else(|| Error::NotFound {
+                kind: "server enrollment",
+                id: "this device".into(),
+            })?;
         let mut summary = SyncSummary::default();
         let mut repaired = false;
+        // On a shared store captures go on meanwhile: once everything is pulled and what
+        // waited when the sync began is pushed, the sync ends, and later captures go with
+        // the next one (else a steady stream of captures could keep it going).
+        let mut waiting = store.with(|s| s.outbox_len())?;
         for _ in 0..MAX_ROUNDS {
-            let request = store.prepare_sync()?;
+            let request = store.with(Store::prepare_sync)?;
             let response = match self.round(&token, &request, &mut summary) {
                 Ok(response) => response,
                 // The server lacks history our changes build on: it lost data (restored from a
                 // backup). Offer it everything we hold, once, and go on.
                 Err(Error::Server { code, .. }) if code == "missing_dependencies" && !repaired => {
                     tracing::warn!("server lacks history of our changes; re-sending everything");
-                    store.requeue_everything()?;
+                    store.with(Store::requeue_everything)?;
+                    waiting = summary.pushed + store.with(|s| s.outbox_len())?;
                     repaired = true;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            let round = store.apply_sync_response(response)?;
+            let round = match store.part() {
+                None => store.with(|s| s.apply_sync_response(response))?,
+                Some(part) => {
+                    let mut page = PulledPage::new(response);
+                    while store.with(|s| s.merge_pulled_part(&mut page, part))? {}
+                    store.with(|s| s.finish_pulled_page(page))?
+                }
+            };
             summary.pushed += round.pushed;
             summary.pulled += round.pulled;
             summary.records_updated += round.updated;
-            if !round.again {
+            if !round.again || (!round.more_to_pull && summary.pushed >= waiting) {
                 return Ok(summary);
             }
         }
@@ -174,6 +194,57 @@ impl SyncClient {
         let bytes = checked(resp)?;
         summary.bytes_down += bytes.len() as u64;
         wire::decode(&bytes)
+    }
+}
+
+/// How a sync reaches the store: one it has to itself (`&mut Store`: each round applied in
+/// one transaction), or one shared with captures behind a lock
+/// (`&parking_lot::Mutex<Store>`), which the sync takes for one step at a time: building a
+/// request, merging [`SHARED_PART`] pulled records, ending the round, and hands over fairly
+/// after each (a thread waiting for the store gets it before the sync's next step; a plain
+/// mutex lets the releasing thread take it back at once, and a capture could wait for the
+/// whole sync). A capture so waits for one step at most, never for the network or a whole
+/// page of thousands of records.
+pub trait SyncAccess {
+    /// Runs `step` on the store.
+    fn with<R>(&mut self, step: impl FnOnce(&mut Store) -> Result<R>) -> Result<R>;
+    /// How many pulled records one step merges; `None`: a round's in one transaction.
+    fn part(&self) -> Option<usize>;
+}
+
+/// Pulled records one step of a sync on a shared store merges (a few tens of milliseconds on
+/// a phone).
+pub const SHARED_PART: usize = 50;
+
+impl SyncAccess for &mut Store {
+    fn with<R>(&mut self, step: impl FnOnce(&mut Store) -> Result<R>) -> Result<R> {
+        step(self)
+    }
+
+    fn part(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl SyncAccess for &parking_lot::Mutex<Store> {
+    fn with<R>(&mut self, step: impl FnOnce(&mut Store) -> Result<R>) -> Result<R> {
+        let mut store = self.lock();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(&mut store))) {
+            Ok(result) => {
+                parking_lot::MutexGuard::unlock_fair(store);
+                result
+            }
+            Err(panic) => {
+                // A step that panicked may have left cached documents ahead of the database.
+                store.clear_cache();
+                drop(store);
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+
+    fn part(&self) -> Option<usize> {
+        Some(SHARED_PART)
     }
 }
 

@@ -7,4 +7,4 @@ mod http;
 pub mod wire;
 
 #[cfg(feature = "http-client")]
-pub use http::{Enrollment, SyncClient, SyncSummary};
+pub use http::{Enrollment, SHARED_PART, SyncAccess, SyncClient, SyncSummary};

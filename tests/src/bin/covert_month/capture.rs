@@ -3,7 +3,7 @@
 //! own write, on a timeline with what else happened, so a slow one can be placed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use siteproof_core::{AnswerInput, AnswerValue, NewFinding, RecordId, Severity, Store, Template};
@@ -11,12 +11,12 @@ use siteproof_core::{AnswerInput, AnswerValue, NewFinding, RecordId, Severity, S
 use super::{CAPTURE_PACE, VISITS};
 
 /// A store shared by the capture thread and the sync, as the app's store object is.
-pub type Shared = Mutex<Store>;
+pub type Shared = parking_lot::Mutex<Store>;
 
 /// The store for one call. A panicked holder left it consistent on disk (every write is one
 /// transaction), so a poisoned lock is taken over, as the FFI does.
-pub fn lock(store: &Shared) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(PoisonError::into_inner)
+pub fn lock(store: &Shared) -> parking_lot::MutexGuard<'_, Store> {
+    store.lock()
 }
 
 /// An answer the inspector gives to item `item`: mostly passes, a fail every seventh, with a

@@ -7,7 +7,6 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -138,7 +137,8 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
     let mut go = String::new();
     std::io::stdin().read_line(&mut go).expect("wait for go");
 
-    let store = Mutex::new(store);
+    // Shared as the app shares it (`SiteproofStore`): handed over fairly.
+    let store = parking_lot::Mutex::new(store);
     let done = AtomicBool::new(false);
     let (summary, took, cpu, mut waits) = std::thread::scope(|scope| {
         let capturing = scope.spawn(|| {
@@ -146,7 +146,7 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
             let mut k = 0;
             while !done.load(Ordering::Acquire) {
                 let t = Instant::now();
-                let mut store = store.lock().expect("store");
+                let mut store = store.lock();
                 waits.push(t.elapsed());
                 store
                     .answer_item(
@@ -163,7 +163,10 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
         });
         let t = Instant::now();
         let cpu0 = cpu_seconds(None);
-        let summary = store.lock().expect("store").sync().expect("pull");
+        // As the app's `SiteproofStore::sync`: the store taken for one step at a time.
+        let base = store.lock().server_url().expect("url");
+        let client = SyncClient::new(&base.expect("enrolled")).expect("client");
+        let summary = client.sync_with(&store).expect("pull");
         let cpu = cpu_seconds(None) - cpu0;
         let took = t.elapsed();
         done.store(true, Ordering::Release);
@@ -174,7 +177,7 @@ pub(super) fn client(url: &str, code: &str, db: &Path) {
             capturing.join().expect("capture thread"),
         )
     });
-    let store = store.into_inner().expect("store");
+    let store = store.into_inner();
     let held = store.list_visits().expect("list").len() - 1;
     waits.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
