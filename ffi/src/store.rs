@@ -26,7 +26,9 @@ use crate::visit::{NewVisit, Visit, VisitSummary};
 /// when it returns), `enroll`, `sync` and `upload_pending` do network I/O (seconds to hours).
 /// Call them off the main thread: `Dispatchers.IO` on Android, a background `Task` or queue on
 /// iOS. Calls wait for each other, except `upload_pending`, which runs on its own database
-/// connection so that captures go on while footage uploads.
+/// connection so that captures go on while footage uploads, and `sync`, which holds the store
+/// for one short step at a time (never while it waits for the server), so that a capture
+/// waits for one step at most.
 #[derive(uniffi::Object)]
 pub struct SiteproofStore {
     /// Handed over fairly: `sync` takes it for one step at a time and a capture waiting for it
