@@ -66,7 +66,10 @@ pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRE
 pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
-pub use sqlite::{SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row};
+pub use sqlite::{
+    SQLITE_CASE_COLUMNS, SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row,
+    sqlite_case_row,
+};
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};

@@ -51,31 +51,11 @@ pub struct NewAssignment {
     pub cases: Vec<RecordId>,
 }
 
-/// An assignment as the office lists it.
+/// An assignment as the office lists it: as issued, with the visits started from it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AssignmentRow {
-    /// Record id.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Group.
-    pub group: String,
-    /// Assignment kind code.
-    pub kind: String,
-    /// Title.
-    pub title: String,
-    /// Sector code.
-    pub sector: Option<String>,
-    /// Site name.
-    pub site: Option<String>,
-    /// The lead it came from.
-    pub lead: Option<String>,
-    /// Deadline, ms.
-    pub due: Option<i64>,
-    /// Who issued it.
-    pub issued_by: String,
-    /// When, ms.
-    pub issued_at: i64,
+    /// The assignment as stored.
+    pub issued: IssuedAssignment,
     /// Visits started from it (from the visit index).
     pub visits: i64,
 }
@@ -255,22 +235,9 @@ impl BackOffice {
             .await?;
         Ok(issued
             .into_iter()
-            .map(|a| {
-                let visits = counts.get(&a.id).copied().unwrap_or(0);
-                AssignmentRow {
-                    id: a.id,
-                    region: a.region,
-                    group: a.group,
-                    kind: a.kind,
-                    title: a.title,
-                    sector: a.sector,
-                    site: a.site,
-                    lead: a.lead,
-                    due: a.due,
-                    issued_by: a.issued_by,
-                    issued_at: a.issued_at,
-                    visits,
-                }
+            .map(|issued| AssignmentRow {
+                visits: counts.get(&issued.id).copied().unwrap_or(0),
+                issued,
             })
             .collect())
     }

@@ -35,13 +35,13 @@ pub fn assignments_page(
             } }
             tbody {
                 @for r in rows {
-                    tr data-assignment=(r.id) {
-                        td { (date_time(r.issued_at)) }
-                        td { (r.group) }
-                        td { (lang.assignment_kind_code(&r.kind)) }
-                        td { a href={(BASE) "/assignments/" (r.id)} { (r.title) } }
-                        td { (r.site.as_deref().unwrap_or("—")) }
-                        td { (r.due.map(date).unwrap_or_else(|| "—".into())) }
+                    tr data-assignment=(r.issued.id) {
+                        td { (date_time(r.issued.issued_at)) }
+                        td { (r.issued.group) }
+                        td { (lang.assignment_kind_code(&r.issued.kind)) }
+                        td { a href={(BASE) "/assignments/" (r.issued.id)} { (r.issued.title) } }
+                        td { (r.issued.site.as_deref().unwrap_or("—")) }
+                        td { (r.issued.due.map(date).unwrap_or_else(|| "—".into())) }
                         td.visits { (r.visits) }
                     }
                 }
@@ -113,7 +113,7 @@ pub fn assignment_page(
 ) -> Markup {
     let body = html! {
         p {
-            (lang.assignment_kind(assignment.kind)) " · " (lang.t("督查组", "Group")) " " strong { (row.group) }
+            (lang.assignment_kind(assignment.kind)) " · " (lang.t("督查组", "Group")) " " strong { (row.issued.group) }
             " · " (lang.t("下发", "Issued")) " " (date_time(assignment.issued_at)) " " (assignment.issued_by)
             @if let Some(d) = assignment.due { " · " (lang.t("期限", "Due")) " " (date(d)) }
         }

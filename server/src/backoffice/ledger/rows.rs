@@ -9,34 +9,8 @@ use rusqlite::{Connection, params, params_from_iter};
 
 use crate::backoffice::db::{CaseRow, FindingRow, LedgerFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
-use crate::storage::ledger_columns;
+use crate::storage::{SQLITE_CASE_COLUMNS as COLUMNS, ledger_columns, sqlite_case_row as row};
 use siteproof_core::CaseStatus;
-
-const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
-                       c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
-                       c.opened_at, c.closed_at, c.fixed_on_spot, c.recorded";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
-    Ok(CaseRow {
-        id: r.get(0)?,
-        region: r.get(1)?,
-        group: r.get(2)?,
-        visit_id: r.get(3)?,
-        finding_id: r.get(4)?,
-        site: r.get(5)?,
-        sector: r.get(6)?,
-        severity: r.get(7)?,
-        description: r.get(8)?,
-        status: r.get(9)?,
-        unit: r.get(10)?,
-        deadline: r.get(11)?,
-        escalated: r.get(12)?,
-        opened_at: r.get(13)?,
-        closed_at: r.get(14)?,
-        fixed_on_spot: r.get(15)?,
-        recorded: r.get(16)?,
-    })
-}
 
 fn scope(vis: &Visibility) -> (String, Vec<Value>) {
     let filter = vis.rows(Unsectored::Hidden).to_sqlite("c");

@@ -17,11 +17,13 @@ use crate::storage::{
     StorageError, StorageResult,
 };
 
-const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
+/// The columns [`case_row`] reads, of `bo_cases` as `c`.
+pub const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
                        c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
                        c.opened_at, c.closed_at, c.fixed_on_spot, c.recorded";
 
-fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
+/// A ledger row read from [`COLUMNS`].
+pub fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
         id: r.get(0)?,
         region: r.get(1)?,

@@ -29,6 +29,7 @@ use siteproof_core::migrations::{self, MigrationError};
 
 use super::{StorageError, StorageResult};
 pub use cases::put_row as put_sqlite_case_row;
+pub use cases::{COLUMNS as SQLITE_CASE_COLUMNS, case_row as sqlite_case_row};
 pub use row_filter::SqliteCondition;
 pub use shared::SharedConnection;
 use writer::Writer;
