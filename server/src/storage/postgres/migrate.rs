@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_custody.sql"),
     include_str!("migrations/009_cases.sql"),
     include_str!("migrations/010_upload_leases.sql"),
+    include_str!("migrations/011_office_index.sql"),
 ];
 
 /// The schema version this build writes.
