@@ -25,6 +25,10 @@ pub struct AdminArgs {
     /// `s3://BUCKET/PREFIX`). Default: blobs/ in --data.
     #[arg(long, env = "SITEPROOF_BLOBS")]
     blobs: Option<siteproof_server::blob::BlobLocation>,
+    /// The server's database, as `siteproof serve --database`: a `postgres://` URL, or the
+    /// embedded SQLite file in --data (the default).
+    #[arg(long, env = "SITEPROOF_DATABASE_URL", default_value = "embedded")]
+    database: siteproof_server::storage::Database,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -137,6 +141,17 @@ pub(crate) enum TemplateCommand {
 
 /// Runs one admin command.
 pub async fn run(args: AdminArgs) -> Result<(), CliError> {
+    if matches!(
+        args.command,
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. }
+    ) && !args.database.is_embedded()
+    {
+        return Err(CliError::Usage(
+            "backup and restore copy the embedded SQLite file; a PostgreSQL database is backed \
+             up with PostgreSQL's own tools and the blob store with its own (docs/deploy.md)"
+                .into(),
+        ));
+    }
     // Backups read and write files only: no services, no migrations of what they copy.
     let command = match args.command {
         AdminCommand::Backup { to } => return backup(&args.data, &to),
@@ -152,9 +167,10 @@ pub async fn run(args: AdminArgs) -> Result<(), CliError> {
     }
     let config = ServerConfig {
         blobs: args.blobs.clone().unwrap_or_default(),
+        database: args.database.clone(),
         ..ServerConfig::default()
     };
-    let services = Services::open(&args.data, config)?;
+    let services = Services::open(&args.data, config).await?;
     let done = run_on(command, &services).await;
     services.shutdown().await?;
     done

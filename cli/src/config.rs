@@ -14,6 +14,7 @@ use clap::{Args, Subcommand};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use siteproof_server::blob::BlobLocation;
 use siteproof_server::identity::ProxyNet;
+use siteproof_server::storage::Database;
 
 use crate::CliError;
 
@@ -31,6 +32,12 @@ pub struct ServeOptions {
     #[arg(long, env = "SITEPROOF_BLOBS")]
     #[serde(default, deserialize_with = "parsed")]
     pub blobs: Option<BlobLocation>,
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (libpq's URL, with its
+    /// `sslmode` and `sslrootcert`) for a PostgreSQL database that several server processes
+    /// share, or `embedded` [default: embedded, siteproof.db in --data].
+    #[arg(long, env = "SITEPROOF_DATABASE_URL")]
+    #[serde(default, deserialize_with = "parsed")]
+    pub database: Option<Database>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SITEPROOF_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -105,6 +112,9 @@ pub struct ServeConfig {
     /// `None`: `blobs/` in the data directory.
     #[serde(serialize_with = "shown", skip_serializing_if = "Option::is_none")]
     pub blobs: Option<BlobLocation>,
+    /// See [`ServeOptions::database`]; shown without its password.
+    #[serde(serialize_with = "shown_database")]
+    pub database: Database,
     /// See [`ServeOptions::listen`].
     pub listen: SocketAddr,
     /// See [`ServeOptions::metrics_listen`].
@@ -170,6 +180,7 @@ impl ServeOptions {
         Self {
             data: self.data.or(lower.data),
             blobs: self.blobs.or(lower.blobs),
+            database: self.database.or(lower.database),
             listen: self.listen.or(lower.listen),
             metrics_listen: self.metrics_listen.or(lower.metrics_listen),
             // A list set in a higher layer replaces the lower one's whole.
@@ -194,6 +205,7 @@ impl ServeOptions {
         let config = ServeConfig {
             data: self.data.unwrap_or_else(|| "siteproof-data".into()),
             blobs: self.blobs,
+            database: self.database.unwrap_or_default(),
             listen: self
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
@@ -310,4 +322,8 @@ fn shown<S: Serializer>(blobs: &Option<BlobLocation>, serializer: S) -> Result<S
         Some(BlobLocation::Folder(dir)) => dir.serialize(serializer),
         Some(BlobLocation::S3(s3)) => serializer.collect_str(s3),
     }
+}
+
+fn shown_database<S: Serializer>(database: &Database, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(database)
 }

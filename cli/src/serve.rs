@@ -52,6 +52,7 @@ pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), C
     let mut config = ServerConfig {
         sync_body_limit: options.sync_body_limit_mib.get().saturating_mul(1 << 20),
         blobs: options.blobs.clone().unwrap_or_default(),
+        database: options.database.clone(),
         trusted_proxies: TrustedProxies::new(options.trusted_proxy.clone()),
         ..ServerConfig::default()
     };
@@ -68,7 +69,7 @@ pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), C
         _ => None,
     };
     config.metrics_on_main_listener = options.metrics_listen.is_none();
-    let state = Services::open(&options.data, config)?;
+    let state = Services::open(&options.data, config).await?;
     if let Some(addr) = options.metrics_listen {
         let listener = bind(addr).await?;
         let bound = listener.local_addr().map_err(|source| CliError::Io {
@@ -94,7 +95,7 @@ pub async fn run(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), C
     } else {
         "http"
     };
-    tracing::info!(addr = %local, scheme, data = %options.data.display(), "siteproof server listening");
+    tracing::info!(addr = %local, scheme, data = %options.data.display(), database = %options.database, "siteproof server listening");
     if options.demo {
         return demo::run(listener, state, &options.data, &options.demo_templates).await;
     }

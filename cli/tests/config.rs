@@ -156,6 +156,51 @@ fn config_check_prints_the_configuration_in_force_with_secrets_masked() {
 }
 
 #[test]
+fn the_database_url_is_read_from_file_and_environment_and_printed_without_its_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pg.toml");
+    std::fs::write(
+        &file,
+        "database = \"postgres://file:file-secret@db-a:5432/siteproof\"\n",
+    )
+    .expect("write");
+    let check = |env: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_siteproof"));
+        command.args(["config", "check", file.to_str().expect("utf-8")]);
+        match env {
+            Some(url) => command.env("SITEPROOF_DATABASE_URL", url),
+            None => command.env_remove("SITEPROOF_DATABASE_URL"),
+        };
+        let out = command.output().expect("run");
+        (out.status.success(), text(&out))
+    };
+    let (ok, printed) = check(None);
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains("database = \"postgres://file:***@db-a:5432/siteproof\""),
+        "{printed}"
+    );
+    assert!(!printed.contains("file-secret"), "{printed}");
+    // The environment overrides the file.
+    let (ok, printed) = check(Some(
+        "postgresql://env:env-secret@db-b/office?sslmode=require",
+    ));
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains("database = \"postgresql://env:***@db-b/office?sslmode=require\""),
+        "{printed}"
+    );
+    assert!(!printed.contains("env-secret"), "{printed}");
+    // Anything but a PostgreSQL URL is refused, naming the form.
+    let (ok, printed) = check(Some("mysql://db/x"));
+    assert!(!ok, "{printed}");
+    assert!(
+        printed.contains("postgres://USER:PASSWORD@HOST"),
+        "{printed}"
+    );
+}
+
+#[test]
 fn config_check_names_the_bad_key_and_its_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, content, expected) in [
@@ -209,4 +254,26 @@ fn the_example_configuration_in_docs_parses() {
     );
     let out = siteproof(&["config", "check", example]);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn backup_and_restore_refuse_a_postgres_database_and_say_what_to_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let to = dir.path().join("backup");
+    for args in [
+        vec!["backup", "--to", to.to_str().expect("utf-8")],
+        vec!["restore", "--from", to.to_str().expect("utf-8")],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_siteproof"))
+            .args(["admin", "--data", data.to_str().expect("utf-8")])
+            .args(["--database", "postgres://u:p@127.0.0.1:1/none"])
+            .args(&args)
+            .output()
+            .expect("run");
+        let printed = text(&out);
+        assert!(!out.status.success(), "{args:?}: {printed}");
+        assert!(printed.contains("PostgreSQL's own tools"), "{printed}");
+        assert!(!to.exists() && !data.exists(), "nothing written: {printed}");
+    }
 }

@@ -176,7 +176,9 @@ async fn main() {
     let visits = args.first().copied().unwrap_or(20_000);
     let cases = args.get(1).copied().unwrap_or(2_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = AppState::open(dir.path(), ServerConfig::default()).expect("open");
+    let state = AppState::open(dir.path(), ServerConfig::default())
+        .await
+        .expect("open");
     for g in 0..4 {
         state
             .admin

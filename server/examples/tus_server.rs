@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Ok(ms) = std::env::var("SITEPROOF_UPLOAD_LOCK_WAIT_MS") {
             config.media.lock_wait = std::time::Duration::from_millis(ms.parse()?);
         }
-        let state = AppState::open(std::path::Path::new(&dir), config)?;
+        let state = AppState::open(std::path::Path::new(&dir), config).await?;
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening http://{}", listener.local_addr()?)?;

@@ -8,7 +8,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use siteproof_server::{ServerConfig, Services, serve, shutdown_signal};
 //!
-//! let state = Services::open("/var/lib/siteproof".as_ref(), ServerConfig::default())?;
+//! let state = Services::open("/var/lib/siteproof".as_ref(), ServerConfig::default()).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! serve(listener, state, shutdown_signal()).await?;
 //! # Ok(()) }
@@ -29,7 +29,8 @@
 //!   `GET /v1/openapi.json` (checked in as `docs/openapi.json`).
 //! - [`tls`]: optional built-in HTTPS, its certificate reloaded on SIGHUP ([`serve_tls`]).
 //! - [`SyncStorage`]: the storage trait, with [`SqliteStorage`] as the embedded backend,
-//!   [`storage::PostgresStorage`] for several processes on one database (not yet selectable)
+//!   [`storage::PostgresStorage`] for several processes on one database (`storage::Database`
+//!   selects one)
 //!   and [`storage_suite`] as the test suite every backend runs.
 //!
 //! `docs/ARCHITECTURE.md` maps the layers.

@@ -14,7 +14,7 @@ use crate::devices::DeviceRegistry;
 use crate::error::{Error, Result};
 use crate::evidence::EvidenceService;
 use crate::identity::{Sessions, TrustedProxies};
-use crate::storage::{SqliteStorage, SyncStorage};
+use crate::storage::{Database, SyncStorage};
 use crate::sync::{SyncLimits, SyncService};
 use crate::tus::{MediaConfig, MediaService};
 
@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Where blobs live: the data directory's `blobs/` unless told otherwise.
     pub blobs: BlobLocation,
+    /// Where the state lives: the data directory's SQLite file unless told otherwise.
+    pub database: Database,
     /// Whether `GET /metrics` is on the main listener (false when a listener of its own
     /// serves it: `--metrics-listen`).
     pub metrics_on_main_listener: bool,
@@ -52,6 +54,7 @@ impl Default for ServerConfig {
             office: BackOfficeConfig::default(),
             connections: ConnectionLimits::default(),
             blobs: BlobLocation::DataDir,
+            database: Database::Embedded,
             metrics_on_main_listener: true,
             trusted_proxies: TrustedProxies::default(),
         }
@@ -87,9 +90,10 @@ pub struct Services {
 pub type AppState = Services;
 
 impl Services {
-    /// Opens the services under `data_dir`: `siteproof.db` (SQLite, migrated on open) and
-    /// `blobs/` for media, both created if missing.
-    pub fn open(data_dir: &Path, config: ServerConfig) -> Result<Self> {
+    /// Opens the services under `data_dir`: the database (`siteproof.db`, SQLite, unless
+    /// `config.database` names PostgreSQL; migrated on open) and `blobs/` for media (unless
+    /// `config.blobs` names another store), created if missing.
+    pub async fn open(data_dir: &Path, config: ServerConfig) -> Result<Self> {
         crate::metrics::install();
         for dir in [data_dir.to_path_buf(), data_dir.join(BLOBS_DIR)] {
             std::fs::create_dir_all(&dir).map_err(|e| {
@@ -99,9 +103,14 @@ impl Services {
                 ))
             })?;
         }
-        let sqlite = SqliteStorage::open(data_dir.join(DATABASE_FILE))?;
-        let db_path = sqlite.path().to_path_buf();
-        let storage: Arc<dyn SyncStorage> = Arc::new(sqlite);
+        if !config.database.is_embedded() {
+            // The back office's index, registry and supervision still read the SQLite file.
+            return Err(Error::Internal(
+                "the back office cannot run on PostgreSQL yet".into(),
+            ));
+        }
+        let storage = config.database.open(data_dir).await?;
+        let db_path = data_dir.join(DATABASE_FILE);
         let blobs: Arc<dyn BlobStore> = config
             .blobs
             .open(data_dir)

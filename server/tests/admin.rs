@@ -136,6 +136,7 @@ async fn a_draft_published_by_two_processes_at_once_is_published_once() {
         first.dir.path(),
         siteproof_server::ServerConfig::default(),
     )
+    .await
     .expect("second process");
     let text = serde_json::to_string(&template()).expect("json");
     first

@@ -877,6 +877,7 @@ async fn two_processes_acting_on_one_hazard_at_once_write_each_event_once() {
         first.dir.path(),
         siteproof_server::ServerConfig::default(),
     )
+    .await
     .expect("second process");
     let mut phone = common::Phone::enroll(&first, "g1").await;
     let visit = phone.capture_visit("化工厂");

@@ -351,7 +351,9 @@ async fn a_cursor_beyond_a_server_restored_from_an_older_backup_triggers_full_re
     // The office restores the backup: same epoch, but the phone's cursor points past its log.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::copy(&backup, dir.path().join("siteproof.db")).expect("restore");
-    let state = siteproof_server::Services::open(dir.path(), Default::default()).expect("open");
+    let state = siteproof_server::Services::open(dir.path(), Default::default())
+        .await
+        .expect("open");
     let restored = TestServer { state, dir };
     let resp = a.round(&restored, 1 << 20).await;
     assert!(resp.reset, "the restored server must not trust the cursor");

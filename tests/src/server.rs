@@ -33,7 +33,9 @@ impl TestServer {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let state = AppState::open(dir, ServerConfig::default()).expect("open server");
+        let state = runtime
+            .block_on(AppState::open(dir, ServerConfig::default()))
+            .expect("open server");
         let listener = runtime.block_on(async {
             // A restarted server may find its old port briefly busy.
             for _ in 0..50 {

@@ -46,13 +46,26 @@ fn cookie(resp: &Response, name: &str) -> String {
 
 impl Office {
     pub fn sign_in(data: &str, url: &str, login: &str) -> Self {
+        Self::add_and_sign_in(&["--data", data], url, login)
+    }
+
+    /// Adds reviewer `login` of region hebei with `siteproof admin ADMIN_ARGS user add` (the
+    /// options naming the server's data: `--data`, `--database`) and signs in at `url`.
+    pub fn add_and_sign_in(admin_args: &[&str], url: &str, login: &str) -> Self {
         let env = [("SITEPROOF_USER_PASSWORD".to_owned(), PASSWORD.to_owned())];
-        let args = [
-            "admin", "--data", data, "user", "add", "--login", login, "--name", login, "--role",
-            "reviewer", "--region", "hebei",
-        ];
+        let mut args = vec!["admin"];
+        args.extend_from_slice(admin_args);
+        args.extend_from_slice(&[
+            "user", "add", "--login", login, "--name", login, "--role", "reviewer", "--region",
+            "hebei",
+        ]);
         let out = super::siteproof_with_env(&args, &env);
         assert!(out.status.success(), "{}", text(&out));
+        Self::sign_in_only(url, login)
+    }
+
+    /// Signs in at `url` as `login`, who exists already.
+    pub fn sign_in_only(url: &str, login: &str) -> Self {
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -95,6 +108,26 @@ impl Office {
             .expect("get")
             .text()
             .expect("body")
+    }
+
+    /// Posts `form` (with the CSRF token); the status and the `location` header.
+    pub fn post_to(&self, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>) {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(form);
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", &self.session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(&all))
+            .send()
+            .expect("post");
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (resp.status().as_u16(), location)
     }
 
     pub fn post(&self, path: &str, form: &[(&str, &str)]) -> u16 {

@@ -60,7 +60,7 @@ pub async fn capture_and_sync(
     phone_dir: &Path,
     file: &Path,
 ) -> Res<(String, RecordId)> {
-    let state = AppState::open(data_dir, ServerConfig::default())?;
+    let state = AppState::open(data_dir, ServerConfig::default()).await?;
     let group = state
         .admin
         .create_group("bench".parse()?, "bench", Some("g1".parse()?))

@@ -40,6 +40,7 @@ mod assignments;
 mod cases;
 mod columns;
 mod custody;
+mod database;
 mod leads;
 mod postgres;
 mod rate;
@@ -61,6 +62,7 @@ pub use custody::{
     BrokenLink, ChainCheck, CustodyEntry, CustodyEvent, CustodyStore, ENTRY_VERSION, EvidenceRow,
     EvidenceSigner, GENESIS,
 };
+pub use database::Database;
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};

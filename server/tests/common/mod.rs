@@ -94,7 +94,9 @@ impl TestServer {
 
     pub async fn with_config(config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let state = AppState::open(dir.path(), config).expect("open server state");
+        let state = AppState::open(dir.path(), config)
+            .await
+            .expect("open server state");
         for g in ["g1", "g2"] {
             state
                 .admin

@@ -167,7 +167,9 @@ impl Server {
     /// Starts a server on `dir` in a child process (this binary with `--serve`).
     fn start(dir: &Path, check_whole: bool) -> Self {
         let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
-        let admin = AppState::open(dir, ServerConfig::default()).expect("admin state");
+        let admin = admin_rt
+            .block_on(AppState::open(dir, ServerConfig::default()))
+            .expect("admin state");
         let mut child = Command::new(std::env::current_exe().expect("exe"))
             .arg("--serve")
             .arg(dir)
@@ -825,7 +827,7 @@ fn serve(dir: &Path, check_whole: bool) {
     rt.block_on(async {
         let mut config = ServerConfig::default();
         config.sync.check_whole_records = check_whole;
-        let state = AppState::open(dir, config).expect("open");
+        let state = AppState::open(dir, config).await.expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
