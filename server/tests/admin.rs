@@ -132,12 +132,10 @@ async fn a_template_version_is_published_once_and_must_be_valid() {
 async fn a_draft_published_by_two_processes_at_once_is_published_once() {
     let first = TestServer::new().await;
     // A second server over the same data directory, as another process would open it.
-    let second = siteproof_server::Services::open(
-        first.dir.path(),
-        siteproof_server::ServerConfig::default(),
-    )
-    .await
-    .expect("second process");
+    let second =
+        siteproof_server::Services::open(first.dir.path(), first.config_of_another_process())
+            .await
+            .expect("second process");
     let text = serde_json::to_string(&template()).expect("json");
     first
         .state

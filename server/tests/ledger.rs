@@ -873,12 +873,10 @@ async fn two_processes_acting_on_one_hazard_at_once_write_each_event_once() {
 
     let first = TestServer::new().await;
     // A second server over the same data directory, as another process would open it.
-    let second = siteproof_server::Services::open(
-        first.dir.path(),
-        siteproof_server::ServerConfig::default(),
-    )
-    .await
-    .expect("second process");
+    let second =
+        siteproof_server::Services::open(first.dir.path(), first.config_of_another_process())
+            .await
+            .expect("second process");
     let mut phone = common::Phone::enroll(&first, "g1").await;
     let visit = phone.capture_visit("化工厂");
     let found = phone

@@ -278,10 +278,14 @@ async fn parallel_guesses_on_two_processes_of_one_database_get_the_limit_once() 
     add_alice(&first).await;
     // A second server over the same data directory, as another process would open it.
     let second = TestServer {
-        state: siteproof_server::Services::open(first.dir.path(), ServerConfig::default())
-            .await
-            .expect("second process"),
+        state: siteproof_server::Services::open(
+            first.dir.path(),
+            first.config_of_another_process(),
+        )
+        .await
+        .expect("second process"),
         dir: tempfile::tempdir().expect("unused folder"),
+        database: None,
     };
     let (one, two) = (
         RealServer::start(&first).await,

@@ -354,7 +354,11 @@ async fn a_cursor_beyond_a_server_restored_from_an_older_backup_triggers_full_re
     let state = siteproof_server::Services::open(dir.path(), Default::default())
         .await
         .expect("open");
-    let restored = TestServer { state, dir };
+    let restored = TestServer {
+        state,
+        dir,
+        database: None,
+    };
     let resp = a.round(&restored, 1 << 20).await;
     assert!(resp.reset, "the restored server must not trust the cursor");
     assert_eq!(

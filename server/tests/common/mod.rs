@@ -81,10 +81,29 @@ pub fn item(id: &str) -> ItemId {
     id.parse().expect("item id")
 }
 
+#[path = "../pg_fixture/mod.rs"]
+mod pg_fixture;
+
+/// The variable that runs a suite's servers on PostgreSQL: `SITEPROOF_TEST_BACKEND=postgres`
+/// (with `SITEPROOF_TEST_DATABASE_URL` naming the test cluster, each server then gets a fresh
+/// database of its own); unset, they run on the embedded SQLite file.
+pub const BACKEND_VAR: &str = "SITEPROOF_TEST_BACKEND";
+
+/// Whether this run's servers use PostgreSQL.
+pub fn on_postgres() -> bool {
+    match std::env::var(BACKEND_VAR).as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("{BACKEND_VAR}={other}: postgres or sqlite"),
+    }
+}
+
 /// A server over a fresh database with groups `g1` and `g2` in region `hebei`.
 pub struct TestServer {
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// The server's PostgreSQL database when the suite runs on it; dropped after the server.
+    pub database: Option<pg_fixture::TestDatabase>,
 }
 
 impl TestServer {
@@ -92,8 +111,15 @@ impl TestServer {
         Self::with_config(ServerConfig::default()).await
     }
 
-    pub async fn with_config(config: ServerConfig) -> Self {
+    pub async fn with_config(mut config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let database = if on_postgres() {
+            let db = pg_fixture::TestDatabase::create().await;
+            config.database = siteproof_server::storage::Database::Postgres(db.url());
+            Some(db)
+        } else {
+            None
+        };
         let state = AppState::open(dir.path(), config)
             .await
             .expect("open server state");
@@ -108,7 +134,21 @@ impl TestServer {
                 .await
                 .expect("create group");
         }
-        Self { state, dir }
+        Self {
+            state,
+            dir,
+            database,
+        }
+    }
+
+    /// The configuration another process of this server would start with: the same database
+    /// (with the embedded default, the same data directory opens it).
+    pub fn config_of_another_process(&self) -> ServerConfig {
+        let mut config = ServerConfig::default();
+        if let Some(db) = &self.database {
+            config.database = siteproof_server::storage::Database::Postgres(db.url());
+        }
+        config
     }
 
     pub fn app(&self) -> Router {

@@ -46,6 +46,20 @@ impl TestDatabase {
         }
     }
 
+    /// The test database's URL, for a server to open (`--database`, `ServerConfig::database`).
+    pub fn url(&self) -> String {
+        let cluster = std::env::var(URL_VAR).expect("the variable was read at creation");
+        let (base, query) = match cluster.split_once('?') {
+            Some((base, query)) => (base.to_owned(), format!("?{query}")),
+            None => (cluster.clone(), String::new()),
+        };
+        let (server, _) = base
+            .rsplit_once('/')
+            .filter(|(server, _)| server.ends_with(|c: char| c != '/'))
+            .unwrap_or((base.as_str(), ""));
+        format!("{server}/{}{query}", self.name)
+    }
+
     /// A plain connection to the test's database, for looking at what the storage wrote.
     pub async fn client(&self) -> Client {
         connect(&self.config).await

@@ -11,6 +11,10 @@
 //! 5. with `--pull [N]` instead (N = 10,000 by default; nothing else runs): a fresh device
 //!    pulling N visits in a process of its own while it captures: time, its own peak RSS,
 //!    how long captures waited for the store (`sync_bench/big_pull.rs`).
+//! 6. with `--scale-out` instead: the 100-device load of phase 3c on SQLite with one server
+//!    process, on PostgreSQL with one, and on PostgreSQL with two (devices split between
+//!    them), in one run: changes/s, p50/p99, each server's peak RSS
+//!    (`sync_bench/scale_out.rs`; needs `SITEPROOF_TEST_DATABASE_URL`, see there).
 //!
 //! Phases 3c and 3d print the server's CPU per synced change; each target line says `ok` or
 //! `MISSED`.
@@ -32,11 +36,14 @@ use std::time::{Duration, Instant};
 use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{self, Cursor, PushRecord, SyncRequest, SyncResponse};
 use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient};
+use siteproof_server::storage::Database;
 use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
 use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib, reset_peak, rss_kib};
 
 #[path = "sync_bench/big_pull.rs"]
 mod big_pull;
+#[path = "sync_bench/scale_out.rs"]
+mod scale_out;
 
 const VISITS: usize = 1_000;
 const ANSWERS: usize = 60;
@@ -97,11 +104,17 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("--serve") => {
             let dir = PathBuf::from(args.get(1).expect("data dir"));
-            serve(
-                &dir,
-                args.get(2).map(String::as_str) == Some("--check-whole"),
-            );
+            let database = match args.iter().position(|a| a == "--database") {
+                Some(at) => args
+                    .get(at + 1)
+                    .expect("--database URL")
+                    .parse()
+                    .expect("URL"),
+                None => Database::Embedded,
+            };
+            serve(&dir, args.iter().any(|a| a == "--check-whole"), database);
         }
+        Some("--scale-out") => scale_out::run(),
         Some("--compare-check") => {
             println!("== server checks every pushed record whole ==");
             let whole = run(true);
@@ -119,7 +132,7 @@ fn main() {
         }
         Some("--help" | "-h") => {
             println!(
-                "sync-bench [--compare-check | --pull [N]]: see the top of tests/src/bin/sync_bench.rs"
+                "sync-bench [--compare-check | --pull [N] | --scale-out]: see the top of tests/src/bin/sync_bench.rs"
             )
         }
         _ => {
@@ -166,14 +179,28 @@ struct Server {
 impl Server {
     /// Starts a server on `dir` in a child process (this binary with `--serve`).
     fn start(dir: &Path, check_whole: bool) -> Self {
+        Self::start_on(dir, check_whole, &Database::Embedded)
+    }
+
+    /// Starts a server on `dir` and `database` in a child process.
+    fn start_on(dir: &Path, check_whole: bool, database: &Database) -> Self {
         let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
+        let config = ServerConfig {
+            database: database.clone(),
+            ..ServerConfig::default()
+        };
         let admin = admin_rt
-            .block_on(AppState::open(dir, ServerConfig::default()))
+            .block_on(AppState::open(dir, config))
             .expect("admin state");
+        let url = match database {
+            Database::Embedded => None,
+            Database::Postgres(url) => Some(url.as_str()),
+        };
         let mut child = Command::new(std::env::current_exe().expect("exe"))
             .arg("--serve")
             .arg(dir)
             .args(check_whole.then_some("--check-whole"))
+            .args(url.map(|url| ["--database", url]).into_iter().flatten())
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn server");
@@ -408,39 +435,11 @@ fn run(check_whole: bool) -> Figures {
     // 3c/3d: the same traffic from a load generator: each device's captures are made
     // beforehand and only their sync requests are sent, so the 2 cores serve the server
     // (on a real deployment the devices are phones, not threads beside it).
-    let traffic: Vec<(String, Vec<Vec<PushRecord>>)> = devices
-        .iter_mut()
-        .enumerate()
-        .map(|(d, (store, visit))| {
-            let rounds = (0..ROUNDS)
-                .map(|round| {
-                    answer_round(store, visit, round, &format!("g d{d}"));
-                    let pending = store.pending_changes(10).expect("pending");
-                    let acked: Vec<_> = pending
-                        .iter()
-                        .flat_map(|p| p.hashes.iter().map(|h| (p.id.clone(), *h)))
-                        .collect();
-                    store.acknowledge(&acked).expect("ack locally");
-                    pending
-                        .into_iter()
-                        .map(|p| PushRecord {
-                            id: p.id,
-                            changes: p.changes.into_iter().map(ByteBuf::from).collect(),
-                        })
-                        .collect()
-                })
-                .collect();
-            (
-                store.server_token().expect("token").expect("enrolled"),
-                rounds,
-            )
-        })
-        .collect();
-    fig.gen_closed = generate(&url, &traffic, pid, None);
+    let traffic = pre_made_traffic(&mut devices, |_| url.clone());
+    fig.gen_closed = generate(&traffic, &[pid], None);
     fig.gen_paced = generate(
-        &url,
         &traffic,
-        pid,
+        &[pid],
         Some(Duration::from_secs_f64(
             (DEVICES * CHANGES_PER_ROUND) as f64 / 1_600.0,
         )),
@@ -633,25 +632,66 @@ fn acked_changes(devices: &mut [(Store, RecordId)], pid: u32) -> Load {
     }
 }
 
+/// One device's pre-made sync traffic: the server it syncs with, its token, and the changes
+/// of each round.
+struct Traffic {
+    url: String,
+    token: String,
+    rounds: Vec<Vec<PushRecord>>,
+}
+
+/// Makes each device's [`ROUNDS`] rounds of answers beforehand (acknowledged locally), for
+/// [`generate`] to send; device `d` syncs with `url(d)`.
+fn pre_made_traffic(
+    devices: &mut [(Store, RecordId)],
+    url: impl Fn(usize) -> String,
+) -> Vec<Traffic> {
+    devices
+        .iter_mut()
+        .enumerate()
+        .map(|(d, (store, visit))| {
+            let rounds = (0..ROUNDS)
+                .map(|round| {
+                    answer_round(store, visit, round, &format!("g d{d}"));
+                    let pending = store.pending_changes(10).expect("pending");
+                    let acked: Vec<_> = pending
+                        .iter()
+                        .flat_map(|p| p.hashes.iter().map(|h| (p.id.clone(), *h)))
+                        .collect();
+                    store.acknowledge(&acked).expect("ack locally");
+                    pending
+                        .into_iter()
+                        .map(|p| PushRecord {
+                            id: p.id,
+                            changes: p.changes.into_iter().map(ByteBuf::from).collect(),
+                        })
+                        .collect()
+                })
+                .collect();
+            Traffic {
+                url: url(d),
+                token: store.server_token().expect("token").expect("enrolled"),
+                rounds,
+            }
+        })
+        .collect()
+}
+
 /// Sends each device's pre-made rounds as sync requests (cursor carried from the previous
 /// response), from one thread per device, closed loop or paced like [`load`].
-fn generate(
-    url: &str,
-    traffic: &[(String, Vec<Vec<PushRecord>>)],
-    pid: u32,
-    period: Option<Duration>,
-) -> Load {
+fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load {
     let http = reqwest::blocking::Client::new();
     let latencies = Mutex::new(Vec::new());
     let barrier = Barrier::new(traffic.len());
     let n = traffic.len();
-    let server_cpu0 = cpu_seconds(Some(pid));
+    let servers_cpu = || pids.iter().map(|pid| cpu_seconds(Some(*pid))).sum::<f64>();
+    let server_cpu0 = servers_cpu();
     let t = Instant::now();
     let changes: usize = std::thread::scope(|scope| {
         let handles: Vec<_> = traffic
             .iter()
             .enumerate()
-            .map(|(d, (token, rounds))| {
+            .map(|(d, Traffic { url, token, rounds })| {
                 let (http, latencies, barrier) = (&http, &latencies, &barrier);
                 scope.spawn(move || {
                     barrier.wait();
@@ -698,7 +738,7 @@ fn generate(
         handles.into_iter().map(|h| h.join().expect("thread")).sum()
     });
     let wall = t.elapsed();
-    let server_cpu = cpu_seconds(Some(pid)) - server_cpu0;
+    let server_cpu = servers_cpu() - server_cpu0;
     let mut lat = latencies.into_inner().expect("lock");
     lat.sort();
     let pct = |p: f64| percentile(&lat, p);
@@ -817,7 +857,7 @@ fn shm_dir() -> PathBuf {
 }
 
 /// The child process: the server on the embedded default, on a free loopback port.
-fn serve(dir: &Path, check_whole: bool) {
+fn serve(dir: &Path, check_whole: bool, database: Database) {
     // As `siteproof serve` does: the allocator's limits (`SYNC_BENCH_GLIBC_DEFAULTS=1` keeps
     // glibc's defaults, to compare).
     if std::env::var_os("SYNC_BENCH_GLIBC_DEFAULTS").is_none() {
@@ -825,7 +865,10 @@ fn serve(dir: &Path, check_whole: bool) {
     }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let mut config = ServerConfig::default();
+        let mut config = ServerConfig {
+            database,
+            ..ServerConfig::default()
+        };
         config.sync.check_whole_records = check_whole;
         let state = AppState::open(dir, config).await.expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
