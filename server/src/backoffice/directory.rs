@@ -27,9 +27,9 @@ use siteproof_core::{
 use super::BackOffice;
 #[cfg(doc)]
 use super::BackOfficeConfig;
-use super::enterprises::sql as registry;
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::sqlite_enterprises as registry;
 
 /// What the server remembers of a region's directory between syncs.
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +80,7 @@ fn wanted(
     vis: &Visibility,
     now: i64,
 ) -> rusqlite::Result<(BTreeMap<String, DirectoryEntry>, u64)> {
-    let enterprises = registry::all(conn, vis)?;
+    let enterprises = registry::all(conn, &vis.enterprise_rows())?;
     let registered = enterprises.len() as u64;
     let hazards = hazard_counts(conn, vis, now)?;
     let tiers = super::supervision::tiers(conn, vis, now)?;

@@ -17,7 +17,7 @@ mod assignments;
 mod briefing;
 mod collections;
 mod dates;
-mod db;
+pub(crate) mod db;
 mod directory;
 mod enterprises;
 mod extract;

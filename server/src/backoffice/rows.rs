@@ -1,36 +1,7 @@
 //! The rows the office's pages read: visits, findings, collections and cases as the index
 //! stores them, and the visit list's filter and counts.
 
-/// A visit as the list shows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VisitRow {
-    /// Record id.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Group.
-    pub group: String,
-    /// Site name.
-    pub site: String,
-    /// Sector code.
-    pub sector: String,
-    /// Mode code.
-    pub mode: String,
-    /// Start, ms.
-    pub started_at: i64,
-    /// End, ms.
-    pub ended_at: Option<i64>,
-    /// Major findings.
-    pub major: i64,
-    /// General findings.
-    pub general: i64,
-    /// Items with conflicting answers.
-    pub conflicts: i64,
-    /// The assignment the visit was started from.
-    pub assignment: Option<String>,
-    /// The credit code typed for the site (trimmed, upper case), if any.
-    pub credit_code: Option<String>,
-}
+pub use crate::storage::VisitRow;
 
 /// A collection (work update or practice) as the office lists it.
 #[derive(Clone, Debug, PartialEq)]

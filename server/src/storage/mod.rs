@@ -21,7 +21,9 @@
 //! ([`SyncStorage::custody_store`]), one chain in one order whichever process appends;
 //! [`CaseStore`] the hazard cases the office writes ([`SyncStorage::case_store`]), each
 //! write of a case record, its ledger row and its custody entry one transaction, conditional
-//! on what the office read; [`UploadLeaseStore`] the leases on tus uploads
+//! on what the office read; [`EnterpriseStore`] the enterprise registry and the site merges
+//! ([`SyncStorage::enterprise_store`]), one live merge per site and one row per enterprise
+//! whichever process writes; [`UploadLeaseStore`] the leases on tus uploads
 //! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
 //! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
 //! backend translates into its own SQL.
@@ -41,6 +43,7 @@ mod cases;
 mod columns;
 mod custody;
 mod database;
+mod enterprises;
 mod leads;
 mod postgres;
 mod rate;
@@ -49,6 +52,7 @@ mod row_filter;
 mod sqlite;
 mod templates;
 mod upload_leases;
+mod visit_rows;
 mod web_users;
 
 use async_trait::async_trait;
@@ -63,17 +67,23 @@ pub use custody::{
     EvidenceSigner, GENESIS,
 };
 pub use database::Database;
+pub use enterprises::{
+    CANDIDATE_ROWS, Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow,
+    EnterpriseReader, EnterpriseStore, HISTORY_ROWS, IndexedFinding, RepeatFinding, SiteMerge,
+};
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
+pub use sqlite::enterprises as sqlite_enterprises;
 pub use sqlite::{
     SQLITE_CASE_COLUMNS, SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row,
     sqlite_case_row,
 };
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
+pub use visit_rows::VisitRow;
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
@@ -375,4 +385,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn custody_store(&self) -> std::sync::Arc<dyn CustodyStore>;
     /// The same backend's case records and ledger rows ([`CaseStore`]), on the same database.
     fn case_store(&self) -> std::sync::Arc<dyn CaseStore>;
+    /// The same backend's enterprise registry and site merges ([`EnterpriseStore`]), on the
+    /// same database.
+    fn enterprise_store(&self) -> std::sync::Arc<dyn EnterpriseStore>;
 }

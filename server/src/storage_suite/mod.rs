@@ -3,8 +3,9 @@
 //! [`TemplateStore`](crate::storage::TemplateStore),
 //! [`RosterStore`](crate::storage::RosterStore),
 //! [`AssignmentStore`](crate::storage::AssignmentStore),
-//! [`CustodyStore`](crate::storage::CustodyStore) and
-//! [`CaseStore`](crate::storage::CaseStore)),
+//! [`CustodyStore`](crate::storage::CustodyStore),
+//! [`CaseStore`](crate::storage::CaseStore) and
+//! [`EnterpriseStore`](crate::storage::EnterpriseStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -21,6 +22,7 @@ mod accounts;
 mod assignments;
 mod cases;
 mod custody;
+mod enterprises;
 mod leads;
 mod log;
 mod processes;
@@ -34,6 +36,7 @@ pub use accounts::*;
 pub use assignments::*;
 pub use cases::*;
 pub use custody::*;
+pub use enterprises::*;
 pub use leads::*;
 pub use log::*;
 pub use processes::*;
@@ -86,7 +89,10 @@ macro_rules! storage_suite {
             an_evidence_check_is_stored_with_its_custody_entry_or_not_at_all,
             a_case_is_written_with_its_row_and_custody_entry,
             a_case_write_not_as_read_writes_nothing,
-            a_lease_has_one_holder_until_it_lapses_or_is_given_back
+            a_lease_has_one_holder_until_it_lapses_or_is_given_back,
+            the_registry_is_imported_once_per_code_and_listed_by_name,
+            an_enterprises_history_is_read_within_the_readers_rows,
+            a_site_merge_sets_its_visits_and_its_undo_clears_exactly_those
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -102,7 +108,9 @@ macro_rules! storage_suite {
             processes_appending_custody_at_once_keep_one_chain,
             processes_opening_one_case_at_once_open_it_once,
             processes_advancing_one_case_at_once_decide_on_each_others_events,
-            processes_taking_one_lease_at_once_give_it_to_one
+            processes_taking_one_lease_at_once_give_it_to_one,
+            processes_merging_one_site_at_once_merge_it_once,
+            processes_importing_one_registry_at_once_keep_one_row_per_code
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

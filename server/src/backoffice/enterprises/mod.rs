@@ -10,127 +10,46 @@
 //! [`Visibility`]: the registry is the region's, the visits and hazards within it are those
 //! the reader may see.
 //!
-//! `import.rs` reads a roster from CSV or XLSX, all rows or none; `sql.rs` holds the SQL.
+//! `import.rs` reads a roster from CSV or XLSX, all rows or none; the registry is kept by
+//! the storage's [`EnterpriseStore`](crate::storage::EnterpriseStore).
 
 pub(super) mod import;
 mod pages;
 pub(super) mod routes;
-pub(super) mod sql;
 
-use siteproof_core::{CreditCode, Sector};
+use siteproof_core::CreditCode;
 
-use super::db::{CaseRow, VisitRow};
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
-use crate::identity::visibility::{Duty, Visibility};
+use crate::identity::visibility::{Duty, Unsectored, Visibility};
+pub use crate::storage::{
+    Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, RepeatFinding, SiteMerge,
+};
+use crate::storage::{EnterpriseReader, StorageError};
 pub use import::{ImportProblem, parse_roster};
 
 /// Rows per page of the enterprise list.
 pub const PAGE_SIZE: i64 = 50;
-/// Visits, hazards and leads an enterprise page lists at most (the counts cover all).
-pub const HISTORY_ROWS: i64 = 500;
-
-/// One enterprise of the registry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Enterprise {
-    /// Unified social credit code (validated).
-    pub credit_code: String,
-    /// Region it belongs to.
-    pub region: String,
-    /// Registered name.
-    pub name: String,
-    /// Names it was known by before.
-    pub former_names: Vec<String>,
-    /// Address.
-    pub address: String,
-    /// Sectors it works in.
-    pub sectors: Vec<Sector>,
-    /// The department responsible for its supervision.
-    pub department: String,
-}
-
-/// An enterprise in the list, with its open hazards.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnterpriseListRow {
-    /// The enterprise.
-    pub enterprise: Enterprise,
-    /// Hazards of its visits not yet closed.
-    pub open_hazards: i64,
-}
-
-/// A reviewer's merge of a name-only site into an enterprise, and its undo.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SiteMerge {
-    /// Row id.
-    pub id: i64,
-    /// The site name typed on visits and leads.
-    pub site: String,
-    /// The enterprise it was merged into.
-    pub credit_code: String,
-    /// Who merged it.
-    pub merged_by: String,
-    /// When, ms.
-    pub merged_at: i64,
-    /// Who undid it, once undone.
-    pub undone_by: Option<String>,
-    /// When it was undone, ms.
-    pub undone_at: Option<i64>,
-}
-
-/// A lead linked to an enterprise.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnterpriseLead {
-    /// Lead id.
-    pub id: String,
-    /// The site as the whistleblower named it.
-    pub site: String,
-    /// What was reported.
-    pub description: String,
-    /// When, ms.
-    pub received_on: i64,
-    /// Stored status code.
-    pub status: String,
-}
-
-/// A checklist item failed on more than one visit of an enterprise.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RepeatFinding {
-    /// The checklist item id.
-    pub item: String,
-    /// Visits it was found on.
-    pub visits: i64,
-    /// Findings under it.
-    pub findings: i64,
-    /// The latest, ms.
-    pub last_at: i64,
-}
-
-/// An enterprise's page: its whole history as the reader may see it.
-#[derive(Clone, Debug)]
-pub struct EnterpriseHistory {
-    /// The enterprise.
-    pub enterprise: Enterprise,
-    /// Its visits, newest first (at most [`HISTORY_ROWS`]).
-    pub visits: Vec<VisitRow>,
-    /// Visits in all: (all, covert).
-    pub visit_counts: (i64, i64),
-    /// Its hazards, newest first (at most [`HISTORY_ROWS`]).
-    pub hazards: Vec<CaseRow>,
-    /// Hazards per status code.
-    pub by_status: Vec<(String, i64)>,
-    /// Its leads, newest first.
-    pub leads: Vec<EnterpriseLead>,
-    /// Checklist items failed on more than one visit.
-    pub repeats: Vec<RepeatFinding>,
-    /// Every merge into it, live and undone: the audit trail.
-    pub merges: Vec<SiteMerge>,
-    /// Name-only sites of the region whose name contains the enterprise's name or a former
-    /// name, not merged anywhere: what a reviewer may merge.
-    pub candidates: Vec<String>,
-}
 
 fn keeper(user: &WebUser) -> Result<()> {
     Visibility::user(user).require(Duty::KeepEnterprises)
+}
+
+/// The rows of the registry `vis` reads.
+fn reader(vis: &Visibility) -> EnterpriseReader {
+    EnterpriseReader {
+        registry: vis.enterprise_rows(),
+        records: vis.rows(Unsectored::Hidden),
+        leads: vis.rows(Unsectored::Shown),
+    }
+}
+
+/// A store's `NotFound` as the service's unknown record `id`.
+fn unknown(id: impl std::fmt::Display) -> impl FnOnce(StorageError) -> Error {
+    move |e| match e {
+        StorageError::NotFound(_) => Error::UnknownRecord { id: id.to_string() },
+        e => e.into(),
+    }
 }
 
 fn parse_code(code: &str) -> Result<CreditCode> {
@@ -148,26 +67,32 @@ impl BackOffice {
         page: i64,
     ) -> Result<(Vec<EnterpriseListRow>, i64)> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
+        let reader = reader(&Visibility::user(user));
         let offset = page.max(0) * PAGE_SIZE;
-        self.db
-            .run(move |c| sql::list(c, &vis, search.as_deref(), PAGE_SIZE, offset))
-            .await
+        Ok(self
+            .storage
+            .enterprise_store()
+            .enterprises(&reader, search.as_deref(), PAGE_SIZE, offset)
+            .await?)
     }
 
     /// Every enterprise the user may see, by name (for the export).
     pub async fn all_enterprises(&self, user: &WebUser) -> Result<Vec<Enterprise>> {
-        let vis = Visibility::user(user);
-        self.db.run(move |c| sql::all(c, &vis)).await
+        let registry = Visibility::user(user).enterprise_rows();
+        Ok(self
+            .storage
+            .enterprise_store()
+            .all_enterprises(&registry)
+            .await?)
     }
 
     /// One enterprise's history, or `UnknownRecord` when there is none the user may see.
     pub async fn enterprise(&self, user: &WebUser, code: &str) -> Result<EnterpriseHistory> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
-        let owned = code.to_owned();
-        self.db
-            .run(move |c| sql::history(c, &vis, &owned))
+        let reader = reader(&Visibility::user(user));
+        self.storage
+            .enterprise_store()
+            .history(&reader, code)
             .await?
             .ok_or_else(|| Error::UnknownRecord {
                 id: code.to_string(),
@@ -184,29 +109,33 @@ impl BackOffice {
         if site.is_empty() {
             return Err(Error::InvalidInput("the site name is required".into()));
         }
-        let (vis, by) = (Visibility::user(user), user.login.clone());
+        let region = Visibility::user(user).enterprise_region().to_owned();
         let now = siteproof_core::now();
         let merged = self
-            .db
-            .run(move |c| sql::merge(c, &vis, &code, &site, &by, now))
-            .await?;
+            .storage
+            .enterprise_store()
+            .merge_site(&region, &code, &site, &user.login, now)
+            .await
+            .map_err(unknown(&code))?;
         self.directory_changed(&user.region);
         self.risks.changed();
-        merged
+        Ok(merged)
     }
 
     /// Undoes merge `id` of the user's region, keeping the row as the record of both.
     pub async fn undo_merge(&self, user: &WebUser, id: i64) -> Result<SiteMerge> {
         keeper(user)?;
-        let (vis, by) = (Visibility::user(user), user.login.clone());
+        let region = Visibility::user(user).enterprise_region().to_owned();
         let now = siteproof_core::now();
         let undone = self
-            .db
-            .run(move |c| sql::undo_merge(c, &vis, id, &by, now))
-            .await?;
+            .storage
+            .enterprise_store()
+            .undo_merge(&region, id, &user.login, now)
+            .await
+            .map_err(unknown(id))?;
         self.directory_changed(&user.region);
         self.risks.changed();
-        undone
+        Ok(undone)
     }
 
     /// Imports a roster (CSV or XLSX, told apart by content) into the user's region: every
@@ -228,11 +157,12 @@ impl BackOffice {
             Ok(rows) => rows,
             Err(problems) => return Ok(Err(problems)),
         };
-        let vis = Visibility::user(user);
+        let region = Visibility::user(user).enterprise_region().to_owned();
         let now = siteproof_core::now();
         let written = self
-            .db
-            .run(move |c| sql::upsert_all(c, &vis, &rows, now))
+            .storage
+            .enterprise_store()
+            .import_enterprises(&region, &rows, now)
             .await?;
         self.directory_changed(&user.region);
         self.risks.changed();

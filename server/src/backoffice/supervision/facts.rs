@@ -15,8 +15,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use siteproof_core::SectorRisk;
 
-use crate::backoffice::enterprises::sql as registry;
 use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::sqlite_enterprises as registry;
 
 pub use crate::backoffice::dates::DAY_MS;
 
@@ -238,7 +238,7 @@ pub fn read(
     only: Option<&str>,
 ) -> rusqlite::Result<HashMap<String, Facts>> {
     let mut out = HashMap::new();
-    for e in registry::all_of(conn, vis, only)? {
+    for e in registry::all_of(conn, &vis.enterprise_rows(), only)? {
         let sector = SectorRisk::riskiest(&e.sectors).map_or("", |s| s.code());
         let known = Gathered {
             credit_code: e.credit_code.clone(),

@@ -18,10 +18,10 @@ use siteproof_core::{
     AssignmentKind, RecordId, RiskFacts, RiskScore, Sector, Site, Tier, normalize_credit_code,
 };
 
-use super::enterprises::sql as registry;
 use super::{BackOffice, NewAssignment, WebUser};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
+use crate::storage::sqlite_enterprises as registry;
 pub use cache::{KeptRisks, RiskCacheStats};
 use facts::DAY_MS;
 pub use facts::Gathered;
@@ -306,7 +306,7 @@ fn visible_name(
     vis: &Visibility,
     code: &str,
 ) -> rusqlite::Result<Option<String>> {
-    if let Some(e) = registry::get(conn, vis, code)? {
+    if let Some(e) = registry::get(conn, &vis.enterprise_rows(), code)? {
         return Ok(Some(e.name));
     }
     let mut sql = String::from("SELECT v.site FROM bo_visits v WHERE v.credit_code = ?");

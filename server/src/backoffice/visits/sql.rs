@@ -6,10 +6,10 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use crate::backoffice::enterprises::sql as enterprise_sql;
 use crate::backoffice::ledger::rows as case_rows;
 use crate::backoffice::rows::{CollectionRow, IndexRows, VisitCounts, VisitFilter, VisitRow};
 use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::sqlite_enterprises as enterprise_sql;
 
 fn visit_where(vis: &Visibility, f: &VisitFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(" WHERE 1=1");
@@ -174,69 +174,6 @@ pub fn visits_of_assignment(
     let mut stmt = conn.prepare(&sql)?;
     stmt.query_map(params_from_iter(args.iter()), visit_row)?
         .collect()
-}
-
-/// The visits the user may see among those `visits` selects (a subquery whose numbered
-/// parameters are `key`), newest first, at most `limit`.
-pub fn visits_in(
-    conn: &Connection,
-    vis: &Visibility,
-    visits: &str,
-    key: &[Value],
-    limit: i64,
-) -> rusqlite::Result<Vec<VisitRow>> {
-    let (sql, args) = visits_in_query(vis, visits, key, limit);
-    conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(args.iter()), visit_row)?
-        .collect()
-}
-
-/// The SQL of [`visits_in`]. The selected visits lead (`CROSS JOIN` keeps SQLite's order),
-/// each row found by its id: left to itself the planner walks the region's visits by date
-/// to skip the sort, reading every visit of the region for an enterprise's few.
-pub fn visits_in_query(
-    vis: &Visibility,
-    visits: &str,
-    key: &[Value],
-    limit: i64,
-) -> (String, Vec<Value>) {
-    let mut sql = format!(
-        "SELECT {VISIT_COLUMNS} FROM ({visits}) k CROSS JOIN bo_visits v ON v.id = k.id WHERE 1=1"
-    );
-    let mut args = key.to_vec();
-    vis.rows(Unsectored::Hidden)
-        .to_sqlite("v")
-        .append_to(&mut sql, &mut args);
-    sql.push_str(" ORDER BY v.started_at DESC, v.id LIMIT ?");
-    args.push(Value::Integer(limit));
-    (sql, args)
-}
-
-/// How many of the visits `visits` selects the user may see: (all, covert).
-pub fn count_in(
-    conn: &Connection,
-    vis: &Visibility,
-    visits: &str,
-    key: &[Value],
-) -> rusqlite::Result<(i64, i64)> {
-    let (sql, args) = count_in_query(vis, visits, key);
-    conn.prepare_cached(&sql)?
-        .query_row(params_from_iter(args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-}
-
-/// The SQL of [`count_in`], led by the selected visits as [`visits_in_query`] is.
-pub fn count_in_query(vis: &Visibility, visits: &str, key: &[Value]) -> (String, Vec<Value>) {
-    let mut sql = format!(
-        "SELECT COUNT(*), COALESCE(SUM(v.mode = 'covert'), 0)
-         FROM ({visits}) k CROSS JOIN bo_visits v ON v.id = k.id WHERE 1=1"
-    );
-    let mut args = key.to_vec();
-    vis.rows(Unsectored::Hidden)
-        .to_sqlite("v")
-        .append_to(&mut sql, &mut args);
-    (sql, args)
 }
 
 /// The index's position in the change log.

@@ -6,6 +6,7 @@
 mod assignments;
 mod cases;
 mod custody;
+mod enterprises;
 mod leads;
 mod log;
 mod migrate;

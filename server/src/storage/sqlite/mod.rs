@@ -4,6 +4,7 @@
 mod assignments;
 mod cases;
 mod custody;
+pub mod enterprises;
 mod leads;
 mod log;
 mod queries;
