@@ -21,7 +21,9 @@
 //! ([`SyncStorage::custody_store`]), one chain in one order whichever process appends;
 //! [`CaseStore`] the hazard cases the office writes ([`SyncStorage::case_store`]), each
 //! write of a case record, its ledger row and its custody entry one transaction, conditional
-//! on what the office read; [`UploadLeaseStore`] the leases on tus uploads
+//! on what the office read; [`OfficeIndexStore`] the office's index of synced visits, its
+//! ledger lists and report figures ([`SyncStorage::office_index_store`]), refreshed by any
+//! process without a row read earlier replacing one read later; [`UploadLeaseStore`] the leases on tus uploads
 //! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
 //! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
 //! backend translates into its own SQL.
@@ -41,6 +43,7 @@ mod cases;
 mod columns;
 mod custody;
 mod leads;
+mod office_index;
 mod postgres;
 mod rate;
 mod rosters;
@@ -62,10 +65,17 @@ pub use custody::{
     EvidenceSigner, GENESIS,
 };
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
+pub use office_index::{
+    CollectionRow, FindingEntry, FindingRow, HazardCounts, IndexPosition, IndexRows, LedgerFilter,
+    OfficeIndexStore, PeriodFigures, ReinspectionRow, SectorCount, VisitCounts, VisitFilter,
+    VisitRow,
+};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
+/// The SQLite queries of the office index that other back-office queries build on.
+pub(crate) use sqlite::office_index as sqlite_office_index;
 pub use sqlite::{
     SQLITE_CASE_COLUMNS, SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row,
     sqlite_case_row,
@@ -373,4 +383,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn custody_store(&self) -> std::sync::Arc<dyn CustodyStore>;
     /// The same backend's case records and ledger rows ([`CaseStore`]), on the same database.
     fn case_store(&self) -> std::sync::Arc<dyn CaseStore>;
+    /// The same backend's office index, ledger lists and report figures
+    /// ([`OfficeIndexStore`]), on the same database.
+    fn office_index_store(&self) -> std::sync::Arc<dyn OfficeIndexStore>;
 }

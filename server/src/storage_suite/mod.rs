@@ -3,8 +3,9 @@
 //! [`TemplateStore`](crate::storage::TemplateStore),
 //! [`RosterStore`](crate::storage::RosterStore),
 //! [`AssignmentStore`](crate::storage::AssignmentStore),
-//! [`CustodyStore`](crate::storage::CustodyStore) and
-//! [`CaseStore`](crate::storage::CaseStore)),
+//! [`CustodyStore`](crate::storage::CustodyStore),
+//! [`CaseStore`](crate::storage::CaseStore) and
+//! [`OfficeIndexStore`](crate::storage::OfficeIndexStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -23,6 +24,7 @@ mod cases;
 mod custody;
 mod leads;
 mod log;
+mod office_index;
 mod processes;
 mod rate;
 mod rosters;
@@ -36,6 +38,7 @@ pub use cases::*;
 pub use custody::*;
 pub use leads::*;
 pub use log::*;
+pub use office_index::*;
 pub use processes::*;
 pub use rate::*;
 pub use rosters::*;
@@ -86,7 +89,11 @@ macro_rules! storage_suite {
             an_evidence_check_is_stored_with_its_custody_entry_or_not_at_all,
             a_case_is_written_with_its_row_and_custody_entry,
             a_case_write_not_as_read_writes_nothing,
-            a_lease_has_one_holder_until_it_lapses_or_is_given_back
+            a_lease_has_one_holder_until_it_lapses_or_is_given_back,
+            office_visits_are_listed_within_the_readers_rows_by_filter,
+            the_ledger_lists_and_counts_entries_within_the_readers_rows_by_filter,
+            period_figures_count_within_the_readers_rows,
+            index_rows_are_stored_whole_from_the_position_read
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -102,7 +109,8 @@ macro_rules! storage_suite {
             processes_appending_custody_at_once_keep_one_chain,
             processes_opening_one_case_at_once_open_it_once,
             processes_advancing_one_case_at_once_decide_on_each_others_events,
-            processes_taking_one_lease_at_once_give_it_to_one
+            processes_taking_one_lease_at_once_give_it_to_one,
+            processes_refreshing_the_index_at_once_keep_the_newer_rows
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

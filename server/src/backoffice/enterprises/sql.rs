@@ -9,10 +9,9 @@ use super::{
     Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, HISTORY_ROWS, RepeatFinding,
     SiteMerge,
 };
-use crate::backoffice::ledger::rows as case_rows;
-use crate::backoffice::visits::sql as visit_sql;
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::sqlite_office_index as index_sql;
 
 const COLUMNS: &str =
     "e.credit_code, e.region, e.name, e.former_names, e.address, e.sectors, e.department";
@@ -219,10 +218,11 @@ pub fn history(
         Value::Text(enterprise.region.clone()),
         Value::Text(enterprise.credit_code.clone()),
     ];
-    let visits = visit_sql::visits_in(conn, vis, VISITS_OF, &key, HISTORY_ROWS)?;
-    let visit_counts = visit_sql::count_in(conn, vis, VISITS_OF, &key)?;
-    let hazards = case_rows::of_visits_in(conn, vis, VISITS_OF, &key, HISTORY_ROWS)?;
-    let by_status = case_rows::statuses_in(conn, vis, VISITS_OF, &key)?;
+    let rows = vis.rows(Unsectored::Hidden);
+    let visits = index_sql::visits_in(conn, &rows, VISITS_OF, &key, HISTORY_ROWS)?;
+    let visit_counts = index_sql::count_in(conn, &rows, VISITS_OF, &key)?;
+    let hazards = index_sql::of_visits_in(conn, &rows, VISITS_OF, &key, HISTORY_ROWS)?;
+    let by_status = index_sql::statuses_in(conn, &rows, VISITS_OF, &key)?;
     let repeats = repeats(conn, vis, &key)?;
     let leads = leads(conn, vis, &enterprise)?;
     let merges = merges(conn, &enterprise.region, &enterprise.credit_code)?;
@@ -499,12 +499,12 @@ mod tests {
             Value::Text("91350100M000100Y43".into()),
         ];
         for user in users() {
-            let vis = Visibility::user(&user);
+            let rows = Visibility::user(&user).rows(Unsectored::Hidden);
             for (sql, args) in [
-                visit_sql::visits_in_query(&vis, VISITS_OF, &key, HISTORY_ROWS),
-                visit_sql::count_in_query(&vis, VISITS_OF, &key),
-                case_rows::of_visits_in_query(&vis, VISITS_OF, &key, HISTORY_ROWS),
-                case_rows::statuses_in_query(&vis, VISITS_OF, &key),
+                index_sql::visits_in_query(&rows, VISITS_OF, &key, HISTORY_ROWS),
+                index_sql::count_in_query(&rows, VISITS_OF, &key),
+                index_sql::of_visits_in_query(&rows, VISITS_OF, &key, HISTORY_ROWS),
+                index_sql::statuses_in_query(&rows, VISITS_OF, &key),
             ] {
                 let steps = plans::steps(&conn, &sql, &args);
                 assert!(

@@ -18,11 +18,11 @@ use crate::storage::{
     StorageError, StorageResult,
 };
 
-const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
+pub(super) const COLUMNS: &str = "c.id, c.region, c.grp, c.visit_id, c.finding_id, c.site, c.sector, \
                        c.severity, c.description, c.status, c.unit, c.deadline, c.escalated, \
                        c.opened_at, c.closed_at, c.fixed_on_spot, c.recorded";
 
-fn case_row(r: &Row) -> CaseRow {
+pub(super) fn case_row(r: &Row) -> CaseRow {
     CaseRow {
         id: r.get(0),
         region: r.get(1),
@@ -76,7 +76,10 @@ async fn check_read(
 
 /// Writes a case record's row; it replaces the finding's entry and keeps when the hazard
 /// was found.
-async fn put_row(tx: &deadpool_postgres::Transaction<'_>, c: &CaseRow) -> StorageResult<()> {
+pub(super) async fn put_row(
+    tx: &deadpool_postgres::Transaction<'_>,
+    c: &CaseRow,
+) -> StorageResult<()> {
     let (listed, open_deadline) = c.ledger_columns();
     let upsert = tx
         .prepare_cached(

@@ -9,6 +9,7 @@ mod custody;
 mod leads;
 mod log;
 mod migrate;
+mod office_index;
 mod queries;
 mod rate;
 mod rosters;

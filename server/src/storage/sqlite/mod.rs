@@ -6,6 +6,7 @@ mod cases;
 mod custody;
 mod leads;
 mod log;
+pub(crate) mod office_index;
 mod queries;
 mod rate;
 mod rosters;
