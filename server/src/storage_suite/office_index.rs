@@ -92,6 +92,31 @@ fn result(id: &str, case: &str, visit: &str, at: i64) -> ReinspectionRow {
     }
 }
 
+/// The office's case record of finding `finding` of hebei g1's visit `visit`: rectifying,
+/// its deadline at 5000.
+fn rectifying(visit: &str, finding: &str, sector: &str) -> CaseRow {
+    CaseRow {
+        id: format!("case-{finding}"),
+        region: "hebei".into(),
+        group: "g1".into(),
+        visit_id: visit.into(),
+        finding_id: finding.into(),
+        site: format!("site of {visit}"),
+        sector: sector.into(),
+        severity: "general".into(),
+        description: format!("hazard {finding}"),
+        status: "rectifying".into(),
+        unit: Some("厂".into()),
+        deadline: Some(5_000),
+        escalated: false,
+        // Replaced by when the finding was made, if the ledger has its entry.
+        opened_at: 9_999,
+        closed_at: None,
+        fixed_on_spot: false,
+        recorded: true,
+    }
+}
+
 const G1: (&str, &str) = ("hebei", "g1");
 const G2: (&str, &str) = ("hebei", "g2");
 const TIANJIN: (&str, &str) = ("tianjin", "g9");
@@ -120,26 +145,7 @@ async fn seeded(index: &dyn OfficeIndexStore) {
         finding("fb1", "general", 2_000, true),
         finding("fb2", "general", 2_100, false),
     ];
-    let fb2 = CaseRow {
-        id: "case-fb2".into(),
-        region: "hebei".into(),
-        group: "g1".into(),
-        visit_id: "vb".into(),
-        finding_id: "fb2".into(),
-        site: "site of vb".into(),
-        sector: "fire_safety".into(),
-        severity: "general".into(),
-        description: "hazard fb2".into(),
-        status: "rectifying".into(),
-        unit: Some("厂".into()),
-        deadline: Some(5_000),
-        escalated: false,
-        // Replaced by when the finding was made.
-        opened_at: 9_999,
-        closed_at: None,
-        fixed_on_spot: false,
-        recorded: true,
-    };
+    let fb2 = rectifying("vb", "fb2", "fire_safety");
     let rows = vec![
         visit_rows(va, vec![finding("fa1", "major", 1_000, false)], vec![]),
         visit_rows(vb.clone(), vb_findings.clone(), vec![]),
@@ -625,7 +631,7 @@ pub async fn index_rows_are_stored_whole_from_the_position_read(storage: &dyn Sy
     let va = visit_rows(
         visit("va", G1, "gas", "announced", 1_000, true),
         vec![finding("fa1", "major", 1_000, false)],
-        vec![],
+        vec![result("r9", "case-fa1", "va", 1_100)],
     );
     let twice = visit_rows(
         visit("vb", G1, "gas", "announced", 2_000, true),
@@ -637,7 +643,12 @@ pub async fn index_rows_are_stored_whole_from_the_position_read(storage: &dyn Sy
     );
     let failed = index
         .store_index(
-            &[va.clone(), collection("c1", G1, 10), twice],
+            &[
+                va.clone(),
+                collection("c1", G1, 10),
+                IndexRows::Case(rectifying("vx", "fx", "gas")),
+                twice,
+            ],
             0,
             position.head,
         )
@@ -660,6 +671,8 @@ pub async fn index_rows_are_stored_whole_from_the_position_read(storage: &dyn Sy
         0,
         "no entry of the failed store"
     );
+    let results: Vec<ReinspectionRow> = index.reinspections_of("case-fa1").await.expect("results");
+    assert_eq!(results, [], "no result of the failed store");
     assert_eq!(index.index_position().await.expect("position").indexed, 0);
 
     assert!(
@@ -685,6 +698,10 @@ pub async fn index_rows_are_stored_whole_from_the_position_read(storage: &dyn Sy
             .expect("count"),
         1,
         "the finding's entry with its visit"
+    );
+    assert_eq!(
+        index.reinspections_of("case-fa1").await.expect("results"),
+        [result("r9", "case-fa1", "va", 1_100)]
     );
     assert_eq!(
         index.index_position().await.expect("position").indexed,
