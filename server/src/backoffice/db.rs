@@ -1,6 +1,7 @@
 //! The back office's connection to the server's SQLite (its own `bo_*` tables, migration 002)
-//! and the group queries every feature shares. Each feature keeps its own SQL beside it (the
-//! visit index's in `visits/sql.rs`, the ledger's in `ledger/rows.rs`, ...).
+//! and the group queries every feature shares. A feature not yet behind a store keeps its own
+//! SQL beside it (the visit index, the ledger and the reports go through the storage's
+//! `OfficeIndexStore`).
 
 use std::path::Path;
 

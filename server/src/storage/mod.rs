@@ -4,8 +4,8 @@
 //! [`SyncStorage`] is the seam between the sync logic and a database. The SQLite
 //! implementation ([`SqliteStorage`]) is the embedded default; the PostgreSQL one
 //! ([`PostgresStorage`], for several server processes on one database) passes the same suite
-//! ([`crate::storage_suite`]). The server does not select it yet: the back office's visit
-//! index still reads the SQLite file directly (`docs/ARCHITECTURE.md`).
+//! ([`crate::storage_suite`]). The server does not select it yet: parts of the back office
+//! still read the SQLite file directly (`docs/ARCHITECTURE.md`).
 //!
 //! [`RateStore`] holds the throttling counters (logins, enrollments, the lead form) beside
 //! them, so a limit holds across every process on one database; each backend implements it
@@ -23,7 +23,10 @@
 //! write of a case record, its ledger row and its custody entry one transaction, conditional
 //! on what the office read; [`EnterpriseStore`] the enterprise registry and the site merges
 //! ([`SyncStorage::enterprise_store`]), one live merge per site and one row per enterprise
-//! whichever process writes; [`UploadLeaseStore`] the leases on tus uploads
+//! whichever process writes; [`OfficeIndexStore`] the office's index of synced visits, its
+//! ledger lists and report figures ([`SyncStorage::office_index_store`]), refreshed by any
+//! process without a row read earlier replacing one read later; [`UploadLeaseStore`] the
+//! leases on tus uploads
 //! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
 //! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
 //! backend translates into its own SQL.
@@ -45,6 +48,7 @@ mod custody;
 mod database;
 mod enterprises;
 mod leads;
+mod office_index;
 mod postgres;
 mod rate;
 mod rosters;
@@ -52,7 +56,6 @@ mod row_filter;
 mod sqlite;
 mod templates;
 mod upload_leases;
-mod visit_rows;
 mod web_users;
 
 use async_trait::async_trait;
@@ -72,6 +75,11 @@ pub use enterprises::{
     EnterpriseReader, EnterpriseStore, HISTORY_ROWS, IndexedFinding, RepeatFinding, SiteMerge,
 };
 pub use leads::{LEAD_LIST_LIMIT, LeadRecord, LeadState, LeadStore, LeadTriage, NewLead};
+pub use office_index::{
+    CollectionRow, FindingEntry, FindingRow, HazardCounts, IndexPosition, IndexRows, LedgerFilter,
+    OfficeIndexStore, PeriodFigures, ReinspectionRow, SectorCount, VisitCounts, VisitFilter,
+    VisitRow,
+};
 pub use postgres::{PostgresCondition, PostgresStorage, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
@@ -83,7 +91,6 @@ pub use sqlite::{
 };
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
-pub use visit_rows::VisitRow;
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
@@ -388,4 +395,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The same backend's enterprise registry and site merges ([`EnterpriseStore`]), on the
     /// same database.
     fn enterprise_store(&self) -> std::sync::Arc<dyn EnterpriseStore>;
+    /// The same backend's office index, ledger lists and report figures
+    /// ([`OfficeIndexStore`]), on the same database.
+    fn office_index_store(&self) -> std::sync::Arc<dyn OfficeIndexStore>;
 }

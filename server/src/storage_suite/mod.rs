@@ -4,8 +4,9 @@
 //! [`RosterStore`](crate::storage::RosterStore),
 //! [`AssignmentStore`](crate::storage::AssignmentStore),
 //! [`CustodyStore`](crate::storage::CustodyStore),
-//! [`CaseStore`](crate::storage::CaseStore) and
-//! [`EnterpriseStore`](crate::storage::EnterpriseStore)),
+//! [`CaseStore`](crate::storage::CaseStore),
+//! [`EnterpriseStore`](crate::storage::EnterpriseStore) and
+//! [`OfficeIndexStore`](crate::storage::OfficeIndexStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -25,6 +26,7 @@ mod custody;
 mod enterprises;
 mod leads;
 mod log;
+mod office_index;
 mod processes;
 mod rate;
 mod rosters;
@@ -39,6 +41,7 @@ pub use custody::*;
 pub use enterprises::*;
 pub use leads::*;
 pub use log::*;
+pub use office_index::*;
 pub use processes::*;
 pub use rate::*;
 pub use rosters::*;
@@ -92,7 +95,11 @@ macro_rules! storage_suite {
             a_lease_has_one_holder_until_it_lapses_or_is_given_back,
             the_registry_is_imported_once_per_code_and_listed_by_name,
             an_enterprises_history_is_read_within_the_readers_rows,
-            a_site_merge_sets_its_visits_and_its_undo_clears_exactly_those
+            a_site_merge_sets_its_visits_and_its_undo_clears_exactly_those,
+            office_visits_are_listed_within_the_readers_rows_by_filter,
+            the_ledger_lists_and_counts_entries_within_the_readers_rows_by_filter,
+            period_figures_count_within_the_readers_rows,
+            index_rows_are_stored_whole_from_the_position_read
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -110,7 +117,8 @@ macro_rules! storage_suite {
             processes_advancing_one_case_at_once_decide_on_each_others_events,
             processes_taking_one_lease_at_once_give_it_to_one,
             processes_merging_one_site_at_once_merge_it_once,
-            processes_importing_one_registry_at_once_keep_one_row_per_code
+            processes_importing_one_registry_at_once_keep_one_row_per_code,
+            processes_refreshing_the_index_at_once_keep_the_newer_rows
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -16,7 +16,6 @@ use siteproof_core::{
 };
 
 use super::db::VisitRow;
-use super::visits::sql as index;
 use super::{BackOffice, WebUser, office_write};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};
@@ -209,8 +208,9 @@ impl BackOffice {
             .map_err(|e| Error::Internal(e.to_string()))?;
         let (vis, owned) = (Visibility::user(user), id.to_owned());
         let visits = self
-            .db
-            .run(move |c| index::visits_of_assignment(c, &vis, &owned))
+            .storage
+            .office_index_store()
+            .visits_of_assignment(&vis.rows(Unsectored::Hidden), &owned)
             .await?;
         Ok((row, assignment, visits))
     }
@@ -230,8 +230,9 @@ impl BackOffice {
             .await?;
         let ids: Vec<String> = issued.iter().map(|a| a.id.clone()).collect();
         let counts = self
-            .db
-            .run(move |c| index::visits_per_assignment(c, &ids))
+            .storage
+            .office_index_store()
+            .visits_per_assignment(&ids)
             .await?;
         Ok(issued
             .into_iter()
@@ -255,8 +256,9 @@ impl BackOffice {
             .await?;
         let ids: Vec<String> = made.iter().map(|(_, a)| a.clone()).collect();
         let counts = self
-            .db
-            .run(move |c| index::visits_per_assignment(c, &ids))
+            .storage
+            .office_index_store()
+            .visits_per_assignment(&ids)
             .await?;
         Ok(made
             .into_iter()

@@ -14,7 +14,6 @@ mod evidence;
 pub(super) mod pages;
 pub(crate) mod reinspection;
 pub(super) mod routes;
-pub(super) mod rows;
 
 use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use siteproof_core::{
@@ -28,7 +27,6 @@ use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
 use crate::evidence::CustodyEvent;
 use crate::identity::visibility::{Unsectored, Visibility};
-use rows as case_rows;
 
 /// How many times a case write is decided again after losing to another writer of the case
 /// before the caller gets the conflict.
@@ -358,21 +356,25 @@ impl BackOffice {
         limit: i64,
     ) -> Result<Vec<CaseRow>> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
         let now = siteproof_core::now();
-        self.db
-            .run(move |c| case_rows::list(c, &vis, &filter, now, limit))
-            .await
+        Ok(self
+            .storage
+            .office_index_store()
+            .ledger(&rows, &filter, now, limit)
+            .await?)
     }
 
     /// How many ledger entries match `filter`.
     pub async fn ledger_count(&self, user: &WebUser, filter: LedgerFilter) -> Result<i64> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
         let now = siteproof_core::now();
-        self.db
-            .run(move |c| case_rows::count(c, &vis, &filter, now))
-            .await
+        Ok(self
+            .storage
+            .office_index_store()
+            .ledger_count(&rows, &filter, now)
+            .await?)
     }
 
     /// Stores what the office wrote to a case record (the changes of `doc` after `heads`, read

@@ -1,11 +1,10 @@
 //! Re-inspection (复查) from the office's side: the office sends hazards of the ledger to the
 //! group that found them as a re-inspection assignment (their case records written first, so
 //! the phones hold them); the phones' results come back in re-inspection visits, which the
-//! visit index reads into `bo_reinspections` (SQL here); the case page shows them with their
+//! visit index reads into its re-inspection results (`OfficeIndexStore`); the case page shows them with their
 //! photos, and a result that found the hazard rectified lets the office verify it (then close
 //! it as any verified hazard).
 
-use rusqlite::{Connection, params};
 use siteproof_core::{
     AssignmentKind, Case, CaseEvent, CaseEventKind, CaseStatus, RecordId, ReinspectionOutcome,
     Sector,
@@ -96,7 +95,11 @@ impl BackOffice {
         id: &str,
     ) -> Result<Vec<ReinspectionRow>> {
         let (row, _) = self.case(user, id).await?;
-        self.db.run(move |c| of_case(c, &row.id)).await
+        Ok(self
+            .storage
+            .office_index_store()
+            .reinspections_of(&row.id)
+            .await?)
     }
 
     /// Verifies an entry on the strength of re-inspection result `result`, which found it
@@ -108,10 +111,10 @@ impl BackOffice {
         result: &str,
     ) -> Result<Case> {
         let row = self.entry(user, id).await?;
-        let owned = row.id.clone();
         let found = self
-            .db
-            .run(move |c| of_case(c, &owned))
+            .storage
+            .office_index_store()
+            .reinspections_of(&row.id)
             .await?
             .into_iter()
             .find(|r| r.id == result)
@@ -158,61 +161,4 @@ impl BackOffice {
         self.advance_case(user, id, Evidence::Reinspection, decide)
             .await
     }
-}
-
-/// Replaces the results a visit holds (the index reads the visit whole each time).
-pub(crate) fn put_of_visit(
-    conn: &Connection,
-    visit: &str,
-    region: &str,
-    group: &str,
-    results: &[ReinspectionRow],
-) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM bo_reinspections WHERE visit_id = ?1")?
-        .execute([visit])?;
-    let mut put = conn.prepare_cached(
-        "INSERT OR REPLACE INTO bo_reinspections
-         (id, case_id, visit_id, region, grp, outcome, note, media, by_name, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
-    for r in results {
-        put.execute(params![
-            r.id,
-            r.case_id,
-            visit,
-            region,
-            group,
-            r.outcome,
-            r.note,
-            r.media.join(" "),
-            r.by,
-            r.at
-        ])?;
-    }
-    Ok(())
-}
-
-/// The results placed on one entry, oldest first. Only results from a visit of the entry's
-/// own group count: a phone of another group cannot speak for this hazard.
-fn of_case(conn: &Connection, case: &str) -> rusqlite::Result<Vec<ReinspectionRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.case_id, r.visit_id, r.outcome, r.note, r.media, r.by_name, r.at
-         FROM bo_reinspections r JOIN bo_cases c ON c.id = r.case_id
-         WHERE r.case_id = ?1 AND r.region = c.region AND r.grp = c.grp
-         ORDER BY r.at, r.id",
-    )?;
-    stmt.query_map([case], |r| {
-        let media: String = r.get(5)?;
-        Ok(ReinspectionRow {
-            id: r.get(0)?,
-            case_id: r.get(1)?,
-            visit_id: r.get(2)?,
-            outcome: r.get(3)?,
-            note: r.get(4)?,
-            media: media.split_whitespace().map(str::to_owned).collect(),
-            by: r.get(6)?,
-            at: r.get(7)?,
-        })
-    })?
-    .collect()
 }

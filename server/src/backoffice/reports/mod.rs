@@ -11,14 +11,11 @@ pub(super) mod notice;
 mod pages;
 pub(super) mod routes;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
-
 use super::db::{CaseRow, LedgerFilter};
 use super::{BackOffice, WebUser, dates};
-use crate::backoffice::ledger::rows as case_rows;
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Unsectored, Visibility};
+use crate::storage::PeriodFigures;
 
 /// Which report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,33 +61,7 @@ impl ReportKind {
     }
 }
 
-/// Hazards of one sector in the period.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SectorCount {
-    /// Sector code.
-    pub sector: String,
-    /// Major hazards.
-    pub major: i64,
-    /// General hazards.
-    pub general: i64,
-}
-
-/// What became of the hazards found in a period, counted as they stand now.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HazardCounts {
-    /// Hazards found in the period (every finding is a ledger entry).
-    pub found: i64,
-    /// Of those, fixed on the spot (立行立改).
-    pub fixed_on_spot: i64,
-    /// Of those, reported rectified and awaiting verification or closure.
-    pub rectified: i64,
-    /// Of those, closed (销号).
-    pub closed: i64,
-    /// Of those, past their deadline now.
-    pub overdue: i64,
-    /// Of those, under listed supervision (挂牌督办) now.
-    pub listed: i64,
-}
+pub use crate::storage::{HazardCounts, SectorCount};
 
 impl HazardCounts {
     /// Closed over found, in percent; `None` when nothing was found (there is no rate to
@@ -165,77 +136,6 @@ impl Report {
     }
 }
 
-fn scope_sql(vis: &Visibility, table: &str) -> (String, Vec<Value>) {
-    let filter = vis.rows(Unsectored::Hidden).to_sqlite(table);
-    (format!(" 1=1{}", filter.sql), filter.args)
-}
-
-type Figures = (i64, i64, Vec<SectorCount>, HazardCounts);
-
-fn figures(
-    conn: &Connection,
-    vis: &Visibility,
-    start: i64,
-    end: i64,
-    now: i64,
-) -> rusqlite::Result<Figures> {
-    let period = [Value::Integer(start), Value::Integer(end)];
-    let (cond, args) = scope_sql(vis, "v");
-    let all: Vec<Value> = args.iter().cloned().chain(period.clone()).collect();
-    let (visits, covert) = conn.query_row(
-        &format!(
-            "SELECT COUNT(*), COALESCE(SUM(v.mode = 'covert'), 0) FROM bo_visits v
-             WHERE{cond} AND v.started_at >= ? AND v.started_at < ?"
-        ),
-        params_from_iter(all.iter()),
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (cond, args) = scope_sql(vis, "c");
-    let all: Vec<Value> = args.iter().cloned().chain(period.clone()).collect();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT c.sector, COALESCE(SUM(c.severity = 'major'), 0), COALESCE(SUM(c.severity = 'general'), 0)
-         FROM bo_cases c WHERE{cond} AND c.opened_at >= ? AND c.opened_at < ?
-         GROUP BY c.sector ORDER BY c.sector"
-    ))?;
-    let by_sector = stmt
-        .query_map(params_from_iter(all.iter()), |r| {
-            Ok(SectorCount {
-                sector: r.get(0)?,
-                major: r.get(1)?,
-                general: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let all: Vec<Value> = [Value::Integer(now), Value::Integer(now)]
-        .into_iter()
-        .chain(args)
-        .chain(period)
-        .collect();
-    let hazards = conn.query_row(
-        &format!(
-            "SELECT COUNT(*), COALESCE(SUM(c.fixed_on_spot), 0),
-                    COALESCE(SUM(c.status IN ('rectified', 'verified')), 0),
-                    COALESCE(SUM(c.status = 'closed'), 0),
-                    COALESCE(SUM({}), 0), COALESCE(SUM({}), 0)
-             FROM bo_cases c WHERE{cond} AND c.opened_at >= ? AND c.opened_at < ?",
-            case_rows::overdue_sql(),
-            case_rows::listed_sql()
-        ),
-        params_from_iter(all.iter()),
-        |r| {
-            Ok(HazardCounts {
-                found: r.get(0)?,
-                fixed_on_spot: r.get(1)?,
-                rectified: r.get(2)?,
-                closed: r.get(3)?,
-                overdue: r.get(4)?,
-                listed: r.get(5)?,
-            })
-        },
-    )?;
-    Ok((visits, covert, by_sector, hazards))
-}
-
 /// Rows the overdue and listed lists of a report hold at most.
 const LISTED_ROWS: i64 = 1_000;
 
@@ -244,29 +144,25 @@ impl BackOffice {
     pub async fn report(&self, user: &WebUser, kind: ReportKind, at: i64) -> Result<Report> {
         self.refresh_index().await?;
         let (start, end) = kind.bounds(at);
-        let vis = Visibility::user(user);
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
         let now = siteproof_core::now();
-        let (visits, covert, by_sector, hazards) = self
-            .db
-            .run({
-                let vis = vis.clone();
-                move |c| figures(c, &vis, start, end, now)
-            })
-            .await?;
+        let index = self.storage.office_index_store();
+        let PeriodFigures {
+            visits,
+            covert,
+            by_sector,
+            hazards,
+        } = index.period_figures(&rows, start, end, now).await?;
         let list = |overdue: bool, listed: bool| LedgerFilter {
             overdue,
             listed,
             ..LedgerFilter::default()
         };
-        let (a, b) = (list(true, false), list(false, true));
-        let (overdue, escalated) = self
-            .db
-            .run(move |c| {
-                Ok((
-                    case_rows::list(c, &vis, &a, now, LISTED_ROWS)?,
-                    case_rows::list(c, &vis, &b, now, LISTED_ROWS)?,
-                ))
-            })
+        let overdue = index
+            .ledger(&rows, &list(true, false), now, LISTED_ROWS)
+            .await?;
+        let escalated = index
+            .ledger(&rows, &list(false, true), now, LISTED_ROWS)
             .await?;
         Ok(Report {
             kind,

@@ -4,7 +4,6 @@
 
 pub(super) mod pages;
 pub(super) mod routes;
-pub(super) mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -20,9 +19,8 @@ use super::db::{
     CollectionRow, FindingRow, IndexRows, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
 };
 use super::{BackOffice, WebUser};
-use crate::backoffice::ledger::rows as case_rows;
 use crate::error::{Error, Result};
-use crate::identity::visibility::Visibility;
+use crate::identity::visibility::{Unsectored, Visibility};
 use crate::storage::FullDocument;
 
 /// How many records the index loads per storage round trip.
@@ -146,20 +144,40 @@ fn rows_of(full: &FullDocument) -> Option<IndexRows> {
 }
 
 impl BackOffice {
-    /// Reads every visit changed since the index last looked into the index.
+    /// Reads every visit changed since the index last looked into the index. Another
+    /// process may refresh at the same time: a store it made first moves the position, ours
+    /// is then refused (our records may have been read before its), and the refresh starts
+    /// again from the new position.
     pub async fn refresh_index(&self) -> Result<()> {
         let _guard = self.index_lock.lock().await;
-        let (last, max) = self.db.run(|c| sql::index_seq(c)).await?;
-        if max <= last {
-            return Ok(());
+        let index = self.storage.office_index_store();
+        loop {
+            let position = index.index_position().await?;
+            let (last, max) = (position.indexed, position.head);
+            if max <= last {
+                return Ok(());
+            }
+            match self.index_through(last, max).await? {
+                Some(true) => {
+                    self.risks.changed();
+                    return Ok(());
+                }
+                Some(false) => return Ok(()),
+                None => {}
+            }
         }
-        let ids = self
-            .db
-            .run(move |c| sql::changed_records(c, last, max))
-            .await?;
+    }
+
+    /// Stores the index rows of the records changed in `(last, max]` and moves the position
+    /// to `max`: whether any record was indexed, or `None` when another process moved the
+    /// position first.
+    async fn index_through(&self, last: u64, max: u64) -> Result<Option<bool>> {
+        let index = self.storage.office_index_store();
+        let ids = index.changed_records(last, max).await?;
         let mut ids: Vec<RecordId> = ids.iter().filter_map(|s| s.parse().ok()).collect();
         if ids.is_empty() {
-            return self.db.run(move |c| sql::store_index(c, &[], max)).await;
+            let stored = index.store_index(&[], last, max).await?;
+            return Ok(stored.then_some(false));
         }
         while !ids.is_empty() {
             let batch: Vec<RecordId> = ids.drain(..ids.len().min(INDEX_BATCH)).collect();
@@ -170,19 +188,18 @@ impl BackOffice {
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
             let through = if ids.is_empty() { max } else { last };
-            self.db
-                .run(move |c| sql::store_index(c, &rows, through))
-                .await?;
+            if !index.store_index(&rows, last, through).await? {
+                return Ok(None);
+            }
         }
-        self.risks.changed();
-        Ok(())
+        Ok(Some(true))
     }
 
     /// The work updates and practices of the user's region, newest first.
     pub async fn collections(&self, user: &WebUser) -> Result<Vec<CollectionRow>> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
-        self.db.run(move |c| sql::list_collections(c, &vis)).await
+        let rows = Visibility::user(user).region_rows();
+        Ok(self.storage.office_index_store().collections(&rows).await?)
     }
 
     /// A page of the user's visits matching `filter`, and the counts over all matches.
@@ -193,26 +210,28 @@ impl BackOffice {
         page: i64,
     ) -> Result<(Vec<VisitRow>, VisitCounts)> {
         self.refresh_index().await?;
-        let vis = Visibility::user(user);
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
         let offset = page.max(0) * PAGE_SIZE;
-        self.db
-            .run(move |c| sql::list_visits(c, &vis, &filter, PAGE_SIZE, offset))
-            .await
+        Ok(self
+            .storage
+            .office_index_store()
+            .visits(&rows, &filter, PAGE_SIZE, offset)
+            .await?)
     }
 
     /// Whether the policy lets its reader see a record: a visit or a case in the index.
     pub async fn may_read_record(&self, vis: &Visibility, id: &str) -> Result<bool> {
         self.refresh_index().await?;
-        let (visible, owned) = (vis.clone(), id.to_owned());
+        let rows = vis.rows(Unsectored::Hidden);
         if self
-            .db
-            .run(move |c| sql::visit(c, &visible, &owned))
+            .storage
+            .office_index_store()
+            .visit(&rows, id)
             .await?
             .is_some()
         {
             return Ok(true);
         }
-        let rows = vis.rows(crate::identity::visibility::Unsectored::Hidden);
         let case = self.storage.case_store().case_row(&rows, id).await?;
         Ok(case.is_some())
     }
@@ -222,19 +241,15 @@ impl BackOffice {
     pub async fn visit(&self, user: &WebUser, id: &str) -> Result<VisitDetail> {
         self.refresh_index().await?;
         let unknown = || Error::UnknownRecord { id: id.to_string() };
-        let (vis, owned) = (Visibility::user(user), id.to_owned());
-        let row = self
-            .db
-            .run(move |c| sql::visit(c, &vis, &owned))
-            .await?
-            .ok_or_else(unknown)?;
+        let rows = Visibility::user(user).rows(Unsectored::Hidden);
+        let index = self.storage.office_index_store();
+        let row = index.visit(&rows, id).await?.ok_or_else(unknown)?;
         let (visit, conflicts) = self.stored_visit(id).await?;
-        let owned = id.to_owned();
-        let cases = self
-            .db
-            .run(move |c| case_rows::of_visit(c, &owned))
+        let cases = index
+            .entries_of_visit(id)
             .await?
             .into_iter()
+            .map(|e| (e.finding_id, (e.case_id, e.status)))
             .collect();
         let mut pending = BTreeSet::new();
         for hash in visit.media.values().map(|m| &m.hash) {

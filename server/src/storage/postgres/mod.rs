@@ -10,6 +10,7 @@ mod enterprises;
 mod leads;
 mod log;
 mod migrate;
+mod office_index;
 mod queries;
 mod rate;
 mod rosters;

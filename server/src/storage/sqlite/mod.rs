@@ -7,6 +7,7 @@ mod custody;
 pub mod enterprises;
 mod leads;
 mod log;
+pub(crate) mod office_index;
 mod queries;
 mod rate;
 mod rosters;
