@@ -17,7 +17,7 @@ mod assignments;
 mod briefing;
 mod collections;
 mod dates;
-mod db;
+pub(crate) mod db;
 mod directory;
 mod enterprises;
 mod extract;
@@ -153,7 +153,8 @@ impl BackOffice {
         config: BackOfficeConfig,
     ) -> Result<Self> {
         let db = Db::open(db_path)?;
-        let risks = supervision::KeptRisks::open(db_path, db.clone(), config.warm_risk_facts)?;
+        let risks =
+            supervision::KeptRisks::open(storage.supervision_store(), config.warm_risk_facts);
         // Warms the regions the database already holds, ahead of their first tier view.
         risks.changed();
         let sessions = Sessions::new(

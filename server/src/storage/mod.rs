@@ -21,7 +21,9 @@
 //! ([`SyncStorage::custody_store`]), one chain in one order whichever process appends;
 //! [`CaseStore`] the hazard cases the office writes ([`SyncStorage::case_store`]), each
 //! write of a case record, its ledger row and its custody entry one transaction, conditional
-//! on what the office read; [`UploadLeaseStore`] the leases on tus uploads
+//! on what the office read; [`SupervisionStore`] tiered supervision's lists, their audit and
+//! the risk facts with the log of their changes ([`SyncStorage::supervision_store`]), an open
+//! list entry taken once whichever process adds it; [`UploadLeaseStore`] the leases on tus uploads
 //! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
 //! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
 //! backend translates into its own SQL.
@@ -46,6 +48,7 @@ mod rate;
 mod rosters;
 mod row_filter;
 mod sqlite;
+mod supervision;
 mod templates;
 mod upload_leases;
 mod web_users;
@@ -69,6 +72,10 @@ pub use row_filter::{RowFilter, SectorRows};
 pub use sqlite::{
     SQLITE_CASE_COLUMNS, SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row,
     sqlite_case_row,
+};
+pub use supervision::{
+    AuditRow, Facts, Gathered, HeldWrite, ListEntry, ListRemoval, NewListEntry, OfficeRows,
+    RiskPosition, RiskRead, RiskUpdate, RiskView, SupervisionList, SupervisionStore, VisitFixture,
 };
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
@@ -373,4 +380,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn custody_store(&self) -> std::sync::Arc<dyn CustodyStore>;
     /// The same backend's case records and ledger rows ([`CaseStore`]), on the same database.
     fn case_store(&self) -> std::sync::Arc<dyn CaseStore>;
+    /// The same backend's supervision lists, risk facts and log of risk changes
+    /// ([`SupervisionStore`]), on the same database.
+    fn supervision_store(&self) -> std::sync::Arc<dyn SupervisionStore>;
 }

@@ -3,8 +3,9 @@
 //! [`TemplateStore`](crate::storage::TemplateStore),
 //! [`RosterStore`](crate::storage::RosterStore),
 //! [`AssignmentStore`](crate::storage::AssignmentStore),
-//! [`CustodyStore`](crate::storage::CustodyStore) and
-//! [`CaseStore`](crate::storage::CaseStore)),
+//! [`CustodyStore`](crate::storage::CustodyStore),
+//! [`CaseStore`](crate::storage::CaseStore) and
+//! [`SupervisionStore`](crate::storage::SupervisionStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -26,6 +27,7 @@ mod log;
 mod processes;
 mod rate;
 mod rosters;
+mod supervision;
 mod templates;
 mod upload_leases;
 mod web_users;
@@ -39,6 +41,7 @@ pub use log::*;
 pub use processes::*;
 pub use rate::*;
 pub use rosters::*;
+pub use supervision::*;
 pub use templates::*;
 pub use upload_leases::*;
 pub use web_users::*;
@@ -86,7 +89,10 @@ macro_rules! storage_suite {
             an_evidence_check_is_stored_with_its_custody_entry_or_not_at_all,
             a_case_is_written_with_its_row_and_custody_entry,
             a_case_write_not_as_read_writes_nothing,
-            a_lease_has_one_holder_until_it_lapses_or_is_given_back
+            a_lease_has_one_holder_until_it_lapses_or_is_given_back,
+            a_list_entry_is_opened_and_closed_once_with_its_audit,
+            risk_facts_are_read_alike_from_visits_findings_cases_merges_and_leads,
+            a_risk_update_reads_what_changed_since_its_position
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -102,7 +108,10 @@ macro_rules! storage_suite {
             processes_appending_custody_at_once_keep_one_chain,
             processes_opening_one_case_at_once_open_it_once,
             processes_advancing_one_case_at_once_decide_on_each_others_events,
-            processes_taking_one_lease_at_once_give_it_to_one
+            processes_taking_one_lease_at_once_give_it_to_one,
+            processes_adding_one_list_entry_at_once_add_it_once,
+            a_risk_change_committed_after_a_later_one_is_still_read,
+            pruning_by_one_process_never_loses_a_change_another_has_not_read
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

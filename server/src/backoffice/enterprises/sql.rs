@@ -175,22 +175,6 @@ pub fn all(conn: &Connection, vis: &Visibility) -> rusqlite::Result<Vec<Enterpri
     .collect()
 }
 
-/// The enterprises of the reader's region, or just `only` (by code, unordered).
-pub fn all_of(
-    conn: &Connection,
-    vis: &Visibility,
-    only: Option<&str>,
-) -> rusqlite::Result<Vec<Enterprise>> {
-    let (mut cond, mut args) = list_where(vis, None);
-    if let Some(code) = only {
-        cond.push_str(" AND e.credit_code = ?");
-        args.push(Value::Text(code.to_owned()));
-    }
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM bo_enterprises e{cond}"))?
-        .query_map(params_from_iter(args.iter()), row)?
-        .collect()
-}
-
 /// One enterprise the reader may see.
 pub fn get(
     conn: &Connection,

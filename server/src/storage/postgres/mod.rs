@@ -13,6 +13,7 @@ mod queries;
 mod rate;
 mod rosters;
 mod row_filter;
+mod supervision;
 mod templates;
 mod tls;
 mod upload_leases;

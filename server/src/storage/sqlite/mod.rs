@@ -11,6 +11,7 @@ mod rate;
 mod rosters;
 mod row_filter;
 mod shared;
+mod supervision;
 mod templates;
 mod upload_leases;
 mod web_users;
@@ -49,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_rate_hits.sql"),
     include_str!("migrations/012_risk_changes.sql"),
     include_str!("migrations/013_upload_leases.sql"),
+    include_str!("migrations/015_risk_pruned.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
