@@ -201,7 +201,7 @@ pub struct RiskPosition {
 /// What was read to bring a view's facts from one position to another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RiskRead {
-    /// Nothing: the position did not move.
+    /// Nothing changed since the position, which did not move.
     Fresh,
     /// These enterprises changed; `None`: no longer seen.
     Codes(Vec<(String, Option<Facts>)>),

@@ -268,15 +268,18 @@ async fn update(
     // The table went back (a database put back from a backup), or what changed since was
     // deleted: read it all again.
     let lost = match from {
-        Some(from) if from != at => from.seq > at.seq || pruned_past(tx, from).await?,
-        _ => false,
+        Some(from) => from.seq > at.seq || pruned_past(tx, from).await?,
+        None => false,
     };
     let read = match from {
-        Some(from) if from == at => RiskRead::Fresh,
         Some(_) if lost => RiskRead::Whole(read_facts(tx, view, None).await?),
         Some(from) => {
+            // Even at an equal position: while an older transaction of the cluster is in
+            // flight the horizon stays, and a later one may have committed rows below it.
             let codes = changed_since(tx, &view.region, from).await?;
-            if codes.len() <= one_by_one {
+            if codes.is_empty() && from == at {
+                RiskRead::Fresh
+            } else if codes.len() <= one_by_one {
                 let mut facts = Vec::with_capacity(codes.len());
                 for code in codes {
                     let f = read_facts(tx, view, Some(&code)).await?.remove(&code);
@@ -339,7 +342,7 @@ async fn write_rows(tx: &Transaction<'_>, rows: &OfficeRows) -> StorageResult<()
             "INSERT INTO bo_site_merges
              (region, site, credit_code, merged_by, merged_at, undone_by, undone_at)
              VALUES ($1, $2, $3, 'office', $4, CASE WHEN $5 THEN 'office' END,
-                     CASE WHEN $5 THEN $4 END)",
+                     CASE WHEN $5 THEN $4::BIGINT END)",
             &[region, site, code, at, undone],
         )
         .await?;
