@@ -19,7 +19,7 @@ mod collections;
 mod dates;
 pub(crate) mod db;
 mod directory;
-mod enterprises;
+pub(crate) mod enterprises;
 mod extract;
 pub mod headers;
 mod i18n;

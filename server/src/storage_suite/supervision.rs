@@ -236,6 +236,10 @@ pub async fn risk_facts_are_read_alike_from_visits_findings_cases_merges_and_lea
     };
     let store = storage.supervision_store();
     store.write_office_rows(&rows, None).await.expect("rows");
+    let before_leads = store
+        .risk_update(&whole("hebei"), None, 300)
+        .await
+        .expect("before the leads");
     let leads = storage.lead_store();
     for (id, site, received_on) in [
         ("l1", "Bing Shop", 3_000),
@@ -298,6 +302,24 @@ pub async fn risk_facts_are_read_alike_from_visits_findings_cases_merges_and_lea
         leads_received: vec![3_000],
         ..Facts::default()
     };
+    // The leads name the enterprises they are linked to, by the merge and by the visit.
+    let after_leads = store
+        .risk_update(&whole("hebei"), Some(before_leads.at), 300)
+        .await
+        .expect("after the leads");
+    let RiskRead::Codes(named) = after_leads.read else {
+        panic!("read one by one: {:?}", after_leads.read);
+    };
+    let named = sorted(
+        named
+            .into_iter()
+            .filter_map(|(code, f)| f.map(|f| (code, f)))
+            .collect(),
+    );
+    assert_eq!(
+        named,
+        HashMap::from([(E1.to_owned(), e1.clone()), (E2.to_owned(), e2.clone())])
+    );
     let facts = sorted(
         store
             .risk_facts(&whole("hebei"), None)

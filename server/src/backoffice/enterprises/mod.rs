@@ -15,7 +15,7 @@
 pub(super) mod import;
 mod pages;
 pub(super) mod routes;
-pub(super) mod sql;
+pub(crate) mod sql;
 
 use siteproof_core::{CreditCode, Sector};
 

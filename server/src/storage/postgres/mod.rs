@@ -11,6 +11,7 @@ mod log;
 mod migrate;
 mod queries;
 mod rate;
+mod risk_facts;
 mod rosters;
 mod row_filter;
 mod supervision;

@@ -8,6 +8,7 @@ mod leads;
 mod log;
 mod queries;
 mod rate;
+mod risk_facts;
 mod rosters;
 mod row_filter;
 mod shared;
