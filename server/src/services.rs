@@ -19,7 +19,6 @@ use crate::sync::{SyncLimits, SyncService};
 use crate::tus::{MediaConfig, MediaService};
 
 pub use crate::blob::BLOBS_DIR;
-pub use crate::storage::DATABASE_FILE;
 
 /// Settings of a server process.
 #[derive(Clone, Debug)]
@@ -103,14 +102,7 @@ impl Services {
                 ))
             })?;
         }
-        if !config.database.is_embedded() {
-            // The back office's index, registry and supervision still read the SQLite file.
-            return Err(Error::Internal(
-                "the back office cannot run on PostgreSQL yet".into(),
-            ));
-        }
         let storage = config.database.open(data_dir).await?;
-        let db_path = data_dir.join(DATABASE_FILE);
         let blobs: Arc<dyn BlobStore> = config
             .blobs
             .open(data_dir)
@@ -126,7 +118,6 @@ impl Services {
             config.media.clone(),
         ));
         let backoffice = Arc::new(BackOffice::open(
-            &db_path,
             Arc::clone(&storage),
             Some(Arc::clone(&blobs)),
             config.office.clone(),

@@ -18,18 +18,17 @@ use std::time::Instant;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
-use rusqlite::{Connection, params_from_iter};
 use siteproof_core::{
     Directory, DirectoryEntry, MAX_DIRECTORY_ENTRIES, MAX_FORMER_NAMES, RecordHeader, RecordId,
-    RecordKind, Scope, directory_text,
+    RecordKind, Scope, Tier, directory_text,
 };
 
 use super::BackOffice;
 #[cfg(doc)]
 use super::BackOfficeConfig;
+use super::enterprises::Enterprise;
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Unsectored, Visibility};
-use crate::storage::sqlite_enterprises as registry;
 
 /// What the server remembers of a region's directory between syncs.
 #[derive(Clone, Copy, Debug)]
@@ -41,49 +40,15 @@ pub(super) struct Built {
     device_change: bool,
 }
 
-/// Hazards per enterprise: (open, overdue) by credit code.
-fn hazard_counts(
-    conn: &Connection,
-    vis: &Visibility,
-    now: i64,
-) -> rusqlite::Result<HashMap<String, (u32, u32)>> {
-    let mut sql = String::from(
-        "SELECT v.credit_code, COUNT(*), SUM(c.open_deadline IS NOT NULL AND c.open_deadline < ?)
-         FROM bo_visits v JOIN bo_cases c ON c.visit_id = v.id
-         WHERE v.credit_code IS NOT NULL AND c.status <> 'closed'",
-    );
-    let mut args = vec![rusqlite::types::Value::Integer(now)];
-    vis.rows(Unsectored::Hidden)
-        .to_sqlite("c")
-        .append_to(&mut sql, &mut args);
-    sql.push_str(" GROUP BY v.credit_code");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(args.iter()))?;
-    let mut out = HashMap::new();
-    let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
-    while let Some(r) = rows.next()? {
-        out.insert(
-            r.get::<_, String>(0)?,
-            (
-                count(r.get(1)?),
-                count(r.get::<_, Option<i64>>(2)?.unwrap_or(0)),
-            ),
-        );
-    }
-    Ok(out)
-}
-
-/// The directory `vis` (a region's) should hold at `now`, and how many enterprises the
-/// registry has.
+/// The directory a region should hold, from its registry (`enterprises`), the hazards per
+/// enterprise (`(open, overdue)` by credit code) and the tiers and list flags, and how many
+/// enterprises the registry has.
 fn wanted(
-    conn: &Connection,
-    vis: &Visibility,
-    now: i64,
-) -> rusqlite::Result<(BTreeMap<String, DirectoryEntry>, u64)> {
-    let enterprises = registry::all(conn, &vis.enterprise_rows())?;
+    enterprises: Vec<Enterprise>,
+    hazards: &HashMap<String, (u32, u32)>,
+    tiers: &HashMap<String, (Tier, bool, bool)>,
+) -> (BTreeMap<String, DirectoryEntry>, u64) {
     let registered = enterprises.len() as u64;
-    let hazards = hazard_counts(conn, vis, now)?;
-    let tiers = super::supervision::tiers(conn, vis, now)?;
     let mut entries: Vec<DirectoryEntry> = enterprises
         .into_iter()
         .map(|e| {
@@ -117,13 +82,13 @@ fn wanted(
         });
         entries.truncate(MAX_DIRECTORY_ENTRIES);
     }
-    Ok((
+    (
         entries
             .into_iter()
             .map(|e| (e.credit_code.clone(), e))
             .collect(),
         registered,
-    ))
+    )
 }
 
 fn map_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
@@ -252,7 +217,17 @@ impl BackOffice {
     pub async fn write_directory(&self, region: &str, now: i64) -> Result<bool> {
         self.refresh_index().await?;
         let vis = Visibility::directory(region);
-        let (entries, registered) = self.db.run(move |c| wanted(c, &vis, now)).await?;
+        let enterprises = self
+            .storage
+            .enterprise_store()
+            .all_enterprises(&vis.enterprise_rows())
+            .await?;
+        let store = self.storage.supervision_store();
+        let hazards = store
+            .hazard_counts(&vis.rows(Unsectored::Hidden), now)
+            .await?;
+        let tiers = super::supervision::tiers(&*store, &vis, now).await?;
+        let (entries, registered) = wanted(enterprises, &hazards, &tiers);
         let id = RecordId::for_directory(region).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let header = RecordHeader {
             kind: RecordKind::Directory,

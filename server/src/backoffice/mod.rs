@@ -17,7 +17,6 @@ mod assignments;
 mod briefing;
 mod collections;
 mod dates;
-pub(crate) mod db;
 mod directory;
 pub(crate) mod enterprises;
 mod extract;
@@ -35,15 +34,11 @@ mod rows;
 mod supervision;
 mod visits;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::identity::{NewUser, Role, WebUser};
 pub use assignments::{AssignmentRow, NewAssignment};
-pub use db::{
-    CaseRow, CollectionRow, LedgerFilter, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
-};
 pub use enterprises::{
     Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, ImportProblem, RepeatFinding,
     SiteMerge,
@@ -55,6 +50,9 @@ pub use library::{TemplateEntry, TemplateState};
 pub use reports::{Report, ReportKind};
 pub use rosters::{Expert, Inspector};
 pub use router::{front_door, is_office_path, not_found, paths, router};
+pub use rows::{
+    CaseRow, CollectionRow, LedgerFilter, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
+};
 pub use supervision::{
     AuditRow, EnterpriseRisk, KeySource, List, ListEntry, Proposal, RiskCacheStats,
     SupervisionLists, TierFilter,
@@ -70,7 +68,6 @@ use crate::identity::{DEFAULT_CHECKS, LoginGuard, LoginLimits, SessionConfig, Se
 use crate::storage::{FullDocument, SyncStorage};
 use crate::storage::{PushWrite, RecordWrite};
 use crate::work_gate::WorkGate;
-use db::Db;
 
 /// Settings of the back office.
 #[derive(Clone, Debug)]
@@ -120,7 +117,6 @@ impl Default for BackOfficeConfig {
 
 /// The back-office service.
 pub struct BackOffice {
-    db: Db,
     storage: Arc<dyn SyncStorage>,
     blobs: Option<Arc<dyn BlobStore>>,
     config: BackOfficeConfig,
@@ -144,16 +140,15 @@ pub struct BackOffice {
 }
 
 impl BackOffice {
-    /// The back office over the server's SQLite file at `db_path` (opened and migrated by
-    /// [`crate::SqliteStorage`] first) and its storage and blob store.
+    /// The back office over the server's storage (every back-office table is behind one of
+    /// its stores) and blob store.
     pub fn open(
-        db_path: &Path,
         storage: Arc<dyn SyncStorage>,
         blobs: Option<Arc<dyn BlobStore>>,
         config: BackOfficeConfig,
     ) -> Result<Self> {
-        let db = Db::open(db_path)?;
-        let risks = supervision::KeptRisks::open(db_path, db.clone(), config.warm_risk_facts)?;
+        let risks =
+            supervision::KeptRisks::open(storage.supervision_store(), config.warm_risk_facts);
         // Warms the regions the database already holds, ahead of their first tier view.
         risks.changed();
         let sessions = Sessions::new(
@@ -172,7 +167,6 @@ impl BackOffice {
                 config.leads_per_address,
                 config.leads_overall,
             ),
-            db,
             storage,
             blobs,
             sessions,
@@ -190,7 +184,6 @@ impl BackOffice {
     /// Waits for the database work in flight and closes the back office's connections.
     pub async fn close(&self) {
         self.risks.close().await;
-        self.db.close().await;
     }
 
     /// Login limits, and the administrator's unlock.
@@ -245,8 +238,16 @@ impl BackOffice {
 
     /// The groups of the user's region.
     pub async fn groups(&self, user: &WebUser) -> Result<Vec<String>> {
-        let region = user.region.clone();
-        self.db.run(move |c| db::groups(c, &region)).await
+        let mut groups: Vec<String> = self
+            .storage
+            .list_groups()
+            .await?
+            .into_iter()
+            .filter(|g| g.region.as_str() == user.region)
+            .map(|g| g.id.to_string())
+            .collect();
+        groups.sort();
+        Ok(groups)
     }
 }
 

@@ -25,8 +25,10 @@
 //! ([`SyncStorage::enterprise_store`]), one live merge per site and one row per enterprise
 //! whichever process writes; [`OfficeIndexStore`] the office's index of synced visits, its
 //! ledger lists and report figures ([`SyncStorage::office_index_store`]), refreshed by any
-//! process without a row read earlier replacing one read later; [`UploadLeaseStore`] the
-//! leases on tus uploads
+//! process without a row read earlier replacing one read later; [`SupervisionStore`] tiered
+//! supervision's lists, their audit and the risk facts with the log of their changes
+//! ([`SyncStorage::supervision_store`]), an open list entry taken once whichever process adds
+//! it; [`UploadLeaseStore`] the leases on tus uploads
 //! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
 //! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
 //! backend translates into its own SQL.
@@ -54,6 +56,7 @@ mod rate;
 mod rosters;
 mod row_filter;
 mod sqlite;
+mod supervision;
 mod templates;
 mod upload_leases;
 mod web_users;
@@ -88,6 +91,10 @@ pub use sqlite::enterprises as sqlite_enterprises;
 pub use sqlite::{
     SQLITE_CASE_COLUMNS, SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row,
     sqlite_case_row,
+};
+pub use supervision::{
+    AuditRow, Facts, Gathered, HeldWrite, ListEntry, ListRemoval, NewListEntry, OfficeRows,
+    RiskPosition, RiskRead, RiskUpdate, RiskView, SupervisionList, SupervisionStore, VisitFixture,
 };
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
@@ -398,4 +405,7 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// The same backend's office index, ledger lists and report figures
     /// ([`OfficeIndexStore`]), on the same database.
     fn office_index_store(&self) -> std::sync::Arc<dyn OfficeIndexStore>;
+    /// The same backend's supervision lists, risk facts and log of risk changes
+    /// ([`SupervisionStore`]), on the same database.
+    fn supervision_store(&self) -> std::sync::Arc<dyn SupervisionStore>;
 }

@@ -5,8 +5,9 @@
 //! [`AssignmentStore`](crate::storage::AssignmentStore),
 //! [`CustodyStore`](crate::storage::CustodyStore),
 //! [`CaseStore`](crate::storage::CaseStore),
-//! [`EnterpriseStore`](crate::storage::EnterpriseStore) and
-//! [`OfficeIndexStore`](crate::storage::OfficeIndexStore)),
+//! [`EnterpriseStore`](crate::storage::EnterpriseStore),
+//! [`OfficeIndexStore`](crate::storage::OfficeIndexStore) and
+//! [`SupervisionStore`](crate::storage::SupervisionStore)),
 //! written once. A backend's tests
 //! invoke [`storage_suite!`](crate::storage_suite!) with two async functions: one that makes
 //! a fresh, empty storage, and one that makes a fresh, empty database and a [`Processes`]
@@ -30,6 +31,7 @@ mod office_index;
 mod processes;
 mod rate;
 mod rosters;
+mod supervision;
 mod templates;
 mod upload_leases;
 mod web_users;
@@ -45,6 +47,7 @@ pub use office_index::*;
 pub use processes::*;
 pub use rate::*;
 pub use rosters::*;
+pub use supervision::*;
 pub use templates::*;
 pub use upload_leases::*;
 pub use web_users::*;
@@ -99,7 +102,10 @@ macro_rules! storage_suite {
             office_visits_are_listed_within_the_readers_rows_by_filter,
             the_ledger_lists_and_counts_entries_within_the_readers_rows_by_filter,
             period_figures_count_within_the_readers_rows,
-            index_rows_are_stored_whole_from_the_position_read
+            index_rows_are_stored_whole_from_the_position_read,
+            a_list_entry_is_opened_and_closed_once_with_its_audit,
+            risk_facts_are_read_alike_from_visits_findings_cases_merges_and_leads,
+            a_risk_update_reads_what_changed_since_its_position
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -118,7 +124,10 @@ macro_rules! storage_suite {
             processes_taking_one_lease_at_once_give_it_to_one,
             processes_merging_one_site_at_once_merge_it_once,
             processes_importing_one_registry_at_once_keep_one_row_per_code,
-            processes_refreshing_the_index_at_once_keep_the_newer_rows
+            processes_refreshing_the_index_at_once_keep_the_newer_rows,
+            processes_adding_one_list_entry_at_once_add_it_once,
+            a_risk_change_committed_after_a_later_one_is_still_read,
+            pruning_by_one_process_never_loses_a_change_another_has_not_read
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -15,7 +15,7 @@ use siteproof_core::{
     TemplateRef,
 };
 
-use super::db::VisitRow;
+use super::rows::VisitRow;
 use super::{BackOffice, WebUser, office_write};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Duty, Unsectored, Visibility};

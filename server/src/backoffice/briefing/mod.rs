@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use futures_util::TryStreamExt;
 use siteproof_core::{MediaHash, MediaKind, Visit};
 
-use super::db::{CaseRow, LedgerFilter};
+use super::rows::{CaseRow, LedgerFilter};
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};
 use crate::evidence::CustodyEvent;

@@ -21,7 +21,7 @@ use siteproof_core::{
     Sector, Severity,
 };
 
-use super::db::{CaseRow, LedgerFilter};
+use super::rows::{CaseRow, LedgerFilter};
 use super::visits::severity_code;
 use super::{BackOffice, WebUser};
 use crate::error::{Error, Result};

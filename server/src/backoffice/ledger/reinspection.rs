@@ -12,7 +12,7 @@ use siteproof_core::{
 
 use super::{BackOffice, Evidence, WebUser, internal};
 use crate::backoffice::NewAssignment;
-use crate::backoffice::db::{CaseRow, ReinspectionRow};
+use crate::backoffice::rows::{CaseRow, ReinspectionRow};
 use crate::error::{Error, Result};
 
 /// How many hazards one re-inspection may name.

@@ -11,7 +11,7 @@ pub(super) mod notice;
 mod pages;
 pub(super) mod routes;
 
-use super::db::{CaseRow, LedgerFilter};
+use super::rows::{CaseRow, LedgerFilter};
 use super::{BackOffice, WebUser, dates};
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Unsectored, Visibility};

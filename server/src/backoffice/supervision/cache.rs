@@ -3,31 +3,30 @@
 //!
 //! One entry per set of readers who see the same rows ([`RowsKey`]: the region and, for a
 //! sector department, its sectors), holding the [`Facts`] of every enterprise they may see and
-//! the position in `bo_risk_changes` it was brought up to. The triggers of migration 012 name
-//! in that table every enterprise whose facts a write changes (a visit, finding or hazard
-//! indexed, a registry import, a merge or its undo, a lead), whoever wrote it. Before each
+//! the [`RiskPosition`] in the log of risk changes it was brought up to. The log names every
+//! enterprise whose facts a write changes (a visit, finding or hazard indexed, a registry
+//! import, a merge or its undo, a lead), whoever wrote it, on whichever process. Before each
 //! read the entry gathers again exactly the enterprises named since its position, in the same
-//! read transaction as the position it moves to, so what it serves is never older than the
-//! database. The counts themselves are made at the moment of the request ([`Facts::at`]): the
+//! snapshot as the position it moves to ([`SupervisionStore::risk_update`]), so what it serves
+//! is never older than the database. The counts themselves are made at the moment of the request ([`Facts::at`]): the
 //! windows of the rules (365 days, deadlines passing, days since the last covert visit) move
 //! with the clock, not with the cache. The blacklist and the key list are not kept: they are
 //! read with each request.
 //!
-//! After a write, [`warm`] does the same off the request path, on a connection of its own
-//! (WAL: it reads beside the office's connection without holding it), for the entries kept
-//! and for the whole view of each region that changed, so a request rarely finds more than a
-//! few enterprises to read again, then deletes, a batch at a time on the office's connection,
-//! the changes every entry has read past. A request never depends on it. One server process keeps the facts of a database.
+//! After a write, [`warm`] does the same off the request path for the entries kept and for the
+//! whole view of each region that changed, so a request rarely finds more than a few
+//! enterprises to read again, then deletes, a batch at a time, the changes every entry has
+//! read past. A request never depends on it. Each server process keeps its own facts; one
+//! process pruning changes another has not read makes that one read its views whole again,
+//! never miss a change.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, params};
-
-use super::facts::{self, Facts, Gathered};
-use crate::backoffice::db::Db;
-use crate::error::Result;
+use super::facts::{Facts, Gathered, view_of};
 use crate::identity::visibility::{RowsKey, Visibility};
+use crate::storage::{RiskPosition, RiskRead, RiskUpdate, StorageResult, SupervisionStore};
 
 /// Above this many enterprises changed since the last look, the region is read whole again
 /// (a few grouped passes) rather than one enterprise at a time.
@@ -36,7 +35,7 @@ const REGATHER_ONE_BY_ONE: usize = 300;
 /// Changes read past by every entry before they are deleted.
 const PRUNE_EVERY: i64 = 10_000;
 
-/// Changes deleted at once (then other work on the office's connection may go first).
+/// Changes deleted at once (then other writes may go first).
 const PRUNE_BATCH: i64 = 1_000;
 
 /// Entries kept at most (distinct regions and sector sets); past it, all are dropped.
@@ -55,8 +54,8 @@ pub struct RiskCacheStats {
 }
 
 struct Entry {
-    /// The `bo_risk_changes` position the facts are up to date with.
-    position: i64,
+    /// The position in the log the facts are up to date with.
+    position: RiskPosition,
     facts: HashMap<String, Facts>,
 }
 
@@ -65,103 +64,29 @@ struct Entry {
 pub struct RiskCache {
     entries: HashMap<RowsKey, Entry>,
     /// The position up to which [`warm`] has looked for regions that changed.
-    warmed: i64,
-    /// The position below which the changes were deleted.
+    warmed: RiskPosition,
+    /// The `seq` below which this process deleted the changes.
     pruned: i64,
     stats: RiskCacheStats,
 }
 
-/// What bringing an entry up to date takes.
-enum Update {
-    /// Nothing: it is up to date.
-    Fresh,
-    /// Reading these enterprises again, from the entry at `from`.
-    Codes { from: i64, codes: HashSet<String> },
-    /// Reading the whole view.
-    Whole,
-}
-
-/// What was read for an [`Update`].
-enum Read {
-    Fresh,
-    Codes {
-        from: i64,
-        facts: Vec<(String, Option<Facts>)>,
-    },
-    Whole(HashMap<String, Facts>),
-}
-
-fn position(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM bo_risk_changes")?
-        .query_row([], |r| r.get(0))
-}
-
-fn changed_since(conn: &Connection, region: &str, after: i64) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT DISTINCT credit_code FROM bo_risk_changes WHERE seq > ?1 AND region = ?2",
-    )?
-    .query_map(params![after, region], |r| r.get(0))?
-    .collect()
-}
-
-fn regions_changed_since(conn: &Connection, after: i64) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached("SELECT DISTINCT region FROM bo_risk_changes WHERE seq > ?1")?
-        .query_map([after], |r| r.get(0))?
-        .collect()
-}
-
-/// Reads what `update` needs, for the reader `vis`.
-fn read(conn: &Connection, vis: &Visibility, update: Update) -> rusqlite::Result<Read> {
-    Ok(match update {
-        Update::Fresh => Read::Fresh,
-        Update::Codes { from, codes } => Read::Codes {
-            from,
-            facts: codes
-                .into_iter()
-                .map(|code| {
-                    let f = facts::read(conn, vis, Some(&code))?.remove(&code);
-                    Ok((code, f))
-                })
-                .collect::<rusqlite::Result<_>>()?,
-        },
-        Update::Whole => Read::Whole(facts::read(conn, vis, None)?),
-    })
-}
-
 impl RiskCache {
-    /// What bringing `key`'s entry up to `now_at` takes.
-    fn update_of(&self, conn: &Connection, key: &RowsKey, now_at: i64) -> rusqlite::Result<Update> {
-        Ok(match self.entries.get(key) {
-            // The table went back (a database put back from a backup): read it all again.
-            Some(entry) if entry.position > now_at => Update::Whole,
-            Some(entry) if entry.position == now_at => Update::Fresh,
-            Some(entry) => {
-                let codes: HashSet<String> = changed_since(conn, key.region(), entry.position)?
-                    .into_iter()
-                    .collect();
-                if codes.len() <= REGATHER_ONE_BY_ONE {
-                    Update::Codes {
-                        from: entry.position,
-                        codes,
-                    }
-                } else {
-                    Update::Whole
-                }
-            }
-            None => Update::Whole,
-        })
+    /// The position `key`'s entry is up to date with (`None`: not kept).
+    fn position_of(&self, key: &RowsKey) -> Option<RiskPosition> {
+        self.entries.get(key).map(|e| e.position)
     }
 
-    /// Applies what was read at `now_at` to `key`'s entry, unless the entry moved meanwhile
+    /// Applies what was read from `from` to `key`'s entry, unless the entry moved meanwhile
     /// (read one by one from another position) or is already newer (read whole).
-    fn apply(&mut self, key: &RowsKey, now_at: i64, read: Read) {
-        match read {
-            Read::Fresh => {}
-            Read::Codes { from, facts } => {
+    fn apply(&mut self, key: &RowsKey, from: Option<RiskPosition>, update: RiskUpdate) {
+        let at = update.at;
+        match update.read {
+            RiskRead::Fresh => {}
+            RiskRead::Codes(facts) => {
                 let Some(entry) = self.entries.get_mut(key) else {
                     return;
                 };
-                if entry.position != from {
+                if Some(entry.position) != from {
                     return;
                 }
                 for (code, f) in facts {
@@ -171,11 +96,11 @@ impl RiskCache {
                     };
                     self.stats.enterprises_regathered += 1;
                 }
-                entry.position = now_at;
+                entry.position = at;
             }
-            Read::Whole(facts) => {
+            RiskRead::Whole(facts) => {
                 self.stats.regions_gathered += 1;
-                if self.entries.get(key).is_some_and(|e| e.position >= now_at) {
+                if self.entries.get(key).is_some_and(|e| e.position >= at) {
                     return;
                 }
                 if !self.entries.contains_key(key) && self.entries.len() >= MAX_ENTRIES {
@@ -184,7 +109,7 @@ impl RiskCache {
                 self.entries.insert(
                     key.clone(),
                     Entry {
-                        position: now_at,
+                        position: at,
                         facts,
                     },
                 );
@@ -192,60 +117,19 @@ impl RiskCache {
         }
     }
 
-    /// The facts of every enterprise `vis` may see, counted at `now`, read through the kept
-    /// entry brought up to date first.
-    pub fn facts_at(
-        &mut self,
-        conn: &mut Connection,
-        vis: &Visibility,
-        now: i64,
-    ) -> rusqlite::Result<Vec<Gathered>> {
-        let Some(key) = vis.rows_key() else {
-            // Not an office reader: nothing is kept for it.
-            return Ok(facts::gather(conn, vis, now, None)?.into_values().collect());
+    /// The position every entry (and the warming) has read past: the lowest `seq` and the
+    /// lowest horizon of them.
+    fn read_past(&self) -> RiskPosition {
+        let positions = || {
+            self.entries
+                .values()
+                .map(|e| e.position)
+                .chain([self.warmed])
         };
-        // One read transaction: the position and the facts read agree.
-        let tx = conn.transaction()?;
-        let now_at = position(&tx)?;
-        let update = self.update_of(&tx, &key, now_at)?;
-        if matches!(update, Update::Fresh) {
-            self.stats.hits += 1;
+        RiskPosition {
+            seq: positions().map(|p| p.seq).min().unwrap_or(0),
+            horizon: positions().map(|p| p.horizon).min().unwrap_or(0),
         }
-        let read = read(&tx, vis, update)?;
-        tx.finish()?;
-        self.apply(&key, now_at, read);
-        Ok(self
-            .entries
-            .get(&key)
-            .map(|e| e.facts.values().map(|f| f.at(now)).collect())
-            .unwrap_or_default())
-    }
-
-    /// Deletes one batch ([`PRUNE_BATCH`]) of the changes every entry has read past, once
-    /// there are many (a new entry reads whole); the newest stays, so the position never goes
-    /// back. Returns whether there may be more to delete.
-    fn prune(&mut self, conn: &Connection) -> rusqlite::Result<bool> {
-        let read_past = self
-            .entries
-            .values()
-            .map(|e| e.position)
-            .chain([self.warmed])
-            .min()
-            .unwrap_or(0);
-        if read_past - self.pruned < PRUNE_EVERY {
-            return Ok(false);
-        }
-        let below: i64 = conn
-            .prepare_cached(
-                "SELECT MIN(?1, COALESCE(MIN(seq), 0) + ?2, COALESCE(MAX(seq), 0))
-                 FROM bo_risk_changes",
-            )?
-            .query_row(params![read_past, PRUNE_BATCH], |r| r.get(0))?;
-        conn.prepare_cached("DELETE FROM bo_risk_changes WHERE seq < ?1")?
-            .execute([below])?;
-        let more = below > self.pruned && below < read_past;
-        self.pruned = below;
-        Ok(more)
     }
 
     /// What the cache has read so far.
@@ -268,31 +152,66 @@ pub fn lock(cache: &Mutex<RiskCache>) -> std::sync::MutexGuard<'_, RiskCache> {
     })
 }
 
+/// Brings `key`'s entry up to date, reading as `vis` (who sees the rows of `key`); whether it
+/// already was.
+async fn bring_up_to_date(
+    cache: &Mutex<RiskCache>,
+    store: &dyn SupervisionStore,
+    key: &RowsKey,
+    vis: &Visibility,
+) -> StorageResult<bool> {
+    let from = lock(cache).position_of(key);
+    let update = store
+        .risk_update(&view_of(vis), from, REGATHER_ONE_BY_ONE)
+        .await?;
+    let fresh = matches!(update.read, RiskRead::Fresh);
+    lock(cache).apply(key, from, update);
+    Ok(fresh)
+}
+
 /// Brings the kept entries, and the whole view of every region that changed since the last
-/// warming, up to date, reading on `conn` (its own connection) without holding the cache.
-pub fn warm(cache: &Mutex<RiskCache>, conn: &mut Connection) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    let now_at = position(&tx)?;
-    let (keys, warmed) = {
+/// warming, up to date, without holding the cache while it reads.
+pub async fn warm(cache: &Mutex<RiskCache>, store: &dyn SupervisionStore) -> StorageResult<()> {
+    let (mut keys, warmed) = {
         let kept = lock(cache);
         (
             kept.entries.keys().cloned().collect::<HashSet<_>>(),
             kept.warmed,
         )
     };
-    let mut keys = keys;
-    for region in regions_changed_since(&tx, warmed.min(now_at))? {
+    let (at, regions) = store.risk_regions_changed(warmed).await?;
+    for region in regions {
         keys.insert(RowsKey::whole_region(&region));
     }
     for key in keys {
-        let update = lock(cache).update_of(&tx, &key, now_at)?;
-        let read = read(&tx, &key.reader(), update)?;
-        lock(cache).apply(&key, now_at, read);
+        bring_up_to_date(cache, store, &key, &key.reader()).await?;
     }
-    tx.finish()?;
     let mut kept = lock(cache);
-    kept.warmed = kept.warmed.max(now_at);
+    // The log went back (a database put back from a backup): look from where it is now.
+    kept.warmed = if at.seq < kept.warmed.seq {
+        at
+    } else {
+        kept.warmed.max(at)
+    };
     Ok(())
+}
+
+/// Deletes, a batch at a time, the changes every entry has read past, once there are many.
+async fn prune(cache: &Mutex<RiskCache>, store: &dyn SupervisionStore) -> StorageResult<()> {
+    loop {
+        let (read_past, pruned) = {
+            let kept = lock(cache);
+            (kept.read_past(), kept.pruned)
+        };
+        if read_past.seq - pruned < PRUNE_EVERY {
+            return Ok(());
+        }
+        let below = store.prune_risk_changes(read_past, PRUNE_BATCH).await?;
+        lock(cache).pruned = below;
+        if below <= pruned || below >= read_past.seq {
+            return Ok(());
+        }
+    }
 }
 
 /// Whether a warming runs, and whether another was asked for meanwhile.
@@ -302,34 +221,46 @@ struct Warming {
     again: bool,
 }
 
-/// The kept risk facts of the back office with their warming: the cache, and a connection of
-/// its own to warm it on.
+/// The kept risk facts of the back office with their warming.
 pub struct KeptRisks {
     cache: Arc<Mutex<RiskCache>>,
-    db: Db,
-    /// The office's connection, the one that writes the office's rows: the changes read past
-    /// are deleted there, a batch at a time.
-    office: Db,
+    store: Arc<dyn SupervisionStore>,
     warming: Arc<Mutex<Warming>>,
+    /// Held by a warming while it runs: closing waits for it.
+    busy: Arc<tokio::sync::Mutex<()>>,
+    closed: Arc<AtomicBool>,
     in_background: bool,
 }
 
 impl KeptRisks {
-    /// Over the server's database at `path` (`office`: the office's connection);
-    /// `in_background`: warm after each write.
-    pub fn open(path: &std::path::Path, office: Db, in_background: bool) -> Result<Self> {
-        Ok(Self {
+    /// Over `store`; `in_background`: warm after each write.
+    pub fn open(store: Arc<dyn SupervisionStore>, in_background: bool) -> Self {
+        Self {
             cache: Arc::default(),
-            db: Db::open(path)?,
-            office,
+            store,
             warming: Arc::default(),
+            busy: Arc::default(),
+            closed: Arc::default(),
             in_background,
-        })
+        }
     }
 
-    /// The cache, to read through on the office's connection.
-    pub fn cache(&self) -> Arc<Mutex<RiskCache>> {
-        Arc::clone(&self.cache)
+    /// The facts of every enterprise `vis` may see, counted at `now`, read through the kept
+    /// entry brought up to date first.
+    pub async fn facts_at(&self, vis: &Visibility, now: i64) -> StorageResult<Vec<Gathered>> {
+        let Some(key) = vis.rows_key() else {
+            // Not an office reader: nothing is kept for it.
+            let facts = self.store.risk_facts(&view_of(vis), None).await?;
+            return Ok(facts.values().map(|f| f.at(now)).collect());
+        };
+        if bring_up_to_date(&self.cache, &*self.store, &key, vis).await? {
+            lock(&self.cache).stats.hits += 1;
+        }
+        Ok(lock(&self.cache)
+            .entries
+            .get(&key)
+            .map(|e| e.facts.values().map(|f| f.at(now)).collect())
+            .unwrap_or_default())
     }
 
     /// What the cache has read so far.
@@ -338,16 +269,15 @@ impl KeptRisks {
     }
 
     /// Warms the cache now ([`warm`]), and returns once it is done.
-    pub async fn warm_now(&self) -> Result<()> {
-        let cache = Arc::clone(&self.cache);
-        self.db.run(move |c| warm(&cache, c)).await
+    pub async fn warm_now(&self) -> StorageResult<()> {
+        warm(&self.cache, &*self.store).await
     }
 
     /// Something the facts are read from was written: warms the cache in the background
     /// (once more after the running warming, if one runs), when that is on and there is a
     /// runtime to run it.
     pub fn changed(&self) {
-        if !self.in_background {
+        if !self.in_background || self.closed.load(Ordering::SeqCst) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -361,27 +291,22 @@ impl KeptRisks {
             }
             w.running = true;
         }
-        let (cache, db, office, warming) = (
+        let (cache, store, warming, busy, closed) = (
             Arc::clone(&self.cache),
-            self.db.clone(),
-            self.office.clone(),
+            Arc::clone(&self.store),
             Arc::clone(&self.warming),
+            Arc::clone(&self.busy),
+            Arc::clone(&self.closed),
         );
         runtime.spawn(async move {
+            let _busy = busy.lock().await;
             loop {
-                let kept = Arc::clone(&cache);
-                if let Err(e) = db.run(move |c| warm(&kept, c)).await {
-                    tracing::warn!(error = %e, "risk facts not warmed");
-                }
-                loop {
-                    let kept = Arc::clone(&cache);
-                    match office.run(move |c| lock(&kept).prune(c)).await {
-                        Ok(true) => {}
-                        Ok(false) => break,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "risk changes not pruned");
-                            break;
-                        }
+                if !closed.load(Ordering::SeqCst) {
+                    if let Err(e) = warm(&cache, &*store).await {
+                        tracing::warn!(error = %e, "risk facts not warmed");
+                    }
+                    if let Err(e) = prune(&cache, &*store).await {
+                        tracing::warn!(error = %e, "risk changes not pruned");
                     }
                 }
                 let mut w = warming.lock().unwrap_or_else(|p| p.into_inner());
@@ -395,9 +320,10 @@ impl KeptRisks {
         });
     }
 
-    /// Waits for a warming in flight and closes the connection.
+    /// Waits for a warming in flight; no other starts after.
     pub async fn close(&self) {
-        self.db.close().await;
+        self.closed.store(true, Ordering::SeqCst);
+        let _done = self.busy.lock().await;
     }
 }
 
@@ -405,40 +331,69 @@ impl KeptRisks {
 mod tests {
     use super::*;
 
-    fn changes(conn: &Connection) -> (i64, i64) {
-        conn.query_row(
-            "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM bo_risk_changes",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("count")
+    fn at(seq: i64) -> RiskPosition {
+        RiskPosition {
+            seq,
+            horizon: seq + 1,
+        }
     }
 
-    /// Changes every entry has read past go in batches, and the newest stays: the position
-    /// never goes back.
+    fn key() -> RowsKey {
+        RowsKey::whole_region("r")
+    }
+
+    /// What was read one by one from a position the entry has left is not applied; a whole
+    /// read older than the entry is not either.
     #[test]
-    fn changes_read_past_are_deleted_a_batch_at_a_time() {
-        let (_dir, conn) = crate::backoffice::db::plans::migrated();
-        conn.execute_batch(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
-             INSERT INTO bo_risk_changes (region, credit_code) SELECT 'r', 'c' || i FROM n",
-        )
-        .expect("changes");
-        let mut cache = RiskCache {
-            warmed: 12_000,
-            ..RiskCache::default()
-        };
-        assert!(cache.prune(&conn).expect("prune"), "more to delete");
-        assert_eq!(changes(&conn), (12_000 - PRUNE_BATCH, 12_000), "one batch");
-        while cache.prune(&conn).expect("prune") {}
-        let (left, _) = changes(&conn);
-        assert!(
-            left > 12_000 - PRUNE_EVERY && left < 12_000,
-            "fewer than PRUNE_EVERY read past are kept: {left}"
+    fn reads_from_a_position_the_entry_left_are_dropped() {
+        let mut cache = RiskCache::default();
+        cache.apply(
+            &key(),
+            None,
+            RiskUpdate {
+                at: at(5),
+                read: RiskRead::Whole(HashMap::new()),
+            },
         );
-        cache.warmed = 30_000;
-        while cache.prune(&conn).expect("prune") {}
-        assert_eq!(changes(&conn), (1, 12_000), "all but the newest");
-        assert_eq!(position(&conn).expect("position"), 12_000);
+        let one = |code: &str| RiskRead::Codes(vec![(code.to_owned(), Some(Facts::default()))]);
+        cache.apply(
+            &key(),
+            Some(at(4)),
+            RiskUpdate {
+                at: at(7),
+                read: one("a"),
+            },
+        );
+        assert_eq!(
+            cache.position_of(&key()),
+            Some(at(5)),
+            "read from 4: dropped"
+        );
+        cache.apply(
+            &key(),
+            Some(at(5)),
+            RiskUpdate {
+                at: at(7),
+                read: one("b"),
+            },
+        );
+        assert_eq!(cache.position_of(&key()), Some(at(7)));
+        cache.apply(
+            &key(),
+            None,
+            RiskUpdate {
+                at: at(6),
+                read: RiskRead::Whole(HashMap::new()),
+            },
+        );
+        assert_eq!(
+            cache.position_of(&key()),
+            Some(at(7)),
+            "an older whole read"
+        );
+        assert_eq!(cache.entries[&key()].facts.len(), 1);
+        assert_eq!(cache.read_past(), RiskPosition::default(), "never warmed");
+        cache.warmed = at(9);
+        assert_eq!(cache.read_past(), at(7));
     }
 }

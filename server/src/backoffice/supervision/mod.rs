@@ -3,28 +3,27 @@
 //! from facts the index gathers (`facts.rs`); the key-supervision list (tier A, the blacklist
 //! and manual entries), the blacklist with its way off, the audit of every change to them,
 //! and the planning of covert visits that become planned-target pushes. Lists are office
-//! rows (migration 010); who may change them is `Duty::KeepSupervisionLists`.
+//! rows kept by the [`SupervisionStore`]; who may change them is `Duty::KeepSupervisionLists`.
 
 mod cache;
 mod facts;
 pub(super) mod pages;
 pub(super) mod routes;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use siteproof_core::{
     AssignmentKind, RecordId, RiskFacts, RiskScore, Sector, Site, Tier, normalize_credit_code,
 };
 
 use super::{BackOffice, NewAssignment, WebUser};
 use crate::error::{Error, Result};
-use crate::identity::visibility::{Duty, Unsectored, Visibility};
-use crate::storage::sqlite_enterprises as registry;
+use crate::identity::visibility::{Duty, Visibility};
+pub use crate::storage::{AuditRow, ListEntry, SupervisionList as List};
+use crate::storage::{ListRemoval, NewListEntry, StorageError, StorageResult, SupervisionStore};
 pub use cache::{KeptRisks, RiskCacheStats};
-use facts::DAY_MS;
 pub use facts::Gathered;
+use facts::{DAY_MS, view_of};
 
 /// One enterprise with its facts, score and list marks.
 #[derive(Clone, Debug)]
@@ -59,50 +58,6 @@ pub struct TierFilter {
     pub tier: Option<Tier>,
 }
 
-/// A manual key-list entry or a blacklist entry, open or closed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ListEntry {
-    /// Row id.
-    pub id: i64,
-    /// Credit code.
-    pub credit_code: String,
-    /// Name when entered.
-    pub name: String,
-    /// Why it was entered.
-    pub reason: String,
-    /// The day of the decision (blacklist), ms.
-    pub decided_on: Option<i64>,
-    /// Who entered it (login).
-    pub added_by: String,
-    /// When, ms.
-    pub added_at: i64,
-    /// Who removed it.
-    pub removed_by: Option<String>,
-    /// When, ms.
-    pub removed_at: Option<i64>,
-    /// Why.
-    pub removed_reason: Option<String>,
-}
-
-/// One change to the lists.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuditRow {
-    /// `key_list` or `blacklist`.
-    pub list: String,
-    /// `add` or `remove`.
-    pub action: String,
-    /// Credit code.
-    pub credit_code: String,
-    /// Enterprise name.
-    pub name: String,
-    /// Why.
-    pub reason: String,
-    /// Who (login).
-    pub by: String,
-    /// When, ms.
-    pub at: i64,
-}
-
 /// Where a key-list entry comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum KeySource {
@@ -134,31 +89,6 @@ pub struct Proposal {
     pub enterprise: EnterpriseRisk,
     /// Days past its tier's interval (`None`: never visited covertly).
     pub overdue_days: Option<i64>,
-}
-
-/// Which list a change is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum List {
-    /// 重点监管企业名单 (manual entries).
-    KeyList,
-    /// 黑名单.
-    Blacklist,
-}
-
-impl List {
-    fn table(self) -> &'static str {
-        match self {
-            List::KeyList => "bo_key_list",
-            List::Blacklist => "bo_blacklist",
-        }
-    }
-
-    fn code(self) -> &'static str {
-        match self {
-            List::KeyList => "key_list",
-            List::Blacklist => "blacklist",
-        }
-    }
 }
 
 const MAX_REASON: usize = 1000;
@@ -198,32 +128,6 @@ fn score(g: Gathered, now: i64) -> Option<EnterpriseRisk> {
     })
 }
 
-/// The tier and the list flags (key-listed, blacklisted) of every enterprise `vis` may see
-/// that can be scored, by credit code, at `now`: what the region's enterprise directory
-/// carries (`backoffice/directory.rs`).
-pub(super) fn tiers(
-    conn: &Connection,
-    vis: &Visibility,
-    now: i64,
-) -> rusqlite::Result<std::collections::HashMap<String, (Tier, bool, bool)>> {
-    let black = codes_of(entries(conn, vis, List::Blacklist, Some(true))?);
-    let keyed = codes_of(entries(conn, vis, List::KeyList, Some(true))?);
-    Ok(facts::gather(conn, vis, now, None)?
-        .into_values()
-        .filter_map(|g| score(g, now))
-        .map(|e| {
-            let code = e.facts.credit_code.clone();
-            let flags = (e.risk.tier, keyed.contains(&code), black.contains(&code));
-            (code, flags)
-        })
-        .collect())
-}
-
-/// The credit codes of open entries.
-fn codes_of(entries: Vec<ListEntry>) -> HashSet<String> {
-    entries.into_iter().map(|e| e.credit_code).collect()
-}
-
 /// Marks an enterprise on the blacklist or the key list by the open entries' codes.
 fn marked(
     mut e: EnterpriseRisk,
@@ -235,113 +139,58 @@ fn marked(
     e
 }
 
-const ENTRY_COLUMNS: &str = "id, credit_code, name, reason, {decided}, added_by, added_at, \
-                             removed_by, removed_at, removed_reason";
-
-fn entries(
-    conn: &Connection,
+/// The credit codes of the open entries of `list` that `vis` may see.
+async fn open_codes(
+    store: &dyn SupervisionStore,
     vis: &Visibility,
     list: List,
-    open: Option<bool>,
-) -> rusqlite::Result<Vec<ListEntry>> {
-    let filter = vis.region_rows().to_sqlite("l");
-    let decided = match list {
-        List::KeyList => "NULL",
-        List::Blacklist => "decided_on",
-    };
-    let state = match open {
-        Some(true) => " AND l.removed_at IS NULL",
-        Some(false) => " AND l.removed_at IS NOT NULL",
-        None => "",
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM {} l WHERE 1=1{}{state}
-         ORDER BY l.removed_at IS NOT NULL, l.added_at DESC, l.id DESC",
-        ENTRY_COLUMNS.replace("{decided}", decided),
-        list.table(),
-        filter.sql
-    ))?;
-    stmt.query_map(params_from_iter(filter.args.iter()), |r| {
-        Ok(ListEntry {
-            id: r.get(0)?,
-            credit_code: r.get(1)?,
-            name: r.get(2)?,
-            reason: r.get(3)?,
-            decided_on: r.get(4)?,
-            added_by: r.get(5)?,
-            added_at: r.get(6)?,
-            removed_by: r.get(7)?,
-            removed_at: r.get(8)?,
-            removed_reason: r.get(9)?,
-        })
-    })?
-    .collect()
+) -> StorageResult<HashSet<String>> {
+    Ok(store
+        .list_entries(list, &vis.region_rows(), Some(true))
+        .await?
+        .into_iter()
+        .map(|e| e.credit_code)
+        .collect())
 }
 
-fn audit_rows(conn: &Connection, vis: &Visibility) -> rusqlite::Result<Vec<AuditRow>> {
-    let filter = vis.region_rows().to_sqlite("a");
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT a.list, a.action, a.credit_code, a.name, a.reason, a.by_login, a.at
-         FROM bo_supervision_audit a WHERE 1=1{} ORDER BY a.at DESC, a.id DESC LIMIT 1000",
-        filter.sql
-    ))?;
-    stmt.query_map(params_from_iter(filter.args.iter()), |r| {
-        Ok(AuditRow {
-            list: r.get(0)?,
-            action: r.get(1)?,
-            credit_code: r.get(2)?,
-            name: r.get(3)?,
-            reason: r.get(4)?,
-            by: r.get(5)?,
-            at: r.get(6)?,
-        })
-    })?
-    .collect()
-}
-
-/// The name of an enterprise the user may see: the registered one, else its latest visible
-/// visit's site name.
-fn visible_name(
-    conn: &Connection,
+/// The open blacklist's and key list's codes `vis` may see.
+async fn marks(
+    store: &dyn SupervisionStore,
     vis: &Visibility,
-    code: &str,
-) -> rusqlite::Result<Option<String>> {
-    if let Some(e) = registry::get(conn, &vis.enterprise_rows(), code)? {
-        return Ok(Some(e.name));
-    }
-    let mut sql = String::from("SELECT v.site FROM bo_visits v WHERE v.credit_code = ?");
-    let mut args = vec![Value::Text(code.into())];
-    vis.rows(Unsectored::Hidden)
-        .to_sqlite("v")
-        .append_to(&mut sql, &mut args);
-    sql.push_str(" ORDER BY v.started_at DESC LIMIT 1");
-    conn.query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))
-        .optional()
+) -> StorageResult<(HashSet<String>, HashSet<String>)> {
+    Ok((
+        open_codes(store, vis, List::Blacklist).await?,
+        open_codes(store, vis, List::KeyList).await?,
+    ))
 }
 
-/// Writes one audit row (inside the caller's transaction).
-#[allow(clippy::too_many_arguments)]
-fn audit(
-    conn: &Connection,
-    region: &str,
-    list: List,
-    action: &str,
-    code: &str,
-    name: &str,
-    reason: &str,
-    by: &str,
-    at: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO bo_supervision_audit
-         (region, list, action, credit_code, name, reason, by_login, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![region, list.code(), action, code, name, reason, by, at],
-    )?;
-    Ok(())
+/// The tier and the list flags (key-listed, blacklisted) of every enterprise `vis` may see
+/// that can be scored, by credit code, at `now`: what the region's enterprise directory
+/// carries (`backoffice/directory.rs`).
+pub(super) async fn tiers(
+    store: &dyn SupervisionStore,
+    vis: &Visibility,
+    now: i64,
+) -> StorageResult<HashMap<String, (Tier, bool, bool)>> {
+    let (black, keyed) = marks(store, vis).await?;
+    Ok(facts::gather(store, vis, now, None)
+        .await?
+        .into_values()
+        .filter_map(|g| score(g, now))
+        .map(|e| {
+            let code = e.facts.credit_code.clone();
+            let flags = (e.risk.tier, keyed.contains(&code), black.contains(&code));
+            (code, flags)
+        })
+        .collect())
 }
 
 impl BackOffice {
+    /// The store of the lists and the risk facts.
+    fn supervision(&self) -> std::sync::Arc<dyn SupervisionStore> {
+        self.storage.supervision_store()
+    }
+
     /// Every enterprise the user may see, scored at `now`, highest score first. The facts
     /// come from the kept entry of the user's rows, brought up to date first (`cache.rs`).
     pub async fn enterprise_risks_at(
@@ -351,18 +200,8 @@ impl BackOffice {
     ) -> Result<Vec<EnterpriseRisk>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
-        let cache = self.risks.cache();
-        let (gathered, black, keyed) = self
-            .db
-            .run(move |c| {
-                let gathered = cache::lock(&cache).facts_at(c, &vis, now)?;
-                Ok::<_, rusqlite::Error>((
-                    gathered,
-                    codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
-                    codes_of(entries(c, &vis, List::KeyList, Some(true))?),
-                ))
-            })
-            .await?;
+        let gathered = self.risks.facts_at(&vis, now).await?;
+        let (black, keyed) = marks(&*self.supervision(), &vis).await?;
         let mut out: Vec<EnterpriseRisk> = gathered
             .into_iter()
             .filter_map(|g| score(g, now))
@@ -386,7 +225,7 @@ impl BackOffice {
     /// Brings the kept risk facts up to date now, as the warming after each write does in
     /// the background (`BackOfficeConfig::warm_risk_facts`), and returns once done.
     pub async fn warm_risk_facts(&self) -> Result<()> {
-        self.risks.warm_now().await
+        Ok(self.risks.warm_now().await?)
     }
 
     /// One enterprise's risk as the user may see it (its page's panel), at `now`; `None` when
@@ -400,17 +239,9 @@ impl BackOffice {
     ) -> Result<Option<EnterpriseRisk>> {
         self.refresh_index().await?;
         let vis = Visibility::user(user);
-        let code = code.to_owned();
-        let (gathered, black, keyed) = self
-            .db
-            .run(move |c| {
-                Ok::<_, rusqlite::Error>((
-                    facts::gather(c, &vis, now, Some(&code))?,
-                    codes_of(entries(c, &vis, List::Blacklist, Some(true))?),
-                    codes_of(entries(c, &vis, List::KeyList, Some(true))?),
-                ))
-            })
-            .await?;
+        let store = self.supervision();
+        let gathered = facts::gather(&*store, &vis, now, Some(code)).await?;
+        let (black, keyed) = marks(&*store, &vis).await?;
         Ok(gathered
             .into_values()
             .filter_map(|g| score(g, now))
@@ -440,17 +271,11 @@ impl BackOffice {
         let all = self
             .enterprise_risks_at(user, siteproof_core::now())
             .await?;
-        let vis = Visibility::user(user);
-        let (keyed, black, audit) = self
-            .db
-            .run(move |c| {
-                Ok::<_, rusqlite::Error>((
-                    entries(c, &vis, List::KeyList, None)?,
-                    entries(c, &vis, List::Blacklist, None)?,
-                    audit_rows(c, &vis)?,
-                ))
-            })
-            .await?;
+        let rows = Visibility::user(user).region_rows();
+        let store = self.supervision();
+        let keyed = store.list_entries(List::KeyList, &rows, None).await?;
+        let black = store.list_entries(List::Blacklist, &rows, None).await?;
+        let audit = store.audit_rows(&rows).await?;
         let visible: HashSet<&str> = all.iter().map(|e| e.facts.credit_code.as_str()).collect();
         let seen = |code: &str| visible.contains(code);
         let mut key_list = Vec::new();
@@ -500,59 +325,30 @@ impl BackOffice {
         let code = normalize_credit_code(credit_code)
             .ok_or_else(|| Error::InvalidInput("the credit code is required".into()))?;
         self.refresh_index().await?;
-        let (region, by, now) = (
-            user.region.clone(),
-            user.login.clone(),
-            siteproof_core::now(),
-        );
-        let decided = decided_on.unwrap_or_else(|| super::dates::day_start(now));
-        let result = self
-            .db
-            .run(move |c| {
-                let Some(name) = visible_name(c, &vis, &code)? else {
-                    return Ok(Err(code));
-                };
-                let tx = c.transaction()?;
-                let open: bool = tx.query_row(
-                    &format!(
-                        "SELECT EXISTS (SELECT 1 FROM {} WHERE region = ?1 AND credit_code = ?2
-                         AND removed_at IS NULL)",
-                        list.table()
-                    ),
-                    params![region, code],
-                    |r| r.get(0),
-                )?;
-                if open {
-                    return Ok(Ok(None));
-                }
-                match list {
-                    List::KeyList => tx.execute(
-                        "INSERT INTO bo_key_list (region, credit_code, name, reason, added_by, added_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![region, code, name, reason, by, now],
-                    )?,
-                    List::Blacklist => tx.execute(
-                        "INSERT INTO bo_blacklist
-                         (region, credit_code, name, reason, decided_on, added_by, added_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![region, code, name, reason, decided, by, now],
-                    )?,
-                };
-                let id = tx.last_insert_rowid();
-                audit(&tx, &region, list, "add", &code, &name, &reason, &by, now)?;
-                tx.commit()?;
-                Ok::<_, rusqlite::Error>(Ok(Some(id)))
-            })
-            .await?;
+        let store = self.supervision();
+        let Some(name) = store.visible_name(&view_of(&vis), &code).await? else {
+            return Err(Error::InvalidInput(format!(
+                "no enterprise of your region (registered, or named by a visit you may see) has credit code {code}"
+            )));
+        };
+        let now = siteproof_core::now();
+        let entry = NewListEntry {
+            region: user.region.clone(),
+            credit_code: code,
+            name,
+            reason,
+            decided_on: decided_on.unwrap_or_else(|| super::dates::day_start(now)),
+            by: user.login.clone(),
+            at: now,
+        };
+        let added = store.add_to_list(list, &entry).await;
         self.directory_changed(&user.region);
-        match result {
-            Ok(Some(id)) => Ok(id),
-            Ok(None) => Err(Error::InvalidInput(
+        match added {
+            Ok(id) => Ok(id),
+            Err(StorageError::Conflict(_)) => Err(Error::InvalidInput(
                 "the enterprise is already on this list".into(),
             )),
-            Err(code) => Err(Error::InvalidInput(format!(
-                "no enterprise of your region (registered, or named by a visit you may see) has credit code {code}"
-            ))),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -568,49 +364,37 @@ impl BackOffice {
         let vis = Visibility::user(user);
         vis.require(Duty::KeepSupervisionLists)?;
         let reason = reason_of("a removal", reason)?;
-        let (by, now) = (user.login.clone(), siteproof_core::now());
-        let done = self
-            .db
-            .run(move |c| {
-                let Some(entry) = entries(c, &vis, list, Some(true))?
-                    .into_iter()
-                    .find(|e| e.id == id)
-                else {
-                    return Ok(false);
-                };
-                if visible_name(c, &vis, &entry.credit_code)?.is_none() {
-                    return Ok(false);
-                }
-                let region = vis.region().unwrap_or_default().to_owned();
-                let tx = c.transaction()?;
-                tx.execute(
-                    &format!(
-                        "UPDATE {} SET removed_by = ?1, removed_at = ?2, removed_reason = ?3
-                         WHERE id = ?4 AND removed_at IS NULL",
-                        list.table()
-                    ),
-                    params![by, now, reason, id],
-                )?;
-                audit(
-                    &tx,
-                    &region,
-                    list,
-                    "remove",
-                    &entry.credit_code,
-                    &entry.name,
-                    &reason,
-                    &by,
-                    now,
-                )?;
-                tx.commit()?;
-                Ok::<_, rusqlite::Error>(true)
-            })
-            .await?;
+        let store = self.supervision();
+        let rows = vis.region_rows();
+        let unknown = || Error::UnknownRecord { id: id.to_string() };
+        let Some(entry) = store
+            .list_entries(list, &rows, Some(true))
+            .await?
+            .into_iter()
+            .find(|e| e.id == id)
+        else {
+            return Err(unknown());
+        };
+        if store
+            .visible_name(&view_of(&vis), &entry.credit_code)
+            .await?
+            .is_none()
+        {
+            return Err(unknown());
+        }
+        let removal = ListRemoval {
+            region: vis.region().unwrap_or_default().to_owned(),
+            reason,
+            by: user.login.clone(),
+            at: siteproof_core::now(),
+        };
+        let removed = store.remove_from_list(list, id, &removal).await;
         self.directory_changed(&user.region);
-        if done {
-            Ok(())
-        } else {
-            Err(Error::UnknownRecord { id: id.to_string() })
+        match removed {
+            Ok(_) => Ok(()),
+            // Closed meanwhile, by this process or another.
+            Err(StorageError::Conflict(_) | StorageError::NotFound(_)) => Err(unknown()),
+            Err(e) => Err(e.into()),
         }
     }
 

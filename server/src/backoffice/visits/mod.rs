@@ -15,7 +15,7 @@ use siteproof_core::{
     Template, Visit,
 };
 
-use super::db::{
+use super::rows::{
     CollectionRow, FindingRow, IndexRows, ReinspectionRow, VisitCounts, VisitFilter, VisitRow,
 };
 use super::{BackOffice, WebUser};

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_cases.sql"),
     include_str!("migrations/010_upload_leases.sql"),
     include_str!("migrations/011_office_index.sql"),
+    include_str!("migrations/012_risk_changes.sql"),
 ];
 
 /// The schema version this build writes.

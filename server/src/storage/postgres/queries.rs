@@ -72,6 +72,10 @@ impl SyncStorage for PostgresStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn supervision_store(&self) -> std::sync::Arc<dyn crate::storage::SupervisionStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     async fn epoch(&self) -> StorageResult<String> {
         Ok(self.inner.epoch.clone())
     }

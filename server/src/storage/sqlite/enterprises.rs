@@ -652,8 +652,8 @@ impl EnterpriseStore for SqliteStorage {
 mod tests {
     use siteproof_core::Sector;
 
+    use super::super::plans;
     use super::*;
-    use crate::backoffice::db::plans;
     use crate::storage::SectorRows;
 
     /// The visits, hazards and leads filters of a reviewer and of a gas department.

@@ -8,11 +8,15 @@ pub mod enterprises;
 mod leads;
 mod log;
 pub(crate) mod office_index;
+#[cfg(test)]
+mod plans;
 mod queries;
 mod rate;
+mod risk_facts;
 mod rosters;
 mod row_filter;
 mod shared;
+mod supervision;
 mod templates;
 mod upload_leases;
 mod web_users;
@@ -51,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_rate_hits.sql"),
     include_str!("migrations/012_risk_changes.sql"),
     include_str!("migrations/013_upload_leases.sql"),
+    include_str!("migrations/014_risk_pruned.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).
