@@ -347,38 +347,28 @@ async fn a_case_goes_from_a_finding_to_closed_and_syncs_to_the_group() {
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 
     // Every case event is in the custody chain, by the user who made it.
-    assert!(custody_actions(&server).contains(&("user:alice".into(), "case_event".into())));
+    assert!(
+        custody_actions(&server)
+            .await
+            .contains(&("user:alice".into(), "case_event".into()))
+    );
 }
 
 /// `(actor, action)` of every custody entry, in order; the chain must hold.
-fn custody_actions(server: &TestServer) -> Vec<(String, String)> {
-    let db = rusqlite::Connection::open(server.dir.path().join("siteproof.db")).expect("db");
-    let entries: Vec<siteproof_server::storage::CustodyEntry> = db
-        .prepare(
-            "SELECT seq, at, actor, action, subject, details, prev_hash, entry_hash
-             FROM custody_log ORDER BY seq",
-        )
-        .expect("sql")
-        .query_map([], |r| {
-            Ok(siteproof_server::storage::CustodyEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                details: r.get(5)?,
-                prev_hash: r.get(6)?,
-                entry_hash: r.get(7)?,
-            })
-        })
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("entries");
-    let mut chain = siteproof_server::storage::ChainCheck::default();
-    for e in &entries {
-        chain.push(e).expect("the chain holds");
-    }
-    entries.into_iter().map(|e| (e.actor, e.action)).collect()
+async fn custody_actions(server: &TestServer) -> Vec<(String, String)> {
+    let verified = server
+        .state
+        .evidence
+        .verify_chain()
+        .await
+        .expect("read the chain");
+    assert!(verified.is_ok(), "the chain holds: {verified:?}");
+    server
+        .rows("SELECT actor, action FROM custody_log ORDER BY seq")
+        .await
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
 }
 
 #[tokio::test]
@@ -467,7 +457,9 @@ async fn evidence_is_served_to_users_of_its_region_with_ranges_and_is_pending_un
     let no_session = send(&server, get(&uri, "")).await;
     assert_eq!(no_session.status, StatusCode::UNAUTHORIZED);
     assert!(
-        custody_actions(&server).contains(&("user:tom".into(), "view".into())),
+        custody_actions(&server)
+            .await
+            .contains(&("user:tom".into(), "view".into())),
         "a view is in the custody chain"
     );
 }

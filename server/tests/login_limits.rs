@@ -180,9 +180,13 @@ async fn the_account_wide_limit_holds_until_an_administrator_unlocks_from_anothe
     );
 
     // What `siteproof admin user unlock` does: its own guard on the same database file.
-    let db = server.dir.path().join("siteproof.db");
-    let admin_storage = siteproof_server::SqliteStorage::open(&db).expect("the admin's storage");
-    LoginGuard::new(std::sync::Arc::new(admin_storage), limits.clone())
+    let admin_storage = server
+        .config_of_another_process()
+        .database
+        .open(server.dir.path())
+        .await
+        .expect("the admin's storage");
+    LoginGuard::new(admin_storage.rate_store(), limits.clone())
         .unlock("alice")
         .await
         .expect("unlock");

@@ -340,24 +340,53 @@ async fn a_cursor_beyond_a_server_restored_from_an_older_backup_triggers_full_re
     let mut a = Phone::enroll(&server, "g1").await;
     let first = a.capture_visit("一号站");
     a.sync_all(&server, 1 << 20).await;
-    let backup = server.dir.path().join("backup.db");
-    let conn = rusqlite::Connection::open(server.dir.path().join("siteproof.db")).expect("raw");
-    conn.execute("VACUUM INTO ?1", [backup.to_str().expect("utf-8 path")])
-        .expect("backup");
-    drop(conn);
+    // A backup as the office takes it while the server runs: SQLite's `VACUUM INTO`, or
+    // PostgreSQL's `pg_dump` (docs/deploy.md, "Restoring").
+    let backup = server.dir.path().join("backup");
+    match &server.database {
+        None => {
+            let conn =
+                rusqlite::Connection::open(server.dir.path().join("siteproof.db")).expect("raw");
+            conn.execute("VACUUM INTO ?1", [backup.to_str().expect("utf-8 path")])
+                .expect("backup");
+        }
+        Some(db) => run_tool(
+            std::process::Command::new("pg_dump")
+                .args(["--format=custom", "--file"])
+                .arg(&backup)
+                .arg(db.url()),
+        ),
+    }
     a.capture_visit("二号站");
     a.sync_all(&server, 1 << 20).await;
 
     // The office restores the backup: same epoch, but the phone's cursor points past its log.
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(&backup, dir.path().join("siteproof.db")).expect("restore");
-    let state = siteproof_server::Services::open(dir.path(), Default::default())
+    let mut config = ServerConfig::default();
+    let database = match &server.database {
+        None => {
+            std::fs::copy(&backup, dir.path().join("siteproof.db")).expect("restore");
+            None
+        }
+        Some(_) => {
+            let restored = common::new_test_database().await;
+            run_tool(
+                std::process::Command::new("pg_restore")
+                    .args(["--no-owner", "--exit-on-error", "--dbname"])
+                    .arg(restored.url())
+                    .arg(&backup),
+            );
+            config.database = siteproof_server::storage::Database::Postgres(restored.url());
+            Some(restored)
+        }
+    };
+    let state = siteproof_server::Services::open(dir.path(), config)
         .await
         .expect("open");
     let restored = TestServer {
         state,
         dir,
-        database: None,
+        database,
     };
     let resp = a.round(&restored, 1 << 20).await;
     assert!(resp.reset, "the restored server must not trust the cursor");
@@ -366,6 +395,16 @@ async fn a_cursor_beyond_a_server_restored_from_an_older_backup_triggers_full_re
         vec![&first]
     );
     assert!(resp.records[0].full);
+}
+
+/// Runs a PostgreSQL client tool; it must succeed.
+fn run_tool(command: &mut std::process::Command) {
+    let out = command.output().expect("run the PostgreSQL tool");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]

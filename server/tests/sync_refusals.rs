@@ -47,7 +47,7 @@ async fn garbage_body_is_malformed_and_nothing_is_stored() {
         .sync_raw(Some(&a.token), br#"{"push": []}"#.to_vec())
         .await;
     assert_error(status, &ct, &body, StatusCode::BAD_REQUEST, "malformed");
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     server.assert_still_serves(&mut a).await;
 }
 
@@ -81,7 +81,7 @@ async fn truncated_changes_are_malformed_and_nothing_is_stored() {
     push[0].changes[last] = ByteBuf::from(push[0].changes[last][..cut].to_vec());
     let (status, ct, body) = server.sync_raw(Some(&a.token), push_request(push)).await;
     assert_error(status, &ct, &body, StatusCode::BAD_REQUEST, "malformed");
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     server.assert_still_serves(&mut a).await;
 }
 
@@ -158,7 +158,7 @@ async fn a_body_over_the_limit_is_refused_with_413_in_json() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
     );
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     server.assert_still_serves(&mut a).await;
 }
 
@@ -197,7 +197,7 @@ async fn a_missing_or_wrong_token_is_401() {
         let (status, ct, resp) = server.sync_raw(token, body.clone()).await;
         assert_error(status, &ct, &resp, StatusCode::UNAUTHORIZED, "unauthorized");
     }
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     server.assert_still_serves(&mut a).await;
 }
 
@@ -216,7 +216,7 @@ async fn a_revoked_device_is_401_at_once() {
     let body = push_request(a.outbox());
     let (status, ct, body) = server.sync_raw(Some(&a.token), body).await;
     assert_error(status, &ct, &body, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     let mut b = Phone::enroll(&server, "g1").await;
     server.assert_still_serves(&mut b).await;
 }
@@ -299,7 +299,7 @@ async fn changes_pushed_under_another_records_id_are_malformed() {
     push[0].id = claimed.clone();
     let (status, ct, body) = server.sync_raw(Some(&a.token), push_request(push)).await;
     assert_error(status, &ct, &body, StatusCode::BAD_REQUEST, "malformed");
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     server.assert_still_serves(&mut a).await;
 }
 
@@ -317,7 +317,7 @@ async fn one_bad_record_among_good_ones_stores_none_of_them() {
     let (status, ct, body) = server.sync_raw(Some(&a.token), push_request(push)).await;
     assert_error(status, &ct, &body, StatusCode::FORBIDDEN, "forbidden_kind");
     assert_eq!(server.stored_changes(&good).await, 0);
-    assert_eq!(server.total_changes(), 0);
+    assert_eq!(server.total_changes().await, 0);
     // Without the bad record, the good one goes through.
     a.sync_all(&server, 1 << 20).await;
     assert!(server.stored_changes(&good).await > 0);

@@ -89,6 +89,11 @@ mod pg_fixture;
 /// database of its own); unset, they run on the embedded SQLite file.
 pub const BACKEND_VAR: &str = "SITEPROOF_TEST_BACKEND";
 
+/// A fresh database in the test cluster (for a server restored from a backup).
+pub async fn new_test_database() -> pg_fixture::TestDatabase {
+    pg_fixture::TestDatabase::create().await
+}
+
 /// Whether this run's servers use PostgreSQL.
 pub fn on_postgres() -> bool {
     match std::env::var(BACKEND_VAR).as_deref() {
@@ -246,11 +251,55 @@ impl TestServer {
 
 impl TestServer {
     /// How many changes the server stores in all.
-    pub fn total_changes(&self) -> i64 {
-        let conn =
-            rusqlite::Connection::open(self.dir.path().join("siteproof.db")).expect("raw db");
-        conn.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))
-            .expect("count")
+    pub async fn total_changes(&self) -> i64 {
+        let rows = self.rows("SELECT COUNT(*) FROM changes").await;
+        rows[0][0].parse().expect("a count")
+    }
+
+    /// The rows of `sql` (plain SQL both backends read alike) as text, `NULL` as an empty
+    /// string: what a test looks at in the database the server wrote, whichever it is.
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        match &self.database {
+            Some(db) => db
+                .client()
+                .await
+                .simple_query(sql)
+                .await
+                .expect("query")
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                        (0..r.len())
+                            .map(|i| r.get(i).unwrap_or_default().to_owned())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect(),
+            None => {
+                use rusqlite::types::ValueRef;
+                let conn = rusqlite::Connection::open(self.dir.path().join("siteproof.db"))
+                    .expect("raw db");
+                let mut stmt = conn.prepare(sql).expect("sql");
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                ValueRef::Null => String::new(),
+                                ValueRef::Integer(v) => v.to_string(),
+                                ValueRef::Real(v) => v.to_string(),
+                                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                ValueRef::Blob(b) => hex::encode(b),
+                            })
+                        })
+                        .collect()
+                })
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("values")
+            }
+        }
     }
 
     /// Waits for the background compaction, then checks that the record's snapshot covers

@@ -145,21 +145,33 @@ impl BackOffice {
             id: id.to_owned(),
             version,
         };
-        let missing =
-            || Error::InvalidInput(format!("no imported draft {id}@{version}; import it first"));
-        let draft = self
-            .storage
-            .template_store()
-            .draft(&key)
-            .await?
-            .ok_or_else(missing)?;
+        let Some(draft) = self.storage.template_store().draft(&key).await? else {
+            return Err(self.no_draft(id, version).await);
+        };
         let template = parse_template(&draft.body)?;
         match AdminService::new(self.storage.clone())
             .publish_template_from(&template, Some(&key))
             .await
         {
-            Err(Error::Storage(StorageError::NotFound(_))) => Err(missing()),
+            Err(Error::Storage(StorageError::NotFound(_))) => Err(self.no_draft(id, version).await),
             other => other,
         }
+    }
+
+    /// Why draft `id@version` cannot be published: another publication (on any process) took
+    /// it first, a conflict; or it was never imported.
+    async fn no_draft(&self, id: &str, version: u32) -> Error {
+        let published = id
+            .parse()
+            .ok()
+            .map(|template| RecordId::for_template(&template, version));
+        if let Some(record) = published {
+            if let Ok(found) = self.storage.documents(std::slice::from_ref(&record)).await {
+                if !found.is_empty() {
+                    return Error::Conflict(format!("{id}@{version} is already published"));
+                }
+            }
+        }
+        Error::InvalidInput(format!("no imported draft {id}@{version}; import it first"))
     }
 }

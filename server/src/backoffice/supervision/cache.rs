@@ -164,7 +164,13 @@ async fn bring_up_to_date(
     let update = store
         .risk_update(&view_of(vis), from, REGATHER_ONE_BY_ONE)
         .await?;
-    let fresh = matches!(update.read, RiskRead::Fresh);
+    // Up to date already: nothing changed, or (PostgreSQL, its position moving with the
+    // transactions in flight) no enterprise of the view did.
+    let fresh = match &update.read {
+        RiskRead::Fresh => true,
+        RiskRead::Codes(changed) => changed.is_empty(),
+        RiskRead::Whole(_) => false,
+    };
     lock(cache).apply(key, from, update);
     Ok(fresh)
 }
