@@ -76,8 +76,8 @@ pub fn answer(store: &mut Store, visit: &RecordId, item: &str, value: AnswerValu
         .expect("answer");
 }
 
-/// Records a major finding described as `text` on `visit`.
-pub fn finding(store: &mut Store, visit: &RecordId, text: &str) {
+/// Records a major finding described as `text` on `visit`; its id.
+pub fn finding(store: &mut Store, visit: &RecordId, text: &str) -> siteproof_core::FindingId {
     store
         .add_finding(
             visit,
@@ -91,7 +91,7 @@ pub fn finding(store: &mut Store, visit: &RecordId, text: &str) {
                 interim_measures: None,
             },
         )
-        .expect("finding");
+        .expect("finding")
 }
 
 /// The profile every scenario device uses unless it says otherwise.

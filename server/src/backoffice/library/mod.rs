@@ -165,12 +165,11 @@ impl BackOffice {
             .parse()
             .ok()
             .map(|template| RecordId::for_template(&template, version));
-        if let Some(record) = published {
-            if let Ok(found) = self.storage.documents(std::slice::from_ref(&record)).await {
-                if !found.is_empty() {
-                    return Error::Conflict(format!("{id}@{version} is already published"));
-                }
-            }
+        if let Some(record) = published
+            && let Ok(found) = self.storage.documents(std::slice::from_ref(&record)).await
+            && !found.is_empty()
+        {
+            return Error::Conflict(format!("{id}@{version} is already published"));
         }
         Error::InvalidInput(format!("no imported draft {id}@{version}; import it first"))
     }
