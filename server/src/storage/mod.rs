@@ -4,8 +4,7 @@
 //! [`SyncStorage`] is the seam between the sync logic and a database. The SQLite
 //! implementation ([`SqliteStorage`]) is the embedded default; the PostgreSQL one
 //! ([`PostgresStorage`], for several server processes on one database) passes the same suite
-//! ([`crate::storage_suite`]). The server does not select it yet: parts of the back office
-//! still read the SQLite file directly (`docs/ARCHITECTURE.md`).
+//! ([`crate::storage_suite`]). [`Database`] names the one a server opens.
 //!
 //! [`RateStore`] holds the throttling counters (logins, enrollments, the lead form) beside
 //! them, so a limit holds across every process on one database; each backend implements it
