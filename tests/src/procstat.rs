@@ -42,3 +42,19 @@ pub fn cpu_seconds(pid: Option<u32>) -> f64 {
             .unwrap_or(0.0);
     ticks / 100.0
 }
+
+/// User + system CPU seconds of every running process named `name` (its `comm`), for example
+/// the backends of a PostgreSQL cluster (`postgres`). Processes that exited are not counted.
+pub fn cpu_seconds_named(name: &str) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .map(|pid| cpu_seconds(Some(pid)))
+        .sum()
+}

@@ -2,7 +2,7 @@
 //! beforehand, only the sync requests sent, closed loop) against three layouts in one run:
 //! SQLite with one server process, PostgreSQL with one, PostgreSQL with two (device `d` syncs
 //! with process `d % 2`, as a balancer would spread them). Prints changes/s, p50/p99, the
-//! servers' CPU per change and each server's peak RSS, and the ratio of two PostgreSQL
+//! servers' and PostgreSQL's CPU per change, each server's peak RSS, and the ratio of two PostgreSQL
 //! processes to one SQLite process (target: at least 1).
 //!
 //! PostgreSQL: the cluster `SITEPROOF_TEST_DATABASE_URL` names (any database of it; a fresh
@@ -13,7 +13,7 @@ use std::process::Command;
 
 use siteproof_core::{RecordId, Store};
 use siteproof_server::storage::Database;
-use siteproof_tests::procstat::peak_rss_kib;
+use siteproof_tests::procstat::{cpu_seconds_named, peak_rss_kib};
 
 use super::{ANSWERS, DEVICES, GROUP_SIZE, Load, Server, generate, pre_made_traffic};
 
@@ -21,6 +21,8 @@ use super::{ANSWERS, DEVICES, GROUP_SIZE, Load, Server, generate, pre_made_traff
 struct Layout {
     name: &'static str,
     load: Load,
+    /// CPU seconds PostgreSQL's processes spent during the load (0 on SQLite).
+    database_cpu_s: f64,
     peak_rss_kib: Vec<u64>,
 }
 
@@ -39,8 +41,8 @@ pub fn run() {
     });
     println!("\n== {DEVICES} devices, closed loop, the same pre-made traffic ==");
     println!(
-        "{:<26} {:>10} {:>9} {:>9} {:>12} {:>22}",
-        "layout", "changes/s", "p50 ms", "p99 ms", "CPU ms/chg", "server peak RSS MiB"
+        "{:<26} {:>10} {:>9} {:>9} {:>12} {:>14} {:>22}",
+        "layout", "changes/s", "p50 ms", "p99 ms", "CPU ms/chg", "DB CPU ms/chg", "server peak RSS MiB"
     );
     let changes = (DEVICES * super::ROUNDS * super::CHANGES_PER_ROUND) as f64;
     for l in [&sqlite, &pg1, &pg2] {
@@ -50,12 +52,13 @@ pub fn run() {
             .map(|k| format!("{:.1}", *k as f64 / 1024.0))
             .collect();
         println!(
-            "{:<26} {:>10.0} {:>9.1} {:>9.1} {:>12.3} {:>22}",
+            "{:<26} {:>10.0} {:>9.1} {:>9.1} {:>12.3} {:>14.3} {:>22}",
             l.name,
             l.load.per_s,
             l.load.p50.as_secs_f64() * 1e3,
             l.load.p99.as_secs_f64() * 1e3,
             l.load.server_cpu_s * 1e3 / changes,
+            l.database_cpu_s * 1e3 / changes,
             rss.join(" + ")
         );
     }
@@ -136,13 +139,16 @@ fn layout(name: &'static str, database: Database, processes: usize) -> Layout {
         .collect();
     let traffic = pre_made_traffic(&mut devices, |d| servers[d % processes].url.clone());
     let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
+    let database_cpu0 = cpu_seconds_named("postgres");
     let load = generate(&traffic, &pids, None);
+    let database_cpu_s = cpu_seconds_named("postgres") - database_cpu0;
     let peak_rss_kib = pids.iter().map(|pid| peak_rss_kib(*pid)).collect();
     drop(servers);
     drop(devices);
     Layout {
         name,
         load,
+        database_cpu_s,
         peak_rss_kib,
     }
 }
