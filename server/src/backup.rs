@@ -25,24 +25,19 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::backup::StepResult;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::blob::BLOBS_DIR;
 use crate::blob::{FINISHED_DIR, META_DIR};
-use crate::storage::DATABASE_FILE;
+use crate::storage::{DATABASE_FILE, FileCopyError, check_database_file, copy_database_file};
 
 /// The manifest's name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
 /// The version of the manifest's layout.
 const FORMAT: u32 = 1;
 const BUFFER: usize = 1 << 20;
-/// How often, and how long apart, a snapshot that meets a lock is tried again (10 s in all).
-const LOCK_WAITS: u32 = 500;
-const LOCK_PAUSE: Duration = Duration::from_millis(20);
 
 /// Why a backup or a restore failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +52,7 @@ pub enum BackupError {
     },
     /// SQLite refused.
     #[error("the database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(String),
     /// The data directory has no database.
     #[error("no database at {0} (is this a data directory?)")]
     NoDatabase(PathBuf),
@@ -261,8 +256,8 @@ fn restore_into(from: &Path, data_dir: &Path, manifest: &Manifest) -> Result<u64
         }
         bytes += copied.size;
     }
-    let conn = rusqlite::Connection::open(data_dir.join(DATABASE_FILE))?;
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let check = check_database_file(&data_dir.join(DATABASE_FILE))
+        .map_err(|e| BackupError::Database(e.to_string()))?;
     if check != "ok" {
         return Err(BackupError::Damaged(format!("database integrity: {check}")));
     }
@@ -285,33 +280,10 @@ pub fn read_manifest(from: &Path) -> Result<Manifest> {
 fn snapshot_database(source: &Path, target: &Path) -> Result<FileEntry> {
     let partial = target.with_extension("db.partial");
     let _ = fs::remove_file(&partial);
-    {
-        let src = rusqlite::Connection::open_with_flags(
-            source,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        src.busy_timeout(Duration::from_secs(10))?;
-        let mut dst = rusqlite::Connection::open(&partial)?;
-        // All pages in one step: one read transaction, so one committed state. A step that
-        // meets a lock waits and tries again, for a while.
-        let copy = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        let mut waits = 0;
-        loop {
-            match copy.step(-1)? {
-                StepResult::Done => break,
-                StepResult::Busy | StepResult::Locked if waits < LOCK_WAITS => {
-                    waits += 1;
-                    std::thread::sleep(LOCK_PAUSE);
-                }
-                StepResult::Busy | StepResult::Locked => return Err(BackupError::Locked),
-                // More (and any outcome newer SQLite versions add): step again.
-                _ => {}
-            }
-        }
-        drop(copy);
-        // The copy keeps the source's WAL mode; a backup file is better as one file.
-        dst.pragma_update(None, "journal_mode", "DELETE")?;
-    }
+    copy_database_file(source, &partial).map_err(|e| match e {
+        FileCopyError::Locked => BackupError::Locked,
+        FileCopyError::Sqlite(e) => BackupError::Database(e.to_string()),
+    })?;
     sync_file(&partial)?;
     fs::rename(&partial, target).map_err(io_err(format!("cannot name {}", target.display())))?;
     let (size, sha256) = hash_file(target, None)?;

@@ -87,6 +87,7 @@ pub use rate::{Admission, RateKey, RateStore};
 pub use rosters::{Expert, GroupChange, Inspector, RosterStore};
 pub use row_filter::{RowFilter, SectorRows};
 pub use sqlite::enterprises as sqlite_enterprises;
+pub use sqlite::file_copy::{FileCopyError, check_database_file, copy_database_file};
 pub use sqlite::{
     SQLITE_CASE_COLUMNS, SharedConnection, SqliteCondition, SqliteStorage, put_sqlite_case_row,
     sqlite_case_row,

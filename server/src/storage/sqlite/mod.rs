@@ -5,6 +5,7 @@ mod assignments;
 mod cases;
 mod custody;
 pub mod enterprises;
+pub mod file_copy;
 mod leads;
 mod log;
 pub(crate) mod office_index;

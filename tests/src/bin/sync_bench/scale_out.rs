@@ -42,7 +42,13 @@ pub fn run() {
     println!("\n== {DEVICES} devices, closed loop, the same pre-made traffic ==");
     println!(
         "{:<26} {:>10} {:>9} {:>9} {:>12} {:>14} {:>22}",
-        "layout", "changes/s", "p50 ms", "p99 ms", "CPU ms/chg", "DB CPU ms/chg", "server peak RSS MiB"
+        "layout",
+        "changes/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/chg",
+        "DB CPU ms/chg",
+        "server peak RSS MiB"
     );
     let changes = (DEVICES * super::ROUNDS * super::CHANGES_PER_ROUND) as f64;
     for l in [&sqlite, &pg1, &pg2] {
