@@ -103,8 +103,16 @@ pub(super) async fn store_push(
 ) -> StorageResult<Vec<RecordStored>> {
     lock_appends(tx).await?;
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
+    // The stored header, and whether changes stored after what the writer knows are not among
+    // the pushed ones (its copy is not the whole record: then it must not become the
+    // snapshot), in one statement.
     let existing = tx
-        .prepare_cached("SELECT kind, region, grp FROM documents WHERE id = $1")
+        .prepare_cached(
+            "SELECT d.kind, d.region, d.grp,
+                    EXISTS (SELECT 1 FROM changes
+                            WHERE doc_id = $1 AND seq > $2 AND hash <> ALL ($3::bytea[]))
+             FROM documents d WHERE d.id = $1",
+        )
         .await?;
     let create = tx
         .prepare_cached(
@@ -112,33 +120,27 @@ pub(super) async fn store_push(
              VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .await?;
-    // Changes stored after what the writer knows, that are not among the pushed ones, mean
-    // its copy is not the whole record: then it must not become the snapshot.
-    let foreign = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM changes
-                            WHERE doc_id = $1 AND seq > $2 AND hash <> ALL ($3::bytea[]))",
-        )
-        .await?;
-    // One statement per record; WITH ORDINALITY keeps the pushed (causal) order, which is the
-    // order the identity column numbers the rows in.
+    // One statement per record: the changes in the pushed (causal) order, which is the order
+    // the identity column numbers the rows in (WITH ORDINALITY), then the record's last `seq`
+    // (the statement's snapshot does not hold the rows it inserts: the greater of theirs and
+    // the ones stored before) and, for a new record ($7), its first (none: the push fails,
+    // `created_seq` is never null).
     let insert = tx
         .prepare_cached(
-            "INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
-             SELECT $1, u.hash, $2, $3, $4, u.data
-             FROM unnest($5::bytea[], $6::bytea[]) WITH ORDINALITY AS u (hash, data, n)
-             ORDER BY u.n
-             ON CONFLICT (doc_id, hash) DO NOTHING",
+            "WITH added AS (
+                 INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
+                 SELECT $1, u.hash, $2, $3, $4, u.data
+                 FROM unnest($5::bytea[], $6::bytea[]) WITH ORDINALITY AS u (hash, data, n)
+                 ORDER BY u.n
+                 ON CONFLICT (doc_id, hash) DO NOTHING
+                 RETURNING seq
+             ), created AS (
+                 UPDATE documents SET created_seq = (SELECT MIN(seq) FROM added)
+                 WHERE id = $1 AND $7
+             )
+             SELECT GREATEST((SELECT MAX(seq) FROM added),
+                             (SELECT MAX(seq) FROM changes WHERE doc_id = $1))",
         )
-        .await?;
-    let set_created = tx
-        .prepare_cached(
-            "UPDATE documents SET created_seq = (SELECT MIN(seq) FROM changes WHERE doc_id = $1)
-             WHERE id = $1",
-        )
-        .await?;
-    let last_seq = tx
-        .prepare_cached("SELECT MAX(seq) FROM changes WHERE doc_id = $1")
         .await?;
     let put_snapshot = tx.prepare_cached(SNAPSHOT_SQL).await?;
     let mut out = Vec::with_capacity(push.records.len());
@@ -147,7 +149,8 @@ pub(super) async fn store_push(
         let id = h.id.as_str();
         let hashes: Vec<&[u8]> = record.changes.iter().map(|(h, _)| &h[..]).collect();
         let data: Vec<&[u8]> = record.changes.iter().map(|(_, d)| &d[..]).collect();
-        let stored = tx.query_opt(&existing, &[&id]).await?;
+        let known = to_sql_seq(record.known_through)?;
+        let stored = tx.query_opt(&existing, &[&id, &known, &hashes]).await?;
         let is_new = stored.is_none();
         let foreign = match stored {
             Some(row) => {
@@ -158,10 +161,7 @@ pub(super) async fn store_push(
                         h.id
                     )));
                 }
-                let known = to_sql_seq(record.known_through)?;
-                tx.query_one(&foreign, &[&id, &known, &hashes])
-                    .await?
-                    .get::<_, bool>(0)
+                row.get::<_, bool>(3)
             }
             None => {
                 let kind = h.kind.code();
@@ -173,22 +173,21 @@ pub(super) async fn store_push(
                 false
             }
         };
-        tx.execute(
-            &insert,
-            &[
-                &id,
-                &h.scope.region,
-                &h.scope.group,
-                &pushed_by,
-                &hashes,
-                &data,
-            ],
-        )
-        .await?;
-        if is_new {
-            tx.execute(&set_created, &[&id]).await?;
-        }
-        let last: Option<i64> = tx.query_one(&last_seq, &[&id]).await?.get(0);
+        let last: Option<i64> = tx
+            .query_one(
+                &insert,
+                &[
+                    &id,
+                    &h.scope.region,
+                    &h.scope.group,
+                    &pushed_by,
+                    &hashes,
+                    &data,
+                    &is_new,
+                ],
+            )
+            .await?
+            .get(0);
         let covered_through = match (foreign, last) {
             (false, Some(last)) => Some(from_sql_seq(last)),
             _ => None,
