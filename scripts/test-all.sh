@@ -64,7 +64,7 @@ step "The HTTP suites of sync, back office, evidence and content again, each tes
 SITEPROOF_TEST_BACKEND=postgres cargo test -p siteproof-server \
   --test sync_api --test sync_refusals --test hardening --test backoffice_http --test ledger \
   --test evidence --test visibility --test office_forms --test enterprises --test directory \
-  --test admin --test login_limits --test tus_api
+  --test admin --test login_limits --test tus_api --test supervision
 
 step "FFI crate (built on its own, so uniffi's command-line feature stays out of the library)"
 cargo test -p siteproof-ffi

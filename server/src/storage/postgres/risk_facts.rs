@@ -3,8 +3,9 @@
 //!
 //! The log's writers do not wait for each other, so a reader may see `seq` 11 before `seq`
 //! 10 commits. A position is read with the facts in one `REPEATABLE READ` snapshot: the
-//! highest `seq` it saw, and the oldest transaction in flight then (`pg_snapshot_xmin`).
-//! Every row that snapshot did not see is of a transaction in flight then or begun later, so
+//! highest `seq` it saw, and the oldest transaction of this database in flight then (from
+//! `pg_snapshot_xip`, [`position`]). Every row that snapshot did not see is of a transaction
+//! in flight then or begun later, so
 //! at or past that horizon: the changes after a position are the rows with a higher `seq` or
 //! of a transaction at or past its horizon. Pruning (`supervision.rs`) deletes only rows
 //! below the pruning process's own horizon and raises `bo_risk_pruned.below` past their
@@ -183,12 +184,24 @@ pub(super) async fn read_facts(
     .into_facts())
 }
 
-/// The log's position in `tx`'s snapshot.
+/// The log's position in `tx`'s snapshot: its highest `seq`, and as the horizon the oldest
+/// transaction in flight in the snapshot that may have written rows it did not see, else its
+/// `xmax`. Only a transaction of this database can write the log, so those in flight that
+/// `pg_stat_activity` shows in another database are left out (one whose backend is gone
+/// meanwhile stays in: the horizon only errs low); a writer elsewhere in the cluster then
+/// makes no process read again what it has read.
 pub(super) async fn position(tx: &Transaction<'_>) -> StorageResult<RiskPosition> {
     let row = tx
         .query_one(
             "SELECT COALESCE(MAX(seq), 0),
-                    pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+                    COALESCE(
+                        (SELECT MIN(x::text::bigint)
+                         FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+                         WHERE (x::text::bigint % 4294967296) NOT IN (
+                             SELECT backend_xid::text::bigint FROM pg_stat_activity
+                             WHERE backend_xid IS NOT NULL
+                               AND datname IS DISTINCT FROM current_database())),
+                        pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
              FROM bo_risk_changes",
             &[],
         )

@@ -7,7 +7,7 @@
 --
 -- Writers append without waiting for each other, so a `seq` may become visible after a
 -- higher one did. `xid` is the writer's transaction: a reader keeps, with the highest `seq`
--- it saw, the oldest transaction still in flight in its snapshot (pg_snapshot_xmin), and
+-- it saw, the oldest transaction of this database still in flight in its snapshot, and
 -- reads next the rows with a higher `seq` or of a transaction at or past that one: every row
 -- its snapshot did not see (storage/postgres/supervision.rs).
 CREATE TABLE bo_risk_changes (
