@@ -20,6 +20,7 @@ use tokio_postgres::types::ToSql;
 
 use super::PostgresStorage;
 use super::cases::{COLUMNS as CASE_COLUMNS, case_row, put_row as put_case_row};
+use super::office_index::{VISIT_COLUMNS, visit_row};
 use crate::storage::enterprises::{CANDIDATE_ROWS, HISTORY_ROWS, search_pattern};
 use crate::storage::{
     CaseRow, Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, EnterpriseReader,
@@ -40,10 +41,6 @@ const IMPORT_CHUNK: usize = 1000;
 const COLUMNS: &str =
     "e.credit_code, e.region, e.name, e.former_names, e.address, e.sectors, e.department";
 
-const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
-                             v.ended_at, v.major, v.general, v.conflicts, v.assignment, \
-                             v.credit_code";
-
 const MERGE_COLUMNS: &str = "id, site, credit_code, merged_by, merged_at, undone_by, undone_at";
 
 /// The condition of an enterprise's rows joined to its visits `v`: `$1` region, `$2` code.
@@ -61,24 +58,6 @@ fn row(r: &Row) -> Enterprise {
         r.get(5),
         r.get(6),
     )
-}
-
-fn visit_row(r: &Row) -> VisitRow {
-    VisitRow {
-        id: r.get(0),
-        region: r.get(1),
-        group: r.get(2),
-        site: r.get(3),
-        sector: r.get(4),
-        mode: r.get(5),
-        started_at: r.get(6),
-        ended_at: r.get(7),
-        major: r.get(8),
-        general: r.get(9),
-        conflicts: r.get(10),
-        assignment: r.get(11),
-        credit_code: r.get(12),
-    }
 }
 
 fn merge_row(r: &Row) -> SiteMerge {

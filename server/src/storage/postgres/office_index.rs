@@ -70,11 +70,11 @@ impl Query {
     }
 }
 
-const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
+pub(super) const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
                              v.ended_at, v.major, v.general, v.conflicts, v.assignment, \
                              v.credit_code";
 
-fn visit_row(r: &Row) -> VisitRow {
+pub(super) fn visit_row(r: &Row) -> VisitRow {
     VisitRow {
         id: r.get(0),
         region: r.get(1),

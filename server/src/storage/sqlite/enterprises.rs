@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::SqliteStorage;
 use super::cases::{COLUMNS as CASE_COLUMNS, case_row, put_row as put_case_row};
+use super::office_index::{VISIT_COLUMNS, visit_row};
 use crate::storage::enterprises::{CANDIDATE_ROWS, HISTORY_ROWS, search_pattern};
 use crate::storage::{
     CaseRow, Enterprise, EnterpriseHistory, EnterpriseLead, EnterpriseListRow, EnterpriseReader,
@@ -38,10 +39,6 @@ pub const LEADS_OF: &str = "SELECT m.region AS region, m.credit_code AS credit_c
      SELECT v.region, v.credit_code, l.id FROM bo_leads l
        JOIN bo_visits v ON v.assignment = l.assignment_id AND v.region = l.region
        WHERE l.assignment_id IS NOT NULL AND v.credit_code IS NOT NULL";
-
-const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
-                             v.ended_at, v.major, v.general, v.conflicts, v.assignment, \
-                             v.credit_code";
 
 const MERGE_COLUMNS: &str = "id, site, credit_code, merged_by, merged_at, undone_by, undone_at";
 
@@ -69,24 +66,6 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Enterprise> {
         &r.get::<_, String>(5)?,
         r.get(6)?,
     ))
-}
-
-fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
-    Ok(VisitRow {
-        id: r.get(0)?,
-        region: r.get(1)?,
-        group: r.get(2)?,
-        site: r.get(3)?,
-        sector: r.get(4)?,
-        mode: r.get(5)?,
-        started_at: r.get(6)?,
-        ended_at: r.get(7)?,
-        major: r.get(8)?,
-        general: r.get(9)?,
-        conflicts: r.get(10)?,
-        assignment: r.get(11)?,
-        credit_code: r.get(12)?,
-    })
 }
 
 fn merge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteMerge> {

@@ -56,7 +56,7 @@ fn visit_where(rows: &RowFilter, f: &VisitFilter) -> (String, Vec<Value>) {
     (sql, args)
 }
 
-fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
+pub(super) fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
     Ok(VisitRow {
         id: r.get(0)?,
         region: r.get(1)?,
@@ -74,7 +74,7 @@ fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitRow> {
     })
 }
 
-const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
+pub(super) const VISIT_COLUMNS: &str = "v.id, v.region, v.grp, v.site, v.sector, v.mode, v.started_at, \
                              v.ended_at, v.major, v.general, v.conflicts, v.assignment, \
                              v.credit_code";
 
