@@ -55,6 +55,7 @@ pub use reader::MediaReader;
 pub(crate) use sealed::Damaged;
 use sealed::Sealed;
 use sink::Sink;
+pub use sink::start_writeback;
 
 pub use references::references_media;
 pub use thumbnail::{THUMBNAIL_MAX_PX, thumbnail_jpeg};

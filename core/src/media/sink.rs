@@ -59,13 +59,18 @@ impl Sink {
 /// `POSIX_FADV_DONTNEED` starts the writeback, then drops the pages already clean), so the
 /// disk works while the rest of the file is read, hashed and encrypted, and the `fsync` that
 /// makes the import durable finds little left to write. Only a hint: a failure changes nothing.
+///
+/// The server's staged uploads use it too: a file written faster than the disk takes it
+/// otherwise piles up as dirty pages (gigabytes, by the kernel's default ratios) that the
+/// disk then writes in bursts, and every other `fsync` on that disk waits behind them.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn start_writeback(file: &File) {
+pub fn start_writeback(file: &File) {
     let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
 }
 
+/// Does nothing where the hint does not exist.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn start_writeback(_file: &File) {}
+pub fn start_writeback(_file: &File) {}
 
 /// Copies everything `reader` yields into `out`, hashing it: the reading and hashing run on
 /// this thread, the encryption and writing on another, so an encrypted import takes about as

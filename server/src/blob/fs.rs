@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 use siteproof_core::MediaHash;
+use siteproof_core::media::start_writeback;
 use tokio::io::AsyncSeekExt;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
@@ -37,6 +38,11 @@ const READ_BUFFER: usize = 256 * 1024;
 /// Frames queued between the request task and the writing thread: bounded, so a fast client
 /// cannot fill memory when the disk is slower.
 const WRITE_QUEUE: usize = 32;
+/// Bytes a staged upload writes between two starts of its writeback: its dirty pages never
+/// pile up beyond about this much plus what the disk has not caught up with, so the `fsync`
+/// before the last chunk's answer finds little to write and other writers on the disk (the
+/// database's commits) do not wait behind gigabytes of an upload.
+const WRITEBACK_EVERY: u64 = 8 << 20;
 /// Expired upload ids queued between the thread walking `staging/` and the sweep.
 const EXPIRED_QUEUE: usize = 64;
 
@@ -397,10 +403,15 @@ impl FsStagedWriter {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
         let task = tokio::task::spawn_blocking(move || -> BlobResult<u64> {
             file.seek(SeekFrom::Start(offset))?;
-            let mut len = offset;
+            let (mut len, mut unflushed) = (offset, 0);
             while let Some(data) = rx.blocking_recv() {
                 file.write_all(&data)?;
                 len += data.len() as u64;
+                unflushed += data.len() as u64;
+                if unflushed >= WRITEBACK_EVERY {
+                    start_writeback(&file);
+                    unflushed = 0;
+                }
             }
             file.set_len(len)?;
             Ok(len)
