@@ -28,7 +28,9 @@
 //! supervision's lists, their audit and the risk facts with the log of their changes
 //! ([`SyncStorage::supervision_store`]), an open list entry taken once whichever process adds
 //! it; [`UploadLeaseStore`] the leases on tus uploads
-//! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload.
+//! ([`SyncStorage::upload_lease_store`]), so one process at a time appends to an upload;
+//! [`UploadStore`] where each tus upload stands ([`SyncStorage::upload_store`]), its offset
+//! saved only by the lease's holder and from the offset it read.
 //! Which office rows a reader sees is a [`RowFilter`] from the visibility policy, which each
 //! backend translates into its own SQL.
 //!
@@ -58,6 +60,7 @@ mod sqlite;
 mod supervision;
 mod templates;
 mod upload_leases;
+mod uploads;
 mod web_users;
 
 use async_trait::async_trait;
@@ -98,6 +101,7 @@ pub use supervision::{
 };
 pub use templates::{DraftImport, TemplateDraft, TemplateStore, TemplateVersion};
 pub use upload_leases::UploadLeaseStore;
+pub use uploads::{UploadProgress, UploadRow, UploadStore};
 pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 
 /// The embedded database's file name in a data directory.
@@ -386,6 +390,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn lead_store(&self) -> std::sync::Arc<dyn LeadStore>;
     /// The same backend's leases on tus uploads ([`UploadLeaseStore`]), on the same database.
     fn upload_lease_store(&self) -> std::sync::Arc<dyn UploadLeaseStore>;
+    /// The same backend's tus upload rows ([`UploadStore`]), on the same database as the
+    /// leases.
+    fn upload_store(&self) -> std::sync::Arc<dyn UploadStore>;
     /// The same backend's template library ([`TemplateStore`]), on the same database.
     fn template_store(&self) -> std::sync::Arc<dyn TemplateStore>;
     /// The same backend's rosters of inspectors and experts ([`RosterStore`]), on the same

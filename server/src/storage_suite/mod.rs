@@ -34,6 +34,7 @@ mod rosters;
 mod supervision;
 mod templates;
 mod upload_leases;
+mod uploads;
 mod web_users;
 
 pub use accounts::*;
@@ -50,6 +51,7 @@ pub use rosters::*;
 pub use supervision::*;
 pub use templates::*;
 pub use upload_leases::*;
+pub use uploads::*;
 pub use web_users::*;
 
 use automerge::ActorId;
@@ -105,7 +107,10 @@ macro_rules! storage_suite {
             index_rows_are_stored_whole_from_the_position_read,
             a_list_entry_is_opened_and_closed_once_with_its_audit,
             risk_facts_are_read_alike_from_visits_findings_cases_merges_and_leads,
-            a_risk_update_reads_what_changed_since_its_position
+            a_risk_update_reads_what_changed_since_its_position,
+            an_upload_row_reads_back_with_its_hash_state,
+            an_offset_is_saved_by_the_lease_holder_from_the_offset_it_read,
+            expired_uploads_spare_those_a_process_holds
         );
         $crate::storage_suite!(@processes $processes;
             processes_starting_together_migrate_once,
@@ -122,6 +127,7 @@ macro_rules! storage_suite {
             processes_opening_one_case_at_once_open_it_once,
             processes_advancing_one_case_at_once_decide_on_each_others_events,
             processes_taking_one_lease_at_once_give_it_to_one,
+            processes_saving_one_uploads_offsets_keep_every_acknowledged_one,
             processes_merging_one_site_at_once_merge_it_once,
             processes_importing_one_registry_at_once_keep_one_row_per_code,
             processes_refreshing_the_index_at_once_keep_the_newer_rows,

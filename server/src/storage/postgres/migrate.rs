@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_upload_leases.sql"),
     include_str!("migrations/011_office_index.sql"),
     include_str!("migrations/012_risk_changes.sql"),
+    include_str!("migrations/013_uploads.sql"),
 ];
 
 /// The schema version this build writes.

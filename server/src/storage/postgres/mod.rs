@@ -20,6 +20,7 @@ mod supervision;
 mod templates;
 mod tls;
 mod upload_leases;
+mod uploads;
 mod web_users;
 
 use std::sync::Arc;

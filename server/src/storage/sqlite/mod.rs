@@ -20,6 +20,7 @@ mod shared;
 mod supervision;
 mod templates;
 mod upload_leases;
+mod uploads;
 mod web_users;
 mod writer;
 
@@ -57,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/012_risk_changes.sql"),
     include_str!("migrations/013_upload_leases.sql"),
     include_str!("migrations/014_risk_pruned.sql"),
+    include_str!("migrations/015_uploads.sql"),
 ];
 
 /// The schema version this build writes (the runner derives it; tests name it).

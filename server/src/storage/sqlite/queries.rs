@@ -42,6 +42,10 @@ impl SyncStorage for SqliteStorage {
         std::sync::Arc::new(self.clone())
     }
 
+    fn upload_store(&self) -> std::sync::Arc<dyn crate::storage::UploadStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     fn template_store(&self) -> std::sync::Arc<dyn crate::storage::TemplateStore> {
         std::sync::Arc::new(self.clone())
     }
