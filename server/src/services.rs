@@ -117,6 +117,11 @@ impl Services {
             Arc::clone(&evidence),
             config.media.clone(),
         ));
+        // Uploads an older version staged with their descriptions beside the bytes: into the
+        // database, once. One that fails is tried again at the next start (nothing is lost).
+        if let Err(e) = media.import_staged().await {
+            tracing::warn!(error = %e, "importing uploads staged by an older version failed");
+        }
         let backoffice = Arc::new(BackOffice::open(
             Arc::clone(&storage),
             Some(Arc::clone(&blobs)),

@@ -1,8 +1,9 @@
 //! Migrating blobs between a folder and a real Garage bucket, both ways: every blob hashed
 //! as it streams, a flipped byte detected and not copied, a second run resuming (copying
 //! nothing twice). Two stores on one bucket (two server processes) each see the other's
-//! latest staged upload state, though each keeps what it last read. An upload an older
-//! version began without part checksums is continued and completed without them.
+//! latest blob metadata, though each keeps what it last read. An upload an older version
+//! began without part checksums, described in the bucket as it described uploads then, is
+//! imported, continued and completed without them.
 
 mod s3_fixture;
 
@@ -148,48 +149,37 @@ async fn a_bucket_is_ready_when_it_answers_and_a_missing_one_is_not() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_sees_the_staged_state_another_process_wrote_after_its_own_read() {
+async fn a_store_sees_the_metadata_another_process_wrote_after_its_own_read() {
     let garage = Garage::start();
     let (a, b) = (garage.store("two"), garage.store("two"));
-    let mut upload = StagedUpload {
-        id: "0123456789abcdef0123456789abcdef".into(),
-        length: 1000,
-        sha256: MediaHash::from_digest([7; 32]),
-        record: RecordId::random(),
-        device: "device".into(),
-        mime: "video/mp4".into(),
-        created_at: 0,
-        expires_at: 1_000,
-        completed: false,
-        hashed: None,
-    };
-    a.create_staged(&upload).await.expect("create on a");
-    let expires = |store: &siteproof_server::blob::S3BlobStore| {
-        let id = upload.id.clone();
-        let store = store.clone();
+    let hash = put(&a, &blob_bytes(1000, 3)).await;
+    let mime = |store: &siteproof_server::blob::S3BlobStore| {
+        let (hash, store) = (hash.clone(), store.clone());
         async move {
             store
-                .staged(&id)
+                .blob_meta(&hash)
                 .await
-                .expect("read staged")
-                .map(|(u, _)| u.expires_at)
+                .expect("read meta")
+                .map(|m| m.mime)
         }
     };
-    // Each store reads (and keeps) the same state; then each writes in turn.
-    assert_eq!(expires(&a).await, Some(1_000));
-    assert_eq!(expires(&b).await, Some(1_000));
+    // Each store reads (and keeps) the same metadata; then each writes in turn.
+    assert_eq!(mime(&a).await.as_deref(), Some("video/mp4"));
+    assert_eq!(mime(&b).await.as_deref(), Some("video/mp4"));
     for (round, (writer, reader)) in [(&b, &a), (&a, &b), (&b, &a)].into_iter().enumerate() {
-        upload.expires_at = 2_000 + round as i64;
-        writer.update_staged(&upload).await.expect("update");
+        let meta = BlobMeta {
+            size: 1000,
+            mime: format!("video/round-{round}"),
+            records: Vec::new(),
+        };
+        writer.put_blob_meta(&hash, &meta).await.expect("update");
         assert_eq!(
-            expires(reader).await,
-            Some(upload.expires_at),
+            mime(reader).await,
+            Some(meta.mime.clone()),
             "round {round}: the other store's write is seen"
         );
-        assert_eq!(expires(writer).await, Some(upload.expires_at));
+        assert_eq!(mime(writer).await, Some(meta.mime));
     }
-    b.delete_staged(&upload.id).await.expect("delete on b");
-    assert_eq!(expires(&a).await, None, "a sees the upload gone");
 }
 
 /// An older version created multipart uploads without part checksums and sent the parts with
@@ -215,10 +205,10 @@ async fn an_upload_begun_without_part_checksums_is_completed_without_them() {
         completed: false,
         hashed: None,
     };
-    store.create_staged(&upload).await.expect("create");
 
     // What the older version did: a client as configured then (no checksum, signed payload)
-    // creates the multipart upload and sends the first part; its state lacks the new field.
+    // creates the multipart upload and sends the first part; its state, in the bucket beside
+    // the upload's description, lacks the field part checksums came with.
     let mut builder = object_store::aws::AmazonS3Builder::new();
     for (key, value) in garage.location("older").settings {
         builder = builder.with_config(key.parse().expect("setting"), value);
@@ -241,35 +231,46 @@ async fn an_upload_begun_without_part_checksums_is_completed_without_them() {
         )
         .await
         .expect("first part");
-    let mut state = store
-        .multipart_state(&upload.id)
-        .await
-        .expect("read state")
-        .expect("state");
-    state.upload_id = Some(upload_id);
-    state.parts = vec![siteproof_server::blob::PartRecord {
-        etag: part.content_id,
-        size: first as u64,
-    }];
-    let mut saved = serde_json::to_value(&state).expect("json");
-    saved
-        .as_object_mut()
-        .expect("object")
-        .remove("part_checksums")
-        .expect("the field is there to remove");
-    let state_key =
-        object_store::path::Path::from(format!("older/staging/{}/multipart.json", upload.id));
-    older
-        .put(
-            &state_key,
-            PutPayload::from(serde_json::to_vec(&saved).expect("bytes")),
-        )
-        .await
-        .expect("write the older state");
+    let saved = serde_json::json!({
+        "hash": hash,
+        "length": data.len(),
+        "part_size": siteproof_server::blob::part_size(data.len() as u64),
+        "upload_id": upload_id,
+        "parts": [{"etag": part.content_id, "size": first}],
+        "tail": 0,
+        "previous": null,
+    });
+    let staging = format!("older/staging/{}", upload.id);
+    for (name, json) in [
+        ("multipart.json", saved),
+        ("upload.json", serde_json::to_value(&upload).expect("json")),
+    ] {
+        older
+            .put(
+                &object_store::path::Path::from(format!("{staging}/{name}")),
+                PutPayload::from(serde_json::to_vec(&json).expect("bytes")),
+            )
+            .await
+            .expect("write what the older version wrote");
+    }
 
-    // This version appends the rest (the last part) and completes the upload.
+    // This version imports it, appends the rest (the last part) and completes the upload.
+    let legacy = store.legacy_staged().await.expect("legacy");
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(
+        (&legacy[0].upload, legacy[0].offset),
+        (&upload, first as u64)
+    );
+    store
+        .forget_legacy_staged(&upload.id)
+        .await
+        .expect("forget");
+    assert!(
+        store.legacy_staged().await.expect("legacy").is_empty(),
+        "imported once"
+    );
     let mut writer = store
-        .append_staged(&upload.id, first as u64)
+        .append_staged(&upload.id, first as u64, &legacy[0].staging)
         .await
         .expect("append");
     writer
@@ -284,7 +285,7 @@ async fn an_upload_begun_without_part_checksums_is_completed_without_them() {
         records: vec![upload.record.clone()],
     };
     store
-        .commit_staged(&upload.id, &hash, &meta)
+        .commit_staged(&upload.id, &staged.staging, &hash, &meta)
         .await
         .expect("the store completes the upload");
     assert!(

@@ -241,9 +241,10 @@ async fn an_upload_whose_client_leaves_after_the_last_byte_is_still_recorded() {
     assert_whole_and_checked(&server, &token, &location, data.len(), &visit, &media_ref).await;
 }
 
-/// The process stopped after the last byte was written and before the upload was completed
-/// (a crash): the next `HEAD` completes it, so the offset it reports (the whole length, which
-/// a client reads as done) is true: the file is stored and checked.
+/// The process stopped after the last byte was written and acknowledged (saved in the
+/// upload's row) and before the upload was completed (a crash): the next `HEAD` completes it,
+/// so the offset it reports (the whole length, which a client reads as done) is true: the
+/// file is stored and checked.
 #[tokio::test]
 async fn an_upload_holding_every_byte_is_completed_when_asked_where_it_stands() {
     let server = TestServer::new().await;
@@ -252,15 +253,43 @@ async fn an_upload_holding_every_byte_is_completed_when_asked_where_it_stands() 
     let id = location.rsplit('/').next().expect("id");
     // What a process killed between writing and completing leaves: every byte staged.
     let blobs = server.state.media.blobs();
-    let mut writer = blobs.append_staged(id, 0).await.expect("writer");
+    let uploads = server.state.storage.upload_store();
+    let row = uploads.upload(id).await.expect("read").expect("row");
+    let mut writer = blobs
+        .append_staged(id, 0, &row.progress.staging)
+        .await
+        .expect("writer");
     writer
         .write(bytes::Bytes::from(data.clone()))
         .await
         .expect("write");
-    assert_eq!(
-        writer.finish().await.expect("finish").end,
-        data.len() as u64
+    let staged = writer.finish().await.expect("finish");
+    assert_eq!(staged.end, data.len() as u64);
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    sha2::Digest::update(&mut hasher, &data);
+    let state = sha2::digest::common::hazmat::SerializableState::serialize(&hasher);
+    let leases = server.state.storage.upload_lease_store();
+    let at = siteproof_core::model::now();
+    assert!(
+        leases
+            .take_lease(id, "killed", at, at + 60_000)
+            .await
+            .expect("lease")
     );
+    let acknowledged = siteproof_server::storage::UploadProgress {
+        offset: staged.end,
+        hash_state: Some(hex::encode(state)),
+        staging: staged.staging,
+        completed: false,
+    };
+    assert!(
+        uploads
+            .save_upload(id, "killed", at, 0, &acknowledged, at + 60_000)
+            .await
+            .expect("save")
+    );
+    // The process died holding the lease: it lapses (given back here, as time would).
+    leases.release_lease(id, "killed").await.expect("release");
     assert!(
         blobs
             .blob_meta(&media_ref.hash)

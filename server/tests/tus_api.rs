@@ -604,11 +604,7 @@ async fn an_expired_incomplete_upload_answers_gone_and_is_swept() {
     assert!(!files_under(&blob_root(&server).join("staging")).is_empty());
     // A day passes: both uploads' expiry moves into the past (as the clock would move it; the
     // test must not depend on how fast a loaded machine runs the steps above).
-    let blobs = server.state.media.blobs();
-    for mut upload in blobs.list_staged().await.expect("staged") {
-        upload.expires_at = 1;
-        blobs.update_staged(&upload).await.expect("update");
-    }
+    common::set_upload_expiry(server.state.storage.as_ref(), 1).await;
 
     let gone = send(
         &server,

@@ -13,12 +13,13 @@ use common::{RealServer, TestServer};
 use media_fixture::*;
 use object_store::ObjectStoreExt;
 use s3_fixture::{
-    Garage, assert_only_the_description_is_left, assert_staged_parts_of_at_least_5_mib,
+    Garage, assert_no_staging_object_is_left, assert_staged_parts_of_at_least_5_mib,
     assert_stored_in_parts, chunk_ends, expected_parts, keys,
 };
 use siteproof_core::MediaRef;
 use siteproof_server::ServerConfig;
-use siteproof_server::blob::{BlobLocation, BlobStore, S3BlobStore};
+use siteproof_server::SyncStorage;
+use siteproof_server::blob::{BlobLocation, MultipartState, S3BlobStore};
 use siteproof_server::evidence::EvidenceStatus;
 
 const MIB: usize = 1 << 20;
@@ -73,11 +74,28 @@ fn upload_id(location: &str) -> &str {
     location.rsplit('/').next().expect("id")
 }
 
-/// Uploads `data` (in a bucket prefix `prefix`) in `chunk`-byte PATCHes; after each one but
-/// the last, every part sent is at least 5 MiB and the parts and tail hold every byte.
+/// Upload `id`'s row in the server's database.
+async fn upload_row(server: &TestServer, id: &str) -> siteproof_server::storage::UploadRow {
+    server
+        .state
+        .storage
+        .upload_store()
+        .upload(id)
+        .await
+        .expect("read")
+        .expect("an upload's row")
+}
+
+/// Upload `id`'s multipart state, as saved with its offset in the database.
+async fn staging_state(server: &TestServer, id: &str) -> MultipartState {
+    MultipartState::from_staging(&upload_row(server, id).await.progress.staging)
+        .expect("an incomplete upload has a multipart state")
+}
+
+/// Uploads `data` in `chunk`-byte PATCHes; after each one but the last, every part sent is
+/// at least 5 MiB and the parts and tail hold every byte.
 async fn upload_in_chunks(
     server: &TestServer,
-    (store, prefix): (&S3BlobStore, &str),
     token: &str,
     location: &str,
     data: &[u8],
@@ -91,12 +109,8 @@ async fn upload_in_chunks(
         assert_eq!(answer.header("upload-offset"), Some(&*end.to_string()));
         offset = end;
         if end < data.len() {
-            assert_staged_parts_of_at_least_5_mib(store, prefix).await;
-            let state = store
-                .multipart_state(upload_id(location))
-                .await
-                .expect("state")
-                .expect("an incomplete upload has a multipart state");
+            assert_staged_parts_of_at_least_5_mib(server.state.storage.as_ref()).await;
+            let state = staging_state(server, upload_id(location)).await;
             assert_eq!(state.staged(), end as u64, "parts and tail hold every byte");
         }
     }
@@ -114,12 +128,8 @@ async fn a_wrong_hash_aborts_the_multipart_upload_and_stores_nothing() {
     let id = upload_id(&location).to_string();
     let first = patch(server, token, &location, 0, &forged[..5 * MIB + 7]).await;
     assert_eq!(first.status, StatusCode::NO_CONTENT);
-    let state = store
-        .multipart_state(&id)
-        .await
-        .expect("state")
-        .expect("some");
-    let multipart = state.upload_id.clone().expect("a part was sent");
+    let state = staging_state(server, &id).await;
+    let multipart = state.upload_id.clone().expect("begun with the upload");
     let last = patch(
         server,
         token,
@@ -171,7 +181,7 @@ async fn media_is_served_from_the_bucket_with_ranges_etags_and_thumbnails() {
     let (media_ref, location) = b.begin(&data).await;
     let photo_ref = upload_photo(&b.server, &mut b.phone).await;
     let (server, store, token) = (&b.server, &b.store, &b.token);
-    upload_in_chunks(server, (store, "serve"), token, &location, &data, 2 * MIB).await;
+    upload_in_chunks(server, token, &location, &data, 2 * MIB).await;
     let ends = chunk_ends(len as u64, 2 * MIB as u64);
     assert_stored_in_parts(store, &media_ref.hash, &data, &ends).await;
 
@@ -258,20 +268,29 @@ async fn an_expired_upload_is_aborted_and_swept_from_the_bucket() {
     let id = upload_id(&location).to_string();
     let first = patch(server, token, &location, 0, &data[..5 * MIB + 1]).await;
     assert_eq!(first.status, StatusCode::NO_CONTENT);
-    assert!(
-        !keys(store, &format!("expiry/staging/{id}"))
-            .await
-            .is_empty()
-    );
+    let state = staging_state(server, &id).await;
+    assert_eq!(state.parts.len(), 1, "{state:?}");
+    let multipart = state.upload_id.clone().expect("begun with the upload");
 
-    // Its expiry passes (written into its stored description, as time would).
-    let (mut upload, _) = store.staged(&id).await.expect("staged").expect("some");
-    upload.expires_at = 0;
-    store.update_staged(&upload).await.expect("update");
+    // Its expiry passes (written into its row, as time would).
+    common::set_upload_expiry(server.state.storage.as_ref(), 0).await;
     let swept = server.state.media.sweep_expired().await.expect("sweep");
     assert_eq!(swept, 1);
     assert_eq!(keys(store, "expiry/staging").await, Vec::<String>::new());
     assert_eq!(keys(store, "expiry/blobs").await, Vec::<String>::new());
+    let row = server.state.storage.upload_store().upload(&id).await;
+    assert_eq!(row.expect("read"), None, "the row goes after the bytes");
+    // The multipart upload is gone: completing it now fails.
+    let completed = object_store::multipart::MultipartStore::complete_multipart(
+        store.object_store().as_ref(),
+        &store.blob_key(&state.hash),
+        &multipart,
+        vec![object_store::multipart::PartId {
+            content_id: state.parts[0].etag.clone(),
+        }],
+    )
+    .await;
+    assert!(completed.is_err(), "the multipart upload was not aborted");
     let head = send(
         server,
         tus("HEAD", &location, token)
@@ -363,10 +382,21 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
     a.kill();
     drop(raw);
 
-    let (saved, _) = store.staged(&id).await.expect("staged").expect("some");
+    let rows = siteproof_server::SqliteStorage::open(dir.path().join("siteproof.db"))
+        .expect("the processes' database");
+    let saved = rows
+        .upload_store()
+        .upload(&id)
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(
-        saved.hashed.as_ref().map(|h| h.bytes),
-        Some(16 * MIB as u64),
+        saved.progress.offset,
+        16 * MIB as u64,
+        "the offset acknowledged last is the row's"
+    );
+    assert!(
+        saved.progress.hash_state.is_some(),
         "the hash state of every accepted byte is saved with the upload"
     );
     let status = tus(reqwest::Method::HEAD, format!("http://{}{path}", b.addr))
@@ -382,7 +412,7 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
 
     let ends = [8 * MIB as u64, 16 * MIB as u64, len as u64];
     assert_stored_in_parts(&store, &media_ref.hash, &data, &ends).await;
-    assert_only_the_description_is_left(&store, "ab", &id).await;
+    assert_no_staging_object_is_left(&store, "ab", &id).await;
     drop(b);
 }
 
@@ -421,18 +451,14 @@ async fn a_cut_patch_across_several_parts_keeps_the_parts_stored_in_order_and_re
     let answer = String::from_utf8_lossy(&answer);
     assert!(!answer.starts_with("HTTP/1.1 204"), "{answer}");
 
-    let state = store
-        .multipart_state(&id)
-        .await
-        .expect("state")
-        .expect("some");
+    let state = staging_state(server, &id).await;
     let sizes: Vec<u64> = state.parts.iter().map(|p| p.size).collect();
     assert_eq!(sizes, vec![8 * MIB as u64; 3], "{state:?}");
     assert_eq!(state.tail, 3 * MIB as u64);
-    assert_staged_parts_of_at_least_5_mib(store, "cut").await;
-    let (saved, staged) = store.staged(&id).await.expect("staged").expect("some");
-    assert_eq!(staged, cut as u64);
-    assert_eq!(saved.hashed.map(|h| h.bytes), Some(cut as u64));
+    assert_staged_parts_of_at_least_5_mib(server.state.storage.as_ref()).await;
+    let saved = upload_row(server, &id).await;
+    assert_eq!(saved.progress.offset, cut as u64);
+    assert!(saved.progress.hash_state.is_some());
     let offset = send(
         server,
         tus("HEAD", &location, token)
@@ -452,6 +478,6 @@ async fn a_cut_patch_across_several_parts_keeps_the_parts_stored_in_order_and_re
         "the resumed PATCH begins with the 3 MiB tail: two more 8 MiB parts and the last 5 bytes"
     );
     assert_stored_in_parts(store, &media_ref.hash, &data, &ends).await;
-    assert_only_the_description_is_left(store, "cut", &id).await;
+    assert_no_staging_object_is_left(store, "cut", &id).await;
     drop(listening);
 }

@@ -19,7 +19,7 @@ use s3_fixture::{
 };
 use siteproof_core::media::UploaderConfig;
 use siteproof_server::ServerConfig;
-use siteproof_server::blob::{BlobLocation, BlobStore, S3BlobStore};
+use siteproof_server::blob::{BlobLocation, BlobStore};
 
 const MIB: u64 = 1 << 20;
 /// Two whole 5 MiB parts and a short last one.
@@ -34,10 +34,10 @@ enum Client {
     Tuspy,
 }
 
-/// Reads the bucket's multipart state between two PATCHes (from a blocking thread).
+/// Reads the uploads' multipart states between two PATCHes (from a blocking thread).
 #[derive(Clone)]
 struct PartCheck {
-    store: S3BlobStore,
+    storage: std::sync::Arc<dyn siteproof_server::SyncStorage>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -45,7 +45,7 @@ impl PartCheck {
     /// Asserts every part sent so far is at least 5 MiB; returns how many there are.
     fn between_patches(&self) -> usize {
         self.runtime
-            .block_on(assert_staged_parts_of_at_least_5_mib(&self.store, PREFIX))
+            .block_on(assert_staged_parts_of_at_least_5_mib(self.storage.as_ref()))
     }
 }
 
@@ -70,7 +70,7 @@ async fn uploads_by(client: Client) {
     let endpoint = listening.url("/v1/uploads");
     let store = garage.store(PREFIX);
     let check = PartCheck {
-        store: store.clone(),
+        storage: std::sync::Arc::clone(&server.state.storage),
         runtime: tokio::runtime::Handle::current(),
     };
     let mut phone = DiskPhone::enroll(&server, "g1").await;

@@ -5,8 +5,14 @@
 //! <root>/meta/<sha256>.json        their metadata
 //! <root>/thumbnails/<sha256>.jpg
 //! <root>/staging/<id>.part         staged upload bytes
-//! <root>/staging/<id>.json         staged upload description
+//! <root>/staging/<id>.json         an older version's description of the upload (imported
+//!                                  into the database once, then removed)
 //! ```
+//!
+//! Where an upload stands is the database's (`storage::UploadStore`); a folder needs no
+//! staging state: an append writes the `.part` file from the offset saved there, so bytes
+//! past it are overwritten, and makes what it wrote durable before the offset is
+//! acknowledged.
 //!
 //! Every name is built from a `MediaHash` (64 hex digits) or an upload id the tus service
 //! generated and validated, so no request can name a path outside the root.
@@ -25,8 +31,8 @@ use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
 use super::{
-    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, Staged, StagedExpiry,
-    StagedUpload, StagedWriter,
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, LegacyStaged, Staged, StagedUpload,
+    StagedWriter,
 };
 
 /// The folder of finished blobs under the store's root.
@@ -43,8 +49,6 @@ const WRITE_QUEUE: usize = 32;
 /// before the last chunk's answer finds little to write and other writers on the disk (the
 /// database's commits) do not wait behind gigabytes of an upload.
 const WRITEBACK_EVERY: u64 = 8 << 20;
-/// Expired upload ids queued between the thread walking `staging/` and the sweep.
-const EXPIRED_QUEUE: usize = 64;
 
 /// A [`BlobStore`] in a local folder.
 #[derive(Clone, Debug)]
@@ -171,130 +175,115 @@ impl BlobStore for FsBlobStore {
         blocking(move || Ok(write_atomic(&path, &jpeg)?)).await
     }
 
-    async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        let (part, info, bytes) = (
-            self.part_path(&upload.id),
-            self.info_path(&upload.id),
-            json(upload)?,
-        );
-        let completed = upload.completed;
-        blocking(move || {
-            if !completed {
-                OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&part)?;
-            }
-            Ok(write_atomic(&info, &bytes)?)
-        })
-        .await
+    async fn begin_staged(&self, _id: &str, _length: u64, _hash: &MediaHash) -> BlobResult<String> {
+        // The `.part` file is made by the first append: no bytes, no file.
+        Ok(String::new())
     }
 
-    async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        let (info, bytes) = (self.info_path(&upload.id), json(upload)?);
-        blocking(move || Ok(write_atomic(&info, &bytes)?)).await
-    }
-
-    async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>> {
-        let (part, info) = (self.part_path(id), self.info_path(id));
-        blocking(move || {
-            let Some(upload) = read_json::<StagedUpload>(&info)? else {
-                return Ok(None);
-            };
-            let len = match fs::metadata(&part) {
-                Ok(m) => m.len(),
-                // A completed upload's bytes moved to the blob.
-                Err(e) if e.kind() == io::ErrorKind::NotFound && upload.completed => upload.length,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            Ok(Some((upload, len)))
-        })
-        .await
-    }
-
-    async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>> {
+    async fn legacy_staged(&self) -> BlobResult<Vec<LegacyStaged>> {
         let dir = self.root.join("staging");
         blocking(move || {
             let mut out = Vec::new();
             for entry in fs::read_dir(&dir)? {
                 let path = entry?.path();
-                if path.extension().is_some_and(|e| e == "json")
-                    && let Some(upload) = read_json::<StagedUpload>(&path)?
-                {
-                    out.push(upload);
+                if path.extension().is_none_or(|e| e != "json") {
+                    continue;
                 }
+                let upload = match read_json::<StagedUpload>(&path) {
+                    Ok(Some(upload)) => upload,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "an unreadable staged upload description skipped");
+                        continue;
+                    }
+                };
+                let stored = match fs::metadata(path.with_extension("part")) {
+                    Ok(m) => m.len(),
+                    // A completed upload's bytes moved to the blob.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => upload.length,
+                    Err(e) => return Err(e.into()),
+                };
+                let (offset, hashed) = upload.acknowledged(stored);
+                out.push(LegacyStaged {
+                    upload,
+                    offset,
+                    hashed,
+                    staging: String::new(),
+                });
             }
             Ok(out)
         })
         .await
     }
 
-    fn expired_staged(&self, before: i64) -> IdStream {
-        let dir = self.root.join("staging");
-        let (tx, rx) = mpsc::channel::<BlobResult<String>>(EXPIRED_QUEUE);
-        // One description read at a time on a thread of its own; the bounded queue holds the
-        // walk back while the sweep deletes, and a dropped stream ends it.
-        tokio::task::spawn_blocking(move || {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e.into()));
-                    return;
-                }
-            };
-            for entry in entries {
-                let found = match entry {
-                    Ok(entry) if entry.path().extension().is_some_and(|e| e == "json") => {
-                        match read_json::<StagedExpiry>(&entry.path()) {
-                            Ok(Some(upload)) if upload.expires_at < before => Ok(upload.id),
-                            Ok(_) => continue,
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Ok(_) => continue,
-                    Err(e) => Err(e.into()),
-                };
-                if tx.blocking_send(found).is_err() {
-                    return;
-                }
+    async fn forget_legacy_staged(&self, id: &str) -> BlobResult<()> {
+        let info = self.info_path(id);
+        blocking(move || match fs::remove_file(&info) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
+    async fn append_staged(
+        &self,
+        id: &str,
+        offset: u64,
+        _staging: &str,
+    ) -> BlobResult<Box<dyn StagedWriter>> {
+        let part = self.part_path(id);
+        let file = blocking(move || {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&part)?;
+            let len = file.metadata()?.len();
+            if len < offset {
+                // Acknowledged bytes are synced before their offset is saved: a shorter file
+                // lost them outside the server.
+                return Err(BlobError::Corrupt(format!(
+                    "{} holds {len} bytes, {offset} were acknowledged",
+                    part.display()
+                )));
             }
-        });
-        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        }))
-    }
-
-    async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
-        let part = self.part_path(id);
-        let file = match OpenOptions::new().write(true).open(&part) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound),
-            Err(e) => return Err(e.into()),
-        };
+            Ok(file)
+        })
+        .await?;
         Ok(Box::new(FsStagedWriter::start(file, offset)))
-    }
-
-    async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
-        let part = self.part_path(id);
-        blocking(move || Ok(OpenOptions::new().write(true).open(&part)?.set_len(len)?)).await
     }
 
     async fn read_staged(&self, id: &str) -> BlobResult<ByteStream> {
         open_range(self.part_path(id), 0..u64::MAX).await
     }
 
-    async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
+    async fn commit_staged(
+        &self,
+        id: &str,
+        _staging: &str,
+        hash: &MediaHash,
+        meta: &BlobMeta,
+    ) -> BlobResult<()> {
         let (part, blob, meta_path) = (
             self.part_path(id),
             self.blob_path(hash),
             self.meta_path(hash),
         );
-        let (meta_bytes, root) = (json(meta)?, self.root.clone());
+        let (meta_bytes, root, meta) = (json(meta)?, self.root.clone(), meta.clone());
         blocking(move || {
             if blob.is_file() {
-                fs::remove_file(&part)?;
+                // Stored already (another upload of the same file, or this commit done once).
+                match fs::remove_file(&part) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
             } else {
+                if meta.size == 0 && !part.exists() {
+                    // An empty file: no append ever made its `.part`.
+                    File::create(&part)?;
+                }
                 // The bytes reach the disk before the name that says they are complete.
                 File::open(&part)?.sync_all()?;
                 fs::rename(&part, &blob)?;
@@ -374,7 +363,7 @@ impl BlobStore for FsBlobStore {
         Ok(size)
     }
 
-    async fn delete_staged(&self, id: &str) -> BlobResult<()> {
+    async fn delete_staged(&self, id: &str, _staging: &str) -> BlobResult<()> {
         let (part, info) = (self.part_path(id), self.info_path(id));
         blocking(move || {
             for path in [part, info] {
@@ -414,6 +403,8 @@ impl FsStagedWriter {
                 }
             }
             file.set_len(len)?;
+            // Durable before the offset that counts it is saved and acknowledged.
+            file.sync_data()?;
             Ok(len)
         });
         Self {
@@ -453,7 +444,11 @@ impl StagedWriter for FsStagedWriter {
     async fn finish(mut self: Box<Self>) -> BlobResult<Staged> {
         self.tx = None;
         let end = self.outcome().await?;
-        Ok(Staged { end, hashed: None })
+        Ok(Staged {
+            end,
+            hashed: None,
+            staging: String::new(),
+        })
     }
 }
 

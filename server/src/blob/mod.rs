@@ -1,5 +1,7 @@
 //! Where evidence files live: a [`BlobStore`] holds finished blobs (named by SHA-256, with a
-//! little metadata), their thumbnails, and staged uploads still arriving.
+//! little metadata), their thumbnails, and the bytes of staged uploads still arriving. Where
+//! an upload stands (its offset, hash state, and the staging state a store hands back after
+//! each append) is kept in the database (`storage::UploadStore`), not here.
 //!
 //! The trait is shaped so an object store fits it as well as a folder: blobs are written
 //! once and read by range; a staged upload is appended to through a [`StagedWriter`] (a file
@@ -70,9 +72,6 @@ impl BlobLocation {
 /// A stream of bytes read from a blob.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 
-/// A stream of staged upload ids.
-pub type IdStream = Pin<Box<dyn Stream<Item = BlobResult<String>> + Send>>;
-
 /// What went wrong in a blob store.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -93,7 +92,10 @@ pub enum BlobError {
 /// Shorthand for blob store results.
 pub type BlobResult<T> = Result<T, BlobError>;
 
-/// A tus upload in progress, as stored beside its bytes so it survives a restart.
+/// A tus upload as an older version described it beside its bytes (`upload.json`, or the
+/// `.json` beside the `.part`): read once to import it into the database
+/// ([`BlobStore::legacy_staged`]). Uploads are described by the database now
+/// (`storage::UploadStore`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagedUpload {
     /// The upload's id (random; the last segment of its URL).
@@ -114,19 +116,37 @@ pub struct StagedUpload {
     pub expires_at: i64,
     /// True once the blob is stored and verified (also when it already was at creation).
     pub completed: bool,
-    /// The whole-file hash over the bytes accepted so far. The upload's offset is its
-    /// `bytes`: staged bytes beyond it were never accepted (a process stopped between
-    /// storing a chunk and saving this) and are overwritten by the next `PATCH`. Missing
-    /// only in uploads staged by older versions.
+    /// The whole-file hash over the bytes accepted so far; missing in uploads staged by
+    /// still older versions.
     #[serde(default)]
     pub hashed: Option<HashProgress>,
 }
 
-/// The part of a staged upload's description the expiry sweep reads.
-#[derive(Deserialize)]
-struct StagedExpiry {
-    id: String,
-    expires_at: i64,
+impl StagedUpload {
+    /// Where the upload stood with `stored` bytes staged: the offset its saved hash covers
+    /// (staged bytes past it were never accepted), and that hash state; every staged byte
+    /// when it saved none.
+    pub(crate) fn acknowledged(&self, stored: u64) -> (u64, Option<HashProgress>) {
+        let hashed = self
+            .hashed
+            .clone()
+            .filter(|h| h.bytes <= stored && !self.completed);
+        (hashed.as_ref().map_or(stored, |h| h.bytes), hashed)
+    }
+}
+
+/// An upload an older version staged, as found beside its bytes, brought to where it stood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegacyStaged {
+    /// Its description.
+    pub upload: StagedUpload,
+    /// The offset it was acknowledged at: what its saved hash covers (or every staged byte
+    /// when it saved none).
+    pub offset: u64,
+    /// The hash state at `offset`, if saved.
+    pub hashed: Option<HashProgress>,
+    /// What the store needs to continue its bytes from `offset` ([`BlobStore::append_staged`]).
+    pub staging: String,
 }
 
 /// The saved state of a running SHA-256: what lets another process continue an upload's
@@ -150,8 +170,9 @@ pub struct BlobMeta {
     pub records: Vec<RecordId>,
 }
 
-/// How an append ended: the staged length, and the whole-file hash state there when it is
-/// not everything written (a part that failed: the upload keeps the parts stored before it).
+/// How an append ended: the staged length, the whole-file hash state there when it is not
+/// everything written (a part that failed: the upload keeps the parts stored before it), and
+/// the staging state to continue from `end`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Staged {
     /// Bytes staged.
@@ -159,6 +180,10 @@ pub struct Staged {
     /// The hash state at `end`, given at a part boundary; `None` when `end` is everything
     /// written.
     pub hashed: Option<HashProgress>,
+    /// What the store needs to continue the upload from `end`: saved with the upload's offset
+    /// in the database, it counts once saved. Until then the upload continues from the
+    /// staging state it had (the bytes past its offset are overwritten).
+    pub staging: String,
 }
 
 /// Appends the bytes of one tus `PATCH` to a staged upload.
@@ -203,31 +228,38 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Stores a thumbnail (JPEG).
     async fn put_thumbnail(&self, hash: &MediaHash, jpeg: Bytes) -> BlobResult<()>;
 
-    /// Records a new staged upload with no bytes yet.
-    async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()>;
-    /// Rewrites a staged upload's description (expiry, completion).
-    async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()>;
-    /// A staged upload and how many bytes it holds.
-    async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>>;
-    /// Every staged upload, read at once (for tools and tests; the expiry sweep uses
-    /// [`BlobStore::expired_staged`]).
-    async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>>;
-    /// The ids of the staged uploads (complete or not) whose expiry is before `before` (ms
-    /// since the epoch), one at a time as the store is walked: the expiry sweep's memory
-    /// does not grow with the number of uploads staged. Deleting an id it yielded while
-    /// the stream is still read is allowed.
-    fn expired_staged(&self, before: i64) -> IdStream;
-    /// A writer appending at `offset`, which must be the staged length.
-    async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>>;
-    /// Cuts a staged upload back to `len` bytes (a chunk that failed its checksum).
-    async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()>;
-    /// Every staged byte, for verifying a file whose hash state was lost in a restart.
+    /// Prepares a new staged upload of `length` bytes that will become blob `hash`; returns
+    /// its staging state, which the caller saves with the upload before any byte arrives
+    /// (on S3: the multipart upload begun for it).
+    async fn begin_staged(&self, id: &str, length: u64, hash: &MediaHash) -> BlobResult<String>;
+    /// A writer appending at `offset`, the upload's acknowledged offset, with the staging
+    /// state saved there: staged bytes past it are overwritten.
+    async fn append_staged(
+        &self,
+        id: &str,
+        offset: u64,
+        staging: &str,
+    ) -> BlobResult<Box<dyn StagedWriter>>;
+    /// Every staged byte, for verifying a file whose hash state an older version did not
+    /// save.
     async fn read_staged(&self, id: &str) -> BlobResult<ByteStream>;
     /// Durably stores the staged bytes as blob `hash` with `meta`, and drops the staged
-    /// bytes. If the blob exists already the staged copy is simply dropped: one blob.
-    async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()>;
-    /// Drops a staged upload's bytes and description.
-    async fn delete_staged(&self, id: &str) -> BlobResult<()>;
+    /// bytes. If the blob exists already the staged copy is simply dropped: one blob. Done
+    /// again after it succeeded, it changes nothing.
+    async fn commit_staged(
+        &self,
+        id: &str,
+        staging: &str,
+        hash: &MediaHash,
+        meta: &BlobMeta,
+    ) -> BlobResult<()>;
+    /// Drops a staged upload's bytes (none left is no error).
+    async fn delete_staged(&self, id: &str, staging: &str) -> BlobResult<()>;
+    /// The uploads an older version described beside their bytes, to import into the
+    /// database once.
+    async fn legacy_staged(&self) -> BlobResult<Vec<LegacyStaged>>;
+    /// Drops an older version's description of upload `id` (once imported); its bytes stay.
+    async fn forget_legacy_staged(&self, id: &str) -> BlobResult<()>;
 
     /// Every stored blob's hash (for migrating between stores).
     async fn list_blobs(&self) -> BlobResult<Vec<MediaHash>>;

@@ -12,8 +12,7 @@ use bytes::Bytes;
 use siteproof_core::MediaHash;
 
 use super::{
-    BlobMeta, BlobResult, BlobStore, ByteStream, HashProgress, IdStream, Staged, StagedUpload,
-    StagedWriter,
+    BlobMeta, BlobResult, BlobStore, ByteStream, HashProgress, LegacyStaged, Staged, StagedWriter,
 };
 use crate::metrics;
 
@@ -57,46 +56,52 @@ impl BlobStore for TimedBlobStore {
         timed("put_thumbnail", self.inner.put_thumbnail(hash, jpeg)).await
     }
 
-    async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        timed("create_staged", self.inner.create_staged(upload)).await
+    async fn begin_staged(&self, id: &str, length: u64, hash: &MediaHash) -> BlobResult<String> {
+        timed("begin_staged", self.inner.begin_staged(id, length, hash)).await
     }
 
-    async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        timed("update_staged", self.inner.update_staged(upload)).await
-    }
-
-    async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>> {
-        timed("staged", self.inner.staged(id)).await
-    }
-
-    async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>> {
-        timed("list_staged", self.inner.list_staged()).await
-    }
-
-    fn expired_staged(&self, before: i64) -> IdStream {
-        // A stream walked at the caller's pace: its time is the sweep's, not one operation's.
-        self.inner.expired_staged(before)
-    }
-
-    async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
-        let writer = timed("append_staged", self.inner.append_staged(id, offset)).await?;
+    async fn append_staged(
+        &self,
+        id: &str,
+        offset: u64,
+        staging: &str,
+    ) -> BlobResult<Box<dyn StagedWriter>> {
+        let writer = timed(
+            "append_staged",
+            self.inner.append_staged(id, offset, staging),
+        )
+        .await?;
         Ok(Box::new(TimedWriter { inner: writer }))
-    }
-
-    async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
-        timed("truncate_staged", self.inner.truncate_staged(id, len)).await
     }
 
     async fn read_staged(&self, id: &str) -> BlobResult<ByteStream> {
         timed("read_staged", self.inner.read_staged(id)).await
     }
 
-    async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
-        timed("commit_staged", self.inner.commit_staged(id, hash, meta)).await
+    async fn commit_staged(
+        &self,
+        id: &str,
+        staging: &str,
+        hash: &MediaHash,
+        meta: &BlobMeta,
+    ) -> BlobResult<()> {
+        timed(
+            "commit_staged",
+            self.inner.commit_staged(id, staging, hash, meta),
+        )
+        .await
     }
 
-    async fn delete_staged(&self, id: &str) -> BlobResult<()> {
-        timed("delete_staged", self.inner.delete_staged(id)).await
+    async fn delete_staged(&self, id: &str, staging: &str) -> BlobResult<()> {
+        timed("delete_staged", self.inner.delete_staged(id, staging)).await
+    }
+
+    async fn legacy_staged(&self) -> BlobResult<Vec<LegacyStaged>> {
+        timed("legacy_staged", self.inner.legacy_staged()).await
+    }
+
+    async fn forget_legacy_staged(&self, id: &str) -> BlobResult<()> {
+        timed("forget_legacy_staged", self.inner.forget_legacy_staged(id)).await
     }
 
     async fn list_blobs(&self) -> BlobResult<Vec<MediaHash>> {

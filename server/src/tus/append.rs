@@ -7,6 +7,10 @@
 //! stay and the offset moves past them, as tusd does, so a client that sends a whole file in
 //! one `PATCH` resumes where the connection broke instead of from the start.
 //!
+//! A chunk counts once its offset, hash state and staging state are saved in the upload's row
+//! (by the lease's holder, from the offset it read): nothing of a chunk that fails, or of one
+//! whose process stops before that save, counts, and the next `PATCH` overwrites its bytes.
+//!
 //! A `PATCH` to a complete upload is answered `204` with `Upload-Offset` = its length and its
 //! body is not read (the connection layer drains a little of it so the answer arrives).
 
@@ -21,16 +25,21 @@ use tracing::Instrument;
 
 use super::error::TusError;
 use super::hashing::WholeHash;
-use super::service::{MediaService, UploadStatus, add_record, status_of};
-use crate::blob::{BlobMeta, StagedUpload, StagedWriter};
-use crate::storage::DeviceRecord;
+use super::service::{Held, MediaService, Upload, UploadStatus, add_record, status_of};
+use crate::blob::{BlobMeta, HashProgress, StagedWriter};
+use crate::storage::{DeviceRecord, UploadProgress};
 
-/// How a `PATCH` body ended, with the upload's offset after it.
+/// How a `PATCH` body ended, with the upload's offset after it (the bytes the hash has seen)
+/// and the staging state there.
 enum Body {
     /// Every byte arrived; the hash has seen them all.
-    Whole { whole: WholeHash },
+    Whole { whole: WholeHash, staging: String },
     /// The connection broke; the bytes that arrived were kept (no checksum to honour).
-    CutKept { whole: WholeHash, why: TusError },
+    CutKept {
+        whole: WholeHash,
+        staging: String,
+        why: TusError,
+    },
 }
 
 impl MediaService {
@@ -78,79 +87,126 @@ impl MediaService {
         E: std::fmt::Display,
     {
         let slot = self.hold(id).await?;
-        let (mut upload, current) = self.load(device, id).await?;
-        if upload.completed {
+        let mut upload = self.load(device, id).await?;
+        let current = upload.row.progress.offset;
+        if upload.row.progress.completed {
             // Every byte is here (or the server held the file already when the upload was
             // created): say so, whatever offset the client thought it was at, and leave the
             // body unread. Standard clients ignore the offset of a creation answer and send
             // the whole file from 0; this answer ends their upload instead of a 409.
-            return Ok(status_of(&upload, current));
+            return Ok(status_of(&upload.row));
         }
         if offset != current {
             return Err(TusError::OffsetMismatch { expected: current });
         }
-        let whole = self.whole_hash(&upload, current).await?;
+        let whole = self.whole_hash(&upload).await?;
+        let mut staging = upload.row.progress.staging.clone();
+        if staging.is_empty() && current == 0 {
+            // Its creation stopped before the blob store began it (or the store needs nothing).
+            staging = self
+                .blobs
+                .begin_staged(id, upload.row.length, &upload.sha256)
+                .await?;
+        }
         let active = crate::metrics::upload_active();
-        let received = self.receive(&upload, offset, checksum, body, whole).await;
+        let received = self.receive(&upload, &staging, checksum, body, whole).await;
         drop(active);
-        if let Ok(Body::Whole { whole } | Body::CutKept { whole, .. }) = &received {
+        if let Ok(Body::Whole { whole, .. } | Body::CutKept { whole, .. }) = &received {
             crate::metrics::upload_bytes(whole.bytes().saturating_sub(offset));
         }
-        let (end, whole) = match received {
-            Ok(Body::Whole { whole }) => (whole.bytes(), whole),
-            Ok(Body::CutKept { whole, why }) if whole.bytes() < upload.length => {
+        let (whole, staging) = match received {
+            Ok(Body::Whole { whole, staging }) => (whole, staging),
+            Ok(Body::CutKept {
+                whole,
+                staging,
+                why,
+            }) if whole.bytes() < upload.row.length => {
                 let kept = whole.bytes() - offset;
-                slot.still_held()?;
-                self.accept(&mut upload, &whole).await?;
+                self.accept(&slot, &mut upload, &whole, staging).await?;
                 tracing::info!(upload = %id, kept, "a cut PATCH body: kept the bytes that arrived");
                 return Err(why);
             }
             // Cut after its last byte: nothing is missing.
-            Ok(Body::CutKept { whole, .. }) => (whole.bytes(), whole),
-            Err(e) => {
-                // Nothing of a failed chunk stays: the client sends it again whole.
-                self.blobs.truncate_staged(id, offset).await?;
-                return Err(e);
-            }
+            Ok(Body::CutKept { whole, staging, .. }) => (whole, staging),
+            // Nothing of a failed chunk counts: the row keeps its offset, and the next
+            // `PATCH` overwrites what this one wrote.
+            Err(e) => return Err(e),
         };
-        // What this request wrote counts only if no other process took the upload meanwhile.
-        slot.still_held()?;
-        if end < upload.length {
-            self.accept(&mut upload, &whole).await?;
-            return Ok(status_of(&upload, end));
+        self.accept(&slot, &mut upload, &whole, staging).await?;
+        if whole.bytes() < upload.row.length {
+            return Ok(status_of(&upload.row));
         }
-        self.finish(device, &mut upload, whole.finalize()).await?;
-        Ok(UploadStatus {
-            id: upload.id,
-            offset: end,
-            length: upload.length,
-            expires_at: None,
-        })
+        self.finish(&slot, device, &mut upload, whole.finalize())
+            .await?;
+        Ok(status_of(&upload.row))
     }
 
-    /// Counts the bytes `whole` has seen as accepted: saves its state with the upload (the
-    /// new offset) and moves the expiry on.
-    async fn accept(&self, upload: &mut StagedUpload, whole: &WholeHash) -> Result<(), TusError> {
-        upload.hashed = Some(whole.progress());
-        upload.expires_at = now() + self.config.expiry.as_millis() as i64;
-        self.blobs.update_staged(upload).await?;
+    /// Counts the bytes `whole` has seen as accepted: saves the new offset, the hash state
+    /// there and the staging state in the upload's row, and moves the expiry on. Refused
+    /// ([`TusError::Locked`]) if another process took the upload's lease or moved its offset
+    /// since this one read it: what this request wrote then counts for nothing.
+    async fn accept(
+        &self,
+        slot: &Held<'_>,
+        upload: &mut Upload,
+        whole: &WholeHash,
+        staging: String,
+    ) -> Result<(), TusError> {
+        slot.still_held()?;
+        let progress = UploadProgress {
+            offset: whole.bytes(),
+            hash_state: Some(whole.progress().state),
+            staging,
+            completed: false,
+        };
+        self.save(slot, upload, progress).await
+    }
+
+    /// Saves `progress` in the upload's row, from the offset read; [`TusError::Locked`] if
+    /// the row was not this request's to save.
+    async fn save(
+        &self,
+        slot: &Held<'_>,
+        upload: &mut Upload,
+        progress: UploadProgress,
+    ) -> Result<(), TusError> {
+        let at = now();
+        let expires_at = at + self.config.expiry.as_millis() as i64;
+        let row = &mut upload.row;
+        let saved = self
+            .uploads
+            .save_upload(
+                &row.id,
+                slot.holder(),
+                at,
+                row.progress.offset,
+                &progress,
+                expires_at,
+            )
+            .await?;
+        if !saved {
+            tracing::warn!(upload = %row.id, "the upload moved on in another process: this request's bytes do not count");
+            return Err(TusError::Locked);
+        }
+        row.progress = progress;
+        row.expires_at = expires_at;
         Ok(())
     }
 
-    /// The whole-file hash of the upload's first `offset` bytes: its saved state, or, for an
-    /// upload staged without one (an older version) or whose staged bytes fell behind it,
-    /// the staged bytes read back.
-    pub(super) async fn whole_hash(
-        &self,
-        upload: &StagedUpload,
-        offset: u64,
-    ) -> Result<WholeHash, TusError> {
-        if let Some(saved) = upload.hashed.as_ref().filter(|h| h.bytes == offset) {
-            return WholeHash::resume(saved);
+    /// The whole-file hash of the upload's acknowledged bytes: the state saved with its
+    /// offset, or, for an upload an older version staged without one, the staged bytes read
+    /// back.
+    pub(super) async fn whole_hash(&self, upload: &Upload) -> Result<WholeHash, TusError> {
+        let offset = upload.row.progress.offset;
+        if let Some(state) = &upload.row.progress.hash_state {
+            return WholeHash::resume(&HashProgress {
+                bytes: offset,
+                state: state.clone(),
+            });
         }
         let mut whole = WholeHash::new();
         if offset > 0 {
-            let mut stream = self.blobs.read_staged(&upload.id).await?;
+            let mut stream = self.blobs.read_staged(&upload.row.id).await?;
             while whole.bytes() < offset {
                 let Some(data) = stream.next().await else {
                     break;
@@ -162,7 +218,7 @@ impl MediaService {
             if whole.bytes() != offset {
                 return Err(TusError::Internal(format!(
                     "upload {} holds {} of {offset} staged bytes",
-                    upload.id,
+                    upload.row.id,
                     whole.bytes()
                 )));
             }
@@ -175,8 +231,8 @@ impl MediaService {
     /// discards what was written.
     async fn receive<S, E>(
         &self,
-        upload: &StagedUpload,
-        offset: u64,
+        upload: &Upload,
+        staging: &str,
         checksum: Option<UploadChecksum>,
         mut body: S,
         mut whole: WholeHash,
@@ -185,9 +241,13 @@ impl MediaService {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let remaining = upload.length - offset;
+        let (offset, length) = (upload.row.progress.offset, upload.row.length);
+        let remaining = length - offset;
         let mut chunk = checksum.as_ref().map(|c| c.algorithm.hasher());
-        let mut writer = self.blobs.append_staged(&upload.id, offset).await?;
+        let mut writer = self
+            .blobs
+            .append_staged(&upload.row.id, offset, staging)
+            .await?;
         let mut len = 0u64;
         let mut failure = None;
         while let Some(frame) = body.next().await {
@@ -200,9 +260,7 @@ impl MediaService {
             };
             len += data.len() as u64;
             if len > remaining {
-                failure = Some(TusError::BeyondLength {
-                    length: upload.length,
-                });
+                failure = Some(TusError::BeyondLength { length });
                 break;
             }
             if let Some(h) = chunk.as_mut() {
@@ -214,6 +272,7 @@ impl MediaService {
             }
         }
         let staged = writer.finish().await?;
+        let staging = staged.staging;
         if let Some(at_end) = &staged.hashed {
             // A part failed: the upload ends after the parts stored before it.
             whole = WholeHash::resume(at_end)?;
@@ -229,10 +288,18 @@ impl MediaService {
             // Without a checksum every byte that was stored is as good as the next: keep
             // them, and the hash state that has seen them.
             Some(why @ TusError::BodyInterrupted(_)) if checksum.is_none() => {
-                return Ok(Body::CutKept { whole, why });
+                return Ok(Body::CutKept {
+                    whole,
+                    staging,
+                    why,
+                });
             }
             Some(why @ TusError::Blob(_)) if checksum.is_none() && staged.end > offset => {
-                return Ok(Body::CutKept { whole, why });
+                return Ok(Body::CutKept {
+                    whole,
+                    staging,
+                    why,
+                });
             }
             Some(e) => return Err(e),
             None => {}
@@ -242,47 +309,61 @@ impl MediaService {
         {
             return Err(TusError::ChecksumMismatch);
         }
-        Ok(Body::Whole { whole })
+        Ok(Body::Whole { whole, staging })
     }
 
-    /// Completes an upload that holds every byte: verifies the whole file, stores it under
-    /// its hash, and checks and logs it as evidence.
+    /// Completes an upload that holds every byte (saved as its offset): verifies the whole
+    /// file, stores it under its hash, and checks and logs it as evidence.
     pub(super) async fn finish(
         &self,
+        slot: &Held<'_>,
         device: &DeviceRecord,
-        upload: &mut StagedUpload,
+        upload: &mut Upload,
         digest: [u8; 32],
     ) -> Result<(), TusError> {
-        self.complete(upload, digest).await?;
-        self.uploaded(device, &upload.record, &upload.sha256, upload.length)
+        self.complete(slot, upload, digest).await?;
+        self.uploaded(device, &upload.record, &upload.sha256, upload.row.length)
             .await;
         Ok(())
     }
 
-    /// Verifies the whole file and stores it under its hash.
-    async fn complete(&self, upload: &mut StagedUpload, digest: [u8; 32]) -> Result<(), TusError> {
+    /// Verifies the whole file and stores it under its hash; then the row says it is
+    /// complete (a process stopping between the two leaves it to be completed again, which
+    /// the blob store's commit allows).
+    async fn complete(
+        &self,
+        slot: &Held<'_>,
+        upload: &mut Upload,
+        digest: [u8; 32],
+    ) -> Result<(), TusError> {
+        let row = &upload.row;
         if MediaHash::from_digest(digest) != upload.sha256 {
-            self.blobs.delete_staged(&upload.id).await?;
-            tracing::warn!(upload = %upload.id, record = %upload.record, "uploaded bytes do not match the claimed hash");
+            self.drop_upload(row).await?;
+            tracing::warn!(upload = %row.id, record = %upload.record, "uploaded bytes do not match the claimed hash");
             return Err(TusError::HashMismatch);
         }
-        let _guard = self.commit_lock.lock().await;
+        let guard = self.commit_lock.lock().await;
         let mut meta = self
             .blobs
             .blob_meta(&upload.sha256)
             .await?
             .unwrap_or_else(|| BlobMeta {
-                size: upload.length,
-                mime: upload.mime.clone(),
+                size: row.length,
+                mime: row.mime.clone(),
                 records: Vec::new(),
             });
         add_record(&mut meta, &upload.record);
         self.blobs
-            .commit_staged(&upload.id, &upload.sha256, &meta)
+            .commit_staged(&row.id, &row.progress.staging, &upload.sha256, &meta)
             .await?;
-        upload.completed = true;
-        self.blobs.update_staged(upload).await?;
-        Ok(())
+        drop(guard);
+        let done = UploadProgress {
+            // The bytes are the blob's now: no staging state is left to drop.
+            staging: String::new(),
+            completed: true,
+            ..row.progress.clone()
+        };
+        self.save(slot, upload, done).await
     }
 }
 

@@ -82,6 +82,11 @@ impl UploadLease {
         })
     }
 
+    /// The holder's name in the lease's row.
+    pub(super) fn holder(&self) -> &str {
+        &self.holder
+    }
+
     /// `Ok` while the lease is this process's; [`TusError::Locked`] once another took it.
     pub(super) fn still_held(&self) -> Result<(), TusError> {
         if self.lost.load(Ordering::SeqCst) {

@@ -1,11 +1,17 @@
 //! The tus upload service, HTTP-free: create, locate, append with checksums, verify the whole
 //! file against its claimed SHA-256, commit to the blob store, terminate, expire.
+//!
+//! Where an upload stands is its row in the database ([`UploadStore`]), whichever process
+//! reads it: the offset reported is the row's, and an acknowledged chunk's offset, hash state
+//! and staging state are saved there before the answer, by the holder of the upload's lease
+//! and from the offset it read. The blob store holds only the bytes. A row is written before
+//! any byte is staged for it and removed after its bytes: no staged bytes are left that no
+//! row names, so the expiry sweep, which walks the rows, finds everything.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use siteproof_core::media::references_media;
 use siteproof_core::model::now;
 use siteproof_core::{MediaHash, RecordId};
@@ -13,10 +19,15 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::error::TusError;
 use super::lease::UploadLease;
-use crate::blob::{BlobError, BlobMeta, BlobStore, StagedUpload};
+use crate::blob::{BlobMeta, BlobStore, LegacyStaged};
 use crate::evidence::EvidenceService;
 use crate::identity::visibility::Visibility;
-use crate::storage::{DeviceRecord, SyncStorage, UploadLeaseStore};
+use crate::storage::{
+    DeviceRecord, SyncStorage, UploadLeaseStore, UploadProgress, UploadRow, UploadStore,
+};
+
+/// Expired uploads read from the database at once by the sweep.
+const SWEEP_BATCH: u32 = 100;
 
 /// Settings of the media endpoints.
 #[derive(Clone, Debug)]
@@ -78,6 +89,8 @@ pub struct MediaService {
     /// The uploads' leases in the database, so that requests on other processes take turns
     /// with this one's too ([`UploadLease`]).
     pub(super) leases: Arc<dyn UploadLeaseStore>,
+    /// Where each upload stands, in the database.
+    pub(super) uploads: Arc<dyn UploadStore>,
     pub(super) commit_lock: AsyncMutex<()>,
     pub(super) last_sweep: Mutex<Option<Instant>>,
     /// Checks completed uploads and logs custody.
@@ -97,6 +110,7 @@ impl MediaService {
         Self {
             blobs,
             leases: storage.upload_lease_store(),
+            uploads: storage.upload_store(),
             storage,
             config,
             slots: Slots::default(),
@@ -187,22 +201,30 @@ impl MediaService {
             return Err(TusError::HashMismatch);
         }
         let at = now();
-        let upload = StagedUpload {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let completed = existing.is_some();
+        let row = UploadRow {
+            id: id.clone(),
             length,
-            sha256: claim.sha256.clone(),
-            record: claim.record.clone(),
+            sha256: claim.sha256.to_string(),
+            record: claim.record.to_string(),
             device: device.id.to_string(),
             mime: claim
                 .mime
                 .unwrap_or_else(|| "application/octet-stream".into()),
             created_at: at,
             expires_at: at + self.config.expiry.as_millis() as i64,
-            completed: existing.is_some(),
-            hashed: None,
+            progress: UploadProgress {
+                offset: if completed { length } else { 0 },
+                completed,
+                ..UploadProgress::default()
+            },
         };
-        self.blobs.create_staged(&upload).await?;
-        if existing.is_some() {
+        // The row first: whatever the blob store begins for it is then named by a row.
+        if !self.uploads.insert_upload(&row).await? {
+            return Err(TusError::Internal(format!("upload id {id} taken")));
+        }
+        if completed {
             // Two devices, one file: the second upload names its record and is done.
             let _guard = self.commit_lock.lock().await;
             if let Some(mut meta) = self.blobs.blob_meta(&claim.sha256).await? {
@@ -213,17 +235,21 @@ impl MediaService {
             self.uploaded(device, &claim.record, &claim.sha256, length)
                 .await;
             return Ok(UploadStatus {
-                id: upload.id,
+                id,
                 offset: length,
                 length,
                 expires_at: None,
             });
         }
+        let staging = self.blobs.begin_staged(&id, length, &claim.sha256).await?;
+        if !staging.is_empty() {
+            self.uploads.begin_upload(&id, &staging).await?;
+        }
         Ok(UploadStatus {
-            id: upload.id,
+            id,
             offset: 0,
             length,
-            expires_at: Some(upload.expires_at),
+            expires_at: Some(row.expires_at),
         })
     }
 
@@ -231,47 +257,97 @@ impl MediaService {
     pub async fn status(&self, device: &DeviceRecord, id: &str) -> Result<UploadStatus, TusError> {
         // Waits for a `PATCH` in progress (e.g. one whose client just died and whose partial
         // chunk is being cut off) so the offset reported is one a `PATCH` may start at.
-        let _slot = self.hold(id).await?;
-        let (mut upload, offset) = self.load(device, id).await?;
-        if !upload.completed && offset == upload.length {
+        let slot = self.hold(id).await?;
+        let mut upload = self.load(device, id).await?;
+        if !upload.row.progress.completed && upload.row.progress.offset == upload.row.length {
             // Every byte arrived but the process stopped before completing the upload: a
             // client reading this offset takes the upload for done, so complete it now.
-            let digest = self.whole_hash(&upload, offset).await?.finalize();
-            self.finish(device, &mut upload, digest).await?;
+            let digest = self.whole_hash(&upload).await?.finalize();
+            self.finish(&slot, device, &mut upload, digest).await?;
         }
-        Ok(status_of(&upload, offset))
+        Ok(status_of(&upload.row))
     }
 
     /// Terminates an upload (tus termination): its bytes are dropped.
     pub async fn terminate(&self, device: &DeviceRecord, id: &str) -> Result<(), TusError> {
         let _slot = self.hold(id).await?;
-        self.load(device, id).await?;
-        self.blobs.delete_staged(id).await?;
+        let upload = self.load(device, id).await?;
+        self.drop_upload(&upload.row).await
+    }
+
+    /// Drops an upload's bytes, then its row: a process stopping between the two leaves a row
+    /// the sweep finds again, never bytes no row names.
+    pub(super) async fn drop_upload(&self, row: &UploadRow) -> Result<(), TusError> {
+        self.blobs
+            .delete_staged(&row.id, &row.progress.staging)
+            .await?;
+        self.uploads.delete_upload(&row.id).await?;
         Ok(())
     }
 
-    /// Deletes every upload whose expiry has passed; returns how many. The store yields the
-    /// expired ones one at a time: the sweep holds no list of every staged upload.
+    /// Imports the uploads an older version described beside their bytes into the database
+    /// (once: each description is dropped after its row is written, and a row written already
+    /// is kept). Returns how many were imported.
+    pub async fn import_staged(&self) -> Result<usize, TusError> {
+        let mut imported = 0;
+        for LegacyStaged {
+            upload,
+            offset,
+            hashed,
+            staging,
+        } in self.blobs.legacy_staged().await?
+        {
+            let row = UploadRow {
+                id: upload.id.clone(),
+                length: upload.length,
+                sha256: upload.sha256.to_string(),
+                record: upload.record.to_string(),
+                device: upload.device,
+                mime: upload.mime,
+                created_at: upload.created_at,
+                expires_at: upload.expires_at,
+                progress: UploadProgress {
+                    offset,
+                    hash_state: hashed.filter(|h| h.bytes == offset).map(|h| h.state),
+                    staging,
+                    completed: upload.completed,
+                },
+            };
+            if self.uploads.insert_upload(&row).await? {
+                imported += 1;
+            }
+            self.blobs.forget_legacy_staged(&row.id).await?;
+        }
+        if imported > 0 {
+            tracing::info!(imported, "uploads staged by an older version imported");
+        }
+        Ok(imported)
+    }
+
+    /// Deletes every upload whose expiry has passed; returns how many. The database lists
+    /// them a batch at a time, oldest first, leaving out those a process holds the lease on.
     pub async fn sweep_expired(&self) -> Result<usize, TusError> {
-        let mut expired = self.blobs.expired_staged(now());
         let mut swept = 0;
-        while let Some(id) = expired.next().await {
-            match id {
-                Ok(id) => {
-                    // An upload a request (on any process) is working on is left to it.
-                    let taken =
-                        UploadLease::take(&self.leases, &id, self.config.lease, Duration::ZERO);
-                    let Ok(_lease) = taken.await else {
-                        continue;
-                    };
-                    self.blobs.delete_staged(&id).await?;
-                    swept += 1;
+        loop {
+            let at = now();
+            let ids = self.uploads.expired_uploads(at, at, SWEEP_BATCH).await?;
+            let mut dropped = 0;
+            for id in &ids {
+                // An upload a request (on any process) took since it was listed is left to it.
+                let taken = UploadLease::take(&self.leases, id, self.config.lease, Duration::ZERO);
+                let Ok(_lease) = taken.await else {
+                    continue;
+                };
+                // Read again under the lease: a chunk may have moved its expiry on.
+                match self.uploads.upload(id).await? {
+                    Some(row) if row.expires_at < at => self.drop_upload(&row).await?,
+                    _ => continue,
                 }
-                // One unreadable description must not stop every later sweep.
-                Err(BlobError::Corrupt(e)) => {
-                    tracing::warn!(error = %e, "an unreadable staged upload skipped by the sweep");
-                }
-                Err(e) => return Err(e.into()),
+                dropped += 1;
+            }
+            swept += dropped;
+            if dropped == 0 || ids.len() < SWEEP_BATCH as usize {
+                break;
             }
         }
         if swept > 0 {
@@ -298,29 +374,25 @@ impl MediaService {
     }
 
     /// The upload `id` of `device`, refusing others' and expired ones.
-    pub(super) async fn load(
-        &self,
-        device: &DeviceRecord,
-        id: &str,
-    ) -> Result<(StagedUpload, u64), TusError> {
-        let (upload, stored) = self
-            .blobs
-            .staged(id)
+    pub(super) async fn load(&self, device: &DeviceRecord, id: &str) -> Result<Upload, TusError> {
+        let row = self
+            .uploads
+            .upload(id)
             .await?
             .ok_or(TusError::UnknownUpload)?;
-        // The offset is what the saved hash covers; staged bytes past it were never accepted.
-        let offset = match &upload.hashed {
-            Some(h) if h.bytes <= stored && !upload.completed => h.bytes,
-            _ => stored,
-        };
-        if upload.device != device.id.as_str() {
+        if row.device != device.id.as_str() {
             return Err(TusError::UnknownUpload);
         }
-        if !upload.completed && upload.expires_at < now() {
-            self.blobs.delete_staged(id).await?;
+        if !row.progress.completed && row.expires_at < now() {
+            self.drop_upload(&row).await?;
             return Err(TusError::Expired);
         }
-        Ok((upload, offset))
+        let corrupt = |what: &str| TusError::Internal(format!("upload {id}: a stored {what}"));
+        Ok(Upload {
+            sha256: row.sha256.parse().map_err(|_| corrupt("hash"))?,
+            record: row.record.parse().map_err(|_| corrupt("record id"))?,
+            row,
+        })
     }
 
     /// Takes upload `id`'s lock in this process, then its lease in the database, waiting at
@@ -403,6 +475,18 @@ impl Held<'_> {
     pub(super) fn still_held(&self) -> Result<(), TusError> {
         self.lease.as_ref().map_or(Ok(()), UploadLease::still_held)
     }
+
+    /// Who holds the upload's lease (what a save of its row names).
+    pub(super) fn holder(&self) -> &str {
+        self.lease.as_ref().map_or("", UploadLease::holder)
+    }
+}
+
+/// An upload's row with its claim parsed.
+pub(super) struct Upload {
+    pub(super) row: UploadRow,
+    pub(super) sha256: MediaHash,
+    pub(super) record: RecordId,
 }
 
 impl Drop for Held<'_> {
@@ -414,12 +498,12 @@ impl Drop for Held<'_> {
     }
 }
 
-pub(super) fn status_of(upload: &StagedUpload, offset: u64) -> UploadStatus {
+pub(super) fn status_of(row: &UploadRow) -> UploadStatus {
     UploadStatus {
-        id: upload.id.clone(),
-        offset,
-        length: upload.length,
-        expires_at: (!upload.completed).then_some(upload.expires_at),
+        id: row.id.clone(),
+        offset: row.progress.offset,
+        length: row.length,
+        expires_at: (!row.progress.completed).then_some(row.expires_at),
     }
 }
 

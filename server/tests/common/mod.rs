@@ -508,3 +508,39 @@ impl Drop for RealServer {
         }
     }
 }
+
+/// Sets the expiry of every upload in `storage` to `at` (ms), as the clock passing would make
+/// it: each row is saved as it stands by a lease taken for it and given back.
+pub async fn set_upload_expiry(storage: &dyn siteproof_server::SyncStorage, at: i64) {
+    let (uploads, leases) = (storage.upload_store(), storage.upload_lease_store());
+    let now = siteproof_core::model::now();
+    for row in uploads.uploads().await.expect("uploads") {
+        if row.progress.completed {
+            continue;
+        }
+        assert!(
+            leases
+                .take_lease(&row.id, "the clock", now, now + 60_000)
+                .await
+                .expect("lease"),
+            "upload {} is being written",
+            row.id
+        );
+        let saved = uploads
+            .save_upload(
+                &row.id,
+                "the clock",
+                now,
+                row.progress.offset,
+                &row.progress,
+                at,
+            )
+            .await
+            .expect("save");
+        assert!(saved, "upload {}", row.id);
+        leases
+            .release_lease(&row.id, "the clock")
+            .await
+            .expect("release");
+    }
+}

@@ -14,7 +14,8 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use siteproof_core::MediaHash;
-use siteproof_server::blob::{MIN_PART, S3BlobStore, part_size, part_target};
+use siteproof_server::SyncStorage;
+use siteproof_server::blob::{MIN_PART, MultipartState, S3BlobStore, part_size, part_target};
 
 pub use garage::Garage;
 
@@ -31,24 +32,24 @@ pub async fn keys(store: &S3BlobStore, prefix: &str) -> Vec<String> {
     keys
 }
 
-/// Reads the multipart state of every upload staged under `prefix` (the store's prefix) and
-/// asserts that each part sent is at least 5 MiB and each tail shorter than a part. Returns
-/// how many parts they hold. Called between two PATCHes, when no append is under way.
-pub async fn assert_staged_parts_of_at_least_5_mib(store: &S3BlobStore, prefix: &str) -> usize {
+/// Reads the multipart state of every incomplete upload in `storage` (saved with its offset
+/// in the database) and asserts that each part sent is at least 5 MiB, each tail shorter
+/// than a part, and the parts and tail hold every acknowledged byte. Returns how many parts
+/// they hold. Called between two PATCHes, when no append is under way.
+pub async fn assert_staged_parts_of_at_least_5_mib(storage: &dyn SyncStorage) -> usize {
     let mut parts = 0;
-    for key in keys(store, &format!("{prefix}/staging")).await {
-        let Some(id) = key
-            .strip_suffix("/multipart.json")
-            .and_then(|k| k.rsplit('/').next())
-        else {
+    for row in storage.upload_store().uploads().await.expect("uploads") {
+        if row.progress.completed {
             continue;
-        };
-        let state = store
-            .multipart_state(id)
-            .await
-            .expect("multipart state")
-            .expect("listed");
+        }
+        let id = &row.id;
+        let state = MultipartState::from_staging(&row.progress.staging).expect("staging state");
         assert!(state.tail < state.part_size, "upload {id}: {state:?}");
+        assert_eq!(
+            state.staged(),
+            row.progress.offset,
+            "upload {id}: {state:?}"
+        );
         for part in &state.parts {
             assert!(
                 part.size >= MIN_PART,
@@ -141,10 +142,10 @@ pub fn chunk_ends(len: u64, chunk: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Asserts that of upload `id`'s staging objects only its (completed) description is left.
-pub async fn assert_only_the_description_is_left(store: &S3BlobStore, prefix: &str, id: &str) {
+/// Asserts that none of upload `id`'s staging objects is left (the database describes it).
+pub async fn assert_no_staging_object_is_left(store: &S3BlobStore, prefix: &str, id: &str) {
     assert_eq!(
         keys(store, &format!("{prefix}/staging/{id}")).await,
-        vec![format!("{prefix}/staging/{id}/upload.json")]
+        Vec::<String>::new()
     );
 }

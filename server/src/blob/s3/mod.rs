@@ -5,9 +5,10 @@
 //! <prefix>/blobs/<sha256>                  finished blobs (completed multipart uploads)
 //! <prefix>/meta/<sha256>.json              their metadata
 //! <prefix>/thumbnails/<sha256>.jpg
-//! <prefix>/staging/<id>/upload.json        staged upload description (StagedUpload)
-//! <prefix>/staging/<id>/multipart.json     the multipart upload: id, parts, tail (MultipartState)
 //! <prefix>/staging/<id>/tail-<end>         bytes after the last part, shorter than a part
+//! <prefix>/staging/<id>/upload.json        an older version's description of the upload and
+//! <prefix>/staging/<id>/multipart.json     its multipart state (imported into the database
+//!                                          once, then removed)
 //! ```
 //!
 //! A staged upload is a multipart upload created at the blob's content address (the claimed
@@ -19,11 +20,14 @@
 //! `part_size`, is kept as a small tail object, which the next `PATCH` (on any process)
 //! prepends. The upload advances only over the parts stored in order.
 //!
-//! Everything an append needs is in the bucket, none of it in process memory, so any
-//! process reaching the bucket continues any upload (what a process keeps of the staging
-//! objects it saw is only checked against the bucket by ETag, see `SeenObjects`). The multipart state keeps the state
-//! before the last append, so an append whose chunk failed its checksum, or whose upload
-//! description was not saved before the process stopped, is rolled back.
+//! The multipart upload's id, its parts (number, ETag, size) and its tail's length are the
+//! upload's staging state ([`MultipartState`]), which the tus service saves with the upload's
+//! offset in the database: whichever process the next `PATCH` reaches continues from the
+//! state saved with the offset it acknowledged. An append that is never saved (its chunk
+//! failed its checksum, its process stopped) counts for nothing: the next one sends its
+//! parts again under the same numbers and writes its own tail. The multipart upload is
+//! begun with the upload, so the database names it before any part is sent and the expiry
+//! sweep can abort it.
 
 use std::collections::HashMap;
 use std::io;
@@ -41,7 +45,7 @@ use serde::Serialize;
 use siteproof_core::MediaHash;
 
 use super::{
-    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, IdStream, StagedExpiry, StagedUpload,
+    BlobError, BlobMeta, BlobResult, BlobStore, ByteStream, LegacyStaged, StagedUpload,
     StagedWriter,
 };
 
@@ -265,6 +269,22 @@ impl S3BlobStore {
         Ok(())
     }
 
+    /// Every object under upload `id`'s staging prefix: its tails (and an older version's
+    /// description).
+    async fn delete_staging_objects(&self, id: &str) -> BlobResult<()> {
+        let keys: Vec<Path> = self
+            .s3
+            .list(Some(&self.staging(id)))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(err)?;
+        for key in keys {
+            self.delete_quietly(&key).await?;
+        }
+        Ok(())
+    }
+
     async fn delete_quietly(&self, key: &Path) -> BlobResult<()> {
         self.seen_objects().remove(key);
         match self.s3.delete(key).await {
@@ -318,41 +338,28 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
-    async fn create_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        if !upload.completed {
-            let state = MultipartState {
-                hash: upload.sha256.clone(),
-                length: upload.length,
-                part_size: part_size(upload.length),
-                upload_id: None,
-                parts: Vec::new(),
-                tail: 0,
-                previous: None,
-                part_checksums: true,
-            };
-            self.put_json(&self.state_key(&upload.id), &state).await?;
+    async fn begin_staged(&self, _id: &str, length: u64, hash: &MediaHash) -> BlobResult<String> {
+        let mut state = MultipartState {
+            hash: hash.clone(),
+            length,
+            part_size: part_size(length),
+            upload_id: None,
+            parts: Vec::new(),
+            tail: 0,
+            previous: None,
+            stale_tail: None,
+            part_checksums: true,
+        };
+        if length > 0 {
+            // Begun now, so the row names it before any part exists (an empty file is one
+            // PUT at completion).
+            let key = self.blob_key(hash);
+            state.upload_id = Some(self.s3.create_multipart(&key).await.map_err(err)?);
         }
-        self.put_json(&self.upload_key(&upload.id), upload).await
+        state.to_staging()
     }
 
-    async fn update_staged(&self, upload: &StagedUpload) -> BlobResult<()> {
-        self.put_json(&self.upload_key(&upload.id), upload).await
-    }
-
-    async fn staged(&self, id: &str) -> BlobResult<Option<(StagedUpload, u64)>> {
-        let Some(upload) = self.get_json::<StagedUpload>(&self.upload_key(id)).await? else {
-            return Ok(None);
-        };
-        let len = match self.multipart_state(id).await? {
-            Some(state) => state.staged(),
-            // A completed upload's bytes became the blob.
-            None if upload.completed => upload.length,
-            None => return Ok(None),
-        };
-        Ok(Some((upload, len)))
-    }
-
-    async fn list_staged(&self) -> BlobResult<Vec<StagedUpload>> {
+    async fn legacy_staged(&self) -> BlobResult<Vec<LegacyStaged>> {
         let staging = self.key(&["staging"]);
         let keys: Vec<Path> = self
             .s3
@@ -364,45 +371,65 @@ impl BlobStore for S3BlobStore {
             .map_err(err)?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            if let Some(upload) = self.get_json(&key).await? {
-                out.push(upload);
+            let upload: StagedUpload = match self.get_json(&key).await {
+                Ok(Some(upload)) => upload,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "an unreadable staged upload description skipped");
+                    continue;
+                }
+            };
+            let id = upload.id.clone();
+            let Some(state) = self.legacy_multipart_state(&id).await? else {
+                if upload.completed {
+                    // A completed upload's bytes became the blob.
+                    let offset = upload.length;
+                    out.push(LegacyStaged {
+                        upload,
+                        offset,
+                        hashed: None,
+                        staging: String::new(),
+                    });
+                }
+                continue;
+            };
+            let (offset, hashed) = upload.acknowledged(state.staged());
+            match self.cut_to(&id, state, offset).await {
+                Ok(state) => out.push(LegacyStaged {
+                    upload,
+                    offset,
+                    hashed,
+                    staging: state.to_staging()?,
+                }),
+                Err(e) => tracing::warn!(upload = %id, error = %e, "a staged upload skipped"),
             }
         }
         Ok(out)
     }
 
-    fn expired_staged(&self, before: i64) -> IdStream {
-        let store = self.clone();
-        // The listing arrives a page (1,000 keys) at a time; each description is read as its
-        // key passes.
-        let ids = self
-            .s3
-            .list(Some(&self.key(&["staging"])))
-            .map_err(err)
-            .try_filter_map(move |meta| {
-                let store = store.clone();
-                async move {
-                    if meta.location.filename() != Some("upload.json") {
-                        return Ok(None);
-                    }
-                    let upload: Option<StagedExpiry> = store.get_json(&meta.location).await?;
-                    Ok(upload.filter(|u| u.expires_at < before).map(|u| u.id))
-                }
-            });
-        Box::pin(ids)
+    async fn forget_legacy_staged(&self, id: &str) -> BlobResult<()> {
+        self.delete_quietly(&self.upload_key(id)).await?;
+        self.delete_quietly(&self.state_key(id)).await
     }
 
-    async fn append_staged(&self, id: &str, offset: u64) -> BlobResult<Box<dyn StagedWriter>> {
-        let state = self.load_state(id).await?;
-        let state = self.cut_to(id, state, offset).await?;
+    async fn append_staged(
+        &self,
+        id: &str,
+        offset: u64,
+        staging: &str,
+    ) -> BlobResult<Box<dyn StagedWriter>> {
+        let mut state = MultipartState::from_staging(staging)?;
+        if state.staged() != offset {
+            return Err(BlobError::Corrupt(format!(
+                "upload {id}: a staging state of {} bytes at offset {offset}",
+                state.staged()
+            )));
+        }
+        if let Some(stale) = state.stale_tail.take() {
+            self.delete_quietly(&self.tail_key(id, stale)).await?;
+        }
         let tail = self.tail_bytes(id, &state).await?;
         Ok(Box::new(S3StagedWriter::new(self.clone(), id, state, tail)))
-    }
-
-    async fn truncate_staged(&self, id: &str, len: u64) -> BlobResult<()> {
-        let state = self.load_state(id).await?;
-        self.cut_to(id, state, len).await?;
-        Ok(())
     }
 
     async fn read_staged(&self, id: &str) -> BlobResult<ByteStream> {
@@ -413,8 +440,14 @@ impl BlobStore for S3BlobStore {
         ))))
     }
 
-    async fn commit_staged(&self, id: &str, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
-        let state = self.load_state(id).await?;
+    async fn commit_staged(
+        &self,
+        id: &str,
+        staging: &str,
+        hash: &MediaHash,
+        meta: &BlobMeta,
+    ) -> BlobResult<()> {
+        let state = MultipartState::from_staging(staging)?;
         let key = self.blob_key(hash);
         let exists = found(self.s3.head(&key).await)?;
         if exists.is_some() {
@@ -460,21 +493,8 @@ impl BlobStore for S3BlobStore {
                 .map_err(err)?;
         }
         self.put_json(&self.meta_key(hash), meta).await?;
-        // The staged bytes are gone; the description stays (completed) until swept.
-        let staging = self.staging(id);
-        let upload_key = self.upload_key(id);
-        let leftovers: Vec<Path> = self
-            .s3
-            .list(Some(&staging))
-            .map_ok(|m| m.location)
-            .try_filter(|k| futures_util::future::ready(*k != upload_key))
-            .try_collect()
-            .await
-            .map_err(err)?;
-        for key in leftovers {
-            self.delete_quietly(&key).await?;
-        }
-        Ok(())
+        // The staged bytes are gone; the row stays (completed) until swept.
+        self.delete_staging_objects(id).await
     }
 
     async fn list_blobs(&self) -> BlobResult<Vec<MediaHash>> {
@@ -560,8 +580,13 @@ impl BlobStore for S3BlobStore {
         }
     }
 
-    async fn delete_staged(&self, id: &str) -> BlobResult<()> {
-        if let Some(state) = self.multipart_state(id).await?
+    async fn delete_staged(&self, id: &str, staging: &str) -> BlobResult<()> {
+        let state = match staging {
+            // No multipart upload was begun (the blob was stored already at creation).
+            "" => None,
+            staging => Some(MultipartState::from_staging(staging)?),
+        };
+        if let Some(state) = state
             && let Some(upload_id) = &state.upload_id
         {
             match self
@@ -573,16 +598,6 @@ impl BlobStore for S3BlobStore {
                 Err(e) => return Err(err(e)),
             }
         }
-        let keys: Vec<Path> = self
-            .s3
-            .list(Some(&self.staging(id)))
-            .map_ok(|m| m.location)
-            .try_collect()
-            .await
-            .map_err(err)?;
-        for key in keys {
-            self.delete_quietly(&key).await?;
-        }
-        Ok(())
+        self.delete_staging_objects(id).await
     }
 }

@@ -1,5 +1,6 @@
-//! The multipart side of an S3 staged upload: part sizes, the state kept in the bucket, its
-//! rollback, and the writer that cuts appends into parts and sends several at once.
+//! The multipart side of an S3 staged upload: part sizes, its state (saved with the upload's
+//! offset in the database as its staging state), and the writer that cuts appends into parts
+//! and sends several at once.
 
 use std::collections::VecDeque;
 use std::io;
@@ -40,7 +41,8 @@ pub struct PartRecord {
     pub size: u64,
 }
 
-/// A staged upload's object-side state, saved in the bucket beside its description.
+/// A staged upload's object-side state: the upload's staging state, saved as JSON with its
+/// offset in the database (an older version kept it in the bucket, `multipart.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MultipartState {
     /// The blob the upload will become (its claimed hash).
@@ -55,8 +57,15 @@ pub struct MultipartState {
     pub parts: Vec<PartRecord>,
     /// Bytes in the tail object (after the parts).
     pub tail: u64,
-    /// The state before the last append, for rolling it back.
+    /// The state before the last append, kept by older versions to roll it back (the
+    /// database's row is what an append starts from now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<MultipartState>>,
+    /// Where the tail of the state before this one ended, if this one no longer reads it:
+    /// the next append deletes that object (a state is superseded only once the row saved
+    /// after it counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_tail: Option<u64>,
     /// Whether the multipart upload was created with part checksums (`x-amz-checksum-*`),
     /// as every upload is now; one begun by an older version was not, and its parts go up
     /// without them, as it began (a store refuses to complete a mix).
@@ -74,17 +83,23 @@ impl MultipartState {
         self.parts.iter().map(|p| p.size).sum()
     }
 
-    fn without_previous(&self) -> Self {
-        Self {
-            previous: None,
-            ..self.clone()
-        }
+    /// The state saved as an upload's staging state.
+    pub fn from_staging(staging: &str) -> BlobResult<Self> {
+        serde_json::from_str(staging)
+            .map_err(|e| BlobError::Corrupt(format!("a multipart staging state: {e}")))
+    }
+
+    pub(super) fn to_staging(&self) -> BlobResult<String> {
+        serde_json::to_string(self).map_err(|e| BlobError::Corrupt(e.to_string()))
     }
 }
 
 impl S3BlobStore {
-    /// A staged upload's multipart state (for tests and tools).
-    pub async fn multipart_state(&self, id: &str) -> BlobResult<Option<MultipartState>> {
+    /// The multipart state an older version kept in the bucket for upload `id`.
+    pub(super) async fn legacy_multipart_state(
+        &self,
+        id: &str,
+    ) -> BlobResult<Option<MultipartState>> {
         self.get_json(&self.state_key(id)).await
     }
 
@@ -108,8 +123,9 @@ impl S3BlobStore {
         Ok(bytes)
     }
 
-    /// Brings the state of upload `id` back to `len` staged bytes: the state before the last
-    /// append, or a shorter tail. Returns the state.
+    /// Brings an older version's state of upload `id` back to the `len` staged bytes its
+    /// description acknowledged: the state before the last append, or a shorter tail (written
+    /// anew). Objects it no longer reads go with the upload.
     pub(super) async fn cut_to(
         &self,
         id: &str,
@@ -117,23 +133,21 @@ impl S3BlobStore {
         len: u64,
     ) -> BlobResult<MultipartState> {
         if state.staged() == len {
-            return Ok(state);
+            return Ok(MultipartState {
+                previous: None,
+                ..state
+            });
         }
         if let Some(previous) = state.previous.as_deref()
             && previous.staged() == len
         {
             // The multipart upload stays (parts past the previous state are sent again).
-            let restored = MultipartState {
+            return Ok(MultipartState {
                 upload_id: state.upload_id.clone(),
                 part_checksums: state.part_checksums,
+                previous: None,
                 ..previous.clone()
-            };
-            self.put_json(&self.state_key(id), &restored).await?;
-            if state.tail > 0 && state.staged() != restored.staged() {
-                self.delete_quietly(&self.tail_key(id, state.staged()))
-                    .await?;
-            }
-            return Ok(restored);
+            });
         }
         let parts = state.parts_len();
         if len >= parts && len < state.staged() {
@@ -150,17 +164,12 @@ impl S3BlobStore {
                     .await
                     .map_err(err)?;
             }
-            self.put_json(&self.state_key(id), &cut).await?;
             return Ok(cut);
         }
         Err(BlobError::Corrupt(format!(
             "upload {id}: cannot go back from {} to {len} staged bytes",
             state.staged()
         )))
-    }
-
-    pub(super) async fn load_state(&self, id: &str) -> BlobResult<MultipartState> {
-        self.multipart_state(id).await?.ok_or(BlobError::NotFound)
     }
 }
 
@@ -225,16 +234,11 @@ impl S3StagedWriter {
         if let Some(id) = &self.state.upload_id {
             return Ok(id.clone());
         }
+        // Only an upload an older version staged has none yet (new ones begin with theirs).
         let key = self.store.blob_key(&self.state.hash);
         let id = self.store.s3.create_multipart(&key).await.map_err(err)?;
-        // Saved at once: an abort must find it even if this append never finishes.
         self.state.upload_id = Some(id.clone());
-        self.start.upload_id = Some(id.clone());
         self.state.part_checksums = true;
-        self.start.part_checksums = true;
-        self.store
-            .put_json(&self.store.state_key(&self.id), &self.start)
-            .await?;
         Ok(id)
     }
 
@@ -361,7 +365,11 @@ impl StagedWriter for S3StagedWriter {
         let mut end = self.state.parts_len() + rest;
         if self.failed.is_none() && end == self.start.staged() {
             // Nothing arrived.
-            return Ok(Staged { end, hashed: None });
+            return Ok(Staged {
+                end,
+                hashed: None,
+                staging: self.start.to_staging()?,
+            });
         }
         if self.failed.is_none()
             && rest > 0
@@ -407,23 +415,13 @@ impl StagedWriter for S3StagedWriter {
             self.state.tail = 0;
             end = self.state.parts_len();
         }
-        self.state.previous = Some(Box::new(self.start.without_previous()));
-        self.store
-            .put_json(&self.store.state_key(&self.id), &self.state)
-            .await?;
-        // The tail before the one kept for a rollback is no longer needed.
-        if let Some(older) = self.start.previous.as_deref()
-            && older.tail > 0
-            && older.staged() != self.start.staged()
-            && older.staged() != end
-        {
-            self.store
-                .delete_quietly(&self.store.tail_key(&self.id, older.staged()))
-                .await?;
-        }
+        // The tail this append began with is read no more once its end passed.
+        self.state.stale_tail =
+            (self.start.tail > 0 && self.start.staged() != end).then(|| self.start.staged());
         Ok(Staged {
             end,
             hashed: if failed { self.hashed.take() } else { None },
+            staging: self.state.to_staging()?,
         })
     }
 }
