@@ -4,10 +4,19 @@
 mod common;
 mod media_fixture;
 
+use std::ops::Range;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::TestServer;
 use media_fixture::*;
+use siteproof_core::MediaHash;
+use siteproof_server::AppState;
+use siteproof_server::blob::{
+    BlobMeta, BlobResult, BlobStore, ByteStream, HashProgress, LegacyStaged, StagedUpload,
+    StagedWriter,
+};
+use siteproof_server::tus::MediaService;
 
 fn blob_root(server: &TestServer) -> std::path::PathBuf {
     server.dir.path().join("blobs")
@@ -908,5 +917,285 @@ async fn malformed_requests_get_clear_4xx_and_write_nothing_outside_the_blob_sto
     assert!(
         files_under(&blob_root(&server).join("staging")).is_empty(),
         "termination left files"
+    );
+}
+
+/// A blob store counting the staged bytes read back (a process continuing an upload from its
+/// row reads none).
+struct CountingReads {
+    inner: std::sync::Arc<dyn BlobStore>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl BlobStore for CountingReads {
+    async fn blob_meta(&self, hash: &MediaHash) -> BlobResult<Option<BlobMeta>> {
+        self.inner.blob_meta(hash).await
+    }
+    async fn put_blob_meta(&self, hash: &MediaHash, meta: &BlobMeta) -> BlobResult<()> {
+        self.inner.put_blob_meta(hash, meta).await
+    }
+    async fn read_blob(&self, hash: &MediaHash, range: Range<u64>) -> BlobResult<ByteStream> {
+        self.inner.read_blob(hash, range).await
+    }
+    async fn thumbnail(&self, hash: &MediaHash) -> BlobResult<Option<bytes::Bytes>> {
+        self.inner.thumbnail(hash).await
+    }
+    async fn put_thumbnail(&self, hash: &MediaHash, jpeg: bytes::Bytes) -> BlobResult<()> {
+        self.inner.put_thumbnail(hash, jpeg).await
+    }
+    async fn begin_staged(&self, id: &str, length: u64, hash: &MediaHash) -> BlobResult<String> {
+        self.inner.begin_staged(id, length, hash).await
+    }
+    async fn append_staged(
+        &self,
+        id: &str,
+        offset: u64,
+        staging: &str,
+    ) -> BlobResult<Box<dyn StagedWriter>> {
+        self.inner.append_staged(id, offset, staging).await
+    }
+    async fn read_staged(&self, id: &str) -> BlobResult<ByteStream> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.read_staged(id).await
+    }
+    async fn commit_staged(
+        &self,
+        id: &str,
+        staging: &str,
+        hash: &MediaHash,
+        meta: &BlobMeta,
+    ) -> BlobResult<()> {
+        self.inner.commit_staged(id, staging, hash, meta).await
+    }
+    async fn delete_staged(&self, id: &str, staging: &str) -> BlobResult<()> {
+        self.inner.delete_staged(id, staging).await
+    }
+    async fn legacy_staged(&self) -> BlobResult<Vec<LegacyStaged>> {
+        self.inner.legacy_staged().await
+    }
+    async fn forget_legacy_staged(&self, id: &str) -> BlobResult<()> {
+        self.inner.forget_legacy_staged(id).await
+    }
+    async fn list_blobs(&self) -> BlobResult<Vec<MediaHash>> {
+        self.inner.list_blobs().await
+    }
+    async fn put_blob(&self, hash: &MediaHash, data: ByteStream) -> BlobResult<u64> {
+        self.inner.put_blob(hash, data).await
+    }
+    async fn check_ready(&self) -> BlobResult<()> {
+        self.inner.check_ready().await
+    }
+}
+
+/// A phone's synced visit referencing `len` pseudo-random bytes, and an upload of them
+/// created: the phone's token, the bytes, their reference and the upload's URL.
+async fn begun(
+    server: &TestServer,
+    len: usize,
+    seed: u64,
+) -> (String, Vec<u8>, siteproof_core::MediaRef, String) {
+    let mut phone = MediaPhone::enroll(server, "g1").await;
+    let token = phone.phone.token.clone();
+    let data = pseudo_random(len, seed);
+    let (visit, media_ref) = phone.visit_with_evidence(server, &data).await;
+    let created = create(
+        server,
+        &token,
+        visit.as_str(),
+        media_ref.hash.as_str(),
+        len as u64,
+    )
+    .await;
+    let location = created.header("location").expect("location").to_string();
+    (token, data, media_ref, location)
+}
+
+fn head(location: &str, token: &str) -> Request<Body> {
+    tus("HEAD", location, token)
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn patch_request(location: &str, token: &str, offset: usize, data: &[u8]) -> Request<Body> {
+    tus("PATCH", location, token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", offset.to_string())
+        .header("upload-checksum", checksum(data))
+        .body(Body::from(data.to_vec()))
+        .expect("request")
+}
+
+/// Two processes on one database and one blob folder take turns at one upload's `PATCH`es:
+/// the second continues from the offset and hash state in the upload's row and completes the
+/// file without reading a staged byte back.
+#[tokio::test]
+async fn patches_alternating_between_two_processes_never_read_staged_bytes_back() {
+    let server = TestServer::new().await;
+    let (token, data, media_ref, location) = begun(&server, 300_000, 17).await;
+
+    let mut other = AppState::open(server.dir.path(), server.config_of_another_process())
+        .await
+        .expect("the second process");
+    let counting = std::sync::Arc::new(CountingReads {
+        inner: std::sync::Arc::clone(&other.blobs),
+        reads: std::sync::atomic::AtomicUsize::new(0),
+    });
+    other.media = std::sync::Arc::new(MediaService::new(
+        counting.clone(),
+        std::sync::Arc::clone(&other.storage),
+        std::sync::Arc::clone(&other.evidence),
+        other.config.media.clone(),
+    ));
+    let second = || siteproof_server::app(other.clone());
+
+    let ends = [0, 100_000, 180_000, 250_000, 300_000];
+    for (turn, pair) in ends.windows(2).enumerate() {
+        let (from, to) = (pair[0], pair[1]);
+        let app = if turn % 2 == 0 {
+            server.app()
+        } else {
+            second()
+        };
+        let before = send_to(app.clone(), head(&location, &token)).await;
+        assert_eq!(
+            before.header("upload-offset"),
+            Some(&*from.to_string()),
+            "turn {turn}: the offset the other process saved"
+        );
+        let answer = send_to(app, patch_request(&location, &token, from, &data[from..to])).await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT, "turn {turn}");
+        assert_eq!(answer.header("upload-offset"), Some(&*to.to_string()));
+    }
+    assert_eq!(
+        counting.reads.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the second process read staged bytes back"
+    );
+    let meta = server
+        .state
+        .blobs
+        .blob_meta(&media_ref.hash)
+        .await
+        .expect("meta")
+        .expect("the file is stored, completed by the second process");
+    assert_eq!(meta.size, 300_000);
+    let done = send(&server, head(&location, &token)).await;
+    assert_eq!(done.header("upload-offset"), Some("300000"));
+    other.shutdown().await.expect("shutdown");
+}
+
+/// Uploads an older version staged, each described in a file beside its bytes, are imported
+/// into the database when this version starts on the folder: one continues from the hash
+/// state it saved, one described by a still older version without one from its staged bytes
+/// read back. Both complete, and their descriptions are gone.
+#[tokio::test]
+async fn uploads_an_older_version_described_beside_their_bytes_continue_after_an_upgrade() {
+    let server = TestServer::new().await;
+    let uploads = server.state.storage.upload_store();
+    let staging = blob_root(&server).join("staging");
+    let mut begun_before = Vec::new();
+    for (seed, len, acked, with_hash) in [(21, 200_000, 80_000, true), (22, 150_000, 50_000, false)]
+    {
+        let (token, data, media_ref, location) = begun(&server, len, seed).await;
+        let first = patch(&server, &token, &location, 0, &data[..acked]).await;
+        assert_eq!(first.status, StatusCode::NO_CONTENT);
+        // What the older version left: the description beside the bytes, no row.
+        let id = location.rsplit('/').next().expect("id").to_string();
+        let row = uploads.upload(&id).await.expect("read").expect("row");
+        let described = StagedUpload {
+            id: id.clone(),
+            length: row.length,
+            sha256: row.sha256.parse().expect("hash"),
+            record: row.record.parse().expect("record"),
+            device: row.device.clone(),
+            mime: row.mime.clone(),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            completed: false,
+            hashed: with_hash.then(|| HashProgress {
+                bytes: row.progress.offset,
+                state: row.progress.hash_state.clone().expect("state"),
+            }),
+        };
+        std::fs::write(
+            staging.join(format!("{id}.json")),
+            serde_json::to_vec(&described).expect("json"),
+        )
+        .expect("describe");
+        uploads.delete_upload(&id).await.expect("delete the row");
+        let unknown = send(&server, head(&location, &token)).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        begun_before.push((token, location, data, acked, media_ref));
+    }
+
+    let upgraded = AppState::open(server.dir.path(), server.config_of_another_process())
+        .await
+        .expect("this version starts on the folder");
+    for (token, location, data, acked, media_ref) in &begun_before {
+        let app = || siteproof_server::app(upgraded.clone());
+        let status = send_to(app(), head(location, token)).await;
+        assert_eq!(status.status, StatusCode::OK);
+        assert_eq!(status.header("upload-offset"), Some(&*acked.to_string()));
+        let rest = send_to(
+            app(),
+            patch_request(location, token, *acked, &data[*acked..]),
+        )
+        .await;
+        assert_eq!(rest.status, StatusCode::NO_CONTENT, "{:?}", rest.body);
+        let meta = upgraded
+            .blobs
+            .blob_meta(&media_ref.hash)
+            .await
+            .expect("meta")
+            .expect("stored");
+        assert_eq!(meta.size, data.len() as u64);
+    }
+    assert!(
+        files_under(&staging).iter().all(|f| !f.ends_with(".json")),
+        "{:?}",
+        files_under(&staging)
+    );
+    upgraded.shutdown().await.expect("shutdown");
+}
+
+/// Bytes acknowledged but lost before the disk had them (chunks are not fsynced one by one;
+/// a power cut): the upload cannot continue from its saved hash state, so the next `PATCH`
+/// is answered `404` and the upload is dropped, for the client to begin again; nothing is
+/// stored.
+#[tokio::test]
+async fn an_upload_whose_acknowledged_bytes_were_lost_is_dropped() {
+    let server = TestServer::new().await;
+    let (token, data, media_ref, location) = begun(&server, 4000, 33).await;
+    assert_eq!(
+        patch(&server, &token, &location, 0, &data[..1000])
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let id = location.rsplit('/').next().expect("id");
+    let part = blob_root(&server)
+        .join("staging")
+        .join(format!("{id}.part"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&part)
+        .expect("part")
+        .set_len(600)
+        .expect("what the disk kept");
+    let lost = patch(&server, &token, &location, 1000, &data[1000..]).await;
+    assert_eq!(lost.status, StatusCode::NOT_FOUND);
+    assert_eq!(lost.error_code(), "unknown_upload");
+    let uploads = server.state.storage.upload_store();
+    assert_eq!(uploads.upload(id).await.expect("read"), None);
+    assert!(!part.exists());
+    assert!(
+        server
+            .state
+            .blobs
+            .blob_meta(&media_ref.hash)
+            .await
+            .expect("meta")
+            .is_none()
     );
 }

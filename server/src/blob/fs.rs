@@ -11,8 +11,8 @@
 //!
 //! Where an upload stands is the database's (`storage::UploadStore`); a folder needs no
 //! staging state: an append writes the `.part` file from the offset saved there, so bytes
-//! past it are overwritten, and makes what it wrote durable before the offset is
-//! acknowledged.
+//! past it are overwritten. A `.part` holding fewer bytes than were acknowledged (a power
+//! cut before the disk had them) is not found: that upload is over.
 //!
 //! Every name is built from a `MediaHash` (64 hex digits) or an upload id the tus service
 //! generated and validated, so no request can name a path outside the root.
@@ -241,12 +241,9 @@ impl BlobStore for FsBlobStore {
                 .open(&part)?;
             let len = file.metadata()?.len();
             if len < offset {
-                // Acknowledged bytes are synced before their offset is saved: a shorter file
-                // lost them outside the server.
-                return Err(BlobError::Corrupt(format!(
-                    "{} holds {len} bytes, {offset} were acknowledged",
-                    part.display()
-                )));
+                // Acknowledged bytes the disk never had (chunks are not fsynced one by one,
+                // and the power went): the upload cannot go on.
+                return Err(BlobError::NotFound);
             }
             Ok(file)
         })
@@ -403,8 +400,6 @@ impl FsStagedWriter {
                 }
             }
             file.set_len(len)?;
-            // Durable before the offset that counts it is saved and acknowledged.
-            file.sync_data()?;
             Ok(len)
         });
         Self {

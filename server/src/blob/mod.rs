@@ -233,7 +233,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// (on S3: the multipart upload begun for it).
     async fn begin_staged(&self, id: &str, length: u64, hash: &MediaHash) -> BlobResult<String>;
     /// A writer appending at `offset`, the upload's acknowledged offset, with the staging
-    /// state saved there: staged bytes past it are overwritten.
+    /// state saved there: staged bytes past it are overwritten. [`BlobError::NotFound`] if
+    /// acknowledged bytes are gone.
     async fn append_staged(
         &self,
         id: &str,

@@ -26,7 +26,7 @@ use tracing::Instrument;
 use super::error::TusError;
 use super::hashing::WholeHash;
 use super::service::{Held, MediaService, Upload, UploadStatus, add_record, status_of};
-use crate::blob::{BlobMeta, HashProgress, StagedWriter};
+use crate::blob::{BlobError, BlobMeta, HashProgress, StagedWriter};
 use crate::storage::{DeviceRecord, UploadProgress};
 
 /// How a `PATCH` body ended, with the upload's offset after it (the bytes the hash has seen)
@@ -211,7 +211,7 @@ impl MediaService {
                 let Some(data) = stream.next().await else {
                     break;
                 };
-                let data = data.map_err(crate::blob::BlobError::from)?;
+                let data = data.map_err(BlobError::from)?;
                 let wanted = usize::try_from(offset - whole.bytes()).unwrap_or(usize::MAX);
                 whole.update(&data[..data.len().min(wanted)]);
             }
@@ -244,10 +244,21 @@ impl MediaService {
         let (offset, length) = (upload.row.progress.offset, upload.row.length);
         let remaining = length - offset;
         let mut chunk = checksum.as_ref().map(|c| c.algorithm.hasher());
-        let mut writer = self
+        let appended = self
             .blobs
             .append_staged(&upload.row.id, offset, staging)
-            .await?;
+            .await;
+        let mut writer = match appended {
+            Ok(writer) => writer,
+            Err(BlobError::NotFound) => {
+                // Bytes it acknowledged are gone (a power cut before the disk had them): the
+                // upload cannot go on, and the client begins it again.
+                tracing::warn!(upload = %upload.row.id, offset, "acknowledged bytes are missing: the upload is dropped");
+                self.drop_upload(&upload.row).await?;
+                return Err(TusError::UnknownUpload);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut len = 0u64;
         let mut failure = None;
         while let Some(frame) = body.next().await {
@@ -373,7 +384,7 @@ async fn write_hashed(
     writer: &mut dyn StagedWriter,
     mut data: Bytes,
     whole: &mut WholeHash,
-) -> Result<(), crate::blob::BlobError> {
+) -> Result<(), BlobError> {
     while !data.is_empty() {
         let room = writer.room().map_or(data.len(), |r| {
             usize::try_from(r).unwrap_or(usize::MAX).min(data.len())

@@ -1,7 +1,7 @@
 //! The whole-file SHA-256 of an upload, kept across requests and processes: after every
-//! accepted chunk the hash's internal state is saved with the upload ([`HashProgress`]), so
-//! whichever process receives the next `PATCH` continues it, and completion never reads the
-//! staged bytes back.
+//! accepted chunk the hash's internal state is saved with the offset in the upload's database
+//! row ([`HashProgress`]), so whichever process receives the next `PATCH` continues it, and
+//! completion never reads the staged bytes back.
 
 use sha2::digest::common::hazmat::SerializableState;
 use sha2::{Digest, Sha256};

@@ -7,9 +7,11 @@
 //!
 //! A holder that could not renew in time (its database unreachable for a lease's length) may have
 //! lost the lease to another process: it then refuses to count what it wrote
-//! ([`UploadLease::still_held`] before each offset it saves). Bytes two holders wrote over
-//! each other in that window can only end in a whole-file hash that does not match, which
-//! stores nothing: the file is never stored with wrong bytes.
+//! ([`UploadLease::still_held`] before each offset it saves), and the database refuses the save
+//! too: an upload's row takes a new offset only from the live lease's holder and only over
+//! the offset that holder read (`storage::UploadStore::save_upload`). Bytes two holders wrote
+//! over each other in that window can only end in a whole-file hash that does not match,
+//! which stores nothing: the file is never stored with wrong bytes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

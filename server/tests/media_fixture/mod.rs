@@ -175,7 +175,12 @@ impl Answer {
 }
 
 pub async fn send(server: &TestServer, req: Request<Body>) -> Answer {
-    let resp = server.app().oneshot(req).await.expect("infallible");
+    send_to(server.app(), req).await
+}
+
+/// Sends a request to `app` (another process's, say).
+pub async fn send_to(app: axum::Router, req: Request<Body>) -> Answer {
+    let resp = app.oneshot(req).await.expect("infallible");
     let (parts, body) = resp.into_parts();
     Answer {
         status: parts.status,
