@@ -43,6 +43,8 @@
 //!   a no-op, not an error.
 //! - Rows are never rewritten by read-modify-write outside one transaction, so several server
 //!   processes may accept changes for one record at once.
+//! - A tus upload's offset moves only in one statement that checks the saver's live lease and
+//!   the offset it read, so an offset never goes back and no chunk counts twice.
 
 mod assignments;
 mod cases;

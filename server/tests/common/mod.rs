@@ -510,22 +510,31 @@ impl Drop for RealServer {
 }
 
 /// Sets the expiry of every upload in `storage` to `at` (ms), as the clock passing would make
-/// it: each row is saved as it stands by a lease taken for it and given back.
+/// it: each row is saved as it stands by a lease taken for it and given back (once the last
+/// request's lease is given back: that happens just after its answer).
 pub async fn set_upload_expiry(storage: &dyn siteproof_server::SyncStorage, at: i64) {
     let (uploads, leases) = (storage.upload_store(), storage.upload_lease_store());
-    let now = siteproof_core::model::now();
     for row in uploads.uploads().await.expect("uploads") {
         if row.progress.completed {
             continue;
         }
-        assert!(
-            leases
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let now = loop {
+            let now = siteproof_core::model::now();
+            let taken = leases
                 .take_lease(&row.id, "the clock", now, now + 60_000)
                 .await
-                .expect("lease"),
-            "upload {} is being written",
-            row.id
-        );
+                .expect("lease");
+            if taken {
+                break now;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "upload {} is still being written",
+                row.id
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
         let saved = uploads
             .save_upload(
                 &row.id,
