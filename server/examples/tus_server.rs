@@ -5,7 +5,8 @@
 //! `s3://BUCKET/PREFIX`, with the `AWS_*` variables) puts the blobs elsewhere;
 //! `SITEPROOF_UPLOAD_LEASE_MS` shortens the uploads' leases (how long an upload stays locked
 //! after the process appending to it was killed) for tests that kill one, and
-//! `SITEPROOF_UPLOAD_LOCK_WAIT_MS` how long a request waits for a locked upload.
+//! `SITEPROOF_UPLOAD_LOCK_WAIT_MS` how long a request waits for a locked upload;
+//! `SITEPROOF_DATABASE_URL` (`postgres://...`) puts the database on PostgreSQL.
 
 use std::io::Write;
 
@@ -21,6 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     runtime.block_on(async {
         let mut config = ServerConfig::default();
+        if let Ok(url) = std::env::var("SITEPROOF_DATABASE_URL") {
+            config.database = url.parse()?;
+        }
         if let Ok(blobs) = std::env::var("SITEPROOF_BLOBS") {
             config.blobs = blobs.parse()?;
         }

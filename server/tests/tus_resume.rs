@@ -1,6 +1,7 @@
 //! Resumable uploads over real sockets and processes: a 300 MB upload survives a SIGKILLed
 //! client and a SIGKILLed server, re-sending at most one chunk; a byte flipped in transit
-//! costs one re-sent chunk and nothing else.
+//! costs one re-sent chunk and nothing else. With `SITEPROOF_TEST_BACKEND=postgres` the
+//! server processes share a PostgreSQL database (the uploads' rows and leases in it).
 
 mod common;
 mod media_fixture;
@@ -17,9 +18,35 @@ const BIG: u64 = 300_000_000;
 /// Request lines and headers of every request of one upload, generously.
 const HEADER_SLACK: u64 = 256 * 1024;
 
+/// A server's data folder, and its PostgreSQL database when the suite runs there.
+struct Data {
+    dir: tempfile::TempDir,
+    database: Option<common::pg_fixture::TestDatabase>,
+}
+
+impl Data {
+    async fn closing(server: TestServer) -> Self {
+        let (dir, database) = server.close_keeping_database().await;
+        Self { dir, database }
+    }
+
+    /// A server process on this folder (and database), with `env` besides.
+    fn start(&self, env: &[(String, String)]) -> ServerProcess {
+        let mut env = env.to_vec();
+        if let Some(db) = &self.database {
+            env.push(("SITEPROOF_DATABASE_URL".into(), db.url()));
+        }
+        ServerProcess::start_with_env(self.dir.path(), &env)
+    }
+
+    fn blob(&self, hash: &str) -> std::path::PathBuf {
+        self.dir.path().join("blobs").join("blobs").join(hash)
+    }
+}
+
 /// A server data folder with groups, and a phone whose visit (referencing a `len`-byte video)
 /// is already on the server. The in-process server is closed before the child takes over.
-async fn setup(len: u64, seed: u64) -> (tempfile::TempDir, DiskPhone, String) {
+async fn setup(len: u64, seed: u64) -> (Data, DiskPhone, String) {
     let server = TestServer::new().await;
     let mut phone = DiskPhone::enroll(&server, "g1").await;
     let file = phone.dir.path().join("footage.mp4");
@@ -27,18 +54,13 @@ async fn setup(len: u64, seed: u64) -> (tempfile::TempDir, DiskPhone, String) {
     let (_, media_ref) = phone.capture_and_sync(&server, &file).await;
     assert_eq!(media_ref.hash.as_str(), hash);
     std::fs::remove_file(&file).expect("the media store holds its own copy");
-    let dir = server.close().await;
-    (dir, phone, hash)
-}
-
-fn blob(data: &tempfile::TempDir, hash: &str) -> std::path::PathBuf {
-    data.path().join("blobs").join("blobs").join(hash)
+    (Data::closing(server).await, phone, hash)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_300_mb_upload_whose_client_is_killed_midway_resumes_and_resends_at_most_one_chunk() {
     let (data, phone, hash) = setup(BIG, 11).await;
-    let server = ServerProcess::start(data.path());
+    let server = data.start(&[]);
     let proxy = Proxy::start(server.addr, None).await;
     let endpoint = proxy.endpoint();
 
@@ -76,7 +98,7 @@ async fn a_300_mb_upload_whose_client_is_killed_midway_resumes_and_resends_at_mo
         sent <= BIG + CHUNK as u64 + HEADER_SLACK,
         "sent {sent} for {BIG}: more than one chunk again"
     );
-    assert_eq!(sha256_file(&blob(&data, &hash)), hash);
+    assert_eq!(sha256_file(&data.blob(&hash)), hash);
     let item = phone
         .store
         .upload_item(&hash.parse().expect("hash"))
@@ -89,7 +111,7 @@ async fn a_300_mb_upload_whose_client_is_killed_midway_resumes_and_resends_at_mo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_300_mb_upload_survives_the_server_being_killed_and_restarted_midway() {
     let (data, phone, hash) = setup(BIG, 12).await;
-    let server = ServerProcess::start(data.path());
+    let server = data.start(&[]);
     let proxy = Proxy::start(server.addr, None).await;
     let endpoint = proxy.endpoint();
 
@@ -117,7 +139,7 @@ async fn a_300_mb_upload_survives_the_server_being_killed_and_restarted_midway()
     );
     assert!(first.last_progress < BIG);
 
-    let restarted = ServerProcess::start(data.path());
+    let restarted = data.start(&[]);
     *proxy.upstream.lock().expect("upstream") = restarted.addr;
     let endpoint = proxy.endpoint();
     let second = tokio::task::spawn_blocking(move || {
@@ -134,7 +156,7 @@ async fn a_300_mb_upload_survives_the_server_being_killed_and_restarted_midway()
         sent <= BIG + CHUNK as u64 + HEADER_SLACK,
         "sent {sent} for {BIG}: more than one chunk again"
     );
-    assert_eq!(sha256_file(&blob(&data, &hash)), hash);
+    assert_eq!(sha256_file(&data.blob(&hash)), hash);
     restarted.kill();
 }
 
@@ -142,7 +164,7 @@ async fn a_300_mb_upload_survives_the_server_being_killed_and_restarted_midway()
 async fn a_byte_flipped_in_transit_fails_the_chunk_checksum_and_only_that_chunk_is_resent() {
     const LEN: u64 = 40_000_000;
     let (data, phone, hash) = setup(LEN, 13).await;
-    let server = ServerProcess::start(data.path());
+    let server = data.start(&[]);
     // 20 MB into the client's traffic: inside the third chunk's body.
     let proxy = Proxy::start(server.addr, Some(20_000_000)).await;
     let endpoint = proxy.endpoint();
@@ -158,7 +180,7 @@ async fn a_byte_flipped_in_transit_fails_the_chunk_checksum_and_only_that_chunk_
     assert_eq!(run.field("resent"), 1);
     assert_eq!(run.field("bytes_sent"), LEN + CHUNK as u64);
     assert_eq!(
-        sha256_file(&blob(&data, &hash)),
+        sha256_file(&data.blob(&hash)),
         hash,
         "the stored file is intact"
     );
@@ -180,7 +202,7 @@ async fn a_patch_in_progress_on_one_process_locks_the_upload_on_the_other() {
     let hash = write_pseudo_random_file(&file, len, 31);
     let original = std::fs::read(&file).expect("read");
     let (visit, _) = phone.capture_and_sync(&server, &file).await;
-    let data = server.close().await;
+    let data = Data::closing(server).await;
     // Leases of 600 ms renewed every 200 ms; a request waits 300 ms for a locked upload.
     let env: Vec<(String, String)> = [
         ("SITEPROOF_UPLOAD_LEASE_MS", "600"),
@@ -189,8 +211,8 @@ async fn a_patch_in_progress_on_one_process_locks_the_upload_on_the_other() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let a = ServerProcess::start_with_env(data.path(), &env);
-    let b = ServerProcess::start_with_env(data.path(), &env);
+    let a = data.start(&env);
+    let b = data.start(&env);
     let client = reqwest::Client::new();
     let tus = |method, url| tus_over_http(&client, &phone.token, method, url);
     let created = tus(
@@ -295,6 +317,6 @@ async fn a_patch_in_progress_on_one_process_locks_the_upload_on_the_other() {
         .expect("rest on B");
     assert_eq!(rest.status(), reqwest::StatusCode::NO_CONTENT);
     assert_eq!(rest.headers()["upload-offset"], &*len.to_string());
-    assert_eq!(std::fs::read(blob(&data, &hash)).expect("stored"), original);
+    assert_eq!(std::fs::read(data.blob(&hash)).expect("stored"), original);
     drop((a, b));
 }

@@ -82,7 +82,7 @@ pub fn item(id: &str) -> ItemId {
 }
 
 #[path = "../pg_fixture/mod.rs"]
-mod pg_fixture;
+pub mod pg_fixture;
 
 /// The variable that runs a suite's servers on PostgreSQL: `SITEPROOF_TEST_BACKEND=postgres`
 /// (with `SITEPROOF_TEST_DATABASE_URL` naming the test cluster, each server then gets a fresh
@@ -163,8 +163,16 @@ impl TestServer {
     /// Shuts the in-process server down (its connections closed, its log folded in) and
     /// hands over its data folder, for a server process to open next.
     pub async fn close(self) -> tempfile::TempDir {
+        self.close_keeping_database().await.0
+    }
+
+    /// As [`TestServer::close`], with the PostgreSQL database the server ran on (when the
+    /// suite runs there), kept for server processes to open next.
+    pub async fn close_keeping_database(
+        self,
+    ) -> (tempfile::TempDir, Option<pg_fixture::TestDatabase>) {
         self.state.shutdown().await.expect("shutdown");
-        self.dir
+        (self.dir, self.database)
     }
 
     /// Sends a request to `app()` and returns status, content type and body.
