@@ -17,7 +17,7 @@ use crate::storage::{
 };
 
 /// The advisory lock key of appends to `changes` (the ASCII of "spCHANGE").
-const APPEND_LOCK: i64 = 0x7370_4348_414e_4745;
+pub(super) const APPEND_LOCK: i64 = 0x7370_4348_414e_4745;
 
 /// Stores a snapshot unless a newer one is there.
 pub(super) const SNAPSHOT_SQL: &str =
@@ -102,6 +102,14 @@ pub(super) async fn store_push(
     push: &PushWrite,
 ) -> StorageResult<Vec<RecordStored>> {
     lock_appends(tx).await?;
+    store_records(tx, push).await
+}
+
+/// Stores a push's records inside a transaction that holds [`APPEND_LOCK`].
+pub(super) async fn store_records(
+    tx: &impl GenericClient,
+    push: &PushWrite,
+) -> StorageResult<Vec<RecordStored>> {
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
     // The stored header, and whether changes stored after what the writer knows are not among
     // the pushed ones (its copy is not the whole record: then it must not become the

@@ -306,11 +306,7 @@ impl SyncStorage for PostgresStorage {
     }
 
     async fn store_push(&self, push: &PushWrite) -> StorageResult<Vec<RecordStored>> {
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await?;
-        let stored = log::store_push(&tx, push).await?;
-        tx.commit().await?;
-        Ok(stored)
+        self.append(push).await
     }
 
     async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()> {
