@@ -25,32 +25,56 @@ pub(super) const SNAPSHOT_SQL: &str =
      ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
      WHERE excluded.seq > snapshots.seq";
 
-const DOC_META_SQL: &str =
-    "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = $1";
+/// Records whole, in the order of the ids asked for (missing ones left out): header, snapshot
+/// and the changes after it, in one statement (one snapshot of the database: a change stored
+/// meanwhile is either in the trailing changes or not at all, never half of them).
+const FULL_DOCUMENTS_SQL: &str =
+    "SELECT d.id, d.kind, d.region, d.grp, d.created_seq, d.created_by, s.seq, s.data,
+            t.seqs, t.hashes, t.datas
+     FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)
+     JOIN documents d ON d.id = u.id
+     LEFT JOIN snapshots s ON s.doc_id = d.id
+     LEFT JOIN LATERAL (
+         SELECT array_agg(c.seq ORDER BY c.seq) AS seqs, array_agg(c.hash ORDER BY c.seq) AS hashes,
+                array_agg(c.data ORDER BY c.seq) AS datas
+         FROM changes c WHERE c.doc_id = d.id AND c.seq > COALESCE(s.seq, 0)) t ON true
+     ORDER BY u.n";
 
-pub(super) async fn full_document(
+pub(super) async fn full_documents(
     client: &impl GenericClient,
-    id: &RecordId,
-) -> StorageResult<Option<FullDocument>> {
-    let stmt = client.prepare_cached(DOC_META_SQL).await?;
-    let Some(row) = client.query_opt(&stmt, &[&id.as_str()]).await? else {
-        return Ok(None);
-    };
-    let meta = doc_meta_row(&row)?;
-    let stmt = client
-        .prepare_cached("SELECT seq, data FROM snapshots WHERE doc_id = $1")
-        .await?;
-    let (snapshot_seq, snapshot) = match client.query_opt(&stmt, &[&id.as_str()]).await? {
-        Some(row) => (from_sql_seq(row.get(0)), Some(row.get::<_, Vec<u8>>(1))),
-        None => (0, None),
-    };
-    let trailing = changes_after(client, id, snapshot_seq).await?;
-    Ok(Some(FullDocument {
-        header: meta.header,
-        snapshot,
-        snapshot_seq,
-        trailing,
-    }))
+    ids: &[RecordId],
+) -> StorageResult<Vec<FullDocument>> {
+    let stmt = client.prepare_cached(FULL_DOCUMENTS_SQL).await?;
+    let ids: Vec<&str> = ids.iter().map(RecordId::as_str).collect();
+    let rows = client.query(&stmt, &[&ids]).await?;
+    rows.iter()
+        .map(|row| {
+            let meta = doc_meta_row(row)?;
+            let snapshot_seq: Option<i64> = row.get(6);
+            let seqs: Option<Vec<i64>> = row.get(8);
+            let hashes: Option<Vec<Vec<u8>>> = row.get(9);
+            let datas: Option<Vec<Vec<u8>>> = row.get(10);
+            let trailing = seqs
+                .unwrap_or_default()
+                .into_iter()
+                .zip(hashes.unwrap_or_default())
+                .zip(datas.unwrap_or_default())
+                .map(|((seq, hash), data)| {
+                    Ok(StoredChange {
+                        seq: from_sql_seq(seq),
+                        hash: to_hash(&hash)?,
+                        data,
+                    })
+                })
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok(FullDocument {
+                header: meta.header,
+                snapshot: row.get(7),
+                snapshot_seq: snapshot_seq.map_or(0, from_sql_seq),
+                trailing,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn changes_after(
