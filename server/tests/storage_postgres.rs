@@ -148,7 +148,7 @@ async fn a_push_and_a_pull_run_a_bounded_number_of_statements() {
         records,
     };
 
-    // Four new records with their snapshots in one push: begin, the lock and the push's
+    // Four new records with their snapshots in one push: begin, the lock, the push's
     // savepoint, commit; per record its stored header, its creation, its changes, its
     // snapshot.
     let before = statements_run(&client).await;

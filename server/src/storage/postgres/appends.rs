@@ -19,9 +19,9 @@ use super::PostgresStorage;
 use super::log::{self, APPEND_LOCK};
 use crate::storage::{PushWrite, RecordStored, StorageError, StorageResult};
 
-/// Pushes stored in one transaction at most. Each is a subtransaction: past 64 in one
-/// transaction, PostgreSQL's snapshots no longer list them in shared memory and every reader
-/// pays for looking them up.
+/// Pushes stored in one transaction at most. Each is a subtransaction, nested in the one
+/// before: past 64 in one transaction, PostgreSQL's snapshots no longer list them in shared
+/// memory and every reader pays for looking them up.
 const MAX_BATCH: usize = 32;
 
 type Outcome = StorageResult<Vec<RecordStored>>;
@@ -94,20 +94,22 @@ impl PostgresStorage {
     async fn store_in_one_transaction(&self, pushes: &[&PushWrite]) -> StorageResult<Vec<Outcome>> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        // The lock and the first push's savepoint in one round trip.
+        // The lock and the first push's savepoint in one round trip. Savepoints are not
+        // released: each push's is taken inside the one before, which costs a statement less
+        // per push, and rolling back to it undoes that push alone.
         tx.batch_execute(&format!(
-            "SELECT pg_advisory_xact_lock({APPEND_LOCK}); SAVEPOINT push"
+            "SELECT pg_advisory_xact_lock({APPEND_LOCK}); SAVEPOINT push0"
         ))
         .await?;
         let mut outcomes = Vec::with_capacity(pushes.len());
         for (i, push) in pushes.iter().enumerate() {
             if i > 0 {
-                tx.batch_execute("RELEASE SAVEPOINT push; SAVEPOINT push")
-                    .await?;
+                tx.batch_execute(&format!("SAVEPOINT push{i}")).await?;
             }
             let outcome = log::store_records(&tx, push).await;
             if outcome.is_err() {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT push").await?;
+                tx.batch_execute(&format!("ROLLBACK TO SAVEPOINT push{i}"))
+                    .await?;
             }
             outcomes.push(outcome);
         }
