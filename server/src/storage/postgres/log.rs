@@ -9,6 +9,7 @@
 use deadpool_postgres::GenericClient;
 use siteproof_core::{DeviceId, RecordHeader, RecordId, Scope};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use crate::storage::columns::{from_sql_seq, parse_id, to_hash, to_sql_seq};
 use crate::storage::{
@@ -135,15 +136,30 @@ pub(super) async fn store_records(
     push: &PushWrite,
 ) -> StorageResult<Vec<RecordStored>> {
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
-    // The stored header, and whether changes stored after what the writer knows are not among
-    // the pushed ones (its copy is not the whole record: then it must not become the
-    // snapshot), in one statement.
-    let existing = tx
+    // A stored record in one statement: its stored header; its changes, inserted only when
+    // that header is the pushed one (else nothing is written and the push fails), in the
+    // pushed (causal) order, which is the order the identity column numbers the rows in
+    // (WITH ORDINALITY); whether changes stored after what the writer knows are not among the
+    // pushed ones (its copy is not the whole record: then it must not become the snapshot);
+    // and the record's last `seq` (the statement's snapshot does not hold the rows it
+    // inserts: the greater of theirs and the ones stored before). No row: a new record.
+    let append = tx
         .prepare_cached(
-            "SELECT d.kind, d.region, d.grp,
+            "WITH d AS (SELECT kind, region, grp FROM documents WHERE id = $1),
+             added AS (
+                 INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
+                 SELECT $1, u.hash, $2, $3, $4, u.data
+                 FROM unnest($5::bytea[], $6::bytea[]) WITH ORDINALITY AS u (hash, data, n)
+                 WHERE EXISTS (SELECT 1 FROM d WHERE kind = $7 AND region = $2 AND grp = $3)
+                 ORDER BY u.n
+                 ON CONFLICT (doc_id, hash) DO NOTHING
+                 RETURNING seq)
+             SELECT d.kind, d.region, d.grp,
                     EXISTS (SELECT 1 FROM changes
-                            WHERE doc_id = $1 AND seq > $2 AND hash <> ALL ($3::bytea[]))
-             FROM documents d WHERE d.id = $1",
+                            WHERE doc_id = $1 AND seq > $8 AND hash <> ALL ($5::bytea[])),
+                    GREATEST((SELECT MAX(seq) FROM added),
+                             (SELECT MAX(seq) FROM changes WHERE doc_id = $1))
+             FROM d",
         )
         .await?;
     let create = tx
@@ -152,12 +168,9 @@ pub(super) async fn store_records(
              VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .await?;
-    // One statement per record: the changes in the pushed (causal) order, which is the order
-    // the identity column numbers the rows in (WITH ORDINALITY), then the record's last `seq`
-    // (the statement's snapshot does not hold the rows it inserts: the greater of theirs and
-    // the ones stored before) and, for a new record ($7), its first (none: the push fails,
-    // `created_seq` is never null).
-    let insert = tx
+    // A new record's changes, as above, then its first `seq` (none: the push fails,
+    // `created_seq` is never null) and its last.
+    let insert_new = tx
         .prepare_cached(
             "WITH added AS (
                  INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
@@ -167,59 +180,52 @@ pub(super) async fn store_records(
                  ON CONFLICT (doc_id, hash) DO NOTHING
                  RETURNING seq
              ), created AS (
-                 UPDATE documents SET created_seq = (SELECT MIN(seq) FROM added)
-                 WHERE id = $1 AND $7
+                 UPDATE documents SET created_seq = (SELECT MIN(seq) FROM added) WHERE id = $1
              )
-             SELECT GREATEST((SELECT MAX(seq) FROM added),
-                             (SELECT MAX(seq) FROM changes WHERE doc_id = $1))",
+             SELECT (SELECT MAX(seq) FROM added)",
         )
         .await?;
     let put_snapshot = tx.prepare_cached(SNAPSHOT_SQL).await?;
     let mut out = Vec::with_capacity(push.records.len());
     for record in &push.records {
         let h = &record.header;
-        let id = h.id.as_str();
+        let (id, kind) = (h.id.as_str(), h.kind.code());
         let hashes: Vec<&[u8]> = record.changes.iter().map(|(h, _)| &h[..]).collect();
         let data: Vec<&[u8]> = record.changes.iter().map(|(_, d)| &d[..]).collect();
         let known = to_sql_seq(record.known_through)?;
-        let stored = tx.query_opt(&existing, &[&id, &known, &hashes]).await?;
-        let is_new = stored.is_none();
-        let foreign = match stored {
+        // `insert_new` takes the first six.
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &id,
+            &h.scope.region,
+            &h.scope.group,
+            &pushed_by,
+            &hashes,
+            &data,
+            &kind,
+            &known,
+        ];
+        let stored = tx.query_opt(&append, &params).await?;
+        let (foreign, last): (bool, Option<i64>) = match stored {
             Some(row) => {
-                let (kind, region, grp): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
-                if kind != h.kind.code() || region != h.scope.region || grp != h.scope.group {
+                let (stored_kind, region, grp): (&str, &str, &str) =
+                    (row.get(0), row.get(1), row.get(2));
+                if stored_kind != kind || region != h.scope.region || grp != h.scope.group {
                     return Err(StorageError::Conflict(format!(
                         "record {} exists with another kind or scope",
                         h.id
                     )));
                 }
-                row.get::<_, bool>(3)
+                (row.get(3), row.get(4))
             }
             None => {
-                let kind = h.kind.code();
                 tx.execute(
                     &create,
                     &[&id, &kind, &h.scope.region, &h.scope.group, &pushed_by],
                 )
                 .await?;
-                false
+                (false, tx.query_one(&insert_new, &params[..6]).await?.get(0))
             }
         };
-        let last: Option<i64> = tx
-            .query_one(
-                &insert,
-                &[
-                    &id,
-                    &h.scope.region,
-                    &h.scope.group,
-                    &pushed_by,
-                    &hashes,
-                    &data,
-                    &is_new,
-                ],
-            )
-            .await?
-            .get(0);
         let covered_through = match (foreign, last) {
             (false, Some(last)) => Some(from_sql_seq(last)),
             _ => None,

@@ -55,6 +55,12 @@ pub fn run() {
         "SQLite: WAL, synchronous=FULL (an fsync of the log per commit, shared by a group commit)"
     );
     println!("PostgreSQL: {}", settings.trim());
+    if settings.contains("fsync=off") || settings.contains("synchronous_commit=off") {
+        println!(
+            "    NOT like for like: this cluster does not flush its commits, the embedded database \
+             does (scripts/postgres.sh run --durable starts one that does)"
+        );
+    }
     println!(
         "{:<26} {:>10} {:>9} {:>9} {:>12} {:>14} {:>22}",
         "layout",
