@@ -2,7 +2,8 @@
 # PostgreSQL, the database the PostgreSQL backend's tests run against.
 #
 #   scripts/postgres.sh install     install Debian's `postgresql` when no server is installed
-#   scripts/postgres.sh start DIR   make a throwaway cluster in DIR (empty or absent; as root it
+#   scripts/postgres.sh start [--durable] DIR
+#                                   make a throwaway cluster in DIR (empty or absent; as root it
 #                                   is given to the postgres user, since initdb refuses root)
 #                                   and start it on a free 127.0.0.1 port; prints
 #                                   `export SITEPROOF_TEST_DATABASE_URL=...`; with
@@ -10,10 +11,16 @@
 #                                   with that certificate and refuses plaintext over TCP
 #   scripts/postgres.sh restart DIR stop that cluster and start it again on the same port
 #   scripts/postgres.sh stop DIR    stop that cluster and remove DIR
-#   scripts/postgres.sh run CMD...  start a cluster in a temporary folder, run CMD with the
+#   scripts/postgres.sh run [--durable] CMD...
+#                                   start a cluster in a temporary folder, run CMD with the
 #                                   variable set, then stop and remove it (also on failure)
 #
-# The cluster trusts every local connection and does not fsync: it is for tests only.
+# The cluster trusts every local connection and does not fsync: it is for tests only. With
+# `--durable` it keeps PostgreSQL's durable defaults instead (fsync, synchronous_commit=on,
+# full_page_writes: a commit is on disk when it is acknowledged, as docs/deploy.md asks of
+# production and as the embedded SQLite does with synchronous=FULL), for benchmarks that
+# compare the two (sync-bench --scale-out). Either way pg_stat_statements is loaded when
+# installed, so a test or a benchmark can count the statements a workload runs.
 # scripts/test-all.sh starts one for the whole run. By hand:
 #   scripts/postgres.sh run cargo test -p siteproof-server --test storage_postgres
 set -euo pipefail
@@ -61,6 +68,11 @@ as_owner() {
 }
 
 start() {
+  local durable=0
+  if [ "${1:-}" = "--durable" ]; then
+    durable=1
+    shift
+  fi
   local dir="$1"
   install
   local bin port
@@ -83,12 +95,17 @@ start() {
     printf '%s\n' 'local all all trust' 'hostssl all all 127.0.0.1/32 trust' \
       'hostnossl all all 127.0.0.1/32 reject' >"$dir/data/pg_hba.conf"
   fi
+  # No fsync, as nothing here must survive a crash; unless durable, for a fair benchmark.
+  local sync="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "$durable" -eq 0 ] || sync="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+  local preload=""
+  [ ! -f "$("$bin/pg_config" --pkglibdir 2>/dev/null || echo /nonexistent)/pg_stat_statements.so" ] ||
+    preload="-c shared_preload_libraries=pg_stat_statements"
   # Sockets in DIR (Debian's default socket folder may be missing); enough connections for
-  # the tests' pools; no fsync, as nothing here must survive a crash.
+  # the tests' pools.
   if ! as_owner "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-          -c max_connections=300 -c fsync=off -c synchronous_commit=off \
-          -c full_page_writes=off $tls" start >/dev/null; then
+          -c max_connections=300 $sync $preload $tls" start >/dev/null; then
     cat "$dir/postgres.log" >&2 || true
     return 1
   fi
@@ -117,21 +134,26 @@ stop() {
 }
 
 run() {
-  [ $# -gt 0 ] || { echo "usage: postgres.sh run CMD..." >&2; return 2; }
+  local durable=()
+  if [ "${1:-}" = "--durable" ]; then
+    durable=(--durable)
+    shift
+  fi
+  [ $# -gt 0 ] || { echo "usage: postgres.sh run [--durable] CMD..." >&2; return 2; }
   local dir exports
   dir=$(mktemp -d -t siteproof-pg.XXXXXX)
   # shellcheck disable=SC2064 # the folder is fixed now
   trap "stop '$dir'" EXIT
-  exports=$(start "$dir")
+  exports=$(start "${durable[@]}" "$dir")
   eval "$exports"
   "$@"
 }
 
 case "${1:-}" in
   install) install ;;
-  start) start "${2:?usage: postgres.sh start DIR}" ;;
+  start) shift; [ $# -gt 0 ] || { echo "usage: postgres.sh start [--durable] DIR" >&2; exit 2; }; start "$@" ;;
   restart) restart "${2:?usage: postgres.sh restart DIR}" ;;
   stop) stop "${2:?usage: postgres.sh stop DIR}" ;;
   run) shift; run "$@" ;;
-  *) echo "usage: postgres.sh install | start DIR | restart DIR | stop DIR | run CMD..." >&2; exit 2 ;;
+  *) echo "usage: postgres.sh install | start [--durable] DIR | restart DIR | stop DIR | run [--durable] CMD..." >&2; exit 2 ;;
 esac

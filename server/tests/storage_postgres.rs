@@ -6,8 +6,9 @@ mod pg_fixture;
 use std::sync::Arc;
 
 use pg_fixture::TestDatabase;
+use siteproof_core::{RecordHeader, RecordId, RecordKind, Scope};
 use siteproof_server::SyncStorage;
-use siteproof_server::storage::{PostgresStorage, StorageError};
+use siteproof_server::storage::{PostgresStorage, PushWrite, RecordWrite, ScanQuery, StorageError};
 use siteproof_server::storage_suite::Processes;
 
 async fn make_postgres() -> (PostgresStorage, TestDatabase) {
@@ -92,4 +93,184 @@ async fn a_malformed_url_is_refused_with_a_clear_error() {
         "{:?}",
         refused.err()
     );
+}
+
+/// A storage on a fresh database, and a connection to it that counts its statements.
+async fn counted_postgres() -> (PostgresStorage, TestDatabase, tokio_postgres::Client) {
+    let (storage, db) = make_postgres().await;
+    let client = db.client().await;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .expect("the pg_stat_statements extension");
+    (storage, db, client)
+}
+
+/// The statements PostgreSQL ran in the test's database so far (`pg_stat_statements`, which
+/// `scripts/postgres.sh` loads), this count's own query left out.
+async fn statements_run(client: &tokio_postgres::Client) -> i64 {
+    statements_matching(client, ".").await
+}
+
+/// Of [`statements_run`], those whose text matches the regular expression `pattern`.
+async fn statements_matching(client: &tokio_postgres::Client, pattern: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT COALESCE(SUM(calls), 0)::bigint FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND query NOT LIKE '%pg_stat_statements%' AND query ~* $1",
+            &[&pattern],
+        )
+        .await
+        .expect("pg_stat_statements is loaded (scripts/postgres.sh loads it)")
+        .get(0)
+}
+
+/// One record's write: `n` changes of its own, and a snapshot when `snapshot`.
+fn record_write(id: &RecordId, round: u8, n: u8, snapshot: bool) -> RecordWrite {
+    RecordWrite {
+        header: RecordHeader {
+            kind: RecordKind::Visit,
+            id: id.clone(),
+            scope: Scope::group("hebei", "g1"),
+        },
+        changes: (0..n)
+            .map(|i| {
+                let mut hash = [round; 32];
+                hash[1] = i;
+                (hash, vec![round, i])
+            })
+            .collect(),
+        known_through: 0,
+        snapshot: snapshot.then(|| vec![round; 16]),
+    }
+}
+
+/// A guard on round trips, counted rather than timed: a push stores each record in a bounded
+/// number of statements, with one transaction (begin, lock, commit) for the push, and a pull
+/// reads a page and the records it needs whole in one statement each. A change that adds a
+/// statement to the sync path fails here.
+#[tokio::test]
+async fn a_push_and_a_pull_run_a_bounded_number_of_statements() {
+    let (storage, _db, client) = counted_postgres().await;
+    let ids: Vec<RecordId> = (0..4).map(|_| RecordId::random()).collect();
+    let push = |records: Vec<RecordWrite>| PushWrite {
+        pushed_by: None,
+        records,
+    };
+
+    // Four new records with their snapshots in one push: begin, the lock, the push's
+    // savepoint, commit; per record the look for its stored header, its creation, its
+    // changes, its snapshot.
+    let before = statements_run(&client).await;
+    let creating = push(ids.iter().map(|id| record_write(id, 1, 3, true)).collect());
+    storage.store_push(&creating).await.expect("create");
+    let ran = statements_run(&client).await - before;
+    assert!(
+        ran <= 4 + 4 * 4,
+        "a push creating 4 records ran {ran} statements"
+    );
+
+    // Pushes of one stored record each, one after another: begin, lock, savepoint, the
+    // record's changes with its stored header, commit.
+    let before = statements_run(&client).await;
+    let mut pushes = 0;
+    for round in 2..7 {
+        for id in &ids {
+            let one = push(vec![record_write(id, round, 2, false)]);
+            storage.store_push(&one).await.expect("push");
+            pushes += 1;
+        }
+    }
+    let ran = statements_run(&client).await - before;
+    assert!(
+        ran <= 5 * pushes,
+        "{pushes} pushes of one stored record ran {ran} statements"
+    );
+
+    // A pull: one page of the scope, then the records whole.
+    let before = statements_run(&client).await;
+    let query = ScanQuery {
+        scope: Scope::group("hebei", "g1"),
+        after: 0,
+        reader: None,
+    };
+    let page = storage.scan(&query, 1000).await.expect("scan");
+    assert_eq!(page.len(), 4 * 3 + 20 * 2, "every change scanned");
+    let whole = storage.full_documents(&ids).await.expect("whole");
+    assert_eq!(whole.len(), 4);
+    assert!(
+        whole
+            .iter()
+            .all(|d| d.trailing.len() == 10 && d.snapshot.is_some())
+    );
+    let ran = statements_run(&client).await - before;
+    assert_eq!(ran, 2, "a scan and 4 whole records ran {ran} statements");
+    storage.close().await.expect("close");
+}
+
+/// Pushes arriving at once on one process are group-committed, and a push of the batch that
+/// fails half way (its first record written, its second refused: a stored record under
+/// another header, or a new one with no change) is rolled back alone: the others are stored,
+/// nothing of it is.
+#[tokio::test]
+async fn pushes_arriving_at_once_share_transactions_and_one_failing_is_rolled_back_alone() {
+    let (storage, _db, client) = counted_postgres().await;
+    let taken = RecordId::random();
+    let setup = PushWrite {
+        pushed_by: None,
+        records: vec![record_write(&taken, 1, 1, false)],
+    };
+    storage.store_push(&setup).await.expect("setup");
+    let transactions = || statements_matching(&client, "^(BEGIN|START TRANSACTION)");
+    let before = transactions().await;
+    let firsts: Vec<RecordId> = (0..12).map(|_| RecordId::random()).collect();
+    let pushes: Vec<PushWrite> = firsts
+        .iter()
+        .enumerate()
+        .map(|(i, first)| {
+            let mut records = vec![record_write(first, 2, 2, false)];
+            match i % 3 {
+                // The stored record under another kind.
+                1 => records.push(RecordWrite {
+                    header: RecordHeader {
+                        kind: RecordKind::Case,
+                        ..record_write(&taken, 2, 1, false).header
+                    },
+                    ..record_write(&taken, 2, 1, false)
+                }),
+                // A new record with no change: its first seq is null, the database refuses it.
+                2 => records.push(record_write(&RecordId::random(), 2, 0, false)),
+                _ => {}
+            }
+            PushWrite {
+                pushed_by: None,
+                records,
+            }
+        })
+        .collect();
+    let outcomes =
+        futures_util::future::join_all(pushes.iter().map(|p| storage.store_push(p))).await;
+    let shared = transactions().await - before;
+    assert!(
+        shared < 12 / 2,
+        "12 pushes at once took {shared} transactions"
+    );
+    for (i, (first, outcome)) in firsts.iter().zip(&outcomes).enumerate() {
+        let stored = storage
+            .full_documents(std::slice::from_ref(first))
+            .await
+            .expect("read");
+        if i % 3 == 0 {
+            assert!(outcome.is_ok(), "push {i}: {outcome:?}");
+            assert_eq!(stored.len(), 1, "push {i} stored");
+            assert_eq!(stored[0].trailing.len(), 2);
+        } else {
+            assert!(outcome.is_err(), "push {i} refused");
+            assert!(stored.is_empty(), "nothing of the refused push {i} stored");
+        }
+    }
+    let taken_now = storage.changes_after(&taken, 0).await.expect("changes");
+    assert_eq!(taken_now.len(), 1, "the refused pushes added nothing to it");
+    storage.close().await.expect("close");
 }

@@ -9,6 +9,7 @@
 use deadpool_postgres::GenericClient;
 use siteproof_core::{DeviceId, RecordHeader, RecordId, Scope};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use crate::storage::columns::{from_sql_seq, parse_id, to_hash, to_sql_seq};
 use crate::storage::{
@@ -17,7 +18,7 @@ use crate::storage::{
 };
 
 /// The advisory lock key of appends to `changes` (the ASCII of "spCHANGE").
-const APPEND_LOCK: i64 = 0x7370_4348_414e_4745;
+pub(super) const APPEND_LOCK: i64 = 0x7370_4348_414e_4745;
 
 /// Stores a snapshot unless a newer one is there.
 pub(super) const SNAPSHOT_SQL: &str =
@@ -25,32 +26,56 @@ pub(super) const SNAPSHOT_SQL: &str =
      ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
      WHERE excluded.seq > snapshots.seq";
 
-const DOC_META_SQL: &str =
-    "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = $1";
+/// Records whole, in the order of the ids asked for (missing ones left out): header, snapshot
+/// and the changes after it, in one statement (one snapshot of the database: a change stored
+/// meanwhile is either in the trailing changes or not at all, never half of them).
+const FULL_DOCUMENTS_SQL: &str =
+    "SELECT d.id, d.kind, d.region, d.grp, d.created_seq, d.created_by, s.seq, s.data,
+            t.seqs, t.hashes, t.datas
+     FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)
+     JOIN documents d ON d.id = u.id
+     LEFT JOIN snapshots s ON s.doc_id = d.id
+     LEFT JOIN LATERAL (
+         SELECT array_agg(c.seq ORDER BY c.seq) AS seqs, array_agg(c.hash ORDER BY c.seq) AS hashes,
+                array_agg(c.data ORDER BY c.seq) AS datas
+         FROM changes c WHERE c.doc_id = d.id AND c.seq > COALESCE(s.seq, 0)) t ON true
+     ORDER BY u.n";
 
-pub(super) async fn full_document(
+pub(super) async fn full_documents(
     client: &impl GenericClient,
-    id: &RecordId,
-) -> StorageResult<Option<FullDocument>> {
-    let stmt = client.prepare_cached(DOC_META_SQL).await?;
-    let Some(row) = client.query_opt(&stmt, &[&id.as_str()]).await? else {
-        return Ok(None);
-    };
-    let meta = doc_meta_row(&row)?;
-    let stmt = client
-        .prepare_cached("SELECT seq, data FROM snapshots WHERE doc_id = $1")
-        .await?;
-    let (snapshot_seq, snapshot) = match client.query_opt(&stmt, &[&id.as_str()]).await? {
-        Some(row) => (from_sql_seq(row.get(0)), Some(row.get::<_, Vec<u8>>(1))),
-        None => (0, None),
-    };
-    let trailing = changes_after(client, id, snapshot_seq).await?;
-    Ok(Some(FullDocument {
-        header: meta.header,
-        snapshot,
-        snapshot_seq,
-        trailing,
-    }))
+    ids: &[RecordId],
+) -> StorageResult<Vec<FullDocument>> {
+    let stmt = client.prepare_cached(FULL_DOCUMENTS_SQL).await?;
+    let ids: Vec<&str> = ids.iter().map(RecordId::as_str).collect();
+    let rows = client.query(&stmt, &[&ids]).await?;
+    rows.iter()
+        .map(|row| {
+            let meta = doc_meta_row(row)?;
+            let snapshot_seq: Option<i64> = row.get(6);
+            let seqs: Option<Vec<i64>> = row.get(8);
+            let hashes: Option<Vec<Vec<u8>>> = row.get(9);
+            let datas: Option<Vec<Vec<u8>>> = row.get(10);
+            let trailing = seqs
+                .unwrap_or_default()
+                .into_iter()
+                .zip(hashes.unwrap_or_default())
+                .zip(datas.unwrap_or_default())
+                .map(|((seq, hash), data)| {
+                    Ok(StoredChange {
+                        seq: from_sql_seq(seq),
+                        hash: to_hash(&hash)?,
+                        data,
+                    })
+                })
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok(FullDocument {
+                header: meta.header,
+                snapshot: row.get(7),
+                snapshot_seq: snapshot_seq.map_or(0, from_sql_seq),
+                trailing,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn changes_after(
@@ -102,16 +127,39 @@ pub(super) async fn store_push(
     push: &PushWrite,
 ) -> StorageResult<Vec<RecordStored>> {
     lock_appends(tx).await?;
+    store_records(tx, push).await
+}
+
+/// Stores a push's records inside a transaction that holds [`APPEND_LOCK`].
+pub(super) async fn store_records(
+    tx: &impl GenericClient,
+    push: &PushWrite,
+) -> StorageResult<Vec<RecordStored>> {
     let pushed_by = push.pushed_by.as_ref().map(DeviceId::as_str);
-    // The stored header, and whether changes stored after what the writer knows are not among
-    // the pushed ones (its copy is not the whole record: then it must not become the
-    // snapshot), in one statement.
-    let existing = tx
+    // A stored record in one statement: its stored header; its changes, inserted only when
+    // that header is the pushed one (else nothing is written and the push fails), in the
+    // pushed (causal) order, which is the order the identity column numbers the rows in
+    // (WITH ORDINALITY); whether changes stored after what the writer knows are not among the
+    // pushed ones (its copy is not the whole record: then it must not become the snapshot);
+    // and the record's last `seq` (the statement's snapshot does not hold the rows it
+    // inserts: the greater of theirs and the ones stored before). No row: a new record.
+    let append = tx
         .prepare_cached(
-            "SELECT d.kind, d.region, d.grp,
+            "WITH d AS (SELECT kind, region, grp FROM documents WHERE id = $1),
+             added AS (
+                 INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
+                 SELECT $1, u.hash, $2, $3, $4, u.data
+                 FROM unnest($5::bytea[], $6::bytea[]) WITH ORDINALITY AS u (hash, data, n)
+                 WHERE EXISTS (SELECT 1 FROM d WHERE kind = $7 AND region = $2 AND grp = $3)
+                 ORDER BY u.n
+                 ON CONFLICT (doc_id, hash) DO NOTHING
+                 RETURNING seq)
+             SELECT d.kind, d.region, d.grp,
                     EXISTS (SELECT 1 FROM changes
-                            WHERE doc_id = $1 AND seq > $2 AND hash <> ALL ($3::bytea[]))
-             FROM documents d WHERE d.id = $1",
+                            WHERE doc_id = $1 AND seq > $8 AND hash <> ALL ($5::bytea[])),
+                    GREATEST((SELECT MAX(seq) FROM added),
+                             (SELECT MAX(seq) FROM changes WHERE doc_id = $1))
+             FROM d",
         )
         .await?;
     let create = tx
@@ -120,12 +168,9 @@ pub(super) async fn store_push(
              VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .await?;
-    // One statement per record: the changes in the pushed (causal) order, which is the order
-    // the identity column numbers the rows in (WITH ORDINALITY), then the record's last `seq`
-    // (the statement's snapshot does not hold the rows it inserts: the greater of theirs and
-    // the ones stored before) and, for a new record ($7), its first (none: the push fails,
-    // `created_seq` is never null).
-    let insert = tx
+    // A new record's changes, as above, then its first `seq` (none: the push fails,
+    // `created_seq` is never null) and its last.
+    let insert_new = tx
         .prepare_cached(
             "WITH added AS (
                  INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
@@ -135,59 +180,52 @@ pub(super) async fn store_push(
                  ON CONFLICT (doc_id, hash) DO NOTHING
                  RETURNING seq
              ), created AS (
-                 UPDATE documents SET created_seq = (SELECT MIN(seq) FROM added)
-                 WHERE id = $1 AND $7
+                 UPDATE documents SET created_seq = (SELECT MIN(seq) FROM added) WHERE id = $1
              )
-             SELECT GREATEST((SELECT MAX(seq) FROM added),
-                             (SELECT MAX(seq) FROM changes WHERE doc_id = $1))",
+             SELECT (SELECT MAX(seq) FROM added)",
         )
         .await?;
     let put_snapshot = tx.prepare_cached(SNAPSHOT_SQL).await?;
     let mut out = Vec::with_capacity(push.records.len());
     for record in &push.records {
         let h = &record.header;
-        let id = h.id.as_str();
+        let (id, kind) = (h.id.as_str(), h.kind.code());
         let hashes: Vec<&[u8]> = record.changes.iter().map(|(h, _)| &h[..]).collect();
         let data: Vec<&[u8]> = record.changes.iter().map(|(_, d)| &d[..]).collect();
         let known = to_sql_seq(record.known_through)?;
-        let stored = tx.query_opt(&existing, &[&id, &known, &hashes]).await?;
-        let is_new = stored.is_none();
-        let foreign = match stored {
+        // `insert_new` takes the first six.
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &id,
+            &h.scope.region,
+            &h.scope.group,
+            &pushed_by,
+            &hashes,
+            &data,
+            &kind,
+            &known,
+        ];
+        let stored = tx.query_opt(&append, &params).await?;
+        let (foreign, last): (bool, Option<i64>) = match stored {
             Some(row) => {
-                let (kind, region, grp): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
-                if kind != h.kind.code() || region != h.scope.region || grp != h.scope.group {
+                let (stored_kind, region, grp): (&str, &str, &str) =
+                    (row.get(0), row.get(1), row.get(2));
+                if stored_kind != kind || region != h.scope.region || grp != h.scope.group {
                     return Err(StorageError::Conflict(format!(
                         "record {} exists with another kind or scope",
                         h.id
                     )));
                 }
-                row.get::<_, bool>(3)
+                (row.get(3), row.get(4))
             }
             None => {
-                let kind = h.kind.code();
                 tx.execute(
                     &create,
                     &[&id, &kind, &h.scope.region, &h.scope.group, &pushed_by],
                 )
                 .await?;
-                false
+                (false, tx.query_one(&insert_new, &params[..6]).await?.get(0))
             }
         };
-        let last: Option<i64> = tx
-            .query_one(
-                &insert,
-                &[
-                    &id,
-                    &h.scope.region,
-                    &h.scope.group,
-                    &pushed_by,
-                    &hashes,
-                    &data,
-                    &is_new,
-                ],
-            )
-            .await?
-            .get(0);
         let covered_through = match (foreign, last) {
             (false, Some(last)) => Some(from_sql_seq(last)),
             _ => None,

@@ -3,6 +3,7 @@
 //! log whose appends are serialised by a transaction-scoped advisory lock, so that several
 //! server processes can share one database.
 
+mod appends;
 mod assignments;
 mod cases;
 mod custody;
@@ -52,6 +53,8 @@ struct Inner {
     /// One permit per pooled connection; closing takes them all, so it waits for the work in
     /// flight and refuses later work.
     permits: Semaphore,
+    /// Pushes waiting for the next group commit (`appends.rs`).
+    appends: appends::AppendQueue,
     epoch: String,
     certificate_seed: [u8; 32],
 }
@@ -119,6 +122,7 @@ impl PostgresStorage {
             inner: Arc::new(Inner {
                 pool,
                 permits: Semaphore::new(POOL_SIZE),
+                appends: appends::AppendQueue::default(),
                 epoch,
                 certificate_seed,
             }),

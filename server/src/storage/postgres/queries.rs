@@ -292,16 +292,13 @@ impl SyncStorage for PostgresStorage {
 
     async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>> {
         let conn = self.conn().await?;
-        log::full_document(&conn.client, id).await
+        let docs = log::full_documents(&conn.client, std::slice::from_ref(id)).await?;
+        Ok(docs.into_iter().next())
     }
 
     async fn full_documents(&self, ids: &[RecordId]) -> StorageResult<Vec<FullDocument>> {
         let conn = self.conn().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.extend(log::full_document(&conn.client, id).await?);
-        }
-        Ok(out)
+        log::full_documents(&conn.client, ids).await
     }
 
     async fn changes_after(&self, id: &RecordId, after: u64) -> StorageResult<Vec<StoredChange>> {
@@ -310,11 +307,7 @@ impl SyncStorage for PostgresStorage {
     }
 
     async fn store_push(&self, push: &PushWrite) -> StorageResult<Vec<RecordStored>> {
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await?;
-        let stored = log::store_push(&tx, push).await?;
-        tx.commit().await?;
-        Ok(stored)
+        self.append(push).await
     }
 
     async fn put_snapshot(&self, id: &RecordId, seq: u64, data: &[u8]) -> StorageResult<()> {
