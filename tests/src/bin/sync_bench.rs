@@ -632,12 +632,13 @@ fn acked_changes(devices: &mut [(Store, RecordId)], pid: u32) -> Load {
     }
 }
 
-/// One device's pre-made sync traffic: the server it syncs with, its token, the cursor its
-/// store holds, and the changes of each round.
+/// One device's pre-made sync traffic: the server it syncs with, its token, its cursor (the
+/// one its store holds, then the last one a run of the traffic received), and the changes of
+/// each round.
 struct Traffic {
     url: String,
     token: String,
-    cursor: Option<Cursor>,
+    cursor: Mutex<Option<Cursor>>,
     rounds: Vec<Vec<PushRecord>>,
 }
 
@@ -672,7 +673,7 @@ fn pre_made_traffic(
             Traffic {
                 url: url(d),
                 token: store.server_token().expect("token").expect("enrolled"),
-                cursor: store.sync_cursor().expect("cursor"),
+                cursor: Mutex::new(store.sync_cursor().expect("cursor")),
                 rounds,
             }
         })
@@ -680,9 +681,9 @@ fn pre_made_traffic(
 }
 
 /// Sends each device's pre-made rounds as sync requests, from one thread per device, closed
-/// loop or paced like [`load`]. The first carries the cursor the device's store holds (as the
-/// device's own next sync would: without it every device would first pull its group's records
-/// whole), each next one the cursor of the previous response.
+/// loop or paced like [`load`]. Each request carries the device's cursor as the device's own
+/// sync would (without it every device would first pull its group's records whole): the
+/// first the one its store holds or the last run left, each next one the previous response's.
 fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load {
     let http = reqwest::blocking::Client::new();
     let latencies = Mutex::new(Vec::new());
@@ -709,7 +710,7 @@ fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load
                     scope.spawn(move || {
                         barrier.wait();
                         let start = Instant::now();
-                        let mut cursor: Option<Cursor> = cursor.clone();
+                        let mut next: Option<Cursor> = cursor.lock().expect("lock").clone();
                         let mut acked = 0;
                         for (round, push) in rounds.iter().enumerate() {
                             if let Some(period) = period {
@@ -719,11 +720,11 @@ fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load
                                 }
                             }
                             let body = wire::encode(&SyncRequest {
-                                cursor: cursor.clone(),
+                                cursor: next.clone(),
                                 push: push.clone(),
                                 need_full: vec![],
                                 max_bytes: 8 << 20,
-                                reads: cursor.as_ref().map(|c| c.reads.clone()).unwrap_or_default(),
+                                reads: next.as_ref().map(|c| c.reads.clone()).unwrap_or_default(),
                             });
                             let t = Instant::now();
                             let resp = http
@@ -742,8 +743,9 @@ fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load
                             latencies.lock().expect("lock").push(t.elapsed());
                             let response: SyncResponse = wire::decode(&bytes).expect("decode");
                             acked += response.acked.iter().map(|a| a.hashes.len()).sum::<usize>();
-                            cursor = Some(response.cursor);
+                            next = Some(response.cursor);
                         }
+                        *cursor.lock().expect("lock") = next;
                         acked
                     })
                 },
