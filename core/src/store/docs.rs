@@ -32,6 +32,10 @@ pub(crate) struct LoadedDoc {
     incremental_bytes: usize,
     snapshot_bytes: usize,
     last_used: u64,
+    /// The whole saved document `doc` was loaded from, while nothing is on disk and `doc` is
+    /// as loaded: written as its first snapshot instead of a save of `doc`, which would cost
+    /// a pass over the whole history to make the same document again.
+    received: Option<(Vec<automerge::ChangeHash>, Vec<u8>)>,
 }
 
 impl LoadedDoc {
@@ -46,6 +50,17 @@ impl LoadedDoc {
             incremental_bytes: 0,
             snapshot_bytes: 0,
             last_used: 0,
+            received: None,
+        }
+    }
+
+    /// A document that has no chunks on disk yet, loaded from the whole document `bytes`
+    /// (which its first snapshot then is).
+    pub fn received(mut doc: AutoCommit, header: RecordHeader, bytes: &[u8]) -> Self {
+        let heads = doc.get_heads();
+        Self {
+            received: Some((heads, bytes.to_vec())),
+            ..Self::new(doc, header)
         }
     }
 }
@@ -149,6 +164,7 @@ fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<Load
         incremental_bytes,
         snapshot_bytes,
         last_used: 0,
+        received: None,
     }))
 }
 
@@ -188,7 +204,10 @@ pub(crate) fn persist_chunk(
             entry.incremental_bytes += chunk.len();
         }
         _ => {
-            let snapshot = entry.doc.save();
+            let snapshot = match entry.received.take() {
+                Some((at, bytes)) if entry.next_seq == 0 && at == heads => bytes,
+                _ => entry.doc.save(),
+            };
             tx.prepare_cached(
                 "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)",
             )?

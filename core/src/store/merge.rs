@@ -81,14 +81,21 @@ pub(crate) fn merge_in(
         return merge_into(tx, docs, actor, &header.id.clone(), bytes, origin);
     }
     let mut doc = doc;
-    let all: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+    // From the server only the count is needed: the changes' metadata gives it without making
+    // the changes again, which cost a pass over the whole history (the most of taking in a new
+    // record after loading it). From a peer they go to the outbox, in the changes' order.
+    let all: Vec<ChangeHash> = if origin == MergeOrigin::Peer {
+        doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
+    } else {
+        doc.get_changes_meta(&[]).iter().map(|c| c.hash).collect()
+    };
     let outbox: &[ChangeHash] = if origin == MergeOrigin::Peer {
         &all
     } else {
         &[]
     };
     let id = header.id.clone();
-    let mut entry = LoadedDoc::new(doc, header);
+    let mut entry = LoadedDoc::received(doc, header, bytes);
     write_change(tx, &id, &mut entry, outbox, Written::Received(None))?;
     docs.insert(id.clone(), entry);
     Ok(MergeOutcome {
@@ -118,7 +125,7 @@ pub(crate) fn replace_in(
     tracing::warn!(record = %id, "replacing a local copy with the server's");
     docs.evict(id);
     tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id.as_str()])?;
-    let mut entry = LoadedDoc::new(doc, header);
+    let mut entry = LoadedDoc::received(doc, header, bytes);
     write_change(tx, id, &mut entry, &[], Written::Received(None))?;
     docs.insert(id.clone(), entry);
     Ok(())

@@ -134,8 +134,7 @@ impl SyncService {
             if let Some(seq) = result.covered_through {
                 cached.seq = seq;
                 if let Some(snapshot) = &record.snapshot {
-                    cached.snapshot_len = snapshot.len();
-                    cached.tail_len = 0;
+                    cached.saved_as_snapshot(snapshot.len());
                 }
             }
             if cached.wants_snapshot() {

@@ -206,8 +206,7 @@ pub(crate) async fn refresh_snapshot(
     cached.catch_up(changes)?;
     let bytes = cached.save();
     storage.put_snapshot(id, cached.seq, &bytes).await?;
-    cached.snapshot_len = bytes.len();
-    cached.tail_len = 0;
+    cached.saved_as_snapshot(bytes.len());
     Ok(())
 }
 

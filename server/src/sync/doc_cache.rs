@@ -27,6 +27,10 @@ pub(crate) struct CachedDoc {
     pub snapshot_len: usize,
     /// Bytes of changes stored after the snapshot (as far as this entry knows).
     pub tail_len: usize,
+    /// Changes in `doc` (as far as this entry counted them).
+    pub changes: usize,
+    /// Of them, changes after the snapshot.
+    pub tail_changes: usize,
     /// The last save of `doc` and the heads it was made at, reused while they match.
     pub last_save: Option<(Vec<automerge::ChangeHash>, Arc<Vec<u8>>)>,
 }
@@ -35,17 +39,19 @@ impl CachedDoc {
     /// Loads a stored record.
     pub fn load(full: &FullDocument) -> Result<Self> {
         let bytes = full.to_bytes();
-        let doc = AutoCommit::load(&bytes).map_err(|e| {
+        let mut doc = AutoCommit::load(&bytes).map_err(|e| {
             Error::Internal(format!(
                 "stored record {} does not load: {e}",
                 full.header.id
             ))
         })?;
         Ok(Self {
+            changes: doc.get_changes_meta(&[]).len(),
             doc,
             seq: full.max_seq(),
             snapshot_len: full.snapshot.as_ref().map_or(0, Vec::len),
             tail_len: full.trailing.iter().map(|c| c.data.len()).sum(),
+            tail_changes: full.trailing.len(),
             last_save: None,
         })
     }
@@ -56,6 +62,8 @@ impl CachedDoc {
             return Ok(());
         };
         let mut parsed = Vec::with_capacity(changes.len());
+        self.changes += changes.len();
+        self.tail_changes += changes.len();
         for c in changes {
             self.tail_len += c.data.len();
             parsed.push(automerge::Change::try_from(c.data.as_slice()).map_err(|e| {
@@ -82,12 +90,31 @@ impl CachedDoc {
         bytes
     }
 
-    /// Whether the snapshot should be refreshed: none yet, or the changes after it add more
-    /// than a tenth to what a device pulling the record whole would download.
+    /// Notes that the snapshot now holds every change of `doc`, in `len` bytes.
+    pub fn saved_as_snapshot(&mut self, len: usize) {
+        self.snapshot_len = len;
+        self.tail_len = 0;
+        self.tail_changes = 0;
+    }
+
+    /// Whether the snapshot should be refreshed in the background: none yet, or the changes
+    /// after it add more than a tenth to what a device pulling the record whole would
+    /// download and are at least [`RESAVE_SHARE`] of the record's changes. A save costs the
+    /// whole record (its history included), while a saved record is much smaller than its
+    /// changes were: on the byte rule alone a record with a few hundred changes was saved
+    /// again after every push. Counting changes too keeps the saves a pushed change costs
+    /// the same however long the record's history. (A device pulling the record whole
+    /// still gets a save within the byte rule: `SyncService::fetch_full` makes one.)
     pub fn wants_snapshot(&self) -> bool {
-        self.snapshot_len == 0 || self.tail_len * 10 > self.snapshot_len
+        self.snapshot_len == 0
+            || (self.tail_len * 10 > self.snapshot_len
+                && self.tail_changes * RESAVE_SHARE >= self.changes)
     }
 }
+
+/// A record is saved again in the background once the changes after its snapshot are at
+/// least one in this many of its changes.
+pub(crate) const RESAVE_SHARE: usize = 4;
 
 /// One entry's slot: `None` until loaded, and again after a failed push touched it.
 pub(crate) type Slot = Arc<AsyncMutex<Option<CachedDoc>>>;

@@ -170,6 +170,8 @@ pub(crate) fn apply_to_existing(
         });
     }
     entry.tail_len += record.bytes.iter().map(Vec::len).sum::<usize>();
+    entry.changes += record.changes.len();
+    entry.tail_changes += record.changes.len();
     Ok(write_of(header, record))
 }
 
@@ -207,6 +209,8 @@ pub(crate) fn create_new(
             seq: 0,
             snapshot_len: 0,
             tail_len,
+            changes: record.changes.len(),
+            tail_changes: record.changes.len(),
             last_save: None,
         },
         write,

@@ -632,11 +632,13 @@ fn acked_changes(devices: &mut [(Store, RecordId)], pid: u32) -> Load {
     }
 }
 
-/// One device's pre-made sync traffic: the server it syncs with, its token, and the changes
-/// of each round.
+/// One device's pre-made sync traffic: the server it syncs with, its token, its cursor (the
+/// one its store holds, then the last one a run of the traffic received), and the changes of
+/// each round.
 struct Traffic {
     url: String,
     token: String,
+    cursor: Mutex<Option<Cursor>>,
     rounds: Vec<Vec<PushRecord>>,
 }
 
@@ -671,14 +673,17 @@ fn pre_made_traffic(
             Traffic {
                 url: url(d),
                 token: store.server_token().expect("token").expect("enrolled"),
+                cursor: Mutex::new(store.sync_cursor().expect("cursor")),
                 rounds,
             }
         })
         .collect()
 }
 
-/// Sends each device's pre-made rounds as sync requests (cursor carried from the previous
-/// response), from one thread per device, closed loop or paced like [`load`].
+/// Sends each device's pre-made rounds as sync requests, from one thread per device, closed
+/// loop or paced like [`load`]. Each request carries the device's cursor as the device's own
+/// sync would (without it every device would first pull its group's records whole): the
+/// first the one its store holds or the last run left, each next one the previous response's.
 fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load {
     let http = reqwest::blocking::Client::new();
     let latencies = Mutex::new(Vec::new());
@@ -691,49 +696,60 @@ fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load
         let handles: Vec<_> = traffic
             .iter()
             .enumerate()
-            .map(|(d, Traffic { url, token, rounds })| {
-                let (http, latencies, barrier) = (&http, &latencies, &barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    let mut cursor: Option<Cursor> = None;
-                    let mut acked = 0;
-                    for (round, push) in rounds.iter().enumerate() {
-                        if let Some(period) = period {
-                            let due = period.mul_f64(round as f64 + d as f64 / n as f64);
-                            if let Some(wait) = due.checked_sub(start.elapsed()) {
-                                std::thread::sleep(wait);
+            .map(
+                |(
+                    d,
+                    Traffic {
+                        url,
+                        token,
+                        cursor,
+                        rounds,
+                    },
+                )| {
+                    let (http, latencies, barrier) = (&http, &latencies, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        let start = Instant::now();
+                        let mut next: Option<Cursor> = cursor.lock().expect("lock").clone();
+                        let mut acked = 0;
+                        for (round, push) in rounds.iter().enumerate() {
+                            if let Some(period) = period {
+                                let due = period.mul_f64(round as f64 + d as f64 / n as f64);
+                                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                                    std::thread::sleep(wait);
+                                }
                             }
+                            let body = wire::encode(&SyncRequest {
+                                cursor: next.clone(),
+                                push: push.clone(),
+                                need_full: vec![],
+                                max_bytes: 8 << 20,
+                                reads: next.as_ref().map(|c| c.reads.clone()).unwrap_or_default(),
+                            });
+                            let t = Instant::now();
+                            let resp = http
+                                .post(format!("{url}/v1/sync"))
+                                .bearer_auth(token)
+                                .header("content-type", wire::CONTENT_TYPE)
+                                .body(body)
+                                .send()
+                                .expect("send");
+                            assert!(
+                                resp.status().is_success(),
+                                "sync refused: {}",
+                                resp.status()
+                            );
+                            let bytes = resp.bytes().expect("body");
+                            latencies.lock().expect("lock").push(t.elapsed());
+                            let response: SyncResponse = wire::decode(&bytes).expect("decode");
+                            acked += response.acked.iter().map(|a| a.hashes.len()).sum::<usize>();
+                            next = Some(response.cursor);
                         }
-                        let body = wire::encode(&SyncRequest {
-                            cursor: cursor.clone(),
-                            push: push.clone(),
-                            need_full: vec![],
-                            max_bytes: 8 << 20,
-                            reads: Vec::new(),
-                        });
-                        let t = Instant::now();
-                        let resp = http
-                            .post(format!("{url}/v1/sync"))
-                            .bearer_auth(token)
-                            .header("content-type", wire::CONTENT_TYPE)
-                            .body(body)
-                            .send()
-                            .expect("send");
-                        assert!(
-                            resp.status().is_success(),
-                            "sync refused: {}",
-                            resp.status()
-                        );
-                        let bytes = resp.bytes().expect("body");
-                        latencies.lock().expect("lock").push(t.elapsed());
-                        let response: SyncResponse = wire::decode(&bytes).expect("decode");
-                        acked += response.acked.iter().map(|a| a.hashes.len()).sum::<usize>();
-                        cursor = Some(response.cursor);
-                    }
-                    acked
-                })
-            })
+                        *cursor.lock().expect("lock") = next;
+                        acked
+                    })
+                },
+            )
             .collect();
         handles.into_iter().map(|h| h.join().expect("thread")).sum()
     });
