@@ -304,6 +304,43 @@ fn evicting_removes_only_verified_originals_and_keeps_thumbnails() {
     );
 }
 
+/// Eviction's quick half takes the original out of the store at once: the row says evicted
+/// and the original is gone from the media folder before its bytes are freed, so an import of
+/// the same bytes meanwhile stores a new copy that the later deletion does not touch.
+#[test]
+fn a_detached_original_is_out_of_the_store_before_its_space_is_freed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut store, visit) = store_with_visit(dir.path());
+    let media = MediaStore::open(dir.path().join("media")).expect("media");
+    let photo = dir.path().join("a.jpg");
+    sideways_photo(&photo, 64, 32);
+    let first = store
+        .add_evidence(&visit, &media, &photo, photo_capture())
+        .expect("a");
+    store.mark_media_verified(&first.hash).expect("verified");
+
+    let detached = store.detach_verified_media(&media, 0).expect("detach");
+
+    assert_eq!(detached.len(), 1);
+    assert!(media.original_path(&first.hash).is_none());
+    let info = store.media_info(&first.hash).expect("q").expect("row");
+    assert!(!info.original_present);
+    let again = store
+        .add_evidence(&visit, &media, &photo, photo_capture())
+        .expect("the same bytes again");
+    assert_eq!(again.hash, first.hash);
+    let eviction = Eviction::delete(detached).expect("delete");
+    assert_eq!((eviction.files, eviction.bytes), (1, first.size));
+    assert!(
+        media.original_path(&first.hash).is_some(),
+        "the new copy stays"
+    );
+    let staging: Vec<_> = std::fs::read_dir(dir.path().join("media").join("staging"))
+        .expect("staging")
+        .collect();
+    assert!(staging.is_empty(), "{staging:?}");
+}
+
 #[test]
 fn adopting_a_recording_moves_it_under_its_hash_without_a_copy() {
     let dir = tempfile::tempdir().expect("tmp");

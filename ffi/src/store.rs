@@ -246,10 +246,14 @@ impl SiteproofStore {
     }
 
     /// Deletes originals the server verified, oldest first, until `keep_bytes` of them remain
-    /// (0: all). Thumbnails stay.
+    /// (0: all). Thumbnails stay. The store is held only to mark them and take them out of
+    /// the media folder; their space is freed after, so captures meanwhile do not wait for
+    /// the deletion of large recordings.
     pub fn evict_verified_media(&self, keep_bytes: u64) -> ApiResult<Eviction> {
-        let mut store = self.store();
-        Ok(store.evict_verified_media(&self.media, keep_bytes)?.into())
+        let detached = self
+            .store()
+            .detach_verified_media(&self.media, keep_bytes)?;
+        Ok(core::Eviction::delete(detached)?.into())
     }
 
     /// Uploads waiting to run (pending), oldest first.

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::ids::{MediaHash, RecordId};
-use crate::media::{Imported, MediaStore, UploadItem, UploadPolicy, UploadState};
+use crate::media::{DetachedOriginal, Imported, MediaStore, UploadItem, UploadPolicy, UploadState};
 use crate::model::{GeoPoint, MediaKind, MediaRef, Timestamp, now};
 
 /// What the app knows about a capture when it hands the file over.
@@ -52,6 +52,18 @@ pub struct Eviction {
     pub files: u32,
     /// Bytes freed.
     pub bytes: u64,
+}
+
+impl Eviction {
+    /// Deletes originals taken out of the store ([`Store::detach_verified_media`]).
+    pub fn delete(detached: Vec<DetachedOriginal>) -> Result<Self> {
+        let mut out = Eviction::default();
+        for original in detached {
+            out.bytes += original.delete()?;
+            out.files += 1;
+        }
+        Ok(out)
+    }
 }
 
 impl Store {
@@ -204,6 +216,19 @@ impl Store {
         media: &MediaStore,
         keep_bytes: u64,
     ) -> Result<Eviction> {
+        let detached = self.detach_verified_media(media, keep_bytes)?;
+        Eviction::delete(detached)
+    }
+
+    /// The quick half of [`Store::evict_verified_media`]: marks the originals to evict and
+    /// takes them out of `media` (renames), oldest first, until `keep_bytes` of verified
+    /// originals remain. Deleting what it returns ([`Eviction::delete`]) frees their space
+    /// and needs no store: a shared store is held only for this half.
+    pub fn detach_verified_media(
+        &mut self,
+        media: &MediaStore,
+        keep_bytes: u64,
+    ) -> Result<Vec<DetachedOriginal>> {
         let rows: Vec<(String, i64)> = self
             .conn
             .prepare_cached(
@@ -213,7 +238,7 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         let mut remaining: u64 = rows.iter().map(|(_, s)| *s as u64).sum();
-        let mut out = Eviction::default();
+        let mut out = Vec::new();
         for (hash, size) in rows {
             if remaining <= keep_bytes {
                 break;
@@ -225,8 +250,7 @@ impl Store {
                 "UPDATE media SET original = 'evicted', evicted_at = ?2 WHERE hash = ?1",
                 params![hash.as_str(), now()],
             )?;
-            out.bytes += media.evict_original(&hash)?;
-            out.files += 1;
+            out.extend(media.detach_original(&hash)?);
             remaining = remaining.saturating_sub(size as u64);
         }
         Ok(out)
