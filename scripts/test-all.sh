@@ -64,13 +64,7 @@ step "The HTTP suites of sync, back office, evidence, uploads and content again,
 SITEPROOF_TEST_BACKEND=postgres cargo test -p siteproof-server \
   --test sync_api --test sync_refusals --test hardening --test backoffice_http --test ledger \
   --test evidence --test visibility --test office_forms --test enterprises --test directory \
-  --test admin --test login_limits --test tus_api --test tus_resume
-# The supervision suite counts exactly which enterprises a process reads again. On PostgreSQL
-# a kept view's horizon errs low (an extra read, never a missed change) when a transaction of
-# another database of the cluster ends while a position is read
-# (server/src/storage/postgres/risk_facts.rs), which the suite's own tests, each on a database
-# of its own, would otherwise do to each other: they run one at a time there.
-SITEPROOF_TEST_BACKEND=postgres cargo test -p siteproof-server --test supervision -- --test-threads=1
+  --test admin --test login_limits --test tus_api --test tus_resume --test supervision
 
 step "FFI crate (built on its own, so uniffi's command-line feature stays out of the library)"
 cargo test -p siteproof-ffi

@@ -14,6 +14,7 @@
 //! position is behind it), so no process ever misses a change another one deleted.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use siteproof_core::{Sector, SectorRisk};
@@ -186,16 +187,34 @@ pub struct Facts {
     pub leads_received: Vec<i64>,
 }
 
-/// A position in the log of risk changes: the newest change a snapshot saw (`seq`) and the
-/// oldest writer still in flight then (`horizon`; every change of an older writer was seen).
-/// The changes after it are those with a higher `seq` or of a writer at or past `horizon`.
-/// Later positions are greater (both parts only grow).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A position in the log of risk changes: the newest change a snapshot saw (`seq`), the
+/// writers in flight then (`in_flight`) and the first that had not begun (`next_writer`).
+/// The changes after it are exactly those with a higher `seq` or of a writer in flight then
+/// or begun later. `horizon`, the oldest writer that may have written a change not seen
+/// (every change of an older writer was seen), is what pruning goes by. Later positions are
+/// greater (`seq` and `horizon` only grow).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RiskPosition {
     /// The highest `seq` seen.
     pub seq: i64,
     /// Writers before it had all finished (SQLite, one writer at a time: `seq + 1`).
     pub horizon: i64,
+    /// The first writer that had not begun (SQLite: `seq + 1`).
+    pub next_writer: i64,
+    /// Writers in flight (SQLite: none).
+    pub in_flight: Arc<[i64]>,
+}
+
+impl RiskPosition {
+    /// The position of a log whose writers take turns, after change `seq`.
+    pub fn one_writer(seq: i64) -> Self {
+        Self {
+            seq,
+            horizon: seq + 1,
+            next_writer: seq + 1,
+            in_flight: Arc::from([]),
+        }
+    }
 }
 
 /// What was read to bring a view's facts from one position to another.

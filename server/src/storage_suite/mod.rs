@@ -133,6 +133,7 @@ macro_rules! storage_suite {
             processes_refreshing_the_index_at_once_keep_the_newer_rows,
             processes_adding_one_list_entry_at_once_add_it_once,
             a_risk_change_committed_after_a_later_one_is_still_read,
+            a_write_in_flight_elsewhere_makes_a_view_read_nothing_again,
             pruning_by_one_process_never_loses_a_change_another_has_not_read
         );
     };

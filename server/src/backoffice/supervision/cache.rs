@@ -73,7 +73,7 @@ pub struct RiskCache {
 impl RiskCache {
     /// The position `key`'s entry is up to date with (`None`: not kept).
     fn position_of(&self, key: &RowsKey) -> Option<RiskPosition> {
-        self.entries.get(key).map(|e| e.position)
+        self.entries.get(key).map(|e| e.position.clone())
     }
 
     /// Applies what was read from `from` to `key`'s entry, unless the entry moved meanwhile
@@ -86,7 +86,7 @@ impl RiskCache {
                 let Some(entry) = self.entries.get_mut(key) else {
                     return;
                 };
-                if Some(entry.position) != from {
+                if from.as_ref() != Some(&entry.position) {
                     return;
                 }
                 for (code, f) in facts {
@@ -119,16 +119,19 @@ impl RiskCache {
 
     /// The position every entry (and the warming) has read past: the lowest `seq` and the
     /// lowest horizon of them.
+    /// (What pruning goes by: it names no writers in flight.)
     fn read_past(&self) -> RiskPosition {
         let positions = || {
             self.entries
                 .values()
-                .map(|e| e.position)
-                .chain([self.warmed])
+                .map(|e| &e.position)
+                .chain([&self.warmed])
         };
         RiskPosition {
             seq: positions().map(|p| p.seq).min().unwrap_or(0),
             horizon: positions().map(|p| p.horizon).min().unwrap_or(0),
+            next_writer: positions().map(|p| p.next_writer).min().unwrap_or(0),
+            in_flight: Arc::from([]),
         }
     }
 
@@ -162,7 +165,7 @@ async fn bring_up_to_date(
 ) -> StorageResult<bool> {
     let from = lock(cache).position_of(key);
     let update = store
-        .risk_update(&view_of(vis), from, REGATHER_ONE_BY_ONE)
+        .risk_update(&view_of(vis), from.clone(), REGATHER_ONE_BY_ONE)
         .await?;
     // Up to date already: nothing changed, or (PostgreSQL, its position moving with the
     // transactions in flight) no enterprise of the view did.
@@ -182,7 +185,7 @@ pub async fn warm(cache: &Mutex<RiskCache>, store: &dyn SupervisionStore) -> Sto
         let kept = lock(cache);
         (
             kept.entries.keys().cloned().collect::<HashSet<_>>(),
-            kept.warmed,
+            kept.warmed.clone(),
         )
     };
     let (at, regions) = store.risk_regions_changed(warmed).await?;
@@ -197,7 +200,7 @@ pub async fn warm(cache: &Mutex<RiskCache>, store: &dyn SupervisionStore) -> Sto
     kept.warmed = if at.seq < kept.warmed.seq {
         at
     } else {
-        kept.warmed.max(at)
+        kept.warmed.clone().max(at)
     };
     Ok(())
 }
@@ -212,7 +215,9 @@ async fn prune(cache: &Mutex<RiskCache>, store: &dyn SupervisionStore) -> Storag
         if read_past.seq - pruned < PRUNE_EVERY {
             return Ok(());
         }
-        let below = store.prune_risk_changes(read_past, PRUNE_BATCH).await?;
+        let below = store
+            .prune_risk_changes(read_past.clone(), PRUNE_BATCH)
+            .await?;
         lock(cache).pruned = below;
         if below <= pruned || below >= read_past.seq {
             return Ok(());
@@ -338,10 +343,7 @@ mod tests {
     use super::*;
 
     fn at(seq: i64) -> RiskPosition {
-        RiskPosition {
-            seq,
-            horizon: seq + 1,
-        }
+        RiskPosition::one_writer(seq)
     }
 
     fn key() -> RowsKey {

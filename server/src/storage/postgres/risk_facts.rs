@@ -3,14 +3,14 @@
 //!
 //! The log's writers do not wait for each other, so a reader may see `seq` 11 before `seq`
 //! 10 commits. A position is read with the facts in one `REPEATABLE READ` snapshot: the
-//! highest `seq` it saw, and the oldest transaction of this database in flight then (from
-//! `pg_snapshot_xip`, [`position`]). Every row that snapshot did not see is of a transaction
-//! in flight then or begun later, so
-//! at or past that horizon: the changes after a position are the rows with a higher `seq` or
-//! of a transaction at or past its horizon. Pruning (`supervision.rs`) deletes only rows
-//! below the pruning process's own horizon and raises `bo_risk_pruned.below` past their
-//! transactions in the same transaction; a reader whose horizon is below that mark reads its
-//! view whole.
+//! highest `seq` it saw, the transactions in flight then (`pg_snapshot_xip`) and the first
+//! not begun (`xmax`), [`position`]. Every row that snapshot did not see has a higher `seq`
+//! or is of one of those transactions or a later one, so those are the changes after a
+//! position: exactly what was not seen (a transaction in flight that writes nothing here, in
+//! this database or another, makes no view read anything again). Pruning (`supervision.rs`)
+//! deletes only rows below the pruning process's horizon (the oldest transaction in flight
+//! that may write here) and raises `bo_risk_pruned.below` past their transactions in the
+//! same transaction; a reader whose horizon is below that mark reads its view whole.
 
 use std::collections::HashMap;
 
@@ -184,36 +184,43 @@ pub(super) async fn read_facts(
     .into_facts())
 }
 
-/// The log's position in `tx`'s snapshot: its highest `seq`, and as the horizon the oldest
-/// transaction in flight in the snapshot that may have written rows it did not see, else its
+/// The log's position in `tx`'s snapshot: its highest `seq`, the transactions in flight and
+/// the snapshot's `xmax` (the changes it did not see are exactly those with a higher `seq` or
+/// of one of those transactions or a later one: a transaction of another database of the
+/// cluster has none, so it makes no process read anything again), and as the horizon for
+/// pruning the oldest transaction in flight that may have written rows it did not see, else
 /// `xmax`. Only a transaction of this database can write the log, so those in flight that
-/// `pg_stat_activity` shows in another database are left out (one whose backend is gone
-/// meanwhile stays in: the horizon only errs low); a writer elsewhere in the cluster then
-/// makes no process read again what it has read.
+/// `pg_stat_activity` shows in another database are left out of the horizon (one whose
+/// backend is gone meanwhile stays in: the horizon only errs low, which prunes less).
 pub(super) async fn position(tx: &Transaction<'_>) -> StorageResult<RiskPosition> {
     let row = tx
         .query_one(
-            "SELECT COALESCE(MAX(seq), 0),
+            "WITH s AS (SELECT pg_current_snapshot() AS s),
+                  xip AS (SELECT x::text::bigint AS x FROM s, pg_snapshot_xip(s.s) AS x)
+             SELECT (SELECT COALESCE(MAX(seq), 0) FROM bo_risk_changes),
                     COALESCE(
-                        (SELECT MIN(x::text::bigint)
-                         FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-                         WHERE (x::text::bigint % 4294967296) NOT IN (
+                        (SELECT MIN(x) FROM xip
+                         WHERE (x % 4294967296) NOT IN (
                              SELECT backend_xid::text::bigint FROM pg_stat_activity
                              WHERE backend_xid IS NOT NULL
                                AND datname IS DISTINCT FROM current_database())),
-                        pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-             FROM bo_risk_changes",
+                        (SELECT pg_snapshot_xmax(s)::text::bigint FROM s)),
+                    (SELECT pg_snapshot_xmax(s)::text::bigint FROM s),
+                    (SELECT COALESCE(array_agg(x ORDER BY x), '{}') FROM xip)",
             &[],
         )
         .await?;
+    let in_flight: Vec<i64> = row.get(3);
     Ok(RiskPosition {
         seq: row.get(0),
         horizon: row.get(1),
+        next_writer: row.get(2),
+        in_flight: in_flight.into(),
     })
 }
 
 /// Whether changes after `from` may have been deleted.
-async fn pruned_past(tx: &Transaction<'_>, from: RiskPosition) -> StorageResult<bool> {
+async fn pruned_past(tx: &Transaction<'_>, from: &RiskPosition) -> StorageResult<bool> {
     let below: i64 = tx
         .query_one("SELECT below FROM bo_risk_pruned WHERE id = 1", &[])
         .await?
@@ -224,17 +231,22 @@ async fn pruned_past(tx: &Transaction<'_>, from: RiskPosition) -> StorageResult<
 async fn changed_since(
     tx: &Transaction<'_>,
     region: &str,
-    after: RiskPosition,
+    after: &RiskPosition,
 ) -> StorageResult<Vec<String>> {
     let stmt = tx
         .prepare_cached(
             "SELECT credit_code FROM bo_risk_changes WHERE region = $1 AND seq > $2
              UNION
-             SELECT credit_code FROM bo_risk_changes WHERE region = $1 AND xid >= $3",
+             SELECT credit_code FROM bo_risk_changes
+             WHERE region = $1 AND (xid >= $3 OR xid = ANY($4))",
         )
         .await?;
+    let in_flight: &[i64] = &after.in_flight;
     let rows = tx
-        .query(&stmt, &[&region, &after.seq, &after.horizon])
+        .query(
+            &stmt,
+            &[&region, &after.seq, &after.next_writer, &in_flight],
+        )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
@@ -248,17 +260,17 @@ pub(super) async fn update(
     let at = position(tx).await?;
     // The table went back (a database put back from a backup), or what changed since was
     // deleted: read it all again.
-    let lost = match from {
+    let lost = match &from {
         Some(from) => from.seq > at.seq || pruned_past(tx, from).await?,
         None => false,
     };
-    let read = match from {
+    let read = match &from {
         Some(_) if lost => RiskRead::Whole(read_facts(tx, view, None).await?),
         Some(from) => {
-            // Even at an equal position: while an older transaction of the cluster is in
-            // flight the horizon stays, and a later one may have committed rows below it.
+            // Even at an equal position: a transaction in flight then may have committed
+            // rows since.
             let codes = changed_since(tx, &view.region, from).await?;
-            if codes.is_empty() && from == at {
+            if codes.is_empty() && *from == at {
                 RiskRead::Fresh
             } else if codes.len() <= one_by_one {
                 let mut facts = Vec::with_capacity(codes.len());

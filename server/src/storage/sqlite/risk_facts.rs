@@ -170,14 +170,11 @@ pub(super) fn position(conn: &Connection) -> rusqlite::Result<RiskPosition> {
     let seq: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM bo_risk_changes")?
         .query_row([], |r| r.get(0))?;
-    Ok(RiskPosition {
-        seq,
-        horizon: seq + 1,
-    })
+    Ok(RiskPosition::one_writer(seq))
 }
 
 /// Whether changes after `from` may have been deleted.
-fn pruned_past(conn: &Connection, from: RiskPosition) -> rusqlite::Result<bool> {
+fn pruned_past(conn: &Connection, from: &RiskPosition) -> rusqlite::Result<bool> {
     let below: i64 = conn
         .prepare_cached("SELECT below FROM bo_risk_pruned WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
@@ -187,7 +184,7 @@ fn pruned_past(conn: &Connection, from: RiskPosition) -> rusqlite::Result<bool> 
 fn changed_since(
     conn: &Connection,
     region: &str,
-    after: RiskPosition,
+    after: &RiskPosition,
 ) -> rusqlite::Result<Vec<String>> {
     conn.prepare_cached(
         "SELECT DISTINCT credit_code FROM bo_risk_changes WHERE seq > ?1 AND region = ?2",
@@ -203,8 +200,8 @@ pub(super) fn update(
     one_by_one: usize,
 ) -> rusqlite::Result<RiskUpdate> {
     let at = position(conn)?;
-    let read = match from {
-        Some(from) if from == at => RiskRead::Fresh,
+    let read = match &from {
+        Some(from) if *from == at => RiskRead::Fresh,
         // The table went back (a database put back from a backup), or what changed since was
         // deleted: read it all again.
         Some(from) if from.seq > at.seq || pruned_past(conn, from)? => {
@@ -316,17 +313,14 @@ mod tests {
              INSERT INTO bo_risk_changes (region, credit_code) SELECT 'r', 'c' || i FROM n",
         )
         .expect("changes");
-        let read_past = |seq| RiskPosition {
-            seq,
-            horizon: seq + 1,
-        };
+        let read_past = RiskPosition::one_writer;
         assert_eq!(
             prune(&conn, read_past(12_000), 1_000).expect("prune"),
             1_001
         );
         assert_eq!(changes(&conn), (11_000, 12_000), "one batch");
-        assert!(pruned_past(&conn, read_past(999)).expect("mark"));
-        assert!(!pruned_past(&conn, read_past(1_000)).expect("mark"));
+        assert!(pruned_past(&conn, &read_past(999)).expect("mark"));
+        assert!(!pruned_past(&conn, &read_past(1_000)).expect("mark"));
         assert_eq!(prune(&conn, read_past(5_000), 1_000).expect("prune"), 2_001);
         assert_eq!(prune(&conn, read_past(2_500), 1_000).expect("prune"), 2_500);
         assert_eq!(changes(&conn), (12_000 - 2_499, 12_000));
