@@ -60,11 +60,11 @@ eval "$pg_exports" # exports SITEPROOF_TEST_DATABASE_URL, which the PostgreSQL t
 step "Rust workspace tests (core, server, cli, cross-crate scenarios)"
 cargo test --workspace --exclude siteproof-ffi --exclude siteproof-uniffi-bindgen
 
-step "The HTTP suites of sync, back office, evidence, uploads and content again, each test server (and the server processes of tus_resume) on a fresh PostgreSQL database"
+step "The HTTP suites of sync, back office, evidence, uploads and content again, each test server (and the server processes of tus_resume and tus_s3) on a fresh PostgreSQL database"
 SITEPROOF_TEST_BACKEND=postgres cargo test -p siteproof-server \
   --test sync_api --test sync_refusals --test hardening --test backoffice_http --test ledger \
   --test evidence --test visibility --test office_forms --test enterprises --test directory \
-  --test admin --test login_limits --test tus_api --test tus_resume --test supervision
+  --test admin --test login_limits --test tus_api --test tus_resume --test tus_s3 --test supervision
 
 step "FFI crate (built on its own, so uniffi's command-line feature stays out of the library)"
 cargo test -p siteproof-ffi

@@ -18,32 +18,6 @@ const BIG: u64 = 300_000_000;
 /// Request lines and headers of every request of one upload, generously.
 const HEADER_SLACK: u64 = 256 * 1024;
 
-/// A server's data folder, and its PostgreSQL database when the suite runs there.
-struct Data {
-    dir: tempfile::TempDir,
-    database: Option<common::pg_fixture::TestDatabase>,
-}
-
-impl Data {
-    async fn closing(server: TestServer) -> Self {
-        let (dir, database) = server.close_keeping_database().await;
-        Self { dir, database }
-    }
-
-    /// A server process on this folder (and database), with `env` besides.
-    fn start(&self, env: &[(String, String)]) -> ServerProcess {
-        let mut env = env.to_vec();
-        if let Some(db) = &self.database {
-            env.push(("SITEPROOF_DATABASE_URL".into(), db.url()));
-        }
-        ServerProcess::start_with_env(self.dir.path(), &env)
-    }
-
-    fn blob(&self, hash: &str) -> std::path::PathBuf {
-        self.dir.path().join("blobs").join("blobs").join(hash)
-    }
-}
-
 /// A server data folder with groups, and a phone whose visit (referencing a `len`-byte video)
 /// is already on the server. The in-process server is closed before the child takes over.
 async fn setup(len: u64, seed: u64) -> (Data, DiskPhone, String) {

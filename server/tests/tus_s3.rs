@@ -18,7 +18,6 @@ use s3_fixture::{
 };
 use siteproof_core::MediaRef;
 use siteproof_server::ServerConfig;
-use siteproof_server::SyncStorage;
 use siteproof_server::blob::{BlobLocation, MultipartState, S3BlobStore};
 use siteproof_server::evidence::EvidenceStatus;
 
@@ -301,12 +300,13 @@ async fn an_expired_upload_is_aborted_and_swept_from_the_bucket() {
     assert_eq!(head.status, StatusCode::NOT_FOUND);
 }
 
-/// Two server processes on one data directory and one bucket: a `PATCH` on A, the next on
-/// B, A killed in the middle of a chunk, the rest on B. The upload completes with the hash
+/// Two server processes on one data directory (and PostgreSQL database, when the suite runs
+/// there) and one bucket: a `PATCH` on A, the next on B, A killed in the middle of a chunk,
+/// the rest on B. The upload completes with the hash
 /// continued from the saved state (staged parts cannot be read back from the bucket).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_killed() {
-    use media_fixture::processes::{DiskPhone, ServerProcess, tus_over_http};
+    use media_fixture::processes::{Data, DiskPhone, tus_over_http};
     use tokio::io::AsyncWriteExt;
 
     let garage = Garage::start();
@@ -318,14 +318,14 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
     let data = std::fs::read(&file).expect("read");
     let (visit, media_ref) = phone.capture_and_sync(&setup, &file).await;
     assert_eq!(media_ref.hash.as_str(), hash);
-    let dir = setup.close().await;
+    let shared = Data::closing(setup).await;
 
     let mut env = garage.env.clone();
     env.push(("SITEPROOF_BLOBS".into(), "s3://siteproof/ab".into()));
     // A's lease on the upload lapses 2 s after A is killed (not 30), and B takes it then.
     env.push(("SITEPROOF_UPLOAD_LEASE_MS".into(), "2000".into()));
-    let a = ServerProcess::start_with_env(dir.path(), &env);
-    let b = ServerProcess::start_with_env(dir.path(), &env);
+    let a = shared.start(&env);
+    let b = shared.start(&env);
     let store = garage.store("ab");
     let client = reqwest::Client::new();
     let tus = |method, url| tus_over_http(&client, &phone.token, method, url);
@@ -382,9 +382,9 @@ async fn an_upload_begun_on_one_process_continues_on_another_after_the_first_is_
     a.kill();
     drop(raw);
 
-    let rows = siteproof_server::SqliteStorage::open(dir.path().join("siteproof.db"))
-        .expect("the processes' database");
-    let saved = rows
+    let saved = shared
+        .storage()
+        .await
         .upload_store()
         .upload(&id)
         .await

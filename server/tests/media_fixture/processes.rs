@@ -18,6 +18,47 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::common::{TestServer, new_visit, template};
 
+/// A server's data folder, and its PostgreSQL database when the suite runs there: what
+/// server processes started on it share.
+pub struct Data {
+    pub dir: tempfile::TempDir,
+    pub database: Option<crate::common::pg_fixture::TestDatabase>,
+}
+
+impl Data {
+    /// The folder (and database) of `server`, closed.
+    pub async fn closing(server: TestServer) -> Self {
+        let (dir, database) = server.close_keeping_database().await;
+        Self { dir, database }
+    }
+
+    /// A server process on this folder (and database), with `env` besides.
+    pub fn start(&self, env: &[(String, String)]) -> ServerProcess {
+        let mut env = env.to_vec();
+        if let Some(db) = &self.database {
+            env.push(("SITEPROOF_DATABASE_URL".into(), db.url()));
+        }
+        ServerProcess::start_with_env(self.dir.path(), &env)
+    }
+
+    /// The storage the processes share, opened as one more of them would.
+    pub async fn storage(&self) -> std::sync::Arc<dyn siteproof_server::SyncStorage> {
+        let database = match &self.database {
+            Some(db) => siteproof_server::storage::Database::Postgres(db.url()),
+            None => siteproof_server::storage::Database::Embedded,
+        };
+        database
+            .open(self.dir.path())
+            .await
+            .expect("the processes' database")
+    }
+
+    /// Where a stored blob's bytes are on a folder blob store.
+    pub fn blob(&self, hash: &str) -> PathBuf {
+        self.dir.path().join("blobs").join("blobs").join(hash)
+    }
+}
+
 /// A built example of this crate (cargo test builds them beside the test binaries).
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
