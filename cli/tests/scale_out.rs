@@ -252,6 +252,23 @@ impl Phone {
     }
 }
 
+/// Every phone syncs until it has nothing left to send or receive; then the visits the
+/// phones captured and those the server holds.
+fn settle(phones: &mut [Phone], url: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    for phone in phones.iter_mut() {
+        phone.sync_until_done();
+    }
+    let captured = phones
+        .iter()
+        .flat_map(|p| p.visits.iter().map(|v| v.to_string()))
+        .collect();
+    let on_server = psql(url, "SELECT id FROM documents WHERE kind = 'visit'")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (captured, on_server)
+}
+
 #[test]
 fn two_processes_on_one_postgres_database_behind_a_balancer_keep_every_rule() {
     let (seed, _) = siteproof_tests::seeded_rng("scale_out");
@@ -476,19 +493,8 @@ fn two_processes_on_one_postgres_database_behind_a_balancer_keep_every_rule() {
     );
 
     // The end: every phone pulls; all hold the visits every phone captured, as the server does.
-    for phone in &mut phones {
-        phone.sync_until_done();
-    }
-    let captured: BTreeSet<String> = phones
-        .iter()
-        .flat_map(|p| p.visits.iter().map(|v| v.to_string()))
-        .collect();
+    let (captured, on_server) = settle(&mut phones, &db.url);
     assert_eq!(captured.len(), PHONES * ROUNDS * 2);
-    let on_server: BTreeSet<String> =
-        psql(&db.url, "SELECT id FROM documents WHERE kind = 'visit'")
-            .lines()
-            .map(str::to_owned)
-            .collect();
     assert_eq!(on_server, captured, "the server holds every visit captured");
     let first = phones[0].state();
     assert_eq!(
@@ -648,20 +654,7 @@ fn phones_syncing_through_a_database_restart_complete_their_next_sync() {
         .into_iter()
         .map(|t| t.join().expect("phone thread"))
         .collect();
-    for phone in &mut phones {
-        phone.sync_until_done();
-    }
-    let captured: BTreeSet<String> = phones
-        .iter()
-        .flat_map(|p| p.visits.iter().map(|v| v.to_string()))
-        .collect();
-    let on_server: BTreeSet<String> = psql(
-        &cluster.url,
-        "SELECT id FROM documents WHERE kind = 'visit'",
-    )
-    .lines()
-    .map(str::to_owned)
-    .collect();
+    let (captured, on_server) = settle(&mut phones, &cluster.url);
     assert_eq!(
         on_server, captured,
         "every visit captured reached the server"
