@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::identity::rate_limit::{Throttle, UNKNOWN_ADDRESS};
 use crate::secret;
-use crate::storage::{NewDevice, SyncStorage};
+use crate::storage::{DeviceRecord, DeviceSession, NewDevice, SyncStorage};
 
 /// The body of `POST /v1/enroll`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -172,15 +172,39 @@ impl DeviceRegistry {
 
     /// The principal holding `token`; unknown and revoked tokens are refused alike.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
-        match self
+        let device = self
             .storage
             .device_by_token(&secret::token_hash(token))
-            .await?
-        {
-            Some(device) if device.revoked_at.is_none() => Ok(Principal::Device(device)),
-            _ => Err(Error::Unauthorized(
-                "the token is unknown or its device was revoked",
-            )),
-        }
+            .await?;
+        admitted(device).map(Principal::Device)
+    }
+
+    /// The device holding `token` with the revoked devices of its group, what a sync needs
+    /// of its caller, read together from storage on every call (nothing is kept between
+    /// requests: a device revoked by any process is refused by every process at once).
+    /// Refused as [`authenticate`](Self::authenticate) refuses.
+    pub async fn session(&self, token: &str) -> Result<DeviceSession> {
+        let found = self
+            .storage
+            .device_session(&secret::token_hash(token))
+            .await?;
+        let (device, revoked) = match found {
+            Some(DeviceSession { device, revoked }) => (Some(device), revoked),
+            None => (None, Vec::new()),
+        };
+        Ok(DeviceSession {
+            device: admitted(device)?,
+            revoked,
+        })
+    }
+}
+
+/// A device found by its token, if it may call: unknown and revoked tokens are refused alike.
+fn admitted(device: Option<DeviceRecord>) -> Result<DeviceRecord> {
+    match device {
+        Some(device) if device.revoked_at.is_none() => Ok(device),
+        _ => Err(Error::Unauthorized(
+            "the token is unknown or its device was revoked",
+        )),
     }
 }

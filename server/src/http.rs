@@ -15,9 +15,10 @@ use siteproof_core::sync::wire::{self, SyncRequest};
 use crate::AppState;
 use crate::devices::{EnrollRequest, EnrollResponse};
 use crate::error::{AppError, Error, ErrorBody};
+use crate::identity::ClientAddr;
 use crate::identity::visibility::Reads;
-use crate::identity::{ClientAddr, Principal};
 use crate::metrics;
+use crate::storage::DeviceSession;
 
 /// The largest enrollment body accepted.
 const ENROLL_BODY_LIMIT: usize = 16 * 1024;
@@ -100,11 +101,11 @@ async fn enroll(
     ))]
 async fn sync(
     State(state): State<AppState>,
-    principal: Principal,
+    session: DeviceSession,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    let device = principal.device()?;
+    let device = &session.device;
     let is_cbor = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -140,7 +141,7 @@ async fn sync(
         tracing::warn!(%region, error = %e, "enterprise directory not rebuilt");
     }
     let pushed = !req.push.is_empty();
-    let resp = state.sync.sync(device, req).await?;
+    let resp = state.sync.sync(&session, req).await?;
     if pushed {
         state.backoffice.directory_pushed(&region);
     }

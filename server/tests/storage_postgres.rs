@@ -148,8 +148,10 @@ fn record_write(id: &RecordId, round: u8, n: u8, snapshot: bool) -> RecordWrite 
 
 /// A guard on round trips, counted rather than timed: a push stores each record in a bounded
 /// number of statements, with one transaction (begin, lock, commit) for the push, and a pull
-/// reads a page and the records it needs whole in one statement each. A change that adds a
-/// statement to the sync path fails here.
+/// reads a page and the records it needs whole in one statement each. What a sync request
+/// reads besides is one statement each: its caller with the group's revoked devices, the
+/// pushed records' rows with their changes since the copies held loaded, the cursor's change
+/// with the first page. A change that adds a statement to the sync path fails here.
 #[tokio::test]
 async fn a_push_and_a_pull_run_a_bounded_number_of_statements() {
     let (storage, _db, client) = counted_postgres().await;
@@ -159,20 +161,19 @@ async fn a_push_and_a_pull_run_a_bounded_number_of_statements() {
         records,
     };
 
-    // Four new records with their snapshots in one push: begin, the lock, the push's
-    // savepoint, commit; per record the look for its stored header, its creation, its
-    // changes, its snapshot.
+    // Four new records with their snapshots in one push: begin, the lock, commit; per record
+    // the look for its stored header, its creation, its changes, its snapshot.
     let before = statements_run(&client).await;
     let creating = push(ids.iter().map(|id| record_write(id, 1, 3, true)).collect());
     storage.store_push(&creating).await.expect("create");
     let ran = statements_run(&client).await - before;
     assert!(
-        ran <= 4 + 4 * 4,
+        ran <= 3 + 4 * 4,
         "a push creating 4 records ran {ran} statements"
     );
 
-    // Pushes of one stored record each, one after another: begin, lock, savepoint, the
-    // record's changes with its stored header, commit.
+    // Pushes of one stored record each, one after another: begin, lock, the record's changes
+    // with its stored header, commit.
     let before = statements_run(&client).await;
     let mut pushes = 0;
     for round in 2..7 {
@@ -184,7 +185,7 @@ async fn a_push_and_a_pull_run_a_bounded_number_of_statements() {
     }
     let ran = statements_run(&client).await - before;
     assert!(
-        ran <= 5 * pushes,
+        ran <= 4 * pushes,
         "{pushes} pushes of one stored record ran {ran} statements"
     );
 
@@ -206,6 +207,28 @@ async fn a_push_and_a_pull_run_a_bounded_number_of_statements() {
     );
     let ran = statements_run(&client).await - before;
     assert_eq!(ran, 2, "a scan and 4 whole records ran {ran} statements");
+
+    // The rest of a sync request: its caller (an unknown token reads the same), the pushed
+    // records' rows with their new changes, the cursor's change with the first page.
+    let before = statements_run(&client).await;
+    let session = storage.device_session(&[7; 32]).await.expect("session");
+    assert_eq!(session, None);
+    let since = storage
+        .documents_since(&[(ids[0].clone(), Some(page[40].seq)), (ids[1].clone(), None)])
+        .await
+        .expect("rows");
+    assert_eq!(since.len(), 2);
+    let from = ScanQuery {
+        after: page[40].seq,
+        ..query
+    };
+    let (at, rest) = storage.scan_from(&from, 1000).await.expect("scan");
+    assert_eq!((at, rest.len()), (Some(page[40].hash), 11));
+    let ran = statements_run(&client).await - before;
+    assert_eq!(
+        ran, 3,
+        "a session, the rows with their changes and a checked scan ran {ran} statements"
+    );
     storage.close().await.expect("close");
 }
 

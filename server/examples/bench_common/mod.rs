@@ -122,11 +122,11 @@ pub async fn capture_and_sync(
                 .collect(),
         })
         .collect();
-    let principal = state.devices.authenticate(&enrolled.token).await?;
+    let session = state.devices.session(&enrolled.token).await?;
     state
         .sync
         .sync(
-            principal.device()?,
+            &session,
             SyncRequest {
                 cursor: None,
                 push,

@@ -192,6 +192,16 @@ pub struct DeviceRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A device found by its token, with the revoked devices of its group: what a sync needs to
+/// know of its caller, read together ([`SyncStorage::device_session`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSession {
+    /// The device (revoked ones too: the caller decides).
+    pub device: DeviceRecord,
+    /// The revoked devices of its group (region and group of its scope), in id order.
+    pub revoked: Vec<DeviceId>,
+}
+
 /// What the server knows of a record without loading it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocMeta {
@@ -349,6 +359,10 @@ pub trait SyncStorage: Send + Sync + 'static {
 
     /// The device holding a token (revoked ones too: the caller decides).
     async fn device_by_token(&self, token_hash: &Hash) -> StorageResult<Option<DeviceRecord>>;
+    /// The device holding a token (revoked ones too: the caller decides) with the revoked
+    /// devices of its group, as [`revoked_devices`](Self::revoked_devices) lists them, read
+    /// together (one statement on PostgreSQL). Nothing of it is kept: each call reads both.
+    async fn device_session(&self, token_hash: &Hash) -> StorageResult<Option<DeviceSession>>;
     /// Every device, by enrollment time.
     async fn list_devices(&self) -> StorageResult<Vec<DeviceRecord>>;
     /// Revokes a device; `false` if there is no such device. Revoking twice keeps the first time.
@@ -360,6 +374,13 @@ pub trait SyncStorage: Send + Sync + 'static {
 
     /// What is known of these records (unknown ids are simply absent).
     async fn documents(&self, ids: &[RecordId]) -> StorageResult<Vec<DocMeta>>;
+    /// What is known of these records, in the order asked (unknown ids are absent), each
+    /// with its changes stored after the `seq` given with it, in `seq` order (none read for
+    /// `None`), read together (one statement on PostgreSQL, one snapshot of the database).
+    async fn documents_since(
+        &self,
+        wanted: &[(RecordId, Option<u64>)],
+    ) -> StorageResult<Vec<(DocMeta, Vec<StoredChange>)>>;
     /// A record's snapshot and trailing changes, or `None`.
     async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>>;
     /// Several records' full documents in one round trip, in the order asked (unknown ids
@@ -377,6 +398,14 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn change_hash_at(&self, seq: u64) -> StorageResult<Option<Hash>>;
     /// The first `limit` changes matching `query`, in `seq` order.
     async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>>;
+    /// The hash of the change at `query.after` (a cursor's change: `None` if there is none)
+    /// and the first `limit` changes matching `query`, as [`scan`](Self::scan) reads them,
+    /// read together (one statement on PostgreSQL).
+    async fn scan_from(
+        &self,
+        query: &ScanQuery,
+        limit: u32,
+    ) -> StorageResult<(Option<Hash>, Vec<ScanRow>)>;
     /// Waits for the work in flight, makes every acknowledged write durable where a backup of
     /// the database alone finds it, and releases the connections. Later calls fail with
     /// `Backend`; closing twice is harmless.

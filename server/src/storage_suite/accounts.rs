@@ -141,3 +141,74 @@ pub async fn revoking_a_device_keeps_the_first_time(storage: &dyn SyncStorage) {
         "another group's list"
     );
 }
+
+/// A device session: the device of a token with its group's revoked devices (in id order,
+/// another group's left out), the revoked device's own session too (the caller refuses it);
+/// an unknown token has none.
+pub async fn a_device_session_reads_the_device_with_its_groups_revoked_devices(
+    storage: &dyn SyncStorage,
+) {
+    for (g, region) in [("g1", "hebei"), ("g2", "hebei")] {
+        storage
+            .create_group(&group(g, region))
+            .await
+            .expect("group");
+    }
+    let (caller, token) = enrolled(storage, "g1", 11).await;
+    let session = storage
+        .device_session(&token)
+        .await
+        .expect("session")
+        .expect("found");
+    assert_eq!(
+        Some(&session.device),
+        storage
+            .device_by_token(&token)
+            .await
+            .expect("device")
+            .as_ref()
+    );
+    assert!(session.revoked.is_empty(), "nobody revoked yet");
+    let (a, a_token) = enrolled(storage, "g1", 12).await;
+    let (b, _) = enrolled(storage, "g1", 13).await;
+    let (elsewhere, _) = enrolled(storage, "g2", 14).await;
+    for id in [&a, &b, &elsewhere] {
+        assert!(storage.revoke_device(id, 70).await.expect("revoke"));
+    }
+    let mut both = vec![a.clone(), b];
+    both.sort();
+    let session = storage
+        .device_session(&token)
+        .await
+        .expect("session")
+        .expect("found");
+    assert_eq!(session.device.id, caller);
+    assert_eq!(session.device.revoked_at, None);
+    assert_eq!(
+        session.revoked, both,
+        "its group's revoked devices, in id order"
+    );
+    assert_eq!(
+        session.revoked,
+        storage
+            .revoked_devices(&session.device.scope)
+            .await
+            .expect("revoked"),
+        "the list revoked_devices reads"
+    );
+    let revoked = storage
+        .device_session(&a_token)
+        .await
+        .expect("session")
+        .expect("a revoked device is found");
+    assert_eq!(
+        (revoked.device.id, revoked.device.revoked_at),
+        (a, Some(70))
+    );
+    assert_eq!(revoked.revoked, both);
+    assert_eq!(
+        storage.device_session(&[0x5a; 32]).await.expect("session"),
+        None,
+        "an unknown token"
+    );
+}

@@ -444,3 +444,125 @@ pub async fn multi_megabyte_values_round_trip(storage: &dyn SyncStorage) {
     let rows = storage.scan(&q, 10).await.expect("scan");
     assert!(rows.len() == 1 && rows[0].data.as_deref() == Some(&big[..]));
 }
+
+/// Records' rows with their changes after a given `seq`, in the order asked: a record asked
+/// without a `seq` comes without changes, an unknown one is left out, one asked twice comes
+/// twice.
+pub async fn documents_since_reads_rows_with_the_changes_after_each_seq(storage: &dyn SyncStorage) {
+    let scope = Scope::group("hebei", "g1");
+    let (a, b) = (
+        record(RecordKind::Visit, scope.clone(), 4),
+        record(RecordKind::Visit, scope.clone(), 3),
+    );
+    push(storage, None, vec![a.clone(), b.clone()]).await;
+    let (a_id, b_id) = (a.header.id.clone(), b.header.id.clone());
+    let a_seqs = seqs_of(storage, &a_id).await;
+    let wanted = [
+        (b_id.clone(), None),
+        (RecordId::random(), Some(0)),
+        (a_id.clone(), Some(a_seqs[1])),
+        (b_id.clone(), Some(0)),
+    ];
+    let found = storage.documents_since(&wanted).await.expect("read");
+    let metas = storage
+        .documents(&[b_id.clone(), a_id.clone(), b_id.clone()])
+        .await
+        .expect("documents");
+    assert_eq!(
+        found.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+        metas,
+        "the rows `documents` reads, in the order asked, the unknown one left out"
+    );
+    assert!(found[0].1.is_empty(), "no seq given: no changes read");
+    assert_eq!(
+        found[1].1,
+        storage
+            .changes_after(&a_id, a_seqs[1])
+            .await
+            .expect("changes"),
+    );
+    assert_eq!(found[1].1.len(), 2);
+    assert_eq!(
+        found[2].1.iter().map(|c| c.hash).collect::<Vec<_>>(),
+        b.changes.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+        "every change of b, in seq order"
+    );
+    let last = *a_seqs.last().expect("a seq");
+    let caught_up = storage
+        .documents_since(&[(a_id, Some(last))])
+        .await
+        .expect("read");
+    assert!(caught_up[0].1.is_empty(), "nothing after the last change");
+    assert!(
+        storage
+            .documents_since(&[])
+            .await
+            .expect("read nothing")
+            .is_empty()
+    );
+}
+
+/// A scan from a cursor reads the hash of the change at the cursor with the page: the page
+/// is the one `scan` reads, the hash the one `change_hash_at` finds, also when the page is
+/// empty; no change at the position: no hash.
+pub async fn a_scan_from_a_cursor_reads_the_change_at_it_with_the_page(storage: &dyn SyncStorage) {
+    let scope = Scope::group("hebei", "g1");
+    push(
+        storage,
+        None,
+        (0..3)
+            .map(|_| record(RecordKind::Visit, scope.clone(), 2))
+            .collect(),
+    )
+    .await;
+    // Another group's change: the cursor's check reads the log, not the scope.
+    push(
+        storage,
+        None,
+        vec![record(RecordKind::Visit, Scope::group("hebei", "g2"), 1)],
+    )
+    .await;
+    let all = storage
+        .scan(
+            &ScanQuery {
+                scope: scope.clone(),
+                after: 0,
+                reader: None,
+            },
+            100,
+        )
+        .await
+        .expect("scan");
+    assert_eq!(all.len(), 6);
+    let from = |after| ScanQuery {
+        scope: scope.clone(),
+        after,
+        reader: None,
+    };
+    let (at, page) = storage.scan_from(&from(0), 100).await.expect("scan");
+    assert_eq!(
+        (at, page.as_slice()),
+        (None, all.as_slice()),
+        "no change at 0"
+    );
+    let cursor = all[2].seq;
+    let (at, page) = storage.scan_from(&from(cursor), 2).await.expect("scan");
+    assert_eq!(at, Some(all[2].hash));
+    assert_eq!(at, storage.change_hash_at(cursor).await.expect("hash"));
+    assert_eq!(
+        page,
+        storage.scan(&from(cursor), 2).await.expect("scan"),
+        "the page scan reads, to its limit"
+    );
+    assert_eq!(
+        page.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [all[3].seq, all[4].seq]
+    );
+    let last = all[5].seq;
+    let (at, page) = storage.scan_from(&from(last), 100).await.expect("scan");
+    assert_eq!(at, Some(all[5].hash), "the hash with an empty page");
+    assert!(page.is_empty());
+    let beyond = last + 1000;
+    let (at, page) = storage.scan_from(&from(beyond), 100).await.expect("scan");
+    assert_eq!((at, page.len()), (None, 0), "no change there");
+}

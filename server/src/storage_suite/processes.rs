@@ -259,3 +259,79 @@ pub async fn two_processes_creating_one_record_store_it_once(open: &Processes) {
     }
     close_all(&storages).await;
 }
+
+/// What a sync reads of its caller and of the records it holds loaded is read from the
+/// database on every call, never kept by a process: a device revoked through one process is
+/// refused by the next session read through another, and changes one process stores are in
+/// the next `documents_since` and `scan_from` of another.
+pub async fn what_one_process_writes_is_in_the_next_sync_read_of_another(open: &Processes) {
+    let storages = open_many(open, 2).await;
+    let (one, other) = (&storages[0], &storages[1]);
+    one.create_group(&group("g1", "hebei"))
+        .await
+        .expect("group");
+    let (caller, token) = super::enrolled(one.as_ref(), "g1", 21).await;
+    let (teammate, teammate_token) = super::enrolled(one.as_ref(), "g1", 22).await;
+    let session = other
+        .device_session(&teammate_token)
+        .await
+        .expect("session")
+        .expect("found");
+    assert_eq!(session.device.revoked_at, None);
+    assert!(one.revoke_device(&teammate, 80).await.expect("revoke"));
+    let session = other
+        .device_session(&teammate_token)
+        .await
+        .expect("session")
+        .expect("found");
+    assert_eq!(
+        session.device.revoked_at,
+        Some(80),
+        "revoked at once elsewhere"
+    );
+    let session = other
+        .device_session(&token)
+        .await
+        .expect("session")
+        .expect("found");
+    assert_eq!(
+        (session.device.id, session.revoked),
+        (caller, vec![teammate])
+    );
+
+    let scope = Scope::group("hebei", "g1");
+    let r = record(RecordKind::Visit, scope.clone(), 4);
+    let (first, rest) = r.changes.split_at(2);
+    let write = |changes: &[([u8; 32], Vec<u8>)]| PushWrite {
+        pushed_by: None,
+        records: vec![RecordWrite {
+            changes: changes.to_vec(),
+            ..r.clone()
+        }],
+    };
+    other.store_push(&write(first)).await.expect("first half");
+    let held = other
+        .documents_since(&[(r.header.id.clone(), Some(0))])
+        .await
+        .expect("read");
+    let seq = held[0].1.last().expect("a change").seq;
+    one.store_push(&write(rest)).await.expect("second half");
+    let caught_up = other
+        .documents_since(&[(r.header.id.clone(), Some(seq))])
+        .await
+        .expect("read");
+    assert_eq!(
+        caught_up[0].1.iter().map(|c| c.hash).collect::<Vec<_>>(),
+        rest.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+        "the other process's changes"
+    );
+    let query = ScanQuery {
+        scope,
+        after: seq,
+        reader: None,
+    };
+    let (at, page) = other.scan_from(&query, 100).await.expect("scan");
+    assert_eq!(at, Some(held[0].1[1].hash));
+    assert_eq!(page.len(), 2, "the other process's changes are scanned");
+    close_all(&storages).await;
+}

@@ -10,10 +10,10 @@ use siteproof_core::RecordId;
 use siteproof_core::record_check::Touched;
 use siteproof_core::sync::wire::{Ack, PushRecord};
 
-use super::doc_cache::{CachedDoc, load_current};
+use super::doc_cache::{CachedDoc, catch_up_or_load};
 use super::{SyncService, push};
 use crate::error::{Error, Result};
-use crate::storage::{DeviceRecord, DocMeta, PushWrite, RecordWrite};
+use crate::storage::{DeviceRecord, DocMeta, PushWrite, RecordWrite, StoredChange};
 
 impl SyncService {
     /// Stores `push` (all of it or none) for `device`, whose group's revoked devices are
@@ -29,15 +29,24 @@ impl SyncService {
         }
         let parsed = push::parse(push)?;
         let ids: Vec<RecordId> = parsed.iter().map(|r| r.id.clone()).collect();
-        let metas: HashMap<RecordId, _> = self
-            .storage
-            .documents(&ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.header.id.clone(), m))
-            .collect();
         let mut guards: HashMap<RecordId, _> =
             self.cache.lock_all(&ids).await?.into_iter().collect();
+        // The records' rows and, for each one held loaded, the changes stored after it
+        // (another process's too), read together while the slots are locked.
+        let wanted: Vec<(RecordId, Option<u64>)> = ids
+            .iter()
+            .map(|id| {
+                let held = guards.get(id).and_then(|entry| entry.as_ref());
+                (id.clone(), held.map(|cached| cached.seq))
+            })
+            .collect();
+        let mut rows: HashMap<RecordId, (DocMeta, Vec<StoredChange>)> = self
+            .storage
+            .documents_since(&wanted)
+            .await?
+            .into_iter()
+            .map(|(meta, changes)| (meta.header.id.clone(), (meta, changes)))
+            .collect();
         let mut writes = Vec::with_capacity(parsed.len());
         let keep_loaded = ids.len() <= self.limits.keep_loaded_up_to;
         let mut outcome = Ok(());
@@ -50,12 +59,13 @@ impl SyncService {
                 ));
                 break;
             };
-            let existing = metas.get(&record.id);
+            let existing = rows.remove(&record.id);
+            let is_stored = existing.is_some();
             let step = match existing {
-                Some(meta) => match push::authorize(device, &meta.header) {
+                Some((meta, changes)) => match push::authorize(device, &meta.header) {
                     Err(e) => Err(e),
                     Ok(()) => {
-                        self.validate_existing(device, meta, entry, record, revoked)
+                        self.validate_existing(device, &meta, entry, changes, record, revoked)
                             .await
                     }
                 },
@@ -70,7 +80,7 @@ impl SyncService {
             // stored one (which passed) where the changes write.
             let step = match (step, entry.as_ref()) {
                 (Ok(write), Some(cached)) => {
-                    let touched = if existing.is_some() && !self.limits.check_whole_records {
+                    let touched = if is_stored && !self.limits.check_whole_records {
                         Touched::of(&cached.doc, &record.changes)
                     } else {
                         Touched::everything()
@@ -161,15 +171,18 @@ impl SyncService {
             .collect())
     }
 
+    /// `changes`: the record's changes stored after the loaded entry's `seq`, read with its
+    /// row (none when the entry was empty: the record is then loaded whole).
     async fn validate_existing(
         &self,
         device: &DeviceRecord,
         meta: &DocMeta,
         entry: &mut Option<CachedDoc>,
+        changes: Vec<StoredChange>,
         record: &push::ParsedRecord,
         revoked: &[siteproof_core::DeviceId],
     ) -> Result<RecordWrite> {
-        if !load_current(self.storage.as_ref(), &record.id, entry).await? {
+        if !catch_up_or_load(self.storage.as_ref(), &record.id, entry, changes).await? {
             return Err(Error::Internal(format!("record {} vanished", record.id)));
         }
         let cached = entry

@@ -176,8 +176,15 @@ async fn run(
                 }
             };
             let result = async {
-                if load_current(storage.as_ref(), &id, &mut entry).await?
-                    && let Some(cached) = entry.as_mut()
+                // A record held loaded is saved as this process holds it: every change up to
+                // its `seq` is in it, which is all a snapshot at that `seq` must hold (later
+                // ones, another process's too, stay in the log after it). Reading the log
+                // again would cost a statement per compaction for changes the next push
+                // reads anyway. A record no longer held is loaded whole.
+                if entry.is_none() && !load_current(storage.as_ref(), &id, &mut entry).await? {
+                    return Ok(());
+                }
+                if let Some(cached) = entry.as_mut()
                     && cached.wants_snapshot()
                 {
                     refresh_snapshot(storage.as_ref(), &id, cached).await?;
@@ -196,14 +203,12 @@ async fn run(
     }
 }
 
-/// Catches the entry up with storage and stores a fresh snapshot of it.
+/// Stores a fresh snapshot of the entry, at its `seq`.
 pub(crate) async fn refresh_snapshot(
     storage: &dyn SyncStorage,
     id: &RecordId,
     cached: &mut CachedDoc,
 ) -> Result<()> {
-    let changes = storage.changes_after(id, cached.seq).await?;
-    cached.catch_up(changes)?;
     let bytes = cached.save();
     storage.put_snapshot(id, cached.seq, &bytes).await?;
     cached.saved_as_snapshot(bytes.len());

@@ -193,9 +193,23 @@ pub(crate) async fn load_current(
     id: &RecordId,
     entry: &mut Option<CachedDoc>,
 ) -> Result<bool> {
+    let changes = match entry {
+        Some(cached) => storage.changes_after(id, cached.seq).await?,
+        None => Vec::new(),
+    };
+    catch_up_or_load(storage, id, entry, changes).await
+}
+
+/// As [`load_current`], with the record's changes stored after the entry's `seq` read
+/// already (`changes`, ignored when the entry is empty: the record is then loaded whole).
+pub(crate) async fn catch_up_or_load(
+    storage: &dyn SyncStorage,
+    id: &RecordId,
+    entry: &mut Option<CachedDoc>,
+    changes: Vec<StoredChange>,
+) -> Result<bool> {
     match entry {
         Some(cached) => {
-            let changes = storage.changes_after(id, cached.seq).await?;
             if let Err(e) = cached.catch_up(changes) {
                 *entry = None;
                 return Err(e);

@@ -18,7 +18,7 @@ use siteproof_core::sync::wire::{Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Reads, Visibility};
-use crate::storage::{DeviceRecord, FullDocument, ScanQuery, SyncStorage};
+use crate::storage::{DeviceRecord, DeviceSession, FullDocument, ScanQuery, ScanRow, SyncStorage};
 use compactor::Compactor;
 use content::ContentCheck;
 use doc_cache::{CachedDoc, DocCache, load_current};
@@ -125,15 +125,19 @@ impl SyncService {
     }
 
     /// One round trip: stores the push (all of it or, on any error, none of it), then returns
-    /// one page of what changed in the device's scope since its cursor.
-    pub async fn sync(&self, device: &DeviceRecord, req: SyncRequest) -> Result<SyncResponse> {
+    /// one page of what changed in the device's scope since its cursor. `session` is the
+    /// device with its group's revoked devices, read with its token.
+    pub async fn sync(&self, session: &DeviceSession, req: SyncRequest) -> Result<SyncResponse> {
+        let DeviceSession { device, revoked } = session;
         // Refused before the push is stored: a refused sync stores nothing.
         self.limits.check(&req)?;
-        // Read once: the push refuses their changes, and the response lists them.
-        let revoked = self.storage.revoked_devices(&device.scope).await?;
-        let acked = self.push(device, req.push, &revoked).await?;
+        // The push refuses their changes, and the response lists them.
+        let acked = self.push(device, req.push, revoked).await?;
         let epoch = self.storage.epoch().await?;
-        let (after, reset) = self.resolve_cursor(&epoch, req.cursor.as_ref()).await?;
+        // The log is read from the cursor before any record is read whole: a record sent
+        // whole then holds every change of it the page's rows cover.
+        let (query, reset, first_rows) =
+            self.start_pull(device, &epoch, req.cursor.as_ref()).await?;
         // A device without a valid cursor is treated as knowing nothing, its own changes included.
         let knows_nothing = req.cursor.is_none() || reset;
         let reads = Reads::announced(&req.reads);
@@ -162,12 +166,7 @@ impl SyncService {
         }
         // The next cursor covers the newly announced kinds once their records went out.
         let cursor_reads = if all_first_sent { reads } else { covered };
-        let query = ScanQuery {
-            scope: device.scope.clone(),
-            after,
-            reader: (!knows_nothing).then(|| device.id.clone()),
-        };
-        let more = self.fill(&mut page, query).await?;
+        let more = self.fill(&mut page, query, first_rows).await?;
         let mut cursor = match (page.last, req.cursor) {
             (Some((seq, hash)), _) => Cursor {
                 epoch,
@@ -191,26 +190,47 @@ impl SyncService {
             more,
             reset,
             // Devices keep the list to refuse revoked teammates as peers.
-            revoked: Some(revoked),
+            revoked: Some(revoked.clone()),
             certificate: renewal::renewed_certificate(self.storage.as_ref(), device).await?,
         })
     }
 
-    /// The position to pull from, and whether the cursor had to be dropped.
-    async fn resolve_cursor(&self, epoch: &str, cursor: Option<&Cursor>) -> Result<(u64, bool)> {
-        let Some(c) = cursor else {
-            return Ok((0, false));
+    /// Where the pull starts (the scan's query), whether the cursor had to be dropped, and
+    /// the first rows of the log from there. A cursor's change is checked with those rows,
+    /// in one storage call; a cursor that does not hold is dropped and the log read again
+    /// from its start.
+    async fn start_pull(
+        &self,
+        device: &DeviceRecord,
+        epoch: &str,
+        cursor: Option<&Cursor>,
+    ) -> Result<(ScanQuery, bool, Vec<ScanRow>)> {
+        let query = |after, knows_nothing: bool| ScanQuery {
+            scope: device.scope.clone(),
+            after,
+            reader: (!knows_nothing).then(|| device.id.clone()),
         };
-        if c.epoch != epoch {
-            return Ok((0, true));
-        }
-        if c.seq == 0 {
-            return Ok((0, !c.check.is_empty()));
-        }
-        match self.storage.change_hash_at(c.seq).await? {
-            Some(hash) if hash[..] == c.check[..] => Ok((c.seq, false)),
-            _ => Ok((0, true)),
-        }
+        let limit = self.limits.scan_batch;
+        let reset = match cursor {
+            None => {
+                let query = query(0, true);
+                let rows = self.storage.scan(&query, limit).await?;
+                return Ok((query, false, rows));
+            }
+            Some(c) if c.epoch != epoch => true,
+            Some(c) if c.seq == 0 => !c.check.is_empty(),
+            Some(c) => {
+                let query = query(c.seq, false);
+                let (at_cursor, rows) = self.storage.scan_from(&query, limit).await?;
+                if at_cursor.is_some_and(|hash| hash[..] == c.check[..]) {
+                    return Ok((query, false, rows));
+                }
+                true
+            }
+        };
+        let query = query(0, reset);
+        let rows = self.storage.scan(&query, limit).await?;
+        Ok((query, reset, rows))
     }
 
     async fn check_need_full(
@@ -288,11 +308,21 @@ impl SyncService {
         Ok(docs)
     }
 
-    /// Fills the page from the log; `true` if more is waiting.
-    async fn fill(&self, page: &mut Page, mut query: ScanQuery) -> Result<bool> {
+    /// Fills the page from the log, starting with `rows` (the first batch `query` read);
+    /// `true` if more is waiting.
+    async fn fill(
+        &self,
+        page: &mut Page,
+        mut query: ScanQuery,
+        rows: Vec<ScanRow>,
+    ) -> Result<bool> {
         let mut fetched: HashMap<RecordId, FullDocument> = HashMap::new();
+        let mut next = Some(rows);
         loop {
-            let rows = self.storage.scan(&query, self.limits.scan_batch).await?;
+            let rows = match next.take() {
+                Some(rows) => rows,
+                None => self.storage.scan(&query, self.limits.scan_batch).await?,
+            };
             let exhausted = rows.len() < self.limits.scan_batch as usize;
             let mut i = 0;
             while i < rows.len() {
@@ -410,20 +440,13 @@ mod tests {
             .collect()
     }
 
-    /// Each read or write sent to another thread costs two thread wake-ups, more CPU than
-    /// the lookups themselves. A sync that pushes ten answers to a record the server holds
-    /// and pulls its group's news sends three: the commit, the pull's scan and the write of
-    /// the record's new snapshot (in the background). The record's row, the revoked devices,
-    /// the record's changes since it was cached and the cursor's change are looked up where
-    /// the request runs (before: ten, two of them reads of an empty list, and the token's
-    /// lookup in front of the service an eleventh).
     /// A service over a fresh SQLite storage, a phone of group g1 holding the template, and
     /// its visit, stored by a first sync.
     struct Held {
         _dir: tempfile::TempDir,
         sqlite: SqliteStorage,
         service: SyncService,
-        device: DeviceRecord,
+        session: DeviceSession,
         phone: Store,
         visit: RecordId,
         cursor: Cursor,
@@ -471,8 +494,12 @@ mod tests {
                 })
                 .expect("visit");
             let push = push_of(&mut phone, &visit);
+            let session = DeviceSession {
+                device,
+                revoked: Vec::new(),
+            };
             let first = service
-                .sync(&device, request(push, None))
+                .sync(&session, request(push, None))
                 .await
                 .expect("first sync");
             service.settle().await;
@@ -480,7 +507,7 @@ mod tests {
                 _dir: dir,
                 sqlite,
                 service,
-                device,
+                session,
                 phone,
                 visit,
                 cursor: first.cursor,
@@ -506,7 +533,7 @@ mod tests {
             let push = push_of(&mut self.phone, &self.visit);
             let response = self
                 .service
-                .sync(&self.device, request(push, Some(self.cursor.clone())))
+                .sync(&self.session, request(push, Some(self.cursor.clone())))
                 .await
                 .expect("sync");
             self.service.settle().await;
@@ -543,11 +570,11 @@ mod tests {
 
     /// Each read or write sent to another thread costs two thread wake-ups, more CPU than
     /// the lookups themselves. A sync that pushes ten answers to a record the server holds
-    /// and pulls its group's news sends three: the commit, the pull's scan and the write of
-    /// the record's new snapshot (in the background). The record's row, the revoked devices,
-    /// the record's changes since it was cached and the cursor's change are looked up where
-    /// the request runs (before: ten, two of them reads of an empty list, and the token's
-    /// lookup in front of the service an eleventh).
+    /// and pulls its group's news sends three: the commit, the pull's scan (the cursor's
+    /// change read with it) and the write of the record's new snapshot (in the background).
+    /// The record's row, with its changes since it was cached, is looked up where the request
+    /// runs; the revoked devices come with the token's lookup in front of the service (before:
+    /// ten, two of them reads of an empty list, and the token's lookup an eleventh).
     #[tokio::test]
     async fn a_sync_of_ten_answers_to_a_held_record_sends_three_storage_calls_to_other_threads() {
         let mut held = Held::new().await;

@@ -11,9 +11,10 @@
 //! 5. with `--pull [N]` instead (N = 10,000 by default; nothing else runs): a fresh device
 //!    pulling N visits in a process of its own while it captures: time, its own peak RSS,
 //!    how long captures waited for the store (`sync_bench/big_pull.rs`).
-//! 6. with `--scale-out` instead: the 100-device load of phase 3c on SQLite with one server
-//!    process, on PostgreSQL with one, and on PostgreSQL with two (devices split between
-//!    them), in one run: changes/s, p50/p99, each server's peak RSS
+//! 6. with `--scale-out [--rounds N]` instead: the 100-device load of phase 3c on SQLite with
+//!    one server process, on PostgreSQL with one, and on PostgreSQL with two (devices split
+//!    between them), in one run, N phases each taking turns (medians reported): changes/s,
+//!    p50/p99, CPU per change, statements per request, each server's peak RSS
 //!    (`sync_bench/scale_out.rs`; needs `SITEPROOF_TEST_DATABASE_URL`, see there).
 //!
 //! Phases 3c and 3d print the server's CPU per synced change; each target line says `ok` or
@@ -114,7 +115,7 @@ fn main() {
             };
             serve(&dir, args.iter().any(|a| a == "--check-whole"), database);
         }
-        Some("--scale-out") => scale_out::run(),
+        Some("--scale-out") => scale_out::run(&args),
         Some("--compare-check") => {
             println!("== server checks every pushed record whole ==");
             let whole = run(true);
@@ -132,7 +133,7 @@ fn main() {
         }
         Some("--help" | "-h") => {
             println!(
-                "sync-bench [--compare-check | --pull [N] | --scale-out]: see the top of tests/src/bin/sync_bench.rs"
+                "sync-bench [--compare-check | --pull [N] | --scale-out [--rounds N]]: see the top of tests/src/bin/sync_bench.rs"
             )
         }
         _ => {
@@ -435,7 +436,7 @@ fn run(check_whole: bool) -> Figures {
     // 3c/3d: the same traffic from a load generator: each device's captures are made
     // beforehand and only their sync requests are sent, so the 2 cores serve the server
     // (on a real deployment the devices are phones, not threads beside it).
-    let traffic = pre_made_traffic(&mut devices, |_| url.clone());
+    let traffic = pre_made_traffic(&mut devices, ROUNDS, |_| url.clone());
     fig.gen_closed = generate(&traffic, &[pid], None);
     fig.gen_paced = generate(
         &traffic,
@@ -642,17 +643,18 @@ struct Traffic {
     rounds: Vec<Vec<PushRecord>>,
 }
 
-/// Makes each device's [`ROUNDS`] rounds of answers beforehand (acknowledged locally), for
+/// Makes each device's `rounds` rounds of answers beforehand (acknowledged locally), for
 /// [`generate`] to send; device `d` syncs with `url(d)`.
 fn pre_made_traffic(
     devices: &mut [(Store, RecordId)],
+    rounds: usize,
     url: impl Fn(usize) -> String,
 ) -> Vec<Traffic> {
     devices
         .iter_mut()
         .enumerate()
         .map(|(d, (store, visit))| {
-            let rounds = (0..ROUNDS)
+            let rounds = (0..rounds)
                 .map(|round| {
                     answer_round(store, visit, round, &format!("g d{d}"));
                     let pending = store.pending_changes(10).expect("pending");
@@ -681,10 +683,52 @@ fn pre_made_traffic(
 }
 
 /// Sends each device's pre-made rounds as sync requests, from one thread per device, closed
-/// loop or paced like [`load`]. Each request carries the device's cursor as the device's own
+/// loop or paced like [`load`], and prints the figures. Each request carries the device's cursor as the device's own
 /// sync would (without it every device would first pull its group's records whole): the
 /// first the one its store holds or the last run left, each next one the previous response's.
 fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load {
+    let (load, lat) = send_rounds(traffic, pids, period, 0..ROUNDS);
+    let n = traffic.len();
+    let (per_s, server_cpu) = (load.per_s, load.server_cpu_s);
+    let changes = n * ROUNDS * CHANGES_PER_ROUND;
+    let wall = Duration::from_secs_f64(changes as f64 / per_s);
+    let pct = |p: f64| percentile(&lat, p);
+    let label = match period {
+        None => "3c generator, closed loop".to_string(),
+        Some(p) => format!("3d generator, paced: one sync per device every {p:.0?}"),
+    };
+    let cpu_ms = server_cpu * 1e3 / changes as f64;
+    println!(
+        "[{label}] {n} devices x {ROUNDS} syncs: {changes} changes in {wall:.2?} = {per_s:.0} changes/s; latency p50 {:.1?}, p99 {:.1?}; server CPU {server_cpu:.2} s = {cpu_ms:.3} ms per change",
+        pct(0.50),
+        pct(0.99)
+    );
+    let cpu = format!(
+        "CPU per change <= {CPU_PER_CHANGE_TARGET_MS} ms: {}",
+        verdict(cpu_ms <= CPU_PER_CHANGE_TARGET_MS)
+    );
+    match period {
+        None => println!(
+            "    targets: {cpu}; >= {CLOSED_LOOP_TARGET_PER_S:.0} changes/s: {}; p99 < {CLOSED_LOOP_P99_TARGET:?}: {}",
+            verdict(per_s >= CLOSED_LOOP_TARGET_PER_S),
+            verdict(pct(0.99) < CLOSED_LOOP_P99_TARGET)
+        ),
+        Some(_) => println!(
+            "    targets: {cpu}; p99 < {PACED_P99_TARGET:?}: {}",
+            verdict(pct(0.99) < PACED_P99_TARGET)
+        ),
+    }
+    load
+}
+
+/// Sends rounds `rounds` of each device's pre-made traffic (see [`generate`]) without
+/// printing; the load's figures and every request's latency, sorted.
+fn send_rounds(
+    traffic: &[Traffic],
+    pids: &[u32],
+    period: Option<Duration>,
+    rounds: std::ops::Range<usize>,
+) -> (Load, Vec<Duration>) {
     let http = reqwest::blocking::Client::new();
     let latencies = Mutex::new(Vec::new());
     let barrier = Barrier::new(traffic.len());
@@ -703,16 +747,17 @@ fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load
                         url,
                         token,
                         cursor,
-                        rounds,
+                        rounds: made,
                     },
                 )| {
                     let (http, latencies, barrier) = (&http, &latencies, &barrier);
+                    let range = rounds.clone();
                     scope.spawn(move || {
                         barrier.wait();
                         let start = Instant::now();
                         let mut next: Option<Cursor> = cursor.lock().expect("lock").clone();
                         let mut acked = 0;
-                        for (round, push) in rounds.iter().enumerate() {
+                        for (round, push) in made[range].iter().enumerate() {
                             if let Some(period) = period {
                                 let due = period.mul_f64(round as f64 + d as f64 / n as f64);
                                 if let Some(wait) = due.checked_sub(start.elapsed()) {
@@ -757,44 +802,19 @@ fn generate(traffic: &[Traffic], pids: &[u32], period: Option<Duration>) -> Load
     let server_cpu = servers_cpu() - server_cpu0;
     let mut lat = latencies.into_inner().expect("lock");
     lat.sort();
-    let pct = |p: f64| percentile(&lat, p);
-    let label = match period {
-        None => "3c generator, closed loop".to_string(),
-        Some(p) => format!("3d generator, paced: one sync per device every {p:.0?}"),
-    };
-    let per_s = changes as f64 / wall.as_secs_f64();
-    let cpu_ms = server_cpu * 1e3 / changes as f64;
-    println!(
-        "[{label}] {n} devices x {ROUNDS} syncs: {changes} changes in {wall:.2?} = {per_s:.0} changes/s; latency p50 {:.1?}, p99 {:.1?}; server CPU {server_cpu:.2} s = {cpu_ms:.3} ms per change",
-        pct(0.50),
-        pct(0.99)
-    );
-    let cpu = format!(
-        "CPU per change <= {CPU_PER_CHANGE_TARGET_MS} ms: {}",
-        verdict(cpu_ms <= CPU_PER_CHANGE_TARGET_MS)
-    );
-    match period {
-        None => println!(
-            "    targets: {cpu}; >= {CLOSED_LOOP_TARGET_PER_S:.0} changes/s: {}; p99 < {CLOSED_LOOP_P99_TARGET:?}: {}",
-            verdict(per_s >= CLOSED_LOOP_TARGET_PER_S),
-            verdict(pct(0.99) < CLOSED_LOOP_P99_TARGET)
-        ),
-        Some(_) => println!(
-            "    targets: {cpu}; p99 < {PACED_P99_TARGET:?}: {}",
-            verdict(pct(0.99) < PACED_P99_TARGET)
-        ),
-    }
     assert_eq!(
         changes,
-        n * ROUNDS * CHANGES_PER_ROUND,
+        n * rounds.len() * CHANGES_PER_ROUND,
         "every change acknowledged"
     );
-    Load {
+    let pct = |p: f64| percentile(&lat, p);
+    let load = Load {
         per_s: changes as f64 / wall.as_secs_f64(),
         p50: pct(0.50),
         p99: pct(0.99),
         server_cpu_s: server_cpu,
-    }
+    };
+    (load, lat)
 }
 
 /// Runs `device(d, store, visit, latencies)` for every device at once, one thread each, all

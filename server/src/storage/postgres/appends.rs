@@ -5,9 +5,10 @@
 //! first of them then stores them all in the next transaction (at most [`MAX_BATCH`]): one
 //! lock, one commit and one flush for the lot, as the embedded database's writer does.
 //!
-//! Each push of a batch is a subtransaction (a savepoint): a push that fails is rolled back
-//! alone and answered with its error, the others still commit; a commit that fails fails
-//! every push of the batch. A push is answered only after its batch's commit. The batch runs
+//! A batch is stored first in one transaction without savepoints; if a push of it fails,
+//! that transaction is rolled back and the batch stored again with each push in a
+//! subtransaction (a savepoint): the push that fails is rolled back alone and answered with
+//! its error, the others still commit; a commit that fails fails every push of the batch. A push is answered only after its batch's commit. The batch runs
 //! in a task of its own, so a request dropped half way (its client went away) does not stop
 //! the pushes of others that it was storing.
 
@@ -19,8 +20,8 @@ use super::PostgresStorage;
 use super::log::{self, APPEND_LOCK};
 use crate::storage::{PushWrite, RecordStored, StorageError, StorageResult};
 
-/// Pushes stored in one transaction at most. Each is a subtransaction, nested in the one
-/// before: past 64 in one transaction, PostgreSQL's snapshots no longer list them in shared
+/// Pushes stored in one transaction at most. Stored again in savepoints (one push of the
+/// batch failed), each is a subtransaction, nested in the one before: past 64 in one transaction, PostgreSQL's snapshots no longer list them in shared
 /// memory and every reader pays for looking them up.
 const MAX_BATCH: usize = 32;
 
@@ -91,7 +92,43 @@ impl PostgresStorage {
     }
 
     /// Each push's outcome; `Err` when the transaction as a whole failed (nothing stored).
+    /// A push rarely fails, so the batch is first stored without savepoints (a statement
+    /// less per push); if one push fails, that transaction is rolled back and the batch
+    /// stored again with a savepoint per push, so that the failing one is rolled back alone.
     async fn store_in_one_transaction(&self, pushes: &[&PushWrite]) -> StorageResult<Vec<Outcome>> {
+        match self.store_all_or_none(pushes).await? {
+            Some(stored) => Ok(stored.into_iter().map(Ok).collect()),
+            None => self.store_each_in_a_savepoint(pushes).await,
+        }
+    }
+
+    /// Stores every push of the batch in one transaction; `None` (the transaction rolled
+    /// back, nothing stored) as soon as one fails.
+    async fn store_all_or_none(
+        &self,
+        pushes: &[&PushWrite],
+    ) -> StorageResult<Option<Vec<Vec<RecordStored>>>> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        log::lock_appends(&tx).await?;
+        let mut stored = Vec::with_capacity(pushes.len());
+        for push in pushes {
+            match log::store_records(&tx, push).await {
+                Ok(records) => stored.push(records),
+                // Dropping the transaction rolls it back.
+                Err(_) => return Ok(None),
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(stored))
+    }
+
+    /// Stores each push of the batch in a savepoint of one transaction: one that fails is
+    /// rolled back alone and answered with its error.
+    async fn store_each_in_a_savepoint(
+        &self,
+        pushes: &[&PushWrite],
+    ) -> StorageResult<Vec<Outcome>> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         // The lock and the first push's savepoint in one round trip. Savepoints are not

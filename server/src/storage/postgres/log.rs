@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::storage::columns::{from_sql_seq, parse_id, to_hash, to_sql_seq};
 use crate::storage::{
-    DocMeta, FullDocument, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError,
+    DocMeta, FullDocument, Hash, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError,
     StorageResult, StoredChange,
 };
 
@@ -52,22 +52,7 @@ pub(super) async fn full_documents(
         .map(|row| {
             let meta = doc_meta_row(row)?;
             let snapshot_seq: Option<i64> = row.get(6);
-            let seqs: Option<Vec<i64>> = row.get(8);
-            let hashes: Option<Vec<Vec<u8>>> = row.get(9);
-            let datas: Option<Vec<Vec<u8>>> = row.get(10);
-            let trailing = seqs
-                .unwrap_or_default()
-                .into_iter()
-                .zip(hashes.unwrap_or_default())
-                .zip(datas.unwrap_or_default())
-                .map(|((seq, hash), data)| {
-                    Ok(StoredChange {
-                        seq: from_sql_seq(seq),
-                        hash: to_hash(&hash)?,
-                        data,
-                    })
-                })
-                .collect::<StorageResult<Vec<_>>>()?;
+            let trailing = changes_of(row, 8)?;
             Ok(FullDocument {
                 header: meta.header,
                 snapshot: row.get(7),
@@ -105,8 +90,10 @@ pub(super) async fn changes_after(
 /// Takes [`APPEND_LOCK`] until `tx` ends: what `tx` reads of the log after this stays true
 /// until its commit. Taking it again in the same transaction is harmless.
 pub(super) async fn lock_appends(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<()> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+    let stmt = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock($1)")
         .await?;
+    tx.execute(&stmt, &[&APPEND_LOCK]).await?;
     Ok(())
 }
 
@@ -240,7 +227,9 @@ pub(super) async fn store_records(
 }
 
 /// The three index ranges of a scope (the group's, the region's, the global one), each read
-/// in `seq` order up to the limit, merged, then joined to the record rows.
+/// in `seq` order up to the limit, merged, then joined to the record rows; with the hash of
+/// the change at `$3` (a cursor's) on every row, and on a row of its own when the page is
+/// empty (`seq` null), so that checking a cursor costs no statement of its own.
 const SCAN_SQL: &str = "
     WITH hits AS (
         (SELECT seq FROM changes WHERE region = $1 AND grp = $2 AND seq > $3
@@ -257,16 +246,18 @@ const SCAN_SQL: &str = "
                ($5::text IS NOT NULL AND c.pushed_by IS NOT DISTINCT FROM $5::text) AS own,
                (d.created_seq > $3
                 AND ($5::text IS NULL OR d.created_by IS DISTINCT FROM $5::text)) AS new_doc
-        FROM page JOIN changes c ON c.seq = page.seq JOIN documents d ON d.id = c.doc_id)
-    SELECT seq, hash, doc_id, kind, own, new_doc,
-           CASE WHEN own OR new_doc THEN NULL ELSE data END
-    FROM rows ORDER BY seq";
+        FROM page JOIN changes c ON c.seq = page.seq JOIN documents d ON d.id = c.doc_id),
+    at_cursor AS (SELECT (SELECT hash FROM changes WHERE seq = $3) AS hash)
+    SELECT at_cursor.hash, rows.seq, rows.hash, rows.doc_id, rows.kind, rows.own, rows.new_doc,
+           CASE WHEN rows.own OR rows.new_doc THEN NULL ELSE rows.data END
+    FROM at_cursor LEFT JOIN rows ON true ORDER BY rows.seq";
 
+/// The hash of the change at `q.after` and the page of the scan (see [`SCAN_SQL`]).
 pub(super) async fn scan(
     client: &impl GenericClient,
     q: &ScanQuery,
     limit: u32,
-) -> StorageResult<Vec<ScanRow>> {
+) -> StorageResult<(Option<Hash>, Vec<ScanRow>)> {
     let stmt = client.prepare_cached(SCAN_SQL).await?;
     let reader = q.reader.as_ref().map(DeviceId::as_str);
     let rows = client
@@ -281,16 +272,69 @@ pub(super) async fn scan(
             ],
         )
         .await?;
-    rows.iter()
+    let at_cursor: Option<&[u8]> = rows.first().and_then(|r| r.get(0));
+    let at_cursor = at_cursor.map(to_hash).transpose()?;
+    let page = rows
+        .iter()
+        .filter(|r| r.get::<_, Option<i64>>(1).is_some())
         .map(|r| {
             Ok(ScanRow {
-                seq: from_sql_seq(r.get(0)),
-                hash: to_hash(r.get(1))?,
-                doc_id: parse_id(r.get(2))?,
-                kind: parse_id(r.get(3))?,
-                pushed_by_reader: r.get(4),
-                new_to_reader: r.get(5),
-                data: r.get(6),
+                seq: from_sql_seq(r.get(1)),
+                hash: to_hash(r.get(2))?,
+                doc_id: parse_id(r.get(3))?,
+                kind: parse_id(r.get(4))?,
+                pushed_by_reader: r.get(5),
+                new_to_reader: r.get(6),
+                data: r.get(7),
+            })
+        })
+        .collect::<StorageResult<_>>()?;
+    Ok((at_cursor, page))
+}
+
+/// Records' rows, each with its changes after the `seq` asked with it (see
+/// [`SyncStorage::documents_since`](crate::storage::SyncStorage::documents_since)).
+const DOCUMENTS_SINCE_SQL: &str =
+    "SELECT d.id, d.kind, d.region, d.grp, d.created_seq, d.created_by,
+            t.seqs, t.hashes, t.datas
+     FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS u (id, after, n)
+     JOIN documents d ON d.id = u.id
+     LEFT JOIN LATERAL (
+         SELECT array_agg(c.seq ORDER BY c.seq) AS seqs, array_agg(c.hash ORDER BY c.seq) AS hashes,
+                array_agg(c.data ORDER BY c.seq) AS datas
+         FROM changes c WHERE c.doc_id = d.id AND c.seq > u.after) t ON u.after IS NOT NULL
+     ORDER BY u.n";
+
+pub(super) async fn documents_since(
+    client: &impl GenericClient,
+    wanted: &[(RecordId, Option<u64>)],
+) -> StorageResult<Vec<(DocMeta, Vec<StoredChange>)>> {
+    let stmt = client.prepare_cached(DOCUMENTS_SINCE_SQL).await?;
+    let ids: Vec<&str> = wanted.iter().map(|(id, _)| id.as_str()).collect();
+    let after: Vec<Option<i64>> = wanted
+        .iter()
+        .map(|(_, after)| after.map(to_sql_seq).transpose())
+        .collect::<StorageResult<_>>()?;
+    let rows = client.query(&stmt, &[&ids, &after]).await?;
+    rows.iter()
+        .map(|row| Ok((doc_meta_row(row)?, changes_of(row, 6)?)))
+        .collect()
+}
+
+/// The changes aggregated in columns `at` (seqs), `at + 1` (hashes), `at + 2` (data).
+fn changes_of(row: &Row, at: usize) -> StorageResult<Vec<StoredChange>> {
+    let seqs: Option<Vec<i64>> = row.get(at);
+    let hashes: Option<Vec<Vec<u8>>> = row.get(at + 1);
+    let datas: Option<Vec<Vec<u8>>> = row.get(at + 2);
+    seqs.unwrap_or_default()
+        .into_iter()
+        .zip(hashes.unwrap_or_default())
+        .zip(datas.unwrap_or_default())
+        .map(|((seq, hash), data)| {
+            Ok(StoredChange {
+                seq: from_sql_seq(seq),
+                hash: to_hash(&hash)?,
+                data,
             })
         })
         .collect()

@@ -10,9 +10,9 @@ use super::log::{self, SNAPSHOT_SQL};
 use crate::ids::GroupId;
 use crate::storage::columns::{parse_id, to_hash, to_sql_seq};
 use crate::storage::{
-    DeviceRecord, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash, NewDevice,
-    PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange,
-    SyncStorage,
+    DeviceRecord, DeviceSession, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash,
+    NewDevice, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult,
+    StoredChange, SyncStorage,
 };
 
 const DEVICE_COLUMNS: &str =
@@ -236,6 +236,30 @@ impl SyncStorage for PostgresStorage {
             .transpose()
     }
 
+    async fn device_session(&self, token_hash: &Hash) -> StorageResult<Option<DeviceSession>> {
+        let conn = self.conn().await?;
+        let stmt = conn
+            .prepare_cached(
+                "SELECT d.id, d.name, d.region, d.group_id, d.enrolled_at, d.revoked_at,
+                        ARRAY(SELECT r.id FROM devices r
+                              WHERE r.region = d.region AND r.group_id = d.group_id
+                                AND r.revoked_at IS NOT NULL ORDER BY r.id)
+                 FROM devices d WHERE d.token_hash = $1",
+            )
+            .await?;
+        let Some(row) = conn.query_opt(&stmt, &[&&token_hash[..]]).await? else {
+            return Ok(None);
+        };
+        let revoked: Vec<&str> = row.get(6);
+        Ok(Some(DeviceSession {
+            device: device_row(&row)?,
+            revoked: revoked
+                .into_iter()
+                .map(parse_id)
+                .collect::<StorageResult<_>>()?,
+        }))
+    }
+
     async fn list_devices(&self) -> StorageResult<Vec<DeviceRecord>> {
         let conn = self.conn().await?;
         let stmt = conn
@@ -290,6 +314,14 @@ impl SyncStorage for PostgresStorage {
         log::documents(&conn.client, ids).await
     }
 
+    async fn documents_since(
+        &self,
+        wanted: &[(RecordId, Option<u64>)],
+    ) -> StorageResult<Vec<(DocMeta, Vec<StoredChange>)>> {
+        let conn = self.conn().await?;
+        log::documents_since(&conn.client, wanted).await
+    }
+
     async fn full_document(&self, id: &RecordId) -> StorageResult<Option<FullDocument>> {
         let conn = self.conn().await?;
         let docs = log::full_documents(&conn.client, std::slice::from_ref(id)).await?;
@@ -330,6 +362,15 @@ impl SyncStorage for PostgresStorage {
     }
 
     async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>> {
+        let conn = self.conn().await?;
+        Ok(log::scan(&conn.client, query, limit).await?.1)
+    }
+
+    async fn scan_from(
+        &self,
+        query: &ScanQuery,
+        limit: u32,
+    ) -> StorageResult<(Option<Hash>, Vec<ScanRow>)> {
         let conn = self.conn().await?;
         log::scan(&conn.client, query, limit).await
     }

@@ -10,9 +10,9 @@ use super::log::{SNAPSHOT_SQL, changes_after, doc_meta_row, full_document, scan,
 use crate::ids::GroupId;
 use crate::storage::columns::{parse_id, to_hash, to_sql_seq};
 use crate::storage::{
-    DeviceRecord, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash, NewDevice,
-    PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult, StoredChange,
-    SyncStorage,
+    DeviceRecord, DeviceSession, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash,
+    NewDevice, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult,
+    StoredChange, SyncStorage,
 };
 
 #[async_trait]
@@ -211,6 +211,23 @@ impl SyncStorage for SqliteStorage {
         .await
     }
 
+    async fn device_session(&self, token_hash: &Hash) -> StorageResult<Option<DeviceSession>> {
+        let token_hash = *token_hash;
+        self.lookup(move |conn| {
+            let device = conn
+                .prepare_cached(&format!("{DEVICE_COLUMNS} WHERE token_hash = ?1"))?
+                .query_row([&token_hash[..]], device_row)
+                .optional()?
+                .transpose()?;
+            let Some(device) = device else {
+                return Ok(None);
+            };
+            let revoked = revoked_devices(conn, &device.scope)?;
+            Ok(Some(DeviceSession { device, revoked }))
+        })
+        .await
+    }
+
     async fn list_devices(&self) -> StorageResult<Vec<DeviceRecord>> {
         self.read(|conn| {
             let mut stmt =
@@ -222,16 +239,8 @@ impl SyncStorage for SqliteStorage {
     }
 
     async fn revoked_devices(&self, scope: &Scope) -> StorageResult<Vec<DeviceId>> {
-        let (region, group) = (scope.region.clone(), scope.group.clone());
-        self.lookup(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id FROM devices WHERE region = ?1 AND group_id = ?2 \
-                 AND revoked_at IS NOT NULL ORDER BY id",
-            )?;
-            let ids = stmt.query_map(params![region, group], |r| r.get::<_, String>(0))?;
-            ids.map(|id| parse_id::<DeviceId>(&id?)).collect()
-        })
-        .await
+        let scope = scope.clone();
+        self.lookup(move |conn| revoked_devices(conn, &scope)).await
     }
 
     async fn device_public_key(&self, id: &DeviceId) -> StorageResult<Option<[u8; 32]>> {
@@ -263,14 +272,36 @@ impl SyncStorage for SqliteStorage {
         let ids = ids.to_vec();
         let few = ids.len() <= LOOKUP_IDS;
         let work = move |conn: &Connection| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = ?1",
-            )?;
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
-                if let Some(meta) = stmt.query_row([id.as_str()], doc_meta_row).optional()? {
-                    out.push(meta?);
-                }
+                out.extend(document(conn, id)?);
+            }
+            Ok(out)
+        };
+        if few {
+            self.lookup(work).await
+        } else {
+            self.read(work).await
+        }
+    }
+
+    async fn documents_since(
+        &self,
+        wanted: &[(RecordId, Option<u64>)],
+    ) -> StorageResult<Vec<(DocMeta, Vec<StoredChange>)>> {
+        let wanted = wanted.to_vec();
+        let few = wanted.len() <= LOOKUP_IDS;
+        let work = move |conn: &Connection| {
+            let mut out = Vec::with_capacity(wanted.len());
+            for (id, after) in &wanted {
+                let Some(meta) = document(conn, id)? else {
+                    continue;
+                };
+                let changes = match after {
+                    Some(after) => changes_after(conn, id, *after)?,
+                    None => Vec::new(),
+                };
+                out.push((meta, changes));
             }
             Ok(out)
         };
@@ -323,20 +354,59 @@ impl SyncStorage for SqliteStorage {
     }
 
     async fn change_hash_at(&self, seq: u64) -> StorageResult<Option<Hash>> {
-        self.lookup(move |conn| {
-            let raw: Option<Vec<u8>> = conn
-                .prepare_cached("SELECT hash FROM changes WHERE seq = ?1")?
-                .query_row([to_sql_seq(seq)?], |r| r.get(0))
-                .optional()?;
-            raw.map(|h| to_hash(&h)).transpose()
-        })
-        .await
+        self.lookup(move |conn| change_hash_at(conn, seq)).await
     }
 
     async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>> {
         let query = query.clone();
         self.read(move |conn| scan(conn, &query, limit)).await
     }
+
+    async fn scan_from(
+        &self,
+        query: &ScanQuery,
+        limit: u32,
+    ) -> StorageResult<(Option<Hash>, Vec<ScanRow>)> {
+        let query = query.clone();
+        self.read(move |conn| {
+            Ok((
+                change_hash_at(conn, query.after)?,
+                scan(conn, &query, limit)?,
+            ))
+        })
+        .await
+    }
+}
+
+/// The revoked devices of `scope`'s group, in id order.
+fn revoked_devices(conn: &Connection, scope: &Scope) -> StorageResult<Vec<DeviceId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM devices WHERE region = ?1 AND group_id = ?2 \
+         AND revoked_at IS NOT NULL ORDER BY id",
+    )?;
+    let ids = stmt.query_map(params![scope.region, scope.group], |r| {
+        r.get::<_, String>(0)
+    })?;
+    ids.map(|id| parse_id::<DeviceId>(&id?)).collect()
+}
+
+/// A record's row, if it is stored.
+fn document(conn: &Connection, id: &RecordId) -> StorageResult<Option<DocMeta>> {
+    conn.prepare_cached(
+        "SELECT id, kind, region, grp, created_seq, created_by FROM documents WHERE id = ?1",
+    )?
+    .query_row([id.as_str()], doc_meta_row)
+    .optional()?
+    .transpose()
+}
+
+/// The hash of the change at `seq`, if there is one.
+fn change_hash_at(conn: &Connection, seq: u64) -> StorageResult<Option<Hash>> {
+    let raw: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT hash FROM changes WHERE seq = ?1")?
+        .query_row([to_sql_seq(seq)?], |r| r.get(0))
+        .optional()?;
+    raw.map(|h| to_hash(&h)).transpose()
 }
 
 /// The most record ids whose rows are looked up on the calling thread (a sync's push holds

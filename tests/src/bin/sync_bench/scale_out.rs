@@ -1,12 +1,16 @@
-//! `sync-bench --scale-out`: the 100-device load (phase 3c: each device's rounds made
-//! beforehand, only the sync requests sent, closed loop) against three layouts in one run:
-//! SQLite with one server process, PostgreSQL with one, PostgreSQL with two (device `d` syncs
-//! with process `d % 2`, as a balancer would spread them). Prints changes/s, p50/p99, the
-//! servers' and PostgreSQL's CPU per change, each server's peak RSS, and the ratio of two PostgreSQL
-//! processes to one SQLite process (target: at least 1).
+//! `sync-bench --scale-out [--rounds N]`: the 100-device load (phase 3c: each device's rounds
+//! made beforehand, only the sync requests sent, closed loop) against three layouts in one
+//! run: SQLite with one server process, PostgreSQL with one, PostgreSQL with two (device `d`
+//! syncs with process `d % 2`, as a balancer would spread them). The three are set up side by
+//! side, then take turns: `N` phases (5 unless told) of [`ROUNDS`] syncs per device each, the
+//! order rotating from phase to phase, so that what else the machine does moves all three
+//! alike. Prints each phase's changes/s and CPU per change, then the medians: changes/s,
+//! p50/p99, the servers' and PostgreSQL's CPU per change, statements per sync request, each
+//! server's peak RSS, and the median of the phases' ratios of two PostgreSQL processes to one
+//! SQLite process (target: at least 1).
 //!
 //! PostgreSQL: the cluster `SITEPROOF_TEST_DATABASE_URL` names (any database of it; a fresh
-//! database is made for each layout with `psql` and dropped after). Like is compared with
+//! database is made for each PostgreSQL layout with `psql` and dropped after). Like is compared with
 //! like only when that cluster is as durable as the embedded database (an fsync per commit:
 //! `synchronous_commit = on`, `fsync = on`), which `scripts/postgres.sh run --durable` starts:
 //! `scripts/postgres.sh run --durable target/release/sync-bench --scale-out`. The cluster's
@@ -19,19 +23,97 @@ use siteproof_core::{RecordId, Store};
 use siteproof_server::storage::Database;
 use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib};
 
-use super::{ANSWERS, DEVICES, GROUP_SIZE, Load, Server, generate, pre_made_traffic};
+use super::{
+    ANSWERS, CHANGES_PER_ROUND, DEVICES, GROUP_SIZE, Load, ROUNDS, Server, Traffic,
+    pre_made_traffic, send_rounds,
+};
 
-/// One layout's figures.
+/// Load phases per layout, interleaved with the other layouts' (`--rounds N` to change):
+/// each phase is [`ROUNDS`] syncs per device, and the medians of the phases are compared.
+const PHASES: usize = 5;
+
+/// One layout: its servers, devices and pre-made traffic, and the figures of each phase.
 struct Layout {
     name: &'static str,
-    load: Load,
-    /// CPU seconds PostgreSQL's processes spent during the load (0 on SQLite).
-    database_cpu_s: f64,
-    peak_rss_kib: Vec<u64>,
+    /// The database's URL and the cluster's postmaster (PostgreSQL only).
+    postgres: Option<(String, u32)>,
+    /// Whether `pg_stat_statements` counts this layout's statements.
+    statements: bool,
+    servers: Vec<Server>,
+    traffic: Vec<super::Traffic>,
+    phases: Vec<Phase>,
+    _devices: Vec<(Store, RecordId)>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
-/// Runs the three layouts and prints them side by side.
-pub fn run() {
+/// One load phase's figures.
+struct Phase {
+    load: Load,
+    /// CPU seconds PostgreSQL's processes spent during the phase (0 on SQLite).
+    database_cpu_s: f64,
+}
+
+/// Changes sent in one phase.
+const PHASE_CHANGES: usize = DEVICES * ROUNDS * CHANGES_PER_ROUND;
+
+impl Layout {
+    fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(|s| s.pid).collect()
+    }
+
+    /// Sends phase `phase` of the traffic (the next [`ROUNDS`] syncs of every device).
+    fn run_phase(&mut self, phase: usize) {
+        let database_cpu = || {
+            self.postgres
+                .as_ref()
+                .map_or(0.0, |(_, pm)| cluster_cpu_seconds(*pm))
+        };
+        let database_cpu0 = database_cpu();
+        let (load, _) = send_rounds(
+            &self.traffic,
+            &self.pids(),
+            None,
+            phase * ROUNDS..(phase + 1) * ROUNDS,
+        );
+        let database_cpu_s = database_cpu() - database_cpu0;
+        self.phases.push(Phase {
+            load,
+            database_cpu_s,
+        });
+    }
+
+    /// Per change: the servers' CPU, PostgreSQL's, in ms, of phase `i`.
+    fn cpu_ms(&self, i: usize) -> (f64, f64) {
+        let p = &self.phases[i];
+        let per = |s: f64| s * 1e3 / PHASE_CHANGES as f64;
+        (per(p.load.server_cpu_s), per(p.database_cpu_s))
+    }
+
+    fn median(&self, figure: impl Fn(usize) -> f64) -> f64 {
+        median((0..self.phases.len()).map(figure).collect())
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Runs the three layouts, their load phases interleaved (the order rotating from phase to
+/// phase), and prints each phase and the medians side by side.
+pub fn run(args: &[String]) {
+    let phases = match args.iter().position(|a| a == "--rounds") {
+        Some(at) => args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .expect("--rounds N (N > 0)"),
+        None => PHASES,
+    };
     let cluster = std::env::var("SITEPROOF_TEST_DATABASE_URL").expect(
         "SITEPROOF_TEST_DATABASE_URL names the PostgreSQL cluster to use \
          (scripts/postgres.sh run target/release/sync-bench --scale-out)",
@@ -43,14 +125,29 @@ pub fn run() {
                         'commit_delay', 'shared_buffers', 'shared_preload_libraries')",
     );
     let postmaster = postmaster_pid(&cluster);
-    let sqlite = layout("SQLite, 1 process", Database::Embedded, 1, None);
-    let pg1 = on_fresh_database(&cluster, "sync_bench_pg1", |db, url| {
-        layout("PostgreSQL, 1 process", db, 1, Some((url, postmaster)))
-    });
-    let pg2 = on_fresh_database(&cluster, "sync_bench_pg2", |db, url| {
-        layout("PostgreSQL, 2 processes", db, 2, Some((url, postmaster)))
-    });
-    println!("\n== {DEVICES} devices, closed loop, the same pre-made traffic ==");
+    let pg1_url = fresh_database(&cluster, "sync_bench_pg1");
+    let pg2_url = fresh_database(&cluster, "sync_bench_pg2");
+    let rounds = phases * ROUNDS;
+    let mut layouts = vec![
+        layout("SQLite, 1 process", Database::Embedded, 1, None, rounds),
+        layout(
+            "PostgreSQL, 1 process",
+            pg1_url.parse().expect("a PostgreSQL URL"),
+            1,
+            Some((pg1_url.clone(), postmaster)),
+            rounds,
+        ),
+        layout(
+            "PostgreSQL, 2 processes",
+            pg2_url.parse().expect("a PostgreSQL URL"),
+            2,
+            Some((pg2_url.clone(), postmaster)),
+            rounds,
+        ),
+    ];
+    println!(
+        "\n== {DEVICES} devices, closed loop, the same pre-made traffic: {phases} phases of {ROUNDS} syncs of {CHANGES_PER_ROUND} changes per device, the layouts taking turns =="
+    );
     println!(
         "SQLite: WAL, synchronous=FULL (an fsync of the log per commit, shared by a group commit)"
     );
@@ -61,48 +158,102 @@ pub fn run() {
              does (scripts/postgres.sh run --durable starts one that does)"
         );
     }
+    for l in &mut layouts {
+        l.statements = l
+            .postgres
+            .as_ref()
+            .is_some_and(|(url, _)| reset_statements(url));
+    }
     println!(
-        "{:<26} {:>10} {:>9} {:>9} {:>12} {:>14} {:>22}",
+        "changes/s (CPU ms per change: servers + PostgreSQL) of each phase, in the order run:"
+    );
+    for phase in 0..phases {
+        let n = layouts.len();
+        for k in 0..n {
+            layouts[(phase + k) % n].run_phase(phase);
+        }
+        let cells: Vec<String> = layouts
+            .iter()
+            .map(|l| {
+                let (server, db) = l.cpu_ms(phase);
+                format!(
+                    "{}: {:.0} ({server:.3} + {db:.3})",
+                    l.name, l.phases[phase].load.per_s
+                )
+            })
+            .collect();
+        println!(
+            "    phase {}: {}; 2 processes / SQLite {:.2}",
+            phase + 1,
+            cells.join("; "),
+            layouts[2].phases[phase].load.per_s / layouts[0].phases[phase].load.per_s
+        );
+    }
+    let requests = DEVICES * rounds;
+    for l in &layouts {
+        if let (Some((url, _)), true) = (&l.postgres, l.statements) {
+            println!("\n== {}: statements ==", l.name);
+            print_statements(url, requests);
+        }
+    }
+    println!("\n== medians of {phases} phases ==");
+    println!(
+        "{:<26} {:>10} {:>9} {:>9} {:>14} {:>14} {:>12} {:>22}",
         "layout",
         "changes/s",
         "p50 ms",
         "p99 ms",
-        "CPU ms/chg",
-        "DB CPU ms/chg",
+        "server ms/chg",
+        "DB ms/chg",
+        "stmts/req",
         "server peak RSS MiB"
     );
-    let changes = (DEVICES * super::ROUNDS * super::CHANGES_PER_ROUND) as f64;
-    for l in [&sqlite, &pg1, &pg2] {
+    for l in &layouts {
         let rss: Vec<String> = l
-            .peak_rss_kib
+            .pids()
             .iter()
-            .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+            .map(|pid| format!("{:.1}", peak_rss_kib(*pid) as f64 / 1024.0))
             .collect();
+        let statements = match (&l.postgres, l.statements) {
+            (Some((url, _)), true) => format!("{:.2}", statements_per_request(url, requests)),
+            _ => "-".into(),
+        };
         println!(
-            "{:<26} {:>10.0} {:>9.1} {:>9.1} {:>12.3} {:>14.3} {:>22}",
+            "{:<26} {:>10.0} {:>9.1} {:>9.1} {:>14.3} {:>14.3} {:>12} {:>22}",
             l.name,
-            l.load.per_s,
-            l.load.p50.as_secs_f64() * 1e3,
-            l.load.p99.as_secs_f64() * 1e3,
-            l.load.server_cpu_s * 1e3 / changes,
-            l.database_cpu_s * 1e3 / changes,
+            l.median(|i| l.phases[i].load.per_s),
+            l.median(|i| l.phases[i].load.p50.as_secs_f64() * 1e3),
+            l.median(|i| l.phases[i].load.p99.as_secs_f64() * 1e3),
+            l.median(|i| l.cpu_ms(i).0),
+            l.median(|i| l.cpu_ms(i).1),
+            statements,
             rss.join(" + ")
         );
     }
-    let ratio = pg2.load.per_s / sqlite.load.per_s;
+    let ratio_of = |layout: usize| {
+        median(
+            (0..phases)
+                .map(|i| layouts[layout].phases[i].load.per_s / layouts[0].phases[i].load.per_s)
+                .collect(),
+        )
+    };
+    let ratio = ratio_of(2);
     println!(
-        "PostgreSQL with 2 processes / SQLite with 1: {ratio:.2}x changes/s (target >= 1: {}); PostgreSQL 1 process / SQLite: {:.2}x",
+        "PostgreSQL with 2 processes / SQLite with 1, median of the phases' ratios: {ratio:.2}x changes/s (target >= 1: {}); PostgreSQL 1 process / SQLite: {:.2}x",
         super::verdict(ratio >= 1.0),
-        pg1.load.per_s / sqlite.load.per_s
+        ratio_of(1)
     );
+    drop(layouts);
+    for name in ["sync_bench_pg1", "sync_bench_pg2"] {
+        psql(
+            &cluster,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+    }
 }
 
-/// Makes database `name` in the cluster, runs `work` on it (given its URL too), drops it.
-fn on_fresh_database(
-    cluster: &str,
-    name: &str,
-    work: impl FnOnce(Database, &str) -> Layout,
-) -> Layout {
+/// Makes a fresh database `name` in the cluster; its URL.
+fn fresh_database(cluster: &str, name: &str) -> String {
     psql(
         cluster,
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -115,13 +266,7 @@ fn on_fresh_database(
     let (server, _) = server
         .rsplit_once('/')
         .expect("a database in the cluster's URL");
-    let url = format!("{server}/{name}{query}");
-    let figures = work(url.parse().expect("a PostgreSQL URL"), &url);
-    psql(
-        cluster,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
-    figures
+    format!("{server}/{name}{query}")
 }
 
 /// Runs `sql` with `psql`; its output (unaligned, tuples only).
@@ -186,6 +331,20 @@ fn reset_statements(url: &str) -> bool {
     loaded
 }
 
+/// The statements run in `url`'s database since [`reset_statements`], per sync request.
+fn statements_per_request(url: &str, requests: usize) -> f64 {
+    let calls: f64 = psql(
+        url,
+        "SELECT COALESCE(SUM(calls), 0) FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query NOT LIKE '%pg_stat_statements%'",
+    )
+    .trim()
+    .parse()
+    .unwrap_or(0.0);
+    calls / requests as f64
+}
+
 /// The statements run in `url`'s database since [`reset_statements`], per sync request:
 /// calls, rows and time, the costliest first.
 fn print_statements(url: &str, requests: usize) {
@@ -226,17 +385,18 @@ fn print_statements(url: &str, requests: usize) {
     }
 }
 
-/// `processes` server processes on `database`, [`DEVICES`] devices spread over them, the
-/// load generator's closed loop.
+/// `processes` server processes on `database`, [`DEVICES`] devices spread over them (device
+/// `d` on process `d % processes`), each with `rounds` rounds of traffic made beforehand.
 /// With `postgres` (the database's URL and the cluster's postmaster), PostgreSQL's CPU and
 /// statements are measured too.
 fn layout(
     name: &'static str,
     database: Database,
     processes: usize,
-    postgres: Option<(&str, u32)>,
+    postgres: Option<(String, u32)>,
+    rounds: usize,
 ) -> Layout {
-    println!("\n== {name} ==");
+    println!("== setting up {name} ==");
     let disk = tempfile::tempdir().expect("tempdir");
     let shm = tempfile::tempdir_in(super::shm_dir()).expect("tempdir in /dev/shm");
     // With the embedded database every process would be one file's: one process only.
@@ -265,23 +425,16 @@ fn layout(
             (s, v)
         })
         .collect();
-    let traffic = pre_made_traffic(&mut devices, |d| servers[d % processes].url.clone());
-    let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
-    let statements = postgres.is_some_and(|(url, _)| reset_statements(url));
-    let database_cpu = || postgres.map_or(0.0, |(_, pm)| cluster_cpu_seconds(pm));
-    let database_cpu0 = database_cpu();
-    let load = generate(&traffic, &pids, None);
-    let database_cpu_s = database_cpu() - database_cpu0;
-    if let (Some((url, _)), true) = (postgres, statements) {
-        print_statements(url, DEVICES * super::ROUNDS);
-    }
-    let peak_rss_kib = pids.iter().map(|pid| peak_rss_kib(*pid)).collect();
-    drop(servers);
-    drop(devices);
+    let traffic: Vec<Traffic> =
+        pre_made_traffic(&mut devices, rounds, |d| servers[d % processes].url.clone());
     Layout {
         name,
-        load,
-        database_cpu_s,
-        peak_rss_kib,
+        postgres,
+        statements: false,
+        servers,
+        traffic,
+        phases: Vec::new(),
+        _devices: devices,
+        _dirs: (disk, shm),
     }
 }
