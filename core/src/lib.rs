@@ -86,7 +86,8 @@ pub use error::{Error, Result};
 pub use ids::{DeviceId, FindingId, ItemId, MediaHash, RecordId, TemplateId, is_valid_id};
 pub use model::*;
 pub use store::{
-    AnswerInput, DirectoryInfo, PulledPage, RoundOutcome, VisitFromAssignment, VisitFromEnterprise,
+    AnswerInput, DirectoryInfo, PreparedRecord, PulledPage, RoundOutcome, VisitFromAssignment,
+    VisitFromEnterprise,
 };
 pub use store::{Eviction, MediaCapture, MediaInfo};
 pub use store::{

@@ -26,15 +26,24 @@ impl TestServer {
         Self::start_on(dir, "127.0.0.1:0".parse().expect("address"))
     }
 
+    /// Starts a server on a free loopback port with `config`.
+    pub fn start_with(dir: &Path, config: ServerConfig) -> Self {
+        Self::start_configured(dir, "127.0.0.1:0".parse().expect("address"), config)
+    }
+
     /// Starts a server on `addr` (to restart on the port devices know).
     pub fn start_on(dir: &Path, addr: SocketAddr) -> Self {
+        Self::start_configured(dir, addr, ServerConfig::default())
+    }
+
+    fn start_configured(dir: &Path, addr: SocketAddr, config: ServerConfig) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("tokio runtime");
         let state = runtime
-            .block_on(AppState::open(dir, ServerConfig::default()))
+            .block_on(AppState::open(dir, config))
             .expect("open server");
         let listener = runtime.block_on(async {
             // A restarted server may find its old port briefly busy.

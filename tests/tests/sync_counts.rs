@@ -19,24 +19,7 @@ fn one_changed_answer_with_many_visits_in_scope_stays_within_its_byte_budget() {
     let template = siteproof_tests::template(ANSWERS);
     server.publish_template(&template);
     let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
-    let visits: Vec<RecordId> = (0..VISITS)
-        .map(|n| {
-            let v = seeder
-                .create_visit(siteproof_tests::new_visit(&template, &format!("企业{n}")))
-                .expect("visit");
-            for i in 0..ANSWERS {
-                answer(
-                    &mut seeder,
-                    &v,
-                    &format!("i{i}"),
-                    AnswerValue::Pass,
-                    &format!("{n}-{i}"),
-                );
-            }
-            v
-        })
-        .collect();
-    seeder.sync().expect("push");
+    let visits = seed(&mut seeder, &template);
 
     let mut fresh = server.enroll_store(&group, &dir.path().join("fresh.db"), "乙");
     fresh.sync().expect("settled");
@@ -50,6 +33,29 @@ fn one_changed_answer_with_many_visits_in_scope_stays_within_its_byte_budget() {
         wire < 2_000,
         "one changed answer costs {wire} B on the wire (budget 2,000)"
     );
+}
+
+/// `VISITS` visits of `ANSWERS` answers each, pushed.
+fn seed(seeder: &mut siteproof_core::Store, template: &siteproof_core::Template) -> Vec<RecordId> {
+    let visits = (0..VISITS)
+        .map(|n| {
+            let v = seeder
+                .create_visit(siteproof_tests::new_visit(template, &format!("企业{n}")))
+                .expect("visit");
+            for i in 0..ANSWERS {
+                answer(
+                    seeder,
+                    &v,
+                    &format!("i{i}"),
+                    AnswerValue::Pass,
+                    &format!("{n}-{i}"),
+                );
+            }
+            v
+        })
+        .collect();
+    seeder.sync().expect("push");
+    visits
 }
 
 /// Posts one sync request to the server; the status and the body.
@@ -150,10 +156,12 @@ fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() 
     assert_eq!(fresh.list_visits().expect("list").len(), SEEDED);
 }
 
-/// The store behind a lock, as the app shares it, counting the steps a sync takes it for.
+/// The store behind a lock, as the app shares it, counting the steps a sync takes it for;
+/// the sync stops (fails) instead of taking step `stop_at`.
 struct CountingSteps<'a> {
     store: &'a parking_lot::Mutex<siteproof_core::Store>,
     steps: usize,
+    stop_at: usize,
 }
 
 use siteproof_core::sync::SyncAccess;
@@ -164,6 +172,9 @@ impl SyncAccess for &mut CountingSteps<'_> {
         step: impl FnOnce(&mut siteproof_core::Store) -> siteproof_core::Result<R>,
     ) -> siteproof_core::Result<R> {
         self.steps += 1;
+        if self.steps == self.stop_at {
+            return Err(siteproof_core::Error::Network("stopped".into()));
+        }
         (&mut &*self.store).with(step)
     }
 
@@ -175,7 +186,8 @@ impl SyncAccess for &mut CountingSteps<'_> {
 /// A fresh device whose store is shared with captures pulls 100 visits with the store taken
 /// for one step at a time: a request, then at most `SHARED_PART` records merged per step,
 /// then the round's end; captures made on another thread meanwhile all stay and go up with
-/// the next sync, and the device ends with what a device syncing on its own store holds.
+/// the next sync, and the device ends with what a device syncing on its own store holds. The
+/// records pulled whole are loaded and checked before the store is taken, never while held.
 #[test]
 fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
     use siteproof_core::sync::{SHARED_PART, SyncClient};
@@ -199,11 +211,13 @@ fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
     let own = fresh
         .create_visit(siteproof_tests::new_visit(&template, "现场"))
         .expect("own visit");
+    let loads = fresh.received_loads();
     let shared = parking_lot::Mutex::new(fresh);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut counting = CountingSteps {
         store: &shared,
         steps: 0,
+        stop_at: usize::MAX,
     };
     let (summary, captured) = std::thread::scope(|scope| {
         let capturing = scope.spawn(|| {
@@ -237,6 +251,13 @@ fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
     );
     let mut fresh = shared.into_inner();
     assert_eq!(fresh.list_visits().expect("list").len(), VISITS + 1);
+    // Each visit arrived whole and was loaded and checked before the store was taken: the
+    // store itself loaded none of them (a store synced on its own loads each, below).
+    assert_eq!(
+        fresh.received_loads() - loads,
+        0,
+        "records pulled whole that a shared store loaded while held"
+    );
     assert!(captured >= 3);
     fresh.sync().expect("the captures go up");
     assert_eq!(
@@ -244,7 +265,94 @@ fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
         0,
         "every capture acknowledged"
     );
+    // Enrolling syncs the store on its own: it loads every visit while held.
     let mut other = server.enroll_store(&group, &dir.path().join("other.db"), "丙");
     other.sync().expect("pull");
     assert_eq!(other.list_visits().expect("list").len(), VISITS + 1);
+    assert!(other.received_loads() > VISITS as u64);
+}
+
+/// A pull of many pages asks for each next page while it merges the one before, and the
+/// store moves its cursor only once a page is merged. Stopped just after its first page ended
+/// (the second asked for ahead), or in the middle of a later one, and reopened, the store
+/// holds whole pages and the cursor they end on; its next sync pulls the rest, from there:
+/// every visit once, none lost, none pulled again but those of a page cut off. The requests
+/// after the first are made without the store (asked for ahead): counted in steps.
+#[test]
+fn a_pull_stopped_between_or_inside_pages_resumes_from_the_last_merged_page() {
+    use siteproof_core::sync::SyncClient;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = siteproof_server::ServerConfig::default();
+    config.sync.max_page_bytes = 16 << 10;
+    let server = TestServer::start_with(&dir.path().join("server"), config);
+    let group = server.create_group("第一督导组");
+    let template = siteproof_tests::template(ANSWERS);
+    server.publish_template(&template);
+    let path = dir.path().join("fresh.db");
+    drop(server.enroll_store(&group, &path, "乙"));
+    let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
+    seed(&mut seeder, &template);
+    let client = SyncClient::new(&server.url()).expect("client");
+    let sync = |stop_at: usize| {
+        let shared = parking_lot::Mutex::new(siteproof_tests::open_store(&path, "乙"));
+        let mut counting = CountingSteps {
+            store: &shared,
+            steps: 0,
+            stop_at,
+        };
+        let summary = client.sync_with(&mut counting);
+        (summary, counting.steps)
+    };
+    let held = || {
+        let store = siteproof_tests::open_store(&path, "乙");
+        (
+            store.list_visits().expect("list").len(),
+            store.sync_cursor().expect("cursor").map(|c| c.seq),
+        )
+    };
+
+    // Steps: the token, the outbox, the first request, the first page's part and its end;
+    // the sixth would merge the page asked for ahead.
+    let (stopped, steps) = sync(6);
+    assert!(stopped.is_err(), "stopped");
+    assert_eq!(steps, 6);
+    let (first, cursor) = held();
+    assert!(
+        first > 0 && first < VISITS,
+        "the first page: {first} visits"
+    );
+    assert!(cursor.is_some(), "its cursor");
+
+    // Stopped inside the third page: the second page merged and ended, the third's part
+    // merged, its end not taken.
+    let (stopped, _) = sync(7);
+    assert!(stopped.is_err(), "stopped again");
+    let (second, cursor_after) = held();
+    assert!(
+        second > first,
+        "the next page and the part merged: {second}"
+    );
+    assert!(cursor_after > cursor, "the next page's cursor");
+
+    let (summary, steps) = sync(usize::MAX);
+    let summary = summary.expect("the rest");
+    let (all, _) = held();
+    assert_eq!(all, VISITS, "every visit held once");
+    assert!(
+        summary.pulled as usize >= VISITS - second && (summary.pulled as usize) < VISITS - first,
+        "pulled from the last merged page on: {} of {VISITS} ({first} then {second} held before)",
+        summary.pulled
+    );
+    let rounds = summary.round_trips as usize;
+    assert!(rounds > 2, "{rounds} pages");
+    assert_eq!(
+        steps,
+        3 + 2 * rounds,
+        "the token, the outbox, one request made on the store; a part and an end per page"
+    );
+    let store = siteproof_tests::open_store(&path, "乙");
+    for v in store.list_visits().expect("list") {
+        assert_eq!(v.answered as usize, ANSWERS, "{} whole", v.id);
+    }
 }

@@ -48,6 +48,24 @@ impl Invalid {
 /// the caller holds it: then every answer must be to one of its items and fit its answer
 /// kind. Fails with [`Error::InvalidRecord`] naming `id` and the field.
 pub fn check(doc: &AutoCommit, id: &RecordId, template: Option<&Template>) -> Result<()> {
+    check_reading(doc, id, template).map(drop)
+}
+
+/// What the check of a whole visit read of it, kept for its index row: the record is then
+/// read once for both.
+pub(crate) struct VisitRead {
+    /// The visit, as the phone's reader reads it.
+    pub visit: crate::model::Visit,
+    /// How many of its items have conflicting answers.
+    pub conflicts: u32,
+}
+
+/// [`check`], keeping what it read of a visit (`None` for other kinds).
+pub(crate) fn check_reading(
+    doc: &AutoCommit,
+    id: &RecordId,
+    template: Option<&Template>,
+) -> Result<Option<VisitRead>> {
     check_inner(doc, template).map_err(|e| e.into_error(id))
 }
 
@@ -71,7 +89,10 @@ pub fn visit_template(doc: &AutoCommit) -> Option<RecordId> {
         .map(|t: TemplateRef| RecordId::for_template(&t.id, t.version))
 }
 
-fn check_inner(doc: &AutoCommit, template: Option<&Template>) -> Result<(), Invalid> {
+fn check_inner(
+    doc: &AutoCommit,
+    template: Option<&Template>,
+) -> Result<Option<VisitRead>, Invalid> {
     for key in ["kind", "id", "scope", "schema"] {
         let values = doc
             .get_all(ROOT, key)
@@ -99,8 +120,8 @@ fn check_inner(doc: &AutoCommit, template: Option<&Template>) -> Result<(), Inva
     let kind: RecordKind = kind
         .parse()
         .map_err(|e: Error| Invalid::at("kind", e.to_string()))?;
-    match kind {
-        RecordKind::Visit => check_visit(doc, &root, template),
+    let other = match kind {
+        RecordKind::Visit => return check_visit(doc, &root, template).map(Some),
         RecordKind::Report => {
             walk(&root, &REPORT, "")?;
             let collection = crate::document::read_collection(doc).map_err(model_error)?;
@@ -139,14 +160,15 @@ fn check_inner(doc: &AutoCommit, template: Option<&Template>) -> Result<(), Inva
                 .map_err(|e| Invalid::at("directory/region", e.to_string()))?;
             same_id(doc, &id, "directory/region")
         }
-    }
+    };
+    other.map(|()| None)
 }
 
 fn check_visit(
     doc: &AutoCommit,
     root: &automerge::hydrate::Value,
     template: Option<&Template>,
-) -> Result<(), Invalid> {
+) -> Result<VisitRead, Invalid> {
     walk(root, &VISIT, "")?;
     // The phone's own reader, on what passed the walk (which sees each key's winning value),
     // from the same snapshot: the document is read once.
@@ -172,6 +194,7 @@ fn check_visit(
         .filter(|item| item.conflict)
         .map(|item| item.key.to_string())
         .collect();
+    let conflicts = u32::try_from(conflicted.len()).unwrap_or(u32::MAX);
     for key in conflicted {
         let path = join("answers", &key);
         let values = doc
@@ -189,7 +212,7 @@ fn check_visit(
             }
         }
     }
-    Ok(())
+    Ok(VisitRead { visit, conflicts })
 }
 
 fn fits_template(t: &Template, key: &str, answer: &Answer, path: &str) -> Result<(), Invalid> {

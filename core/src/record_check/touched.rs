@@ -151,7 +151,7 @@ pub(super) fn check_touched(
         return check_case_events(doc, &events);
     }
     if touched.needs_whole() || kind != Some(RecordKind::Visit) {
-        return check_inner(doc, template);
+        return check_inner(doc, template).map(drop);
     }
     for key in &touched.fields {
         // Unknown keys are a newer app's fields: kept, not checked.

@@ -56,10 +56,10 @@ impl LoadedDoc {
 
     /// A document that has no chunks on disk yet, loaded from the whole document `bytes`
     /// (which its first snapshot then is).
-    pub fn received(mut doc: AutoCommit, header: RecordHeader, bytes: &[u8]) -> Self {
+    pub fn received(mut doc: AutoCommit, header: RecordHeader, bytes: Vec<u8>) -> Self {
         let heads = doc.get_heads();
         Self {
-            received: Some((heads, bytes.to_vec())),
+            received: Some((heads, bytes)),
             ..Self::new(doc, header)
         }
     }
@@ -72,6 +72,8 @@ pub(crate) struct DocCache {
     clock: u64,
     /// Documents loaded from disk so far (each load reads and replays a whole history).
     loads: u64,
+    /// Records received whole and loaded while the store was held.
+    pub received_loads: u64,
 }
 
 impl DocCache {
@@ -212,8 +214,11 @@ pub(crate) fn persist_chunk(
                 "INSERT INTO doc_chunks (doc_id, seq, snapshot, data) VALUES (?1, ?2, 1, ?3)",
             )?
             .execute(params![id.as_str(), entry.next_seq, snapshot])?;
-            tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2")?
-                .execute(params![id.as_str(), entry.next_seq])?;
+            // A first chunk has nothing before it to replace.
+            if entry.next_seq > 0 {
+                tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2")?
+                    .execute(params![id.as_str(), entry.next_seq])?;
+            }
             (
                 entry.incremental,
                 entry.incremental_bytes,

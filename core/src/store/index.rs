@@ -6,13 +6,28 @@ use rusqlite::{Connection, Transaction, params};
 
 use crate::document::{RecordHeader, RecordKind};
 use crate::error::{Error, Result};
-use crate::model::{Sector, Template, VisitMode, VisitSummary};
-use crate::visit_doc;
+use crate::model::{Sector, Severity, Template, VisitMode, VisitSummary};
+use crate::record_check::VisitRead;
+use crate::visit_doc::{self, VisitCounts};
 
 /// Rewrites the index rows of one record from its document.
 pub(crate) fn reindex(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {
+    reindex_with(tx, header, doc, None)
+}
+
+/// [`reindex`], with a visit's row already read (`row`, from the record check's read of it):
+/// the document is then not read again.
+pub(crate) fn reindex_with(
+    tx: &Transaction<'_>,
+    header: &RecordHeader,
+    doc: &AutoCommit,
+    row: Option<&VisitRow>,
+) -> Result<()> {
     match header.kind {
-        RecordKind::Visit => reindex_visit(tx, header, doc),
+        RecordKind::Visit => match row {
+            Some(row) => row.write(tx, header),
+            None => VisitRow::read(doc)?.write(tx, header),
+        },
         RecordKind::Template => reindex_template(tx, header, doc),
         RecordKind::Directory => super::directory::reindex(tx, header, doc),
         _ => Ok(()),
@@ -29,38 +44,87 @@ pub(crate) fn unindex(tx: &Transaction<'_>, id: &crate::ids::RecordId) -> Result
     Ok(())
 }
 
-fn reindex_visit(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {
-    let site_name: String = autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "name".into()])?
-        .ok_or_else(|| Error::Malformed("visit has no site name".into()))?;
-    let sector: Sector = autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "sector".into()])?
-        .ok_or_else(|| Error::Malformed("visit has no sector".into()))?;
-    let mode: VisitMode = autosurgeon::hydrate_prop(doc, ROOT, "mode")?;
-    let started_at: i64 = autosurgeon::hydrate_prop(doc, ROOT, "started_at")?;
-    let ended_at: Option<i64> = autosurgeon::hydrate_prop(doc, ROOT, "ended_at")?;
-    let c = visit_doc::counts(doc)?;
-    // An upsert updates the row in place; started_at (the only indexed column) never changes.
-    tx.prepare_cached(
-        "INSERT INTO visit_index (id, site_name, sector, mode, started_at, ended_at,
-             answered, major_findings, general_findings, conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT (id) DO UPDATE SET site_name = excluded.site_name,
-             sector = excluded.sector, mode = excluded.mode, ended_at = excluded.ended_at,
-             answered = excluded.answered, major_findings = excluded.major_findings,
-             general_findings = excluded.general_findings, conflicts = excluded.conflicts",
-    )?
-    .execute(params![
-        header.id.as_str(),
-        site_name,
-        sector.code(),
-        mode.code(),
-        started_at,
-        ended_at,
-        c.answered,
-        c.major_findings,
-        c.general_findings,
-        c.conflicts
-    ])?;
-    Ok(())
+/// A visit's row of `visit_index`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct VisitRow {
+    site_name: String,
+    sector: Sector,
+    mode: VisitMode,
+    started_at: i64,
+    ended_at: Option<i64>,
+    counts: VisitCounts,
+}
+
+impl VisitRow {
+    /// The row, read from the document field by field.
+    pub(crate) fn read(doc: &AutoCommit) -> Result<Self> {
+        let site_name: String =
+            autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "name".into()])?
+                .ok_or_else(|| Error::Malformed("visit has no site name".into()))?;
+        let sector: Sector =
+            autosurgeon::hydrate_path(doc, &ROOT, ["site".into(), "sector".into()])?
+                .ok_or_else(|| Error::Malformed("visit has no sector".into()))?;
+        Ok(Self {
+            site_name,
+            sector,
+            mode: autosurgeon::hydrate_prop(doc, ROOT, "mode")?,
+            started_at: autosurgeon::hydrate_prop(doc, ROOT, "started_at")?,
+            ended_at: autosurgeon::hydrate_prop(doc, ROOT, "ended_at")?,
+            counts: visit_doc::counts(doc)?,
+        })
+    }
+
+    /// The row, from what the whole-record check read of the visit.
+    pub(crate) fn of(read: &VisitRead) -> Self {
+        let v = &read.visit;
+        let major = v
+            .findings
+            .values()
+            .filter(|f| f.severity == Severity::Major)
+            .count();
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            site_name: v.site.name.clone(),
+            sector: v.site.sector,
+            mode: v.mode,
+            started_at: v.started_at,
+            ended_at: v.ended_at,
+            counts: VisitCounts {
+                answered: count(v.answers.len()),
+                major_findings: count(major),
+                general_findings: count(v.findings.len() - major),
+                conflicts: read.conflicts,
+            },
+        }
+    }
+
+    fn write(&self, tx: &Transaction<'_>, header: &RecordHeader) -> Result<()> {
+        let c = &self.counts;
+        // An upsert updates the row in place; started_at (the only indexed column) never
+        // changes.
+        tx.prepare_cached(
+            "INSERT INTO visit_index (id, site_name, sector, mode, started_at, ended_at,
+                 answered, major_findings, general_findings, conflicts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (id) DO UPDATE SET site_name = excluded.site_name,
+                 sector = excluded.sector, mode = excluded.mode, ended_at = excluded.ended_at,
+                 answered = excluded.answered, major_findings = excluded.major_findings,
+                 general_findings = excluded.general_findings, conflicts = excluded.conflicts",
+        )?
+        .execute(params![
+            header.id.as_str(),
+            self.site_name,
+            self.sector.code(),
+            self.mode.code(),
+            self.started_at,
+            self.ended_at,
+            c.answered,
+            c.major_findings,
+            c.general_findings,
+            c.conflicts
+        ])?;
+        Ok(())
+    }
 }
 
 fn reindex_template(tx: &Transaction<'_>, header: &RecordHeader, doc: &AutoCommit) -> Result<()> {

@@ -1,14 +1,16 @@
 //! Merging what another replica sent: a whole saved document, or changes to one we hold.
 
-use automerge::{ActorId, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::Transaction;
 
 use super::docs::{self, DocCache, LoadedDoc};
+use super::unreadable::{self, Checked};
 use super::{Store, Written, write_change};
 use crate::document::{self, RecordHeader};
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
 use crate::record_check::Touched;
+use crate::sync::wire::PulledRecord;
 
 /// Where merged data came from; it decides whether the changes still need pushing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +69,7 @@ pub(crate) fn merge_in(
     {
         return merge_into(tx, docs, actor, id, bytes, origin);
     }
+    docs.received_loads += 1;
     let doc = document::decode(bytes, actor.clone())?;
     let header = RecordHeader::read(&doc)?;
     if let Some(id) = expected
@@ -95,12 +98,83 @@ pub(crate) fn merge_in(
         &[]
     };
     let id = header.id.clone();
-    let mut entry = LoadedDoc::received(doc, header, bytes);
+    let mut entry = LoadedDoc::received(doc, header, bytes.to_vec());
     write_change(tx, &id, &mut entry, outbox, Written::Received(None))?;
     docs.insert(id.clone(), entry);
     Ok(MergeOutcome {
         id,
         new_changes: all.len(),
+        created: true,
+    })
+}
+
+/// A pulled record made ready for the store away from it, on any thread: a record sent whole
+/// is loaded, checked against the model and its index row read, so that merging it
+/// ([`Store::merge_prepared_part`]) only writes. Whatever fails here (bytes that do not load,
+/// another record's header) is left to the merge, which meets the same failure and handles it
+/// as it handles every pulled record; so is a record the store turns out to hold already.
+pub struct PreparedRecord {
+    pub(crate) record: PulledRecord,
+    pub(crate) whole: Option<PreparedWhole>,
+}
+
+/// A record received whole, loaded and checked.
+pub(crate) struct PreparedWhole {
+    doc: AutoCommit,
+    header: RecordHeader,
+    changes: usize,
+    checked: Checked,
+}
+
+impl PreparedRecord {
+    /// Prepares `record` for the store whose actor is `actor` ([`Store::actor_id`]).
+    pub fn new(record: PulledRecord, actor: &ActorId) -> Self {
+        let whole = record
+            .full
+            .then(|| prepare_whole(&record, actor).ok())
+            .flatten();
+        Self { record, whole }
+    }
+}
+
+fn prepare_whole(record: &PulledRecord, actor: &ActorId) -> Result<PreparedWhole> {
+    let mut doc = document::decode(&record.data, actor.clone())?;
+    let header = RecordHeader::read(&doc)?;
+    if header.id != record.id {
+        return Err(Error::Malformed("another record's data".into()));
+    }
+    let changes = doc.get_changes_meta(&[]).len();
+    let checked = unreadable::check_whole(&header, &doc)?;
+    Ok(PreparedWhole {
+        doc,
+        header,
+        changes,
+        checked,
+    })
+}
+
+/// Writes record `record`, received whole and prepared by [`PreparedRecord::new`], within
+/// the caller's transaction; the store must not hold it yet. On error the caller must roll
+/// back and clear the cache.
+pub(crate) fn write_prepared(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    record: &PulledRecord,
+    whole: PreparedWhole,
+) -> Result<MergeOutcome> {
+    let PreparedWhole {
+        doc,
+        header,
+        changes,
+        checked,
+    } = whole;
+    let id = record.id.clone();
+    let mut entry = LoadedDoc::received(doc, header, record.data.to_vec());
+    write_change(tx, &id, &mut entry, &[], Written::Checked(&checked))?;
+    docs.insert(id.clone(), entry);
+    Ok(MergeOutcome {
+        id,
+        new_changes: changes,
         created: true,
     })
 }
@@ -114,6 +188,7 @@ pub(crate) fn replace_in(
     id: &RecordId,
     bytes: &[u8],
 ) -> Result<()> {
+    docs.received_loads += 1;
     let doc = document::decode(bytes, actor.clone())?;
     let header = RecordHeader::read(&doc)?;
     if &header.id != id {
@@ -125,7 +200,7 @@ pub(crate) fn replace_in(
     tracing::warn!(record = %id, "replacing a local copy with the server's");
     docs.evict(id);
     tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id.as_str()])?;
-    let mut entry = LoadedDoc::received(doc, header, bytes);
+    let mut entry = LoadedDoc::received(doc, header, bytes.to_vec());
     write_change(tx, id, &mut entry, &[], Written::Received(None))?;
     docs.insert(id.clone(), entry);
     Ok(())

@@ -43,10 +43,13 @@ pub use key::StoreKey;
 pub use directory::{DirectoryInfo, VisitFromEnterprise};
 pub use index::TemplateSummary;
 pub use media::{Eviction, MediaCapture, MediaInfo};
+pub use merge::PreparedRecord;
 pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
 pub use peer::PeerCredentials;
 pub use pushes::VisitFromAssignment;
+#[cfg(feature = "http-client")]
+pub(crate) use sync_state::next_page_request;
 pub use sync_state::{PulledPage, RoundOutcome};
 pub use unreadable::UnreadableRecord;
 
@@ -222,6 +225,14 @@ impl Store {
         self.docs.loads()
     }
 
+    /// How many records received whole were loaded while this store was held, since it
+    /// opened or its cache was cleared: a sync on a shared store loads and checks them
+    /// before it takes the store ([`PreparedRecord`]), so captures do not wait for that
+    /// (diagnostics and tests).
+    pub fn received_loads(&self) -> u64 {
+        self.docs.received_loads
+    }
+
     /// How many chunks record `id` has on disk, and how many of them are snapshots.
     pub fn chunk_stats(&self, id: &RecordId) -> Result<(u32, u32)> {
         docs::chunk_count(&self.conn, id)
@@ -296,6 +307,9 @@ enum Written<'a> {
     /// that is checked (the whole record when it was unreadable), so the check costs the
     /// update, not the record's history.
     Received(Option<&'a crate::record_check::Touched>),
+    /// Received whole and checked already (before the store was taken): what the check
+    /// found is written.
+    Checked(&'a unreadable::Checked),
 }
 
 /// Writes a record's new chunk, its row, its index rows and outbox entries. Only kinds that
@@ -317,6 +331,9 @@ fn write_change(
         Written::Here => index::reindex(tx, &entry.header, &entry.doc),
         Written::Received(touched) => {
             unreadable::reindex_received(tx, &entry.header, &entry.doc, touched)
+        }
+        Written::Checked(checked) => {
+            unreadable::write_checked(tx, &entry.header, &entry.doc, checked)
         }
     }
 }

@@ -6,12 +6,18 @@
 use automerge::ChangeHash;
 use serde_bytes::ByteBuf;
 
-use super::merge::{MergeOrigin, merge_in, replace_in};
+use super::docs::DocCache;
+use super::merge::{MergeOrigin, PreparedRecord, merge_in, replace_in, write_prepared};
 use super::{Store, get_meta, outbox, set_meta};
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
-use crate::sync::wire::{ANNOUNCED_KINDS, Cursor, PushRecord, SyncRequest, SyncResponse};
+use crate::sync::wire::{
+    ANNOUNCED_KINDS, Cursor, PulledRecord, PushRecord, SyncRequest, SyncResponse,
+};
+
+/// The templates a store keeps read.
+type Templates = std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>;
 
 /// How many records one request pushes at most; more wait for the next round.
 const MAX_PUSH_RECORDS: usize = 100;
@@ -131,10 +137,46 @@ impl Store {
         Ok(page.next < page.response.records.len())
     }
 
+    /// Merges the next records of a page whose records were taken out
+    /// ([`PulledPage::take_records`]) and prepared ([`PreparedRecord::new`]), in their order,
+    /// in a transaction of their own (as [`Store::merge_pulled_part`]): only the writes are
+    /// left for the store, so captures wait for little more than them.
+    pub fn merge_prepared_part(
+        &mut self,
+        page: &mut PulledPage,
+        part: Vec<PreparedRecord>,
+    ) -> Result<()> {
+        if part.len() > page.unmerged() {
+            return Err(Error::Malformed(
+                "more prepared records than the page took out".into(),
+            ));
+        }
+        let n = part.len();
+        let result: Result<()> = (|| {
+            let tx = self.conn.transaction()?;
+            merge_prepared(
+                &tx,
+                &mut self.docs,
+                &mut self.templates,
+                &self.actor,
+                part,
+                page,
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            self.clear_cache();
+        }
+        result?;
+        page.next += n;
+        Ok(())
+    }
+
     /// Ends a round whose records [`Store::merge_pulled_part`] merged: clears acknowledged
     /// changes from the outbox and stores the new cursor, in one transaction.
     pub fn finish_pulled_page(&mut self, mut page: PulledPage) -> Result<RoundOutcome> {
-        if page.next < page.response.records.len() {
+        if page.unmerged() > 0 {
             return Err(Error::Malformed(
                 "a pulled page finished before all its records were merged".into(),
             ));
@@ -201,13 +243,34 @@ impl Store {
     }
 
     fn need_full(&self) -> Result<Vec<RecordId>> {
-        get_meta(&self.conn, "sync_need_full")?
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::parse)
-            .collect()
+        listed_need_full(&self.conn)
     }
+}
+
+/// The records listed to fetch whole.
+fn listed_need_full(conn: &rusqlite::Connection) -> Result<Vec<RecordId>> {
+    get_meta(conn, "sync_need_full")?
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+/// The request for the page after `response`'s, when the server said more waits: made before
+/// the page is merged, so that its round trip overlaps the merge. It carries the cursor the
+/// page ends on, pushes nothing and asks for nothing whole: what is listed to fetch whole
+/// stays listed until it comes ([`finish_round`]), and waiting changes go up once the pull is
+/// done.
+#[cfg(feature = "http-client")]
+pub(crate) fn next_page_request(response: &SyncResponse) -> Option<SyncRequest> {
+    (response.more && !response.reset).then(|| SyncRequest {
+        cursor: Some(response.cursor.clone()),
+        push: Vec::new(),
+        need_full: Vec::new(),
+        max_bytes: PAGE_BYTES,
+        reads: ANNOUNCED_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+    })
 }
 
 /// The cursor as stored in the meta table.
@@ -253,8 +316,12 @@ pub struct PulledPage {
     response: SyncResponse,
     /// The first record not merged yet.
     next: usize,
+    /// How many records [`PulledPage::take_records`] took out, to be merged as prepared.
+    taken: usize,
     out: RoundOutcome,
     need_full: Vec<RecordId>,
+    /// Records the page brought whole and the store took.
+    came_whole: std::collections::HashSet<RecordId>,
 }
 
 impl PulledPage {
@@ -263,9 +330,26 @@ impl PulledPage {
         Self {
             response,
             next: 0,
+            taken: 0,
             out: RoundOutcome::default(),
             need_full: Vec::new(),
+            came_whole: Default::default(),
         }
+    }
+
+    /// Takes the page's records out, to be made ready off the store
+    /// ([`PreparedRecord::new`], on any thread) and merged in their order, a part at a time,
+    /// by [`Store::merge_prepared_part`]; the round then ends with
+    /// [`Store::finish_pulled_page`] as usual.
+    pub fn take_records(&mut self) -> Vec<PulledRecord> {
+        let records = std::mem::take(&mut self.response.records);
+        self.taken += records.len();
+        records
+    }
+
+    /// Records of the page not merged yet.
+    fn unmerged(&self) -> usize {
+        self.response.records.len().max(self.taken) - self.next
     }
 }
 
@@ -273,48 +357,104 @@ impl PulledPage {
 /// them in `page`.
 fn merge_pulled(
     tx: &rusqlite::Transaction<'_>,
-    docs: &mut super::docs::DocCache,
-    templates: &mut std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>,
+    docs: &mut DocCache,
+    templates: &mut Templates,
     actor: &automerge::ActorId,
-    records: &[crate::sync::wire::PulledRecord],
+    records: &[PulledRecord],
     page: &mut PulledPage,
 ) -> Result<()> {
     for record in records {
-        page.out.pulled += 1;
-        match merge_in(
-            tx,
-            docs,
-            actor,
-            Some(&record.id),
-            &record.data,
-            MergeOrigin::Server,
-        ) {
-            Ok(merged) => page.out.updated += u64::from(merged.new_changes > 0),
-            // Our copy lacks history the changes build on: ask for the whole document.
-            Err(Error::MissingDependencies { .. }) => {
-                docs.evict(&record.id);
+        let merged = merge_from_bytes(tx, docs, actor, record);
+        take_merged(tx, docs, templates, actor, record, merged, page)?;
+    }
+    Ok(())
+}
+
+/// Merges a pulled record from its bytes.
+fn merge_from_bytes(
+    tx: &rusqlite::Transaction<'_>,
+    docs: &mut DocCache,
+    actor: &automerge::ActorId,
+    record: &PulledRecord,
+) -> Result<super::MergeOutcome> {
+    merge_in(
+        tx,
+        docs,
+        actor,
+        Some(&record.id),
+        &record.data,
+        MergeOrigin::Server,
+    )
+}
+
+/// Merges records prepared off the store ([`PreparedRecord::new`]) into the store in `tx`,
+/// counting them in `page`: a record new to the store is written as prepared, any other is
+/// merged from its bytes.
+fn merge_prepared(
+    tx: &rusqlite::Transaction<'_>,
+    docs: &mut DocCache,
+    templates: &mut Templates,
+    actor: &automerge::ActorId,
+    records: Vec<PreparedRecord>,
+    page: &mut PulledPage,
+) -> Result<()> {
+    for PreparedRecord { record, whole } in records {
+        let merged = match whole {
+            Some(whole) if !super::docs::exists(tx, &record.id)? => {
+                write_prepared(tx, docs, &record, whole)
+            }
+            _ => merge_from_bytes(tx, docs, actor, &record),
+        };
+        take_merged(tx, docs, templates, actor, &record, merged, page)?;
+    }
+    Ok(())
+}
+
+/// Counts one merged record in `page`, or takes its failure: a record whose history we lack
+/// is asked for whole next round; a back-office record we hold as a copy of our own making is
+/// replaced by the server's.
+fn take_merged(
+    tx: &rusqlite::Transaction<'_>,
+    docs: &mut DocCache,
+    templates: &mut Templates,
+    actor: &automerge::ActorId,
+    record: &PulledRecord,
+    merged: Result<super::MergeOutcome>,
+    page: &mut PulledPage,
+) -> Result<()> {
+    page.out.pulled += 1;
+    match merged {
+        Ok(merged) => {
+            page.out.updated += u64::from(merged.new_changes > 0);
+            if record.full {
+                page.came_whole.insert(record.id.clone());
+            }
+        }
+        // Our copy lacks history the changes build on: ask for the whole document.
+        Err(Error::MissingDependencies { .. }) => {
+            docs.evict(&record.id);
+            page.need_full.push(record.id.clone());
+        }
+        // A back-office record (template, case, assignment) that we hold as a copy of
+        // our own making, e.g. a template installed by hand before enrolling: the
+        // server owns these, so its copy replaces ours (whole, or fetched whole).
+        Err(Error::Malformed(_) | Error::WrongKind { .. })
+            if record
+                .kind
+                .parse::<RecordKind>()
+                .is_ok_and(|k| !k.written_by_devices()) =>
+        {
+            docs.evict(&record.id);
+            templates.remove(&record.id);
+            if record.full {
+                replace_in(tx, docs, actor, &record.id, &record.data)?;
+                page.out.updated += 1;
+                page.came_whole.insert(record.id.clone());
+            } else {
                 page.need_full.push(record.id.clone());
             }
-            // A back-office record (template, case, assignment) that we hold as a copy of
-            // our own making, e.g. a template installed by hand before enrolling: the
-            // server owns these, so its copy replaces ours (whole, or fetched whole).
-            Err(Error::Malformed(_) | Error::WrongKind { .. })
-                if record
-                    .kind
-                    .parse::<RecordKind>()
-                    .is_ok_and(|k| !k.written_by_devices()) =>
-            {
-                docs.evict(&record.id);
-                templates.remove(&record.id);
-                if record.full {
-                    replace_in(tx, docs, actor, &record.id, &record.data)?;
-                    page.out.updated += 1;
-                } else {
-                    page.need_full.push(record.id.clone());
-                }
-            }
-            Err(e) => return Err(e),
         }
+        Err(e) => return Err(e),
     }
     Ok(())
 }
@@ -323,7 +463,7 @@ fn merge_pulled(
 /// revoked devices, a renewed certificate and the records to fetch whole.
 fn finish_round(
     tx: &rusqlite::Transaction<'_>,
-    docs: &mut super::docs::DocCache,
+    docs: &mut DocCache,
     actor: &automerge::ActorId,
     page: PulledPage,
     credentials: Option<&super::PeerCredentials>,
@@ -331,9 +471,17 @@ fn finish_round(
     let PulledPage {
         response,
         mut out,
-        need_full,
+        mut need_full,
+        came_whole,
         ..
     } = page;
+    // What was listed before and has not come whole stays listed (a page asked for ahead,
+    // `next_page_request`, asked for none of it).
+    for id in listed_need_full(tx)? {
+        if !came_whole.contains(&id) && !need_full.contains(&id) {
+            need_full.push(id);
+        }
+    }
     {
         let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1 AND hash = ?2")?;
         for ack in &response.acked {

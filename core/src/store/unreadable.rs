@@ -29,6 +29,25 @@ pub struct UnreadableRecord {
     pub since: Timestamp,
 }
 
+/// What the check of a received record found: readable (with its visit's index row, when the
+/// check read it), or the field that does not match the model.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Checked {
+    Readable(Option<index::VisitRow>),
+    Unreadable { path: String, reason: String },
+}
+
+/// The whole-record check of a received record, and its visit's index row from the same read
+/// of it. Needs no store: it can run before the store is taken. Errors other than the
+/// content's are returned.
+pub(crate) fn check_whole(header: &RecordHeader, doc: &AutoCommit) -> Result<Checked> {
+    match record_check::check_reading(doc, &header.id, None) {
+        Ok(read) => Ok(Checked::Readable(read.as_ref().map(index::VisitRow::of))),
+        Err(Error::InvalidRecord { path, reason, .. }) => Ok(Checked::Unreadable { path, reason }),
+        Err(e) => Err(e),
+    }
+}
+
 /// Indexes a received record if it reads as the model; otherwise drops its index rows and
 /// lists it as unreadable. `touched` names what received changes wrote to a record held
 /// before: only that is checked, unless the record was unreadable (then all of it is). Errors
@@ -41,17 +60,33 @@ pub(crate) fn reindex_received(
 ) -> Result<()> {
     let checked = match touched {
         Some(touched) if get(tx, &header.id)?.is_none() => {
-            record_check::check_update(doc, &header.id, None, touched)
+            match record_check::check_update(doc, &header.id, None, touched) {
+                Ok(()) => Checked::Readable(None),
+                Err(Error::InvalidRecord { path, reason, .. }) => {
+                    Checked::Unreadable { path, reason }
+                }
+                Err(e) => return Err(e),
+            }
         }
-        _ => record_check::check(doc, &header.id, None),
+        _ => check_whole(header, doc)?,
     };
+    write_checked(tx, header, doc, &checked)
+}
+
+/// Writes what the check of a received record found: its index rows, or its entry here.
+pub(crate) fn write_checked(
+    tx: &Transaction<'_>,
+    header: &RecordHeader,
+    doc: &AutoCommit,
+    checked: &Checked,
+) -> Result<()> {
     match checked {
-        Ok(()) => {
+        Checked::Readable(row) => {
             tx.prepare_cached("DELETE FROM unreadable WHERE id = ?1")?
                 .execute([header.id.as_str()])?;
-            index::reindex(tx, header, doc)
+            index::reindex_with(tx, header, doc, row.as_ref())
         }
-        Err(Error::InvalidRecord { path, reason, .. }) => {
+        Checked::Unreadable { path, reason } => {
             tracing::warn!(record = %header.id, %path, %reason, "received record is not readable; kept aside");
             index::unindex(tx, &header.id)?;
             tx.prepare_cached(
@@ -67,7 +102,6 @@ pub(crate) fn reindex_received(
             ])?;
             Ok(())
         }
-        Err(e) => Err(e),
     }
 }
 

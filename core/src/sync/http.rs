@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 use crate::evidence::EvidenceKey;
 use crate::ids::DeviceId;
 use crate::model::Scope;
-use crate::store::{Profile, PulledPage, Store};
+use crate::store::{PreparedRecord, Profile, PulledPage, Store, next_page_request};
+use crate::sync::wire::PulledRecord;
+use automerge::ActorId;
 
 /// A guard against a server that always says `more`.
 const MAX_ROUNDS: usize = 10_000;
@@ -127,51 +129,74 @@ impl SyncClient {
     /// [`SyncClient::sync`] on a store reached through `store` ([`SyncAccess`]): a store
     /// shared with captures is taken for one step at a time, never across a network wait.
     pub fn sync_with(&self, mut store: impl SyncAccess) -> Result<SyncSummary> {
-        let token = store
-            .with(|s| s.server_token())?
-            .ok_or_else(|| Error::NotFound {
-                kind: "server enrollment",
-                id: "this device".into(),
-            })?;
+        let (token, actor) = store.with(|s| Ok((s.server_token()?, s.actor_id().clone())))?;
+        let token = token.ok_or_else(|| Error::NotFound {
+            kind: "server enrollment",
+            id: "this device".into(),
+        })?;
         let mut summary = SyncSummary::default();
         let mut repaired = false;
         // On a shared store captures go on meanwhile: once everything is pulled and what
         // waited when the sync began is pushed, the sync ends, and later captures go with
         // the next one (else a steady stream of captures could keep it going).
         let mut waiting = store.with(|s| s.outbox_len())?;
-        for _ in 0..MAX_ROUNDS {
-            let request = store.with(Store::prepare_sync)?;
-            let response = match self.round(&token, &request, &mut summary) {
-                Ok(response) => response,
-                // The server lacks history our changes build on: it lost data (restored from a
-                // backup). Offer it everything we hold, once, and go on.
-                Err(Error::Server { code, .. }) if code == "missing_dependencies" && !repaired => {
-                    tracing::warn!("server lacks history of our changes; re-sending everything");
-                    store.with(Store::requeue_everything)?;
-                    waiting = summary.pushed + store.with(|s| s.outbox_len())?;
-                    repaired = true;
-                    continue;
+        std::thread::scope(|scope| {
+            // The next page, asked for while this one is merged.
+            let mut ahead = None;
+            for _ in 0..MAX_ROUNDS {
+                let fetched = match ahead.take() {
+                    Some(asked) => joined(asked, &mut summary),
+                    None => {
+                        let request = store.with(Store::prepare_sync)?;
+                        self.round(&token, &request, &mut summary)
+                    }
+                };
+                let response = match fetched {
+                    Ok(response) => response,
+                    // The server lacks history our changes build on: it lost data (restored
+                    // from a backup). Offer it everything we hold, once, and go on.
+                    Err(Error::Server { code, .. })
+                        if code == "missing_dependencies" && !repaired =>
+                    {
+                        tracing::warn!(
+                            "server lacks history of our changes; re-sending everything"
+                        );
+                        store.with(Store::requeue_everything)?;
+                        waiting = summary.pushed + store.with(|s| s.outbox_len())?;
+                        repaired = true;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                // The cursor stored moves only once this page is merged: the page asked for
+                // ahead is merged after it, or (if the sync stops first) asked for again.
+                ahead = next_page_request(&response).map(|request| {
+                    let token = &token;
+                    scope.spawn(move || {
+                        let mut counted = SyncSummary::default();
+                        (self.round(token, &request, &mut counted), counted)
+                    })
+                });
+                let round = match store.part() {
+                    None => store.with(|s| s.apply_sync_response(response))?,
+                    Some(part) => {
+                        let mut page = PulledPage::new(response);
+                        let records = page.take_records();
+                        merge_prepared(&mut store, &mut page, records, part, &actor)?;
+                        store.with(|s| s.finish_pulled_page(page))?
+                    }
+                };
+                summary.pushed += round.pushed;
+                summary.pulled += round.pulled;
+                summary.records_updated += round.updated;
+                if !round.again || (!round.more_to_pull && summary.pushed >= waiting) {
+                    return Ok(summary);
                 }
-                Err(e) => return Err(e),
-            };
-            let round = match store.part() {
-                None => store.with(|s| s.apply_sync_response(response))?,
-                Some(part) => {
-                    let mut page = PulledPage::new(response);
-                    while store.with(|s| s.merge_pulled_part(&mut page, part))? {}
-                    store.with(|s| s.finish_pulled_page(page))?
-                }
-            };
-            summary.pushed += round.pushed;
-            summary.pulled += round.pulled;
-            summary.records_updated += round.updated;
-            if !round.again || (!round.more_to_pull && summary.pushed >= waiting) {
-                return Ok(summary);
             }
-        }
-        Err(Error::Network(format!(
-            "sync did not settle after {MAX_ROUNDS} rounds"
-        )))
+            Err(Error::Network(format!(
+                "sync did not settle after {MAX_ROUNDS} rounds"
+            )))
+        })
     }
 
     fn round(
@@ -195,6 +220,93 @@ impl SyncClient {
         summary.bytes_down += bytes.len() as u64;
         wire::decode(&bytes)
     }
+}
+
+/// The answer to a request sent ahead, its bytes and round trip counted in `summary`.
+fn joined(
+    asked: std::thread::ScopedJoinHandle<'_, (Result<SyncResponse>, SyncSummary)>,
+    summary: &mut SyncSummary,
+) -> Result<SyncResponse> {
+    match asked.join() {
+        Ok((response, counted)) => {
+            summary.bytes_up += counted.bytes_up;
+            summary.bytes_down += counted.bytes_down;
+            summary.round_trips += counted.round_trips;
+            response
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Merges a page's `records` into a shared store `part` records per step, in their order:
+/// worker threads load and check each part ([`PreparedRecord::new`]) while the store writes
+/// the one before, so the store is held only for the writes, and a phone's other cores do the
+/// Automerge work. At most two parts wait prepared, which bounds the memory of loaded
+/// documents whatever the page's size.
+fn merge_prepared(
+    store: &mut impl SyncAccess,
+    page: &mut PulledPage,
+    records: Vec<PulledRecord>,
+    part: usize,
+    actor: &ActorId,
+) -> Result<()> {
+    let part = part.max(1);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS));
+    std::thread::scope(|scope| {
+        let (ready, parts) = std::sync::mpsc::sync_channel::<Vec<PreparedRecord>>(1);
+        scope.spawn(move || {
+            let mut records = records.into_iter();
+            loop {
+                let next: Vec<PulledRecord> = records.by_ref().take(part).collect();
+                // An empty part ends the page; a failed send, a merge that stopped.
+                if next.is_empty() || ready.send(prepare(next, actor, workers)).is_err() {
+                    return;
+                }
+            }
+        });
+        for prepared in parts {
+            store.with(|s| s.merge_prepared_part(page, prepared))?;
+        }
+        Ok(())
+    })
+}
+
+/// Threads that prepare pulled records at most.
+const MAX_WORKERS: usize = 4;
+
+/// Prepares `records` on up to `workers` threads, keeping their order.
+fn prepare(records: Vec<PulledRecord>, actor: &ActorId, workers: usize) -> Vec<PreparedRecord> {
+    let per = records.len().div_ceil(workers.max(1)).max(1);
+    let mut slices: Vec<Vec<PulledRecord>> = Vec::new();
+    let mut records = records.into_iter();
+    loop {
+        let slice: Vec<PulledRecord> = records.by_ref().take(per).collect();
+        if slice.is_empty() {
+            break;
+        }
+        slices.push(slice);
+    }
+    let one = |slice: Vec<PulledRecord>| -> Vec<PreparedRecord> {
+        slice
+            .into_iter()
+            .map(|r| PreparedRecord::new(r, actor))
+            .collect()
+    };
+    let mut slices = slices.into_iter();
+    let Some(first) = slices.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = slices.map(|s| scope.spawn(move || one(s))).collect();
+        let mut out = one(first);
+        for other in others {
+            match other.join() {
+                Ok(prepared) => out.extend(prepared),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
 }
 
 /// How a sync reaches the store: one it has to itself (`&mut Store`: each round applied in
