@@ -41,14 +41,16 @@ pub fn sync_request(body: &[u8]) -> Result<usize> {
     };
     let mut passed = 0;
     let mut first_error = None;
-    for record in push::parse(req.push)? {
-        let step = push::create_new(&device, &record).and_then(|(mut cached, write)| {
+    for mut record in push::parse(req.push)? {
+        // Applied twice: as a new record, then again to it (Automerge skips what it has).
+        let mut again = record.clone();
+        let step = push::create_new(&device, &mut record).and_then(|(mut cached, write)| {
             let meta = DocMeta {
                 header: write.header,
                 created_seq: 1,
                 created_by: Some(device.id.clone()),
             };
-            push::apply_to_existing(&device, &meta, &mut cached, &record)
+            push::apply_to_existing(&device, &meta, &mut cached, &mut again, true)
         });
         match step {
             Ok(_) => passed += 1,

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use automerge::legacy::{Key, ObjectId, OpType};
-use automerge::{AutoCommit, Change, ObjId, Prop, ROOT, ReadDoc, hydrate};
+use automerge::{AutoCommit, Change, ExpandedChange, ObjId, Prop, ROOT, ReadDoc, hydrate};
 
 use super::shape::{Shape, VISIT, field, join, walk, walk_entry};
 use super::{Invalid, answer, check_inner, fits_template};
@@ -39,11 +39,17 @@ pub struct Touched {
 impl Touched {
     /// What `changes`, already applied to `doc`, write.
     pub fn of(doc: &AutoCommit, changes: &[Change]) -> Self {
+        Self::of_decoded(doc, changes.iter().map(Change::decode))
+    }
+
+    /// What `changes` (decoded: [`Change::decode`]), already applied to `doc`, write. A
+    /// caller that hands its parsed changes to Automerge decodes them first and keeps only
+    /// this, instead of a copy of each change.
+    pub fn of_decoded(doc: &AutoCommit, changes: impl IntoIterator<Item = ExpandedChange>) -> Self {
         let mut touched = Self::default();
         // The path of each object named, looked up once per object.
         let mut paths: HashMap<String, Option<Vec<Prop>>> = HashMap::new();
         for change in changes {
-            let change = change.decode();
             let actor = change.actor_id.to_hex_string();
             for (n, op) in change.operations.into_iter().enumerate() {
                 let path = match op.obj {

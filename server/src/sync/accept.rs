@@ -51,8 +51,7 @@ impl SyncService {
         let keep_loaded = ids.len() <= self.limits.keep_loaded_up_to;
         let mut outcome = Ok(());
         // Each record's parsed changes are dropped once its write is made (owned loop).
-        for record in parsed {
-            let record = &record;
+        for mut record in parsed {
             let Some(entry) = guards.get_mut(&record.id) else {
                 outcome = Err(Error::Internal(
                     "a pushed record's cache slot is not locked".into(),
@@ -60,28 +59,37 @@ impl SyncService {
                 break;
             };
             let existing = rows.remove(&record.id);
-            let is_stored = existing.is_some();
+            // Only a stored record is checked where the changes write.
+            let partial = existing.is_some() && !self.limits.check_whole_records;
             let step = match existing {
                 Some((meta, changes)) => match push::authorize(device, &meta.header) {
                     Err(e) => Err(e),
                     Ok(()) => {
-                        self.validate_existing(device, &meta, entry, changes, record, revoked)
-                            .await
+                        self.validate_existing(
+                            device,
+                            &meta,
+                            entry,
+                            changes,
+                            &mut record,
+                            revoked,
+                            partial,
+                        )
+                        .await
                     }
                 },
-                None => push::refuse_revoked_authors(None, record, revoked)
-                    .and_then(|()| push::create_new(device, record))
+                None => push::refuse_revoked_authors(None, &record, revoked)
+                    .and_then(|()| push::create_new(device, &mut record))
                     .map(|(doc, write)| {
                         **entry = Some(doc);
-                        write
+                        (write, Vec::new())
                     }),
             };
             // The record as it would be stored must read as the model: a new one whole, a
             // stored one (which passed) where the changes write.
             let step = match (step, entry.as_ref()) {
-                (Ok(write), Some(cached)) => {
-                    let touched = if is_stored && !self.limits.check_whole_records {
-                        Touched::of(&cached.doc, &record.changes)
+                (Ok((write, decoded)), Some(cached)) => {
+                    let touched = if partial {
+                        Touched::of_decoded(&cached.doc, decoded)
                     } else {
                         Touched::everything()
                     };
@@ -90,7 +98,7 @@ impl SyncService {
                         .await
                         .map(|()| write)
                 }
-                (step, _) => step,
+                (step, _) => step.map(|(write, _)| write),
             };
             match step {
                 Ok(mut write) => {
@@ -179,9 +187,10 @@ impl SyncService {
         meta: &DocMeta,
         entry: &mut Option<CachedDoc>,
         changes: Vec<StoredChange>,
-        record: &push::ParsedRecord,
+        record: &mut push::ParsedRecord,
         revoked: &[siteproof_core::DeviceId],
-    ) -> Result<RecordWrite> {
+        decode: bool,
+    ) -> Result<(RecordWrite, Vec<automerge::ExpandedChange>)> {
         if !catch_up_or_load(self.storage.as_ref(), &record.id, entry, changes).await? {
             return Err(Error::Internal(format!("record {} vanished", record.id)));
         }
@@ -189,7 +198,7 @@ impl SyncService {
             .as_mut()
             .ok_or_else(|| Error::Internal("loaded entry is empty".into()))?;
         push::refuse_revoked_authors(Some(&mut cached.doc), record, revoked)?;
-        push::apply_to_existing(device, meta, cached, record)
+        push::apply_to_existing(device, meta, cached, record, decode)
     }
 }
 

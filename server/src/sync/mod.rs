@@ -587,6 +587,28 @@ mod tests {
         );
     }
 
+    /// What a sync of ten answers to a held visit writes to the WAL, counted in pages (each
+    /// one written by the writer thread, checksummed, and copied by a checkpoint): the
+    /// change rows and their three index entries, the log's counter, and the visit's
+    /// snapshot when it is saved again. Twenty syncs, one commit each, wrote 254 pages
+    /// (under load the syncs committed together share the pages of the log's end).
+    #[tokio::test]
+    async fn syncs_of_ten_answers_write_few_wal_pages_per_change() {
+        let mut held = Held::new().await;
+        for round in 0..10 {
+            held.sync_ten_answers(round).await;
+        }
+        let before = held.sqlite.wal_frames_written();
+        for round in 10..30 {
+            held.sync_ten_answers(round).await;
+        }
+        let frames = held.sqlite.wal_frames_written() - before;
+        assert!(
+            frames <= 280,
+            "{frames} WAL pages written for 200 pushed changes"
+        );
+    }
+
     /// What a pushed change costs the server must not grow with the record's history. On a
     /// visit of 300 answers, 20 more syncs of ten: the record is never loaded again (it stays
     /// cached), each sync sends the commit and the scan to other threads and nothing else,

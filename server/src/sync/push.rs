@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{AutoCommit, Change, ChangeHash};
+use automerge::{AutoCommit, Change, ChangeHash, ExpandedChange};
 use serde_bytes::ByteBuf;
 use siteproof_core::peer::authors::revoked_author;
 use siteproof_core::sync::wire::PushRecord;
@@ -16,11 +16,15 @@ use crate::identity::visibility::{Visibility, WriteRefusal};
 use crate::storage::{DeviceRecord, DocMeta, Hash, RecordWrite};
 
 /// One record's pushed changes, parsed.
+#[derive(Clone)]
 pub(crate) struct ParsedRecord {
     /// The record.
     pub id: RecordId,
-    /// Its changes, deduplicated, in causal order.
+    /// Its changes, deduplicated, in causal order; handed to Automerge (not copied) when
+    /// applied, so empty after that.
     pub changes: Vec<Change>,
+    /// The hash of each change, same order.
+    pub hashes: Vec<ChangeHash>,
     /// The bytes of each change as pushed (maybe compressed), same order.
     pub bytes: Vec<Vec<u8>>,
 }
@@ -64,8 +68,13 @@ pub(crate) fn parse(push: Vec<PushRecord>) -> Result<Vec<ParsedRecord>> {
                 changes.push((change, bytes.into_vec()));
             }
         }
-        let (changes, bytes) = causal_order(&id, changes)?.into_iter().unzip();
-        out.push(ParsedRecord { id, changes, bytes });
+        let (changes, bytes): (Vec<Change>, _) = causal_order(&id, changes)?.into_iter().unzip();
+        out.push(ParsedRecord {
+            id,
+            hashes: changes.iter().map(Change::hash).collect(),
+            changes,
+            bytes,
+        });
     }
     Ok(out)
 }
@@ -148,16 +157,20 @@ pub(crate) fn refuse_revoked_authors(
     }
 }
 
-/// Applies a pushed record's changes to its stored document (already loaded in `entry`).
-/// On error the entry holds unverified data: the caller must drop it.
+/// Applies a pushed record's changes to its stored document (already loaded in `entry`),
+/// with the changes decoded first when `decode` (for [`Touched::of_decoded`]). On error the
+/// entry holds unverified data: the caller must drop it.
+///
+/// [`Touched::of_decoded`]: siteproof_core::record_check::Touched::of_decoded
 pub(crate) fn apply_to_existing(
     device: &DeviceRecord,
     meta: &DocMeta,
     entry: &mut CachedDoc,
-    record: &ParsedRecord,
-) -> Result<RecordWrite> {
+    record: &mut ParsedRecord,
+    decode: bool,
+) -> Result<(RecordWrite, Vec<ExpandedChange>)> {
     authorize(device, &meta.header)?;
-    apply(&mut entry.doc, record)?;
+    let decoded = apply(&mut entry.doc, record, decode)?;
     let header = RecordHeader::read(&entry.doc).map_err(|_| Error::HeaderChanged {
         id: record.id.to_string(),
     })?;
@@ -170,18 +183,18 @@ pub(crate) fn apply_to_existing(
         });
     }
     entry.tail_len += record.bytes.iter().map(Vec::len).sum::<usize>();
-    entry.changes += record.changes.len();
-    entry.tail_changes += record.changes.len();
-    Ok(write_of(header, record))
+    entry.changes += record.hashes.len();
+    entry.tail_changes += record.hashes.len();
+    Ok((write_of(header, record), decoded))
 }
 
 /// Builds a new record from its pushed changes, which must form a whole document.
 pub(crate) fn create_new(
     device: &DeviceRecord,
-    record: &ParsedRecord,
+    record: &mut ParsedRecord,
 ) -> Result<(CachedDoc, RecordWrite)> {
     let mut doc = AutoCommit::new();
-    apply(&mut doc, record)?;
+    apply(&mut doc, record, false)?;
     let header = RecordHeader::read(&doc).map_err(|e| {
         // Name the header field that is wrong when the record layout can say which.
         match siteproof_core::record_check::check(&doc, &record.id, None) {
@@ -209,20 +222,33 @@ pub(crate) fn create_new(
             seq: 0,
             snapshot_len: 0,
             tail_len,
-            changes: record.changes.len(),
-            tail_changes: record.changes.len(),
+            changes: record.hashes.len(),
+            tail_changes: record.hashes.len(),
             last_save: None,
         },
         write,
     ))
 }
 
-fn apply(doc: &mut AutoCommit, record: &ParsedRecord) -> Result<()> {
+/// Hands the record's parsed changes to Automerge (each parsed once, never copied), decoded
+/// first when `decode`.
+fn apply(
+    doc: &mut AutoCommit,
+    record: &mut ParsedRecord,
+    decode: bool,
+) -> Result<Vec<ExpandedChange>> {
+    let changes = std::mem::take(&mut record.changes);
     // A panic inside Automerge on crafted changes becomes `malformed`; the callers drop the
     // document on any error, so nothing half-applied stays cached.
-    siteproof_core::document::contained("pushed changes", || {
-        doc.apply_changes(record.changes.iter().cloned())
-            .map_err(|e| siteproof_core::Error::Malformed(format!("changes do not apply ({e})")))
+    let decoded = siteproof_core::document::contained("pushed changes", || {
+        let decoded = if decode {
+            changes.iter().map(Change::decode).collect()
+        } else {
+            Vec::new()
+        };
+        doc.apply_changes(changes)
+            .map_err(|e| siteproof_core::Error::Malformed(format!("changes do not apply ({e})")))?;
+        Ok(decoded)
     })
     .map_err(|e| Error::Malformed(format!("record {}: {e}", record.id)))?;
     let missing = doc.get_missing_deps(&[]);
@@ -232,17 +258,17 @@ fn apply(doc: &mut AutoCommit, record: &ParsedRecord) -> Result<()> {
             missing: missing.len(),
         });
     }
-    Ok(())
+    Ok(decoded)
 }
 
 fn write_of(header: RecordHeader, record: &ParsedRecord) -> RecordWrite {
     RecordWrite {
         header,
         changes: record
-            .changes
+            .hashes
             .iter()
             .zip(&record.bytes)
-            .map(|(c, bytes)| (hash_bytes(c.hash()), bytes.clone()))
+            .map(|(h, bytes)| (hash_bytes(*h), bytes.clone()))
             .collect(),
         known_through: 0,
         snapshot: None,

@@ -100,10 +100,6 @@ pub(super) fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<V
         "UPDATE documents SET created_seq = (SELECT MIN(seq) FROM changes WHERE doc_id = ?1)
          WHERE id = ?1",
     )?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (doc_id, hash) DO NOTHING",
-    )?;
     for record in &push.records {
         let h = &record.header;
         let stored: Option<(String, String, String)> = existing
@@ -144,16 +140,7 @@ pub(super) fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<V
                 ])?;
             }
         }
-        for (hash, data) in &record.changes {
-            insert.execute(params![
-                h.id.as_str(),
-                &hash[..],
-                h.scope.region,
-                h.scope.group,
-                pushed_by,
-                data
-            ])?;
-        }
+        insert_changes(conn, record, pushed_by)?;
         if is_new {
             set_created.execute([h.id.as_str()])?;
         }
@@ -168,6 +155,53 @@ pub(super) fn store_push(conn: &Connection, push: &PushWrite) -> StorageResult<V
         out.push(RecordStored { covered_through });
     }
     Ok(out)
+}
+
+/// Changes inserted by one statement at most: a push of ten answers is one statement, and
+/// the log's `AUTOINCREMENT` counter is read and written once per statement, not per change.
+const INSERT_ROWS: usize = 16;
+
+/// `INSERT INTO changes` of `rows` (1 to [`INSERT_ROWS`]) changes of one record: `?1` to
+/// `?4` the record's id, region, group and pusher, then each change's hash and data.
+fn insert_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=INSERT_ROWS)
+            .map(|rows| {
+                let values: Vec<String> = (0..rows)
+                    .map(|i| format!("(?1, ?{}, ?2, ?3, ?4, ?{})", 5 + 2 * i, 6 + 2 * i))
+                    .collect();
+                format!(
+                    "INSERT INTO changes (doc_id, hash, region, grp, pushed_by, data) VALUES {}
+                     ON CONFLICT (doc_id, hash) DO NOTHING",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &all[rows.clamp(1, INSERT_ROWS) - 1]
+}
+
+/// Appends a record's changes to the log, in their order, [`INSERT_ROWS`] per statement.
+fn insert_changes(
+    conn: &Connection,
+    record: &crate::storage::RecordWrite,
+    pushed_by: Option<&str>,
+) -> StorageResult<()> {
+    let h = &record.header;
+    for chunk in record.changes.chunks(INSERT_ROWS) {
+        let mut insert = conn.prepare_cached(insert_sql(chunk.len()))?;
+        insert.raw_bind_parameter(1, h.id.as_str())?;
+        insert.raw_bind_parameter(2, &h.scope.region)?;
+        insert.raw_bind_parameter(3, &h.scope.group)?;
+        insert.raw_bind_parameter(4, pushed_by)?;
+        for (i, (hash, data)) in chunk.iter().enumerate() {
+            insert.raw_bind_parameter(5 + 2 * i, &hash[..])?;
+            insert.raw_bind_parameter(6 + 2 * i, data)?;
+        }
+        insert.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// The three index ranges of a scope (the group's, the region's, the global one), merged in

@@ -105,7 +105,7 @@ impl SqliteStorage {
             .collect::<StorageResult<_>>()?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Writer::start(conn)?,
+                writer: Writer::start(conn, &path)?,
                 readers: Mutex::new(readers),
                 read_permits: Semaphore::new(READERS),
                 path,
@@ -120,6 +120,16 @@ impl SqliteStorage {
     /// so far: each costs two thread wake-ups, and the sync's tests count them.
     pub fn thread_hops(&self) -> u64 {
         self.inner.hops.load(Ordering::Relaxed)
+    }
+
+    /// How many WAL frames (database pages) the commits wrote so far: what a write costs the
+    /// writer thread and the checkpoints, counted by the sync's tests.
+    pub fn wal_frames_written(&self) -> u64 {
+        self.inner
+            .writer
+            .wal_counts()
+            .frames
+            .load(Ordering::Relaxed)
     }
 
     /// The database file.
@@ -260,6 +270,7 @@ fn prepare_writer(conn: &mut Connection, path: &Path) -> StorageResult<()> {
     switch_to_wal(conn, path)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
     // Immediate: the write lock before the version is read, so that of processes opening a
     // new file at once one migrates and the others wait and find it done (a deferred
     // transaction would read, then fail to upgrade its lock).
@@ -379,6 +390,52 @@ mod tests {
             recompiled,
             (0, 0),
             "the pull's scan and a record's changes are compiled again on reuse"
+        );
+    }
+
+    /// Commits never fold the WAL into the database themselves (SQLite's default: the commit
+    /// that crosses 1,000 frames does, the syncs it acknowledges waiting): the checkpointer
+    /// thread is asked once per `CHECKPOINT_FRAMES` frames written, each page then copied
+    /// once however many commits wrote it since the last checkpoint.
+    #[tokio::test]
+    async fn commits_leave_checkpoints_to_their_thread_once_per_4000_frames() {
+        use crate::storage::{PushWrite, RecordWrite, SyncStorage};
+        use siteproof_core::{RecordHeader, RecordId, RecordKind, Scope};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(dir.path().join("server.db")).expect("open");
+        // 120 commits of 40 changes of 3 KiB: about a page each, some 5,000 frames.
+        for n in 0..120u8 {
+            let write = PushWrite {
+                pushed_by: None,
+                records: vec![RecordWrite {
+                    header: RecordHeader {
+                        kind: RecordKind::Visit,
+                        id: RecordId::random(),
+                        scope: Scope::group("hebei", "g1"),
+                    },
+                    changes: (0..40)
+                        .map(|_| (rand::random::<[u8; 32]>(), vec![n; 3 << 10]))
+                        .collect(),
+                    known_through: 0,
+                    snapshot: None,
+                }],
+            };
+            storage.store_push(&write).await.expect("stored");
+        }
+        let counts = storage.inner.writer.wal_counts();
+        let frames = counts.frames.load(Ordering::Relaxed);
+        let asked = counts.asked.load(Ordering::Relaxed);
+        let limit = u64::try_from(writer::CHECKPOINT_FRAMES).expect("positive");
+        assert!(frames > limit, "only {frames} frames written");
+        assert!(
+            (1..=frames / limit).contains(&asked),
+            "the checkpointer was asked {asked} times for {frames} frames"
+        );
+        assert_eq!(
+            counts.writer_checkpoints.load(Ordering::Relaxed),
+            0,
+            "a commit checkpointed"
         );
     }
 
