@@ -65,16 +65,8 @@ impl SyncService {
                 Some((meta, changes)) => match push::authorize(device, &meta.header) {
                     Err(e) => Err(e),
                     Ok(()) => {
-                        self.validate_existing(
-                            device,
-                            &meta,
-                            entry,
-                            changes,
-                            &mut record,
-                            revoked,
-                            partial,
-                        )
-                        .await
+                        self.validate_existing(device, &meta, entry, changes, &mut record, revoked)
+                            .await
                     }
                 },
                 None => push::refuse_revoked_authors(None, &record, revoked)
@@ -189,8 +181,9 @@ impl SyncService {
         changes: Vec<StoredChange>,
         record: &mut push::ParsedRecord,
         revoked: &[siteproof_core::DeviceId],
-        decode: bool,
     ) -> Result<(RecordWrite, Vec<automerge::ExpandedChange>)> {
+        // A stored record is checked where the changes write: decoded for `Touched`.
+        let decode = !self.limits.check_whole_records;
         if !catch_up_or_load(self.storage.as_ref(), &record.id, entry, changes).await? {
             return Err(Error::Internal(format!("record {} vanished", record.id)));
         }
