@@ -1,6 +1,8 @@
 //! Reading and writing the parts of a visit document. Writes touch only the keys they change,
 //! so concurrent captures on several phones merge key by key.
 
+use std::collections::BTreeMap;
+
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, hydrate, transaction::Transactable};
 use autosurgeon::Hydrate;
 
@@ -36,18 +38,54 @@ pub(crate) fn read(doc: &AutoCommit) -> Result<Visit> {
 /// The visit from a snapshot of its document already taken (the content check takes one and
 /// reads it with this, rather than reading the document a second time).
 pub(crate) fn from_snapshot(snapshot: &hydrate::Value) -> Result<Visit> {
-    let mut json = to_json(snapshot);
-    // Answers are stored as JSON text (see `Answer`): unfold them in place.
-    if let Some(serde_json::Value::Object(answers)) = json.get_mut("answers") {
-        for value in answers.values_mut() {
-            if let serde_json::Value::String(text) = value {
-                *value = serde_json::from_str(text)
-                    .map_err(|e| Error::Malformed(format!("answer is not valid JSON: {e}")))?;
+    let hydrate::Value::Map(root) = snapshot else {
+        return Err(Error::Malformed(
+            "visit does not match the model: not a map".into(),
+        ));
+    };
+    // Answers are stored as JSON text (see `Answer`): each is parsed straight into an
+    // `Answer`, the rest of the visit goes through JSON values.
+    let mut answers = BTreeMap::new();
+    let mut json = serde_json::Map::new();
+    for (key, value) in root.iter() {
+        match (key.as_str(), &value.value) {
+            ("answers", hydrate::Value::Map(stored)) => {
+                for (item, answer) in stored.iter() {
+                    answers.insert(item.clone(), answer_of(item, &answer.value)?);
+                }
+                json.insert(key.clone(), serde_json::Value::Object(Default::default()));
+            }
+            _ => {
+                json.insert(key.clone(), to_json(&value.value));
             }
         }
     }
-    serde_json::from_value(json)
-        .map_err(|e| Error::Malformed(format!("visit does not match the model: {e}")))
+    let mut visit: Visit = serde_json::from_value(serde_json::Value::Object(json))
+        .map_err(|e| Error::Malformed(format!("visit does not match the model: {e}")))?;
+    visit.answers = answers;
+    Ok(visit)
+}
+
+/// One stored answer: its JSON text, parsed once.
+fn answer_of(item: &str, value: &hydrate::Value) -> Result<Answer> {
+    let parsed = match value {
+        hydrate::Value::Scalar(automerge::ScalarValue::Str(text)) => serde_json::from_str(text)
+            .map_err(|e| {
+                if e.is_syntax() || e.is_eof() {
+                    Error::Malformed(format!("answer is not valid JSON: {e}"))
+                } else {
+                    Error::Malformed(format!(
+                        "visit does not match the model: answer {item}: {e}"
+                    ))
+                }
+            })?,
+        other => serde_json::from_value(to_json(other)).map_err(|e| {
+            Error::Malformed(format!(
+                "visit does not match the model: answer {item}: {e}"
+            ))
+        })?,
+    };
+    Ok(parsed)
 }
 
 fn to_json(value: &hydrate::Value) -> serde_json::Value {

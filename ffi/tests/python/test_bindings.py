@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 import urllib.request
 
@@ -236,3 +238,21 @@ def test_collections_round_trip_and_pushes_start_visits_only_when_they_exist(enr
     assert collection.kind == sp.CollectionKind.PRACTICE
     assert collection.title == "夜查经验"
     assert store.sync().pushed >= 1
+
+
+def test_the_library_allocates_with_mimalloc(tmp_path):
+    # The library's allocator (ffi/src/lib.rs) initialises when a script first stores through
+    # it; with MIMALLOC_VERBOSE it says so on stderr. A library on the system's malloc says
+    # nothing.
+    script = (
+        "import siteproof_ffi as sp, sys;"
+        "sp.SiteproofStore.open(sys.argv[1], sys.argv[2], None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "s.db"), str(tmp_path / "media")],
+        env={**os.environ, "MIMALLOC_VERBOSE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "mimalloc: process init" in done.stderr, done.stderr

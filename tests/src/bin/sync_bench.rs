@@ -10,7 +10,8 @@
 //!
 //! 5. with `--pull [N]` instead (N = 10,000 by default; nothing else runs): a fresh device
 //!    pulling N visits in a process of its own while it captures: time, its own peak RSS,
-//!    how long captures waited for the store (`sync_bench/big_pull.rs`).
+//!    how long captures waited for the store (`sync_bench/big_pull.rs`). The device is the
+//!    `pull-device` binary next to this one, built with the phone library's allocator.
 //! 6. with `--scale-out [--rounds N]` instead: the 100-device load of phase 3c on SQLite with
 //!    one server process, on PostgreSQL with one, and on PostgreSQL with two (devices split
 //!    between them), in one run, N phases each taking turns (medians reported): changes/s,
@@ -36,18 +37,20 @@ use std::time::{Duration, Instant};
 
 use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{self, Cursor, PushRecord, SyncRequest, SyncResponse};
-use siteproof_core::{AnswerInput, AnswerValue, RecordId, Store, SyncClient};
+use siteproof_core::{RecordId, Store, SyncClient};
 use siteproof_server::storage::Database;
 use siteproof_server::{AppState, GroupId, RegionCode, ServerConfig};
 use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib, reset_peak, rss_kib};
 
+#[path = "sync_bench/answers.rs"]
+mod answers;
+use answers::{ANSWERS, answer};
 #[path = "sync_bench/big_pull.rs"]
 mod big_pull;
 #[path = "sync_bench/scale_out.rs"]
 mod scale_out;
 
 const VISITS: usize = 1_000;
-const ANSWERS: usize = 60;
 const DEVICES: usize = 100;
 const GROUP_SIZE: usize = 5;
 const ROUNDS: usize = 10;
@@ -126,10 +129,6 @@ fn main() {
         Some("--pull") => {
             let visits = args.get(1).map_or(10_000, |n| n.parse().expect("--pull N"));
             big_pull::run(visits);
-        }
-        Some("--pull-client") => {
-            let arg = |i: usize| args.get(i).expect("--pull-client URL CODE DB").clone();
-            big_pull::client(&arg(1), &arg(2), Path::new(&arg(3)));
         }
         Some("--help" | "-h") => {
             println!(
@@ -868,18 +867,6 @@ fn answer_round(store: &mut Store, visit: &RecordId, round: usize, tag: &str) {
                 answer(c, &format!("{tag} r{round}")),
             )
             .expect("answer");
-    }
-}
-
-fn answer(i: usize, note: &str) -> AnswerInput {
-    AnswerInput {
-        value: if i.is_multiple_of(3) {
-            AnswerValue::Fail
-        } else {
-            AnswerValue::Pass
-        },
-        note: Some(note.into()),
-        media: vec![],
     }
 }
 

@@ -5,12 +5,9 @@
 //! the pull, timing how long each capture waited for the store.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use siteproof_core::SyncClient;
 use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib, reset_peak, rss_kib};
 
 use super::{ANSWERS, Server, answer, verdict};
@@ -19,8 +16,6 @@ use super::{ANSWERS, Server, answer, verdict};
 const PULL_TARGET: Duration = Duration::from_secs(5);
 const CLIENT_RSS_TARGET_MIB: f64 = 150.0;
 const CAPTURE_WAIT_TARGET: Duration = Duration::from_millis(100);
-/// How often the device captures while it pulls.
-const CAPTURE_EVERY: Duration = Duration::from_millis(20);
 
 /// The parent's side: a server, a seeding device, the pulling device's child process.
 pub(super) fn run(visits: usize) {
@@ -35,8 +30,17 @@ pub(super) fn run(visits: usize) {
 
     // The device enrolls and takes the template before the visits exist, so it can capture
     // all through the pull; the visits it then pulls are all new to it.
-    let mut child = Command::new(std::env::current_exe().expect("exe"))
-        .arg("--pull-client")
+    // The device is a binary of its own, built with the phone library's allocator (the server
+    // here keeps the system's, as `siteproof serve` does).
+    let device = std::env::current_exe()
+        .expect("exe")
+        .with_file_name("pull-device");
+    assert!(
+        device.exists(),
+        "{} is missing: build it with `cargo build --release -p siteproof-tests --bin pull-device`",
+        device.display()
+    );
+    let mut child = Command::new(device)
         .arg(&server.url)
         .arg(server.code(&group))
         .arg(disk.path().join("device.db"))
@@ -69,6 +73,10 @@ pub(super) fn run(visits: usize) {
         pushed.pushed,
         t.elapsed()
     );
+    // The pull starts once the server is idle: what the seeding left it to do (the office
+    // index taking in 10,000 new visits) is not the pull's work.
+    let settled = settle(server.pid);
+    println!("    the server was idle {settled:.1?} after the seeding push");
     let server_before = rss_kib(server.pid);
     reset_peak(server.pid);
     let server_cpu0 = cpu_seconds(Some(server.pid));
@@ -118,81 +126,18 @@ pub(super) fn run(visits: usize) {
     );
 }
 
-/// The child's side (`--pull-client URL CODE DB`): enrolls, takes the template, starts a
-/// visit, says `ready`; on `go` pulls while capturing and prints one line of figures.
-pub(super) fn client(url: &str, code: &str, db: &Path) {
-    let mut store = siteproof_tests::open_store(db, "fresh");
-    SyncClient::new(url)
-        .expect("client")
-        .enroll(&mut store, code, "fresh")
-        .expect("enroll");
-    store.sync().expect("the template");
-    let template = siteproof_tests::template(ANSWERS);
-    let visit = store
-        .create_visit(siteproof_tests::new_visit(&template, "现场"))
-        .expect("visit");
-    store.sync().expect("push the visit");
-    println!("ready");
-    std::io::stdout().flush().expect("flush");
-    let mut go = String::new();
-    std::io::stdin().read_line(&mut go).expect("wait for go");
-
-    // Shared as the app shares it (`SiteproofStore`): handed over fairly.
-    let store = parking_lot::Mutex::new(store);
-    let done = AtomicBool::new(false);
-    let (summary, took, cpu, mut waits) = std::thread::scope(|scope| {
-        let capturing = scope.spawn(|| {
-            let mut waits = Vec::new();
-            let mut k = 0;
-            while !done.load(Ordering::Acquire) {
-                let t = Instant::now();
-                let mut store = store.lock();
-                waits.push(t.elapsed());
-                store
-                    .answer_item(
-                        &visit,
-                        &format!("i{}", k % ANSWERS).parse().expect("item"),
-                        answer(k, &format!("capture {k}")),
-                    )
-                    .expect("capture");
-                drop(store);
-                k += 1;
-                std::thread::sleep(CAPTURE_EVERY);
-            }
-            waits
-        });
-        let t = Instant::now();
-        let cpu0 = cpu_seconds(None);
-        // As the app's `SiteproofStore::sync`: the store taken for one step at a time.
-        let base = store.lock().server_url().expect("url");
-        let client = SyncClient::new(&base.expect("enrolled")).expect("client");
-        let summary = client.sync_with(&store).expect("pull");
-        let cpu = cpu_seconds(None) - cpu0;
-        let took = t.elapsed();
-        done.store(true, Ordering::Release);
-        (
-            summary,
-            took,
-            cpu,
-            capturing.join().expect("capture thread"),
-        )
-    });
-    let store = store.into_inner();
-    let held = store.list_visits().expect("list").len() - 1;
-    waits.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let max = waits.last().copied().unwrap_or_default();
-    let p99 = waits
-        .get((waits.len() * 99 / 100).min(waits.len().saturating_sub(1)))
-        .copied()
-        .unwrap_or_default();
-    println!(
-        "{} {held} {:.1} {} {:.1} {:.1} {} {cpu:.2}",
-        summary.pulled,
-        ms(took),
-        peak_rss_kib(std::process::id()),
-        ms(max),
-        ms(p99),
-        waits.len()
-    );
+/// Waits until the process `pid` spent at most one clock tick (10 ms) of CPU in half a
+/// second (a minute at most); returns how long that took.
+fn settle(pid: u32) -> Duration {
+    let t = Instant::now();
+    let mut before = cpu_seconds(Some(pid));
+    while t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = cpu_seconds(Some(pid));
+        if now - before <= 0.01 {
+            break;
+        }
+        before = now;
+    }
+    t.elapsed()
 }
