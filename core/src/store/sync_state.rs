@@ -82,30 +82,10 @@ impl Store {
             Some(_) => Some(self.peer_credentials()?),
             None => None,
         };
-        let result: Result<RoundOutcome> = (|| {
-            let tx = self.conn.transaction()?;
-            merge_pulled(
-                &tx,
-                &mut self.docs,
-                &mut self.templates,
-                &self.actor,
-                &records,
-                &mut applying,
-            )?;
-            let out = finish_round(
-                &tx,
-                &mut self.docs,
-                &self.actor,
-                applying,
-                credentials.as_ref(),
-            )?;
-            tx.commit()?;
-            Ok(out)
-        })();
-        if result.is_err() {
-            self.clear_cache();
-        }
-        result
+        self.write_in_transaction(|tx, docs, templates, actor| {
+            merge_pulled(tx, docs, templates, actor, &records, &mut applying)?;
+            finish_round(tx, docs, actor, applying, credentials.as_ref())
+        })
     }
 
     /// Merges the next `at_most` records of a pulled page (see [`PulledPage`]) in a
@@ -115,23 +95,10 @@ impl Store {
     pub fn merge_pulled_part(&mut self, page: &mut PulledPage, at_most: usize) -> Result<bool> {
         let end = (page.next + at_most).min(page.response.records.len());
         let records = std::mem::take(&mut page.response.records);
-        let result: Result<()> = (|| {
-            let tx = self.conn.transaction()?;
-            merge_pulled(
-                &tx,
-                &mut self.docs,
-                &mut self.templates,
-                &self.actor,
-                &records[page.next..end],
-                page,
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
+        let result = self.write_in_transaction(|tx, docs, templates, actor| {
+            merge_pulled(tx, docs, templates, actor, &records[page.next..end], page)
+        });
         page.response.records = records;
-        if result.is_err() {
-            self.clear_cache();
-        }
         result?;
         page.next = end;
         Ok(page.next < page.response.records.len())
@@ -152,23 +119,9 @@ impl Store {
             ));
         }
         let n = part.len();
-        let result: Result<()> = (|| {
-            let tx = self.conn.transaction()?;
-            merge_prepared(
-                &tx,
-                &mut self.docs,
-                &mut self.templates,
-                &self.actor,
-                part,
-                page,
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            self.clear_cache();
-        }
-        result?;
+        self.write_in_transaction(|tx, docs, templates, actor| {
+            merge_prepared(tx, docs, templates, actor, part, page)
+        })?;
         page.next += n;
         Ok(())
     }
@@ -186,9 +139,25 @@ impl Store {
             Some(_) => Some(self.peer_credentials()?),
             None => None,
         };
-        let result: Result<RoundOutcome> = (|| {
+        self.write_in_transaction(|tx, docs, _, actor| {
+            finish_round(tx, docs, actor, page, credentials.as_ref())
+        })
+    }
+
+    /// Runs `write` in a transaction of its own, committed when it succeeds; when it fails the
+    /// document cache is cleared (an in-memory document may hold what was rolled back).
+    fn write_in_transaction<T>(
+        &mut self,
+        write: impl FnOnce(
+            &rusqlite::Transaction<'_>,
+            &mut DocCache,
+            &mut Templates,
+            &automerge::ActorId,
+        ) -> Result<T>,
+    ) -> Result<T> {
+        let result = (|| {
             let tx = self.conn.transaction()?;
-            let out = finish_round(&tx, &mut self.docs, &self.actor, page, credentials.as_ref())?;
+            let out = write(&tx, &mut self.docs, &mut self.templates, &self.actor)?;
             tx.commit()?;
             Ok(out)
         })();
