@@ -210,6 +210,10 @@ fn list_and_load(c: &mut Criterion) {
     c.bench_function("load a visit with 200 answers (warm)", |b| {
         b.iter(|| assert_eq!(s.visit(&big).expect("visit").answers.len(), 200))
     });
+    // What the office reads beside each visit it indexes or shows.
+    c.bench_function("conflicts of a visit with 200 answers (warm)", |b| {
+        b.iter(|| assert!(s.conflicts(&big).expect("conflicts").is_empty()))
+    });
 }
 
 /// Encrypted vs unencrypted, each pair measured alternately in the same run.
