@@ -122,6 +122,8 @@ bench_media() {
   # The same tus-js-client install drives both servers: siteproof's upload script beside the
   # peer's.
   cp "$ROOT/tests/tus-js/upload.mjs" "$SCRATCH/tus/siteproof-upload.mjs"
+  # and the endpoint that keeps nothing: the client's own ceiling.
+  cp "$ROOT/tests/tus-js/sink.mjs" "$SCRATCH/tus/sink.mjs"
   step "$SCRATCH" env MEDIA_BENCH_DIR="$SCRATCH" MEDIA_BENCH_TUS_PEER="$SCRATCH/tus" \
     "$TARGET/release/examples/media_bench"
 }

@@ -14,7 +14,9 @@
 //! - with `MEDIA_BENCH_TUS_PEER` (a folder holding the tus peer's `server.mjs` and
 //!   `upload.mjs` with their `npm ci` done, and `tests/tus-js/upload.mjs` copied in as
 //!   `siteproof-upload.mjs`; `scripts/bench-peers.sh media` prepares it): tus-js-client into
-//!   this server and into @tus/server (the peer), so the table compares one client on both;
+//!   this server and into @tus/server (the peer), so the table compares one client on both,
+//!   and into `sink.mjs` (copied in from `tests/tus-js/`), which reads each body and keeps
+//!   nothing: the client's own ceiling, beside the durable limit;
 //! - the core's SHA-256 rate against `openssl speed -evp sha256`;
 //! - the time to make the thumbnail of a 12-megapixel JPEG.
 //!
@@ -134,6 +136,7 @@ fn main() -> Res<()> {
     let mut ours = Rates::new("siteproof client -> siteproof");
     let mut js_ours = Rates::new("tus-js-client -> siteproof");
     let mut js_peer = Rates::new("tus-js-client -> @tus/server");
+    let mut js_sink = Rates::new("tus-js-client -> an endpoint that keeps nothing");
     let mut put = Rates::new("nginx PUT + fsync");
     let mut dd = Rates::new("dd conv=fsync");
     let mut client_rss = 0;
@@ -161,6 +164,8 @@ fn main() -> Res<()> {
             uploads::prepare(&source, settle)?;
             let run = uploads::tus_js_to_tus_server(peer, work.path(), &source, &hash, size)?;
             js_peer.add(round, size, &run);
+            uploads::prepare(&source, settle)?;
+            js_sink.add(round, size, &uploads::tus_js_to_sink(peer, &source)?);
         }
         uploads::prepare(&source, settle)?;
         put.add(
@@ -260,6 +265,20 @@ fn main() -> Res<()> {
             "tus-js-client -> siteproof (peer: dd conv=fsync)",
             &js_ours,
             &dd,
+            "",
+        );
+        // The client's own ceiling: what it sends into an endpoint that keeps nothing. Where
+        // it is below 0.8 of the durable limit, no server meets that target with this client.
+        row(
+            "tus-js-client -> siteproof (peer: tus-js-client -> an endpoint that keeps nothing)",
+            &js_ours,
+            &js_sink,
+            "",
+        );
+        row(
+            "tus-js-client -> an endpoint that keeps nothing (peer: durable limit, nginx PUT + fsync)",
+            &js_sink,
+            &put,
             "",
         );
     }

@@ -1,6 +1,7 @@
 //! The uploads `media_bench` sets beside its own, each timed from its client's start to its
-//! exit: tus-js-client into this server and into @tus/server (the tus peer), nginx's WebDAV
-//! PUT followed by an fsync of the stored file, and `dd conv=fsync` (the durable limit).
+//! exit: tus-js-client into this server, into @tus/server (the tus peer) and into an endpoint
+//! that keeps nothing (the client's own ceiling), nginx's WebDAV PUT followed by an fsync of
+//! the stored file, and `dd conv=fsync` (the durable limit).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -171,20 +172,48 @@ pub fn tus_js_to_tus_server(
     size: u64,
 ) -> Res<Timed> {
     let store = work.join("tus-files");
+    let timed = tus_js_into_node(peer_dir, "server.mjs", &[("TUS_DIR", &store)], file)
+        .map_err(|e| format!("tus-js-client -> @tus/server: {e}"))?;
+    let stored = std::fs::read_dir(&store)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_none())
+        .ok_or("@tus/server stored nothing")?;
+    timed.checked(&stored, hash, size, &store)
+}
+
+/// tus-js-client (one PATCH) uploads `file` to `sink.mjs` in `peer_dir`
+/// (`tests/tus-js/sink.mjs`), an endpoint that reads the body and keeps nothing: the most this
+/// client sends on this machine, whatever the server. tus-js-client reports done only once the
+/// answered offset is the file's length, and the endpoint answers the bytes it read.
+pub fn tus_js_to_sink(peer_dir: &Path, file: &Path) -> Res<Timed> {
+    tus_js_into_node(peer_dir, "sink.mjs", &[], file)
+        .map_err(|e| format!("tus-js-client -> an endpoint that keeps nothing: {e}").into())
+}
+
+/// Starts the Node tus endpoint `script` of `peer_dir` on a free loopback port (with `env`),
+/// then times the peer's `upload.mjs` sending `file` to it in one PATCH; fails unless the
+/// client reports the upload done.
+fn tus_js_into_node(
+    peer_dir: &Path,
+    script: &str,
+    env: &[(&str, &Path)],
+    file: &Path,
+) -> Res<Timed> {
     let port = free_port()?;
-    let mut server = Reaped(
-        Command::new("node")
-            .arg(peer_dir.join("server.mjs"))
-            .env("TUS_PORT", port.to_string())
-            .env("TUS_DIR", &store)
-            .current_dir(peer_dir)
-            .stdout(Stdio::piped())
-            .spawn()?,
-    );
+    let mut command = Command::new("node");
+    command
+        .arg(peer_dir.join(script))
+        .env("TUS_PORT", port.to_string())
+        .current_dir(peer_dir)
+        .stdout(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut server = Reaped(command.spawn()?);
     let mut line = String::new();
     BufReader::new(server.0.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
     if !line.contains("listening") {
-        return Err(format!("@tus/server did not start: {line}").into());
+        return Err(format!("{script} did not start: {line}").into());
     }
     let started = Instant::now();
     let out = Command::new("node")
@@ -199,17 +228,12 @@ pub fn tus_js_to_tus_server(
     drop(server);
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || !text.contains("\"ev\":\"done\"") {
-        return Err(format!("tus-js-client -> @tus/server failed: {text}").into());
+        return Err(format!("the upload failed: {text}").into());
     }
-    let stored = std::fs::read_dir(&store)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_none())
-        .ok_or("@tus/server stored nothing")?;
-    let timed = Timed {
+    Ok(Timed {
         secs,
         server_rss_kib,
-    };
-    timed.checked(&stored, hash, size, &store)
+    })
 }
 
 /// nginx's WebDAV PUT of `file` (curl -T) on a free loopback port, then an fsync of the stored
