@@ -38,6 +38,9 @@ pub const UPLOADS_ACTIVE: &str = "siteproof_uploads_active";
 pub const EVIDENCE_CHECKS: &str = "siteproof_evidence_checks_total";
 /// Entries appended to the custody log, by `action`.
 pub const CUSTODY_APPENDS: &str = "siteproof_custody_appends_total";
+/// Records the back office's index read whole to bring itself up to date (before an office
+/// page, or a region's enterprise directory build at a device's sync).
+pub const OFFICE_INDEX_RECORDS: &str = "siteproof_office_index_records_total";
 /// Write jobs waiting for the database's writer thread.
 pub const WRITER_QUEUE: &str = "siteproof_db_writer_queue_depth";
 /// Reads running on the database's read connections (at most their number).
@@ -124,6 +127,10 @@ fn describe() {
     describe_gauge!(UPLOADS_ACTIVE, "Upload requests receiving bytes now");
     describe_counter!(EVIDENCE_CHECKS, "Evidence checks by result");
     describe_counter!(CUSTODY_APPENDS, "Custody log entries appended");
+    describe_counter!(
+        OFFICE_INDEX_RECORDS,
+        "Records the office index read whole to catch up"
+    );
     describe_gauge!(WRITER_QUEUE, "Write jobs waiting for the database writer");
     describe_gauge!(
         READS_ACTIVE,
@@ -206,6 +213,11 @@ pub fn custody_append(action: &str) {
     ::metrics::counter!(CUSTODY_APPENDS, "action" => action.to_owned()).increment(1);
 }
 
+/// The office index read `records` records whole.
+pub fn office_index_records(records: usize) {
+    ::metrics::counter!(OFFICE_INDEX_RECORDS).increment(records as u64);
+}
+
 /// `jobs` write jobs joined (positive) or left (negative) the writer's queue.
 pub fn writer_queue(jobs: i32) {
     ::metrics::gauge!(WRITER_QUEUE).increment(f64::from(jobs));
@@ -243,6 +255,7 @@ mod tests {
         UPLOADS_ACTIVE,
         EVIDENCE_CHECKS,
         CUSTODY_APPENDS,
+        OFFICE_INDEX_RECORDS,
         WRITER_QUEUE,
         READS_ACTIVE,
         BLOB_OP_DURATION,

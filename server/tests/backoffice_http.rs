@@ -147,6 +147,17 @@ async fn visit_with_finding(
     (phone, visit.to_string(), finding.to_string())
 }
 
+/// `siteproof_office_index_records_total` on the server's `/metrics` (0 before the first
+/// count).
+async fn office_index_records(server: &TestServer) -> f64 {
+    let page = send(server, get("/metrics", "")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.body
+        .lines()
+        .find_map(|l| l.strip_prefix("siteproof_office_index_records_total "))
+        .map_or(0.0, |v| v.trim().parse().expect("a number"))
+}
+
 async fn server_with_two_regions() -> TestServer {
     let server = TestServer::new().await;
     server
@@ -167,6 +178,7 @@ async fn server_with_two_regions() -> TestServer {
 #[tokio::test]
 async fn a_user_sees_only_their_region_and_other_regions_look_absent() {
     let server = server_with_two_regions().await;
+    let indexed_before = office_index_records(&server).await;
     let (_a, visit_a, _) = visit_with_finding(&server, "g1", "河北某化工厂").await;
     let (_b, visit_b, _) = visit_with_finding(&server, "t1", "天津某商场").await;
     let (alice, _) = sign_in(&server, "alice").await;
@@ -174,6 +186,10 @@ async fn a_user_sees_only_their_region_and_other_regions_look_absent() {
     let list = send(&server, get("/office/visits", &alice)).await;
     assert!(list.body.contains("河北某化工厂"));
     assert!(!list.body.contains("天津某商场"));
+    // The index read both visits whole to catch up (the counter is shared with the other
+    // tests of this binary, which only add to it).
+    let indexed = office_index_records(&server).await - indexed_before;
+    assert!(indexed >= 2.0, "{indexed} records counted");
     let own = send(&server, get(&format!("/office/visits/{visit_a}"), &alice)).await;
     assert_eq!(own.status, StatusCode::OK);
     assert!(own.body.contains("安全出口被货物堵塞"));

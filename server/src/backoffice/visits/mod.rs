@@ -182,6 +182,7 @@ impl BackOffice {
         while !ids.is_empty() {
             let batch: Vec<RecordId> = ids.drain(..ids.len().min(INDEX_BATCH)).collect();
             let docs = self.storage.full_documents(&batch).await?;
+            crate::metrics::office_index_records(docs.len());
             let rows = tokio::task::spawn_blocking(move || {
                 docs.iter().filter_map(rows_of).collect::<Vec<_>>()
             })
