@@ -407,32 +407,37 @@ pub struct DetachedOriginal {
 }
 
 impl DetachedOriginal {
-    /// Deletes the file and returns the bytes freed. A large file is cut from its end in
-    /// steps of 128 MiB, each made durable before the next: a file system that frees (and,
-    /// mounted with `discard`, trims) a whole recording's blocks in one journal commit makes
-    /// every other commit on the disk wait for it (a capture's, 400 ms for 2.4 GB here), while
-    /// a step at a time keeps that wait to one step's.
+    /// Deletes the file and returns the bytes freed, a step at a time ([`delete_in_steps`]).
     pub fn delete(self) -> Result<u64> {
-        self.delete_in_steps(DELETE_STEP)
+        delete_in_steps(&self.path, DELETE_STEP)
     }
+}
 
-    fn delete_in_steps(self, step: u64) -> Result<u64> {
-        let file = match OpenOptions::new().write(true).open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        let size = file.metadata()?.len();
-        let mut len = size;
-        while len > step {
-            len -= step;
-            file.set_len(len)?;
-            file.sync_data()?;
-        }
-        drop(file);
-        fs::remove_file(&self.path)?;
-        Ok(size)
+/// Deletes the file at `path` and returns the bytes freed (0 when it is already gone). A large
+/// file is cut from its end in steps of 128 MiB, each made durable before the next: a file
+/// system that frees (and, mounted with `discard`, trims) a whole recording's blocks in one
+/// journal commit makes every other commit on the disk wait for it (a capture's, 400 ms for
+/// 2.4 GB here), while a step at a time keeps that wait to one step's.
+pub fn delete_large_file(path: &Path) -> Result<u64> {
+    delete_in_steps(path, DELETE_STEP)
+}
+
+fn delete_in_steps(path: &Path, step: u64) -> Result<u64> {
+    let file = match OpenOptions::new().write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let size = file.metadata()?.len();
+    let mut len = size;
+    while len > step {
+        len -= step;
+        file.set_len(len)?;
+        file.sync_data()?;
     }
+    drop(file);
+    fs::remove_file(path)?;
+    Ok(size)
 }
 
 /// Syncs a directory so a rename into it survives power loss.
@@ -455,8 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("original");
         fs::write(&path, vec![7u8; 10 * 4096 + 100]).expect("write");
-        let detached = DetachedOriginal { path: path.clone() };
-        assert_eq!(detached.delete_in_steps(4096).expect("delete"), 41_060);
+        assert_eq!(delete_in_steps(&path, 4096).expect("delete"), 41_060);
         assert!(!path.exists());
         let gone = DetachedOriginal { path };
         assert_eq!(gone.delete().expect("delete"), 0);

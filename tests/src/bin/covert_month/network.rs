@@ -281,8 +281,11 @@ fn evict_as_verified(
                 if std::fs::metadata(&blob).is_ok_and(|m| m.len() == *size) {
                     out.whole_on_server += 1;
                 }
+                // Deleted as the phone deletes an evicted original, a step at a time: one
+                // unlink of gigabytes on this shared disk holds up the phone's commits, which
+                // a phone does not see from a server.
                 let t = Instant::now();
-                let _ = std::fs::remove_file(&blob);
+                let _ = siteproof_core::media::delete_large_file(&blob);
                 timeline.note(format!(
                     "server copy deleted in {:.0} ms",
                     t.elapsed().as_secs_f64() * 1e3
