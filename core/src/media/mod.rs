@@ -397,7 +397,7 @@ impl MediaStore {
     }
 }
 
-/// Bytes a deleted original gives back per step (see [`DetachedOriginal::delete`]).
+/// Bytes a deleted original gives back per step (see [`delete_large_file`]).
 const DELETE_STEP: u64 = 128 << 20;
 
 /// An original taken out of the store, waiting to be deleted.
@@ -407,9 +407,9 @@ pub struct DetachedOriginal {
 }
 
 impl DetachedOriginal {
-    /// Deletes the file and returns the bytes freed, a step at a time ([`delete_in_steps`]).
+    /// Deletes the file and returns the bytes freed, a step at a time ([`delete_large_file`]).
     pub fn delete(self) -> Result<u64> {
-        delete_in_steps(&self.path, DELETE_STEP)
+        delete_large_file(&self.path)
     }
 }
 
