@@ -128,7 +128,7 @@ pub(super) fn run(visits: usize) {
 
 /// Waits until the process `pid` spent at most one clock tick (10 ms) of CPU in half a
 /// second (a minute at most); returns how long that took.
-fn settle(pid: u32) -> Duration {
+pub(crate) fn settle(pid: u32) -> Duration {
     let t = Instant::now();
     let mut before = cpu_seconds(Some(pid));
     while t.elapsed() < Duration::from_secs(60) {
