@@ -12,7 +12,7 @@
 //!    pulling N visits in a process of its own while it captures: time, its own peak RSS,
 //!    how long captures waited for the store (`sync_bench/big_pull.rs`). The device is the
 //!    `pull-device` binary next to this one, built with the phone library's allocator.
-//! 6. with `--scale-out [--rounds N]` instead: the 100-device load of phase 3c on SQLite with
+//! 6. with `--scale-out [--rounds N] [--database-host]` instead: the 100-device load of phase 3c on SQLite with
 //!    one server process, on PostgreSQL with one, and on PostgreSQL with two (devices split
 //!    between them), in one run, N phases each taking turns (medians reported): changes/s,
 //!    p50/p99, CPU per change, statements per request, each server's peak RSS
@@ -136,7 +136,7 @@ fn main() {
         }
         Some("--help" | "-h") => {
             println!(
-                "sync-bench [--compare-check | --pull [N] | --scale-out [--rounds N]]: see the top of tests/src/bin/sync_bench.rs"
+                "sync-bench [--compare-check | --pull [N] | --scale-out [--rounds N] [--database-host]]: see the top of tests/src/bin/sync_bench.rs"
             )
         }
         _ => {

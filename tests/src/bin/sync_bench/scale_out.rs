@@ -16,6 +16,12 @@
 //! `scripts/postgres.sh run --durable target/release/sync-bench --scale-out`. The cluster's
 //! settings are printed with the figures; with `pg_stat_statements` loaded (the script loads
 //! it), so are the statements each layout ran per sync request.
+//!
+//! With `--database-host` the cluster runs as on a host of its own (`docs/deploy.md`): its
+//! processes, and those it starts later, are pinned to the machine's last core, this bench and
+//! the servers it starts to the other cores. The embedded layout then has those other cores,
+//! as its one host would; the PostgreSQL layouts have them for their servers and the last core
+//! for the database. Without it every party shares every core.
 
 use std::process::Command;
 
@@ -125,6 +131,10 @@ pub fn run(args: &[String]) {
                         'commit_delay', 'shared_buffers', 'shared_preload_libraries')",
     );
     let postmaster = postmaster_pid(&cluster);
+    let database_host = args
+        .iter()
+        .any(|a| a == "--database-host")
+        .then(|| DatabaseHost::pin(postmaster));
     let pg1_url = fresh_database(&cluster, "sync_bench_pg1");
     let pg2_url = fresh_database(&cluster, "sync_bench_pg2");
     let rounds = phases * ROUNDS;
@@ -152,6 +162,13 @@ pub fn run(args: &[String]) {
         "SQLite: WAL, synchronous=FULL (an fsync of the log per commit, shared by a group commit)"
     );
     println!("PostgreSQL: {}", settings.trim());
+    match &database_host {
+        Some(host) => println!(
+            "cores: PostgreSQL on {} (a database host of its own), the servers and the load generator on {}",
+            host.database, host.others
+        ),
+        None => println!("cores: every party on every core"),
+    }
     if settings.contains("fsync=off") || settings.contains("synchronous_commit=off") {
         println!(
             "    NOT like for like: this cluster does not flush its commits, the embedded database \
@@ -244,6 +261,7 @@ pub fn run(args: &[String]) {
         ratio_of(1)
     );
     drop(layouts);
+    drop(database_host);
     for name in ["sync_bench_pg1", "sync_bench_pg2"] {
         psql(
             &cluster,
@@ -310,14 +328,80 @@ fn parent_pid(pid: u32) -> Option<u32> {
 /// CPU seconds of the cluster's processes running now: the postmaster and its children
 /// (other clusters on the machine are not counted).
 fn cluster_cpu_seconds(postmaster: u32) -> f64 {
+    cluster_pids(postmaster)
+        .into_iter()
+        .map(|pid| cpu_seconds(Some(pid)))
+        .sum()
+}
+
+/// The cluster pinned to a core of its own (see the top of this file); unpinned when dropped.
+struct DatabaseHost {
+    postmaster: u32,
+    /// The database's core, and the others, as `taskset` lists.
+    database: String,
+    others: String,
+    all: String,
+}
+
+impl DatabaseHost {
+    /// Pins the cluster of `postmaster` to the last core and this process to the others.
+    fn pin(postmaster: u32) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert!(
+            cores >= 2,
+            "--database-host needs two cores at least (one for the database)"
+        );
+        let host = Self {
+            postmaster,
+            database: (cores - 1).to_string(),
+            others: match cores {
+                2 => "0".to_string(),
+                _ => format!("0-{}", cores - 2),
+            },
+            all: format!("0-{}", cores - 1),
+        };
+        for pid in cluster_pids(postmaster) {
+            taskset(&host.database, pid);
+        }
+        // The servers are started after this, and inherit it.
+        taskset(&host.others, std::process::id());
+        host
+    }
+}
+
+impl Drop for DatabaseHost {
+    fn drop(&mut self) {
+        for pid in cluster_pids(self.postmaster) {
+            taskset(&self.all, pid);
+        }
+        taskset(&self.all, std::process::id());
+    }
+}
+
+/// Sets the cores every thread of process `pid` may run on (`taskset -a -p -c`); a process
+/// gone meanwhile is skipped.
+fn taskset(cores: &str, pid: u32) {
+    let out = Command::new("taskset")
+        .args(["-a", "-p", "-c", cores, &pid.to_string()])
+        .output()
+        .expect("run taskset (util-linux)");
+    if !out.status.success() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        panic!(
+            "taskset -c {cores} {pid}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The cluster's processes running now: the postmaster and its children.
+fn cluster_pids(postmaster: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0.0;
+        return Vec::new();
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| *pid == postmaster || parent_pid(*pid) == Some(postmaster))
-        .map(|pid| cpu_seconds(Some(pid)))
-        .sum()
+        .collect()
 }
 
 /// Whether `pg_stat_statements` is loaded in the cluster of `url`; if so, makes its view in
