@@ -71,6 +71,7 @@ mod ids;
 pub mod media;
 pub mod migrations;
 pub mod model;
+mod parallel;
 pub mod peer;
 pub mod record_check;
 mod store;

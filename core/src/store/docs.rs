@@ -119,41 +119,76 @@ impl DocCache {
         self.loads
     }
 
+    /// The document `id` if it is loaded.
+    pub fn cached(&mut self, id: &RecordId) -> Option<&mut LoadedDoc> {
+        self.clock += 1;
+        let entry = self.entries.get_mut(id)?;
+        entry.last_used = self.clock;
+        Some(entry)
+    }
+
     /// Forgets a document, so that the next use reloads it from disk.
     pub fn evict(&mut self, id: &RecordId) {
         self.entries.remove(id);
     }
 }
 
-/// Loads a document from its chunks, or `None` if the store has no such record.
-fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<LoadedDoc>> {
+/// A document's chunks as stored, concatenated: a saved document Automerge loads in one go.
+pub(crate) struct StoredChunks {
+    pub bytes: Vec<u8>,
+    next_seq: i64,
+    incremental: u32,
+    incremental_bytes: usize,
+    snapshot_bytes: usize,
+}
+
+/// Reads a document's chunks, or `None` if the store has no such record.
+pub(crate) fn read_chunks(conn: &Connection, id: &RecordId) -> Result<Option<StoredChunks>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, snapshot, data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq",
     )?;
     let mut rows = stmt.query([id.as_str()])?;
     // One buffer, one load: applying the chunks one by one costs a pass over the document each.
-    let mut bytes = Vec::new();
-    let (mut next_seq, mut incremental) = (0, 0);
-    let (mut incremental_bytes, mut snapshot_bytes) = (0, 0);
+    let mut chunks = StoredChunks {
+        bytes: Vec::new(),
+        next_seq: 0,
+        incremental: 0,
+        incremental_bytes: 0,
+        snapshot_bytes: 0,
+    };
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
         let snapshot: bool = row.get(1)?;
         let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-        bytes.extend_from_slice(data);
-        next_seq = seq + 1;
+        chunks.bytes.extend_from_slice(data);
+        chunks.next_seq = seq + 1;
         if snapshot {
-            (incremental, incremental_bytes, snapshot_bytes) = (0, 0, data.len());
+            (
+                chunks.incremental,
+                chunks.incremental_bytes,
+                chunks.snapshot_bytes,
+            ) = (0, 0, data.len());
         } else {
-            incremental += 1;
-            incremental_bytes += data.len();
+            chunks.incremental += 1;
+            chunks.incremental_bytes += data.len();
         }
     }
-    if bytes.is_empty() {
-        return Ok(None);
-    }
+    Ok((!chunks.bytes.is_empty()).then_some(chunks))
+}
+
+/// Loads stored document `id` from its chunks' bytes.
+pub(crate) fn load_chunks(id: &RecordId, bytes: &[u8]) -> Result<AutoCommit> {
     let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-    let mut doc = AutoCommit::load_with_options(&bytes, options)
-        .map_err(|e| Error::Malformed(format!("stored document {id}: {e}")))?;
+    AutoCommit::load_with_options(bytes, options)
+        .map_err(|e| Error::Malformed(format!("stored document {id}: {e}")))
+}
+
+/// Loads a document from its chunks, or `None` if the store has no such record.
+fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<LoadedDoc>> {
+    let Some(chunks) = read_chunks(conn, id)? else {
+        return Ok(None);
+    };
+    let mut doc = load_chunks(id, &chunks.bytes)?;
     doc.set_actor(actor.clone());
     let header = RecordHeader::read(&doc)?;
     let saved_heads = doc.get_heads();
@@ -161,10 +196,10 @@ fn load(conn: &Connection, id: &RecordId, actor: &ActorId) -> Result<Option<Load
         doc,
         header,
         saved_heads,
-        next_seq,
-        incremental,
-        incremental_bytes,
-        snapshot_bytes,
+        next_seq: chunks.next_seq,
+        incremental: chunks.incremental,
+        incremental_bytes: chunks.incremental_bytes,
+        snapshot_bytes: chunks.snapshot_bytes,
         last_used: 0,
         received: None,
     }))

@@ -46,10 +46,12 @@ pub use media::{Eviction, MediaCapture, MediaInfo};
 pub use merge::PreparedRecord;
 pub use merge::{MergeOrigin, MergeOutcome};
 pub use outbox::PendingChanges;
+pub(crate) use outbox::collect_pending;
 pub use peer::PeerCredentials;
 pub use pushes::VisitFromAssignment;
 #[cfg(feature = "http-client")]
 pub(crate) use sync_state::next_page_request;
+pub(crate) use sync_state::{MAX_PUSH_BYTES, MAX_PUSH_RECORDS};
 pub use sync_state::{PulledPage, RoundOutcome};
 pub use unreadable::UnreadableRecord;
 

@@ -7,7 +7,7 @@ use automerge::{ActorId, ChangeHash};
 use rusqlite::{Transaction, params};
 
 use super::Store;
-use super::docs::DocCache;
+use super::docs::{self, DocCache};
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
@@ -22,6 +22,94 @@ pub struct PendingChanges {
     /// Their hashes, in the same order.
     pub hashes: Vec<ChangeHash>,
 }
+
+/// One record's unacknowledged changes as [`Store::read_pending`] read them.
+pub(crate) struct PendingRead {
+    id: RecordId,
+    wanted: Vec<ChangeHash>,
+    source: Source,
+}
+
+enum Source {
+    /// Taken from the loaded document.
+    Taken(Vec<automerge::Change>),
+    /// The record's stored chunks (a saved document).
+    Stored(Vec<u8>),
+}
+
+impl PendingRead {
+    /// The record's pending changes in causal order: for a record read from its chunks, the
+    /// Automerge work of loading it and taking them out (milliseconds a record on a phone),
+    /// done without the store.
+    pub fn changes(self) -> Result<PendingChanges> {
+        let changes = match self.source {
+            Source::Taken(changes) => changes,
+            Source::Stored(bytes) => {
+                let mut doc = docs::load_chunks(&self.id, &bytes)?;
+                take_changes(&mut doc, &self.id, &self.wanted)?
+            }
+        };
+        let mut pending = PendingChanges {
+            id: self.id,
+            changes: Vec::with_capacity(changes.len()),
+            hashes: Vec::with_capacity(changes.len()),
+        };
+        for mut change in causal_order(changes) {
+            pending.hashes.push(change.hash());
+            pending.changes.push(change.bytes().into_owned());
+        }
+        Ok(pending)
+    }
+}
+
+/// The changes `wanted` of record `id`'s document.
+fn take_changes(
+    doc: &mut automerge::AutoCommit,
+    id: &RecordId,
+    wanted: &[ChangeHash],
+) -> Result<Vec<automerge::Change>> {
+    wanted
+        .iter()
+        .map(|hash| {
+            doc.get_change_by_hash(hash).ok_or_else(|| {
+                Error::Malformed(format!("outbox names a change record {id} does not hold"))
+            })
+        })
+        .collect()
+}
+
+/// The pending changes of records `ids`, in order, read [`READ_BATCH`] records at a time
+/// through `read` (a step of the store: [`Store::read_pending`]) and made ready on up to
+/// `workers` threads meanwhile, until their bytes pass `max_bytes` (the first record comes
+/// whatever its size; the one that passes the limit is included, for the caller to leave
+/// out): records past the limit are not read.
+pub(crate) fn collect_pending(
+    ids: Vec<RecordId>,
+    max_bytes: usize,
+    workers: usize,
+    mut read: impl FnMut(&[RecordId]) -> Result<Vec<PendingRead>>,
+) -> Result<Vec<PendingChanges>> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut bytes = 0_usize;
+    for batch in ids.chunks(READ_BATCH * workers.max(1)) {
+        if bytes > max_bytes {
+            break;
+        }
+        let ready = crate::parallel::map_in_order(read(batch)?, workers, PendingRead::changes);
+        for pending in ready {
+            let pending = pending?;
+            bytes += pending.changes.iter().map(Vec::len).sum::<usize>();
+            out.push(pending);
+            if bytes > max_bytes {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Records read per worker in one step of [`collect_pending`].
+const READ_BATCH: usize = 4;
 
 /// Orders changes so that each comes after those of its dependencies that are in the set
 /// (a stable topological sort; the sets are small, one sync's worth).
@@ -85,25 +173,32 @@ impl Store {
         max_records: usize,
         max_bytes: usize,
     ) -> Result<Vec<PendingChanges>> {
-        let ids: Vec<String> = {
-            let mut stmt = self
-                .conn
-                // An unreadable record (received from a peer) would be refused by the server
-                // and stop the whole push: its changes wait until it reads again.
-                .prepare_cached(
-                    "SELECT DISTINCT doc_id FROM outbox
-                     WHERE doc_id NOT IN (SELECT id FROM unreadable) LIMIT ?1",
-                )?;
-            stmt.query_map([max_records as i64], |r| r.get(0))?
-                .collect::<Result<_, _>>()?
-        };
+        let ids = self.pending_records(max_records)?;
+        collect_pending(ids, max_bytes, 1, |batch| self.read_pending(batch))
+    }
+
+    /// Up to `max_records` records with changes in the outbox, in the order a push takes them.
+    pub(crate) fn pending_records(&self, max_records: usize) -> Result<Vec<RecordId>> {
+        let mut stmt = self
+            .conn
+            // An unreadable record (received from a peer) would be refused by the server
+            // and stop the whole push: its changes wait until it reads again.
+            .prepare_cached(
+                "SELECT DISTINCT doc_id FROM outbox
+                 WHERE doc_id NOT IN (SELECT id FROM unreadable) LIMIT ?1",
+            )?;
+        let ids: Vec<String> = stmt
+            .query_map([max_records as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.iter().map(|id| id.parse()).collect()
+    }
+
+    /// What the outbox holds of records `ids`, read in one short step: a record loaded in the
+    /// store's cache gives its changes at once; of any other the stored chunks are read, for
+    /// [`PendingRead::changes`] to load and take the changes from without the store.
+    pub(crate) fn read_pending(&mut self, ids: &[RecordId]) -> Result<Vec<PendingRead>> {
         let mut out = Vec::with_capacity(ids.len());
-        let mut bytes = 0_usize;
         for id in ids {
-            if bytes > max_bytes {
-                break;
-            }
-            let id: RecordId = id.parse()?;
             let wanted: Vec<ChangeHash> = {
                 let mut stmt = self
                     .conn
@@ -119,25 +214,22 @@ impl Store {
                 }
                 hashes
             };
-            let entry = self.docs.get_or_load(&self.conn, &id, &self.actor)?;
-            let mut changes = Vec::with_capacity(wanted.len());
-            for hash in &wanted {
-                let change = entry.doc.get_change_by_hash(hash).ok_or_else(|| {
-                    Error::Malformed(format!("outbox names a change record {id} does not hold"))
-                })?;
-                changes.push(change);
-            }
-            let mut pending = PendingChanges {
-                id: id.clone(),
-                changes: Vec::new(),
-                hashes: Vec::new(),
+            let source = match self.docs.cached(id) {
+                Some(entry) => Source::Taken(take_changes(&mut entry.doc, id, &wanted)?),
+                None => Source::Stored(
+                    docs::read_chunks(&self.conn, id)?
+                        .ok_or_else(|| Error::NotFound {
+                            kind: "record",
+                            id: id.to_string(),
+                        })?
+                        .bytes,
+                ),
             };
-            for mut change in causal_order(changes) {
-                pending.hashes.push(change.hash());
-                pending.changes.push(change.bytes().into_owned());
-            }
-            bytes += pending.changes.iter().map(Vec::len).sum::<usize>();
-            out.push(pending);
+            out.push(PendingRead {
+                id: id.clone(),
+                wanted,
+                source,
+            });
         }
         Ok(out)
     }

@@ -8,7 +8,8 @@ use serde_bytes::ByteBuf;
 
 use super::docs::DocCache;
 use super::merge::{MergeOrigin, PreparedRecord, merge_in, replace_in, write_prepared};
-use super::{Store, get_meta, outbox, set_meta};
+use super::outbox::PendingChanges;
+use super::{Store, collect_pending, get_meta, outbox, set_meta};
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::ids::RecordId;
@@ -20,10 +21,10 @@ use crate::sync::wire::{
 type Templates = std::collections::HashMap<RecordId, std::sync::Arc<crate::model::Template>>;
 
 /// How many records one request pushes at most; more wait for the next round.
-const MAX_PUSH_RECORDS: usize = 100;
+pub(crate) const MAX_PUSH_RECORDS: usize = 100;
 /// How many change bytes one request pushes at most (one record always goes, whatever its
 /// size): small requests keep the server's memory and a retry's cost small on a bad link.
-const MAX_PUSH_BYTES: usize = 512 << 10;
+pub(crate) const MAX_PUSH_BYTES: usize = 512 << 10;
 /// Page size asked of the server.
 const PAGE_BYTES: u64 = 8 << 20;
 
@@ -47,9 +48,19 @@ pub struct RoundOutcome {
 impl Store {
     /// The request for the next sync round.
     pub fn prepare_sync(&mut self) -> Result<SyncRequest> {
+        let records = self.pending_records(MAX_PUSH_RECORDS)?;
+        let pending =
+            collect_pending(records, MAX_PUSH_BYTES, 1, |batch| self.read_pending(batch))?;
+        self.request_pushing(pending)
+    }
+
+    /// The request for the next sync round pushing `pending` (read by [`collect_pending`]
+    /// with [`MAX_PUSH_BYTES`]: the record that passes the limit is left for the next round,
+    /// unless it is the only one).
+    pub(crate) fn request_pushing(&self, pending: Vec<PendingChanges>) -> Result<SyncRequest> {
         let mut push = Vec::new();
         let mut bytes = 0;
-        for p in self.pending_changes_within(MAX_PUSH_RECORDS, MAX_PUSH_BYTES)? {
+        for p in pending {
             let size: usize = p.changes.iter().map(Vec::len).sum();
             if !push.is_empty() && bytes + size > MAX_PUSH_BYTES {
                 break;

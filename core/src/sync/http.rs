@@ -2,6 +2,7 @@
 //! push + pull until nothing is left. Each round is applied in one transaction, so a sync cut
 //! off at any point leaves the store consistent and the next call completes it.
 
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ use crate::error::{Error, Result};
 use crate::evidence::EvidenceKey;
 use crate::ids::DeviceId;
 use crate::model::Scope;
-use crate::store::{PreparedRecord, Profile, PulledPage, Store, next_page_request};
+use crate::store::{
+    MAX_PUSH_BYTES, MAX_PUSH_RECORDS, PreparedRecord, Profile, PulledPage, Store, collect_pending,
+    next_page_request,
+};
 use crate::sync::wire::PulledRecord;
 use automerge::ActorId;
 
@@ -147,7 +151,7 @@ impl SyncClient {
                 let fetched = match ahead.take() {
                     Some(asked) => joined(asked, &mut summary),
                     None => {
-                        let request = store.with(Store::prepare_sync)?;
+                        let request = prepare_request(&mut store, workers())?;
                         self.round(&token, &request, &mut summary)
                     }
                 };
@@ -251,7 +255,7 @@ fn merge_prepared(
     actor: &ActorId,
 ) -> Result<()> {
     let part = part.max(1);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS));
+    let workers = workers();
     std::thread::scope(|scope| {
         let (ready, parts) = std::sync::mpsc::sync_channel::<Vec<PreparedRecord>>(1);
         scope.spawn(move || {
@@ -271,42 +275,41 @@ fn merge_prepared(
     })
 }
 
-/// Threads that prepare pulled records at most.
+/// Threads that make records ready at most.
 const MAX_WORKERS: usize = 4;
+
+/// Threads that make records ready: the phone's cores, at most [`MAX_WORKERS`].
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+}
 
 /// Prepares `records` on up to `workers` threads, keeping their order.
 fn prepare(records: Vec<PulledRecord>, actor: &ActorId, workers: usize) -> Vec<PreparedRecord> {
-    let per = records.len().div_ceil(workers.max(1)).max(1);
-    let mut slices: Vec<Vec<PulledRecord>> = Vec::new();
-    let mut records = records.into_iter();
-    loop {
-        let slice: Vec<PulledRecord> = records.by_ref().take(per).collect();
-        if slice.is_empty() {
-            break;
-        }
-        slices.push(slice);
-    }
-    let one = |slice: Vec<PulledRecord>| -> Vec<PreparedRecord> {
-        slice
-            .into_iter()
-            .map(|r| PreparedRecord::new(r, actor))
-            .collect()
+    crate::parallel::map_in_order(records, workers, |r| PreparedRecord::new(r, actor))
+}
+
+/// The next request, built on a store reached through `store` a step at a time: the records
+/// to push listed, their changes read a few records per step and made ready on `workers`
+/// threads between the steps (loading a record and taking its changes out is Automerge's
+/// work, milliseconds a record on a phone, and needs no store), then the cursor. A capture
+/// waits for one step's reads at most, however many records go up.
+/// With nothing to push (a pull's rounds) the request is made in the first step.
+fn prepare_request(store: &mut impl SyncAccess, workers: usize) -> Result<SyncRequest> {
+    let first = store.with(|s| {
+        let records = s.pending_records(MAX_PUSH_RECORDS)?;
+        Ok(match records.is_empty() {
+            true => ControlFlow::Break(s.request_pushing(Vec::new())?),
+            false => ControlFlow::Continue(records),
+        })
+    })?;
+    let records = match first {
+        ControlFlow::Continue(records) => records,
+        ControlFlow::Break(request) => return Ok(request),
     };
-    let mut slices = slices.into_iter();
-    let Some(first) = slices.next() else {
-        return Vec::new();
-    };
-    std::thread::scope(|scope| {
-        let others: Vec<_> = slices.map(|s| scope.spawn(move || one(s))).collect();
-        let mut out = one(first);
-        for other in others {
-            match other.join() {
-                Ok(prepared) => out.extend(prepared),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
-    })
+    let pending = collect_pending(records, MAX_PUSH_BYTES, workers, |batch| {
+        store.with(|s| s.read_pending(batch))
+    })?;
+    store.with(|s| s.request_pushing(pending))
 }
 
 /// How a sync reaches the store: one it has to itself (`&mut Store`: each round applied in

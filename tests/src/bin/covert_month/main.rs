@@ -7,7 +7,8 @@
 //! to load one, and, once a server process on a loopback port is in reach: the first sync of
 //! every visit, the upload queue sending every recording (cut once after a third of the bytes
 //! and resumed), each with the phone's peak RSS, while a capture thread keeps answering items
-//! on the same store and the longest capture is recorded; the server's peak RSS; the space the
+//! on the same store and the longest capture is recorded (with the first sync's steps that
+//! held the store 40 ms or more, on its timeline); the server's peak RSS; the space the
 //! eviction of verified originals gives back. Every figure is printed beside its target.
 //!
 //! Run: `cargo build --release -p siteproof-tests --bin covert-month && target/release/covert-month`.

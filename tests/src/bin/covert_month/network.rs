@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use siteproof_core::media::{MediaStore, Network, UploadProgress};
+use siteproof_core::sync::SyncAccess;
 use siteproof_core::{Error, MediaHash, Store, StoreKey};
 use siteproof_tests::procstat::reset_peak;
 
@@ -49,7 +50,9 @@ pub fn returns(
         } else {
             let base = lock(&store).server_url().expect("url").expect("enrolled");
             let client = siteproof_core::SyncClient::new(&base).expect("client");
-            client.sync_with(&store).expect("first sync")
+            client
+                .sync_with(TimedSteps::new(&store, &timeline))
+                .expect("first sync")
         };
         timeline.note("the sync returned".into());
         summary
@@ -169,6 +172,57 @@ fn report_captures(report: &mut Report, phase: &str, captures: &[Capture], timel
         blocked.iter().filter(|b| **b > slow).count() as f64,
     );
     timeline.print(phase, captures, slow);
+}
+
+/// The app's shared store, each step the sync holds it for timed: a step longer than
+/// [`LONG_STEP`] is noted on the timeline with its number (a round is a request built, then
+/// pulled records merged, then the round ended).
+struct TimedSteps<'a> {
+    store: &'a Shared,
+    timeline: &'a Timeline,
+    steps: usize,
+}
+
+/// A step of the sync this long is noted on the timeline.
+const LONG_STEP: Duration = Duration::from_millis(40);
+
+impl<'a> TimedSteps<'a> {
+    fn new(store: &'a Shared, timeline: &'a Timeline) -> Self {
+        Self {
+            store,
+            timeline,
+            steps: 0,
+        }
+    }
+}
+
+impl SyncAccess for TimedSteps<'_> {
+    fn with<R>(
+        &mut self,
+        step: impl FnOnce(&mut Store) -> siteproof_core::Result<R>,
+    ) -> siteproof_core::Result<R> {
+        self.steps += 1;
+        let mut held = Duration::ZERO;
+        let mut shared = self.store;
+        let out = shared.with(|s| {
+            let t = Instant::now();
+            let out = step(s);
+            held = t.elapsed();
+            out
+        });
+        if held >= LONG_STEP {
+            self.timeline.note(format!(
+                "step {} of the sync held the store {:.0} ms",
+                self.steps,
+                held.as_secs_f64() * 1e3
+            ));
+        }
+        out
+    }
+
+    fn part(&self) -> Option<usize> {
+        (&self.store).part()
+    }
 }
 
 /// What the upload runs did.
