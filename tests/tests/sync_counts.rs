@@ -5,6 +5,7 @@
 use serde_bytes::ByteBuf;
 use siteproof_core::sync::wire::{self, PushRecord, SyncRequest, SyncResponse};
 use siteproof_core::{AnswerValue, RecordId};
+use siteproof_server::GroupId;
 use siteproof_tests::answer;
 use siteproof_tests::server::TestServer;
 
@@ -14,10 +15,7 @@ const ANSWERS: usize = 10;
 #[test]
 fn one_changed_answer_with_many_visits_in_scope_stays_within_its_byte_budget() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(&dir.path().join("server"));
-    let group = server.create_group("第一督导组");
-    let template = siteproof_tests::template(ANSWERS);
-    server.publish_template(&template);
+    let (server, group, template) = group_server(TestServer::start(&dir.path().join("server")));
     let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
     let visits = seed(&mut seeder, &template);
 
@@ -33,6 +31,14 @@ fn one_changed_answer_with_many_visits_in_scope_stays_within_its_byte_budget() {
         wire < 2_000,
         "one changed answer costs {wire} B on the wire (budget 2,000)"
     );
+}
+
+/// `server` with one supervision group and the `ANSWERS`-item template published.
+fn group_server(server: TestServer) -> (TestServer, GroupId, siteproof_core::Template) {
+    let group = server.create_group("第一督导组");
+    let template = siteproof_tests::template(ANSWERS);
+    server.publish_template(&template);
+    (server, group, template)
 }
 
 /// `VISITS` visits of `ANSWERS` answers each, pushed.
@@ -77,10 +83,7 @@ fn post(server: &TestServer, token: &str, req: &SyncRequest) -> (u16, Vec<u8>) {
 #[test]
 fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(&dir.path().join("server"));
-    let group = server.create_group("第一督导组");
-    let template = siteproof_tests::template(ANSWERS);
-    server.publish_template(&template);
+    let (server, group, template) = group_server(TestServer::start(&dir.path().join("server")));
     let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
     seeder.sync().expect("template");
     let token = seeder.server_token().expect("token").expect("enrolled");
@@ -157,24 +160,45 @@ fn a_seeding_push_goes_in_bounded_pages_and_the_server_refuses_oversized_ones() 
 }
 
 /// The store behind a lock, as the app shares it, counting the steps a sync takes it for;
-/// the sync stops (fails) instead of taking step `stop_at`.
-struct CountingSteps<'a> {
+/// `before` runs with each step's number and the store first, and its error stops the sync.
+struct CountingSteps<'a, F> {
     store: &'a parking_lot::Mutex<siteproof_core::Store>,
     steps: usize,
-    stop_at: usize,
+    before: F,
+}
+
+impl<'a> CountingSteps<'a, ()> {
+    /// Counting steps; the sync stops (fails) instead of taking step `stop_at`.
+    fn stopping_at(
+        store: &'a parking_lot::Mutex<siteproof_core::Store>,
+        stop_at: usize,
+    ) -> CountingSteps<
+        'a,
+        impl FnMut(usize, &mut siteproof_core::Store) -> siteproof_core::Result<()>,
+    > {
+        CountingSteps {
+            store,
+            steps: 0,
+            before: move |step, _: &mut siteproof_core::Store| match step == stop_at {
+                true => Err(siteproof_core::Error::Network("stopped".into())),
+                false => Ok(()),
+            },
+        }
+    }
 }
 
 use siteproof_core::sync::SyncAccess;
 
-impl SyncAccess for &mut CountingSteps<'_> {
+impl<F> SyncAccess for &mut CountingSteps<'_, F>
+where
+    F: FnMut(usize, &mut siteproof_core::Store) -> siteproof_core::Result<()>,
+{
     fn with<R>(
         &mut self,
         step: impl FnOnce(&mut siteproof_core::Store) -> siteproof_core::Result<R>,
     ) -> siteproof_core::Result<R> {
         self.steps += 1;
-        if self.steps == self.stop_at {
-            return Err(siteproof_core::Error::Network("stopped".into()));
-        }
+        (self.before)(self.steps, &mut self.store.lock())?;
         (&mut &*self.store).with(step)
     }
 
@@ -193,10 +217,7 @@ fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
     use siteproof_core::sync::{SHARED_PART, SyncClient};
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(&dir.path().join("server"));
-    let group = server.create_group("第一督导组");
-    let template = siteproof_tests::template(ANSWERS);
-    server.publish_template(&template);
+    let (server, group, template) = group_server(TestServer::start(&dir.path().join("server")));
     // Enrolled (and synced once) before the seeder pushes: its next sync pulls every visit.
     let mut fresh = server.enroll_store(&group, &dir.path().join("fresh.db"), "乙");
     let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
@@ -214,11 +235,7 @@ fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
     let loads = fresh.received_loads();
     let shared = parking_lot::Mutex::new(fresh);
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let mut counting = CountingSteps {
-        store: &shared,
-        steps: 0,
-        stop_at: usize::MAX,
-    };
+    let mut counting = CountingSteps::stopping_at(&shared, usize::MAX);
     let (summary, captured) = std::thread::scope(|scope| {
         let capturing = scope.spawn(|| {
             let mut n = 0;
@@ -249,6 +266,7 @@ fn a_shared_store_is_synced_one_bounded_step_at_a_time_while_captures_go_on() {
         counting.steps,
         summary.pulled
     );
+    drop(counting);
     let mut fresh = shared.into_inner();
     assert_eq!(fresh.list_visits().expect("list").len(), VISITS + 1);
     // Each visit arrived whole and was loaded and checked before the store was taken: the
@@ -285,10 +303,8 @@ fn a_pull_stopped_between_or_inside_pages_resumes_from_the_last_merged_page() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = siteproof_server::ServerConfig::default();
     config.sync.max_page_bytes = 16 << 10;
-    let server = TestServer::start_with(&dir.path().join("server"), config);
-    let group = server.create_group("第一督导组");
-    let template = siteproof_tests::template(ANSWERS);
-    server.publish_template(&template);
+    let (server, group, template) =
+        group_server(TestServer::start_with(&dir.path().join("server"), config));
     let path = dir.path().join("fresh.db");
     drop(server.enroll_store(&group, &path, "乙"));
     let mut seeder = server.enroll_store(&group, &dir.path().join("seeder.db"), "甲");
@@ -296,11 +312,7 @@ fn a_pull_stopped_between_or_inside_pages_resumes_from_the_last_merged_page() {
     let client = SyncClient::new(&server.url()).expect("client");
     let sync = |stop_at: usize| {
         let shared = parking_lot::Mutex::new(siteproof_tests::open_store(&path, "乙"));
-        let mut counting = CountingSteps {
-            store: &shared,
-            steps: 0,
-            stop_at,
-        };
+        let mut counting = CountingSteps::stopping_at(&shared, stop_at);
         let summary = client.sync_with(&mut counting);
         (summary, counting.steps)
     };
@@ -355,4 +367,60 @@ fn a_pull_stopped_between_or_inside_pages_resumes_from_the_last_merged_page() {
     for v in store.list_visits().expect("list") {
         assert_eq!(v.answered as usize, ANSWERS, "{} whole", v.id);
     }
+}
+
+/// A shared store's request is built a few steps at a time: a record listed to push whose
+/// changes were acknowledged before its step read it is left out (an empty record would be
+/// refused by the server and fail the sync), and the others go up.
+#[test]
+fn a_record_acknowledged_between_a_requests_steps_is_left_out_of_it() {
+    use siteproof_core::sync::SyncClient;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, group, template) = group_server(TestServer::start(&dir.path().join("server")));
+    let mut store = server.enroll_store(&group, &dir.path().join("phone.db"), "甲");
+    let visits: Vec<RecordId> = (0..3)
+        .map(|n| {
+            let v = store
+                .create_visit(siteproof_tests::new_visit(&template, &format!("企业{n}")))
+                .expect("visit");
+            answer(&mut store, &v, "i0", AnswerValue::Pass, "ok");
+            v
+        })
+        .collect();
+    let waiting = store.outbox_len().expect("outbox");
+    let gone = store
+        .pending_changes(usize::MAX)
+        .expect("pending")
+        .into_iter()
+        .find(|p| p.id == visits[1])
+        .expect("the second visit waits")
+        .hashes
+        .len() as u64;
+    let shared = parking_lot::Mutex::new(store);
+    // After the token, the outbox and the records to push were read, the second visit's
+    // changes are acknowledged, as another sync's round on the same store would.
+    let mut access = CountingSteps {
+        store: &shared,
+        steps: 0,
+        before: |step, store: &mut siteproof_core::Store| {
+            if step == 4 {
+                let mine: Vec<_> = store
+                    .pending_changes(usize::MAX)?
+                    .into_iter()
+                    .filter(|p| p.id == visits[1])
+                    .flat_map(|p| p.hashes.into_iter().map(move |h| (p.id.clone(), h)))
+                    .collect();
+                assert!(!mine.is_empty(), "the visit had changes to push");
+                store.acknowledge(&mine)?;
+            }
+            Ok(())
+        },
+    };
+    let summary = SyncClient::new(&server.url())
+        .expect("client")
+        .sync_with(&mut access)
+        .expect("the sync goes on without the acknowledged record");
+    assert_eq!(summary.pushed, waiting - gone, "the other records went up");
+    assert_eq!(shared.lock().outbox_len().expect("outbox"), 0);
 }

@@ -195,7 +195,8 @@ impl Store {
 
     /// What the outbox holds of records `ids`, read in one short step: a record loaded in the
     /// store's cache gives its changes at once; of any other the stored chunks are read, for
-    /// [`PendingRead::changes`] to load and take the changes from without the store.
+    /// [`PendingRead::changes`] to load and take the changes from without the store. A record
+    /// with nothing left in the outbox (acknowledged since it was listed) is left out.
     pub(crate) fn read_pending(&mut self, ids: &[RecordId]) -> Result<Vec<PendingRead>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -214,6 +215,10 @@ impl Store {
                 }
                 hashes
             };
+            if wanted.is_empty() {
+                // Acknowledged since it was listed (another sync's round on this store).
+                continue;
+            }
             let source = match self.docs.cached(id) {
                 Some(entry) => Source::Taken(take_changes(&mut entry.doc, id, &wanted)?),
                 None => Source::Stored(
