@@ -51,6 +51,7 @@ pub use peer::PeerCredentials;
 pub use pushes::VisitFromAssignment;
 #[cfg(feature = "http-client")]
 pub(crate) use sync_state::next_page_request;
+#[cfg(feature = "http-client")]
 pub(crate) use sync_state::{MAX_PUSH_BYTES, MAX_PUSH_RECORDS};
 pub use sync_state::{PulledPage, RoundOutcome};
 pub use unreadable::UnreadableRecord;

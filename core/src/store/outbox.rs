@@ -82,7 +82,7 @@ fn take_changes(
 /// through `read` (a step of the store: [`Store::read_pending`]) and made ready on up to
 /// `workers` threads meanwhile, until their bytes pass `max_bytes` (the first record comes
 /// whatever its size; the one that passes the limit is included, for the caller to leave
-/// out): records past the limit are not read.
+/// out): the records after the batch that passes it are not read.
 pub(crate) fn collect_pending(
     ids: Vec<RecordId>,
     max_bytes: usize,
@@ -167,7 +167,7 @@ impl Store {
     /// The unacknowledged changes, record by record, at most `max_records` records and no
     /// more records once their changes' bytes pass `max_bytes` (the first record comes
     /// whatever its size, and the one that passes the limit is included, for the caller to
-    /// leave out): records past the limit are not loaded.
+    /// leave out): the records after the few read with that one are not loaded.
     pub fn pending_changes_within(
         &mut self,
         max_records: usize,
