@@ -179,9 +179,11 @@ impl<'a> CountingSteps<'a, ()> {
         CountingSteps {
             store,
             steps: 0,
-            before: move |step, _: &mut siteproof_core::Store| match step == stop_at {
-                true => Err(siteproof_core::Error::Network("stopped".into())),
-                false => Ok(()),
+            before: move |step, _: &mut siteproof_core::Store| {
+                if step == stop_at {
+                    return Err(siteproof_core::Error::Network("stopped".into()));
+                }
+                Ok(())
             },
         }
     }

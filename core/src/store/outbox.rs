@@ -161,20 +161,8 @@ impl Store {
 
     /// The unacknowledged changes, record by record, at most `max_records` records.
     pub fn pending_changes(&mut self, max_records: usize) -> Result<Vec<PendingChanges>> {
-        self.pending_changes_within(max_records, usize::MAX)
-    }
-
-    /// The unacknowledged changes, record by record, at most `max_records` records and no
-    /// more records once their changes' bytes pass `max_bytes` (the first record comes
-    /// whatever its size, and the one that passes the limit is included, for the caller to
-    /// leave out): the records after the few read with that one are not loaded.
-    pub fn pending_changes_within(
-        &mut self,
-        max_records: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<PendingChanges>> {
         let ids = self.pending_records(max_records)?;
-        collect_pending(ids, max_bytes, 1, |batch| self.read_pending(batch))
+        collect_pending(ids, usize::MAX, 1, |batch| self.read_pending(batch))
     }
 
     /// Up to `max_records` records with changes in the outbox, in the order a push takes them.

@@ -292,14 +292,15 @@ fn prepare(records: Vec<PulledRecord>, actor: &ActorId, workers: usize) -> Vec<P
 /// to push listed, their changes read a few records per step and made ready on `workers`
 /// threads between the steps (loading a record and taking its changes out is Automerge's
 /// work, milliseconds a record on a phone, and needs no store), then the cursor. A capture
-/// waits for one step's reads at most, however many records go up.
-/// With nothing to push (a pull's rounds) the request is made in the first step.
+/// waits for one step's reads at most, however many records go up. With nothing to push (a
+/// pull's rounds) the request is made in the first step.
 fn prepare_request(store: &mut impl SyncAccess, workers: usize) -> Result<SyncRequest> {
     let first = store.with(|s| {
         let records = s.pending_records(MAX_PUSH_RECORDS)?;
-        Ok(match records.is_empty() {
-            true => ControlFlow::Break(s.request_pushing(Vec::new())?),
-            false => ControlFlow::Continue(records),
+        Ok(if records.is_empty() {
+            ControlFlow::Break(s.request_pushing(Vec::new())?)
+        } else {
+            ControlFlow::Continue(records)
         })
     })?;
     let records = match first {

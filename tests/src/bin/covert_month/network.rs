@@ -175,8 +175,8 @@ fn report_captures(report: &mut Report, phase: &str, captures: &[Capture], timel
 }
 
 /// The app's shared store, each step the sync holds it for timed: a step longer than
-/// [`LONG_STEP`] is noted on the timeline with its number (a round is a request built, then
-/// pulled records merged, then the round ended).
+/// [`LONG_STEP`] is noted on the timeline with its number (a round is a request built in a few
+/// steps, then pulled records merged, then the round ended).
 struct TimedSteps<'a> {
     store: &'a Shared,
     timeline: &'a Timeline,
