@@ -434,3 +434,60 @@ fn an_event_appended_to_a_case_is_checked_alone_and_refused_when_malformed() {
     );
     assert_eq!((full.as_deref(), update), (Some("case"), None));
 }
+
+/// A push holding several changes to one answer: each value put is checked, the replaced ones
+/// too (a device pulling part of the changes sees them), while the full check sees only the
+/// last.
+#[test]
+fn a_bad_answer_replaced_within_the_same_push_is_refused() {
+    let (touched, full, update) = both(|d| {
+        let a = obj(d, &["answers"]);
+        d.put(&a, "i-pass", r#"{"value":"maybe"}"#).expect("put");
+        d.commit();
+        d.put(&a, "i-pass", GOOD_ANSWER).expect("put");
+    });
+    assert_eq!(full, None, "the full check sees the last value only");
+    assert_eq!(
+        update.as_deref(),
+        Some("answers/i-pass/value"),
+        "the update check reads what the changes put ({touched:?})"
+    );
+}
+
+/// The update check of answers reads the values the changes put, not the document: an
+/// answer's older value, stored before the check existed and unreadable now, does not make
+/// a good answer put beside it be refused; and a deletion puts nothing to check.
+#[test]
+fn the_answers_check_reads_the_values_the_changes_put() {
+    let mut stored = base();
+    let a = obj(&stored, &["answers"]);
+    let mut other = stored.fork().with_actor(ActorId::from(vec![3_u8; 16]));
+    stored
+        .put(&a, "i-pass", r#"{"value":"maybe"}"#)
+        .expect("an old unreadable value");
+    stored.commit();
+    let id: RecordId = "0190f3a1-7c2e-7a4b-8d1e-2f3a4b5c6d7e".parse().expect("id");
+    // A good value from a replica that never saw the old one: both stay visible.
+    let before = other.get_heads();
+    let oa = obj(&other, &["answers"]);
+    other.put(&oa, "i-pass", GOOD_ANSWER).expect("put");
+    other.commit();
+    let pushed = other.get_changes(&before);
+    stored.apply_changes(pushed.clone()).expect("applies");
+    assert_eq!(stored.get_all(&a, "i-pass").expect("values").len(), 2);
+    assert!(
+        matches!(record_check::check(&stored, &id, None), Err(siteproof_core::Error::InvalidRecord { path, .. }) if path == "answers/i-pass/value"),
+        "the full check reads the old value"
+    );
+    let touched = Touched::of(&stored, &pushed);
+    assert!(
+        record_check::check_update(&stored, &id, None, &touched).is_ok(),
+        "only the pushed value is read ({touched:?})"
+    );
+    // A deletion puts nothing to check.
+    let (_, _, update) = as_update(stored, &id, |d| {
+        let a = obj(d, &["answers"]);
+        d.delete(&a, "i-pass").expect("delete");
+    });
+    assert_eq!(update, None);
+}

@@ -48,6 +48,8 @@ mod answers;
 use answers::{ANSWERS, answer};
 #[path = "sync_bench/big_pull.rs"]
 mod big_pull;
+#[path = "sync_bench/cost.rs"]
+mod cost;
 #[path = "sync_bench/scale_out.rs"]
 mod scale_out;
 
@@ -123,6 +125,7 @@ fn main() {
             serve(&dir, args.iter().any(|a| a == "--check-whole"), database);
         }
         Some("--scale-out") => scale_out::run(&args),
+        Some("--cost") => cost::run(&args),
         Some("--compare-check") => {
             println!("== server checks every pushed record whole ==");
             let whole = run(true);
@@ -136,7 +139,7 @@ fn main() {
         }
         Some("--help" | "-h") => {
             println!(
-                "sync-bench [--compare-check | --pull [N] | --scale-out [--rounds N] [--database-host]]: see the top of tests/src/bin/sync_bench.rs"
+                "sync-bench [--compare-check | --pull [N] | --scale-out [--rounds N] [--database-host] | --cost [--history N] [--rounds N]]: see the top of tests/src/bin/sync_bench.rs"
             )
         }
         _ => {
@@ -188,6 +191,21 @@ impl Server {
 
     /// Starts a server on `dir` and `database` in a child process.
     fn start_on(dir: &Path, check_whole: bool, database: &Database) -> Self {
+        Self::start_with(dir, check_whole, database, None)
+    }
+
+    /// Starts a server on `dir` and `database` in a child process run by `wrapper` (a command
+    /// and its arguments, such as valgrind's), checking what each push writes.
+    fn start_under(dir: &Path, database: &Database, wrapper: Option<&[String]>) -> Self {
+        Self::start_with(dir, false, database, wrapper)
+    }
+
+    fn start_with(
+        dir: &Path,
+        check_whole: bool,
+        database: &Database,
+        wrapper: Option<&[String]>,
+    ) -> Self {
         let admin_rt = tokio::runtime::Runtime::new().expect("runtime");
         let config = ServerConfig {
             database: database.clone(),
@@ -200,7 +218,19 @@ impl Server {
             Database::Embedded => None,
             Database::Postgres(url) => Some(url.as_str()),
         };
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
+        let exe = std::env::current_exe().expect("exe");
+        let mut command = match wrapper {
+            Some([program, args @ ..]) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&exe);
+                // The allocator's limits set here: the server would otherwise start itself
+                // again with them (`allocator::limit_retention`), outside the wrapper.
+                c.env("GLIBC_TUNABLES", siteproof_server::allocator::TUNABLES);
+                c
+            }
+            _ => Command::new(&exe),
+        };
+        let mut child = command
             .arg("--serve")
             .arg(dir)
             .args(check_whole.then_some("--check-whole"))
@@ -459,24 +489,7 @@ fn run(check_whole: bool) -> Figures {
     );
 
     // 3. 100 devices in groups of 5, syncing at once.
-    let groups: Vec<GroupId> = (0..DEVICES / GROUP_SIZE)
-        .map(|g| group(&format!("组{g}")))
-        .collect();
-    let mut devices: Vec<(Store, RecordId)> = (0..DEVICES)
-        .map(|d| {
-            let mut s = enroll(
-                &shm.path().join(format!("dev{d}.db")),
-                &groups[d / GROUP_SIZE],
-                &format!("d{d}"),
-            );
-            s.sync().expect("template");
-            let v = s
-                .create_visit(siteproof_tests::new_visit(&template, &format!("现场{d}")))
-                .expect("v");
-            s.sync().expect("push visit");
-            (s, v)
-        })
-        .collect();
+    let mut devices = visit_devices(DEVICES, shm.path(), &template, |_| &server);
     // 3a: closed loop, every device syncing again as soon as it can: the most the server
     // and these 2 cores take. 3b: paced at 1,600 changes/s: latency at the target load.
     fig.closed = load(&mut devices, pid, None);
@@ -929,6 +942,34 @@ where
 }
 
 /// The `p` quantile of sorted latencies.
+/// `n` devices in groups of [`GROUP_SIZE`] (made on the first server), device `d` enrolled
+/// with `server(d)` and its stores in `dir`, each with a visit it has pushed.
+fn visit_devices<'a>(
+    n: usize,
+    dir: &Path,
+    template: &siteproof_core::model::Template,
+    server: impl Fn(usize) -> &'a Server,
+) -> Vec<(Store, RecordId)> {
+    let groups: Vec<GroupId> = (0..n.div_ceil(GROUP_SIZE))
+        .map(|g| server(0).group(&format!("组{g}")))
+        .collect();
+    (0..n)
+        .map(|d| {
+            let mut s = server(d).enroll(
+                &dir.join(format!("dev{d}.db")),
+                &groups[d / GROUP_SIZE],
+                &format!("d{d}"),
+            );
+            s.sync().expect("template");
+            let v = s
+                .create_visit(siteproof_tests::new_visit(template, &format!("现场{d}")))
+                .expect("v");
+            s.sync().expect("push visit");
+            (s, v)
+        })
+        .collect()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }

@@ -30,8 +30,8 @@ use siteproof_server::storage::Database;
 use siteproof_tests::procstat::{cpu_seconds, peak_rss_kib};
 
 use super::{
-    ANSWERS, CHANGES_PER_ROUND, DEVICES, GROUP_SIZE, Load, ROUNDS, Server, Traffic,
-    pre_made_traffic, send_rounds,
+    ANSWERS, CHANGES_PER_ROUND, DEVICES, Load, ROUNDS, Server, Traffic, pre_made_traffic,
+    send_rounds,
 };
 
 /// Load phases per layout, interleaved with the other layouts' (`--rounds N` to change):
@@ -490,25 +490,8 @@ fn layout(
         .collect();
     let template = siteproof_tests::template(ANSWERS);
     servers[0].publish(&template);
-    let groups: Vec<_> = (0..DEVICES / GROUP_SIZE)
-        .map(|g| servers[0].group(&format!("组{g}")))
-        .collect();
-    let mut devices: Vec<(Store, RecordId)> = (0..DEVICES)
-        .map(|d| {
-            let server = &servers[d % processes];
-            let mut s = server.enroll(
-                &shm.path().join(format!("dev{d}.db")),
-                &groups[d / GROUP_SIZE],
-                &format!("d{d}"),
-            );
-            s.sync().expect("template");
-            let v = s
-                .create_visit(siteproof_tests::new_visit(&template, &format!("现场{d}")))
-                .expect("v");
-            s.sync().expect("push visit");
-            (s, v)
-        })
-        .collect();
+    let mut devices =
+        super::visit_devices(DEVICES, shm.path(), &template, |d| &servers[d % processes]);
     let traffic: Vec<Traffic> =
         pre_made_traffic(&mut devices, rounds, |d| servers[d % processes].url.clone());
     Layout {
