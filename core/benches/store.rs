@@ -6,9 +6,13 @@
 //! - encryption at rest: durable capture and media import (and the decrypting read the
 //!   uploader does) in an encrypted store vs an unencrypted one, target: under 30 % more;
 //! - long-lived records: a capture on a visit with 2,000 changes from three devices, and a
-//!   received event on a case with 500 events, each vs the same on a fresh record, target ≤ 2x.
+//!   received event on a case with 500 events, each vs the same on a fresh record, target ≤ 2x;
+//! - what the server's push costs at least: Automerge applying ten pushed answers to a visit
+//!   whose history holds 250 changes, and to a fresh one (the server's budget is 0.08 ms of
+//!   CPU per synced change, everything included).
 //!
-//! Run: `cargo bench -p siteproof-core --bench store` (`-- encrypted` or `-- long` for one group).
+//! Run: `cargo bench -p siteproof-core --bench store` (`-- encrypted`, `-- long` or `-- apply`
+//! for one group).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::io::Read;
@@ -431,6 +435,65 @@ fn long_history(c: &mut Criterion) {
     g.finish();
 }
 
+/// Automerge applying ten answers pushed by a device, one change each, to the server's copy of
+/// a visit whose history holds `history` answers before them (the server's push does this,
+/// then checks and stores them).
+fn pushed_answers(history: usize) -> (AutoCommit, Vec<automerge::Change>) {
+    let t = template(60);
+    let items: Vec<ItemId> = t.items.iter().map(|i| i.id.clone()).collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut s = store(dir.path(), &t);
+    let visit = s.create_visit(new_visit(&t, 0)).expect("visit");
+    let pending = |s: &mut Store| {
+        let records = s.pending_changes(10).expect("pending");
+        let acked: Vec<_> = records
+            .iter()
+            .flat_map(|p| p.hashes.iter().map(|h| (p.id.clone(), *h)))
+            .collect();
+        s.acknowledge(&acked).expect("ack");
+        records
+            .into_iter()
+            .flat_map(|p| p.changes)
+            .map(|bytes| automerge::Change::try_from(bytes.as_slice()).expect("change"))
+            .collect::<Vec<_>>()
+    };
+    for n in 0..history {
+        s.answer_item(&visit, &items[(n * 7) % items.len()], answer(n))
+            .expect("answer");
+    }
+    pending(&mut s);
+    let server = AutoCommit::load(&s.export_document(&visit).expect("export")).expect("load");
+    for n in history..history + 10 {
+        s.answer_item(&visit, &items[(n * 7) % items.len()], answer(n))
+            .expect("answer");
+    }
+    let changes = pending(&mut s);
+    assert_eq!(changes.len(), 10);
+    (server, changes)
+}
+
+fn apply(c: &mut Criterion) {
+    if !wanted("apply") {
+        return;
+    }
+    let long = pushed_answers(250);
+    let fresh = pushed_answers(0);
+    let mut g = c.benchmark_group("apply");
+    for (name, (doc, changes)) in [
+        ("ten pushed answers applied, visit with 250 changes", &long),
+        ("ten pushed answers applied, fresh visit", &fresh),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || (doc.clone(), changes.clone()),
+                |(mut d, c)| d.apply_changes(c).expect("applies"),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 /// Every device merges the others' copies of `visit`, as peers syncing in turn would.
 fn exchange(devices: &mut [Store], visit: &siteproof_core::RecordId) {
     for from in 0..devices.len() {
@@ -541,6 +604,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
-    targets = capture, list_and_load, encrypted, long_history
+    targets = capture, list_and_load, encrypted, long_history, apply
 }
 criterion_main!(benches);

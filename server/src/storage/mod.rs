@@ -109,6 +109,11 @@ pub use web_users::{NewSession, NewWebUser, WebUserRow, WebUserStore};
 /// The embedded database's file name in a data directory.
 pub const DATABASE_FILE: &str = "siteproof.db";
 
+/// A scan of at most this many log rows costs less than handing it to another thread and back
+/// (two thread wake-ups): the pull after a cursor asks for this many first, and SQLite reads
+/// them on the request's thread when a read connection is free.
+pub const SMALL_SCAN_ROWS: u32 = 128;
+
 /// A change hash: 32 bytes of SHA-256, as Automerge computes it.
 pub type Hash = [u8; 32];
 
@@ -400,7 +405,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     async fn scan(&self, query: &ScanQuery, limit: u32) -> StorageResult<Vec<ScanRow>>;
     /// The hash of the change at `query.after` (a cursor's change: `None` if there is none)
     /// and the first `limit` changes matching `query`, as [`scan`](Self::scan) reads them,
-    /// read together (one statement on PostgreSQL).
+    /// read together (one statement on PostgreSQL). With `limit` at most
+    /// [`SMALL_SCAN_ROWS`], SQLite reads them where the request runs when a read connection is
+    /// free, as it does lookups.
     async fn scan_from(
         &self,
         query: &ScanQuery,

@@ -18,7 +18,9 @@ use siteproof_core::sync::wire::{Cursor, SyncRequest, SyncResponse};
 
 use crate::error::{Error, Result};
 use crate::identity::visibility::{Reads, Visibility};
-use crate::storage::{DeviceRecord, DeviceSession, FullDocument, ScanQuery, ScanRow, SyncStorage};
+use crate::storage::{
+    DeviceRecord, DeviceSession, FullDocument, SMALL_SCAN_ROWS, ScanQuery, ScanRow, SyncStorage,
+};
 use compactor::Compactor;
 use content::ContentCheck;
 use doc_cache::{CachedDoc, DocCache, load_current};
@@ -198,13 +200,15 @@ impl SyncService {
     /// Where the pull starts (the scan's query), whether the cursor had to be dropped, and
     /// the first rows of the log from there. A cursor's change is checked with those rows,
     /// in one storage call; a cursor that does not hold is dropped and the log read again
-    /// from its start.
+    /// from its start. After a cursor the first rows are at most [`SMALL_SCAN_ROWS`] (a
+    /// device's news since its last sync, usually all of it), which SQLite reads without a
+    /// hop to another thread.
     async fn start_pull(
         &self,
         device: &DeviceRecord,
         epoch: &str,
         cursor: Option<&Cursor>,
-    ) -> Result<(ScanQuery, bool, Vec<ScanRow>)> {
+    ) -> Result<(ScanQuery, bool, Batch)> {
         let query = |after, knows_nothing: bool| ScanQuery {
             scope: device.scope.clone(),
             after,
@@ -215,22 +219,23 @@ impl SyncService {
             None => {
                 let query = query(0, true);
                 let rows = self.storage.scan(&query, limit).await?;
-                return Ok((query, false, rows));
+                return Ok((query, false, Batch { rows, limit }));
             }
             Some(c) if c.epoch != epoch => true,
             Some(c) if c.seq == 0 => !c.check.is_empty(),
             Some(c) => {
                 let query = query(c.seq, false);
-                let (at_cursor, rows) = self.storage.scan_from(&query, limit).await?;
+                let small = SMALL_SCAN_ROWS.min(limit);
+                let (at_cursor, rows) = self.storage.scan_from(&query, small).await?;
                 if at_cursor.is_some_and(|hash| hash[..] == c.check[..]) {
-                    return Ok((query, false, rows));
+                    return Ok((query, false, Batch { rows, limit: small }));
                 }
                 true
             }
         };
         let query = query(0, reset);
         let rows = self.storage.scan(&query, limit).await?;
-        Ok((query, reset, rows))
+        Ok((query, reset, Batch { rows, limit }))
     }
 
     async fn check_need_full(
@@ -308,22 +313,20 @@ impl SyncService {
         Ok(docs)
     }
 
-    /// Fills the page from the log, starting with `rows` (the first batch `query` read);
+    /// Fills the page from the log, starting with `first` (the first batch `query` read);
     /// `true` if more is waiting.
-    async fn fill(
-        &self,
-        page: &mut Page,
-        mut query: ScanQuery,
-        rows: Vec<ScanRow>,
-    ) -> Result<bool> {
+    async fn fill(&self, page: &mut Page, mut query: ScanQuery, first: Batch) -> Result<bool> {
         let mut fetched: HashMap<RecordId, FullDocument> = HashMap::new();
-        let mut next = Some(rows);
+        let mut next = Some(first);
         loop {
-            let rows = match next.take() {
-                Some(rows) => rows,
-                None => self.storage.scan(&query, self.limits.scan_batch).await?,
+            let Batch { rows, limit } = match next.take() {
+                Some(batch) => batch,
+                None => Batch {
+                    rows: self.storage.scan(&query, self.limits.scan_batch).await?,
+                    limit: self.limits.scan_batch,
+                },
             };
-            let exhausted = rows.len() < self.limits.scan_batch as usize;
+            let exhausted = rows.len() < limit as usize;
             let mut i = 0;
             while i < rows.len() {
                 match page.offer(&rows[i], &fetched) {
@@ -368,6 +371,13 @@ impl SyncService {
             }
         }
     }
+}
+
+/// A batch of log rows read for a pull, and the most it could have held: fewer rows than that
+/// means the log is read to its end.
+struct Batch {
+    rows: Vec<ScanRow>,
+    limit: u32,
 }
 
 #[cfg(test)]
@@ -570,20 +580,44 @@ mod tests {
 
     /// Each read or write sent to another thread costs two thread wake-ups, more CPU than
     /// the lookups themselves. A sync that pushes ten answers to a record the server holds
-    /// and pulls its group's news sends three: the commit, the pull's scan (the cursor's
-    /// change read with it) and the write of the record's new snapshot (in the background).
-    /// The record's row, with its changes since it was cached, is looked up where the request
-    /// runs; the revoked devices come with the token's lookup in front of the service (before:
-    /// ten, two of them reads of an empty list, and the token's lookup an eleventh).
+    /// and pulls its group's news sends two: the commit and the write of the record's new
+    /// snapshot (in the background). The record's row, with its changes since it was cached,
+    /// and the pull's first rows (at most `SMALL_SCAN_ROWS`, the cursor's change read with
+    /// them) are read where the request runs; the revoked devices come with the token's
+    /// lookup in front of the service (before: eleven, two of them reads of an empty list;
+    /// then three, the pull's scan the third).
     #[tokio::test]
-    async fn a_sync_of_ten_answers_to_a_held_record_sends_three_storage_calls_to_other_threads() {
+    async fn a_sync_of_ten_answers_to_a_held_record_sends_two_storage_calls_to_other_threads() {
         let mut held = Held::new().await;
         let before = held.sqlite.thread_hops();
         held.sync_ten_answers(0).await;
         assert_eq!(
             held.sqlite.thread_hops() - before,
-            3,
+            2,
             "storage calls sent to other threads by the sync and its snapshot"
+        );
+    }
+
+    /// The pull after a cursor first reads at most `SMALL_SCAN_ROWS` rows; a device whose
+    /// cursor is further behind still gets the rest of the log in the same page.
+    #[tokio::test]
+    async fn a_cursor_far_behind_is_brought_to_the_end_of_the_log_in_one_page() {
+        let mut held = Held::new().await;
+        let behind = held.cursor.clone();
+        for round in 0..20 {
+            held.sync_ten_answers(round).await;
+        }
+        let latest = held.cursor.clone();
+        let response = held
+            .service
+            .sync(&held.session, request(Vec::new(), Some(behind.clone())))
+            .await
+            .expect("sync");
+        assert!(latest.seq > behind.seq + u64::from(SMALL_SCAN_ROWS));
+        assert!(!response.more, "one page holds 200 changes");
+        assert_eq!(
+            response.cursor.seq, latest.seq,
+            "the page covers the log to its end"
         );
     }
 
@@ -611,7 +645,7 @@ mod tests {
 
     /// What a pushed change costs the server must not grow with the record's history. On a
     /// visit of 300 answers, 20 more syncs of ten: the record is never loaded again (it stays
-    /// cached), each sync sends the commit and the scan to other threads and nothing else,
+    /// cached), each sync sends its commit to another thread and nothing else,
     /// and the record is saved again (the whole record, history included) about once per
     /// quarter of its changes, not after every push as the byte rule alone did (20 saves
     /// here, one per sync, each costing more as the record grows).
@@ -640,8 +674,8 @@ mod tests {
         );
         assert_eq!(
             hops,
-            2 * 20 + saves,
-            "storage calls sent to other threads: a commit and a scan per sync, one write per save"
+            20 + saves,
+            "storage calls sent to other threads: a commit per sync, one write per save"
         );
     }
 }

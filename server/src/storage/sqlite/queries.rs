@@ -11,8 +11,8 @@ use crate::ids::GroupId;
 use crate::storage::columns::{parse_id, to_hash, to_sql_seq};
 use crate::storage::{
     DeviceRecord, DeviceSession, DocMeta, EnrollmentCodeRecord, FullDocument, GroupRecord, Hash,
-    NewDevice, PushWrite, RecordStored, ScanQuery, ScanRow, StorageError, StorageResult,
-    StoredChange, SyncStorage,
+    NewDevice, PushWrite, RecordStored, SMALL_SCAN_ROWS, ScanQuery, ScanRow, StorageError,
+    StorageResult, StoredChange, SyncStorage,
 };
 
 #[async_trait]
@@ -368,13 +368,18 @@ impl SyncStorage for SqliteStorage {
         limit: u32,
     ) -> StorageResult<(Option<Hash>, Vec<ScanRow>)> {
         let query = query.clone();
-        self.read(move |conn| {
+        let work = move |conn: &Connection| {
             Ok((
                 change_hash_at(conn, query.after)?,
                 scan(conn, &query, limit)?,
             ))
-        })
-        .await
+        };
+        // A device's news since its cursor: usually a few rows, read where lookups are.
+        if limit <= SMALL_SCAN_ROWS {
+            self.lookup(work).await
+        } else {
+            self.read(work).await
+        }
     }
 }
 
