@@ -17,6 +17,9 @@
 //!    between them), in one run, N phases each taking turns (medians reported): changes/s,
 //!    p50/p99, CPU per change, statements per request, each server's peak RSS
 //!    (`sync_bench/scale_out.rs`; needs `SITEPROOF_TEST_DATABASE_URL`, see there).
+//! 7. with `--cost [--history N] [--rounds N]` instead: the server's instructions per synced
+//!    change, counted by callgrind while 20 devices sync rounds of ten answers to visits with
+//!    history, for comparing builds on a noisy machine (`sync_bench/cost.rs`; needs valgrind).
 //!
 //! Phases 3c and 3d print the server's CPU per synced change; each target line says `ok` or
 //! `MISSED`.
