@@ -220,11 +220,8 @@ pub(super) fn check_touched(
         }
         match field(&VISIT, map_key) {
             None => {}
-            Some(Shape::MapOf { .. })
-                if map_key == ANSWERS
-                    && let Some(AnswerWrites::Put(values)) = touched.answer_writes.get(key) =>
-            {
-                check_answer_values(values.iter().map(Option::as_deref), key, template)?;
+            Some(Shape::MapOf { .. }) if map_key == ANSWERS => {
+                check_answer(doc, key, touched.answer_writes.get(key), template)?;
             }
             Some(Shape::MapOf {
                 key: kind,
@@ -235,9 +232,7 @@ pub(super) fn check_touched(
                 let Some(map) = map_id(doc, map_key)? else {
                     return Err(Invalid::at(map_key, "is missing".into()));
                 };
-                if map_key == ANSWERS {
-                    check_answer(doc, &map, key, template)?;
-                } else if let Some(v) = hydrate_at(doc, &map, key, &at)? {
+                if let Some(v) = hydrate_at(doc, &map, key, &at)? {
                     walk_entry(*kind, value, *keyed_by, key, &v, &at)?;
                 }
             }
@@ -277,23 +272,30 @@ fn check_field(doc: &AutoCommit, key: &str, shape: &Shape) -> Result<(), Invalid
     }
 }
 
-/// Checks every value of `answers/<key>` (concurrent answers are all kept and all shown).
+/// Checks `answers/<key>`: the values the changes put there when `writes` holds them (every
+/// other value of the entry was put by earlier changes and checked when they came; a value put
+/// and then replaced within the changes is checked too, as a device that pulls part of them
+/// sees it), otherwise every value the entry holds (concurrent answers are all kept and all
+/// shown).
 fn check_answer(
     doc: &AutoCommit,
-    answers: &ObjId,
     key: &str,
+    writes: Option<&AnswerWrites>,
     template: Option<&Template>,
 ) -> Result<(), Invalid> {
+    if let Some(AnswerWrites::Put(values)) = writes {
+        return check_answer_values(values.iter().map(Option::as_deref), key, template);
+    }
+    let Some(answers) = map_id(doc, ANSWERS)? else {
+        return Err(Invalid::at(ANSWERS, "is missing".into()));
+    };
     let values = doc
-        .get_all(answers, key)
+        .get_all(&answers, key)
         .map_err(|e| Invalid::at(&join(ANSWERS, key), e.to_string()))?;
     check_answer_values(values.iter().map(|(v, _)| v.as_str()), key, template)
 }
 
-/// Checks values of `answers/<key>` (`None`: a value that is not a string). The values the
-/// changes put are enough: every other value the entry holds was put by earlier changes,
-/// checked when they came, and a value put and then replaced within the changes is checked
-/// too (a device that pulls part of them sees it).
+/// Checks values of `answers/<key>` (`None`: a value that is not a string).
 fn check_answer_values<'a>(
     values: impl IntoIterator<Item = Option<&'a str>>,
     key: &str,

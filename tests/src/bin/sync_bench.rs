@@ -197,10 +197,10 @@ impl Server {
         Self::start_with(dir, check_whole, database, None)
     }
 
-    /// Starts a server on `dir` and `database` in a child process run by `wrapper` (a command
-    /// and its arguments, such as valgrind's), checking what each push writes.
-    fn start_under(dir: &Path, database: &Database, wrapper: Option<&[String]>) -> Self {
-        Self::start_with(dir, false, database, wrapper)
+    /// Starts a server on `dir` (the embedded database) in a child process run by `wrapper`
+    /// (a command and its arguments, such as valgrind's).
+    fn start_under(dir: &Path, wrapper: &[String]) -> Self {
+        Self::start_with(dir, false, &Database::Embedded, Some(wrapper))
     }
 
     fn start_with(
@@ -944,7 +944,6 @@ where
     (pushed, latencies, wall)
 }
 
-/// The `p` quantile of sorted latencies.
 /// `n` devices in groups of [`GROUP_SIZE`] (made on the first server), device `d` enrolled
 /// with `server(d)` and its stores in `dir`, each with a visit it has pushed.
 fn visit_devices<'a>(
@@ -973,6 +972,7 @@ fn visit_devices<'a>(
         .collect()
 }
 
+/// The `p` quantile of sorted latencies.
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }

@@ -18,8 +18,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use siteproof_server::storage::Database;
-
 use super::{ANSWERS, CHANGES_PER_ROUND, Server, pre_made_traffic, send_rounds};
 
 /// Devices in the counted load (four groups of five).
@@ -58,11 +56,7 @@ pub(crate) fn run(args: &[String]) {
     println!(
         "== server under callgrind; {DEVICES} devices, {history} rounds of history, {rounds} counted =="
     );
-    let server = Server::start_under(
-        &disk.path().join("server"),
-        &Database::Embedded,
-        Some(&valgrind),
-    );
+    let server = Server::start_under(&disk.path().join("server"), &valgrind);
     let template = siteproof_tests::template(ANSWERS);
     server.publish(&template);
     let mut devices = super::visit_devices(DEVICES, shm.path(), &template, |_| &server);
